@@ -1,0 +1,37 @@
+/**
+ * The sampler contract. A sampler is a pure function of (search space, finished trials, pending
+ * trials, seeded RNG) -> parameters: it keeps no state between calls, so a restarted
+ * coordinator (or another replica) suggests exactly what this one would have.
+ */
+import type { FieldError } from '../../shared/errors.js';
+import type { Rng } from '../../shared/rng.js';
+import type { Params, SearchSpace } from '../../shared/search-space.js';
+import type { FrozenTrial } from '../../shared/trial.js';
+
+export interface SamplerContext {
+  space: SearchSpace;
+  /** Finished trials (COMPLETED, PRUNED, FAILED) in trial-number order. Losses: lower is better. */
+  trials: readonly FrozenTrial[];
+  /** Parameters of trials that are queued or running: suggested but without a result yet. */
+  pending: readonly Params[];
+  /** Seeded for this trial number alone. */
+  rng: Rng;
+  /** The number the suggested trial will get (0-based). */
+  trialNumber: number;
+}
+
+export interface Sampler {
+  /** Parameters for the next trial, or null when the search space is exhausted (grid). */
+  suggest(ctx: SamplerContext): Params | null;
+}
+
+export interface SamplerFactory {
+  name: string;
+  /** One line for `GET /api/v1/algorithms` and the README. */
+  description: string;
+  /** Heavy samplers (model fitting) run in the suggestion worker thread, off the event loop. */
+  heavy: boolean;
+  /** Checked once, at study creation; the fields are relative to `algorithm.settings`. */
+  validate(settings: Record<string, unknown>, space: SearchSpace): FieldError[];
+  create(settings: Record<string, unknown>, space: SearchSpace): Sampler;
+}

@@ -1,0 +1,36 @@
+/**
+ * Error codes (TH_ERR_<AREA>_<WHAT>) with their HTTP status. They are mapped to responses in
+ * one place per transport: the Fastify error handler and the gRPC handler wrapper.
+ */
+export interface FieldError { field: string; reason: string }
+
+export const ERROR_STATUS = {
+  TH_ERR_SPEC_INVALID: 400,
+  TH_ERR_REQUEST_INVALID: 400,
+  TH_ERR_STUDY_NOT_FOUND: 404,
+  TH_ERR_TRIAL_NOT_FOUND: 404,
+  TH_ERR_STUDY_NOT_RUNNING: 409,
+  TH_ERR_TRIAL_NOT_PENDING: 409,
+  TH_ERR_STUDY_MODE: 409,
+  TH_ERR_SEARCH_EXHAUSTED: 409,
+} as const;
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class TunehiveError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly fields: FieldError[] = [],
+  ) {
+    super(message);
+    this.name = 'TunehiveError';
+  }
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+export function invalidSpec(fields: FieldError[]): TunehiveError {
+  const summary = fields.map((f) => `${f.field}: ${f.reason}`).join('; ');
+  return new TunehiveError('TH_ERR_SPEC_INVALID', `invalid study spec: ${summary}`, fields);
+}
