@@ -1,0 +1,42 @@
+/**
+ * How a worker runs one trial program: a process on this machine (default) or a container.
+ * Runtimes only start, watch and stop the program; parsing, metrics and checkpoints stay in the
+ * agent, so every runtime behaves the same to the coordinator.
+ */
+import type { Readable } from 'node:stream';
+
+export interface LaunchSpec {
+  trialId: string;
+  /** argv with placeholders already substituted; never passed through a shell. */
+  argv: string[];
+  /** The complete environment additions for the program (TUNEHIVE_* included). */
+  env: Record<string, string>;
+  /** Absolute path of the trial's checkpoint folder on this machine. */
+  checkpointDir: string;
+  /** Device indices the trial may use (CUDA_VISIBLE_DEVICES is set to exactly these). */
+  gpus: string[];
+  /** Container image, for the container runtime. */
+  image?: string;
+}
+
+export interface ExitInfo {
+  /** Exit code, or null when killed by a signal or never started. */
+  code: number | null;
+  signal: string | null;
+  /** Set when the program could not be started at all (e.g. missing binary). */
+  startError?: string;
+}
+
+export interface RunningProgram {
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** Resolves once the program has exited (never rejects). */
+  readonly exited: Promise<ExitInfo>;
+  /** Asks the program to stop (SIGTERM), then kills it (SIGKILL) after graceMs. Resolves on exit. */
+  stop(graceMs: number): Promise<ExitInfo>;
+}
+
+export interface Runtime {
+  readonly name: string;
+  launch(spec: LaunchSpec): RunningProgram;
+}
