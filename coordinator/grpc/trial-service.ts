@@ -1,0 +1,148 @@
+/**
+ * The coordinator's end of the worker protocol: one bidirectional stream per trial attempt.
+ * Messages of a stream are handled strictly in order (a promise chain), and every state
+ * change goes through one atomic store script, so repeated or late messages change nothing.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { CoordinatorMessage, FinishOutcome as WireOutcome, TrialStream, WorkerMessage } from '../../shared/proto.js';
+import type { StudySpec } from '../../shared/study-spec.js';
+import { parseTrialId } from '../store/keys.js';
+import type { FinishOutcome, StudyStore } from '../store/study-store.js';
+import type { StudyRunner } from '../runner/study-runner.js';
+import type { TrialCommands } from '../runner/trial-commands.js';
+
+export interface TrialServiceDeps {
+  store: StudyStore;
+  runner: StudyRunner;
+  commands: TrialCommands;
+  log: Logger;
+  /** Counts metric points accepted (for /metrics). */
+  onPoints?: (n: number) => void;
+}
+
+interface StreamState {
+  studyId: string;
+  number: number;
+  trialId: string;
+  attempt: number;
+  spec: StudySpec;
+  unregister: () => void;
+}
+
+/** Maps how an attempt ended on the worker to the trial's outcome in the store. */
+export function outcomeOf(f: NonNullable<WorkerMessage['finished']>): { outcome: FinishOutcome; reason: string } {
+  const tail = f.reason ? f.reason : '';
+  switch (f.outcome) {
+    case 'OUTCOME_EXITED':
+      if (f.exitCode === 0) return { outcome: 'COMPLETED', reason: '' };
+      if (f.exitCode === -1 || f.signal) return { outcome: 'FAILED', reason: tail || `killed by ${f.signal || 'a signal'}` };
+      return { outcome: 'FAILED', reason: tail || `exited with code ${f.exitCode}` };
+    case 'OUTCOME_START_FAILED':
+      return { outcome: 'FAILED', reason: tail || 'the program could not be started' };
+    case 'OUTCOME_TIMED_OUT':
+      return { outcome: 'FAILED', reason: tail || 'timed out' };
+    case 'OUTCOME_STOPPED':
+      if (f.stoppedBy === 'ACTION_STOP') return { outcome: 'CANCELLED', reason: tail || 'stopped' };
+      if (f.stoppedBy === 'ACTION_PRUNE') return { outcome: 'PRUNED', reason: tail || 'pruned' };
+      // Stopped by its own worker (shutdown): handed back for another attempt.
+      return { outcome: 'RETRY', reason: tail || 'worker shut down' };
+    default:
+      return { outcome: 'FAILED', reason: `unknown outcome ${String(f.outcome)}` };
+  }
+}
+
+export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.UntypedServiceImplementation {
+  const { store, runner, commands, log } = deps;
+
+  const runTrial = (call: TrialStream) => {
+    let state: StreamState | undefined;
+    let chain: Promise<void> = Promise.resolve();
+    const send = (m: CoordinatorMessage) => {
+      if (!call.writableEnded && !call.destroyed) call.write(m);
+    };
+
+    const handle = async (msg: WorkerMessage): Promise<void> => {
+      if (msg.started) {
+        const ids = parseTrialId(msg.started.trialId);
+        const study = ids && (await store.getStudy(ids.studyId));
+        if (!ids || !study) {
+          send({ startReply: { action: 'ACTION_SKIP', attempt: 0, reason: 'unknown trial' } });
+          return;
+        }
+        const hw = msg.started.hardware ? JSON.stringify(msg.started.hardware) : '';
+        const r = await store.startAttempt(ids.studyId, ids.number, msg.started.workerId, msg.started.resumeAttempt, hw, study.spec.maxRetries);
+        if (r.attempt === 0) {
+          send({ startReply: { action: 'ACTION_SKIP', attempt: 0, reason: r.reason } });
+          return;
+        }
+        const trialId = msg.started.trialId;
+        state = {
+          studyId: ids.studyId, number: ids.number, trialId, attempt: r.attempt, spec: study.spec,
+          unregister: commands.register(trialId, (action, reason) => send({ command: { action, reason } })),
+        };
+        log.debug({ trialId, attempt: r.attempt, workerId: msg.started.workerId }, 'attempt started');
+        send({ startReply: { action: 'ACTION_RUN', attempt: r.attempt, reason: '' } });
+        return;
+      }
+      if (!state) return; // Anything before a granted start is meaningless.
+      if (msg.metrics) {
+        const { attempt, seq, points } = msg.metrics;
+        const r = await store.appendMetrics(state.studyId, state.number, attempt, seq, state.spec.objective.metric,
+          points.map((p) => ({ name: p.name, step: p.step, value: p.value, timeMs: p.timeMs })));
+        if (r === -1) {
+          send({ command: { action: 'ACTION_STOP', reason: 'this attempt is no longer current' } });
+          return;
+        }
+        if (r === 1) deps.onPoints?.(points.length);
+        send({ ack: { seq } });
+        return;
+      }
+      if (msg.heartbeat) {
+        await store.heartbeat(state.studyId, state.number);
+        // Also how a worker learns of a stop when its stream is held by another replica.
+        const trial = await store.getTrial(state.studyId, state.number);
+        const study = await store.getStudy(state.studyId);
+        if (!trial || trial.state !== 'RUNNING' || trial.attempt !== state.attempt) {
+          send({ command: { action: 'ACTION_STOP', reason: 'this attempt is no longer current' } });
+        } else if (study && study.state !== 'RUNNING') {
+          send({ command: { action: 'ACTION_STOP', reason: `study ${study.state.toLowerCase()}` } });
+        }
+        return;
+      }
+      if (msg.finished) {
+        const { outcome, reason } = outcomeOf(msg.finished);
+        const r = await store.finishTrial(state.studyId, state.number, msg.finished.attempt, outcome, {
+          direction: state.spec.objective.direction, reason, exitCode: msg.finished.exitCode,
+          stderrTail: msg.finished.stderrTail, maxRetries: state.spec.maxRetries,
+        });
+        log.info({ trialId: state.trialId, attempt: msg.finished.attempt, state: r.state, applied: r.applied, reason }, 'attempt finished');
+        if (r.applied && r.state === 'QUEUED') {
+          const study = await store.getStudy(state.studyId);
+          const trial = await store.getTrial(state.studyId, state.number);
+          if (study && trial) await deps.runner.enqueueRetry(study, trial);
+        }
+        send({ finishAck: { state: r.state } });
+        state.unregister();
+        if (r.applied) runner.kick(state.studyId);
+        call.end();
+      }
+    };
+
+    call.on('data', (msg: WorkerMessage) => {
+      chain = chain.then(() => handle(msg)).catch((err: unknown) => {
+        log.error({ err, trialId: state?.trialId }, 'trial stream message failed');
+        call.destroy(err instanceof Error ? err : new Error(String(err)));
+      });
+    });
+    const done = () => state?.unregister();
+    call.on('end', () => {
+      done();
+      void chain.finally(() => { if (!call.writableEnded) call.end(); });
+    });
+    call.on('error', done);
+    call.on('cancelled', done);
+  };
+
+  return { runTrial } as unknown as grpc.UntypedServiceImplementation;
+}

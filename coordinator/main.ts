@@ -1,0 +1,81 @@
+/**
+ * The coordinator's composition root: Redis, the store, the queue producer, the runner, the
+ * suggestion service, the HTTP API and the gRPC service, started and closed in one place.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { trialServiceDefinition } from '../shared/proto.js';
+import { connectRedis } from '../shared/redis.js';
+import { buildApp } from './api/app.js';
+import { createTrialServiceHandlers } from './grpc/trial-service.js';
+import { TrialQueue } from './queue/trial-queue.js';
+import { StudyRunner } from './runner/study-runner.js';
+import { TrialCommands } from './runner/trial-commands.js';
+import { InlineSuggestionService, type SuggestionService } from './search/suggest.js';
+import { StudyStore } from './store/study-store.js';
+
+export interface CoordinatorOptions {
+  redisUrl: string;
+  host: string;
+  httpPort: number;
+  grpcPort: number;
+  /** Redis key prefix (several deployments or test files can share one Redis). */
+  prefix: string;
+  log: Logger;
+  reconcileIntervalMs?: number;
+  suggestions?: SuggestionService;
+}
+
+export interface Coordinator {
+  httpUrl: string;
+  grpcAddress: string;
+  app: FastifyInstance;
+  store: StudyStore;
+  runner: StudyRunner;
+  close(): Promise<void>;
+}
+
+export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinator> {
+  const redis = connectRedis(o.redisUrl, 'tunehive-coordinator');
+  const store = new StudyStore(redis, o.prefix);
+  const queue = new TrialQueue(redis, o.prefix);
+  const commands = new TrialCommands();
+  const suggestions = o.suggestions ?? new InlineSuggestionService();
+  const runner = new StudyRunner({ store, queue, suggestions, commands, log: o.log.child({ part: 'runner' }) });
+
+  const app = await buildApp({ store, runner, log: o.log.child({ part: 'api' }) });
+  await app.listen({ host: o.host, port: o.httpPort });
+  const httpPort = (app.server.address() as { port: number }).port;
+
+  const grpcServer = new grpc.Server({ 'grpc.keepalive_time_ms': 20_000, 'grpc.keepalive_permit_without_calls': 1 });
+  grpcServer.addService(trialServiceDefinition(), createTrialServiceHandlers({ store, runner, commands, log: o.log.child({ part: 'grpc' }) }));
+  const grpcPort = await new Promise<number>((resolve, reject) =>
+    grpcServer.bindAsync(`${o.host}:${o.grpcPort}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+  );
+
+  runner.start(o.reconcileIntervalMs ?? 2000);
+  o.log.info({ http: httpPort, grpc: grpcPort }, 'coordinator listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    httpUrl: `http://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${httpPort}`,
+    grpcAddress: `${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${grpcPort}`,
+    app, store, runner,
+    close() {
+      closing ??= (async () => {
+        await runner.close();
+        await app.close();
+        // Open worker streams would hold a graceful shutdown forever; they reconnect elsewhere.
+        await new Promise<void>((resolve) => {
+          const force = setTimeout(() => { grpcServer.forceShutdown(); resolve(); }, 1000);
+          grpcServer.tryShutdown(() => { clearTimeout(force); resolve(); });
+        });
+        await suggestions.close();
+        await queue.close();
+        await redis.quit().catch(() => redis.disconnect());
+      })();
+      return closing;
+    },
+  };
+}

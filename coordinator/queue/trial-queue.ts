@@ -1,0 +1,44 @@
+/**
+ * The producer side of the trial queue. One job per trial attempt-to-be: the job id is
+ * `<trialId>-r<attempt>`, so re-adding a job for the same QUEUED trial (after a coordinator
+ * restart) is a no-op, and a trial handed back for a retry gets a fresh job.
+ */
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { TRIAL_QUEUE, queuePrefix, type TrialJob } from '../../shared/trial-job.js';
+
+export class TrialQueue {
+  private readonly queue: Queue<TrialJob>;
+  private closing?: Promise<void>;
+
+  constructor(connection: Redis, prefix: string) {
+    this.queue = new Queue<TrialJob>(TRIAL_QUEUE, { connection, prefix: queuePrefix(prefix) });
+  }
+
+  async enqueue(job: TrialJob, attempt: number): Promise<void> {
+    await this.queue.add('trial', job, {
+      jobId: `${job.trialId}-r${attempt}`,
+      removeOnComplete: true,
+      removeOnFail: true,
+      // Infrastructure failures (coordinator unreachable) are retried by BullMQ; the trial's own
+      // failures never reach here, they are reported and counted by the coordinator.
+      attempts: 30,
+      backoff: { type: 'fixed', delay: 2000 },
+    });
+  }
+
+  async remove(trialId: string, attempt: number): Promise<void> {
+    // A job already taken by a worker is locked and cannot be removed; the worker is then told to skip it.
+    await this.queue.remove(`${trialId}-r${attempt}`).catch(() => 0);
+  }
+
+  /** Jobs waiting for a worker (for /metrics and the CLI). */
+  async depth(): Promise<number> {
+    return this.queue.getWaitingCount();
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.queue.close();
+    return this.closing;
+  }
+}

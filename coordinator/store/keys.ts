@@ -1,0 +1,34 @@
+/**
+ * Every Redis key name, built here and nowhere else. All keys of one study share the hash tag
+ * `{<studyId>}`, so a Redis Cluster keeps them in one slot and the Lua scripts stay legal.
+ */
+export const keys = {
+  /** zset of every study id, scored by creation time. */
+  studies: (p: string) => `${p}:studies`,
+  /** set of the ids of RUNNING studies: what the runner drives and reconciles. */
+  activeStudies: (p: string) => `${p}:studies:active`,
+  study: (p: string, s: string) => `${p}:{${s}}:study`,
+  /** set of trial numbers that are QUEUED or RUNNING. */
+  pending: (p: string, s: string) => `${p}:{${s}}:pending`,
+  /** set of trial numbers that are PAUSED (waiting for promotion). */
+  paused: (p: string, s: string) => `${p}:{${s}}:paused`,
+  /** list of finished trials as compact JSON, in completion order: the samplers' history. */
+  history: (p: string, s: string) => `${p}:{${s}}:history`,
+  trial: (p: string, s: string, n: number) => `${p}:{${s}}:trial:${n}`,
+  /** list of metric points of one trial ("attempt name step value timeMs", tab-separated). */
+  metrics: (p: string, s: string, n: number) => `${p}:{${s}}:trial:${n}:metrics`,
+  /** hash: driver lease of a study (coordinator id + expiry). */
+  lease: (p: string, s: string) => `${p}:{${s}}:lease`,
+};
+
+/** Trial ids are `<studyId>.<number>`: readable, and the API finds the study from the id alone. */
+export function trialId(studyId: string, number: number): string {
+  return `${studyId}.${number}`;
+}
+
+export function parseTrialId(id: string): { studyId: string; number: number } | undefined {
+  const m = /^([a-z0-9]{4,40})\.(\d{1,9})$/.exec(id);
+  return m ? { studyId: m[1]!, number: Number(m[2]) } : undefined;
+}
+
+export const STUDY_ID = /^[a-z0-9]{4,40}$/;

@@ -1,0 +1,55 @@
+--[[
+  Ends the current attempt of a trial: the one atomic step that sets the trial's final state,
+  the study's counters, the best trial, and appends the trial to the samplers' history.
+  A duplicated or late message (another attempt, or a trial no longer RUNNING) changes nothing.
+
+  KEYS[1] study hash   KEYS[2] trial hash   KEYS[3] pending set   KEYS[4] history list
+  ARGV[1] attempt  ARGV[2] outcome: COMPLETED | FAILED | PRUNED | CANCELLED | RETRY
+  ARGV[3] now (ms)  ARGV[4] direction  ARGV[5] reason  ARGV[6] exitCode  ARGV[7] stderrTail
+  ARGV[8] maxRetries
+  RETRY puts the trial back to QUEUED (attempt kept; the next start opens attempt+1) unless
+  its retries are exhausted, in which case it is FAILED.
+  Returns {state, 1} when applied, {currentState, 0} when ignored.
+]]
+local state = redis.call('HGET', KEYS[2], 'state')
+if state ~= 'RUNNING' or tonumber(redis.call('HGET', KEYS[2], 'attempt') or '0') ~= tonumber(ARGV[1]) then
+  return {state or 'MISSING', 0}
+end
+local outcome = ARGV[2]
+local reason = ARGV[5]
+local value = redis.call('HGET', KEYS[2], 'objValue')
+if outcome == 'COMPLETED' and not value then
+  outcome = 'FAILED'
+  reason = 'the program exited 0 but never reported the objective metric'
+end
+if outcome == 'RETRY' then
+  if tonumber(ARGV[1]) > tonumber(ARGV[8]) then
+    outcome = 'FAILED'
+    reason = reason .. ' (retries exhausted: ' .. ARGV[1] .. ' attempts)'
+  else
+    redis.call('HSET', KEYS[2], 'state', 'QUEUED', 'updatedAt', ARGV[3], 'lastReason', reason)
+    redis.call('HINCRBY', KEYS[1], 'running', -1)
+    redis.call('HINCRBY', KEYS[1], 'queued', 1)
+    return {'QUEUED', 1}
+  end
+end
+redis.call('HSET', KEYS[2], 'state', outcome, 'finishedAt', ARGV[3], 'updatedAt', ARGV[3],
+  'reason', reason, 'exitCode', ARGV[6], 'stderrTail', ARGV[7])
+redis.call('HINCRBY', KEYS[1], 'running', -1)
+redis.call('HINCRBY', KEYS[1], string.lower(outcome), 1)
+redis.call('SREM', KEYS[3], redis.call('HGET', KEYS[2], 'number'))
+local n = tonumber(redis.call('HGET', KEYS[2], 'number'))
+-- Built by hand rather than with cjson, which would round the params to 14 digits.
+local entry = '{"n":' .. n .. ',"s":"' .. outcome .. '","p":' .. redis.call('HGET', KEYS[2], 'params')
+if value then entry = entry .. ',"v":' .. value .. ',"t":' .. (redis.call('HGET', KEYS[2], 'objStep') or '0') end
+redis.call('RPUSH', KEYS[4], entry .. '}')
+if outcome == 'COMPLETED' then
+  redis.call('HSET', KEYS[2], 'value', value)
+  local best = redis.call('HGET', KEYS[1], 'bestValue')
+  local v = tonumber(value)
+  if not best or (ARGV[4] == 'minimize' and v < tonumber(best)) or (ARGV[4] == 'maximize' and v > tonumber(best)) then
+    redis.call('HSET', KEYS[1], 'bestValue', value, 'bestNumber', n)
+  end
+end
+redis.call('HSET', KEYS[1], 'updatedAt', ARGV[3])
+return {outcome, 1}

@@ -1,0 +1,35 @@
+--[[
+  A worker starts (or re-connects to) an attempt of a trial.
+  A fresh start (ARGV[3] = 0) on a QUEUED or RUNNING trial opens attempt+1; RUNNING means the
+  previous attempt's worker died and the job was delivered again. A re-connect (ARGV[3] = the
+  attempt granted before) is accepted only while that attempt is still the current one.
+
+  KEYS[1] study hash   KEYS[2] trial hash
+  ARGV[1] workerId  ARGV[2] now (ms)  ARGV[3] resumeAttempt  ARGV[4] hardware JSON  ARGV[5] maxRetries
+  Returns {attempt, ''} to run, or {0, reason} to skip.
+]]
+local state = redis.call('HGET', KEYS[2], 'state')
+if not state then return {0, 'unknown trial'} end
+local attempt = tonumber(redis.call('HGET', KEYS[2], 'attempt') or '0')
+local resume = tonumber(ARGV[3])
+if resume > 0 then
+  if state == 'RUNNING' and attempt == resume then
+    redis.call('HSET', KEYS[2], 'workerId', ARGV[1], 'heartbeatAt', ARGV[2])
+    return {attempt, ''}
+  end
+  return {0, 'attempt ' .. resume .. ' is no longer current (trial ' .. state .. ', attempt ' .. attempt .. ')'}
+end
+if state ~= 'QUEUED' and state ~= 'RUNNING' then return {0, 'trial is ' .. state} end
+if redis.call('HGET', KEYS[1], 'state') ~= 'RUNNING' then return {0, 'study is not running'} end
+if state == 'RUNNING' and attempt > tonumber(ARGV[5]) then
+  return {0, 'retries exhausted'}
+end
+if state == 'QUEUED' then
+  redis.call('HINCRBY', KEYS[1], 'queued', -1)
+  redis.call('HINCRBY', KEYS[1], 'running', 1)
+end
+attempt = attempt + 1
+redis.call('HSET', KEYS[2], 'state', 'RUNNING', 'attempt', attempt, 'workerId', ARGV[1],
+  'startedAt', ARGV[2], 'heartbeatAt', ARGV[2], 'updatedAt', ARGV[2], 'lastSeq', 0)
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], 'hardware', ARGV[4]) end
+return {attempt, ''}

@@ -1,0 +1,250 @@
+/**
+ * Studies and trials in Redis, the system of record. Every state change that must happen
+ * exactly once is one Lua script (coordinator/store/lua, key count in the file name); reads are
+ * plain commands and may be a moment stale.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
+import type { Params } from '../../shared/search-space.js';
+import type { StudySpec } from '../../shared/study-spec.js';
+import type { StudyState, TrialState } from '../../shared/trial.js';
+import { keys, trialId } from './keys.js';
+
+export interface StudyCounts { queued: number; running: number; completed: number; failed: number; pruned: number; paused: number; cancelled: number }
+export interface StudyRecord {
+  id: string;
+  spec: StudySpec;
+  state: StudyState;
+  reason?: string;
+  createdAt: number;
+  updatedAt: number;
+  finishedAt?: number;
+  /** Trials created so far (the next trial's number). */
+  created: number;
+  counts: StudyCounts;
+  best?: { number: number; value: number };
+}
+
+export interface TrialRecord {
+  id: string;
+  studyId: string;
+  number: number;
+  state: TrialState;
+  params: Params;
+  attempt: number;
+  value?: number;
+  /** Last reported objective value and its step (while running, or of a pruned trial). */
+  lastObjective?: { value: number; step: number };
+  workerId?: string;
+  reason?: string;
+  lastReason?: string;
+  exitCode?: number;
+  stderrTail?: string;
+  createdAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  heartbeatAt?: number;
+  budget?: number;
+  hardware?: unknown;
+}
+
+export interface MetricRow { attempt: number; name: string; step: number; value: number; timeMs: number }
+/** A finished trial as the history list stores it: the samplers' compact view. */
+export interface HistoryEntry { n: number; s: TrialState; p: Params; v?: number; t?: number }
+
+export type FinishOutcome = 'COMPLETED' | 'FAILED' | 'PRUNED' | 'CANCELLED' | 'RETRY';
+
+const SCRIPT_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
+const SCRIPTS = ['createTrial-3', 'startAttempt-2', 'appendMetrics-2', 'finishTrial-4', 'cancelQueuedTrial-3', 'endStudy-1'] as const;
+type ScriptName = (typeof SCRIPTS)[number];
+
+type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
+
+const num = (v: string | undefined): number | undefined => (v === undefined || v === '' ? undefined : Number(v));
+
+export class StudyStore {
+  private readonly scripts = new Map<ScriptName, ScriptFn>();
+
+  constructor(
+    readonly redis: Redis,
+    /** Key prefix: lets several deployments (or test files) share one Redis. */
+    readonly prefix = 'th',
+  ) {
+    for (const name of SCRIPTS) {
+      const [cmd, count] = name.split('-') as [string, string];
+      const lua = readFileSync(`${SCRIPT_DIR}${name}.lua`, 'utf8');
+      // defineCommand sends EVALSHA and falls back to EVAL after a Redis restart flushed the script cache.
+      redis.defineCommand(`th_${cmd}`, { numberOfKeys: Number(count), lua });
+      const fn = (redis as unknown as Record<string, ScriptFn>)[`th_${cmd}`]!.bind(redis);
+      this.scripts.set(name, fn);
+    }
+  }
+
+  private run(name: ScriptName, keyList: string[], args: (string | number)[]): Promise<unknown> {
+    return this.scripts.get(name)!(...keyList, ...args);
+  }
+
+  // ---- studies ----
+
+  async createStudy(spec: StudySpec, now = Date.now()): Promise<StudyRecord> {
+    const id = newStudyId();
+    const p = this.prefix;
+    await this.redis
+      .multi()
+      .hset(keys.study(p, id), {
+        spec: JSON.stringify(spec), name: spec.name, state: 'RUNNING', createdAt: now, updatedAt: now, nextNumber: 0,
+        queued: 0, running: 0, completed: 0, failed: 0, pruned: 0, paused: 0, cancelled: 0,
+      })
+      .zadd(keys.studies(p), now, id)
+      .sadd(keys.activeStudies(p), id)
+      .exec();
+    return (await this.getStudy(id))!;
+  }
+
+  async getStudy(id: string): Promise<StudyRecord | undefined> {
+    const h = await this.redis.hgetall(keys.study(this.prefix, id));
+    return h.spec ? toStudy(id, h) : undefined;
+  }
+
+  async listStudies(offset: number, limit: number): Promise<{ total: number; studies: StudyRecord[] }> {
+    const p = this.prefix;
+    const [total, ids] = await Promise.all([this.redis.zcard(keys.studies(p)), this.redis.zrevrange(keys.studies(p), offset, offset + limit - 1)]);
+    const pipe = this.redis.pipeline();
+    for (const id of ids) pipe.hgetall(keys.study(p, id));
+    const rows = (await pipe.exec()) ?? [];
+    const studies = ids.flatMap((id, i) => {
+      const h = rows[i]?.[1] as Record<string, string> | undefined;
+      return h?.spec ? [toStudy(id, h)] : [];
+    });
+    return { total, studies };
+  }
+
+  activeStudyIds(): Promise<string[]> {
+    return this.redis.smembers(keys.activeStudies(this.prefix));
+  }
+
+  /** Ends a RUNNING study once; returns false when it had already ended. */
+  async endStudy(id: string, state: Exclude<StudyState, 'RUNNING'>, reason: string, now = Date.now()): Promise<boolean> {
+    const applied = (await this.run('endStudy-1', [keys.study(this.prefix, id)], [state, reason, now])) === 1;
+    // The active set is a global key (another cluster slot), so it is updated apart; it is only an index.
+    await this.redis.srem(keys.activeStudies(this.prefix), id);
+    return applied;
+  }
+
+  // ---- trials ----
+
+  /** 1 created, 0 study not running, -1 number clash (another driver), -2 maxTrials reached. */
+  async createTrial(studyId: string, number: number, params: Params, maxTrials: number, budget?: number, now = Date.now()): Promise<number> {
+    const p = this.prefix;
+    return Number(await this.run('createTrial-3', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId)],
+      [number, JSON.stringify(params), now, maxTrials, budget ?? '']));
+  }
+
+  async getTrial(studyId: string, number: number): Promise<TrialRecord | undefined> {
+    const h = await this.redis.hgetall(keys.trial(this.prefix, studyId, number));
+    return h.state ? toTrial(studyId, h) : undefined;
+  }
+
+  async getTrials(studyId: string, numbers: number[]): Promise<TrialRecord[]> {
+    if (numbers.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const n of numbers) pipe.hgetall(keys.trial(this.prefix, studyId, n));
+    const rows = (await pipe.exec()) ?? [];
+    return rows.flatMap((r) => {
+      const h = r[1] as Record<string, string> | undefined;
+      return h?.state ? [toTrial(studyId, h)] : [];
+    });
+  }
+
+  async pendingNumbers(studyId: string): Promise<number[]> {
+    return (await this.redis.smembers(keys.pending(this.prefix, studyId))).map(Number).sort((a, b) => a - b);
+  }
+
+  /** History entries from index `from` on (the runner caches what it has read). */
+  async readHistory(studyId: string, from: number): Promise<HistoryEntry[]> {
+    const rows = await this.redis.lrange(keys.history(this.prefix, studyId), from, -1);
+    return rows.map((r) => JSON.parse(r) as HistoryEntry);
+  }
+
+  async startAttempt(studyId: string, number: number, workerId: string, resumeAttempt: number, hardware: string, maxRetries: number, now = Date.now()): Promise<{ attempt: number; reason: string }> {
+    const p = this.prefix;
+    const [attempt, reason] = (await this.run('startAttempt-2', [keys.study(p, studyId), keys.trial(p, studyId, number)],
+      [workerId, now, resumeAttempt, hardware, maxRetries])) as [number, string];
+    return { attempt: Number(attempt), reason };
+  }
+
+  /** 1 appended, 0 duplicate (already stored), -1 stale attempt. */
+  async appendMetrics(studyId: string, number: number, attempt: number, seq: number, objectiveMetric: string, points: Array<{ name: string; step: number; value: number; timeMs: number }>, now = Date.now()): Promise<number> {
+    const p = this.prefix;
+    const args: (string | number)[] = [attempt, seq, objectiveMetric, now];
+    for (const pt of points) args.push(pt.name, pt.step, pt.value, pt.timeMs);
+    return Number(await this.run('appendMetrics-2', [keys.trial(p, studyId, number), keys.metrics(p, studyId, number)], args));
+  }
+
+  async finishTrial(studyId: string, number: number, attempt: number, outcome: FinishOutcome, o: { direction: string; reason: string; exitCode?: number; stderrTail?: string; maxRetries: number; now?: number }): Promise<{ state: string; applied: boolean }> {
+    const p = this.prefix;
+    const [state, applied] = (await this.run('finishTrial-4',
+      [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.history(p, studyId)],
+      [attempt, outcome, o.now ?? Date.now(), o.direction, o.reason, o.exitCode ?? '', o.stderrTail ?? '', o.maxRetries])) as [string, number];
+    return { state, applied: applied === 1 };
+  }
+
+  async cancelQueuedTrial(studyId: string, number: number, reason: string, now = Date.now()): Promise<boolean> {
+    const p = this.prefix;
+    return (await this.run('cancelQueuedTrial-3', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId)], [now, reason])) === 1;
+  }
+
+  async heartbeat(studyId: string, number: number, now = Date.now()): Promise<void> {
+    await this.redis.hset(keys.trial(this.prefix, studyId, number), 'heartbeatAt', now);
+  }
+
+  async readMetrics(studyId: string, number: number): Promise<MetricRow[]> {
+    const rows = await this.redis.lrange(keys.metrics(this.prefix, studyId, number), 0, -1);
+    return rows.map((r) => {
+      const [attempt, name, step, value, timeMs] = r.split('\t');
+      return { attempt: Number(attempt), name: name!, step: Number(step), value: Number(value), timeMs: Number(timeMs) };
+    });
+  }
+}
+
+function newStudyId(): string {
+  // 10 base-36 characters: ~52 bits, short enough to type in the CLI.
+  const bytes = randomBytes(10);
+  return Array.from(bytes, (b) => (b % 36).toString(36)).join('');
+}
+
+function toStudy(id: string, h: Record<string, string>): StudyRecord {
+  const n = (k: string) => Number(h[k] ?? 0);
+  const rec: StudyRecord = {
+    id,
+    spec: JSON.parse(h.spec!) as StudySpec,
+    state: h.state as StudyState,
+    createdAt: n('createdAt'),
+    updatedAt: n('updatedAt'),
+    created: n('nextNumber'),
+    counts: { queued: n('queued'), running: n('running'), completed: n('completed'), failed: n('failed'), pruned: n('pruned'), paused: n('paused'), cancelled: n('cancelled') },
+  };
+  if (h.reason) rec.reason = h.reason;
+  if (h.finishedAt) rec.finishedAt = n('finishedAt');
+  if (h.bestNumber !== undefined && h.bestValue !== undefined) rec.best = { number: n('bestNumber'), value: n('bestValue') };
+  return rec;
+}
+
+function toTrial(studyId: string, h: Record<string, string>): TrialRecord {
+  const number = Number(h.number);
+  const t: TrialRecord = {
+    id: trialId(studyId, number), studyId, number, state: h.state as TrialState, params: JSON.parse(h.params ?? '{}') as Params,
+    attempt: Number(h.attempt ?? 0), createdAt: Number(h.createdAt ?? 0),
+  };
+  const opt = { value: num(h.value), startedAt: num(h.startedAt), finishedAt: num(h.finishedAt), heartbeatAt: num(h.heartbeatAt), exitCode: num(h.exitCode), budget: num(h.budget) };
+  for (const [k, v] of Object.entries(opt)) if (v !== undefined) (t as unknown as Record<string, unknown>)[k] = v;
+  if (h.objValue !== undefined) t.lastObjective = { value: Number(h.objValue), step: Number(h.objStep ?? 0) };
+  if (h.workerId) t.workerId = h.workerId;
+  if (h.reason) t.reason = h.reason;
+  if (h.lastReason) t.lastReason = h.lastReason;
+  if (h.stderrTail) t.stderrTail = h.stderrTail;
+  if (h.hardware) t.hardware = JSON.parse(h.hardware) as unknown;
+  return t;
+}

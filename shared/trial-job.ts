@@ -1,0 +1,24 @@
+/**
+ * What a BullMQ job carries to a worker: everything needed to run one trial without another
+ * round trip. The job is only the delivery and lease; the trial's state lives in Redis and
+ * changes only through the coordinator.
+ */
+import type { Params } from './search-space.js';
+
+export interface TrialJob {
+  studyId: string;
+  trialId: string;
+  number: number;
+  params: Params;
+  command: string[];
+  env: Record<string, string>;
+  timeoutSeconds?: number;
+  gpus: number;
+  /** Resource budget (epochs/steps) for multi-fidelity rules; passed as TUNEHIVE_BUDGET. */
+  budget?: number;
+}
+
+export const TRIAL_QUEUE = 'trials';
+
+/** BullMQ prefix for a key prefix, so queue keys sit beside the store's keys. */
+export const queuePrefix = (prefix: string) => `${prefix}:q`;

@@ -1,0 +1,37 @@
+/**
+ * Builds the program's argv and environment from the job: `${params.NAME}` (and Katib's
+ * `${trialParameters.NAME}`) placeholders are replaced inside each argument. The result is an
+ * argv array handed to exec without a shell, so no parameter value can run a command.
+ */
+import type { ParamValue, Params } from '../shared/search-space.js';
+import type { TrialJob } from '../shared/trial-job.js';
+
+export const formatParam = (v: ParamValue): string => (typeof v === 'number' ? String(v) : String(v));
+
+export function substitute(arg: string, params: Params, extra: Record<string, string> = {}): string {
+  return arg.replace(/\$\{(params|trialParameters|trial)\.([A-Za-z0-9_.-]+)\}/g, (whole, scope: string, name: string) => {
+    if (scope === 'trial') return extra[name] ?? whole;
+    return name in params ? formatParam(params[name]!) : whole;
+  });
+}
+
+export function trialEnvironment(job: TrialJob, attempt: number, checkpointDir: string, resume: boolean): Record<string, string> {
+  const env: Record<string, string> = {
+    ...job.env,
+    TUNEHIVE_PARAMS: JSON.stringify(job.params),
+    TUNEHIVE_TRIAL_ID: job.trialId,
+    TUNEHIVE_STUDY_ID: job.studyId,
+    TUNEHIVE_TRIAL_NUMBER: String(job.number),
+    TUNEHIVE_ATTEMPT: String(attempt),
+    TUNEHIVE_CHECKPOINT_DIR: checkpointDir,
+  };
+  if (resume) env.TUNEHIVE_RESUME = '1';
+  if (job.budget !== undefined) env.TUNEHIVE_BUDGET = String(job.budget);
+  return env;
+}
+
+export function trialArgv(job: TrialJob): string[] {
+  const extra: Record<string, string> = { id: job.trialId, number: String(job.number) };
+  if (job.budget !== undefined) extra.budget = String(job.budget);
+  return job.command.map((a) => substitute(a, job.params, extra));
+}

@@ -1,0 +1,73 @@
+/**
+ * Reads metrics from a trial program's stdout. Two forms are recognised, one per line:
+ *
+ *   Katib style:  `epoch=3 loss=0.21 accuracy=0.93`  (every token name=number; spaces separate)
+ *   JSON object:  `{"epoch": 3, "loss": 0.21}`       (its finite numeric fields)
+ *
+ * Any other line is ordinary output. A line's step is its `step`, `epoch`, `iteration` or
+ * `global_step` value (first found, must be an integer); without one, the caller numbers the
+ * reports of each metric 1, 2, 3, ... Names are letters, digits and _ . / - .
+ */
+export interface ParsedLine { values: Array<{ name: string; value: number }>; step?: number }
+
+const STEP_KEYS = ['step', 'epoch', 'iteration', 'global_step'];
+const NAME = /^[A-Za-z_][A-Za-z0-9_./-]{0,99}$/;
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const MAX_LINE = 64 * 1024;
+
+export function parseMetricLine(raw: string): ParsedLine | undefined {
+  const line = raw.trim();
+  if (line === '' || line.length > MAX_LINE) return undefined;
+  const values = line.startsWith('{') ? parseJson(line) : parseKatib(line);
+  if (!values || values.length === 0) return undefined;
+  const out: ParsedLine = { values };
+  for (const key of STEP_KEYS) {
+    const s = values.find((v) => v.name === key);
+    if (s && Number.isSafeInteger(s.value)) {
+      out.step = s.value;
+      break;
+    }
+  }
+  return out;
+}
+
+function parseKatib(line: string): ParsedLine['values'] | undefined {
+  const values: ParsedLine['values'] = [];
+  for (const token of line.split(/\s+/)) {
+    const eq = token.indexOf('=');
+    if (eq <= 0) return undefined;
+    const name = token.slice(0, eq);
+    const text = token.slice(eq + 1);
+    if (!NAME.test(name) || !NUMBER.test(text)) return undefined;
+    const value = Number(text);
+    if (!Number.isFinite(value)) return undefined;
+    values.push({ name, value });
+  }
+  return values;
+}
+
+function parseJson(line: string): ParsedLine['values'] | undefined {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return undefined;
+  return Object.entries(obj as Record<string, unknown>)
+    .filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1]) && NAME.test(e[0]))
+    .map(([name, value]) => ({ name, value }));
+}
+
+/** Turns parsed lines into points with steps: the line's own step, or a per-metric report count. */
+export class StepCounter {
+  private readonly counts = new Map<string, number>();
+
+  points(parsed: ParsedLine, timeMs: number): Array<{ name: string; value: number; step: number; timeMs: number }> {
+    return parsed.values.map(({ name, value }) => {
+      const n = (this.counts.get(name) ?? 0) + 1;
+      this.counts.set(name, n);
+      return { name, value, step: parsed.step ?? n, timeMs };
+    });
+  }
+}

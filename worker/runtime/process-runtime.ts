@@ -1,0 +1,62 @@
+/**
+ * The default runtime: the trial program as a child process of the agent. No shell is ever
+ * involved (argv goes straight to exec), the program leads its own process group so a stop
+ * reaches the helpers it forks (data loaders), and its environment is the agent's minus any
+ * TUNEHIVE_* secrets, plus the trial's own variables.
+ */
+import { spawn } from 'node:child_process';
+import { PassThrough } from 'node:stream';
+import type { ExitInfo, LaunchSpec, RunningProgram, Runtime } from './runtime.js';
+
+export class ProcessRuntime implements Runtime {
+  readonly name = 'process';
+
+  constructor(private readonly cwd?: string) {}
+
+  launch(spec: LaunchSpec): RunningProgram {
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TUNEHIVE_')));
+    const env = { ...inherited, ...spec.env, CUDA_VISIBLE_DEVICES: spec.gpus.join(',') };
+    const [file, ...args] = spec.argv;
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let settle!: (e: ExitInfo) => void;
+    const exited = new Promise<ExitInfo>((resolve) => (settle = resolve));
+    let done = false;
+    const finish = (e: ExitInfo) => {
+      if (done) return;
+      done = true;
+      settle(e);
+    };
+
+    const child = spawn(file!, args, { cwd: this.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, shell: false });
+    child.stdout.pipe(stdout);
+    child.stderr.pipe(stderr);
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      const hint = err.code === 'ENOENT' ? ` (is "${file}" installed and on PATH?)` : '';
+      stdout.end();
+      stderr.end();
+      finish({ code: null, signal: null, startError: `cannot start ${JSON.stringify(file)}: ${err.message}${hint}` });
+    });
+    // 'close' (not 'exit') so every line of output has been read before the exit is reported.
+    child.on('close', (code, signal) => finish({ code, signal }));
+
+    const killGroup = (sig: NodeJS.Signals) => {
+      if (child.pid === undefined || done) return;
+      try {
+        process.kill(-child.pid, sig);
+      } catch {
+        child.kill(sig);
+      }
+    };
+    return {
+      stdout, stderr, exited,
+      stop: async (graceMs) => {
+        killGroup('SIGTERM');
+        const timer = setTimeout(() => killGroup('SIGKILL'), graceMs);
+        const e = await exited;
+        clearTimeout(timer);
+        return e;
+      },
+    };
+  }
+}

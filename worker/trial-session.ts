@@ -1,0 +1,141 @@
+/**
+ * Runs one attempt of one trial: join the attempt on the coordinator, start the program, turn
+ * its stdout into metric batches, send heartbeats, obey stop/prune/pause commands, enforce the
+ * timeout, and report the exit. A trial's failure is reported, never thrown: only an
+ * unreachable coordinator makes `run` throw, so the queue retries the job.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { CommandAction, FinishOutcome, HardwareMsg, MetricPoint } from '../shared/proto.js';
+import type { TrialJob } from '../shared/trial-job.js';
+import { AttemptChannel } from './attempt-channel.js';
+import { trialArgv, trialEnvironment } from './command-line.js';
+import { parseMetricLine, StepCounter } from './metrics/parse-line.js';
+import type { Runtime } from './runtime/runtime.js';
+
+export interface SessionOptions {
+  client: grpc.Client;
+  runtime: Runtime;
+  workerId: string;
+  workDir: string;
+  hardware?: HardwareMsg;
+  log: Logger;
+  heartbeatMs: number;
+  graceMs: number;
+  /** Flush a metric batch after this many points or this long, whichever comes first. */
+  batchPoints?: number;
+  batchMs?: number;
+}
+
+export interface SessionResult { state: string; attempt: number }
+
+const STDERR_TAIL_LINES = 30;
+
+export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionOptions, shutdown: AbortSignal): Promise<SessionResult> {
+  const log = o.log.child({ trialId: job.trialId });
+  const channel = new AttemptChannel({ client: o.client, trialId: job.trialId, workerId: o.workerId, log, ...(o.hardware ? { hardware: o.hardware } : {}) });
+  const start = await channel.start();
+  if (!start.run) {
+    channel.close();
+    if (start.reason === 'coordinator unreachable') throw new Error(start.reason);
+    log.info({ reason: start.reason }, 'trial skipped');
+    return { state: 'SKIPPED', attempt: 0 };
+  }
+  const attempt = start.attempt;
+  const checkpointDir = path.join(o.workDir, 'trials', job.trialId, 'checkpoint');
+  await mkdir(checkpointDir, { recursive: true });
+
+  const program = o.runtime.launch({
+    trialId: job.trialId,
+    argv: trialArgv(job),
+    env: trialEnvironment(job, attempt, checkpointDir, attempt > 1),
+    checkpointDir,
+    gpus,
+  });
+  log.info({ attempt, gpus }, 'trial started');
+
+  // Metric batching: one gRPC message per batch, never per point.
+  let batch: MetricPoint[] = [];
+  let flushTimer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    clearTimeout(flushTimer);
+    flushTimer = undefined;
+    channel.sendMetrics(batch);
+    batch = [];
+  };
+  const steps = new StepCounter();
+  const stdoutDone = new Promise<void>((resolve) => {
+    const rl = createInterface({ input: program.stdout, crlfDelay: Infinity });
+    rl.on('line', (line) => {
+      const parsed = parseMetricLine(line);
+      if (!parsed) return;
+      batch.push(...steps.points(parsed, Date.now()));
+      if (batch.length >= (o.batchPoints ?? 500)) flush();
+      else flushTimer ??= setTimeout(flush, o.batchMs ?? 50);
+    });
+    rl.on('close', resolve);
+  });
+  const stderrTail: string[] = [];
+  createInterface({ input: program.stderr, crlfDelay: Infinity }).on('line', (line) => {
+    stderrTail.push(line.length > 500 ? `${line.slice(0, 500)}…` : line);
+    if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
+  });
+
+  let stoppedBy: CommandAction | undefined;
+  let selfStopped = false;
+  let timedOut = false;
+  const stop = (graceMs: number) => void program.stop(graceMs);
+  channel.on('command', (action, reason) => {
+    if (stoppedBy) return;
+    stoppedBy = action;
+    log.info({ action, reason }, 'coordinator asked the trial to stop');
+    stop(o.graceMs);
+  });
+  const onShutdown = () => {
+    selfStopped = true;
+    stop(o.graceMs);
+  };
+  if (shutdown.aborted) onShutdown();
+  else shutdown.addEventListener('abort', onShutdown, { once: true });
+  const heartbeat = setInterval(() => channel.heartbeat(), o.heartbeatMs);
+  const timeout = job.timeoutSeconds
+    ? setTimeout(() => {
+        timedOut = true;
+        stop(o.graceMs);
+      }, job.timeoutSeconds * 1000)
+    : undefined;
+
+  const exit = await program.exited;
+  await stdoutDone;
+  clearInterval(heartbeat);
+  clearTimeout(timeout);
+  shutdown.removeEventListener('abort', onShutdown);
+  flush();
+
+  let outcome: FinishOutcome = 'OUTCOME_EXITED';
+  let reason = '';
+  if (exit.startError) {
+    outcome = 'OUTCOME_START_FAILED';
+    reason = exit.startError;
+  } else if (stoppedBy || selfStopped) {
+    outcome = 'OUTCOME_STOPPED';
+  } else if (timedOut) {
+    outcome = 'OUTCOME_TIMED_OUT';
+    reason = `timed out after ${job.timeoutSeconds} s (trial.timeoutSeconds)`;
+  } else if (exit.code !== 0) {
+    reason = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
+    const last = stderrTail.at(-1);
+    if (last) reason += `: ${last}`;
+  }
+  const state = await channel.finish({
+    outcome, reason, exitCode: exit.code ?? -1, signal: exit.signal ?? '', stderrTail: stderrTail.join('\n'),
+    ...(stoppedBy ? { stoppedBy } : {}),
+  });
+  channel.close();
+  log.info({ attempt, state, exitCode: exit.code, signal: exit.signal }, 'trial finished');
+  if (state === 'UNREACHABLE') throw new Error('coordinator unreachable; the trial result could not be reported');
+  return { state, attempt };
+}
