@@ -1,0 +1,62 @@
+/**
+ * The embedded default deployment: a private redis-server (unless REDIS_URL is set), a
+ * coordinator and N worker agents in one process, all on 127.0.0.1.
+ */
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { startCoordinator, type Coordinator } from '../coordinator/main.js';
+import { Agent } from '../worker/agent.js';
+import { ProcessRuntime } from '../worker/runtime/process-runtime.js';
+import { ensureRedisServer, freePort, startLocalRedis, type LocalRedis } from './local-redis.js';
+
+export interface DevStack {
+  coordinator: Coordinator;
+  agents: Agent[];
+  redisUrl: string;
+  close(): Promise<void>;
+}
+
+async function portOr(preferred: number): Promise<number> {
+  const net = await import('node:net');
+  const free = await new Promise<boolean>((resolve) => {
+    const s = net.createServer().once('error', () => resolve(false)).listen(preferred, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+  return free ? preferred : freePort();
+}
+
+export async function startDevStack(o: { workers: number; slots: number; dataDir: string; log: Logger; say: (m: string) => void; httpPort?: number; grpcPort?: number }): Promise<DevStack> {
+  let local: LocalRedis | undefined;
+  let redisUrl = process.env.REDIS_URL;
+  if (!redisUrl) {
+    const binary = ensureRedisServer(o.say);
+    local = await startLocalRedis({ dataDir: path.join(o.dataDir, 'redis'), appendOnly: true, binary });
+    redisUrl = local.url;
+    o.say(`started redis-server on ${redisUrl} (data in ${path.join(o.dataDir, 'redis')})`);
+  } else {
+    o.say(`using Redis at ${redisUrl} (REDIS_URL)`);
+  }
+  const coordinator = await startCoordinator({
+    redisUrl, host: '127.0.0.1', httpPort: await portOr(o.httpPort ?? 8080), grpcPort: await portOr(o.grpcPort ?? 50051), prefix: 'th', log: o.log,
+  });
+  const agents: Agent[] = [];
+  for (let i = 0; i < o.workers; i++) {
+    const agent = new Agent({
+      redisUrl, prefix: 'th', coordinator: coordinator.grpcAddress, slots: o.slots, log: o.log, workerId: `dev-worker-${i + 1}`,
+      workDir: path.join(o.dataDir, `worker-${i + 1}`), runtime: new ProcessRuntime(process.cwd()),
+    });
+    agent.start();
+    agents.push(agent);
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    coordinator, agents, redisUrl,
+    close() {
+      closing ??= (async () => {
+        await Promise.all(agents.map((a) => a.close()));
+        await coordinator.close();
+        await local?.stop();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,34 @@
+/** The CLI's client of the study API: turns API errors into messages a person can act on. */
+export class ApiError extends Error {
+  constructor(message: string, readonly status: number) {
+    super(message);
+  }
+}
+
+export function apiBase(flag?: string): string {
+  return (flag ?? process.env.TUNEHIVE_API ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+}
+
+export async function api<T = any>(base: string, method: string, path: string, body?: { text: string; type: string }): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(`${base}${path}`, { method, headers: body ? { 'content-type': body.type } : {}, body: body?.text, signal: AbortSignal.timeout(30_000) });
+  } catch (err) {
+    throw new ApiError(`cannot reach the Tunehive API at ${base} (${(err as Error).cause ?? (err as Error).message}).\n` +
+      `Start one with \`tunehive dev\`, or point the CLI at yours with --api URL or TUNEHIVE_API=URL.`, 0);
+  }
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ApiError(`unexpected response from ${base}${path} (HTTP ${res.status}): ${text.slice(0, 200)}`, res.status);
+  }
+  if (!res.ok) {
+    const e = json.error ?? {};
+    const fields = (e.fields ?? []) as Array<{ field: string; reason: string }>;
+    const detail = fields.length ? `\n${fields.map((f) => `  - ${f.field}: ${f.reason}`).join('\n')}` : '';
+    throw new ApiError(`${fields.length ? (e.code === 'TH_ERR_SPEC_INVALID' ? 'the study spec is invalid:' : e.message) : e.message ?? `HTTP ${res.status}`}${detail}`, res.status);
+  }
+  return json as T;
+}

@@ -1,0 +1,188 @@
+/**
+ * The `tunehive` command. Each subcommand parses its flags (flags win over environment
+ * variables), and every failure a user can cause ends in a one-line message with the fix,
+ * never a stack trace.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { createLogger } from '../shared/logger.js';
+import { startCoordinator } from '../coordinator/main.js';
+import { Agent } from '../worker/agent.js';
+import { ProcessRuntime } from '../worker/runtime/process-runtime.js';
+import { startDevStack } from './dev-stack.js';
+import { api, apiBase, ApiError } from './http-client.js';
+import { fmtParams, fmtValue, progressLine, studySummary, table } from './format.js';
+import { runDemo } from './demo.js';
+
+class UsageError extends Error {}
+
+const HELP = `tunehive — distributed hyperparameter optimisation
+
+Usage:
+  tunehive demo                       run the demo study (digits MLP, 20 trials) on a local stack
+  tunehive dev                        local stack: redis-server (unless REDIS_URL), coordinator, 2 workers
+  tunehive coordinator [--redis URL] [--host 127.0.0.1] [--http-port 8080] [--grpc-port 50051]
+  tunehive worker [--redis URL] [--coordinator HOST:PORT] [--slots N] [--work-dir DIR]
+  tunehive submit FILE [--api URL]    submit a study spec (JSON or YAML); prints the study id
+  tunehive status ID [--api URL] [--watch]
+  tunehive trials ID [--api URL] [--limit N] [--state STATE]
+  tunehive stop ID [--api URL]
+
+Environment: REDIS_URL, TUNEHIVE_API (default http://127.0.0.1:8080), TUNEHIVE_COORDINATOR,
+LOG_LEVEL (info). Servers bind 127.0.0.1 unless --host says otherwise.`;
+
+function flags<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, command: string) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true as const, strict: true as const });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message.split('\n')[0]}\nRun \`tunehive help\` for the options of \`tunehive ${command}\`.`);
+  }
+}
+
+function intFlag(value: string | boolean | undefined, name: string, def: number, min = 0, max = 65535): number {
+  if (value === undefined) return def;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`);
+  return n;
+}
+
+function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+}
+
+const say = (m: string) => process.stderr.write(`${m}\n`);
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(HELP);
+      return 0;
+
+    case 'demo':
+      return runDemo();
+
+    case 'dev': {
+      const f = flags(rest, { 'http-port': { type: 'string' }, 'grpc-port': { type: 'string' }, workers: { type: 'string' }, slots: { type: 'string' } }, 'dev');
+      const log = createLogger('tunehive-dev', process.env.LOG_LEVEL ?? 'warn');
+      const stack = await startDevStack({
+        workers: intFlag(f.values.workers, 'workers', 2, 1, 64), slots: intFlag(f.values.slots, 'slots', 2, 1, 256), dataDir: '.tunehive', log, say,
+        httpPort: intFlag(f.values['http-port'], 'http-port', 8080), grpcPort: intFlag(f.values['grpc-port'], 'grpc-port', 50051),
+      });
+      console.log(`Tunehive is running.\n  API:  ${stack.coordinator.httpUrl}/api/v1/studies\n  gRPC: ${stack.coordinator.grpcAddress}\n  workers: ${stack.agents.length}\n` +
+        `Submit a study: TUNEHIVE_API=${stack.coordinator.httpUrl} tunehive submit examples/digits/study.yaml\nCtrl-C stops everything.`);
+      await untilSignal();
+      say('stopping…');
+      await stack.close();
+      return 0;
+    }
+
+    case 'coordinator': {
+      const f = flags(rest, { redis: { type: 'string' }, host: { type: 'string' }, 'http-port': { type: 'string' }, 'grpc-port': { type: 'string' }, prefix: { type: 'string' } }, 'coordinator');
+      const log = createLogger('tunehive-coordinator');
+      const c = await startCoordinator({
+        redisUrl: f.values.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', host: f.values.host ?? process.env.TUNEHIVE_HOST ?? '127.0.0.1',
+        httpPort: intFlag(f.values['http-port'] ?? process.env.TUNEHIVE_HTTP_PORT, 'http-port', 8080),
+        grpcPort: intFlag(f.values['grpc-port'] ?? process.env.TUNEHIVE_GRPC_PORT, 'grpc-port', 50051),
+        prefix: f.values.prefix ?? process.env.TUNEHIVE_PREFIX ?? 'th', log,
+      });
+      console.log(`coordinator: API ${c.httpUrl}, gRPC ${c.grpcAddress}`);
+      await untilSignal();
+      await c.close();
+      return 0;
+    }
+
+    case 'worker': {
+      const f = flags(rest, { redis: { type: 'string' }, coordinator: { type: 'string' }, slots: { type: 'string' }, 'work-dir': { type: 'string' }, id: { type: 'string' }, prefix: { type: 'string' } }, 'worker');
+      const log = createLogger('tunehive-worker');
+      const agent = new Agent({
+        redisUrl: f.values.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+        coordinator: f.values.coordinator ?? process.env.TUNEHIVE_COORDINATOR ?? '127.0.0.1:50051',
+        slots: intFlag(f.values.slots ?? process.env.TUNEHIVE_SLOTS, 'slots', 1, 1, 1024),
+        workDir: path.resolve(f.values['work-dir'] ?? process.env.TUNEHIVE_WORK_DIR ?? '.tunehive/worker'),
+        prefix: f.values.prefix ?? process.env.TUNEHIVE_PREFIX ?? 'th', log, runtime: new ProcessRuntime(process.cwd()),
+        ...(f.values.id ? { workerId: f.values.id } : {}),
+      });
+      agent.start();
+      console.log(`worker ${agent.workerId}: taking trials`);
+      const sig = await untilSignal();
+      say(`${sig}: stopping running trials and handing them back…`);
+      await agent.close();
+      return 0;
+    }
+
+    case 'submit': {
+      const f = flags(rest, { api: { type: 'string' } }, 'submit');
+      const file = f.positionals[0];
+      if (!file) throw new UsageError('tunehive submit needs a study spec file: tunehive submit study.yaml');
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (err) {
+        throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+      }
+      const isJson = file.endsWith('.json') || text.trimStart().startsWith('{');
+      const s = await api(apiBase(f.values.api), 'POST', '/api/v1/studies', { text, type: isJson ? 'application/json' : 'application/yaml' });
+      console.log(s.id);
+      say(`study "${s.name}" created; follow it with: tunehive status ${s.id} --watch`);
+      return 0;
+    }
+
+    case 'status': {
+      const f = flags(rest, { api: { type: 'string' }, watch: { type: 'boolean' } }, 'status');
+      const id = f.positionals[0];
+      if (!id) throw new UsageError('tunehive status needs a study id: tunehive status ID');
+      const base = apiBase(f.values.api);
+      let s = await api(base, 'GET', `/api/v1/studies/${encodeURIComponent(id)}`);
+      while (f.values.watch && s.state === 'RUNNING') {
+        say(progressLine(s));
+        await new Promise((r) => setTimeout(r, 1000));
+        s = await api(base, 'GET', `/api/v1/studies/${encodeURIComponent(id)}`);
+      }
+      console.log(studySummary(s));
+      return 0;
+    }
+
+    case 'trials': {
+      const f = flags(rest, { api: { type: 'string' }, limit: { type: 'string' }, offset: { type: 'string' }, state: { type: 'string' } }, 'trials');
+      const id = f.positionals[0];
+      if (!id) throw new UsageError('tunehive trials needs a study id: tunehive trials ID');
+      const q = new URLSearchParams({ limit: String(intFlag(f.values.limit, 'limit', 100, 1, 1000)), offset: String(intFlag(f.values.offset, 'offset', 0, 0, 1e9)) });
+      if (f.values.state) q.set('state', f.values.state.toUpperCase());
+      const r = await api(apiBase(f.values.api), 'GET', `/api/v1/studies/${encodeURIComponent(id)}/trials?${q}`);
+      console.log(table(['#', 'state', 'value', 'attempt', 'worker', 'params', 'reason'],
+        r.trials.map((t: any) => [String(t.number), t.state, fmtValue(t.value), String(t.attempt), t.workerId ?? '-', fmtParams(t.params), (t.reason ?? '').slice(0, 60)])));
+      return 0;
+    }
+
+    case 'stop': {
+      const f = flags(rest, { api: { type: 'string' } }, 'stop');
+      const id = f.positionals[0];
+      if (!id) throw new UsageError('tunehive stop needs a study id: tunehive stop ID');
+      console.log(studySummary(await api(apiBase(f.values.api), 'POST', `/api/v1/studies/${encodeURIComponent(id)}/stop`)));
+      return 0;
+    }
+
+    default:
+      throw new UsageError(`unknown command "${command}". Run \`tunehive help\` for the list.`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof UsageError || err instanceof ApiError) say(`tunehive: ${err.message}`);
+    else if (err instanceof Error && /redis-server was not found/.test(err.message)) say(`tunehive: ${err.message}`);
+    else say(`tunehive: unexpected error: ${err instanceof Error ? err.message : String(err)}\n(set LOG_LEVEL=debug for details)`);
+    process.exit(1);
+  },
+);
+
+
