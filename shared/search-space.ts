@@ -89,6 +89,8 @@ export function gridValues(p: ParamSpec, points: number): ParamValue[] {
   if (points === 1) return [snap(p, p.log ? Math.sqrt(p.min * p.max) : (p.min + p.max) / 2)];
   return Array.from({ length: points }, (_, i) => {
     const t = i / (points - 1);
-    return snap(p, p.log ? Math.exp(Math.log(p.min) + t * (Math.log(p.max) - Math.log(p.min))) : p.min + t * (p.max - p.min));
+    const x = p.log ? Math.exp(Math.log(p.min) + t * (Math.log(p.max) - Math.log(p.min))) : p.min + t * (p.max - p.min);
+    // Trim float noise (10.000000000000002) so grid values print and compare as written.
+    return snap(p, Number(x.toPrecision(12)));
   });
 }

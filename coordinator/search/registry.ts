@@ -4,10 +4,14 @@
 import type { FieldError } from '../../shared/errors.js';
 import type { SearchSpace } from '../../shared/search-space.js';
 import { gridSampler } from './grid.js';
+import { gpSampler } from './gp/sampler.js';
+import { cmaesSampler } from './cmaes.js';
 import { randomSampler } from './random.js';
+import { sobolSampler } from './sobol.js';
+import { tpeSampler } from './tpe.js';
 import type { SamplerFactory } from './sampler.js';
 
-const FACTORIES: SamplerFactory[] = [randomSampler, gridSampler];
+const FACTORIES: SamplerFactory[] = [randomSampler, gridSampler, gpSampler, sobolSampler, tpeSampler, cmaesSampler];
 
 export const SAMPLERS: ReadonlyMap<string, SamplerFactory> = new Map(FACTORIES.map((f) => [f.name, f]));
 

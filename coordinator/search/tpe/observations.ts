@@ -1,0 +1,60 @@
+/**
+ * Turns the trial history into TPE's two groups. Trials are ranked best first (see ranking.ts:
+ * pruned trials rank below completed ones; failed ones are left out). Pending trials, under the
+ * constant liar, join the bad group as if they had turned out worst, so that parallel workers
+ * are steered away from points already being evaluated.
+ */
+import type { Params } from '../../../shared/search-space.js';
+import type { FrozenTrial } from '../../../shared/trial.js';
+import { compareRankKeys, rankKey, type RankKey } from '../ranking.js';
+import { encodeParams, type Dim } from './space.js';
+
+export interface Observation {
+  x: Float64Array;
+  /** Trial number, for age weighting; pending trials count as the newest. */
+  age: number;
+}
+
+/** Usable finished trials, best first. */
+export function rankTrials(dims: readonly Dim[], trials: readonly FrozenTrial[]): Observation[] {
+  const keyed: Array<{ key: RankKey; obs: Observation }> = [];
+  for (const t of trials) {
+    const key = rankKey(t);
+    if (!key) continue;
+    const x = encodeParams(dims, t.params);
+    if (x) keyed.push({ key, obs: { x, age: t.number } });
+  }
+  keyed.sort((a, b) => compareRankKeys(a.key, b.key) || a.obs.age - b.obs.age);
+  return keyed.map((k) => k.obs);
+}
+
+export function encodePending(dims: readonly Dim[], pending: readonly Params[], newestAge: number): Observation[] {
+  const out: Observation[] = [];
+  for (const p of pending) {
+    const x = encodeParams(dims, p);
+    if (x) out.push({ x, age: newestAge + 1 + out.length });
+  }
+  return out;
+}
+
+export interface Split { below: Observation[]; above: Observation[] }
+
+/** The best `nBelow` ranked trials form the good group; everything else, liars included, the bad one. */
+export function splitObservations(ranked: readonly Observation[], liars: readonly Observation[], nBelow: number): Split {
+  const k = Math.min(ranked.length, Math.max(1, nBelow));
+  const byAge = (a: Observation, b: Observation) => a.age - b.age;
+  return { below: ranked.slice(0, k).sort(byAge), above: [...ranked.slice(k), ...liars].sort(byAge) };
+}
+
+/**
+ * Optuna's default weights: uniform below 25 observations; beyond, the older ones are ramped
+ * down linearly so that the model follows where the search has moved.
+ */
+export function ageWeights(n: number): Float64Array {
+  const w = new Float64Array(n).fill(1);
+  if (n >= 25) {
+    const ramp = n - 25;
+    for (let i = 0; i < ramp; i++) w[i] = ramp === 1 ? 1 / n : 1 / n + ((1 - 1 / n) * i) / (ramp - 1);
+  }
+  return w;
+}

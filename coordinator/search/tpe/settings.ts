@@ -1,0 +1,47 @@
+/** TPE's settings: defaults, ranges, and the validation that turns every bad value into a FieldError. */
+import { SettingsReader } from '../settings.js';
+import type { ParzenOptions } from './parzen.js';
+
+export interface TpeSettings extends ParzenOptions {
+  nStartupTrials: number;
+  nEICandidates: number;
+  /** Fraction of the ranked trials that form the good group... */
+  gamma: number;
+  /** ...capped at this many trials. */
+  maxGood: number;
+  multivariate: boolean;
+  constantLiar: boolean;
+  /** Extra candidates drawn close to the best trial (its good-group kernel, narrowed by localScale). */
+  localCandidates: number;
+  localScale: number;
+}
+
+export const TPE_SETTING_NAMES = [
+  'nStartupTrials', 'nEICandidates', 'gamma', 'maxGood', 'priorWeight', 'magicClip', 'endpoints',
+  'bandwidth', 'bandwidthFactor', 'multivariate', 'constantLiar', 'localCandidates', 'localScale',
+] as const;
+
+export function readTpeSettings(settings: Record<string, unknown>): { reader: SettingsReader; s: TpeSettings } {
+  const r = new SettingsReader(settings);
+  const s: TpeSettings = {
+    nStartupTrials: r.number('nStartupTrials', 10, { min: 0, max: 100_000, int: true }),
+    nEICandidates: r.number('nEICandidates', 24, { min: 1, max: 10_000, int: true }),
+    gamma: r.number('gamma', 0.1, { min: 0, max: 1, exclusiveMin: true }),
+    maxGood: r.number('maxGood', 25, { min: 1, max: 100_000, int: true }),
+    priorWeight: r.number('priorWeight', 1, { min: 0, exclusiveMin: true, max: 1000 }),
+    magicClip: r.boolean('magicClip', true),
+    endpoints: r.boolean('endpoints', false),
+    bandwidth: r.oneOf('bandwidth', 'scott', ['scott', 'neighbor'] as const),
+    bandwidthFactor: r.number('bandwidthFactor', 1, { min: 0, max: 10, exclusiveMin: true }),
+    multivariate: r.boolean('multivariate', true),
+    constantLiar: r.boolean('constantLiar', true),
+    localCandidates: r.number('localCandidates', 0, { min: 0, max: 10_000, int: true }),
+    localScale: r.number('localScale', 0.5, { min: 0, max: 10, exclusiveMin: true }),
+  };
+  return { reader: r, s };
+}
+
+/** How many ranked trials are "good": ceil(gamma * n), at least 1, at most maxGood. */
+export function goodCount(s: TpeSettings, n: number): number {
+  return Math.max(1, Math.min(s.maxGood, Math.ceil(s.gamma * n)));
+}

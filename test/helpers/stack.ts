@@ -1,0 +1,50 @@
+/** A coordinator and worker agents on the test Redis, each test file under its own key prefix. */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startCoordinator, type Coordinator, type CoordinatorOptions } from '../../coordinator/main.js';
+import { Agent, type AgentOptions } from '../../worker/agent.js';
+import { quietLog, redisUrl, uniquePrefix, waitFor } from './env.js';
+
+export interface TestStack {
+  coordinator: Coordinator;
+  agents: Agent[];
+  prefix: string;
+  api(method: string, url: string, body?: unknown): Promise<{ status: number; body: any }>;
+  waitForStudy(id: string, timeoutMs?: number): Promise<any>;
+  close(): Promise<void>;
+}
+
+export const fixture = (name: string) => path.resolve('test/fixtures', name);
+
+export async function startTestStack(name: string, o: { workers?: number; slots?: number; agent?: Partial<AgentOptions>; coordinator?: Partial<CoordinatorOptions> } = {}): Promise<TestStack> {
+  const prefix = uniquePrefix(name);
+  const log = quietLog();
+  const coordinator = await startCoordinator({ redisUrl: redisUrl(), host: '127.0.0.1', httpPort: 0, grpcPort: 0, prefix, log, reconcileIntervalMs: 500, ...o.coordinator });
+  const agents: Agent[] = [];
+  for (let i = 0; i < (o.workers ?? 1); i++) {
+    const agent = new Agent({
+      redisUrl: redisUrl(), prefix, coordinator: coordinator.grpcAddress, slots: o.slots ?? 2, log, workerId: `w${i}`,
+      workDir: mkdtempSync(path.join(os.tmpdir(), 'tunehive-w-')), heartbeatMs: 500, graceMs: 2000, ...o.agent,
+    });
+    agent.start();
+    agents.push(agent);
+  }
+  const api = async (method: string, url: string, body?: unknown) => {
+    const res = await fetch(`${coordinator.httpUrl}${url}`, {
+      method, headers: body !== undefined ? { 'content-type': 'application/json' } : {}, body: body !== undefined ? JSON.stringify(body) : undefined,
+    });
+    return { status: res.status, body: (await res.json()) as any };
+  };
+  return {
+    coordinator, agents, prefix, api,
+    waitForStudy: (id, timeoutMs = 60_000) => waitFor(async () => {
+      const s = await api('GET', `/api/v1/studies/${id}`);
+      return s.body.state !== 'RUNNING' ? s.body : undefined;
+    }, timeoutMs, `study ${id} to finish`),
+    close: async () => {
+      await Promise.all(agents.map((a) => a.close()));
+      await coordinator.close();
+    },
+  };
+}

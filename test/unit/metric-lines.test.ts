@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { parseMetricLine, StepCounter } from '../../worker/metrics/parse-line.js';
+
+describe('metric line parsing', () => {
+  it('reads Katib-style name=value lines, with epoch as the step', () => {
+    expect(parseMetricLine('epoch=3 loss=0.21 accuracy=9.3e-1')).toEqual({
+      step: 3, values: [{ name: 'epoch', value: 3 }, { name: 'loss', value: 0.21 }, { name: 'accuracy', value: 0.93 }],
+    });
+  });
+
+  it('reads JSON object lines and ignores their non-numeric fields', () => {
+    expect(parseMetricLine('{"step": 10, "val/loss": 0.5, "note": "hi", "bad": null}')).toEqual({
+      step: 10, values: [{ name: 'step', value: 10 }, { name: 'val/loss', value: 0.5 }],
+    });
+  });
+
+  it.each(['Epoch 3 finished', 'loss=nan', 'loss=0.1 and more', 'x=1e999', '[1, 2]', '{"a": "b"}', '', 'a==1', '=3'])('ignores ordinary output: %j', (line) => {
+    expect(parseMetricLine(line)).toBeUndefined();
+  });
+
+  it('numbers the reports of a metric when the line has no step', () => {
+    const c = new StepCounter();
+    expect(c.points(parseMetricLine('loss=1')!, 0).map((p) => p.step)).toEqual([1]);
+    expect(c.points(parseMetricLine('loss=0.5 acc=0.1')!, 0).map((p) => p.step)).toEqual([2, 1]);
+    expect(c.points(parseMetricLine('step=40 loss=0.2')!, 0).map((p) => p.step)).toEqual([40, 40]);
+  });
+});
