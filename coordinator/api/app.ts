@@ -10,6 +10,8 @@ import type { StudyStore } from '../store/study-store.js';
 import type { StudyRunner } from '../runner/study-runner.js';
 import { studyRoutes } from './studies-routes.js';
 import { trialRoutes } from './trials-routes.js';
+import { askTellRoutes } from './ask-tell-routes.js';
+import { AskTell } from '../ask-tell.js';
 
 export interface ApiDeps {
   store: StudyStore;
@@ -49,6 +51,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
 
   await app.register(studyRoutes, { prefix: '/api/v1', store: deps.store, runner: deps.runner });
   await app.register(trialRoutes, { prefix: '/api/v1', store: deps.store, runner: deps.runner });
+  await app.register(askTellRoutes, { prefix: '/api/v1', askTell: new AskTell(deps.store, deps.runner) });
   for (const plugin of deps.plugins ?? []) await plugin(app);
   return app;
 }

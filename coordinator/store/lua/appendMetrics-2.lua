@@ -4,7 +4,7 @@
   is stale and changes nothing.
 
   KEYS[1] trial hash   KEYS[2] metrics list
-  ARGV[1] attempt  ARGV[2] seq  ARGV[3] objective metric name  ARGV[4] now (ms)
+  ARGV[1] attempt  ARGV[2] seq (0: the next one, for ask/tell reports that carry none)  ARGV[3] objective metric name  ARGV[4] now (ms)
   ARGV[5..] points, 4 values each: name, step, value, timeMs
   Returns 1 appended, 0 duplicate, -1 stale attempt.
 ]]
@@ -13,8 +13,10 @@ if tonumber(redis.call('HGET', KEYS[1], 'attempt') or '0') ~= attempt
   or redis.call('HGET', KEYS[1], 'state') ~= 'RUNNING' then
   return -1
 end
+local lastSeq = tonumber(redis.call('HGET', KEYS[1], 'lastSeq') or '0')
 local seq = tonumber(ARGV[2])
-if seq <= tonumber(redis.call('HGET', KEYS[1], 'lastSeq') or '0') then return 0 end
+if seq == 0 then seq = lastSeq + 1 end
+if seq <= lastSeq then return 0 end
 local rows = {}
 local objValue, objStep = nil, nil
 for i = 5, #ARGV, 4 do

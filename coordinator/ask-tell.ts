@@ -1,0 +1,107 @@
+/**
+ * Ask/tell: studies without a `trial` section are evaluated by their clients (any language,
+ * no worker). An ask creates a trial and starts its attempt at once; a tell records an
+ * intermediate report or the final result through the same atomic store steps that worker
+ * reports use, so both kinds of study obey the same rules.
+ */
+import { TunehiveError } from '../shared/errors.js';
+import type { Params } from '../shared/search-space.js';
+import { trialId } from './store/keys.js';
+import type { StudyRecord, StudyStore } from './store/study-store.js';
+import type { StudyRunner } from './runner/study-runner.js';
+
+export const ASK_TELL_WORKER = 'ask-tell-client';
+
+export type Tell =
+  | { kind: 'intermediate'; step: number; value: number }
+  | { kind: 'final'; value: number; step?: number }
+  | { kind: 'failed'; reason: string }
+  | { kind: 'pruned'; reason: string };
+
+/** Reads a tell body; every problem becomes a 400 naming the field. */
+export function parseTell(body: unknown): Tell {
+  const bad = (field: string, reason: string) => new TunehiveError('TH_ERR_REQUEST_INVALID', `${field}: ${reason}`, [{ field, reason }]);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw bad('(body)', 'must be an object: {value}, {step, value}, or {state: "failed" | "pruned"}');
+  const b = body as Record<string, unknown>;
+  for (const k of Object.keys(b)) if (!['value', 'step', 'state', 'reason'].includes(k)) throw bad(k, 'unknown field (known: value, step, state, reason)');
+  if (b.reason !== undefined && typeof b.reason !== 'string') throw bad('reason', 'must be a string');
+  const reason = (b.reason as string | undefined)?.slice(0, 1000);
+  if (b.state !== undefined) {
+    if (b.state === 'failed') return { kind: 'failed', reason: reason ?? 'reported failed by the client' };
+    if (b.state === 'pruned') return { kind: 'pruned', reason: reason ?? 'pruned by the client' };
+    if (b.state !== 'completed') throw bad('state', `must be "completed", "failed" or "pruned" (got ${JSON.stringify(b.state)})`);
+  }
+  if (typeof b.value !== 'number' || !Number.isFinite(b.value)) throw bad('value', `must be a finite number (got ${JSON.stringify(b.value)})`);
+  if (b.step !== undefined && (!Number.isSafeInteger(b.step) || (b.step as number) < 0)) throw bad('step', `must be an integer >= 0 (got ${JSON.stringify(b.step)})`);
+  if (b.step !== undefined && b.state === undefined) return { kind: 'intermediate', step: b.step as number, value: b.value };
+  return b.step !== undefined ? { kind: 'final', value: b.value, step: b.step as number } : { kind: 'final', value: b.value };
+}
+
+export class AskTell {
+  /** Asks of one study are serialised here; the store's number check guards across replicas. */
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly store: StudyStore, private readonly runner: StudyRunner) {}
+
+  private requireAskTell(study: StudyRecord): void {
+    if (study.spec.trial) throw new TunehiveError('TH_ERR_STUDY_MODE', `study ${study.id} runs its trials on workers; ask/tell is for studies created without a "trial" section`);
+    if (study.state !== 'RUNNING') throw new TunehiveError('TH_ERR_STUDY_NOT_RUNNING', `study ${study.id} is ${study.state}${study.reason ? ` (${study.reason})` : ''}`);
+  }
+
+  ask(studyId: string): Promise<{ id: string; number: number; params: Params }> {
+    const prev = this.locks.get(studyId) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(() => this.askNow(studyId));
+    this.locks.set(studyId, next);
+    void next.finally(() => { if (this.locks.get(studyId) === next) this.locks.delete(studyId); }).catch(() => undefined);
+    return next;
+  }
+
+  private async askNow(studyId: string): Promise<{ id: string; number: number; params: Params }> {
+    for (let tries = 0; tries < 5; tries++) {
+      const study = await this.store.getStudy(studyId);
+      if (!study) throw new TunehiveError('TH_ERR_STUDY_NOT_FOUND', `no study with id ${JSON.stringify(studyId)}`);
+      this.requireAskTell(study);
+      if (study.created >= study.spec.maxTrials) throw new TunehiveError('TH_ERR_SEARCH_EXHAUSTED', `study ${studyId} has created all of its maxTrials (${study.spec.maxTrials}) trials`);
+      const params = await this.runner.suggest(study);
+      if (params === null) throw new TunehiveError('TH_ERR_SEARCH_EXHAUSTED', `the search space of study ${studyId} is exhausted`);
+      const created = await this.store.createTrial(studyId, study.created, params, study.spec.maxTrials);
+      if (created === -1) continue; // Another replica took this number: ask again.
+      if (created !== 1) continue;
+      const started = await this.store.startAttempt(studyId, study.created, ASK_TELL_WORKER, 0, '', study.spec.maxRetries);
+      if (started.attempt !== 1) throw new Error(`ask-tell trial could not start: ${started.reason}`);
+      return { id: trialId(studyId, study.created), number: study.created, params };
+    }
+    throw new TunehiveError('TH_ERR_STUDY_NOT_RUNNING', `study ${studyId} is changing too fast to ask; try again`);
+  }
+
+  /** Records a tell; for intermediate reports, answers whether the client should go on. */
+  async tell(studyId: string, number: number, tell: Tell): Promise<{ state: string; decision?: 'continue' | 'prune' }> {
+    const study = await this.store.getStudy(studyId);
+    const trial = study && (await this.store.getTrial(studyId, number));
+    if (!study || !trial) throw new TunehiveError('TH_ERR_TRIAL_NOT_FOUND', `no trial ${trialId(studyId, number)}`);
+    if (study.spec.trial) throw new TunehiveError('TH_ERR_STUDY_MODE', `study ${studyId} runs its trials on workers; their results come from the workers`);
+    if (trial.state !== 'RUNNING') throw new TunehiveError('TH_ERR_TRIAL_NOT_PENDING', `trial ${trial.id} is already ${trial.state}`);
+    const metric = study.spec.objective.metric;
+    const o = { direction: study.spec.objective.direction, maxRetries: study.spec.maxRetries };
+    const finish = async (outcome: 'COMPLETED' | 'FAILED' | 'PRUNED', reason: string) => {
+      const r = await this.store.finishTrial(studyId, number, trial.attempt, outcome, { ...o, reason });
+      if (!r.applied) throw new TunehiveError('TH_ERR_TRIAL_NOT_PENDING', `trial ${trial.id} is already ${r.state}`);
+      this.runner.kick(studyId);
+      return { state: r.state };
+    };
+    switch (tell.kind) {
+      case 'intermediate':
+        await this.store.appendMetrics(studyId, number, trial.attempt, 0, metric, [{ name: metric, step: tell.step, value: tell.value, timeMs: Date.now() }]);
+        return { state: 'RUNNING', decision: 'continue' };
+      case 'final': {
+        const step = tell.step ?? (trial.lastObjective ? trial.lastObjective.step + 1 : 1);
+        await this.store.appendMetrics(studyId, number, trial.attempt, 0, metric, [{ name: metric, step, value: tell.value, timeMs: Date.now() }]);
+        return finish('COMPLETED', '');
+      }
+      case 'failed':
+        return finish('FAILED', tell.reason);
+      case 'pruned':
+        return finish('PRUNED', tell.reason);
+    }
+  }
+}
