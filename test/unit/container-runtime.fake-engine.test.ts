@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ContainerRuntime, type ContainerRuntimeOptions } from '../../worker/runtime/container-runtime.js';
+import { exitFromStatusCode } from '../../worker/runtime/docker/container-run.js';
 import { dockerFrame } from '../../worker/runtime/docker/demux.js';
 import { endpointFromEnv } from '../../worker/runtime/docker/engine-client.js';
 import { splitImageRef } from '../../worker/runtime/docker/images.js';
@@ -76,7 +77,7 @@ class FakeEngine {
     for (const res of c.waiters.splice(0)) json(res, 200, { StatusCode: code, Error: null });
   }
 
-  private handle(req: http.IncomingMessage, res: http.ServerResponse, raw: string): void {
+  private handle(req: http.IncomingMessage, res: http.ServerResponse, raw: string): unknown {
     const url = new URL(req.url ?? '/', 'http://docker');
     const version = url.pathname.split('/')[1];
     const path = url.pathname.slice(version!.length + 1);
@@ -390,6 +391,15 @@ describe('engine settings', () => {
     expect(splitImageRef('localhost:5000/trainer')).toEqual({ fromImage: 'localhost:5000/trainer', tag: 'latest' });
     expect(splitImageRef('ghcr.io/a/b:1.2')).toEqual({ fromImage: 'ghcr.io/a/b', tag: '1.2' });
     expect(splitImageRef('a/b@sha256:abc')).toEqual({ fromImage: 'a/b@sha256:abc', tag: undefined });
+  });
+
+  it('reads 128 + n exit statuses as death by signal n', () => {
+    expect(exitFromStatusCode(0)).toEqual({ code: 0, signal: null });
+    expect(exitFromStatusCode(1)).toEqual({ code: 1, signal: null });
+    expect(exitFromStatusCode(134)).toEqual({ code: null, signal: 'SIGABRT' });
+    expect(exitFromStatusCode(143)).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(exitFromStatusCode(255)).toEqual({ code: 255, signal: null });
+    expect(exitFromStatusCode(null)).toEqual({ code: null, signal: null });
   });
 
   it('rejects bad limits at construction', () => {
