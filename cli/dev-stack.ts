@@ -37,6 +37,7 @@ export async function startDevStack(o: { workers: number; slots: number; dataDir
   }
   const coordinator = await startCoordinator({
     redisUrl, host: '127.0.0.1', httpPort: await portOr(o.httpPort ?? 8080), grpcPort: await portOr(o.grpcPort ?? 50051), prefix: 'th', log: o.log,
+    checkpointDir: path.join(o.dataDir, 'checkpoints'),
   });
   const agents: Agent[] = [];
   for (let i = 0; i < o.workers; i++) {

@@ -85,13 +85,14 @@ async function main(argv: string[]): Promise<number> {
     }
 
     case 'coordinator': {
-      const f = flags(rest, { redis: { type: 'string' }, host: { type: 'string' }, 'http-port': { type: 'string' }, 'grpc-port': { type: 'string' }, prefix: { type: 'string' } }, 'coordinator');
+      const f = flags(rest, { redis: { type: 'string' }, host: { type: 'string' }, 'http-port': { type: 'string' }, 'grpc-port': { type: 'string' }, prefix: { type: 'string' }, 'checkpoint-dir': { type: 'string' } }, 'coordinator');
       const log = createLogger('tunehive-coordinator');
       const c = await startCoordinator({
         redisUrl: f.values.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', host: f.values.host ?? process.env.TUNEHIVE_HOST ?? '127.0.0.1',
         httpPort: intFlag(f.values['http-port'] ?? process.env.TUNEHIVE_HTTP_PORT, 'http-port', 8080),
         grpcPort: intFlag(f.values['grpc-port'] ?? process.env.TUNEHIVE_GRPC_PORT, 'grpc-port', 50051),
         prefix: f.values.prefix ?? process.env.TUNEHIVE_PREFIX ?? 'th', log,
+        checkpointDir: path.resolve(f.values['checkpoint-dir'] ?? process.env.TUNEHIVE_CHECKPOINT_STORE ?? '.tunehive/checkpoints'),
       });
       console.log(`coordinator: API ${c.httpUrl}, gRPC ${c.grpcAddress}`);
       await untilSignal();
@@ -100,7 +101,10 @@ async function main(argv: string[]): Promise<number> {
     }
 
     case 'worker': {
-      const f = flags(rest, { redis: { type: 'string' }, coordinator: { type: 'string' }, slots: { type: 'string' }, 'work-dir': { type: 'string' }, id: { type: 'string' }, prefix: { type: 'string' } }, 'worker');
+      const f = flags(rest, {
+        redis: { type: 'string' }, coordinator: { type: 'string' }, slots: { type: 'string' }, 'work-dir': { type: 'string' }, id: { type: 'string' }, prefix: { type: 'string' },
+        'lock-ms': { type: 'string' }, 'heartbeat-ms': { type: 'string' }, 'grace-ms': { type: 'string' },
+      }, 'worker');
       const log = createLogger('tunehive-worker');
       const agent = new Agent({
         redisUrl: f.values.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
@@ -108,6 +112,9 @@ async function main(argv: string[]): Promise<number> {
         slots: intFlag(f.values.slots ?? process.env.TUNEHIVE_SLOTS, 'slots', 1, 1, 1024),
         workDir: path.resolve(f.values['work-dir'] ?? process.env.TUNEHIVE_WORK_DIR ?? '.tunehive/worker'),
         prefix: f.values.prefix ?? process.env.TUNEHIVE_PREFIX ?? 'th', log, runtime: new ProcessRuntime(process.cwd()),
+        lockMs: intFlag(f.values['lock-ms'], 'lock-ms', 10_000, 1000, 600_000),
+        heartbeatMs: intFlag(f.values['heartbeat-ms'], 'heartbeat-ms', 2000, 100, 60_000),
+        graceMs: intFlag(f.values['grace-ms'], 'grace-ms', 10_000, 0, 3_600_000),
         ...(f.values.id ? { workerId: f.values.id } : {}),
       });
       agent.start();

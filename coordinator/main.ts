@@ -9,6 +9,8 @@ import { trialServiceDefinition } from '../shared/proto.js';
 import { connectRedis } from '../shared/redis.js';
 import { buildApp } from './api/app.js';
 import { createTrialServiceHandlers } from './grpc/trial-service.js';
+import { createCheckpointHandlers } from './grpc/checkpoint-service.js';
+import { FsCheckpointStore } from './checkpoints/checkpoint-store.js';
 import { TrialQueue } from './queue/trial-queue.js';
 import { StudyRunner } from './runner/study-runner.js';
 import { TrialCommands } from './runner/trial-commands.js';
@@ -25,6 +27,10 @@ export interface CoordinatorOptions {
   log: Logger;
   reconcileIntervalMs?: number;
   suggestions?: SuggestionService;
+  /** Folder of the checkpoint store (a local disk or a mounted volume). */
+  checkpointDir: string;
+  /** Checkpoints kept per trial (older ones are pruned). */
+  keepCheckpoints?: number;
 }
 
 export interface Coordinator {
@@ -49,7 +55,11 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   const httpPort = (app.server.address() as { port: number }).port;
 
   const grpcServer = new grpc.Server({ 'grpc.keepalive_time_ms': 20_000, 'grpc.keepalive_permit_without_calls': 1 });
-  grpcServer.addService(trialServiceDefinition(), createTrialServiceHandlers({ store, runner, commands, log: o.log.child({ part: 'grpc' }) }));
+  const checkpoints = new FsCheckpointStore(o.checkpointDir);
+  grpcServer.addService(trialServiceDefinition(), {
+    ...createTrialServiceHandlers({ store, runner, commands, log: o.log.child({ part: 'grpc' }) }),
+    ...createCheckpointHandlers({ store, checkpoints, log: o.log.child({ part: 'checkpoints' }), keep: o.keepCheckpoints ?? 2 }),
+  });
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync(`${o.host}:${o.grpcPort}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
   );

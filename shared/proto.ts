@@ -26,11 +26,18 @@ export interface WorkerMessage {
   };
 }
 export interface CoordinatorMessage {
-  startReply?: { action: 'ACTION_RUN' | 'ACTION_SKIP'; attempt: number; reason: string };
+  startReply?: { action: 'ACTION_RUN' | 'ACTION_SKIP'; attempt: number; reason: string; checkpointId?: string; checkpointStep?: number; budget?: number };
   ack?: { seq: number };
   command?: { action: CommandAction; reason: string };
   finishAck?: { state: string };
 }
+
+export interface CheckpointChunk {
+  trialId?: string; attempt?: number; step?: number; files?: Array<{ path: string; size: number }>; checkpointId?: string;
+  fileIndex?: number; data?: Buffer; sha256?: string;
+}
+export interface CheckpointSaved { accepted: boolean; checkpointId: string; reason: string }
+export interface CheckpointRequest { trialId: string; checkpointId: string }
 
 export type TrialStream = grpc.ServerDuplexStream<WorkerMessage, CoordinatorMessage>;
 

@@ -43,6 +43,9 @@ export const LIMITS = {
 const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,99}$/;
 const METRIC_NAME = /^[A-Za-z_][A-Za-z0-9_./-]{0,99}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** The variables of the trial program contract, which the worker sets itself. */
+export const RESERVED_ENV = ['TUNEHIVE_PARAMS', 'TUNEHIVE_TRIAL_ID', 'TUNEHIVE_STUDY_ID', 'TUNEHIVE_TRIAL_NUMBER', 'TUNEHIVE_ATTEMPT',
+  'TUNEHIVE_CHECKPOINT_DIR', 'TUNEHIVE_CHECKPOINT_NOTIFY', 'TUNEHIVE_RESUME', 'TUNEHIVE_BUDGET', 'CUDA_VISIBLE_DEVICES'];
 
 type Raw = Record<string, unknown>;
 const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -231,7 +234,7 @@ function parseTrial(t: unknown, space: SearchSpace | undefined, err: Err): Trial
     if (!isObject(t.env)) e('trial.env', `must be an object of strings (${describe(t.env)})`);
     else for (const [k, v] of Object.entries(t.env)) {
       if (!ENV_NAME.test(k)) e(`trial.env.${k}`, 'is not a valid environment variable name');
-      else if (k.startsWith('TUNEHIVE_')) e(`trial.env.${k}`, 'TUNEHIVE_* variables are set by the worker');
+      else if (RESERVED_ENV.includes(k)) e(`trial.env.${k}`, `is set by the worker (reserved: ${RESERVED_ENV.join(', ')})`);
       else if (typeof v !== 'string') e(`trial.env.${k}`, `must be a string (${describe(v)})`);
       else env[k] = v;
     }

@@ -49,7 +49,7 @@ export class Agent {
     this.client = trialServiceClient(o.coordinator, { 'grpc.keepalive_time_ms': 20_000 });
     const runtime = o.runtime ?? new ProcessRuntime();
     const hardware = o.hardware ?? hostHardware();
-    const lockMs = o.lockMs ?? 15_000;
+    const lockMs = o.lockMs ?? 10_000;
     this.worker = new Worker<TrialJob, SessionResult>(
       TRIAL_QUEUE,
       async (job: Job<TrialJob>) => {
@@ -72,7 +72,13 @@ export class Agent {
         autorun: false,
       },
     );
-    this.worker.on('error', (err) => log.error({ err }, 'queue error'));
+    // A Redis outage raises an error per retry: log the first, then one a minute while it lasts.
+    let lastErrorLog = 0;
+    this.worker.on('error', (err) => {
+      if (Date.now() - lastErrorLog < 60_000) return;
+      lastErrorLog = Date.now();
+      log.error({ err: err.message }, `queue error (is Redis reachable at the --redis URL?); retrying`);
+    });
   }
 
   get status(): AgentState {
@@ -89,7 +95,15 @@ export class Agent {
     this.closing ??= (async () => {
       this.state = 'DRAINING';
       this.shutdown.abort();
-      await this.worker.close();
+      // Running trials get their grace period to checkpoint and report; a dead Redis must not
+      // hold the agent forever after that.
+      const deadline = (this.o.graceMs ?? 10_000) + 15_000;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.worker.close(),
+        new Promise<void>((resolve) => { timer = setTimeout(() => { void this.worker.close(true); resolve(); }, deadline); }),
+      ]);
+      clearTimeout(timer);
       this.client.close();
       this.state = 'STOPPED';
     })();

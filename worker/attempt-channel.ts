@@ -23,7 +23,7 @@ export interface ChannelOptions {
   giveUpMs?: number;
 }
 
-export type StartResult = { run: true; attempt: number } | { run: false; reason: string };
+export type StartResult = { run: true; attempt: number; checkpointId: string; checkpointStep: number; budget: number } | { run: false; reason: string };
 
 export class AttemptChannel extends EventEmitter<{ command: [CommandAction, string] }> {
   private call: Duplex | undefined;
@@ -35,6 +35,7 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
   private waitFinish: ((state: string) => void) | undefined;
   private closed = false;
   private backoffMs = 200;
+  private ackWaiters: Array<{ seq: number; resolve: () => void }> = [];
   private brokenSince = 0;
 
   constructor(private readonly o: ChannelOptions) {
@@ -59,6 +60,12 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
     const seq = ++this.seq;
     this.unacked.set(seq, points);
     this.write({ metrics: { attempt: this.attempt, seq, points } });
+  }
+
+  /** Resolves once every batch up to `seq` is stored by the coordinator. */
+  waitForAck(seq = this.seq): Promise<void> {
+    if (![...this.unacked.keys()].some((s) => s <= seq)) return Promise.resolve();
+    return new Promise((resolve) => this.ackWaiters.push({ seq, resolve }));
   }
 
   heartbeat(): void {
@@ -132,7 +139,8 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
           for (const [seq, points] of [...this.unacked].sort((a, b) => a[0] - b[0])) this.write({ metrics: { attempt: this.attempt, seq, points } });
           if (this.finished) this.write({ finished: this.finished });
         }
-        this.waitStart?.({ run: true, attempt: this.attempt });
+        const r = m.startReply;
+        this.waitStart?.({ run: true, attempt: this.attempt, checkpointId: r.checkpointId ?? '', checkpointStep: r.checkpointStep ?? 0, budget: r.budget ?? 0 });
       } else {
         this.waitStart?.({ run: false, reason: m.startReply.reason });
         if (wasRejoin) {
@@ -144,6 +152,8 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
       this.waitStart = undefined;
     } else if (m.ack) {
       for (const seq of this.unacked.keys()) if (seq <= m.ack.seq) this.unacked.delete(seq);
+      const oldest = Math.min(...this.unacked.keys());
+      this.ackWaiters = this.ackWaiters.filter((w) => (w.seq < oldest ? (w.resolve(), false) : true));
     } else if (m.command) {
       this.emit('command', m.command.action, m.command.reason);
     } else if (m.finishAck) {

@@ -24,6 +24,8 @@ export function trialEnvironment(job: TrialJob, attempt: number, checkpointDir: 
     TUNEHIVE_TRIAL_NUMBER: String(job.number),
     TUNEHIVE_ATTEMPT: String(attempt),
     TUNEHIVE_CHECKPOINT_DIR: checkpointDir,
+    // Asks programs that support it to print `tunehive.checkpoint=N` after each complete save.
+    TUNEHIVE_CHECKPOINT_NOTIFY: '1',
   };
   if (resume) env.TUNEHIVE_RESUME = '1';
   if (job.budget !== undefined) env.TUNEHIVE_BUDGET = String(job.budget);

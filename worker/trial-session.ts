@@ -4,7 +4,7 @@
  * timeout, and report the exit. A trial's failure is reported, never thrown: only an
  * unreachable coordinator makes `run` throw, so the queue retries the job.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type * as grpc from '@grpc/grpc-js';
@@ -15,6 +15,10 @@ import { AttemptChannel } from './attempt-channel.js';
 import { trialArgv, trialEnvironment } from './command-line.js';
 import { parseMetricLine, StepCounter } from './metrics/parse-line.js';
 import type { Runtime } from './runtime/runtime.js';
+import { CheckpointUploader, downloadCheckpoint, uploadCheckpoint } from './checkpoints/checkpoint-sync.js';
+
+/** The metric line by which a program announces a complete checkpoint (see README). */
+export const CHECKPOINT_METRIC = 'tunehive.checkpoint';
 
 export interface SessionOptions {
   client: grpc.Client;
@@ -46,16 +50,42 @@ export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionO
   }
   const attempt = start.attempt;
   const checkpointDir = path.join(o.workDir, 'trials', job.trialId, 'checkpoint');
+  // Whatever an earlier attempt left on this machine may be newer than any complete upload:
+  // start from the coordinator's latest complete checkpoint, or from an empty folder.
+  await rm(checkpointDir, { recursive: true, force: true });
   await mkdir(checkpointDir, { recursive: true });
+  let resume = false;
+  if (start.checkpointId) {
+    try {
+      await downloadCheckpoint(o.client, { trialId: job.trialId, checkpointId: start.checkpointId, dir: checkpointDir });
+      resume = true;
+      log.info({ attempt, checkpointId: start.checkpointId, step: start.checkpointStep }, 'checkpoint restored');
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'checkpoint could not be restored; starting from scratch');
+      await rm(checkpointDir, { recursive: true, force: true });
+      await mkdir(checkpointDir, { recursive: true });
+    }
+  }
+  const budgeted = start.budget > 0 ? { ...job, budget: start.budget } : job;
 
   const program = o.runtime.launch({
     trialId: job.trialId,
-    argv: trialArgv(job),
-    env: trialEnvironment(job, attempt, checkpointDir, attempt > 1),
+    argv: trialArgv(budgeted),
+    env: trialEnvironment(budgeted, attempt, checkpointDir, resume),
     checkpointDir,
     gpus,
   });
-  log.info({ attempt, gpus }, 'trial started');
+  log.info({ attempt, gpus, resume }, 'trial started');
+  const uploader = new CheckpointUploader(
+    async (step) => {
+      // Metrics reported before a checkpoint are stored before it counts: a resume from it
+      // must never skip an epoch whose metrics were still in flight.
+      await channel.waitForAck();
+      return uploadCheckpoint(o.client, { trialId: job.trialId, attempt, step, dir: checkpointDir });
+    },
+    (err) => log.warn({ err: (err as Error).message }, 'checkpoint upload failed'),
+  );
+  let lastStep = 0;
 
   // Metric batching: one gRPC message per batch, never per point.
   let batch: MetricPoint[] = [];
@@ -72,7 +102,17 @@ export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionO
     rl.on('line', (line) => {
       const parsed = parseMetricLine(line);
       if (!parsed) return;
-      batch.push(...steps.points(parsed, Date.now()));
+      // `tunehive.checkpoint=N`: the program has written a complete checkpoint for step N.
+      const mark = parsed.values.find((v) => v.name === CHECKPOINT_METRIC);
+      if (mark) {
+        flush();
+        uploader.request(mark.value);
+        parsed.values = parsed.values.filter((v) => v.name !== CHECKPOINT_METRIC);
+        if (parsed.values.length === 0) return;
+      }
+      const points = steps.points(parsed, Date.now());
+      for (const p of points) lastStep = Math.max(lastStep, p.step);
+      batch.push(...points);
       if (batch.length >= (o.batchPoints ?? 500)) flush();
       else flushTimer ??= setTimeout(flush, o.batchMs ?? 50);
     });
@@ -114,6 +154,12 @@ export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionO
   clearTimeout(timeout);
   shutdown.removeEventListener('abort', onShutdown);
   flush();
+  await uploader.idle();
+  // A program that never announces its checkpoints still gets its folder saved when it exits.
+  if (uploader.uploads === 0 && !exit.startError) {
+    uploader.request(lastStep);
+    await uploader.idle();
+  }
 
   let outcome: FinishOutcome = 'OUTCOME_EXITED';
   let reason = '';

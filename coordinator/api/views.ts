@@ -36,6 +36,7 @@ export function trialView(t: TrialRecord) {
     exitCode: t.exitCode ?? null,
     stderrTail: t.stderrTail ?? null,
     budget: t.budget ?? null,
+    checkpoint: t.checkpoint ?? null,
     createdAt: new Date(t.createdAt).toISOString(),
     startedAt: t.startedAt ? new Date(t.startedAt).toISOString() : null,
     finishedAt: t.finishedAt ? new Date(t.finishedAt).toISOString() : null,

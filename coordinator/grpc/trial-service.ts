@@ -82,7 +82,11 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
           unregister: commands.register(trialId, (action, reason) => send({ command: { action, reason } })),
         };
         log.debug({ trialId, attempt: r.attempt, workerId: msg.started.workerId }, 'attempt started');
-        send({ startReply: { action: 'ACTION_RUN', attempt: r.attempt, reason: '' } });
+        const trial = await store.getTrial(ids.studyId, ids.number);
+        send({ startReply: {
+          action: 'ACTION_RUN', attempt: r.attempt, reason: '',
+          checkpointId: trial?.checkpoint?.id ?? '', checkpointStep: trial?.checkpoint?.step ?? 0, budget: trial?.budget ?? 0,
+        } });
         return;
       }
       if (!state) return; // Anything before a granted start is meaningless.

@@ -7,26 +7,26 @@
  */
 import { sampleUniform } from './random.js';
 import type { SamplerContext, SamplerFactory } from './sampler.js';
-import { ageWeights, encodePending, rankTrials, splitObservations, type Observation } from './tpe/observations.js';
+import { observationWeights, encodePending, rankTrials, splitObservations, type Observation } from './tpe/observations.js';
 import { ParzenEstimator } from './tpe/parzen.js';
 import { goodCount, readTpeSettings, TPE_SETTING_NAMES, type TpeSettings } from './tpe/settings.js';
 import { decodePoint, encodeSpace, snapUnit, type Dim } from './tpe/space.js';
 
 function estimator(dims: readonly Dim[], active: readonly number[], obs: readonly Observation[], s: TpeSettings): ParzenEstimator {
-  return new ParzenEstimator(dims, active, obs, ageWeights(obs.length), s);
+  return new ParzenEstimator(dims, active, obs, observationWeights(obs), s);
 }
 
 /**
  * Draws candidates from `good` over the active dimensions (plus `local` ones from the kernel of
  * the best trial, `incumbent`, narrowed) and writes the best by log l - log g into `out`.
  */
-function chooseCandidate(ctx: SamplerContext, dims: readonly Dim[], active: readonly number[], good: ParzenEstimator, bad: ParzenEstimator, s: TpeSettings, incumbent: number, out: Float64Array): void {
+function chooseCandidate(ctx: SamplerContext, dims: readonly Dim[], active: readonly number[], good: ParzenEstimator, bad: ParzenEstimator, s: TpeSettings, incumbents: readonly number[], out: Float64Array): void {
   const cand = new Float64Array(dims.length);
   let best = -Infinity;
-  const n = s.nEICandidates + (incumbent >= 0 ? s.localCandidates : 0);
+  const n = s.nEICandidates + (incumbents.length > 0 ? s.localCandidates : 0);
   for (let i = 0; i < n; i++) {
     if (i < s.nEICandidates) good.sample(ctx.rng, cand);
-    else good.sampleKernel(ctx.rng, cand, incumbent, s.localScale);
+    else good.sampleKernel(ctx.rng, cand, incumbents[(i - s.nEICandidates) % incumbents.length]!, s.localScale);
     for (const d of active) cand[d] = snapUnit(dims[d]!, cand[d]!);
     const score = good.logPdf(cand) - bad.logPdf(cand);
     if (score > best || i === 0) {
@@ -39,12 +39,14 @@ function chooseCandidate(ctx: SamplerContext, dims: readonly Dim[], active: read
 export function suggestTpe(ctx: SamplerContext, dims: readonly Dim[], s: TpeSettings) {
   const ranked = rankTrials(dims, ctx.trials);
   if (ranked.length < s.nStartupTrials || ranked.length === 0) return sampleUniform(ctx.space, ctx.rng);
-  const liars = s.constantLiar ? encodePending(dims, ctx.pending, ctx.trials.at(-1)?.number ?? 0) : [];
-  const { below, above } = splitObservations(ranked, liars, goodCount(s, ranked.length + liars.length));
+  const liars = s.constantLiar ? encodePending(dims, ctx.pending, ctx.trials.at(-1)?.number ?? 0, s.liarWeight) : [];
+  const eliteDims = s.categoryElites ? dims.flatMap((d, i) => (d.kind === 'cat' ? [i] : [])) : [];
+  const { below, above } = splitObservations(ranked, liars, goodCount(s, ranked.length + liars.length), eliteDims);
+  const incumbents = [below.indexOf(ranked[0]!)];
   const x = new Float64Array(dims.length);
   const groups = s.multivariate ? [dims.map((_, d) => d)] : dims.map((_, d) => [d]);
   for (const active of groups) {
-    chooseCandidate(ctx, dims, active, estimator(dims, active, below, s), estimator(dims, active, above, s), s, below.indexOf(ranked[0]!), x);
+    chooseCandidate(ctx, dims, active, estimator(dims, active, below, s), estimator(dims, active, above, s), s, incumbents, x);
   }
   return decodePoint(dims, x);
 }

@@ -48,6 +48,7 @@ export interface TrialRecord {
   heartbeatAt?: number;
   budget?: number;
   hardware?: unknown;
+  checkpoint?: { id: string; step: number };
 }
 
 export interface MetricRow { attempt: number; name: string; step: number; value: number; timeMs: number }
@@ -57,7 +58,7 @@ export interface HistoryEntry { n: number; s: TrialState; p: Params; v?: number;
 export type FinishOutcome = 'COMPLETED' | 'FAILED' | 'PRUNED' | 'CANCELLED' | 'RETRY';
 
 const SCRIPT_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
-const SCRIPTS = ['createTrial-3', 'startAttempt-2', 'appendMetrics-2', 'finishTrial-4', 'cancelQueuedTrial-3', 'endStudy-1'] as const;
+const SCRIPTS = ['createTrial-3', 'startAttempt-2', 'appendMetrics-2', 'finishTrial-4', 'cancelQueuedTrial-3', 'endStudy-1', 'commitCheckpoint-1'] as const;
 type ScriptName = (typeof SCRIPTS)[number];
 
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
@@ -196,6 +197,12 @@ export class StudyStore {
     return (await this.run('cancelQueuedTrial-3', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId)], [now, reason])) === 1;
   }
 
+  /** Makes an uploaded checkpoint the trial's latest; returns the ids of older ones to delete. */
+  async commitCheckpoint(studyId: string, number: number, attempt: number, id: string, step: number, keep: number): Promise<{ accepted: boolean; reason: string; prune: string[] }> {
+    const [ok, reason, ...prune] = (await this.run('commitCheckpoint-1', [keys.trial(this.prefix, studyId, number)], [attempt, id, step, keep])) as [number, string, ...string[]];
+    return { accepted: ok === 1, reason, prune };
+  }
+
   async heartbeat(studyId: string, number: number, now = Date.now()): Promise<void> {
     await this.redis.hset(keys.trial(this.prefix, studyId, number), 'heartbeatAt', now);
   }
@@ -245,6 +252,7 @@ function toTrial(studyId: string, h: Record<string, string>): TrialRecord {
   if (h.reason) t.reason = h.reason;
   if (h.lastReason) t.lastReason = h.lastReason;
   if (h.stderrTail) t.stderrTail = h.stderrTail;
+  if (h.checkpointId) t.checkpoint = { id: h.checkpointId, step: Number(h.checkpointStep ?? 0) };
   if (h.hardware) t.hardware = JSON.parse(h.hardware) as unknown;
   return t;
 }

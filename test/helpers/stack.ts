@@ -20,7 +20,8 @@ export const fixture = (name: string) => path.resolve('test/fixtures', name);
 export async function startTestStack(name: string, o: { workers?: number; slots?: number; agent?: Partial<AgentOptions>; coordinator?: Partial<CoordinatorOptions> } = {}): Promise<TestStack> {
   const prefix = uniquePrefix(name);
   const log = quietLog();
-  const coordinator = await startCoordinator({ redisUrl: redisUrl(), host: '127.0.0.1', httpPort: 0, grpcPort: 0, prefix, log, reconcileIntervalMs: 500, ...o.coordinator });
+  const coordinator = await startCoordinator({ redisUrl: redisUrl(), host: '127.0.0.1', httpPort: 0, grpcPort: 0, prefix, log, reconcileIntervalMs: 500,
+    checkpointDir: mkdtempSync(path.join(os.tmpdir(), 'tunehive-ckpt-')), ...o.coordinator });
   const agents: Agent[] = [];
   for (let i = 0; i < (o.workers ?? 1); i++) {
     const agent = new Agent({

@@ -66,7 +66,7 @@ describe('study spec validation', () => {
     ['command as a string', (s) => (s.trial.command = 'python3 train.py'), 'trial.command', /argv array .* never run by a shell/],
     ['placeholder to an unknown parameter', (s) => s.trial.command.push('${params.momentum}'), 'trial.command[3]', /momentum.*not in searchSpace/],
     ['negative timeout', (s) => (s.trial.timeoutSeconds = -1), 'trial.timeoutSeconds', /> 0/],
-    ['reserved env var', (s) => (s.trial.env = { TUNEHIVE_TRIAL_ID: 'x' }), 'trial.env.TUNEHIVE_TRIAL_ID', /set by the worker/],
+    ['reserved env var', (s) => (s.trial.env = { TUNEHIVE_TRIAL_ID: 'x' }), 'trial.env.TUNEHIVE_TRIAL_ID', /is set by the worker/],
     ['unknown top-level field', (s) => (s.maxTrial = 3), 'maxTrial', /unknown field/],
     ['step with log', (s) => (s.searchSpace.lr.step = 0.1), 'searchSpace.lr.step', /cannot be combined with log/],
     ['unknown algorithm setting', (s) => (s.algorithm.settings = { foo: 1 }), 'algorithm.settings.foo', /unknown setting/],

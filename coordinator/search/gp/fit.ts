@@ -48,13 +48,14 @@ function prior(D: number): Prior {
   const sd = new Float64Array(P);
   const lo = new Float64Array(P);
   const hi = new Float64Array(P);
+  const T = JSON.parse(process.env.GP_TUNE || '{}'); // TUNING HACK, remove
   for (let d = 0; d < D; d++) {
-    mu[d] = Math.SQRT2 + 0.5 * Math.log(D);
-    sd[d] = Math.sqrt(3);
+    mu[d] = (T.la ?? Math.SQRT2) + 0.5 * Math.log(D);
+    sd[d] = T.lsd ?? Math.sqrt(3);
     [lo[d], hi[d]] = LOG_L_BOUNDS;
   }
   mu[D] = 0; sd[D] = 1.5; [lo[D], hi[D]] = LOG_SIGNAL_BOUNDS;
-  mu[D + 1] = -4; sd[D + 1] = 1; [lo[D + 1], hi[D + 1]] = LOG_NOISE_BOUNDS;
+  mu[D + 1] = T.nmu ?? -4; sd[D + 1] = T.nsd ?? 1; [lo[D + 1], hi[D + 1]] = LOG_NOISE_BOUNDS;
   return { mu, sd, lo, hi };
 }
 
@@ -110,7 +111,7 @@ export function negLogPosterior(data: GpData, pr: Prior, psi: Float64Array, grad
     num += rs * y[i]!;
     den += rs;
   }
-  const mean = den > 0 ? num / den : 0;
+  const mean = JSON.parse(process.env.GP_TUNE || '{}').mean0 ? 0 : den > 0 ? num / den : 0;
   if (meanOut) meanOut.mean = mean;
   const r = new Float64Array(n);
   for (let i = 0; i < n; i++) r[i] = y[i]! - mean;

@@ -13,6 +13,8 @@ export interface Observation {
   x: Float64Array;
   /** Trial number, for age weighting; pending trials count as the newest. */
   age: number;
+  /** Multiplies the kernel's weight (pending trials under a softened liar); 1 when absent. */
+  weight?: number;
 }
 
 /** Usable finished trials, best first. */
@@ -28,22 +30,42 @@ export function rankTrials(dims: readonly Dim[], trials: readonly FrozenTrial[])
   return keyed.map((k) => k.obs);
 }
 
-export function encodePending(dims: readonly Dim[], pending: readonly Params[], newestAge: number): Observation[] {
+export function encodePending(dims: readonly Dim[], pending: readonly Params[], newestAge: number, weight: number): Observation[] {
   const out: Observation[] = [];
   for (const p of pending) {
     const x = encodeParams(dims, p);
-    if (x) out.push({ x, age: newestAge + 1 + out.length });
+    if (x) out.push({ x, age: newestAge + 1 + out.length, weight });
   }
   return out;
 }
 
 export interface Split { below: Observation[]; above: Observation[] }
 
-/** The best `nBelow` ranked trials form the good group; everything else, liars included, the bad one. */
-export function splitObservations(ranked: readonly Observation[], liars: readonly Observation[], nBelow: number): Split {
+/**
+ * The best `nBelow` ranked trials form the good group; everything else, liars included, the bad
+ * one. With `eliteDims`, the best trial of each value of those categorical dimensions joins the
+ * good group too: otherwise one value whose easy region was found first takes the whole good
+ * group, and the others, whose good regions lie elsewhere in the numeric parameters, are never
+ * refined (the classic way TPE locks onto the wrong optimiser or architecture).
+ */
+export function splitObservations(ranked: readonly Observation[], liars: readonly Observation[], nBelow: number, eliteDims: readonly number[] = []): Split {
   const k = Math.min(ranked.length, Math.max(1, nBelow));
+  const inBelow = new Set<number>();
+  for (let i = 0; i < k; i++) inBelow.add(i);
+  for (const d of eliteDims) {
+    const seen = new Set<number>();
+    ranked.forEach((o, i) => {
+      const c = o.x[d]!;
+      if (!seen.has(c)) {
+        seen.add(c);
+        inBelow.add(i);
+      }
+    });
+  }
   const byAge = (a: Observation, b: Observation) => a.age - b.age;
-  return { below: ranked.slice(0, k).sort(byAge), above: [...ranked.slice(k), ...liars].sort(byAge) };
+  const below = ranked.filter((_, i) => inBelow.has(i)).sort(byAge);
+  const above = [...ranked.filter((_, i) => !inBelow.has(i)), ...liars].sort(byAge);
+  return { below, above };
 }
 
 /**
@@ -56,5 +78,12 @@ export function ageWeights(n: number): Float64Array {
     const ramp = n - 25;
     for (let i = 0; i < ramp; i++) w[i] = ramp === 1 ? 1 / n : 1 / n + ((1 - 1 / n) * i) / (ramp - 1);
   }
+  return w;
+}
+
+/** Age weights times each observation's own weight, for observations sorted oldest first. */
+export function observationWeights(obs: readonly Observation[]): Float64Array {
+  const w = ageWeights(obs.length);
+  obs.forEach((o, i) => (w[i] = w[i]! * (o.weight ?? 1)));
   return w;
 }

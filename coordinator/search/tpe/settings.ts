@@ -14,11 +14,15 @@ export interface TpeSettings extends ParzenOptions {
   /** Extra candidates drawn close to the best trial (its good-group kernel, narrowed by localScale). */
   localCandidates: number;
   localScale: number;
+  /** Keep the best trial of every category value in the good group (see splitObservations). */
+  categoryElites: boolean;
+  /** Weight of each pending trial's kernel in the bad group, relative to a finished trial's. */
+  liarWeight: number;
 }
 
 export const TPE_SETTING_NAMES = [
   'nStartupTrials', 'nEICandidates', 'gamma', 'maxGood', 'priorWeight', 'magicClip', 'endpoints',
-  'bandwidth', 'bandwidthFactor', 'multivariate', 'constantLiar', 'localCandidates', 'localScale',
+  'bandwidth', 'bandwidthFactor', 'multivariate', 'constantLiar', 'localCandidates', 'localScale', 'categoryElites', 'liarWeight',
 ] as const;
 
 export function readTpeSettings(settings: Record<string, unknown>): { reader: SettingsReader; s: TpeSettings } {
@@ -26,17 +30,19 @@ export function readTpeSettings(settings: Record<string, unknown>): { reader: Se
   const s: TpeSettings = {
     nStartupTrials: r.number('nStartupTrials', 10, { min: 0, max: 100_000, int: true }),
     nEICandidates: r.number('nEICandidates', 24, { min: 1, max: 10_000, int: true }),
-    gamma: r.number('gamma', 0.1, { min: 0, max: 1, exclusiveMin: true }),
+    gamma: r.number('gamma', 0.15, { min: 0, max: 1, exclusiveMin: true }),
     maxGood: r.number('maxGood', 25, { min: 1, max: 100_000, int: true }),
     priorWeight: r.number('priorWeight', 1, { min: 0, exclusiveMin: true, max: 1000 }),
     magicClip: r.boolean('magicClip', true),
     endpoints: r.boolean('endpoints', false),
-    bandwidth: r.oneOf('bandwidth', 'scott', ['scott', 'neighbor'] as const),
+    bandwidth: r.oneOf('bandwidth', 'neighbor', ['scott', 'neighbor'] as const),
     bandwidthFactor: r.number('bandwidthFactor', 1, { min: 0, max: 10, exclusiveMin: true }),
     multivariate: r.boolean('multivariate', true),
     constantLiar: r.boolean('constantLiar', true),
-    localCandidates: r.number('localCandidates', 0, { min: 0, max: 10_000, int: true }),
+    localCandidates: r.number('localCandidates', 8, { min: 0, max: 10_000, int: true }),
     localScale: r.number('localScale', 0.5, { min: 0, max: 10, exclusiveMin: true }),
+    categoryElites: r.boolean('categoryElites', true),
+    liarWeight: r.number('liarWeight', 0.5, { min: 0, max: 1, exclusiveMin: true }),
   };
   return { reader: r, s };
 }

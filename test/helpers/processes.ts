@@ -1,0 +1,30 @@
+/** Worker agents as real child processes (the `tunehive worker` command), so tests can kill -9 them. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export function spawnWorker(o: { redisUrl: string; prefix: string; coordinator: string; id: string; slots?: number; extra?: string[] }): ChildProcess {
+  const workDir = mkdtempSync(path.join(os.tmpdir(), `tunehive-${o.id}-`));
+  const child = spawn(process.execPath, [
+    path.resolve('bin/tunehive.mjs'), 'worker', '--redis', o.redisUrl, '--prefix', o.prefix, '--coordinator', o.coordinator,
+    '--slots', String(o.slots ?? 1), '--id', o.id, '--work-dir', workDir, '--lock-ms', '2000', '--heartbeat-ms', '500', '--grace-ms', '3000', ...(o.extra ?? []),
+  ], { stdio: ['ignore', 'ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore'], env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn' } });
+  return child;
+}
+
+export function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+export async function killAll(children: ChildProcess[]): Promise<void> {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await Promise.all(children.map(exited));
+}
+
+/** The digits trainer, slowed down so a test can act mid-trial; it checkpoints every epoch. */
+export const slowTrainer = (epochs: number) => ({
+  command: [process.execPath, '--import', 'tsx', path.resolve('examples/digits/train.ts'), '--lr', '${params.lr}', '--hidden', '32', '--epochs', String(epochs), '--batch-size', '32', '--l2', '1e-4'],
+  env: { TUNEHIVE_EPOCH_DELAY_MS: '400' },
+});

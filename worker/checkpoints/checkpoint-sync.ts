@@ -1,0 +1,164 @@
+/**
+ * Moves a trial's checkpoint folder between the worker and the coordinator's checkpoint store
+ * over gRPC: streamed in chunks with a SHA-256 over all bytes, so a torn upload is refused and
+ * a torn download is never handed to the program.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { once } from 'node:events';
+import path from 'node:path';
+import type * as grpc from '@grpc/grpc-js';
+import { safeRelativePath } from '../../shared/checkpoint-files.js';
+import type { CheckpointChunk, CheckpointRequest, CheckpointSaved } from '../../shared/proto.js';
+
+type Client = {
+  uploadCheckpoint(cb: (err: grpc.ServiceError | null, res?: CheckpointSaved) => void): grpc.ClientWritableStream<CheckpointChunk>;
+  downloadCheckpoint(req: CheckpointRequest): grpc.ClientReadableStream<CheckpointChunk>;
+};
+
+async function listFiles(root: string): Promise<Array<{ path: string; size: number }>> {
+  const out: Array<{ path: string; size: number }> = [];
+  const walk = async (rel: string) => {
+    let entries;
+    try {
+      entries = await readdir(path.join(root, rel), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      // Files a program is still writing (its own temp files) are not part of a checkpoint.
+      if (e.name.endsWith('.tmp') || e.name.startsWith('.tmp')) continue;
+      if (e.isDirectory()) await walk(r);
+      else if (e.isFile()) out.push({ path: r, size: (await stat(path.join(root, r))).size });
+    }
+  };
+  await walk('');
+  return out.sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/** Uploads the folder as the attempt's checkpoint at `step`. */
+export async function uploadCheckpoint(client: grpc.Client, o: { trialId: string; attempt: number; step: number; dir: string }): Promise<CheckpointSaved> {
+  const files = await listFiles(o.dir);
+  if (files.length === 0) return { accepted: false, checkpointId: '', reason: 'the checkpoint folder is empty' };
+  const c = client as unknown as Client;
+  let settle!: (v: CheckpointSaved) => void;
+  let fail!: (e: Error) => void;
+  const done = new Promise<CheckpointSaved>((resolve, reject) => { settle = resolve; fail = reject; });
+  const call = c.uploadCheckpoint((err, res) => (err ? fail(err) : settle(res!)));
+  const write = async (m: CheckpointChunk) => {
+    if (!call.write(m)) await once(call, 'drain');
+  };
+  const hash = createHash('sha256');
+  try {
+    await write({ trialId: o.trialId, attempt: o.attempt, step: o.step, files });
+    for (let i = 0; i < files.length; i++) {
+      let sent = 0;
+      for await (const buf of createReadStream(path.join(o.dir, files[i]!.path), { highWaterMark: 256 * 1024, end: Math.max(0, files[i]!.size - 1) }) as AsyncIterable<Buffer>) {
+        if (files[i]!.size === 0) break;
+        // The size announced is the size sent, even if the program grew the file meanwhile.
+        const data = buf.subarray(0, Math.max(0, files[i]!.size - sent));
+        sent += data.length;
+        hash.update(data);
+        await write({ fileIndex: i, data });
+      }
+    }
+    await write({ sha256: hash.digest('hex') });
+    call.end();
+  } catch (err) {
+    call.cancel();
+    throw err;
+  }
+  return done;
+}
+
+/** Replaces the folder's content with checkpoint `id` of the trial. */
+export async function downloadCheckpoint(client: grpc.Client, o: { trialId: string; checkpointId: string; dir: string }): Promise<void> {
+  const staging = `${o.dir}.restore`;
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging, { recursive: true });
+  const call = (client as unknown as Client).downloadCheckpoint({ trialId: o.trialId, checkpointId: o.checkpointId });
+  const hash = createHash('sha256');
+  let files: Array<{ path: string; size: number }> = [];
+  let current = -1;
+  let out: ReturnType<typeof createWriteStream> | undefined;
+  let expected: string | undefined;
+  const close = async () => {
+    if (out) {
+      out.end();
+      await once(out, 'close');
+      out = undefined;
+    }
+  };
+  const open = async (i: number) => {
+    await close();
+    const rel = safeRelativePath(files[i]!.path);
+    if (!rel) throw new Error(`unsafe path in checkpoint: ${files[i]!.path}`);
+    await mkdir(path.dirname(path.join(staging, rel)), { recursive: true });
+    out = createWriteStream(path.join(staging, rel));
+    current = i;
+  };
+  for await (const m of call as AsyncIterable<CheckpointChunk>) {
+    if (m.files?.length) files = m.files;
+    if (m.data?.length) {
+      while (current < (m.fileIndex ?? 0)) await open(current + 1);
+      hash.update(m.data);
+      if (!out!.write(m.data)) await once(out!, 'drain');
+    }
+    if (m.sha256) expected = m.sha256;
+  }
+  while (current < files.length - 1) await open(current + 1);
+  await close();
+  if (!expected || expected !== hash.digest('hex')) {
+    await rm(staging, { recursive: true, force: true });
+    throw new Error('checkpoint download incomplete or corrupted (checksum mismatch)');
+  }
+  await rm(o.dir, { recursive: true, force: true });
+  const { rename } = await import('node:fs/promises');
+  await rename(staging, o.dir);
+}
+
+/**
+ * Uploads on request, one at a time: a request while an upload runs is coalesced into one
+ * more upload afterwards (the folder's newest state is what matters).
+ */
+export class CheckpointUploader {
+  private running: Promise<void> | undefined;
+  private pendingStep: number | undefined;
+  private lastUploaded = -1;
+  uploads = 0;
+
+  constructor(private readonly upload: (step: number) => Promise<CheckpointSaved>, private readonly onError: (err: unknown) => void) {}
+
+  request(step: number): void {
+    this.pendingStep = Math.max(step, this.pendingStep ?? -1);
+    this.running ??= this.drain();
+  }
+
+  get lastStep(): number {
+    return this.lastUploaded;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pendingStep !== undefined) {
+      const step = this.pendingStep;
+      this.pendingStep = undefined;
+      try {
+        const r = await this.upload(step);
+        if (r.accepted) {
+          this.lastUploaded = step;
+          this.uploads++;
+        }
+      } catch (err) {
+        this.onError(err);
+      }
+    }
+    this.running = undefined;
+  }
+
+  /** Resolves when no upload is running or requested. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+}
