@@ -85,7 +85,8 @@ async function main(argv: string[]): Promise<number> {
     }
 
     case 'coordinator': {
-      const f = flags(rest, { redis: { type: 'string' }, host: { type: 'string' }, 'http-port': { type: 'string' }, 'grpc-port': { type: 'string' }, prefix: { type: 'string' }, 'checkpoint-dir': { type: 'string' } }, 'coordinator');
+      const f = flags(rest, { redis: { type: 'string' }, host: { type: 'string' }, 'http-port': { type: 'string' }, 'grpc-port': { type: 'string' }, prefix: { type: 'string' }, 'checkpoint-dir': { type: 'string' },
+        'lease-ms': { type: 'string' }, 'reconcile-ms': { type: 'string' } }, 'coordinator');
       const log = createLogger('tunehive-coordinator');
       const c = await startCoordinator({
         redisUrl: f.values.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', host: f.values.host ?? process.env.TUNEHIVE_HOST ?? '127.0.0.1',
@@ -93,6 +94,8 @@ async function main(argv: string[]): Promise<number> {
         grpcPort: intFlag(f.values['grpc-port'] ?? process.env.TUNEHIVE_GRPC_PORT, 'grpc-port', 50051),
         prefix: f.values.prefix ?? process.env.TUNEHIVE_PREFIX ?? 'th', log,
         checkpointDir: path.resolve(f.values['checkpoint-dir'] ?? process.env.TUNEHIVE_CHECKPOINT_STORE ?? '.tunehive/checkpoints'),
+        leaseMs: intFlag(f.values['lease-ms'], 'lease-ms', 15_000, 1000, 600_000),
+        reconcileIntervalMs: intFlag(f.values['reconcile-ms'], 'reconcile-ms', 2000, 100, 600_000),
       });
       console.log(`coordinator: API ${c.httpUrl}, gRPC ${c.grpcAddress}`);
       await untilSignal();

@@ -3,6 +3,9 @@
  * suggestion service, the HTTP API and the gRPC service, started and closed in one place.
  */
 import * as grpc from '@grpc/grpc-js';
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { keys } from './store/keys.js';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { trialServiceDefinition } from '../shared/proto.js';
@@ -31,6 +34,8 @@ export interface CoordinatorOptions {
   checkpointDir: string;
   /** Checkpoints kept per trial (older ones are pruned). */
   keepCheckpoints?: number;
+  /** How long a replica's lease on driving a study lasts without renewal. */
+  leaseMs?: number;
 }
 
 export interface Coordinator {
@@ -48,7 +53,18 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   const queue = new TrialQueue(redis, o.prefix);
   const commands = new TrialCommands();
   const suggestions = o.suggestions ?? new InlineSuggestionService();
-  const runner = new StudyRunner({ store, queue, suggestions, commands, log: o.log.child({ part: 'runner' }) });
+  const coordinatorId = `${os.hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
+  // Kicks travel between replicas on pub/sub, which needs a connection of its own.
+  const subscriber = redis.duplicate();
+  subscriber.on('error', () => undefined);
+  const kickChannel = keys.kickChannel(o.prefix);
+  const runner = new StudyRunner({
+    store, queue, suggestions, commands, log: o.log.child({ part: 'runner', coordinatorId }), coordinatorId,
+    publishKick: (studyId) => void redis.publish(kickChannel, studyId).catch(() => undefined),
+    ...(o.leaseMs ? { leaseMs: o.leaseMs } : {}),
+  });
+  await subscriber.subscribe(kickChannel);
+  subscriber.on('message', (_channel: string, studyId: string) => runner.kick(studyId, { local: true }));
 
   const app = await buildApp({ store, runner, log: o.log.child({ part: 'api' }) });
   await app.listen({ host: o.host, port: o.httpPort });
@@ -83,6 +99,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
         });
         await suggestions.close();
         await queue.close();
+        await subscriber.quit().catch(() => subscriber.disconnect());
         await redis.quit().catch(() => redis.disconnect());
       })();
       return closing;

@@ -15,9 +15,15 @@ export class TrialQueue {
     this.queue = new Queue<TrialJob>(TRIAL_QUEUE, { connection, prefix: queuePrefix(prefix) });
   }
 
-  async enqueue(job: TrialJob, attempt: number): Promise<void> {
+  static jobId(trialId: string, attempt: number): string {
+    return `${trialId}-r${attempt}`;
+  }
+
+  /** Adds the job (a no-op when it exists) and returns its id. */
+  async enqueue(job: TrialJob, attempt: number): Promise<string> {
+    const jobId = TrialQueue.jobId(job.trialId, attempt);
     await this.queue.add('trial', job, {
-      jobId: `${job.trialId}-r${attempt}`,
+      jobId,
       removeOnComplete: true,
       removeOnFail: true,
       // Infrastructure failures (coordinator unreachable) are retried by BullMQ; the trial's own
@@ -25,11 +31,20 @@ export class TrialQueue {
       attempts: 30,
       backoff: { type: 'fixed', delay: 2000 },
     });
+    return jobId;
+  }
+
+  /** Whether a job still exists to deliver a trial (waiting, active, delayed or being retried). */
+  async isLive(jobId: string): Promise<boolean> {
+    const job = await this.queue.getJob(jobId);
+    if (!job) return false;
+    const state = await job.getState();
+    return state !== 'completed' && state !== 'failed' && state !== 'unknown';
   }
 
   async remove(trialId: string, attempt: number): Promise<void> {
     // A job already taken by a worker is locked and cannot be removed; the worker is then told to skip it.
-    await this.queue.remove(`${trialId}-r${attempt}`).catch(() => 0);
+    await this.queue.remove(TrialQueue.jobId(trialId, attempt)).catch(() => 0);
   }
 
   /** Jobs waiting for a worker (for /metrics and the CLI). */

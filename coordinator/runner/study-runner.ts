@@ -21,6 +21,13 @@ export interface RunnerDeps {
   suggestions: SuggestionService;
   commands: TrialCommands;
   log: Logger;
+  /** This replica's id: studies are driven by whichever replica holds their lease. */
+  coordinatorId: string;
+  /** Publishes a study id on the kick channel, so the replica that drives it fills it now. */
+  publishKick?: (studyId: string) => void;
+  leaseMs?: number;
+  /** A RUNNING trial silent this long, whose queue job is gone, is given another attempt. */
+  staleTrialMs?: number;
 }
 
 /** Whether `value` meets the objective's goal. */
@@ -64,16 +71,52 @@ export class StudyRunner {
     this.history = new HistoryCache(deps.store);
   }
 
-  /** Re-reads every running study: re-enqueues its QUEUED trials (idempotent) and fills it. */
+  /**
+   * Re-reads every running study this replica drives (taking leases that are free or expired):
+   * re-enqueues QUEUED trials (idempotent), gives trials whose worker and job are both gone
+   * another attempt, and fills the study.
+   */
   async reconcile(): Promise<void> {
-    const ids = await this.deps.store.activeStudyIds();
+    const { store, queue, log } = this.deps;
+    const ids = await store.activeStudyIds();
     for (const id of ids) {
-      const study = await this.deps.store.getStudy(id);
-      if (!study?.spec.trial) continue;
-      const pending = await this.deps.store.getTrials(id, await this.deps.store.pendingNumbers(id));
-      for (const t of pending) if (t.state === 'QUEUED') await this.deps.queue.enqueue(this.jobFor(study, t.number, t.params, t.budget), t.attempt);
-      this.kick(id);
+      if (!(await this.owns(id, true))) continue;
+      const study = await store.getStudy(id);
+      if (!study) continue;
+      if (study.spec.trial) {
+        const pending = await store.getTrials(id, await store.pendingNumbers(id));
+        for (const t of pending) {
+          if (t.state === 'QUEUED') await this.enqueue(study, t);
+          else if (t.state === 'RUNNING' && t.jobId && Date.now() - (t.heartbeatAt ?? t.startedAt ?? 0) > (this.deps.staleTrialMs ?? 60_000) && !(await queue.isLive(t.jobId))) {
+            const r = await store.finishTrial(id, t.number, t.attempt, 'RETRY', {
+              direction: study.spec.objective.direction, reason: 'worker lost: no heartbeat and no queue job', maxRetries: study.spec.maxRetries,
+            });
+            log.warn({ trialId: t.id, attempt: t.attempt, state: r.state }, 'stale trial recovered');
+            if (r.applied && r.state === 'QUEUED') await this.enqueue(study, t);
+          }
+        }
+      }
+      this.kick(id, { local: true });
     }
+  }
+
+  private readonly leaseUntil = new Map<string, number>();
+
+  /** Whether this replica drives the study now; renews the lease when a third of it has passed. */
+  private async owns(studyId: string, renew = false): Promise<boolean> {
+    const ttl = this.deps.leaseMs ?? 15_000;
+    const until = this.leaseUntil.get(studyId) ?? 0;
+    if (!renew && until - Date.now() > (ttl * 2) / 3) return true;
+    const held = await this.deps.store.acquireLease(studyId, this.deps.coordinatorId, ttl);
+    if (held) this.leaseUntil.set(studyId, Date.now() + ttl);
+    else this.leaseUntil.delete(studyId);
+    return held;
+  }
+
+  /** Adds the trial's job for its next attempt and records which job delivers it. */
+  private async enqueue(study: StudyRecord, t: { number: number; params: Params; attempt: number; budget?: number }): Promise<void> {
+    const jobId = await this.deps.queue.enqueue(this.jobFor(study, t.number, t.params, t.budget), t.attempt);
+    await this.deps.store.setTrialJob(study.id, t.number, jobId);
   }
 
   /** Periodic reconcile: catches anything a lost message or a restart left behind. */
@@ -87,8 +130,12 @@ export class StudyRunner {
     tick();
   }
 
-  /** Asks for a fill of the study; calls while one runs are coalesced into one more. */
-  kick(studyId: string): void {
+  /**
+   * Asks for a fill of the study; calls while one runs are coalesced into one more. When another
+   * replica drives the study, the kick is published for it (unless it came from there: `local`).
+   */
+  kick(studyId: string, o: { local?: boolean } = {}): void {
+    if (this.closed) return;
     const current = this.fills.get(studyId);
     if (current) {
       current.again = true;
@@ -99,7 +146,8 @@ export class StudyRunner {
       do {
         entry.again = false;
         try {
-          await this.fill(studyId);
+          if (await this.owns(studyId)) await this.fill(studyId);
+          else if (!o.local) this.deps.publishKick?.(studyId);
         } catch (err) {
           this.deps.log.error({ err, studyId }, 'study fill failed');
         }
@@ -136,7 +184,7 @@ export class StudyRunner {
           log.warn({ studyId, number: study.created, created }, 'trial not created (study changed underneath)');
           return;
         }
-        await this.deps.queue.enqueue(this.jobFor(study, study.created, params), 0);
+        await this.enqueue(study, { number: study.created, params, attempt: 0 });
         log.debug({ studyId, trialId: trialId(studyId, study.created), params }, 'trial queued');
       }
       const next = await store.getStudy(studyId);
@@ -172,7 +220,7 @@ export class StudyRunner {
 
   /** A trial handed back (worker shutdown) is queued again as a new job for its next attempt. */
   async enqueueRetry(study: StudyRecord, trial: { number: number; params: Params; attempt: number; budget?: number }): Promise<void> {
-    await this.deps.queue.enqueue(this.jobFor(study, trial.number, trial.params, trial.budget), trial.attempt);
+    await this.enqueue(study, trial);
   }
 
   /** Ends the study and winds down its trials: queued ones are cancelled, running ones stopped. */
@@ -193,9 +241,11 @@ export class StudyRunner {
     this.exhausted.delete(study.id);
   }
 
+  /** Stops driving studies and hands their leases over at once. */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     await this.idle();
+    for (const id of this.leaseUntil.keys()) await this.deps.store.releaseLease(id, this.deps.coordinatorId).catch(() => undefined);
   }
 }

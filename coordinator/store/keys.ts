@@ -19,6 +19,8 @@ export const keys = {
   metrics: (p: string, s: string, n: number) => `${p}:{${s}}:trial:${n}:metrics`,
   /** hash: driver lease of a study (coordinator id + expiry). */
   lease: (p: string, s: string) => `${p}:{${s}}:lease`,
+  /** pub/sub channel: "a study needs a fill", heard by whichever replica drives it. */
+  kickChannel: (p: string) => `${p}:kick`,
 };
 
 /** Trial ids are `<studyId>.<number>`: readable, and the API finds the study from the id alone. */

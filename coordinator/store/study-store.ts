@@ -49,6 +49,8 @@ export interface TrialRecord {
   budget?: number;
   hardware?: unknown;
   checkpoint?: { id: string; step: number };
+  /** The BullMQ job that delivers the trial's current attempt. */
+  jobId?: string;
 }
 
 export interface MetricRow { attempt: number; name: string; step: number; value: number; timeMs: number }
@@ -58,7 +60,7 @@ export interface HistoryEntry { n: number; s: TrialState; p: Params; v?: number;
 export type FinishOutcome = 'COMPLETED' | 'FAILED' | 'PRUNED' | 'CANCELLED' | 'RETRY';
 
 const SCRIPT_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
-const SCRIPTS = ['createTrial-3', 'startAttempt-2', 'appendMetrics-2', 'finishTrial-4', 'cancelQueuedTrial-3', 'endStudy-1', 'commitCheckpoint-1'] as const;
+const SCRIPTS = ['createTrial-3', 'startAttempt-2', 'appendMetrics-2', 'finishTrial-4', 'cancelQueuedTrial-3', 'endStudy-1', 'commitCheckpoint-1', 'acquireLease-1', 'releaseLease-1'] as const;
 type ScriptName = (typeof SCRIPTS)[number];
 
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
@@ -203,6 +205,19 @@ export class StudyStore {
     return { accepted: ok === 1, reason, prune };
   }
 
+  /** Takes or renews this replica's lease on driving a study. */
+  async acquireLease(studyId: string, owner: string, ttlMs: number): Promise<boolean> {
+    return (await this.run('acquireLease-1', [keys.lease(this.prefix, studyId)], [owner, ttlMs])) === 1;
+  }
+
+  async releaseLease(studyId: string, owner: string): Promise<void> {
+    await this.run('releaseLease-1', [keys.lease(this.prefix, studyId)], [owner]);
+  }
+
+  async setTrialJob(studyId: string, number: number, jobId: string): Promise<void> {
+    await this.redis.hset(keys.trial(this.prefix, studyId, number), 'jobId', jobId);
+  }
+
   async heartbeat(studyId: string, number: number, now = Date.now()): Promise<void> {
     await this.redis.hset(keys.trial(this.prefix, studyId, number), 'heartbeatAt', now);
   }
@@ -249,6 +264,7 @@ function toTrial(studyId: string, h: Record<string, string>): TrialRecord {
   for (const [k, v] of Object.entries(opt)) if (v !== undefined) (t as unknown as Record<string, unknown>)[k] = v;
   if (h.objValue !== undefined) t.lastObjective = { value: Number(h.objValue), step: Number(h.objStep ?? 0) };
   if (h.workerId) t.workerId = h.workerId;
+  if (h.jobId) t.jobId = h.jobId;
   if (h.reason) t.reason = h.reason;
   if (h.lastReason) t.lastReason = h.lastReason;
   if (h.stderrTail) t.stderrTail = h.stderrTail;

@@ -28,3 +28,26 @@ export const slowTrainer = (epochs: number) => ({
   command: [process.execPath, '--import', 'tsx', path.resolve('examples/digits/train.ts'), '--lr', '${params.lr}', '--hidden', '32', '--epochs', String(epochs), '--batch-size', '32', '--l2', '1e-4'],
   env: { TUNEHIVE_EPOCH_DELAY_MS: '400' },
 });
+
+/** A coordinator as a child process (`tunehive coordinator`), so tests can kill -9 it. */
+export function spawnCoordinator(o: { redisUrl: string; prefix: string; httpPort: number; grpcPort: number; checkpointDir: string; extra?: string[] }): ChildProcess {
+  return spawn(process.execPath, [
+    path.resolve('bin/tunehive.mjs'), 'coordinator', '--redis', o.redisUrl, '--prefix', o.prefix, '--http-port', String(o.httpPort), '--grpc-port', String(o.grpcPort),
+    '--checkpoint-dir', o.checkpointDir, '--lease-ms', '3000', '--reconcile-ms', '500', ...(o.extra ?? []),
+  ], { stdio: ['ignore', 'ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore'], env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn' } });
+}
+
+/** Resolves once an HTTP endpoint answers (a started server), or throws at the deadline. */
+export async function waitForHttp(url: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      if (r.status < 500) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

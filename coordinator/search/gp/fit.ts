@@ -42,7 +42,7 @@ const LOG_NOISE_BOUNDS: [number, number] = [Math.log(1e-6), Math.log(1)];
 
 interface Prior { mu: Float64Array; sd: Float64Array; lo: Float64Array; hi: Float64Array }
 
-function prior(D: number): Prior {
+function prior(D: number, isCat: Uint8Array): Prior {
   const P = D + 2;
   const mu = new Float64Array(P);
   const sd = new Float64Array(P);
@@ -50,8 +50,8 @@ function prior(D: number): Prior {
   const hi = new Float64Array(P);
   const T = JSON.parse(process.env.GP_TUNE || '{}'); // TUNING HACK, remove
   for (let d = 0; d < D; d++) {
-    mu[d] = (T.la ?? Math.SQRT2) + 0.5 * Math.log(D);
-    sd[d] = T.lsd ?? Math.sqrt(3);
+    mu[d] = isCat[d] && T.cmu !== undefined ? T.cmu : (T.la ?? Math.SQRT2) + 0.5 * Math.log(D);
+    sd[d] = isCat[d] && T.csd !== undefined ? T.csd : T.lsd ?? Math.sqrt(3);
     [lo[d], hi[d]] = LOG_L_BOUNDS;
   }
   mu[D] = 0; sd[D] = 1.5; [lo[D], hi[D]] = LOG_SIGNAL_BOUNDS;
@@ -172,7 +172,7 @@ export const DEFAULT_FIT: FitOptions = { screen: 8, restarts: 2, maxIter: 60 };
 export function fitHyper(data: GpData, rng: Rng, opts: FitOptions = DEFAULT_FIT): Hyper {
   const { D } = data;
   const P = D + 2;
-  const pr = prior(D);
+  const pr = prior(D, data.isCat);
   const starts: Array<{ psi: Float64Array; f: number }> = [];
   const clampInto = (psi: Float64Array) => { for (let p = 0; p < P; p++) psi[p] = Math.min(pr.hi[p]!, Math.max(pr.lo[p]!, psi[p]!)); return psi; };
   // The prior mode, and a "wiggly" start with short length scales, cover the two basins the
