@@ -73,6 +73,13 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
         const hw = msg.started.hardware ? JSON.stringify(msg.started.hardware) : '';
         const r = await store.startAttempt(ids.studyId, ids.number, msg.started.workerId, msg.started.resumeAttempt, hw, study.spec.maxRetries);
         if (r.attempt === 0) {
+          if (r.exhausted !== undefined) {
+            // Every allowed attempt died with its worker: the trial fails here, once.
+            const f = await store.finishTrial(ids.studyId, ids.number, r.exhausted, 'RETRY', {
+              direction: study.spec.objective.direction, reason: `its worker was lost ${r.exhausted} times`, maxRetries: study.spec.maxRetries,
+            });
+            if (f.applied) runner.kick(ids.studyId);
+          }
           send({ startReply: { action: 'ACTION_SKIP', attempt: 0, reason: r.reason } });
           return;
         }

@@ -47,7 +47,7 @@ export function suggestTpe(ctx: SamplerContext, dims: readonly Dim[], s: TpeSett
   const groups = s.multivariate ? [dims.map((_, d) => d)] : dims.map((_, d) => [d]);
   for (const active of groups) {
     const nAll = process.env.LCLIP === 'all' ? ranked.length * Number(process.env.LCLIPX ?? 1) : undefined;
-    chooseCandidate(ctx, dims, active, estimator(dims, active, below, { ...s, localClipCount: nAll, clipX: Number(process.env.CLIPL ?? 1) }), estimator(dims, active, above, { ...s, clipX: Number(process.env.CLIPG ?? 1) }), s, incumbents, x);
+    chooseCandidate(ctx, dims, active, estimator(dims, active, below, { ...s, localClipCount: nAll, clipX: ctx.pending.length > 0 && process.env.PCLIP ? Number(process.env.PCLIP) : Number(process.env.CLIPL ?? 1) }), estimator(dims, active, above, { ...s, clipX: Number(process.env.CLIPG ?? 1) }), s, incumbents, x);
   }
   return decodePoint(dims, x);
 }

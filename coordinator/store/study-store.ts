@@ -171,11 +171,12 @@ export class StudyStore {
     return rows.map((r) => JSON.parse(r) as HistoryEntry);
   }
 
-  async startAttempt(studyId: string, number: number, workerId: string, resumeAttempt: number, hardware: string, maxRetries: number, now = Date.now()): Promise<{ attempt: number; reason: string }> {
+  /** attempt 0 means "do not run"; `exhausted` then carries the attempt whose retries ran out. */
+  async startAttempt(studyId: string, number: number, workerId: string, resumeAttempt: number, hardware: string, maxRetries: number, now = Date.now()): Promise<{ attempt: number; reason: string; exhausted?: number }> {
     const p = this.prefix;
-    const [attempt, reason] = (await this.run('startAttempt-2', [keys.study(p, studyId), keys.trial(p, studyId, number)],
-      [workerId, now, resumeAttempt, hardware, maxRetries])) as [number, string];
-    return { attempt: Number(attempt), reason };
+    const [attempt, reason, current] = (await this.run('startAttempt-2', [keys.study(p, studyId), keys.trial(p, studyId, number)],
+      [workerId, now, resumeAttempt, hardware, maxRetries])) as [number, string, number?];
+    return current !== undefined ? { attempt: Number(attempt), reason, exhausted: Number(current) } : { attempt: Number(attempt), reason };
   }
 
   /** 1 appended, 0 duplicate (already stored), -1 stale attempt. */

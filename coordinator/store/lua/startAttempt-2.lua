@@ -6,7 +6,7 @@
 
   KEYS[1] study hash   KEYS[2] trial hash
   ARGV[1] workerId  ARGV[2] now (ms)  ARGV[3] resumeAttempt  ARGV[4] hardware JSON  ARGV[5] maxRetries
-  Returns {attempt, ''} to run, or {0, reason} to skip.
+  Returns {attempt, ''} to run, or {0, reason, current attempt} to skip.
 ]]
 local state = redis.call('HGET', KEYS[2], 'state')
 if not state then return {0, 'unknown trial'} end
@@ -22,7 +22,7 @@ end
 if state ~= 'QUEUED' and state ~= 'RUNNING' then return {0, 'trial is ' .. state} end
 if redis.call('HGET', KEYS[1], 'state') ~= 'RUNNING' then return {0, 'study is not running'} end
 if state == 'RUNNING' and attempt > tonumber(ARGV[5]) then
-  return {0, 'retries exhausted'}
+  return {0, 'retries exhausted', attempt}
 end
 if state == 'QUEUED' then
   redis.call('HINCRBY', KEYS[1], 'queued', -1)

@@ -1,0 +1,134 @@
+/**
+ * The protocol's exactly-once rules, driven by a hand-written worker over real gRPC: replayed
+ * metric batches, a duplicated Finished, and late messages from a superseded attempt change
+ * nothing.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trialServiceClient, type CoordinatorMessage, type WorkerMessage } from '../../shared/proto.js';
+import { startTestStack, type TestStack } from '../helpers/stack.js';
+import { waitFor } from '../helpers/env.js';
+
+type Duplex = grpc.ClientDuplexStream<WorkerMessage, CoordinatorMessage>;
+
+/** A scripted worker stream: send messages, await the coordinator's replies in order. */
+function open(client: grpc.Client) {
+  const call = (client as unknown as { runTrial(): Duplex }).runTrial();
+  const inbox: CoordinatorMessage[] = [];
+  call.on('data', (m: CoordinatorMessage) => inbox.push(m));
+  call.on('error', () => undefined);
+  return {
+    send: (m: WorkerMessage) => call.write(m),
+    next: async (pred: (m: CoordinatorMessage) => boolean) => waitFor(() => {
+      const i = inbox.findIndex(pred);
+      return i >= 0 ? inbox.splice(i, 1)[0] : undefined;
+    }, 5000, 'a reply'),
+    end: () => call.end(),
+  };
+}
+
+const points = (step: number) => [{ name: 'score', value: step * 10, step, timeMs: 1 }];
+const finished = (attempt: number, lastSeq: number): WorkerMessage => ({ finished: { attempt, outcome: 'OUTCOME_EXITED', exitCode: 0, signal: '', reason: '', stderrTail: '', lastSeq } });
+
+describe('exactly once', () => {
+  let stack: TestStack;
+  let client: grpc.Client;
+  beforeAll(async () => {
+    stack = await startTestStack('once', { workers: 0 });
+    client = trialServiceClient(stack.coordinator.grpcAddress);
+  });
+  afterAll(async () => {
+    client?.close();
+    await stack?.close();
+  });
+
+  const queuedTrial = async (maxTrials = 1) => {
+    const { body } = await stack.api('POST', '/api/v1/studies', {
+      name: 'once', objective: { metric: 'score', direction: 'maximize' }, searchSpace: { x: { type: 'float', min: 0, max: 1 } },
+      maxTrials, parallelism: maxTrials, trial: { command: ['unused'] },
+    });
+    await waitFor(async () => (await stack.api('GET', `/api/v1/studies/${body.id}`)).body.counts.queued === maxTrials || undefined, 5000, 'queued trials');
+    return body.id as string;
+  };
+
+  it('replayed batches and a duplicated Finished are stored and counted once', async () => {
+    const id = await queuedTrial();
+    const s = open(client);
+    s.send({ started: { trialId: `${id}.0`, workerId: 'scripted', resumeAttempt: 0 } });
+    expect((await s.next((m) => !!m.startReply)).startReply).toMatchObject({ action: 'ACTION_RUN', attempt: 1 });
+    s.send({ metrics: { attempt: 1, seq: 1, points: points(1) } });
+    s.send({ metrics: { attempt: 1, seq: 2, points: points(2) } });
+    s.send({ metrics: { attempt: 1, seq: 1, points: points(1) } }); // replay after a "reconnect"
+    s.send({ metrics: { attempt: 1, seq: 2, points: points(2) } });
+    for (const seq of [1, 2, 1, 2]) expect((await s.next((m) => !!m.ack)).ack!.seq).toBe(seq);
+    s.send(finished(1, 2));
+    s.send(finished(1, 2));
+    expect((await s.next((m) => !!m.finishAck)).finishAck!.state).toBe('COMPLETED');
+    s.end();
+
+    const study = (await stack.api('GET', `/api/v1/studies/${id}`)).body;
+    expect(study.counts).toMatchObject({ completed: 1, running: 0, queued: 0 });
+    expect(study.best.value).toBe(20);
+    const trial = (await stack.api('GET', `/api/v1/trials/${id}.0`)).body;
+    expect(trial.metrics.score.map((p: any) => p.step)).toEqual([1, 2]);
+  });
+
+  it('messages of a superseded attempt change nothing', async () => {
+    const id = await queuedTrial();
+    const old = open(client);
+    old.send({ started: { trialId: `${id}.0`, workerId: 'dead', resumeAttempt: 0 } });
+    expect((await old.next((m) => !!m.startReply)).startReply!.attempt).toBe(1);
+    old.send({ metrics: { attempt: 1, seq: 1, points: points(1) } });
+    await old.next((m) => !!m.ack);
+
+    // The job is delivered again (the first worker looked dead): attempt 2 takes over.
+    const fresh = open(client);
+    fresh.send({ started: { trialId: `${id}.0`, workerId: 'alive', resumeAttempt: 0 } });
+    expect((await fresh.next((m) => !!m.startReply)).startReply!.attempt).toBe(2);
+
+    // The old attempt wakes up: its metrics are refused with a stop, its Finished ignored.
+    old.send({ metrics: { attempt: 1, seq: 2, points: points(5) } });
+    expect((await old.next((m) => !!m.command)).command!.action).toBe('ACTION_STOP');
+    old.send(finished(1, 2));
+    const ack = await old.next((m) => !!m.finishAck);
+    expect(ack.finishAck!.state).toBe('RUNNING');
+    // Its attempt cannot be re-joined either.
+    const rejoin = open(client);
+    rejoin.send({ started: { trialId: `${id}.0`, workerId: 'dead', resumeAttempt: 1 } });
+    expect((await rejoin.next((m) => !!m.startReply)).startReply!.action).toBe('ACTION_SKIP');
+
+    fresh.send({ metrics: { attempt: 2, seq: 1, points: points(3) } });
+    await fresh.next((m) => !!m.ack);
+    fresh.send(finished(2, 1));
+    expect((await fresh.next((m) => !!m.finishAck)).finishAck!.state).toBe('COMPLETED');
+    for (const s of [old, fresh, rejoin]) s.end();
+
+    const study = (await stack.api('GET', `/api/v1/studies/${id}`)).body;
+    expect(study.counts).toMatchObject({ completed: 1, running: 0 });
+    expect(study.best.value).toBe(30);
+    const trial = (await stack.api('GET', `/api/v1/trials/${id}.0`)).body;
+    expect(trial.workerId).toBe('alive');
+    expect(trial.metrics.score.map((p: any) => [p.attempt, p.step])).toEqual([[1, 1], [2, 3]]);
+  });
+
+  it('a trial that exhausted its retries is FAILED, not run again', async () => {
+    const id = await queuedTrial();
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      const s = open(client);
+      s.send({ started: { trialId: `${id}.0`, workerId: `w${attempt}`, resumeAttempt: 0 } });
+      expect((await s.next((m) => !!m.startReply)).startReply!.attempt).toBe(attempt);
+      s.end();
+    }
+    // maxRetries 3: a fifth delivery finds the retries exhausted.
+    const s = open(client);
+    s.send({ started: { trialId: `${id}.0`, workerId: 'w5', resumeAttempt: 0 } });
+    const reply = (await s.next((m) => !!m.startReply)).startReply!;
+    expect(reply).toMatchObject({ action: 'ACTION_SKIP' });
+    s.end();
+    const trial = await waitFor(async () => {
+      const t = (await stack.api('GET', `/api/v1/trials/${id}.0`)).body;
+      return t.state === 'FAILED' ? t : undefined;
+    }, 5000, 'the trial to fail');
+    expect(trial.reason).toMatch(/retries exhausted/);
+  });
+});
