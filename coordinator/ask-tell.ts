@@ -90,9 +90,18 @@ export class AskTell {
       return { state: r.state };
     };
     switch (tell.kind) {
-      case 'intermediate':
+      case 'intermediate': {
         await this.store.appendMetrics(studyId, number, trial.attempt, 0, metric, [{ name: metric, step: tell.step, value: tell.value, timeMs: Date.now() }]);
-        return { state: 'RUNNING', decision: 'continue' };
+        // A client has no checkpoint to pause on: any stop decision is a prune, recorded now.
+        const rule = this.runner.rule(study);
+        if (!rule) return { state: 'RUNNING', decision: 'continue' };
+        const views = await this.runner.curves.views(studyId, study.created, study.spec.objective.direction);
+        const me = views.find((v) => v.number === number);
+        const d = me ? rule.decide({ ...me, state: 'RUNNING' }, views) : { action: 'continue' as const };
+        if (d.action === 'continue') return { state: 'RUNNING', decision: 'continue' };
+        const r = await finish('PRUNED', d.reason);
+        return { ...r, decision: 'prune' };
+      }
       case 'final': {
         const step = tell.step ?? (trial.lastObjective ? trial.lastObjective.step + 1 : 1);
         await this.store.appendMetrics(studyId, number, trial.attempt, 0, metric, [{ name: metric, step, value: tell.value, timeMs: Date.now() }]);

@@ -22,7 +22,7 @@ export interface WorkerMessage {
   heartbeat?: { attempt: number };
   finished?: {
     attempt: number; outcome: FinishOutcome; exitCode: number; signal: string; reason: string;
-    stderrTail: string; lastSeq: number; stoppedBy?: CommandAction | 'ACTION_UNSPECIFIED';
+    stderrTail: string; lastSeq: number; stoppedBy?: CommandAction | 'ACTION_UNSPECIFIED'; stopLatencyMs?: number;
   };
 }
 export interface CoordinatorMessage {

@@ -86,6 +86,7 @@ export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionO
     (err) => log.warn({ err: (err as Error).message }, 'checkpoint upload failed'),
   );
   let lastStep = 0;
+  let lastLineAt = Date.now();
 
   // Metric batching: one gRPC message per batch, never per point.
   let batch: MetricPoint[] = [];
@@ -102,6 +103,7 @@ export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionO
     rl.on('line', (line) => {
       const parsed = parseMetricLine(line);
       if (!parsed) return;
+      lastLineAt = Date.now();
       // `tunehive.checkpoint=N`: the program has written a complete checkpoint for step N.
       const mark = parsed.values.find((v) => v.name === CHECKPOINT_METRIC);
       if (mark) {
@@ -125,12 +127,14 @@ export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionO
   });
 
   let stoppedBy: CommandAction | undefined;
+  let commandLineAt = 0;
   let selfStopped = false;
   let timedOut = false;
   const stop = (graceMs: number) => void program.stop(graceMs);
   channel.on('command', (action, reason) => {
     if (stoppedBy) return;
     stoppedBy = action;
+    commandLineAt = lastLineAt;
     log.info({ action, reason }, 'coordinator asked the trial to stop');
     stop(o.graceMs);
   });
@@ -149,6 +153,7 @@ export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionO
     : undefined;
 
   const exit = await program.exited;
+  const stopLatencyMs = stoppedBy ? Date.now() - commandLineAt : 0;
   await stdoutDone;
   clearInterval(heartbeat);
   clearTimeout(timeout);
@@ -178,7 +183,7 @@ export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionO
   }
   const state = await channel.finish({
     outcome, reason, exitCode: exit.code ?? -1, signal: exit.signal ?? '', stderrTail: stderrTail.join('\n'),
-    ...(stoppedBy ? { stoppedBy } : {}),
+    ...(stoppedBy ? { stoppedBy, stopLatencyMs } : {}),
   });
   channel.close();
   log.info({ attempt, state, exitCode: exit.code, signal: exit.signal }, 'trial finished');

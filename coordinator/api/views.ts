@@ -37,6 +37,7 @@ export function trialView(t: TrialRecord) {
     stderrTail: t.stderrTail ?? null,
     budget: t.budget ?? null,
     checkpoint: t.checkpoint ?? null,
+    stopLatencyMs: t.stopLatencyMs ?? null,
     createdAt: new Date(t.createdAt).toISOString(),
     startedAt: t.startedAt ? new Date(t.startedAt).toISOString() : null,
     finishedAt: t.finishedAt ? new Date(t.finishedAt).toISOString() : null,

@@ -28,6 +28,8 @@ interface StreamState {
   attempt: number;
   spec: StudySpec;
   unregister: () => void;
+  /** An early-stopping decision was made for this attempt (the first one stands). */
+  decided?: boolean;
 }
 
 /** Maps how an attempt ended on the worker to the trial's outcome in the store. */
@@ -45,6 +47,7 @@ export function outcomeOf(f: NonNullable<WorkerMessage['finished']>): { outcome:
     case 'OUTCOME_STOPPED':
       if (f.stoppedBy === 'ACTION_STOP') return { outcome: 'CANCELLED', reason: tail || 'stopped' };
       if (f.stoppedBy === 'ACTION_PRUNE') return { outcome: 'PRUNED', reason: tail || 'pruned' };
+      if (f.stoppedBy === 'ACTION_PAUSE') return { outcome: 'PAUSED', reason: tail || 'paused' };
       // Stopped by its own worker (shutdown): handed back for another attempt.
       return { outcome: 'RETRY', reason: tail || 'worker shut down' };
     default:
@@ -60,6 +63,28 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
     let chain: Promise<void> = Promise.resolve();
     const send = (m: CoordinatorMessage) => {
       if (!call.writableEnded && !call.destroyed) call.write(m);
+    };
+
+    /** Runs the study's early-stopping rule on each new objective report; acts on the first prune/pause. */
+    const decide = async (st: StreamState, newReports: number): Promise<void> => {
+      const rule = runner.rule({ id: st.studyId, spec: st.spec });
+      if (!rule || newReports === 0) return;
+      const study = await store.getStudy(st.studyId);
+      if (!study) return;
+      const views = await runner.curves.views(st.studyId, study.created, st.spec.objective.direction);
+      const me = views.find((v) => v.number === st.number);
+      if (!me) return;
+      for (let k = me.intermediate.length - newReports + 1; k <= me.intermediate.length; k++) {
+        const d = rule.decide({ ...me, state: 'RUNNING', intermediate: me.intermediate.slice(0, k) }, views);
+        if (d.action === 'continue') continue;
+        const decided = d.action === 'prune' ? 'PRUNED' : 'PAUSED';
+        if (await store.recordDecision(st.studyId, st.number, st.attempt, decided, d.reason)) {
+          st.decided = true;
+          log.info({ trialId: st.trialId, decision: decided, reason: d.reason }, 'early-stopping decision');
+          send({ command: { action: d.action === 'prune' ? 'ACTION_PRUNE' : 'ACTION_PAUSE', reason: d.reason } });
+        }
+        return;
+      }
     };
 
     const handle = async (msg: WorkerMessage): Promise<void> => {
@@ -107,6 +132,7 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
         }
         if (r === 1) deps.onPoints?.(points.length);
         send({ ack: { seq } });
+        if (r === 1 && !state.decided) await decide(state, points.filter((p) => p.name === state!.spec.objective.metric).length);
         return;
       }
       if (msg.heartbeat) {
@@ -126,6 +152,7 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
         const r = await store.finishTrial(state.studyId, state.number, msg.finished.attempt, outcome, {
           direction: state.spec.objective.direction, reason, exitCode: msg.finished.exitCode,
           stderrTail: msg.finished.stderrTail, maxRetries: state.spec.maxRetries,
+          ...(msg.finished.stopLatencyMs ? { stopLatencyMs: msg.finished.stopLatencyMs } : {}),
         });
         log.info({ trialId: state.trialId, attempt: msg.finished.attempt, state: r.state, applied: r.applied, reason }, 'attempt finished');
         if (r.applied && r.state === 'QUEUED') {

@@ -13,6 +13,9 @@ import type { StudyRecord, StudyStore } from '../store/study-store.js';
 import type { TrialQueue } from '../queue/trial-queue.js';
 import type { SuggestionService } from '../search/suggest.js';
 import { HistoryCache } from './history-cache.js';
+import { StudyCurves } from './study-curves.js';
+import { createStoppingRule } from '../stopping/registry.js';
+import type { StoppingRule } from '../stopping/rule.js';
 import type { TrialCommands } from './trial-commands.js';
 
 export interface RunnerDeps {
@@ -36,10 +39,14 @@ export function goalReached(direction: Direction, goal: number | undefined, valu
   return direction === 'maximize' ? value >= goal : value <= goal;
 }
 
-/** What a study should do next, from its counters alone (pure, so the rules are tested without Redis). */
+/**
+ * What a study should do next, from its counters alone (pure, so the rules are tested without
+ * Redis): end, or fill `launch` free slots — with new trials while `canStartNew`, and with
+ * promotions of PAUSED trials (multi-fidelity early stopping) after that.
+ */
 export function nextStep(study: Pick<StudyRecord, 'spec' | 'counts' | 'created' | 'best'>, exhausted: boolean):
   | { end: Exclude<StudyState, 'RUNNING'>; reason: string }
-  | { launch: number } {
+  | { launch: number; canStartNew: boolean } {
   const { spec, counts, created, best } = study;
   const inFlight = counts.queued + counts.running;
   if (counts.failed > spec.maxFailedTrials) {
@@ -54,8 +61,9 @@ export function nextStep(study: Pick<StudyRecord, 'spec' | 'counts' | 'created' 
     if (counts.completed === 0) return { end: 'FAILED', reason: `no trial completed (${counts.failed} failed, ${counts.pruned} pruned)` };
     return { end: 'COMPLETED', reason: exhausted && created < spec.maxTrials ? `search space exhausted after ${created} trials` : `maxTrials (${spec.maxTrials}) reached` };
   }
-  if (done) return { launch: 0 };
-  return { launch: Math.max(0, Math.min(spec.parallelism - inFlight, spec.maxTrials - created)) };
+  const slots = Math.max(0, spec.parallelism - inFlight);
+  if (done) return { launch: counts.paused > 0 ? slots : 0, canStartNew: false };
+  return { launch: Math.min(slots, spec.maxTrials - created), canStartNew: true };
 }
 
 export class StudyRunner {
@@ -67,8 +75,12 @@ export class StudyRunner {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
+  /** Trials' objective curves for early-stopping rules; the gRPC service reads it too. */
+  readonly curves: StudyCurves;
+
   constructor(private readonly deps: RunnerDeps) {
     this.history = new HistoryCache(deps.store);
+    this.curves = new StudyCurves(deps.store);
   }
 
   /**
@@ -130,6 +142,15 @@ export class StudyRunner {
     tick();
   }
 
+  /** The study's early-stopping rule, built once per study (rules are pure; this only saves the parsing). */
+  rule(study: { id: string; spec: StudySpec }): StoppingRule | undefined {
+    if (!study.spec.earlyStopping) return undefined;
+    let r = this.rules.get(study.id);
+    if (!r) this.rules.set(study.id, (r = createStoppingRule(study.spec.earlyStopping)));
+    return r;
+  }
+  private readonly rules = new Map<string, StoppingRule>();
+
   /**
    * Asks for a fill of the study; calls while one runs are coalesced into one more. When another
    * replica drives the study, the kick is published for it (unless it came from there: `local`).
@@ -175,17 +196,40 @@ export class StudyRunner {
       }
       // Ask/tell studies are driven by their client's asks, not by the runner.
       if (step.launch === 0 || !study.spec.trial) return;
-      const params = await this.suggest(study);
-      if (params === null) {
-        this.exhausted.add(studyId);
-      } else {
-        const created = await store.createTrial(studyId, study.created, params, study.spec.maxTrials);
-        if (created !== 1) {
-          log.warn({ studyId, number: study.created, created }, 'trial not created (study changed underneath)');
+      const rule = this.rule(study);
+      let budget: number | undefined;
+      if (rule?.nextWork) {
+        const views = await this.curves.views(studyId, study.created, study.spec.objective.direction);
+        const work = rule.nextWork({ trials: views, nextTrialNumber: study.created, canStartNew: step.canStartNew });
+        if (work.kind === 'promote') {
+          const trial = await store.getTrial(studyId, work.trialNumber);
+          if (!trial || !(await store.resumeTrial(studyId, work.trialNumber, work.budget))) return;
+          await this.enqueue(study, { ...trial, budget: work.budget });
+          log.info({ trialId: trial.id, budget: work.budget, fromRung: work.fromRung }, 'paused trial promoted');
+        } else if (work.kind === 'none') {
+          if (study.counts.queued + study.counts.running > 0) return;
+          // Nothing runs and nothing can be promoted: the paused trials stay where they are.
+          await this.endStudy(study, study.counts.completed > 0 ? 'COMPLETED' : 'FAILED',
+            study.counts.completed > 0 ? `maxTrials (${study.spec.maxTrials}) reached` : 'no trial completed');
           return;
+        } else {
+          budget = work.budget;
         }
-        await this.enqueue(study, { number: study.created, params, attempt: 0 });
-        log.debug({ studyId, trialId: trialId(studyId, study.created), params }, 'trial queued');
+      }
+      if (budget !== undefined || !rule?.nextWork) {
+        if (!step.canStartNew) return;
+        const params = await this.suggest(study);
+        if (params === null) {
+          this.exhausted.add(studyId);
+        } else {
+          const created = await store.createTrial(studyId, study.created, params, study.spec.maxTrials, budget);
+          if (created !== 1) {
+            log.warn({ studyId, number: study.created, created }, 'trial not created (study changed underneath)');
+            return;
+          }
+          await this.enqueue(study, { number: study.created, params, attempt: 0, ...(budget !== undefined ? { budget } : {}) });
+          log.debug({ studyId, trialId: trialId(studyId, study.created), params, budget }, 'trial queued');
+        }
       }
       const next = await store.getStudy(studyId);
       if (!next || next.state !== 'RUNNING') return;
@@ -231,13 +275,18 @@ export class StudyRunner {
     const pending = await store.getTrials(study.id, await store.pendingNumbers(study.id));
     for (const t of pending) {
       if (t.state === 'QUEUED') {
-        await store.cancelQueuedTrial(study.id, t.number, `study ${state.toLowerCase()}: ${reason}`);
+        await store.endWaitingTrial(study.id, t.number, 'CANCELLED', `study ${state.toLowerCase()}: ${reason}`);
         await queue.remove(t.id, t.attempt);
       } else if (t.state === 'RUNNING') {
         commands.send(t.id, 'ACTION_STOP', `study ${state.toLowerCase()}`);
       }
     }
+    for (const n of await store.pausedNumbers(study.id)) {
+      await store.endWaitingTrial(study.id, n, 'PRUNED', `not promoted before the study ended (${state.toLowerCase()})`);
+    }
     this.history.forget(study.id);
+    this.curves.forget(study.id);
+    this.rules.delete(study.id);
     this.exhausted.delete(study.id);
   }
 

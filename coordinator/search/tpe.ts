@@ -26,7 +26,7 @@ function chooseCandidate(ctx: SamplerContext, dims: readonly Dim[], active: read
   const n = s.nEICandidates + (incumbents.length > 0 ? s.localCandidates : 0);
   for (let i = 0; i < n; i++) {
     if (i < s.nEICandidates) good.sample(ctx.rng, cand);
-    else good.sampleKernel(ctx.rng, cand, incumbents[(i - s.nEICandidates) % incumbents.length]!, s.localScale, true);
+    else good.sampleKernel(ctx.rng, cand, incumbents[(i - s.nEICandidates) % incumbents.length]!, s.localScale);
     for (const d of active) cand[d] = snapUnit(dims[d]!, cand[d]!);
     const score = good.logPdf(cand) - bad.logPdf(cand);
     if (score > best || i === 0) {
@@ -46,8 +46,10 @@ export function suggestTpe(ctx: SamplerContext, dims: readonly Dim[], s: TpeSett
   const x = new Float64Array(dims.length);
   const groups = s.multivariate ? [dims.map((_, d) => d)] : dims.map((_, d) => [d]);
   for (const active of groups) {
-    const nAll = process.env.LCLIP === 'all' ? ranked.length * Number(process.env.LCLIPX ?? 1) : undefined;
-    chooseCandidate(ctx, dims, active, estimator(dims, active, below, { ...s, localClipCount: nAll, clipX: ctx.pending.length > 0 && process.env.PCLIP ? Number(process.env.PCLIP) : Number(process.env.CLIPL ?? 1) }), estimator(dims, active, above, { ...s, clipX: Number(process.env.CLIPG ?? 1) }), s, incumbents, x);
+    // Parallel suggestions (trials pending) keep the plain floor so that a batch spreads out
+    // instead of piling onto the incumbent; a lone suggestion may focus.
+    const good = estimator(dims, active, below, { ...s, focus: ctx.pending.length > 0 ? 1 : s.focus });
+    chooseCandidate(ctx, dims, active, good, estimator(dims, active, above, { ...s, focus: 1 }), s, incumbents, x);
   }
   return decodePoint(dims, x);
 }

@@ -17,6 +17,8 @@ export const keys = {
   trial: (p: string, s: string, n: number) => `${p}:{${s}}:trial:${n}`,
   /** list of metric points of one trial ("attempt name step value timeMs", tab-separated). */
   metrics: (p: string, s: string, n: number) => `${p}:{${s}}:trial:${n}:metrics`,
+  /** list of one trial's objective reports ("step value"): what early-stopping rules read. */
+  objective: (p: string, s: string, n: number) => `${p}:{${s}}:trial:${n}:objective`,
   /** hash: driver lease of a study (coordinator id + expiry). */
   lease: (p: string, s: string) => `${p}:{${s}}:lease`,
   /** pub/sub channel: "a study needs a fill", heard by whichever replica drives it. */

@@ -51,16 +51,19 @@ export interface TrialRecord {
   checkpoint?: { id: string; step: number };
   /** The BullMQ job that delivers the trial's current attempt. */
   jobId?: string;
+  /** Milliseconds from the metric line that triggered an early-stopping decision to the program's exit. */
+  stopLatencyMs?: number;
 }
 
 export interface MetricRow { attempt: number; name: string; step: number; value: number; timeMs: number }
 /** A finished trial as the history list stores it: the samplers' compact view. */
 export interface HistoryEntry { n: number; s: TrialState; p: Params; v?: number; t?: number }
 
-export type FinishOutcome = 'COMPLETED' | 'FAILED' | 'PRUNED' | 'CANCELLED' | 'RETRY';
+export type FinishOutcome = 'COMPLETED' | 'FAILED' | 'PRUNED' | 'PAUSED' | 'CANCELLED' | 'RETRY';
 
 const SCRIPT_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
-const SCRIPTS = ['createTrial-3', 'startAttempt-2', 'appendMetrics-2', 'finishTrial-4', 'cancelQueuedTrial-3', 'endStudy-1', 'commitCheckpoint-1', 'acquireLease-1', 'releaseLease-1'] as const;
+const SCRIPTS = ['createTrial-3', 'startAttempt-2', 'appendMetrics-3', 'finishTrial-5', 'endWaitingTrial-5', 'endStudy-1', 'commitCheckpoint-1',
+  'acquireLease-1', 'releaseLease-1', 'recordDecision-1', 'resumeTrial-4'] as const;
 type ScriptName = (typeof SCRIPTS)[number];
 
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
@@ -184,20 +187,47 @@ export class StudyStore {
     const p = this.prefix;
     const args: (string | number)[] = [attempt, seq, objectiveMetric, now];
     for (const pt of points) args.push(pt.name, pt.step, pt.value, pt.timeMs);
-    return Number(await this.run('appendMetrics-2', [keys.trial(p, studyId, number), keys.metrics(p, studyId, number)], args));
+    return Number(await this.run('appendMetrics-3', [keys.trial(p, studyId, number), keys.metrics(p, studyId, number), keys.objective(p, studyId, number)], args));
   }
 
-  async finishTrial(studyId: string, number: number, attempt: number, outcome: FinishOutcome, o: { direction: string; reason: string; exitCode?: number; stderrTail?: string; maxRetries: number; now?: number }): Promise<{ state: string; applied: boolean }> {
+  async finishTrial(studyId: string, number: number, attempt: number, outcome: FinishOutcome, o: { direction: string; reason: string; exitCode?: number; stderrTail?: string; maxRetries: number; stopLatencyMs?: number; now?: number }): Promise<{ state: string; applied: boolean }> {
     const p = this.prefix;
-    const [state, applied] = (await this.run('finishTrial-4',
-      [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.history(p, studyId)],
-      [attempt, outcome, o.now ?? Date.now(), o.direction, o.reason, o.exitCode ?? '', o.stderrTail ?? '', o.maxRetries])) as [string, number];
+    const [state, applied] = (await this.run('finishTrial-5',
+      [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.history(p, studyId), keys.paused(p, studyId)],
+      [attempt, outcome, o.now ?? Date.now(), o.direction, o.reason, o.exitCode ?? '', o.stderrTail ?? '', o.maxRetries, o.stopLatencyMs ?? ''])) as [string, number];
     return { state, applied: applied === 1 };
   }
 
-  async cancelQueuedTrial(studyId: string, number: number, reason: string, now = Date.now()): Promise<boolean> {
+  /** Ends a QUEUED trial (CANCELLED) or a PAUSED one (PRUNED); false when it was neither. */
+  async endWaitingTrial(studyId: string, number: number, state: 'CANCELLED' | 'PRUNED', reason: string, now = Date.now()): Promise<boolean> {
     const p = this.prefix;
-    return (await this.run('cancelQueuedTrial-3', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId)], [now, reason])) === 1;
+    return (await this.run('endWaitingTrial-5',
+      [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.paused(p, studyId), keys.history(p, studyId)],
+      [now, reason, state])) === 1;
+  }
+
+  /** Records an early-stopping decision on the current attempt; false if one was already made. */
+  async recordDecision(studyId: string, number: number, attempt: number, state: 'PRUNED' | 'PAUSED', reason: string): Promise<boolean> {
+    return (await this.run('recordDecision-1', [keys.trial(this.prefix, studyId, number)], [attempt, state, reason])) === 1;
+  }
+
+  /** Promotes a PAUSED trial back to QUEUED with a bigger budget. */
+  async resumeTrial(studyId: string, number: number, budget: number, now = Date.now()): Promise<boolean> {
+    const p = this.prefix;
+    return (await this.run('resumeTrial-4', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.paused(p, studyId)], [budget, now])) === 1;
+  }
+
+  async pausedNumbers(studyId: string): Promise<number[]> {
+    return (await this.redis.smembers(keys.paused(this.prefix, studyId))).map(Number).sort((a, b) => a - b);
+  }
+
+  /** Objective reports of a trial from index `from` on: [step, value] as reported. */
+  async readObjective(studyId: string, number: number, from: number): Promise<Array<{ step: number; value: number }>> {
+    const rows = await this.redis.lrange(keys.objective(this.prefix, studyId, number), from, -1);
+    return rows.map((r) => {
+      const [step, value] = r.split('\t');
+      return { step: Number(step), value: Number(value) };
+    });
   }
 
   /** Makes an uploaded checkpoint the trial's latest; returns the ids of older ones to delete. */
@@ -266,6 +296,7 @@ function toTrial(studyId: string, h: Record<string, string>): TrialRecord {
   if (h.objValue !== undefined) t.lastObjective = { value: Number(h.objValue), step: Number(h.objStep ?? 0) };
   if (h.workerId) t.workerId = h.workerId;
   if (h.jobId) t.jobId = h.jobId;
+  if (h.stopLatencyMs) t.stopLatencyMs = Number(h.stopLatencyMs);
   if (h.reason) t.reason = h.reason;
   if (h.lastReason) t.lastReason = h.lastReason;
   if (h.stderrTail) t.stderrTail = h.stderrTail;

@@ -106,7 +106,7 @@ function suggestGp(ctx: SamplerContext, enc: SpaceEncoding, cfg: GpConfig): Para
   }
 
   const seeds = obs.map((o, i) => ({ x: o.x, y: y[i]! })).sort((a, b) => a.y - b.y).slice(0, ACQ_SEEDS).map((s) => s.x);
-  const x = maximizeAcquisition(new LogEI(post, best), enc, seeds, rng);
+  const x = maximizeAcquisition(new LogEI(post, best - (JSON.parse(process.env.GP_TUNE || "{}").xi ?? 0)), enc, seeds, rng);
   return enc.decode(x);
 }
 

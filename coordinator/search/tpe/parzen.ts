@@ -12,7 +12,7 @@ import type { Dim } from './space.js';
 export interface ParzenOptions {
   /** Weight of the prior kernel (uniform-ish over the space) relative to one observation; 0 = none. */
   priorWeight: number;
-  /** Floors bandwidths at range / min(100, n + 1 + prior) so that few observations do not make needle kernels. */
+  /** Floors bandwidths at range / min(100, focus n + 1 + prior) so that few observations do not make needle kernels. */
   magicClip: boolean;
   /** For the neighbour rule: whether the outermost kernels may use their distance to the bound. */
   endpoints: boolean;
@@ -20,9 +20,11 @@ export interface ParzenOptions {
   bandwidth: 'scott' | 'neighbor';
   /** Multiplies every observation kernel's bandwidth (< 1 exploits more). */
   bandwidthFactor: number;
-  /** Observation count that floors the local-refinement bandwidths (default: the group's size). */
-  localClipCount?: number;
-  clipX?: number;
+  /**
+   * The magic clip counts this many observations per actual one (>= 1): a larger focus lets
+   * kernels narrow faster, so the search converges more finely around its good points.
+   */
+  focus: number;
 }
 
 export class ParzenEstimator {
@@ -32,8 +34,6 @@ export class ParzenEstimator {
   /** Per numeric active dim, per kernel: mean, bandwidth and log normaliser (-log sigma - log sqrt(2 pi) - log mass in [0, 1]). */
   private readonly mu: Float64Array[] = [];
   private readonly sigma: Float64Array[] = [];
-  /** Bandwidths for local refinement: the same rule, floored by the total trial count rather than the group's. */
-  private readonly localSigma: Float64Array[] = [];
   private readonly logNorm: Float64Array[] = [];
   /** Per categorical active dim: kernel-major probabilities and their logs. */
   private readonly catP: Float64Array[] = [];
@@ -72,19 +72,14 @@ export class ParzenEstimator {
       for (let i = 0; i < n; i++) mu[i] = obs[i]!.x[d]!;
       if (prior) mu[n] = 0.5;
       const sigma = opts.bandwidth === 'scott' ? scottBandwidths(n, nNum, K) : neighborBandwidths(mu, n, prior, opts.endpoints);
-      const lo = opts.magicClip ? 1 / Math.min(Number(process.env.CLIPMAX ?? 100), (Number(process.env.CLIPN) || n) * (opts.clipX ?? 1) + 1 + (prior ? 1 : 0)) : 1e-12;
-      const floor = Math.max(lo, dim.cell);
-      const localFloor = Math.max(dim.cell, opts.magicClip ? 1 / Math.min(Number(process.env.LCLIPMAX ?? 100), (opts.localClipCount ?? n) + 2) : 1e-12);
-      const local = new Float64Array(K);
-      for (let i = 0; i < n; i++) local[i] = Math.min(1, Math.max(localFloor, sigma[i]! * opts.bandwidthFactor));
+      const lo = opts.magicClip ? 1 / Math.min(100, opts.focus * n + 1 + (prior ? 1 : 0)) : 1e-12;
+      const floor = Math.max(lo, dim.cell * Number(process.env.CELLK ?? 1));
       for (let i = 0; i < n; i++) sigma[i] = Math.min(1, Math.max(floor, sigma[i]! * opts.bandwidthFactor));
       if (prior) sigma[n] = 1;
       const logNorm = new Float64Array(K);
       for (let k = 0; k < K; k++) logNorm[k] = -Math.log(sigma[k]!) - LOG_SQRT_2PI - Math.log(massBetween(mu[k]!, sigma[k]!, 0, 1));
       this.mu.push(mu);
       this.sigma.push(sigma);
-      if (prior) local[n] = 1;
-      this.localSigma.push(local);
       this.logNorm.push(logNorm);
     }
   }
@@ -98,9 +93,8 @@ export class ParzenEstimator {
   }
 
   /** Draws from kernel k alone, its numeric bandwidths multiplied by `scale`. */
-  sampleKernel(rng: Rng, out: Float64Array, k: number, scale: number, local = false): void {
-    const sig = local ? this.localSigma : this.sigma;
-    for (let j = 0; j < this.numDims.length; j++) out[this.numDims[j]!] = truncatedNormal(rng, this.mu[j]![k]!, sig[j]![k]! * scale);
+  sampleKernel(rng: Rng, out: Float64Array, k: number, scale: number): void {
+    for (let j = 0; j < this.numDims.length; j++) out[this.numDims[j]!] = truncatedNormal(rng, this.mu[j]![k]!, this.sigma[j]![k]! * scale);
     for (let j = 0; j < this.catDims.length; j++) {
       const { d, n } = this.catDims[j]!;
       const p = this.catP[j]!;

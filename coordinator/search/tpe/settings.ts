@@ -22,7 +22,7 @@ export interface TpeSettings extends ParzenOptions {
 
 export const TPE_SETTING_NAMES = [
   'nStartupTrials', 'nEICandidates', 'gamma', 'maxGood', 'priorWeight', 'magicClip', 'endpoints',
-  'bandwidth', 'bandwidthFactor', 'multivariate', 'constantLiar', 'localCandidates', 'localScale', 'categoryElites', 'liarWeight',
+  'bandwidth', 'bandwidthFactor', 'multivariate', 'constantLiar', 'localCandidates', 'localScale', 'categoryElites', 'liarWeight', 'focus',
 ] as const;
 
 export function readTpeSettings(settings: Record<string, unknown>): { reader: SettingsReader; s: TpeSettings } {
@@ -43,6 +43,7 @@ export function readTpeSettings(settings: Record<string, unknown>): { reader: Se
     localScale: r.number('localScale', 0.5, { min: 0, max: 10, exclusiveMin: true }),
     categoryElites: r.boolean('categoryElites', true),
     liarWeight: r.number('liarWeight', 0.5, { min: 0, max: 1, exclusiveMin: true }),
+    focus: r.number('focus', 4, { min: 1, max: 100 }),
   };
   return { reader: r, s };
 }

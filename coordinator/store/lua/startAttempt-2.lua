@@ -21,7 +21,8 @@ if resume > 0 then
 end
 if state ~= 'QUEUED' and state ~= 'RUNNING' then return {0, 'trial is ' .. state} end
 if redis.call('HGET', KEYS[1], 'state') ~= 'RUNNING' then return {0, 'study is not running'} end
-if state == 'RUNNING' and attempt > tonumber(ARGV[5]) then
+-- Retries count lost attempts only (a promotion of a paused trial is not a retry).
+if state == 'RUNNING' and redis.call('HINCRBY', KEYS[2], 'retries', 1) > tonumber(ARGV[5]) then
   return {0, 'retries exhausted', attempt}
 end
 if state == 'QUEUED' then

@@ -4,11 +4,15 @@
   A duplicated or late message (another attempt, or a trial no longer RUNNING) changes nothing.
 
   KEYS[1] study hash   KEYS[2] trial hash   KEYS[3] pending set   KEYS[4] history list
-  ARGV[1] attempt  ARGV[2] outcome: COMPLETED | FAILED | PRUNED | CANCELLED | RETRY
+  KEYS[5] paused set
+  ARGV[1] attempt  ARGV[2] outcome: COMPLETED | FAILED | PRUNED | PAUSED | CANCELLED | RETRY
   ARGV[3] now (ms)  ARGV[4] direction  ARGV[5] reason  ARGV[6] exitCode  ARGV[7] stderrTail
-  ARGV[8] maxRetries
+  ARGV[8] maxRetries  ARGV[9] stop latency (ms, '' if none)
+  An early-stopping decision recorded on the attempt (recordDecision) wins over how the
+  program ended: a program paused at a rung may well exit 0 at its budget first.
   RETRY puts the trial back to QUEUED (attempt kept; the next start opens attempt+1) unless
-  its retries are exhausted, in which case it is FAILED.
+  its retries are exhausted, in which case it is FAILED. PAUSED keeps the trial out of the
+  history: it is not finished, and may be promoted.
   Returns {state, 1} when applied, {currentState, 0} when ignored.
 ]]
 local state = redis.call('HGET', KEYS[2], 'state')
@@ -17,21 +21,37 @@ if state ~= 'RUNNING' or tonumber(redis.call('HGET', KEYS[2], 'attempt') or '0')
 end
 local outcome = ARGV[2]
 local reason = ARGV[5]
+local decided = redis.call('HGET', KEYS[2], 'stopDecision')
+if decided then
+  outcome = decided
+  reason = redis.call('HGET', KEYS[2], 'stopReason') or decided
+end
+if ARGV[9] ~= '' then redis.call('HSET', KEYS[2], 'stopLatencyMs', ARGV[9]) end
 local value = redis.call('HGET', KEYS[2], 'objValue')
 if outcome == 'COMPLETED' and not value then
   outcome = 'FAILED'
   reason = 'the program exited 0 but never reported the objective metric'
 end
 if outcome == 'RETRY' then
-  if tonumber(ARGV[1]) > tonumber(ARGV[8]) then
+  local retries = redis.call('HINCRBY', KEYS[2], 'retries', 1)
+  if retries > tonumber(ARGV[8]) then
     outcome = 'FAILED'
-    reason = reason .. ' (retries exhausted: ' .. ARGV[1] .. ' attempts)'
+    reason = reason .. ' (retries exhausted: ' .. retries .. ' lost attempts)'
   else
     redis.call('HSET', KEYS[2], 'state', 'QUEUED', 'updatedAt', ARGV[3], 'lastReason', reason)
     redis.call('HINCRBY', KEYS[1], 'running', -1)
     redis.call('HINCRBY', KEYS[1], 'queued', 1)
     return {'QUEUED', 1}
   end
+end
+if outcome == 'PAUSED' then
+  redis.call('HSET', KEYS[2], 'state', 'PAUSED', 'updatedAt', ARGV[3], 'lastReason', reason, 'exitCode', ARGV[6])
+  redis.call('HINCRBY', KEYS[1], 'running', -1)
+  redis.call('HINCRBY', KEYS[1], 'paused', 1)
+  local pn = redis.call('HGET', KEYS[2], 'number')
+  redis.call('SREM', KEYS[3], pn)
+  redis.call('SADD', KEYS[5], pn)
+  return {'PAUSED', 1}
 end
 redis.call('HSET', KEYS[2], 'state', outcome, 'finishedAt', ARGV[3], 'updatedAt', ARGV[3],
   'reason', reason, 'exitCode', ARGV[6], 'stderrTail', ARGV[7])

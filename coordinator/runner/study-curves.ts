@@ -1,0 +1,44 @@
+/**
+ * What early-stopping rules read: every trial of a study with its state and its objective
+ * reports as losses. Read incrementally from Redis; trials in a final state never change, so
+ * they are read once, and each refresh touches only the trials still in play. A cache only:
+ * a restarted coordinator rebuilds it on first use.
+ */
+import type { Direction } from '../../shared/study-spec.js';
+import { FINAL_TRIAL_STATES, type IntermediateValue, type TrialState } from '../../shared/trial.js';
+import type { StoppingTrialView } from '../stopping/rule.js';
+import type { StudyStore } from '../store/study-store.js';
+
+interface Entry { number: number; state: TrialState; intermediate: IntermediateValue[]; read: number }
+
+export class StudyCurves {
+  private readonly byStudy = new Map<string, Map<number, Entry>>();
+
+  constructor(private readonly store: StudyStore) {}
+
+  /** All trials 0..created-1 of the study, fresh. */
+  async views(studyId: string, created: number, direction: Direction): Promise<StoppingTrialView[]> {
+    let entries = this.byStudy.get(studyId);
+    if (!entries) this.byStudy.set(studyId, (entries = new Map()));
+    const stale: number[] = [];
+    for (let n = 0; n < created; n++) {
+      const e = entries.get(n);
+      if (!e || !FINAL_TRIAL_STATES.includes(e.state)) stale.push(n);
+    }
+    const trials = await this.store.getTrials(studyId, stale);
+    const sign = direction === 'maximize' ? -1 : 1;
+    await Promise.all(trials.map(async (t) => {
+      const e = entries.get(t.number) ?? { number: t.number, state: t.state, intermediate: [], read: 0 };
+      const fresh = await this.store.readObjective(studyId, t.number, e.read);
+      e.read += fresh.length;
+      for (const p of fresh) e.intermediate.push({ step: p.step, value: sign * p.value });
+      e.state = t.state;
+      entries.set(t.number, e);
+    }));
+    return [...entries.values()].filter((e) => e.number < created).sort((a, b) => a.number - b.number);
+  }
+
+  forget(studyId: string): void {
+    this.byStudy.delete(studyId);
+  }
+}
