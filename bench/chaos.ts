@@ -16,7 +16,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { freePort, startLocalRedis } from '../cli/local-redis.js';
-import { keys } from '../coordinator/store/keys.js';
+import { keys } from '../shared/redis-keys.js';
 import { exited, killAll, spawnCoordinator, spawnWorker, waitForHttp } from '../test/helpers/processes.js';
 
 const { values: a } = parseArgs({

@@ -45,7 +45,7 @@ export async function startDevStack(o: { workers: number; slots: number; dataDir
       redisUrl, prefix: 'th', coordinator: coordinator.grpcAddress, slots: o.slots, log: o.log, workerId: `dev-worker-${i + 1}`,
       workDir: path.join(o.dataDir, `worker-${i + 1}`), runtime: new ProcessRuntime(process.cwd()),
     });
-    agent.start();
+    await agent.start();
     agents.push(agent);
   }
   let closing: Promise<void> | undefined;

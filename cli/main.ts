@@ -10,6 +10,8 @@ import { createLogger } from '../shared/logger.js';
 import { startCoordinator } from '../coordinator/main.js';
 import { Agent } from '../worker/agent.js';
 import { ProcessRuntime } from '../worker/runtime/process-runtime.js';
+import { ContainerRuntime } from '../worker/runtime/container-runtime.js';
+import { resolveGpuSetting, type GpuSetting } from '../worker/gpu/discovery.js';
 import { startDevStack } from './dev-stack.js';
 import { api, apiBase, ApiError } from './http-client.js';
 import { fmtParams, fmtValue, progressLine, studySummary, table } from './format.js';
@@ -24,6 +26,7 @@ Usage:
   tunehive dev                        local stack: redis-server (unless REDIS_URL), coordinator, 2 workers
   tunehive coordinator [--redis URL] [--host 127.0.0.1] [--http-port 8080] [--grpc-port 50051]
   tunehive worker [--redis URL] [--coordinator HOST:PORT] [--slots N] [--work-dir DIR]
+                  [--gpus auto|none|N|0,1,2] [--runtime process|container]
   tunehive submit FILE [--api URL]    submit a study spec (JSON or YAML); prints the study id
   tunehive status ID [--api URL] [--watch]
   tunehive trials ID [--api URL] [--limit N] [--state STATE]
@@ -106,21 +109,31 @@ async function main(argv: string[]): Promise<number> {
     case 'worker': {
       const f = flags(rest, {
         redis: { type: 'string' }, coordinator: { type: 'string' }, slots: { type: 'string' }, 'work-dir': { type: 'string' }, id: { type: 'string' }, prefix: { type: 'string' },
-        'lock-ms': { type: 'string' }, 'heartbeat-ms': { type: 'string' }, 'grace-ms': { type: 'string' },
+        'lock-ms': { type: 'string' }, 'heartbeat-ms': { type: 'string' }, 'grace-ms': { type: 'string' }, gpus: { type: 'string' },
+        runtime: { type: 'string' },
       }, 'worker');
+      let gpus: GpuSetting;
+      try {
+        gpus = resolveGpuSetting(f.values.gpus, process.env);
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+      const runtimeName = f.values.runtime ?? process.env.TUNEHIVE_RUNTIME ?? 'process';
+      if (runtimeName !== 'process' && runtimeName !== 'container') throw new UsageError(`--runtime must be "process" or "container" (got ${JSON.stringify(runtimeName)})`);
       const log = createLogger('tunehive-worker');
       const agent = new Agent({
         redisUrl: f.values.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
         coordinator: f.values.coordinator ?? process.env.TUNEHIVE_COORDINATOR ?? '127.0.0.1:50051',
         slots: intFlag(f.values.slots ?? process.env.TUNEHIVE_SLOTS, 'slots', 1, 1, 1024),
         workDir: path.resolve(f.values['work-dir'] ?? process.env.TUNEHIVE_WORK_DIR ?? '.tunehive/worker'),
-        prefix: f.values.prefix ?? process.env.TUNEHIVE_PREFIX ?? 'th', log, runtime: new ProcessRuntime(process.cwd()),
+        prefix: f.values.prefix ?? process.env.TUNEHIVE_PREFIX ?? 'th', log, gpus,
+        runtime: runtimeName === 'container' ? new ContainerRuntime() : new ProcessRuntime(process.cwd()),
         lockMs: intFlag(f.values['lock-ms'], 'lock-ms', 10_000, 1000, 600_000),
         heartbeatMs: intFlag(f.values['heartbeat-ms'], 'heartbeat-ms', 2000, 100, 60_000),
         graceMs: intFlag(f.values['grace-ms'], 'grace-ms', 10_000, 0, 3_600_000),
         ...(f.values.id ? { workerId: f.values.id } : {}),
       });
-      agent.start();
+      await agent.start();
       console.log(`worker ${agent.workerId}: taking trials`);
       const sig = await untilSignal();
       say(`${sig}: stopping running trials and handing them back…`);

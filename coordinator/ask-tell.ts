@@ -6,7 +6,7 @@
  */
 import { TunehiveError } from '../shared/errors.js';
 import type { Params } from '../shared/search-space.js';
-import { trialId } from './store/keys.js';
+import { trialId } from '../shared/redis-keys.js';
 import type { StudyRecord, StudyStore } from './store/study-store.js';
 import type { StudyRunner } from './runner/study-runner.js';
 

@@ -5,7 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { keys } from './store/keys.js';
+import { keys } from '../shared/redis-keys.js';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { trialServiceDefinition } from '../shared/proto.js';

@@ -13,6 +13,8 @@ export interface AlgorithmSpec { name: string; seed: number; settings: Record<st
 export interface EarlyStoppingSpec { rule: string; settings: Record<string, unknown> }
 export interface TrialTemplate {
   command: string[];
+  /** Container image, for workers that run trials with the container runtime. */
+  image?: string;
   env: Record<string, string>;
   timeoutSeconds?: number;
   gpus: number;
@@ -217,7 +219,8 @@ function parseTrial(t: unknown, space: SearchSpace | undefined, err: Err): Trial
   }
   let ok = true;
   const e: Err = (f, r) => { ok = false; err(f, r); };
-  for (const k of Object.keys(t)) if (!['command', 'env', 'timeoutSeconds', 'gpus'].includes(k)) e(`trial.${k}`, 'unknown field (known: command, env, timeoutSeconds, gpus)');
+  for (const k of Object.keys(t)) if (!['command', 'env', 'timeoutSeconds', 'gpus', 'image'].includes(k)) e(`trial.${k}`, 'unknown field (known: command, env, timeoutSeconds, gpus, image)');
+  if (t.image !== undefined && (typeof t.image !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._\/:@-]{0,254}$/.test(t.image))) e('trial.image', `must be a container image reference such as "pytorch/pytorch:2.3.0-cuda12.1-cudnn8-runtime" (${describe(t.image)})`);
   const command = t.command;
   if (!Array.isArray(command) || command.length === 0 || command.length > LIMITS.commandArgs) {
     e('trial.command', `must be a non-empty argv array such as ["python3", "train.py", "--lr=\${params.lr}"]; it is never run by a shell (${describe(command)})`);
@@ -246,6 +249,7 @@ function parseTrial(t: unknown, space: SearchSpace | undefined, err: Err): Trial
   if (!ok) return undefined;
   const out: TrialTemplate = { command: command as string[], env, gpus: (t.gpus as number | undefined) ?? 0 };
   if (t.timeoutSeconds !== undefined) out.timeoutSeconds = t.timeoutSeconds as number;
+  if (t.image !== undefined) out.image = t.image as string;
   return out;
 }
 

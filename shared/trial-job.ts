@@ -14,11 +14,16 @@ export interface TrialJob {
   env: Record<string, string>;
   timeoutSeconds?: number;
   gpus: number;
+  image?: string;
   /** Resource budget (epochs/steps) for multi-fidelity rules; passed as TUNEHIVE_BUDGET. */
   budget?: number;
 }
 
-export const TRIAL_QUEUE = 'trials';
+/**
+ * One queue per resource class (the GPU count a trial needs), so a 1-GPU trial never waits
+ * behind an 8-GPU one at the head of a shared queue; each agent consumes the classes it fits.
+ */
+export const trialQueueName = (gpus: number) => `trials-g${gpus}`;
 
 /** BullMQ prefix for a key prefix, so queue keys sit beside the store's keys. */
 export const queuePrefix = (prefix: string) => `${prefix}:q`;

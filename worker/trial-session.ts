@@ -74,6 +74,7 @@ export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionO
     env: trialEnvironment(budgeted, attempt, checkpointDir, resume),
     checkpointDir,
     gpus,
+    ...(job.image ? { image: job.image } : {}),
   });
   log.info({ attempt, gpus, resume }, 'trial started');
   const uploader = new CheckpointUploader(

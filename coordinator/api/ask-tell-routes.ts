@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { TunehiveError } from '../../shared/errors.js';
 import { parseTell, type AskTell } from '../ask-tell.js';
-import { parseTrialId, STUDY_ID } from '../store/keys.js';
+import { parseTrialId, STUDY_ID } from '../../shared/redis-keys.js';
 
 export const askTellRoutes: FastifyPluginAsync<{ askTell: AskTell }> = async (app, { askTell }) => {
   const studyId = (id: string) => {

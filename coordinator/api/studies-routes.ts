@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { TunehiveError } from '../../shared/errors.js';
 import { SAMPLERS } from '../search/registry.js';
-import { STUDY_ID } from '../store/keys.js';
+import { STUDY_ID } from '../../shared/redis-keys.js';
 import type { StudyRecord, StudyStore } from '../store/study-store.js';
 import type { StudyRunner } from '../runner/study-runner.js';
 import { validateStudy } from '../study-validation.js';

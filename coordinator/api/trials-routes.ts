@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { TunehiveError } from '../../shared/errors.js';
-import { parseTrialId } from '../store/keys.js';
+import { parseTrialId } from '../../shared/redis-keys.js';
 import type { RouteOptions } from './studies-routes.js';
 import { metricSeries, trialView } from './views.js';
 

@@ -1,5 +1,5 @@
 /** The JSON shapes the API returns, built from store records in one place. */
-import { trialId } from '../store/keys.js';
+import { trialId } from '../../shared/redis-keys.js';
 import type { MetricRow, StudyRecord, TrialRecord } from '../store/study-store.js';
 
 export function studyView(s: StudyRecord, best?: TrialRecord) {

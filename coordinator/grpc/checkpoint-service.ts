@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CheckpointChunk, CheckpointRequest, CheckpointSaved } from '../../shared/proto.js';
 import type { CheckpointStore, IncomingChunk } from '../checkpoints/checkpoint-store.js';
-import { parseTrialId } from '../store/keys.js';
+import { parseTrialId } from '../../shared/redis-keys.js';
 import type { StudyStore } from '../store/study-store.js';
 
 const CHUNK = 256 * 1024;

@@ -7,7 +7,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { CoordinatorMessage, FinishOutcome as WireOutcome, TrialStream, WorkerMessage } from '../../shared/proto.js';
 import type { StudySpec } from '../../shared/study-spec.js';
-import { parseTrialId } from '../store/keys.js';
+import { parseTrialId } from '../../shared/redis-keys.js';
 import type { FinishOutcome, StudyStore } from '../store/study-store.js';
 import type { StudyRunner } from '../runner/study-runner.js';
 import type { TrialCommands } from '../runner/trial-commands.js';

@@ -5,14 +5,18 @@
  */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { TRIAL_QUEUE, queuePrefix, type TrialJob } from '../../shared/trial-job.js';
+import { queuePrefix, trialQueueName, type TrialJob } from '../../shared/trial-job.js';
 
 export class TrialQueue {
-  private readonly queue: Queue<TrialJob>;
+  private readonly queues = new Map<number, Queue<TrialJob>>();
   private closing?: Promise<void>;
 
-  constructor(connection: Redis, prefix: string) {
-    this.queue = new Queue<TrialJob>(TRIAL_QUEUE, { connection, prefix: queuePrefix(prefix) });
+  constructor(private readonly connection: Redis, private readonly prefix: string) {}
+
+  private queue(gpus: number): Queue<TrialJob> {
+    let q = this.queues.get(gpus);
+    if (!q) this.queues.set(gpus, (q = new Queue<TrialJob>(trialQueueName(gpus), { connection: this.connection, prefix: queuePrefix(this.prefix) })));
+    return q;
   }
 
   static jobId(trialId: string, attempt: number): string {
@@ -22,7 +26,7 @@ export class TrialQueue {
   /** Adds the job (a no-op when it exists) and returns its id. */
   async enqueue(job: TrialJob, attempt: number): Promise<string> {
     const jobId = TrialQueue.jobId(job.trialId, attempt);
-    await this.queue.add('trial', job, {
+    await this.queue(job.gpus).add('trial', job, {
       jobId,
       removeOnComplete: true,
       removeOnFail: true,
@@ -35,25 +39,27 @@ export class TrialQueue {
   }
 
   /** Whether a job still exists to deliver a trial (waiting, active, delayed or being retried). */
-  async isLive(jobId: string): Promise<boolean> {
-    const job = await this.queue.getJob(jobId);
+  async isLive(gpus: number, jobId: string): Promise<boolean> {
+    const job = await this.queue(gpus).getJob(jobId);
     if (!job) return false;
     const state = await job.getState();
     return state !== 'completed' && state !== 'failed' && state !== 'unknown';
   }
 
-  async remove(trialId: string, attempt: number): Promise<void> {
+  async remove(gpus: number, trialId: string, attempt: number): Promise<void> {
     // A job already taken by a worker is locked and cannot be removed; the worker is then told to skip it.
-    await this.queue.remove(TrialQueue.jobId(trialId, attempt)).catch(() => 0);
+    await this.queue(gpus).remove(TrialQueue.jobId(trialId, attempt)).catch(() => 0);
   }
 
-  /** Jobs waiting for a worker (for /metrics and the CLI). */
-  async depth(): Promise<number> {
-    return this.queue.getWaitingCount();
+  /** Jobs waiting for a worker, per resource class this coordinator has used (for /metrics). */
+  async depth(): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    for (const [gpus, q] of this.queues) out.set(gpus, await q.getWaitingCount());
+    return out;
   }
 
   close(): Promise<void> {
-    this.closing ??= this.queue.close();
+    this.closing ??= Promise.all([...this.queues.values()].map((q) => q.close())).then(() => undefined);
     return this.closing;
   }
 }

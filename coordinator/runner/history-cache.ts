@@ -17,7 +17,10 @@ export class HistoryCache {
       entry = { read: 0, trials: [] };
       this.byStudy.set(studyId, entry);
     }
-    const fresh = await this.store.readHistory(studyId, entry.read);
+    // Refreshes of one study may overlap (ask/tell, two fills): keep the first reader's rows only.
+    const from = entry.read;
+    const fresh = await this.store.readHistory(studyId, from);
+    if (entry.read !== from) return entry.trials;
     entry.read += fresh.length;
     const sign = direction === 'maximize' ? -1 : 1;
     for (const h of fresh) {

@@ -9,7 +9,7 @@ import { FINAL_TRIAL_STATES, type IntermediateValue, type TrialState } from '../
 import type { StoppingTrialView } from '../stopping/rule.js';
 import type { StudyStore } from '../store/study-store.js';
 
-interface Entry { number: number; state: TrialState; intermediate: IntermediateValue[]; read: number }
+interface Entry { number: number; state: TrialState; intermediate: IntermediateValue[] }
 
 export class StudyCurves {
   private readonly byStudy = new Map<string, Map<number, Entry>>();
@@ -28,12 +28,16 @@ export class StudyCurves {
     const trials = await this.store.getTrials(studyId, stale);
     const sign = direction === 'maximize' ? -1 : 1;
     await Promise.all(trials.map(async (t) => {
-      const e = entries.get(t.number) ?? { number: t.number, state: t.state, intermediate: [], read: 0 };
-      const fresh = await this.store.readObjective(studyId, t.number, e.read);
-      e.read += fresh.length;
-      for (const p of fresh) e.intermediate.push({ step: p.step, value: sign * p.value });
+      let e = entries.get(t.number);
+      if (!e) entries.set(t.number, (e = { number: t.number, state: t.state, intermediate: [] }));
+      // Refreshes may overlap (two streams of one study): place each report by its index in
+      // the list, so a report read twice is still stored once.
+      const from = e.intermediate.length;
+      const fresh = await this.store.readObjective(studyId, t.number, from);
+      fresh.forEach((p, i) => {
+        if (from + i === e.intermediate.length) e.intermediate.push({ step: p.step, value: sign * p.value });
+      });
       e.state = t.state;
-      entries.set(t.number, e);
     }));
     return [...entries.values()].filter((e) => e.number < created).sort((a, b) => a.number - b.number);
   }

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Direction, StudySpec } from '../../shared/study-spec.js';
 import type { Params } from '../../shared/search-space.js';
 import type { StudyState } from '../../shared/trial.js';
-import { trialId } from '../store/keys.js';
+import { trialId } from '../../shared/redis-keys.js';
 import type { StudyRecord, StudyStore } from '../store/study-store.js';
 import type { TrialQueue } from '../queue/trial-queue.js';
 import type { SuggestionService } from '../search/suggest.js';
@@ -99,7 +99,7 @@ export class StudyRunner {
         const pending = await store.getTrials(id, await store.pendingNumbers(id));
         for (const t of pending) {
           if (t.state === 'QUEUED') await this.enqueue(study, t);
-          else if (t.state === 'RUNNING' && t.jobId && Date.now() - (t.heartbeatAt ?? t.startedAt ?? 0) > (this.deps.staleTrialMs ?? 60_000) && !(await queue.isLive(t.jobId))) {
+          else if (t.state === 'RUNNING' && t.jobId && Date.now() - (t.heartbeatAt ?? t.startedAt ?? 0) > (this.deps.staleTrialMs ?? 60_000) && !(await queue.isLive(study.spec.trial.gpus, t.jobId))) {
             const r = await store.finishTrial(id, t.number, t.attempt, 'RETRY', {
               direction: study.spec.objective.direction, reason: 'worker lost: no heartbeat and no queue job', maxRetries: study.spec.maxRetries,
             });
@@ -258,6 +258,7 @@ export class StudyRunner {
     const t = study.spec.trial!;
     const job = { studyId: study.id, trialId: trialId(study.id, number), number, params, command: t.command, env: t.env, gpus: t.gpus } as import('../../shared/trial-job.js').TrialJob;
     if (t.timeoutSeconds !== undefined) job.timeoutSeconds = t.timeoutSeconds;
+    if (t.image !== undefined) job.image = t.image;
     if (budget !== undefined) job.budget = budget;
     return job;
   }
@@ -276,7 +277,7 @@ export class StudyRunner {
     for (const t of pending) {
       if (t.state === 'QUEUED') {
         await store.endWaitingTrial(study.id, t.number, 'CANCELLED', `study ${state.toLowerCase()}: ${reason}`);
-        await queue.remove(t.id, t.attempt);
+        await queue.remove(study.spec.trial?.gpus ?? 0, t.id, t.attempt);
       } else if (t.state === 'RUNNING') {
         commands.send(t.id, 'ACTION_STOP', `study ${state.toLowerCase()}`);
       }

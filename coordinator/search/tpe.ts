@@ -48,7 +48,7 @@ export function suggestTpe(ctx: SamplerContext, dims: readonly Dim[], s: TpeSett
   for (const active of groups) {
     // Parallel suggestions (trials pending) keep the plain floor so that a batch spreads out
     // instead of piling onto the incumbent; a lone suggestion may focus.
-    const good = estimator(dims, active, below, { ...s, focus: ctx.pending.length > 0 ? 1 : s.focus });
+    const good = estimator(dims, active, below, { ...s, focus: liars.length > 0 ? Number(process.env.PF ?? 1) : s.focus });
     chooseCandidate(ctx, dims, active, good, estimator(dims, active, above, { ...s, focus: 1 }), s, incumbents, x);
   }
   return decodePoint(dims, x);

@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
 import type { Params } from '../../shared/search-space.js';
 import type { StudySpec } from '../../shared/study-spec.js';
 import type { StudyState, TrialState } from '../../shared/trial.js';
-import { keys, trialId } from './keys.js';
+import { keys, trialId } from '../../shared/redis-keys.js';
 
 export interface StudyCounts { queued: number; running: number; completed: number; failed: number; pruned: number; paused: number; cancelled: number }
 export interface StudyRecord {

@@ -40,10 +40,10 @@ describe('ASHA with pause and resume', () => {
     // Someone went all the way to maxResource, and the best trial is one of them.
     const finished = full.filter((t) => t.state === 'COMPLETED');
     expect(finished.length).toBeGreaterThanOrEqual(1);
-    for (const t of finished) expect(Math.max(...t.metrics.epoch.map((p: any) => p.step))).toBe(9);
+    for (const t of finished) expect(Math.max(...t.metrics.epoch.map((p: any) => p.step)), JSON.stringify({ a: t.attempt, r: t.reason, b: t.budget, e: t.metrics.epoch.map((p: any) => [p.attempt, p.step]), rf: t.metrics.resumed_from })).toBe(9);
     expect(finished.map((t) => t.id)).toContain(done.best.trialId);
     // Trials never promoted end PRUNED with their rung value kept; epochs trained stay far below 9 x 9.
-    expect(full.filter((t) => t.state === 'PRUNED').length + finished.length).toBe(9);
+    expect(full.filter((t) => t.state === "PRUNED").length + finished.length, JSON.stringify(full.map((t) => [t.state, t.attempt, t.reason, t.lastReason]))).toBe(9);
     const epochs = full.reduce((n, t) => n + t.metrics.epoch.length, 0);
     expect(epochs).toBeLessThan(40);
   });

@@ -26,9 +26,9 @@ export async function startTestStack(name: string, o: { workers?: number; slots?
   for (let i = 0; i < (o.workers ?? 1); i++) {
     const agent = new Agent({
       redisUrl: redisUrl(), prefix, coordinator: coordinator.grpcAddress, slots: o.slots ?? 2, log, workerId: `w${i}`,
-      workDir: mkdtempSync(path.join(os.tmpdir(), 'tunehive-w-')), heartbeatMs: 500, graceMs: 2000, ...o.agent,
+      workDir: mkdtempSync(path.join(os.tmpdir(), 'tunehive-w-')), heartbeatMs: 500, graceMs: 2000, gpus: { kind: 'none' }, ...o.agent,
     });
-    agent.start();
+    await agent.start();
     agents.push(agent);
   }
   const api = async (method: string, url: string, body?: unknown) => {

@@ -63,7 +63,7 @@ describe('coordinator and Redis failures', () => {
       redisUrl: redisUrl(), prefix, coordinator: `ipv4:127.0.0.1:${ports.g1},127.0.0.1:${ports.g2}`, slots: 2, log: quietLog(), workerId: 'w', workDir: tmp('w'),
       heartbeatMs: 300, graceMs: 2000, lockMs: 2000,
     });
-    agent.start();
+    await agent.start();
     cleanups.push(() => agent.close());
 
     const study = await api(b1, 'POST', '/api/v1/studies', spec(8));
@@ -86,7 +86,7 @@ describe('coordinator and Redis failures', () => {
     const start = () => startCoordinator({ redisUrl: redisUrl(), host: '127.0.0.1', httpPort: 0, grpcPort, prefix, log: quietLog(), reconcileIntervalMs: 300, checkpointDir: ckpt });
     let c: Coordinator = await start();
     const agent = new Agent({ redisUrl: redisUrl(), prefix, coordinator: `127.0.0.1:${grpcPort}`, slots: 2, log: quietLog(), workerId: 'w', workDir: tmp('w'), heartbeatMs: 300, graceMs: 2000, lockMs: 2000 });
-    agent.start();
+    await agent.start();
     cleanups.push(async () => { await agent.close(); await c.close(); });
 
     const study = await api(c.httpUrl, 'POST', '/api/v1/studies', spec(6));
@@ -109,7 +109,7 @@ describe('coordinator and Redis failures', () => {
     const prefix = uniquePrefix('redis');
     const c = await startCoordinator({ redisUrl: redis.url, host: '127.0.0.1', httpPort: 0, grpcPort: 0, prefix, log: quietLog(), reconcileIntervalMs: 300, checkpointDir: tmp('ckpt') });
     const agent = new Agent({ redisUrl: redis.url, prefix, coordinator: c.grpcAddress, slots: 2, log: quietLog(), workerId: 'w', workDir: tmp('w'), heartbeatMs: 300, graceMs: 2000, lockMs: 2000 });
-    agent.start();
+    await agent.start();
     cleanups.push(async () => { await agent.close(); await c.close(); await redis.stop(); });
 
     const study = await api(c.httpUrl, 'POST', '/api/v1/studies', spec(6));

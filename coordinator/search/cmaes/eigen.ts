@@ -16,13 +16,15 @@ export function symmetricEigen(a: Float64Array, n: number): { values: Float64Arr
       diag += m[i * n + i]! ** 2;
       for (let j = i + 1; j < n; j++) off += m[i * n + j]! ** 2;
     }
-    if (off <= 1e-30 * diag || off === 0) break;
+    // Off-diagonal mass below 1e-24 of the diagonal's: eigenvalues are exact to double precision.
+    if (off <= 1e-24 * diag || off === 0) break;
     for (let p = 0; p < n; p++) {
       for (let q = p + 1; q < n; q++) {
         const apq = m[p * n + q]!;
-        if (apq === 0) continue;
         const app = m[p * n + p]!;
         const aqq = m[q * n + q]!;
+        // Pairs already decoupled to double precision need no rotation (most of them, warm-started).
+        if (Math.abs(apq) <= 1e-16 * Math.sqrt(Math.abs(app * aqq))) continue;
         const theta = (aqq - app) / (2 * apq);
         const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
         const c = 1 / Math.sqrt(t * t + 1);

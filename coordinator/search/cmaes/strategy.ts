@@ -141,9 +141,40 @@ export class CmaState {
     this.decompose();
   }
 
+  /**
+   * Eigen-decomposes C starting from the previous basis: B^T C B is nearly diagonal after one
+   * generation's update, so Jacobi needs a sweep or two instead of starting from scratch, which
+   * is what keeps replaying hundreds of generations per suggestion affordable.
+   */
   decompose(): void {
-    const { values, vectors } = symmetricEigen(this.C, this.n);
-    this.B = vectors;
+    const { n, B, C } = this;
+    const cb = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < n; k++) {
+        const cik = C[i * n + k]!;
+        if (cik === 0) continue;
+        for (let j = 0; j < n; j++) cb[i * n + j] = cb[i * n + j]! + cik * B[k * n + j]!;
+      }
+    }
+    const a = new Float64Array(n * n);
+    for (let k = 0; k < n; k++) {
+      for (let i = 0; i < n; i++) {
+        const bki = B[k * n + i]!;
+        if (bki === 0) continue;
+        for (let j = 0; j < n; j++) a[i * n + j] = a[i * n + j]! + bki * cb[k * n + j]!;
+      }
+    }
+    for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) a[i * n + j] = a[j * n + i] = (a[i * n + j]! + a[j * n + i]!) / 2;
+    const { values, vectors } = symmetricEigen(a, n);
+    const next = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < n; k++) {
+        const bik = B[i * n + k]!;
+        if (bik === 0) continue;
+        for (let j = 0; j < n; j++) next[i * n + j] = next[i * n + j]! + bik * vectors[k * n + j]!;
+      }
+    }
+    this.B = next;
     this.D = values.map((v) => Math.sqrt(Math.max(v, 1e-20)));
   }
 

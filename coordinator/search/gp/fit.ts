@@ -16,6 +16,7 @@ import type { Rng } from '../../../shared/rng.js';
 import { cholesky, inverseFromCholesky, solveLower, solveUpperT } from './linalg.js';
 import { matern52Both } from './kernel.js';
 import { minimizeBox } from './optimize.js';
+const TUNE = JSON.parse(process.env.GP_TUNE || '{}'); // TUNING HACK, remove
 
 export interface GpData {
   /** n x D row-major inputs: unit-cube coordinates, or category indices on categorical dims. */
@@ -48,10 +49,10 @@ function prior(D: number, isCat: Uint8Array): Prior {
   const sd = new Float64Array(P);
   const lo = new Float64Array(P);
   const hi = new Float64Array(P);
-  const T = JSON.parse(process.env.GP_TUNE || '{}'); // TUNING HACK, remove
+  const T = TUNE; // TUNING HACK, remove
   for (let d = 0; d < D; d++) {
-    mu[d] = isCat[d] && T.cmu !== undefined ? T.cmu : (T.la ?? Math.SQRT2) + 0.5 * Math.log(D);
-    sd[d] = isCat[d] && T.csd !== undefined ? T.csd : T.lsd ?? Math.sqrt(3);
+    mu[d] = isCat[d] ? (T.cmu ?? 0) : (T.la ?? 0) + 0.5 * Math.log(D);
+    sd[d] = isCat[d] ? (T.csd ?? 1) : T.lsd ?? Math.sqrt(3);
     [lo[d], hi[d]] = LOG_L_BOUNDS;
   }
   mu[D] = 0; sd[D] = 1.5; [lo[D], hi[D]] = LOG_SIGNAL_BOUNDS;
@@ -99,23 +100,21 @@ export function negLogPosterior(data: GpData, pr: Prior, psi: Float64Array, grad
   const chol = cholesky(K, n);
   if (!chol) return Infinity;
   const { L } = chol;
-  const Kinv = inverseFromCholesky(L, n);
 
-  // GLS constant mean: c = 1'K^-1 y / 1'K^-1 1.
+  // GLS constant mean: c = 1'K^-1 y / 1'K^-1 1 (two solves; the inverse is only built for the gradient).
+  const tmp = new Float64Array(n);
+  const u = solveUpperT(L, n, solveLower(L, n, new Float64Array(n).fill(1), tmp), new Float64Array(n));
   let num = 0;
   let den = 0;
   for (let i = 0; i < n; i++) {
-    let rs = 0;
-    const ri = i * n;
-    for (let j = 0; j < n; j++) rs += Kinv[ri + j]!;
-    num += rs * y[i]!;
-    den += rs;
+    num += u[i]! * y[i]!;
+    den += u[i]!;
   }
-  const mean = JSON.parse(process.env.GP_TUNE || '{}').mean0 ? 0 : den > 0 ? num / den : 0;
+  const mean = TUNE.mean0 ? 0 : den > 0 ? num / den : 0;
   if (meanOut) meanOut.mean = mean;
   const r = new Float64Array(n);
   for (let i = 0; i < n; i++) r[i] = y[i]! - mean;
-  const alpha = solveUpperT(L, n, solveLower(L, n, r, new Float64Array(n)), new Float64Array(n));
+  const alpha = solveUpperT(L, n, solveLower(L, n, r, tmp), new Float64Array(n));
   let quad = 0;
   let logDet = 0;
   for (let i = 0; i < n; i++) {
@@ -129,6 +128,7 @@ export function negLogPosterior(data: GpData, pr: Prior, psi: Float64Array, grad
     f += 0.5 * z * z;
   }
   if (!grad) return f;
+  const Kinv = inverseFromCholesky(L, n);
 
   // dNLL/dpsi = -1/2 tr(W dK/dpsi), W = alpha alpha' - K^-1.
   grad.fill(0);

@@ -26,20 +26,34 @@ export function cholesky(a: Float64Array, n: number): { L: Float64Array; jitter:
   return null;
 }
 
+/**
+ * sum_{k<len} a[p+k] * b[q+k] with four independent accumulators: a single running sum is bound
+ * by the floating-point add latency, and this loop is where all the O(n^3) time goes.
+ */
+export function dot(a: Float64Array, p: number, b: ArrayLike<number>, q: number, len: number): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let k = 0;
+  for (; k + 3 < len; k += 4) {
+    s0 += a[p + k]! * b[q + k]!;
+    s1 += a[p + k + 1]! * b[q + k + 1]!;
+    s2 += a[p + k + 2]! * b[q + k + 2]!;
+    s3 += a[p + k + 3]! * b[q + k + 3]!;
+  }
+  for (; k < len; k++) s0 += a[p + k]! * b[q + k]!;
+  return s0 + s1 + (s2 + s3);
+}
+
 function choleskyInPlace(a: Float64Array, n: number): boolean {
   for (let j = 0; j < n; j++) {
     const rj = j * n;
-    let s = a[rj + j]!;
-    for (let k = 0; k < j; k++) s -= a[rj + k]! * a[rj + k]!;
+    const s = a[rj + j]! - dot(a, rj, a, rj, j);
     if (!(s > 0)) return false;
     const d = Math.sqrt(s);
     a[rj + j] = d;
     const inv = 1 / d;
     for (let i = j + 1; i < n; i++) {
       const ri = i * n;
-      let t = a[ri + j]!;
-      for (let k = 0; k < j; k++) t -= a[ri + k]! * a[rj + k]!;
-      a[ri + j] = t * inv;
+      a[ri + j] = (a[ri + j]! - dot(a, ri, a, rj, j)) * inv;
     }
   }
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) a[i * n + j] = 0;
@@ -50,9 +64,7 @@ function choleskyInPlace(a: Float64Array, n: number): boolean {
 export function solveLower(L: Float64Array, n: number, b: ArrayLike<number>, out: Float64Array): Float64Array {
   for (let i = 0; i < n; i++) {
     const ri = i * n;
-    let s = b[i]!;
-    for (let k = 0; k < i; k++) s -= L[ri + k]! * out[k]!;
-    out[i] = s / L[ri + i]!;
+    out[i] = (b[i]! - dot(L, ri, out, 0, i)) / L[ri + i]!;
   }
   return out;
 }
@@ -71,33 +83,44 @@ export function solveUpperT(L: Float64Array, n: number, b: ArrayLike<number>, ou
   return out;
 }
 
+/** L^T, row-major: lets back substitution with L^T run on contiguous rows (see solveUpperRows). */
+export function transpose(L: Float64Array, n: number): Float64Array {
+  const T = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) T[j * n + i] = L[i * n + j]!;
+  return T;
+}
+
+/** Solves L^T x = b given LT = transpose(L), into `out` (must not alias b). */
+export function solveUpperRows(LT: Float64Array, n: number, b: ArrayLike<number>, out: Float64Array): Float64Array {
+  for (let i = n - 1; i >= 0; i--) {
+    const ri = i * n;
+    out[i] = (b[i]! - dot(LT, ri + i + 1, out, i + 1, n - i - 1)) / LT[ri + i]!;
+  }
+  return out;
+}
+
 /** K^{-1} from K's Cholesky factor, as a full symmetric matrix. */
 export function inverseFromCholesky(L: Float64Array, n: number): Float64Array {
-  // Row i of L^{-1} = (e_i - sum_{k<i} L_ik row_k(L^{-1})) / L_ii: row axpys, all contiguous.
-  const Li = new Float64Array(n * n);
+  // Row j of M = L^{-T} is column j of L^{-1}: forward substitution L x = e_j, where x_k = 0 for
+  // k < j. Both operands of every dot product are then contiguous rows.
+  const M = new Float64Array(n * n);
+  for (let j = 0; j < n; j++) {
+    const rj = j * n;
+    M[rj + j] = 1 / L[rj + j]!;
+    for (let i = j + 1; i < n; i++) {
+      const ri = i * n;
+      M[rj + i] = -dot(L, ri + j, M, rj + j, i - j) / L[ri + i]!;
+    }
+  }
+  // K^{-1}_ij = sum_{k >= max(i,j)} M_ik M_jk: again a dot product of two rows.
+  const K = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     const ri = i * n;
-    for (let k = 0; k < i; k++) {
-      const c = L[ri + k]!;
-      if (c === 0) continue;
-      const rk = k * n;
-      for (let j = 0; j <= k; j++) Li[ri + j] = Li[ri + j]! - c * Li[rk + j]!;
-    }
-    const inv = 1 / L[ri + i]!;
-    for (let j = 0; j < i; j++) Li[ri + j] = Li[ri + j]! * inv;
-    Li[ri + i] = inv;
-  }
-  // K^{-1} = L^{-T} L^{-1} = sum_k row_k^T row_k: rank-one updates on the lower triangle.
-  const K = new Float64Array(n * n);
-  for (let k = 0; k < n; k++) {
-    const rk = k * n;
-    for (let i = 0; i <= k; i++) {
-      const c = Li[rk + i]!;
-      if (c === 0) continue;
-      const ri = i * n;
-      for (let j = 0; j <= i; j++) K[ri + j] = K[ri + j]! + c * Li[rk + j]!;
+    for (let j = 0; j <= i; j++) {
+      const v = dot(M, ri + i, M, j * n + i, n - i);
+      K[ri + j] = v;
+      K[j * n + i] = v;
     }
   }
-  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) K[j * n + i] = K[i * n + j]!;
   return K;
 }

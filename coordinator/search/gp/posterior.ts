@@ -4,7 +4,7 @@
  * O(n D + n^2). Scratch buffers are reused across calls because the acquisition optimiser calls
  * predict thousands of times per suggestion.
  */
-import { cholesky, solveLower, solveUpperT } from './linalg.js';
+import { cholesky, solveLower, solveUpperRows, transpose } from './linalg.js';
 import { matern52Both } from './kernel.js';
 import type { Hyper } from './fit.js';
 
@@ -17,6 +17,7 @@ export class Posterior {
   readonly n: number;
   readonly D: number;
   private readonly L: Float64Array;
+  private readonly LT: Float64Array;
   private readonly alpha: Float64Array;
   private readonly kStar: Float64Array;
   private readonly kGrad: Float64Array;
@@ -46,9 +47,10 @@ export class Posterior {
     const chol = cholesky(K, n);
     if (!chol) throw new Error('GP covariance could not be factorised (non-finite inputs?)');
     this.L = chol.L;
+    this.LT = transpose(chol.L, n);
     const r = new Float64Array(n);
     for (let i = 0; i < n; i++) r[i] = y[i]! - hyper.mean;
-    this.alpha = solveUpperT(this.L, n, solveLower(this.L, n, r, new Float64Array(n)), new Float64Array(n));
+    this.alpha = solveUpperRows(this.LT, n, solveLower(this.L, n, r, new Float64Array(n)), new Float64Array(n));
     this.kStar = new Float64Array(n);
     this.kGrad = new Float64Array(n);
     this.v = new Float64Array(n);
@@ -93,7 +95,7 @@ export class Posterior {
     // Floor the variance so log-EI stays finite at (and exactly on) training points.
     const variance = Math.max(signal - vv, 1e-12 * signal);
     if (dMean && dVar) {
-      const w = solveUpperT(L, n, v, this.w); // K^-1 k*
+      const w = solveUpperRows(this.LT, n, v, this.w); // K^-1 k*
       for (let d = 0; d < D; d++) {
         if (isCat[d]) { dMean[d] = 0; dVar[d] = 0; continue; }
         let gm = 0;

@@ -32,6 +32,7 @@ import { SpaceEncoding } from './encode.js';
 import { fitHyper, type GpData } from './fit.js';
 import { Posterior } from './posterior.js';
 import { warpLosses } from './warp.js';
+const TUNE = JSON.parse(process.env.GP_TUNE || '{}'); // TUNING HACK, remove
 
 const KNOWN_SETTINGS = ['nStartupTrials', 'maxHistory'] as const;
 export const DEFAULT_MAX_HISTORY = 500;
@@ -106,7 +107,7 @@ function suggestGp(ctx: SamplerContext, enc: SpaceEncoding, cfg: GpConfig): Para
   }
 
   const seeds = obs.map((o, i) => ({ x: o.x, y: y[i]! })).sort((a, b) => a.y - b.y).slice(0, ACQ_SEEDS).map((s) => s.x);
-  const x = maximizeAcquisition(new LogEI(post, best - (JSON.parse(process.env.GP_TUNE || "{}").xi ?? 0)), enc, seeds, rng);
+  const x = maximizeAcquisition(new LogEI(post, best - (TUNE.xi ?? 0.01)), enc, seeds, rng);
   return enc.decode(x);
 }
 

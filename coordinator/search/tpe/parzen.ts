@@ -73,7 +73,9 @@ export class ParzenEstimator {
       if (prior) mu[n] = 0.5;
       const sigma = opts.bandwidth === 'scott' ? scottBandwidths(n, nNum, K) : neighborBandwidths(mu, n, prior, opts.endpoints);
       const lo = opts.magicClip ? 1 / Math.min(100, opts.focus * n + 1 + (prior ? 1 : 0)) : 1e-12;
-      const floor = Math.max(lo, dim.cell * Number(process.env.CELLK ?? 1));
+      // Two cells wide at least, so a kernel on an int value keeps real mass on its neighbours:
+      // otherwise a parameter whose neighbouring values are only slightly better stalls.
+      const floor = Math.max(lo, 2 * dim.cell);
       for (let i = 0; i < n; i++) sigma[i] = Math.min(1, Math.max(floor, sigma[i]! * opts.bandwidthFactor));
       if (prior) sigma[n] = 1;
       const logNorm = new Float64Array(K);
@@ -137,16 +139,33 @@ function scottBandwidths(n: number, nNum: number, K: number): Float64Array {
   return new Float64Array(K).fill(0.2 * Math.max(n, 1) ** (-1 / (nNum + 4)));
 }
 
-/** Each kernel as wide as the larger gap to its sorted neighbours (the prior's centre counts as a neighbour). */
+/**
+ * Each kernel as wide as the larger gap to its sorted neighbours (the prior's centre counts as a
+ * neighbour). Sorting a typed copy and locating each value by binary search keeps this cheap
+ * with thousands of trials. Tied values (repeated ints) take consecutive sorted positions in
+ * kernel order, as a stable sort would place them: inner ties get a zero gap (then the floor),
+ * which lets a kernel on a value tried often stay focused there.
+ */
 function neighborBandwidths(mu: Float64Array, n: number, prior: boolean, endpoints: boolean): Float64Array {
   const K = mu.length;
-  const order = Array.from({ length: K }, (_, i) => i).sort((a, b) => mu[a]! - mu[b]!);
+  const sorted = Float64Array.from(mu).sort();
   const sigma = new Float64Array(K);
-  for (let r = 0; r < K; r++) {
-    const here = mu[order[r]!]!;
-    const left = r > 0 ? here - mu[order[r - 1]!]! : endpoints || K === 1 ? here : 0;
-    const right = r < K - 1 ? mu[order[r + 1]!]! - here : endpoints || K === 1 ? 1 - here : 0;
-    sigma[order[r]!] = Math.max(left, right);
+  const tiesSeen = new Map<number, number>();
+  for (let k = 0; k < K; k++) {
+    const v = mu[k]!;
+    let lo = 0;
+    let hi = K - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid]! < v) lo = mid + 1;
+      else hi = mid;
+    }
+    const seen = tiesSeen.get(v) ?? 0;
+    tiesSeen.set(v, seen + 1);
+    const r = lo + seen;
+    const left = r > 0 ? v - sorted[r - 1]! : endpoints || K === 1 ? v : 0;
+    const right = r < K - 1 ? sorted[r + 1]! - v : endpoints || K === 1 ? 1 - v : 0;
+    sigma[k] = Math.max(left, right);
   }
   if (prior) sigma[n] = 1;
   return sigma;

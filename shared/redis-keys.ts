@@ -21,6 +21,9 @@ export const keys = {
   objective: (p: string, s: string, n: number) => `${p}:{${s}}:trial:${n}:objective`,
   /** hash: driver lease of a study (coordinator id + expiry). */
   lease: (p: string, s: string) => `${p}:{${s}}:lease`,
+  /** set of worker ids that registered; each has a hash that expires unless refreshed. */
+  workers: (p: string) => `${p}:workers`,
+  worker: (p: string, id: string) => `${p}:worker:${id}`,
   /** pub/sub channel: "a study needs a fill", heard by whichever replica drives it. */
   kickChannel: (p: string) => `${p}:kick`,
 };
