@@ -4,8 +4,8 @@
  * a torn download is never handed to the program.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { once } from 'node:events';
 import path from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
@@ -40,37 +40,52 @@ async function listFiles(root: string): Promise<Array<{ path: string; size: numb
 
 /** Uploads the folder as the attempt's checkpoint at `step`. */
 export async function uploadCheckpoint(client: grpc.Client, o: { trialId: string; attempt: number; step: number; dir: string }): Promise<CheckpointSaved> {
-  const files = await listFiles(o.dir);
-  if (files.length === 0) return { accepted: false, checkpointId: '', reason: 'the checkpoint folder is empty' };
-  const c = client as unknown as Client;
-  let settle!: (v: CheckpointSaved) => void;
-  let fail!: (e: Error) => void;
-  const done = new Promise<CheckpointSaved>((resolve, reject) => { settle = resolve; fail = reject; });
-  const call = c.uploadCheckpoint((err, res) => (err ? fail(err) : settle(res!)));
-  const write = async (m: CheckpointChunk) => {
-    if (!call.write(m)) await once(call, 'drain');
-  };
-  const hash = createHash('sha256');
+  // Open every file first and take its size from the open handle: a program that replaces a
+  // file (write + rename) meanwhile cannot make the announced size and the bytes disagree.
+  const handles: Array<{ path: string; size: number; fh: FileHandle }> = [];
   try {
-    await write({ trialId: o.trialId, attempt: o.attempt, step: o.step, files });
-    for (let i = 0; i < files.length; i++) {
-      let sent = 0;
-      for await (const buf of createReadStream(path.join(o.dir, files[i]!.path), { highWaterMark: 256 * 1024, end: Math.max(0, files[i]!.size - 1) }) as AsyncIterable<Buffer>) {
-        if (files[i]!.size === 0) break;
-        // The size announced is the size sent, even if the program grew the file meanwhile.
-        const data = buf.subarray(0, Math.max(0, files[i]!.size - sent));
-        sent += data.length;
-        hash.update(data);
-        await write({ fileIndex: i, data });
+    for (const f of await listFiles(o.dir)) {
+      try {
+        const fh = await open(path.join(o.dir, f.path), 'r');
+        handles.push({ path: f.path, size: (await fh.stat()).size, fh });
+      } catch {
+        // Deleted since the listing: not part of this checkpoint.
       }
     }
-    await write({ sha256: hash.digest('hex') });
-    call.end();
-  } catch (err) {
-    call.cancel();
-    throw err;
+    if (handles.length === 0) return { accepted: false, checkpointId: '', reason: 'the checkpoint folder is empty' };
+    const c = client as unknown as Client;
+    let settle!: (v: CheckpointSaved) => void;
+    let fail!: (e: Error) => void;
+    const done = new Promise<CheckpointSaved>((resolve, reject) => { settle = resolve; fail = reject; });
+    const call = c.uploadCheckpoint((err, res) => (err ? fail(err) : settle(res!)));
+    const write = async (m: CheckpointChunk) => {
+      if (!call.write(m)) await once(call, 'drain');
+    };
+    const hash = createHash('sha256');
+    try {
+      await write({ trialId: o.trialId, attempt: o.attempt, step: o.step, files: handles.map((h) => ({ path: h.path, size: h.size })) });
+      const buf = Buffer.alloc(256 * 1024);
+      for (let i = 0; i < handles.length; i++) {
+        const h = handles[i]!;
+        for (let pos = 0; pos < h.size;) {
+          const { bytesRead } = await h.fh.read(buf, 0, Math.min(buf.length, h.size - pos), pos);
+          if (bytesRead === 0) throw new Error(`${h.path} shrank while being uploaded`);
+          const data = Buffer.from(buf.subarray(0, bytesRead));
+          hash.update(data);
+          await write({ fileIndex: i, data });
+          pos += bytesRead;
+        }
+      }
+      await write({ sha256: hash.digest('hex') });
+      call.end();
+    } catch (err) {
+      call.cancel();
+      throw err;
+    }
+    return await done;
+  } finally {
+    await Promise.all(handles.map((h) => h.fh.close()));
   }
-  return done;
 }
 
 /** Replaces the folder's content with checkpoint `id` of the trial. */
