@@ -6,6 +6,9 @@ import * as grpc from '@grpc/grpc-js';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { keys } from '../shared/redis-keys.js';
+import { CoordinatorMetrics } from './ops/metrics.js';
+import { opsRoutes } from './api/ops-routes.js';
+import { WorkerDirectory } from './store/worker-directory.js';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { trialServiceDefinition } from '../shared/proto.js';
@@ -53,6 +56,8 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   const queue = new TrialQueue(redis, o.prefix);
   const commands = new TrialCommands();
   const suggestions = o.suggestions ?? new InlineSuggestionService();
+  const workers = new WorkerDirectory(redis, o.prefix);
+  const metrics = new CoordinatorMetrics({ store, queue, workers, commands });
   const coordinatorId = `${os.hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
   // Kicks travel between replicas on pub/sub, which needs a connection of its own.
   const subscriber = redis.duplicate();
@@ -61,19 +66,26 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   const runner = new StudyRunner({
     store, queue, suggestions, commands, log: o.log.child({ part: 'runner', coordinatorId }), coordinatorId,
     publishKick: (studyId) => void redis.publish(kickChannel, studyId).catch(() => undefined),
+    onSuggest: (algorithm, seconds) => metrics.suggestionSeconds.observe({ algorithm }, seconds),
     ...(o.leaseMs ? { leaseMs: o.leaseMs } : {}),
   });
   await subscriber.subscribe(kickChannel);
   subscriber.on('message', (_channel: string, studyId: string) => runner.kick(studyId, { local: true }));
 
-  const app = await buildApp({ store, runner, log: o.log.child({ part: 'api' }) });
+  const app = await buildApp({
+    store, runner, workers, log: o.log.child({ part: 'api' }),
+    plugins: [async (a) => { await a.register(opsRoutes, { redis, metrics, workers }); }],
+  });
   await app.listen({ host: o.host, port: o.httpPort });
   const httpPort = (app.server.address() as { port: number }).port;
 
   const grpcServer = new grpc.Server({ 'grpc.keepalive_time_ms': 20_000, 'grpc.keepalive_permit_without_calls': 1 });
   const checkpoints = new FsCheckpointStore(o.checkpointDir);
   grpcServer.addService(trialServiceDefinition(), {
-    ...createTrialServiceHandlers({ store, runner, commands, log: o.log.child({ part: 'grpc' }) }),
+    ...createTrialServiceHandlers({
+      store, runner, commands, log: o.log.child({ part: 'grpc' }),
+      onPoints: (n) => metrics.metricPoints.inc(n), onDecision: (d) => metrics.decisions.inc({ decision: d }),
+    }),
     ...createCheckpointHandlers({ store, checkpoints, log: o.log.child({ part: 'checkpoints' }), keep: o.keepCheckpoints ?? 2 }),
   });
   const grpcPort = await new Promise<number>((resolve, reject) =>

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { TunehiveError } from '../../shared/errors.js';
 import type { StudyStore } from '../store/study-store.js';
+import type { WorkerDirectory } from '../store/worker-directory.js';
 import type { StudyRunner } from '../runner/study-runner.js';
 import { studyRoutes } from './studies-routes.js';
 import { trialRoutes } from './trials-routes.js';
@@ -16,6 +17,7 @@ import { AskTell } from '../ask-tell.js';
 export interface ApiDeps {
   store: StudyStore;
   runner: StudyRunner;
+  workers: WorkerDirectory;
   log: Logger;
   /** Extra routes (operations endpoints) registered by the composition root. */
   plugins?: Array<(app: FastifyInstance) => Promise<void> | void>;
@@ -49,7 +51,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'TH_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url}`, fields: [] } }));
 
-  await app.register(studyRoutes, { prefix: '/api/v1', store: deps.store, runner: deps.runner });
+  await app.register(studyRoutes, { prefix: '/api/v1', store: deps.store, runner: deps.runner, workers: deps.workers });
   await app.register(trialRoutes, { prefix: '/api/v1', store: deps.store, runner: deps.runner });
   await app.register(askTellRoutes, { prefix: '/api/v1', askTell: new AskTell(deps.store, deps.runner) });
   for (const plugin of deps.plugins ?? []) await plugin(app);

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { TunehiveError } from '../../shared/errors.js';
+import { invalidSpec, TunehiveError } from '../../shared/errors.js';
+import type { WorkerDirectory } from '../store/worker-directory.js';
 import { SAMPLERS } from '../search/registry.js';
 import { STUDY_ID } from '../../shared/redis-keys.js';
 import type { StudyRecord, StudyStore } from '../store/study-store.js';
@@ -10,7 +11,7 @@ import { studyView, trialView } from './views.js';
 import type { TrialState } from '../../shared/trial.js';
 import { TRIAL_STATES } from '../../shared/trial.js';
 
-export interface RouteOptions { store: StudyStore; runner: StudyRunner }
+export interface RouteOptions { store: StudyStore; runner: StudyRunner; workers?: WorkerDirectory }
 
 const idParams = { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] } as const;
 
@@ -20,11 +21,20 @@ export async function loadStudy(store: StudyStore, id: string): Promise<StudyRec
   return study;
 }
 
-export const studyRoutes: FastifyPluginAsync<RouteOptions> = async (app, { store, runner }) => {
+export const studyRoutes: FastifyPluginAsync<RouteOptions> = async (app, { store, runner, workers }) => {
   const withBest = async (s: StudyRecord) => studyView(s, s.best ? await store.getTrial(s.id, s.best.number) : undefined);
 
   app.post('/studies', async (req, reply) => {
     const spec = validateStudy(req.body);
+    // With a known fleet, a trial no machine can ever fit is refused now rather than queued forever.
+    const wanted = spec.trial?.gpus ?? 0;
+    if (wanted > 0 && workers) {
+      const fleet = await workers.list();
+      const largest = Math.max(0, ...fleet.map((w) => w.info.gpus ?? 0));
+      if (fleet.length > 0 && wanted > largest) {
+        throw invalidSpec([{ field: 'trial.gpus', reason: `no worker has ${wanted} GPUs (the largest of the ${fleet.length} registered has ${largest})` }]);
+      }
+    }
     const study = await store.createStudy(spec);
     req.log.info({ studyId: study.id, name: spec.name, algorithm: spec.algorithm.name }, 'study created');
     runner.kick(study.id);

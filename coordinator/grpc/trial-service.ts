@@ -17,8 +17,9 @@ export interface TrialServiceDeps {
   runner: StudyRunner;
   commands: TrialCommands;
   log: Logger;
-  /** Counts metric points accepted (for /metrics). */
+  /** Counts metric points accepted and early-stopping decisions (for /metrics). */
   onPoints?: (n: number) => void;
+  onDecision?: (decision: 'PRUNED' | 'PAUSED') => void;
 }
 
 interface StreamState {
@@ -80,6 +81,7 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
         const decided = d.action === 'prune' ? 'PRUNED' : 'PAUSED';
         if (await store.recordDecision(st.studyId, st.number, st.attempt, decided, d.reason)) {
           st.decided = true;
+          deps.onDecision?.(decided);
           log.info({ trialId: st.trialId, decision: decided, reason: d.reason }, 'early-stopping decision');
           send({ command: { action: d.action === 'prune' ? 'ACTION_PRUNE' : 'ACTION_PAUSE', reason: d.reason } });
         }

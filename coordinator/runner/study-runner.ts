@@ -31,6 +31,8 @@ export interface RunnerDeps {
   leaseMs?: number;
   /** A RUNNING trial silent this long, whose queue job is gone, is given another attempt. */
   staleTrialMs?: number;
+  /** Observes how long each suggestion took (for /metrics). */
+  onSuggest?: (algorithm: string, seconds: number) => void;
 }
 
 /** Whether `value` meets the objective's goal. */
@@ -244,7 +246,8 @@ export class StudyRunner {
       this.history.trials(study.id, study.spec.objective.direction),
       store.pendingNumbers(study.id).then((ns) => store.getTrials(study.id, ns)),
     ]);
-    return suggestions.suggest({
+    const t0 = performance.now();
+    const params = await suggestions.suggest({
       algorithm: { name: study.spec.algorithm.name, settings: study.spec.algorithm.settings },
       space: study.spec.searchSpace,
       seed: study.spec.algorithm.seed,
@@ -252,6 +255,8 @@ export class StudyRunner {
       trials: [...trials],
       pending: pendingTrials.map((t) => t.params),
     });
+    this.deps.onSuggest?.(study.spec.algorithm.name, (performance.now() - t0) / 1000);
+    return params;
   }
 
   jobFor(study: { id: string; spec: StudySpec }, number: number, params: Params, budget?: number) {

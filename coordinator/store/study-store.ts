@@ -127,6 +127,10 @@ export class StudyStore {
     return { total, studies };
   }
 
+  countStudies(): Promise<number> {
+    return this.redis.zcard(keys.studies(this.prefix));
+  }
+
   activeStudyIds(): Promise<string[]> {
     return this.redis.smembers(keys.activeStudies(this.prefix));
   }

@@ -35,8 +35,8 @@ import { warpLosses } from './warp.js';
 const TUNE = JSON.parse(process.env.GP_TUNE || '{}'); // TUNING HACK, remove
 
 const KNOWN_SETTINGS = ['nStartupTrials', 'maxHistory'] as const;
-export const DEFAULT_MAX_HISTORY = 500;
-const FIT_POINTS = 160;
+export const DEFAULT_MAX_HISTORY = 300;
+const FIT_POINTS = 128;
 const ACQ_SEEDS = 5;
 
 interface GpConfig { nStartupTrials: number; maxHistory: number }

@@ -10,7 +10,7 @@ import type { Observation } from './observations.js';
 import type { Dim } from './space.js';
 
 export interface ParzenOptions {
-  /** Weight of the prior kernel (uniform-ish over the space) relative to one observation; 0 = none. */
+  /** Weight of the prior kernel (a broad normal over the whole range) relative to one observation. */
   priorWeight: number;
   /** Floors bandwidths at range / min(100, focus n + 1 + prior) so that few observations do not make needle kernels. */
   magicClip: boolean;

@@ -3,13 +3,17 @@ import { SettingsReader } from '../settings.js';
 import type { ParzenOptions } from './parzen.js';
 
 export interface TpeSettings extends ParzenOptions {
+  /** Random trials before the model is used (Optuna: n_startup_trials). */
   nStartupTrials: number;
+  /** Candidates drawn from the good model per suggestion (Optuna: n_ei_candidates). */
   nEICandidates: number;
   /** Fraction of the ranked trials that form the good group... */
   gamma: number;
-  /** ...capped at this many trials. */
+  /** ...capped at this many trials (Optuna caps at 25 too). */
   maxGood: number;
+  /** One joint kernel per trial (true) or one independent model per parameter (Optuna's default, false). */
   multivariate: boolean;
+  /** Count pending trials as bad observations so that parallel workers spread out. */
   constantLiar: boolean;
   /** Extra candidates drawn close to the best trial (its good-group kernel, narrowed by localScale). */
   localCandidates: number;
@@ -21,8 +25,8 @@ export interface TpeSettings extends ParzenOptions {
 }
 
 export const TPE_SETTING_NAMES = [
-  'nStartupTrials', 'nEICandidates', 'gamma', 'maxGood', 'priorWeight', 'magicClip', 'endpoints',
-  'bandwidth', 'bandwidthFactor', 'multivariate', 'constantLiar', 'localCandidates', 'localScale', 'categoryElites', 'liarWeight', 'focus',
+  'nStartupTrials', 'nEICandidates', 'gamma', 'maxGood', 'priorWeight', 'magicClip', 'endpoints', 'bandwidth',
+  'bandwidthFactor', 'focus', 'multivariate', 'constantLiar', 'liarWeight', 'localCandidates', 'localScale', 'categoryElites',
 ] as const;
 
 export function readTpeSettings(settings: Record<string, unknown>): { reader: SettingsReader; s: TpeSettings } {
@@ -37,13 +41,13 @@ export function readTpeSettings(settings: Record<string, unknown>): { reader: Se
     endpoints: r.boolean('endpoints', false),
     bandwidth: r.oneOf('bandwidth', 'neighbor', ['scott', 'neighbor'] as const),
     bandwidthFactor: r.number('bandwidthFactor', 1, { min: 0, max: 10, exclusiveMin: true }),
+    focus: r.number('focus', 4, { min: 1, max: 100 }),
     multivariate: r.boolean('multivariate', true),
     constantLiar: r.boolean('constantLiar', true),
+    liarWeight: r.number('liarWeight', 0.5, { min: 0, max: 1, exclusiveMin: true }),
     localCandidates: r.number('localCandidates', 8, { min: 0, max: 10_000, int: true }),
     localScale: r.number('localScale', 0.5, { min: 0, max: 10, exclusiveMin: true }),
     categoryElites: r.boolean('categoryElites', true),
-    liarWeight: r.number('liarWeight', 0.5, { min: 0, max: 1, exclusiveMin: true }),
-    focus: r.number('focus', 4, { min: 1, max: 100 }),
   };
   return { reader: r, s };
 }
