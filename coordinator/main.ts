@@ -20,7 +20,8 @@ import { FsCheckpointStore } from './checkpoints/checkpoint-store.js';
 import { TrialQueue } from './queue/trial-queue.js';
 import { StudyRunner } from './runner/study-runner.js';
 import { TrialCommands } from './runner/trial-commands.js';
-import { InlineSuggestionService, type SuggestionService } from './search/suggest.js';
+import type { SuggestionService } from './search/suggest.js';
+import { ThreadSuggestionService } from './search/suggestion-pool.js';
 import { StudyStore } from './store/study-store.js';
 
 export interface CoordinatorOptions {
@@ -55,7 +56,9 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   const store = new StudyStore(redis, o.prefix);
   const queue = new TrialQueue(redis, o.prefix);
   const commands = new TrialCommands();
-  const suggestions = o.suggestions ?? new InlineSuggestionService();
+  // Model-fitting samplers (gp, multivariate tpe with long histories) run in a worker thread,
+  // so the API and the worker streams stay responsive while they compute.
+  const suggestions = o.suggestions ?? new ThreadSuggestionService();
   const workers = new WorkerDirectory(redis, o.prefix);
   const metrics = new CoordinatorMetrics({ store, queue, workers, commands });
   const coordinatorId = `${os.hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
