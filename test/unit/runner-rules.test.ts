@@ -10,9 +10,12 @@ const counts = (c: Partial<Record<string, number>>) => ({ queued: 0, running: 0,
 
 describe('what a study does next', () => {
   it('launches up to parallelism, never past maxTrials', () => {
-    expect(nextStep({ spec: spec(), counts: counts({ running: 1 }), created: 1 }, false)).toEqual({ launch: 3 });
-    expect(nextStep({ spec: spec(), counts: counts({ completed: 8 }), created: 8 }, false)).toEqual({ launch: 2 });
-    expect(nextStep({ spec: spec(), counts: counts({ completed: 9, running: 1 }), created: 10 }, false)).toEqual({ launch: 0 });
+    expect(nextStep({ spec: spec(), counts: counts({ running: 1 }), created: 1 }, false)).toEqual({ launch: 3, canStartNew: true });
+    expect(nextStep({ spec: spec(), counts: counts({ completed: 8 }), created: 8 }, false)).toEqual({ launch: 2, canStartNew: true });
+    expect(nextStep({ spec: spec(), counts: counts({ completed: 9, running: 1 }), created: 10 }, false)).toEqual({ launch: 0, canStartNew: false });
+  });
+  it('keeps slots for promotions of paused trials once no new trial may start', () => {
+    expect(nextStep({ spec: spec(), counts: counts({ completed: 2, running: 1, paused: 5 }), created: 10 }, false)).toEqual({ launch: 3, canStartNew: false });
   });
   it('completes at maxTrials once nothing is in flight', () => {
     expect(nextStep({ spec: spec(), counts: counts({ completed: 10 }), created: 10, best: { number: 1, value: 0.5 } }, false)).toEqual({ end: 'COMPLETED', reason: 'maxTrials (10) reached' });
@@ -23,7 +26,7 @@ describe('what a study does next', () => {
   });
   it('completes when the goal is met, in the objective direction', () => {
     expect(nextStep({ spec: spec(), counts: counts({ completed: 1, running: 3 }), created: 4, best: { number: 0, value: 0.95 } }, false)).toMatchObject({ end: 'COMPLETED' });
-    expect(nextStep({ spec: spec(), counts: counts({ completed: 1, running: 3 }), created: 4, best: { number: 0, value: 0.85 } }, false)).toEqual({ launch: 1 });
+    expect(nextStep({ spec: spec(), counts: counts({ completed: 1, running: 3 }), created: 4, best: { number: 0, value: 0.85 } }, false)).toEqual({ launch: 1, canStartNew: true });
   });
   it('completes an exhausted search space once its trials are done', () => {
     expect(nextStep({ spec: spec(), counts: counts({ completed: 4 }), created: 4, best: { number: 0, value: 0.5 } }, true)).toEqual({ end: 'COMPLETED', reason: 'search space exhausted after 4 trials' });
