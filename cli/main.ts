@@ -6,16 +6,21 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { createLogger } from '../shared/logger.js';
-import { startCoordinator } from '../coordinator/main.js';
-import { Agent } from '../worker/agent.js';
-import { ProcessRuntime } from '../worker/runtime/process-runtime.js';
-import { ContainerRuntime } from '../worker/runtime/container-runtime.js';
-import { resolveGpuSetting, type GpuSetting } from '../worker/gpu/discovery.js';
-import { startDevStack } from './dev-stack.js';
+import type { GpuSetting } from '../worker/gpu/discovery.js';
 import { api, apiBase, ApiError } from './http-client.js';
 import { fmtParams, fmtValue, progressLine, studySummary, table } from './format.js';
-import { runDemo } from './demo.js';
+
+// Servers are imported only by the commands that start them, so `submit` or `status` start fast.
+const servers = {
+  logger: () => import('../shared/logger.js'),
+  coordinator: () => import('../coordinator/main.js'),
+  agent: () => import('../worker/agent.js'),
+  processRuntime: () => import('../worker/runtime/process-runtime.js'),
+  containerRuntime: () => import('../worker/runtime/container-runtime.js'),
+  gpuDiscovery: () => import('../worker/gpu/discovery.js'),
+  devStack: () => import('./dev-stack.js'),
+  demo: () => import('./demo.js'),
+};
 
 class UsageError extends Error {}
 
@@ -70,12 +75,12 @@ async function main(argv: string[]): Promise<number> {
       return 0;
 
     case 'demo':
-      return runDemo();
+      return (await servers.demo()).runDemo();
 
     case 'dev': {
       const f = flags(rest, { 'http-port': { type: 'string' }, 'grpc-port': { type: 'string' }, workers: { type: 'string' }, slots: { type: 'string' } }, 'dev');
-      const log = createLogger('tunehive-dev', process.env.LOG_LEVEL ?? 'warn');
-      const stack = await startDevStack({
+      const log = (await servers.logger()).createLogger('tunehive-dev', process.env.LOG_LEVEL ?? 'warn');
+      const stack = await (await servers.devStack()).startDevStack({
         workers: intFlag(f.values.workers, 'workers', 2, 1, 64), slots: intFlag(f.values.slots, 'slots', 2, 1, 256), dataDir: '.tunehive', log, say,
         httpPort: intFlag(f.values['http-port'], 'http-port', 8080), grpcPort: intFlag(f.values['grpc-port'], 'grpc-port', 50051),
       });
@@ -90,8 +95,8 @@ async function main(argv: string[]): Promise<number> {
     case 'coordinator': {
       const f = flags(rest, { redis: { type: 'string' }, host: { type: 'string' }, 'http-port': { type: 'string' }, 'grpc-port': { type: 'string' }, prefix: { type: 'string' }, 'checkpoint-dir': { type: 'string' },
         'lease-ms': { type: 'string' }, 'reconcile-ms': { type: 'string' } }, 'coordinator');
-      const log = createLogger('tunehive-coordinator');
-      const c = await startCoordinator({
+      const log = (await servers.logger()).createLogger('tunehive-coordinator');
+      const c = await (await servers.coordinator()).startCoordinator({
         redisUrl: f.values.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', host: f.values.host ?? process.env.TUNEHIVE_HOST ?? '127.0.0.1',
         httpPort: intFlag(f.values['http-port'] ?? process.env.TUNEHIVE_HTTP_PORT, 'http-port', 8080),
         grpcPort: intFlag(f.values['grpc-port'] ?? process.env.TUNEHIVE_GRPC_PORT, 'grpc-port', 50051),
@@ -114,13 +119,16 @@ async function main(argv: string[]): Promise<number> {
       }, 'worker');
       let gpus: GpuSetting;
       try {
-        gpus = resolveGpuSetting(f.values.gpus, process.env);
+        gpus = (await servers.gpuDiscovery()).resolveGpuSetting(f.values.gpus, process.env);
       } catch (err) {
         throw new UsageError((err as Error).message);
       }
       const runtimeName = f.values.runtime ?? process.env.TUNEHIVE_RUNTIME ?? 'process';
       if (runtimeName !== 'process' && runtimeName !== 'container') throw new UsageError(`--runtime must be "process" or "container" (got ${JSON.stringify(runtimeName)})`);
-      const log = createLogger('tunehive-worker');
+      const log = (await servers.logger()).createLogger('tunehive-worker');
+      const { Agent } = await servers.agent();
+      const { ProcessRuntime } = await servers.processRuntime();
+      const { ContainerRuntime } = await servers.containerRuntime();
       const agent = new Agent({
         redisUrl: f.values.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
         coordinator: f.values.coordinator ?? process.env.TUNEHIVE_COORDINATOR ?? '127.0.0.1:50051',
