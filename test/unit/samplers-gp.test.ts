@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { gpSampler } from '../../coordinator/search/gp/sampler.js';
+import { LogEI } from '../../coordinator/search/gp/acquisition.js';
+import { hyperPrior, negLogPosterior, unpack } from '../../coordinator/search/gp/fit.js';
 import { cholesky, inverseFromCholesky, solveLower, solveUpperT } from '../../coordinator/search/gp/linalg.js';
+import { Posterior } from '../../coordinator/search/gp/posterior.js';
+import { createRng } from '../../shared/rng.js';
 import { erfc, logH, normCdf, normPdf, normQuantile } from '../../coordinator/search/gp/special.js';
 import { samplerFactory, validateAlgorithm } from '../../coordinator/search/registry.js';
 import { suggestNow, type SuggestRequest } from '../../coordinator/search/suggest.js';
@@ -164,5 +168,34 @@ describe('gp numerics', () => {
     }
     // A singular matrix (duplicated rows) is factorised with jitter rather than failing.
     expect(cholesky(Float64Array.from([1, 1, 1, 1]), 2)!.jitter).toBeGreaterThan(0);
+  });
+
+  it('has analytic gradients of the marginal likelihood and of log EI that match finite differences', () => {
+    const rng = createRng(3);
+    const n = 15, D = 3;
+    const isCat = Uint8Array.from([0, 1, 0]);
+    const X = new Float64Array(n * D);
+    for (let i = 0; i < n; i++) { X[i * D] = rng.next(); X[i * D + 1] = rng.int(3); X[i * D + 2] = rng.next(); }
+    const y = Float64Array.from({ length: n }, (_, i) => Math.sin(5 * X[i * D]!) + 0.3 * X[i * D + 1]! + 0.1 * rng.normal());
+    const data = { X, n, D, isCat, y };
+    const pr = hyperPrior(D, isCat);
+    const psi = Float64Array.from([-1, 0.2, -0.5, 0.3, -3]);
+    const g = new Float64Array(D + 2);
+    negLogPosterior(data, pr, psi, g);
+    const e = 1e-6;
+    for (let p = 0; p < D + 2; p++) {
+      const a = Float64Array.from(psi); a[p] = a[p]! + e;
+      const b = Float64Array.from(psi); b[p] = b[p]! - e;
+      expect(g[p]).toBeCloseTo((negLogPosterior(data, pr, a, null) - negLogPosterior(data, pr, b, null)) / (2 * e), 4);
+    }
+    const acq = new LogEI(new Posterior(X, n, D, isCat, y, { ...unpack(psi, D), mean: 0.1 }), Math.min(...y));
+    const x = Float64Array.from([0.33, 1, 0.77]);
+    const gx = new Float64Array(D);
+    expect(acq.valueGrad(x, gx)).toBeCloseTo(acq.value(x), 12);
+    for (const d of [0, 2]) {
+      const a = Float64Array.from(x); a[d] = a[d]! + e;
+      const b = Float64Array.from(x); b[d] = b[d]! - e;
+      expect(gx[d]! / ((acq.value(a) - acq.value(b)) / (2 * e))).toBeCloseTo(1, 4);
+    }
   });
 });

@@ -8,13 +8,11 @@
  * standardised to zero mean and unit variance.
  */
 import { normQuantile } from './special.js';
-const TUNE = JSON.parse(process.env.GP_TUNE || '{}'); // TUNING HACK, remove
 
 export function warpLosses(losses: ArrayLike<number>): Float64Array {
   const n = losses.length;
   const out = Float64Array.from(losses);
   if (n === 0) return out;
-  if (TUNE.nowarp) return standardise(out);
   const sorted = Float64Array.from(losses).sort();
   const median = n % 2 ? sorted[(n - 1) / 2]! : 0.5 * (sorted[n / 2 - 1]! + sorted[n / 2]!);
 
@@ -26,13 +24,9 @@ export function warpLosses(losses: ArrayLike<number>): Float64Array {
   let goodSd = ng > 1 ? Math.sqrt(ss / ng) : 0;
   if (!(goodSd > 0)) goodSd = 1;
 
-  const TW = TUNE;
-  if (TW.floor) { const q = (p: number) => sorted[Math.floor(p * (n - 1))]!; goodSd = Math.max(goodSd, TW.floor * (q(0.9) - q(0.1))); }
-  if (TW.rank) { for (let i = 0; i < n; i++) { const v = out[i]!; const p = (lowerBound(sorted, v) + upperBound(sorted, v)) / 2 / n; out[i] = normQuantile(p); } return standardise(out); }
   for (let i = 0; i < n; i++) {
     const v = out[i]!;
     if (v <= median) continue;
-    if (TW.log) { out[i] = median + goodSd * Math.log1p((v - median) / goodSd); continue; }
     // Mid-rank empirical CDF, in (0.5, 1): ties share a quantile.
     const below = lowerBound(sorted, v);
     const upTo = upperBound(sorted, v);

@@ -1,8 +1,8 @@
 /**
  * Turns the trial history into TPE's two groups. Trials are ranked best first (see ranking.ts:
  * pruned trials rank below completed ones; failed ones are left out). Pending trials, under the
- * constant liar, join the bad group as if they had turned out worst, so that parallel workers
- * are steered away from points already being evaluated.
+ * constant liar, join the bad group as if they had turned out worst (with a reduced kernel
+ * weight), so that parallel workers are steered away from points already being evaluated.
  */
 import type { Params } from '../../../shared/search-space.js';
 import type { FrozenTrial } from '../../../shared/trial.js';
@@ -46,21 +46,28 @@ export interface Split { below: Observation[]; above: Observation[] }
  * one. With `eliteDims`, the best trial of each value of those categorical dimensions joins the
  * good group too: otherwise one value whose easy region was found first takes the whole good
  * group, and the others, whose good regions lie elsewhere in the numeric parameters, are never
- * refined (the classic way TPE locks onto the wrong optimiser or architecture).
+ * refined (the classic way TPE locks onto the wrong optimiser or architecture). At most
+ * `nBelow` elites join, the better ones first, so many categories cannot swamp the group.
  */
 export function splitObservations(ranked: readonly Observation[], liars: readonly Observation[], nBelow: number, eliteDims: readonly number[] = []): Split {
   const k = Math.min(ranked.length, Math.max(1, nBelow));
   const inBelow = new Set<number>();
   for (let i = 0; i < k; i++) inBelow.add(i);
-  for (const d of eliteDims) {
-    const seen = new Set<number>();
-    ranked.forEach((o, i) => {
-      const c = o.x[d]!;
-      if (!seen.has(c)) {
-        seen.add(c);
-        inBelow.add(i);
+  const seen = eliteDims.map(() => new Set<number>());
+  let elites = 0;
+  for (let i = 0; i < ranked.length && elites < k; i++) {
+    let elite = false;
+    eliteDims.forEach((d, j) => {
+      const c = ranked[i]!.x[d]!;
+      if (!seen[j]!.has(c)) {
+        seen[j]!.add(c);
+        elite = true;
       }
     });
+    if (elite && !inBelow.has(i)) {
+      inBelow.add(i);
+      elites++;
+    }
   }
   const byAge = (a: Observation, b: Observation) => a.age - b.age;
   const below = ranked.filter((_, i) => inBelow.has(i)).sort(byAge);

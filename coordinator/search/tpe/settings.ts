@@ -34,7 +34,7 @@ export function readTpeSettings(settings: Record<string, unknown>): { reader: Se
   const s: TpeSettings = {
     nStartupTrials: r.number('nStartupTrials', 10, { min: 0, max: 100_000, int: true }),
     nEICandidates: r.number('nEICandidates', 24, { min: 1, max: 10_000, int: true }),
-    gamma: r.number('gamma', 0.15, { min: 0, max: 1, exclusiveMin: true }),
+    gamma: r.number('gamma', 0.12, { min: 0, max: 1, exclusiveMin: true }),
     maxGood: r.number('maxGood', 25, { min: 1, max: 100_000, int: true }),
     priorWeight: r.number('priorWeight', 1, { min: 0, exclusiveMin: true, max: 1000 }),
     magicClip: r.boolean('magicClip', true),
