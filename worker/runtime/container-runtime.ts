@@ -24,21 +24,14 @@ import { ContainerRun } from './docker/container-run.js';
 import { MANAGED_LABEL, type ContainerSettings } from './docker/create-body.js';
 import { DockerEngineClient, endpointFromEnv, engineMessage, type EngineEndpoint } from './docker/engine-client.js';
 
-export interface ContainerRuntimeOptions {
+/** Container settings (see ContainerSettings; /dev/shm defaults to 1 GiB: Docker's 64 MiB breaks PyTorch DataLoader workers), plus the engine's. */
+export interface ContainerRuntimeOptions extends Partial<Omit<ContainerSettings, 'labels'>> {
   /** A client, an endpoint, or (default) DOCKER_HOST from `env`, else /var/run/docker.sock. */
   engine?: DockerEngineClient | EngineEndpoint;
   env?: Record<string, string | undefined>;
   apiVersion?: string;
   /** Tags this agent's containers, so a restarted agent can remove what its previous life left. */
   agentId?: string;
-  checkpointMount?: 'same-path' | 'fixed';
-  memoryBytes?: number;
-  cpus?: number;
-  /** Default 1 GiB: Docker's 64 MiB /dev/shm breaks PyTorch DataLoader workers. */
-  shmSizeBytes?: number;
-  network?: string;
-  user?: string;
-  deviceIdMap?: Record<string, string>;
   /** `missing` (default): pull an image the node lacks, then create again. */
   pull?: 'missing' | 'never';
   pullTimeoutMs?: number;
