@@ -64,6 +64,13 @@ function untilSignal(): Promise<string> {
 
 const say = (m: string) => process.stderr.write(`${m}\n`);
 
+/** The deploy manifests ship a placeholder token; starting with it would be a silent mistake. */
+function refusePlaceholderToken(): void {
+  if (process.env.TUNEHIVE_TOKEN?.startsWith('REPLACE-')) {
+    throw new UsageError('TUNEHIVE_TOKEN is still the placeholder from deploy/k8s/secret.yaml. Set it to a random secret (openssl rand -hex 32); see deploy/README.md.');
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -93,6 +100,7 @@ async function main(argv: string[]): Promise<number> {
     }
 
     case 'coordinator': {
+      refusePlaceholderToken();
       const f = flags(rest, { redis: { type: 'string' }, host: { type: 'string' }, 'http-port': { type: 'string' }, 'grpc-port': { type: 'string' }, prefix: { type: 'string' }, 'checkpoint-dir': { type: 'string' },
         'lease-ms': { type: 'string' }, 'reconcile-ms': { type: 'string' } }, 'coordinator');
       const log = (await servers.logger()).createLogger('tunehive-coordinator');
@@ -112,6 +120,7 @@ async function main(argv: string[]): Promise<number> {
     }
 
     case 'worker': {
+      refusePlaceholderToken();
       const f = flags(rest, {
         redis: { type: 'string' }, coordinator: { type: 'string' }, slots: { type: 'string' }, 'work-dir': { type: 'string' }, id: { type: 'string' }, prefix: { type: 'string' },
         'lock-ms': { type: 'string' }, 'heartbeat-ms': { type: 'string' }, 'grace-ms': { type: 'string' }, gpus: { type: 'string' },
