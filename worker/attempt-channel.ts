@@ -35,6 +35,8 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
   private waitFinish: ((state: string) => void) | undefined;
   private closed = false;
   private backoffMs = 200;
+  /** Whether the current stream's `started` was answered RUN (see write). */
+  private joined = false;
   private ackWaiters: Array<{ seq: number; resolve: () => void }> = [];
   private brokenSince = 0;
 
@@ -87,9 +89,14 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
     this.call = undefined;
   }
 
+  /**
+   * Writes on the current stream once it has joined the attempt. Before the join nothing but
+   * `started` may go out: the coordinator de-duplicates on ascending seq, so a new batch
+   * overtaking a replayed one would make the replay look like a duplicate and lose it.
+   */
   private write(m: WorkerMessage): void {
     const call = this.call;
-    if (call && !call.writableEnded && !call.destroyed) call.write(m);
+    if (call && this.joined && !call.writableEnded && !call.destroyed) call.write(m);
   }
 
   private connect(resumeAttempt: number): Promise<StartResult> {
@@ -103,6 +110,7 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
     if (this.closed) return;
     const call = (this.o.client as unknown as { runTrial(): Duplex }).runTrial();
     this.call = call;
+    this.joined = false;
     let broken = false;
     const onBreak = (err?: Error) => {
       if (broken || this.call !== call) return;
@@ -134,11 +142,10 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
       const wasRejoin = this.attempt > 0;
       if (m.startReply.action === 'ACTION_RUN') {
         this.attempt = m.startReply.attempt;
-        // Re-joined after a break: replay everything not yet acknowledged, in order.
-        if (wasRejoin) {
-          for (const [seq, points] of [...this.unacked].sort((a, b) => a[0] - b[0])) this.write({ metrics: { attempt: this.attempt, seq, points } });
-          if (this.finished) this.write({ finished: this.finished });
-        }
+        this.joined = true;
+        // Joined (again): send everything not yet acknowledged, in seq order, then the exit if known.
+        for (const [seq, points] of [...this.unacked].sort((a, b) => a[0] - b[0])) this.write({ metrics: { attempt: this.attempt, seq, points } });
+        if (this.finished) this.write({ finished: { ...this.finished, attempt: this.attempt } });
         const r = m.startReply;
         this.waitStart?.({ run: true, attempt: this.attempt, checkpointId: r.checkpointId ?? '', checkpointStep: r.checkpointStep ?? 0, budget: r.budget ?? 0 });
       } else {

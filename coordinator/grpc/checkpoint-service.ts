@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CheckpointChunk, CheckpointRequest, CheckpointSaved } from '../../shared/proto.js';
 import type { CheckpointStore, IncomingChunk } from '../checkpoints/checkpoint-store.js';
+import { failStream } from './trial-service.js';
 import { parseTrialId } from '../../shared/redis-keys.js';
 import type { StudyStore } from '../store/study-store.js';
 
@@ -81,7 +82,7 @@ export function createCheckpointHandlers(deps: { store: StudyStore; checkpoints:
     };
     run().catch((err: Error) => {
       log.warn({ err: err.message, trialId: call.request.trialId }, 'checkpoint download failed');
-      call.destroy(err);
+      failStream(call, err);
     });
   };
 

@@ -4,6 +4,7 @@
  * change goes through one atomic store script, so repeated or late messages change nothing.
  */
 import type * as grpc from '@grpc/grpc-js';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { CoordinatorMessage, FinishOutcome as WireOutcome, TrialStream, WorkerMessage } from '../../shared/proto.js';
 import type { StudySpec } from '../../shared/study-spec.js';
@@ -54,6 +55,14 @@ export function outcomeOf(f: NonNullable<WorkerMessage['finished']>): { outcome:
     default:
       return { outcome: 'FAILED', reason: `unknown outcome ${String(f.outcome)}` };
   }
+}
+
+/**
+ * Ends a server stream with UNAVAILABLE so the worker re-connects and replays. (A server-side
+ * `destroy()` is not seen by the client at all: its stream would hang.)
+ */
+export function failStream(call: { emit(event: 'error', e: Partial<grpc.StatusObject>): boolean }, err: unknown): void {
+  call.emit('error', { code: grpcStatus.UNAVAILABLE, details: err instanceof Error ? err.message : String(err) });
 }
 
 export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.UntypedServiceImplementation {
@@ -172,7 +181,7 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
     call.on('data', (msg: WorkerMessage) => {
       chain = chain.then(() => handle(msg)).catch((err: unknown) => {
         log.error({ err, trialId: state?.trialId }, 'trial stream message failed');
-        call.destroy(err instanceof Error ? err : new Error(String(err)));
+        failStream(call, err);
       });
     });
     const done = () => state?.unregister();
