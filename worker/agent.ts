@@ -55,6 +55,7 @@ export class Agent {
   private registration: WorkerRegistration | undefined;
   private closing?: Promise<void>;
   private started?: Promise<void>;
+  private connection: ReturnType<typeof connectRedis> | undefined;
   hardware: Hardware | undefined;
   /** Finished sessions, for tests and the CLI's summary. */
   readonly completed: SessionResult[] = [];
@@ -87,6 +88,7 @@ export class Agent {
     const lockMs = o.lockMs ?? 10_000;
     const classes = [...(o.slots > 0 ? [0] : []), ...devices.map((_, i) => i + 1)];
     const connection = connectRedis(o.redisUrl, `tunehive-worker-${this.workerId}`);
+    this.connection = connection;
 
     for (const gpus of classes) {
       this.queues.set(gpus, new Queue<TrialJob>(trialQueueName(gpus), { connection, prefix: queuePrefix(o.prefix) }));
@@ -172,6 +174,7 @@ export class Agent {
       clearTimeout(timer);
       await this.registration?.stop();
       await Promise.all([...this.queues.values()].map((q) => q.close()));
+      await this.connection?.quit().catch(() => this.connection?.disconnect());
       this.client.close();
       this.state = 'STOPPED';
     })();

@@ -37,6 +37,8 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
   private backoffMs = 200;
   /** Whether the current stream's `started` was answered RUN (see write). */
   private joined = false;
+  /** Set when the attempt can no longer report (superseded or coordinator unreachable): nothing will be acknowledged. */
+  private ended: string | undefined;
   private ackWaiters: Array<{ seq: number; resolve: () => void }> = [];
   private brokenSince = 0;
 
@@ -66,7 +68,7 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
 
   /** Resolves once every batch up to `seq` is stored by the coordinator. */
   waitForAck(seq = this.seq): Promise<void> {
-    if (![...this.unacked.keys()].some((s) => s <= seq)) return Promise.resolve();
+    if (this.ended || ![...this.unacked.keys()].some((s) => s <= seq)) return Promise.resolve();
     return new Promise((resolve) => this.ackWaiters.push({ seq, resolve }));
   }
 
@@ -77,10 +79,19 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
   /** Reports the exit and resolves with the trial's state once the coordinator has recorded it. */
   finish(f: Omit<Finished, 'attempt' | 'lastSeq'>): Promise<string> {
     this.finished = { ...f, attempt: this.attempt, lastSeq: this.seq };
+    if (this.ended) return Promise.resolve(this.ended);
     return new Promise<string>((resolve) => {
       this.waitFinish = resolve;
       this.write({ finished: this.finished! });
     });
+  }
+
+  /** No more acknowledgements will come: release everyone waiting for one. */
+  private end(state: string): void {
+    this.ended = state;
+    for (const w of this.ackWaiters.splice(0)) w.resolve();
+    this.waitFinish?.(state);
+    this.waitFinish = undefined;
   }
 
   close(): void {
@@ -121,7 +132,8 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
       if (Date.now() - this.brokenSince > (this.o.giveUpMs ?? 10 * 60_000)) {
         this.o.log.error({ err }, 'coordinator unreachable for too long; giving the trial back to the queue');
         this.waitStart?.({ run: false, reason: 'coordinator unreachable' });
-        this.waitFinish?.('UNREACHABLE');
+        this.end('UNREACHABLE');
+        this.emit('command', 'ACTION_STOP', 'coordinator unreachable');
         return;
       }
       const delay = this.backoffMs;
@@ -152,8 +164,8 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
         this.waitStart?.({ run: false, reason: m.startReply.reason });
         if (wasRejoin) {
           // This attempt was taken over or ended while we were away: stop the program.
+          this.end('SUPERSEDED');
           this.emit('command', 'ACTION_STOP', m.startReply.reason);
-          this.waitFinish?.('SUPERSEDED');
         }
       }
       this.waitStart = undefined;

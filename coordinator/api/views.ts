@@ -46,7 +46,8 @@ export function trialView(t: TrialRecord) {
 
 /** Metric rows grouped into one series per metric name: {name: [{step, value, attempt, time}]}. */
 export function metricSeries(rows: MetricRow[]) {
-  const out: Record<string, Array<{ step: number; value: number; attempt: number; time: string }>> = {};
+  // No prototype: a metric may well be called "constructor".
+  const out: Record<string, Array<{ step: number; value: number; attempt: number; time: string }>> = Object.create(null);
   for (const r of rows) (out[r.name] ??= []).push({ step: r.step, value: r.value, attempt: r.attempt, time: new Date(r.timeMs).toISOString() });
   return out;
 }

@@ -41,11 +41,11 @@ export class FsCheckpointStore implements CheckpointStore {
       return rel;
     });
     await mkdir(tmp, { recursive: true });
+    let out: ReturnType<typeof createWriteStream> | undefined;
     try {
       const hash = createHash('sha256');
       const written = files.map(() => 0);
       let current = -1;
-      let out: ReturnType<typeof createWriteStream> | undefined;
       const closeOut = async () => {
         if (out) {
           out.end();
@@ -81,6 +81,7 @@ export class FsCheckpointStore implements CheckpointStore {
       await rm(final, { recursive: true, force: true });
       await rename(tmp, final);
     } catch (err) {
+      out?.destroy();
       await rm(tmp, { recursive: true, force: true });
       throw err;
     }

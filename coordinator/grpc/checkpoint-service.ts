@@ -73,7 +73,9 @@ export function createCheckpointHandlers(deps: { store: StudyStore; checkpoints:
           for (let off = 0; off < buf.length; off += CHUNK) {
             const data = buf.subarray(off, off + CHUNK);
             hash.update(data);
-            if (!call.write({ fileIndex: i, data })) await new Promise((r) => call.once('drain', r));
+            if (call.cancelled) throw new Error('download cancelled by the worker');
+            // A cancelled call never drains: wait for whichever comes first.
+            if (!call.write({ fileIndex: i, data })) await new Promise((r) => { call.once('drain', r); call.once('cancelled', r); call.once('close', r); });
           }
         }
       }

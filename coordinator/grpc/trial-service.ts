@@ -75,6 +75,11 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
       if (!call.writableEnded && !call.destroyed) call.write(m);
     };
 
+    const repeatDecision = (d: { state: 'PRUNED' | 'PAUSED'; reason: string }, st: StreamState) => {
+      st.decided = true;
+      send({ command: { action: d.state === 'PRUNED' ? 'ACTION_PRUNE' : 'ACTION_PAUSE', reason: d.reason } });
+    };
+
     /** Runs the study's early-stopping rule on each new objective report; acts on the first prune/pause. */
     const decide = async (st: StreamState, newReports: number): Promise<void> => {
       const rule = runner.rule({ id: st.studyId, spec: st.spec });
@@ -130,6 +135,8 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
           action: 'ACTION_RUN', attempt: r.attempt, reason: '',
           checkpointId: trial?.checkpoint?.id ?? '', checkpointStep: trial?.checkpoint?.step ?? 0, budget: trial?.budget ?? 0,
         } });
+        // A re-joining worker may have missed the decision made before its stream broke.
+        if (trial?.stopDecision) repeatDecision(trial.stopDecision, state);
         return;
       }
       if (!state) return; // Anything before a granted start is meaningless.
@@ -138,24 +145,28 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
         const r = await store.appendMetrics(state.studyId, state.number, attempt, seq, state.spec.objective.metric,
           points.map((p) => ({ name: p.name, step: p.step, value: p.value, timeMs: p.timeMs })));
         if (r === -1) {
+          // Acknowledged so the worker stops waiting on it; nothing was stored.
+          send({ ack: { seq } });
           send({ command: { action: 'ACTION_STOP', reason: 'this attempt is no longer current' } });
           return;
         }
+        if (r === -2) throw new Error(`metric batch ${seq} arrived after a gap; re-join and replay in order`);
         if (r === 1) deps.onPoints?.(points.length);
         send({ ack: { seq } });
         if (r === 1 && !state.decided) await decide(state, points.filter((p) => p.name === state!.spec.objective.metric).length);
         return;
       }
       if (msg.heartbeat) {
-        await store.heartbeat(state.studyId, state.number);
-        // Also how a worker learns of a stop when its stream is held by another replica.
+        // Also how a worker learns of a stop when the command went out on a stream that broke.
         const trial = await store.getTrial(state.studyId, state.number);
-        const study = await store.getStudy(state.studyId);
         if (!trial || trial.state !== 'RUNNING' || trial.attempt !== state.attempt) {
           send({ command: { action: 'ACTION_STOP', reason: 'this attempt is no longer current' } });
-        } else if (study && study.state !== 'RUNNING') {
-          send({ command: { action: 'ACTION_STOP', reason: `study ${study.state.toLowerCase()}` } });
+          return;
         }
+        await store.heartbeat(state.studyId, state.number);
+        const study = await store.getStudy(state.studyId);
+        if (study && study.state !== 'RUNNING') send({ command: { action: 'ACTION_STOP', reason: `study ${study.state.toLowerCase()}` } });
+        else if (trial.stopDecision) repeatDecision(trial.stopDecision, state);
         return;
       }
       if (msg.finished) {
@@ -178,9 +189,14 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
       }
     };
 
+    let failed = false;
     call.on('data', (msg: WorkerMessage) => {
-      chain = chain.then(() => handle(msg)).catch((err: unknown) => {
-        log.error({ err, trialId: state?.trialId }, 'trial stream message failed');
+      chain = chain.then(() => (failed ? undefined : handle(msg))).catch((err: unknown) => {
+        // Later messages already buffered must not be stored past the failed one: the worker
+        // re-joins and replays everything unacknowledged, in order.
+        failed = true;
+        state?.unregister();
+        log.warn({ err: (err as Error).message, trialId: state?.trialId }, 'trial stream failed; the worker will re-join');
         failStream(call, err);
       });
     });

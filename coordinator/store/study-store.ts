@@ -53,6 +53,8 @@ export interface TrialRecord {
   jobId?: string;
   /** Milliseconds from the metric line that triggered an early-stopping decision to the program's exit. */
   stopLatencyMs?: number;
+  /** An early-stopping decision made for the current attempt, repeated until the program stops. */
+  stopDecision?: { state: 'PRUNED' | 'PAUSED'; reason: string };
 }
 
 export interface MetricRow { attempt: number; name: string; step: number; value: number; timeMs: number }
@@ -62,7 +64,7 @@ export interface HistoryEntry { n: number; s: TrialState; p: Params; v?: number;
 export type FinishOutcome = 'COMPLETED' | 'FAILED' | 'PRUNED' | 'PAUSED' | 'CANCELLED' | 'RETRY';
 
 const SCRIPT_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
-const SCRIPTS = ['createTrial-3', 'startAttempt-2', 'appendMetrics-3', 'finishTrial-5', 'endWaitingTrial-5', 'endStudy-1', 'commitCheckpoint-1',
+const SCRIPTS = ['createTrial-3', 'startAttempt-3', 'appendMetrics-3', 'finishTrial-5', 'endWaitingTrial-5', 'endStudy-1', 'commitCheckpoint-1',
   'acquireLease-1', 'releaseLease-1', 'recordDecision-1', 'resumeTrial-4'] as const;
 type ScriptName = (typeof SCRIPTS)[number];
 
@@ -181,12 +183,12 @@ export class StudyStore {
   /** attempt 0 means "do not run"; `exhausted` then carries the attempt whose retries ran out. */
   async startAttempt(studyId: string, number: number, workerId: string, resumeAttempt: number, hardware: string, maxRetries: number, now = Date.now()): Promise<{ attempt: number; reason: string; exhausted?: number }> {
     const p = this.prefix;
-    const [attempt, reason, current] = (await this.run('startAttempt-2', [keys.study(p, studyId), keys.trial(p, studyId, number)],
+    const [attempt, reason, current] = (await this.run('startAttempt-3', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId)],
       [workerId, now, resumeAttempt, hardware, maxRetries])) as [number, string, number?];
     return current !== undefined ? { attempt: Number(attempt), reason, exhausted: Number(current) } : { attempt: Number(attempt), reason };
   }
 
-  /** 1 appended, 0 duplicate (already stored), -1 stale attempt. */
+  /** 1 appended, 0 duplicate (already stored), -1 stale attempt, -2 gap (replay from the missing batch). */
   async appendMetrics(studyId: string, number: number, attempt: number, seq: number, objectiveMetric: string, points: Array<{ name: string; step: number; value: number; timeMs: number }>, now = Date.now()): Promise<number> {
     const p = this.prefix;
     const args: (string | number)[] = [attempt, seq, objectiveMetric, now];
@@ -301,6 +303,7 @@ function toTrial(studyId: string, h: Record<string, string>): TrialRecord {
   if (h.workerId) t.workerId = h.workerId;
   if (h.jobId) t.jobId = h.jobId;
   if (h.stopLatencyMs) t.stopLatencyMs = Number(h.stopLatencyMs);
+  if (h.stopDecision) t.stopDecision = { state: h.stopDecision as 'PRUNED' | 'PAUSED', reason: h.stopReason ?? '' };
   if (h.reason) t.reason = h.reason;
   if (h.lastReason) t.lastReason = h.lastReason;
   if (h.stderrTail) t.stderrTail = h.stderrTail;

@@ -57,6 +57,8 @@ export async function uploadCheckpoint(client: grpc.Client, o: { trialId: string
     let settle!: (v: CheckpointSaved) => void;
     let fail!: (e: Error) => void;
     const done = new Promise<CheckpointSaved>((resolve, reject) => { settle = resolve; fail = reject; });
+    // Settled by the callback even when we cancel: never leave it unhandled (that would end the agent).
+    done.catch(() => undefined);
     const call = c.uploadCheckpoint((err, res) => (err ? fail(err) : settle(res!)));
     const write = async (m: CheckpointChunk) => {
       if (!call.write(m)) await once(call, 'drain');

@@ -14,7 +14,7 @@ export class ProcessRuntime implements Runtime {
   constructor(private readonly cwd?: string) {}
 
   launch(spec: LaunchSpec): RunningProgram {
-    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TUNEHIVE_')));
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TUNEHIVE_') && k !== 'REDIS_URL'));
     const env = { ...inherited, ...spec.env, CUDA_VISIBLE_DEVICES: spec.gpus.join(',') };
     const [file, ...args] = spec.argv;
     const stdout = new PassThrough();
@@ -39,6 +39,18 @@ export class ProcessRuntime implements Runtime {
     });
     // 'close' (not 'exit') so every line of output has been read before the exit is reported.
     child.on('close', (code, signal) => finish({ code, signal }));
+    child.on('exit', (code, signal) => {
+      // The trial is over: helpers it left in its group (data loaders) must not keep the GPU, nor
+      // hold stdout open forever; report the exit after a bounded wait for the output to drain.
+      if (child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // the group is already gone
+        }
+      }
+      setTimeout(() => finish({ code, signal }), 5000).unref();
+    });
 
     const killGroup = (sig: NodeJS.Signals) => {
       if (child.pid === undefined || done) return;

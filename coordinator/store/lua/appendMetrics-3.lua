@@ -6,7 +6,7 @@
   KEYS[1] trial hash   KEYS[2] metrics list   KEYS[3] objective list (the objective's points alone, for early stopping)
   ARGV[1] attempt  ARGV[2] seq (0: the next one, for ask/tell reports that carry none)  ARGV[3] objective metric name  ARGV[4] now (ms)
   ARGV[5..] points, 4 values each: name, step, value, timeMs
-  Returns 1 appended, 0 duplicate, -1 stale attempt.
+  Returns 1 appended, 0 duplicate, -1 stale attempt, -2 gap (an earlier batch is missing).
 ]]
 local attempt = tonumber(ARGV[1])
 if tonumber(redis.call('HGET', KEYS[1], 'attempt') or '0') ~= attempt
@@ -17,6 +17,9 @@ local lastSeq = tonumber(redis.call('HGET', KEYS[1], 'lastSeq') or '0')
 local seq = tonumber(ARGV[2])
 if seq == 0 then seq = lastSeq + 1 end
 if seq <= lastSeq then return 0 end
+-- Batches are stored strictly in order: after a gap the sender must replay from the gap,
+-- or the missing batch would later look like a duplicate and be dropped.
+if seq ~= lastSeq + 1 then return -2 end
 local rows = {}
 local objRows = {}
 local objValue, objStep = nil, nil

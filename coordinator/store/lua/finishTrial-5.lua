@@ -27,6 +27,16 @@ if decided then
   reason = redis.call('HGET', KEYS[2], 'stopReason') or decided
 end
 if ARGV[9] ~= '' then redis.call('HSET', KEYS[2], 'stopLatencyMs', ARGV[9]) end
+-- Once the study has ended nothing waits for a promotion or a retry.
+if redis.call('HGET', KEYS[1], 'state') ~= 'RUNNING' then
+  if outcome == 'PAUSED' then
+    outcome = 'PRUNED'
+    reason = 'not promoted before the study ended'
+  elseif outcome == 'RETRY' then
+    outcome = 'CANCELLED'
+    reason = 'study ended'
+  end
+end
 local value = redis.call('HGET', KEYS[2], 'objValue')
 if outcome == 'COMPLETED' and not value then
   outcome = 'FAILED'

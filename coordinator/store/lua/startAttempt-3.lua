@@ -4,7 +4,10 @@
   previous attempt's worker died and the job was delivered again. A re-connect (ARGV[3] = the
   attempt granted before) is accepted only while that attempt is still the current one.
 
-  KEYS[1] study hash   KEYS[2] trial hash
+  A trial of a study that is no longer RUNNING is cancelled here, once, rather than left
+  QUEUED or RUNNING forever by a job delivered after the study ended.
+
+  KEYS[1] study hash   KEYS[2] trial hash   KEYS[3] pending set
   ARGV[1] workerId  ARGV[2] now (ms)  ARGV[3] resumeAttempt  ARGV[4] hardware JSON  ARGV[5] maxRetries
   Returns {attempt, ''} to run, or {0, reason, current attempt} to skip.
 ]]
@@ -20,7 +23,13 @@ if resume > 0 then
   return {0, 'attempt ' .. resume .. ' is no longer current (trial ' .. state .. ', attempt ' .. attempt .. ')'}
 end
 if state ~= 'QUEUED' and state ~= 'RUNNING' then return {0, 'trial is ' .. state} end
-if redis.call('HGET', KEYS[1], 'state') ~= 'RUNNING' then return {0, 'study is not running'} end
+if redis.call('HGET', KEYS[1], 'state') ~= 'RUNNING' then
+  redis.call('HSET', KEYS[2], 'state', 'CANCELLED', 'finishedAt', ARGV[2], 'updatedAt', ARGV[2], 'reason', 'study ended')
+  redis.call('HINCRBY', KEYS[1], string.lower(state), -1)
+  redis.call('HINCRBY', KEYS[1], 'cancelled', 1)
+  redis.call('SREM', KEYS[3], redis.call('HGET', KEYS[2], 'number'))
+  return {0, 'study is not running'}
+end
 -- Retries count lost attempts only (a promotion of a paused trial is not a retry).
 if state == 'RUNNING' and redis.call('HINCRBY', KEYS[2], 'retries', 1) > tonumber(ARGV[5]) then
   return {0, 'retries exhausted', attempt}
@@ -32,5 +41,7 @@ end
 attempt = attempt + 1
 redis.call('HSET', KEYS[2], 'state', 'RUNNING', 'attempt', attempt, 'workerId', ARGV[1],
   'startedAt', ARGV[2], 'heartbeatAt', ARGV[2], 'updatedAt', ARGV[2], 'lastSeq', 0)
+-- Decisions belong to the attempt that earned them.
+redis.call('HDEL', KEYS[2], 'stopDecision', 'stopReason')
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], 'hardware', ARGV[4]) end
 return {attempt, ''}
