@@ -111,6 +111,43 @@ describe('exactly once', () => {
     expect(trial.metrics.score.map((p: any) => [p.attempt, p.step])).toEqual([[1, 1], [2, 3]]);
   });
 
+  it('a batch after a gap is refused with the stream, and the replay in order stores everything once', async () => {
+    const id = await queuedTrial();
+    const s = open(client);
+    s.send({ started: { trialId: `${id}.0`, workerId: 'gappy', resumeAttempt: 0 } });
+    await s.next((m) => !!m.startReply);
+    s.send({ metrics: { attempt: 1, seq: 1, points: points(1) } });
+    await s.next((m) => !!m.ack);
+    s.send({ metrics: { attempt: 1, seq: 3, points: points(3) } }); // batch 2 went missing
+    s.send({ metrics: { attempt: 1, seq: 4, points: points(4) } }); // buffered behind it: must not be stored
+    await new Promise((r) => setTimeout(r, 300));
+    const r = open(client);
+    r.send({ started: { trialId: `${id}.0`, workerId: 'gappy', resumeAttempt: 1 } });
+    expect((await r.next((m) => !!m.startReply)).startReply!.action).toBe('ACTION_RUN');
+    for (const seq of [2, 3, 4]) r.send({ metrics: { attempt: 1, seq, points: points(seq) } });
+    for (const seq of [2, 3, 4]) expect((await r.next((m) => !!m.ack)).ack!.seq).toBe(seq);
+    r.send(finished(1, 4));
+    expect((await r.next((m) => !!m.finishAck)).finishAck!.state).toBe('COMPLETED');
+    r.end();
+    const trial = (await stack.api('GET', `/api/v1/trials/${id}.0`)).body;
+    expect(trial.metrics.score.map((p: any) => p.step)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('a job delivered after its study ended cancels the trial instead of leaving it running', async () => {
+    const id = await queuedTrial();
+    const s = open(client);
+    s.send({ started: { trialId: `${id}.0`, workerId: 'doomed', resumeAttempt: 0 } });
+    await s.next((m) => !!m.startReply);
+    s.end(); // its worker dies without a word
+    expect((await stack.api('POST', `/api/v1/studies/${id}/stop`)).body.state).toBe('STOPPED');
+    const again = open(client);
+    again.send({ started: { trialId: `${id}.0`, workerId: 'late', resumeAttempt: 0 } });
+    expect((await again.next((m) => !!m.startReply)).startReply).toMatchObject({ action: 'ACTION_SKIP', reason: 'study is not running' });
+    again.end();
+    const study = (await stack.api('GET', `/api/v1/studies/${id}`)).body;
+    expect(study.counts).toMatchObject({ running: 0, queued: 0, cancelled: 1 });
+  });
+
   it('a trial that exhausted its retries is FAILED, not run again', async () => {
     const id = await queuedTrial();
     for (let attempt = 1; attempt <= 4; attempt++) {

@@ -62,6 +62,13 @@ describe('trial failures', () => {
     expect(trial.value).toBe(1);
   });
 
+  it('metrics may have any name, even one an object inherits', async () => {
+    const { trial } = await runOne(study([process.execPath, '-e', 'console.log("constructor=1 __proto__=2 score=3")']));
+    expect(trial.state).toBe('COMPLETED');
+    expect(trial.metrics.constructor[0].value).toBe(1);
+    expect(trial.value).toBe(3);
+  });
+
   it('the worker is still taking trials after all that', async () => {
     const { trial } = await runOne(study([process.execPath, fixture('quadratic.mjs'), '--x', '${params.x}']));
     expect(trial.state).toBe('COMPLETED');
