@@ -75,6 +75,7 @@ export class StudyRunner {
   /** Studies whose sampler said the space is exhausted (re-derived after a restart by asking again). */
   private readonly exhausted = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  private reconciling: Promise<void> | undefined;
   private closed = false;
 
   /** Trials' objective curves for early-stopping rules; the gRPC service reads it too. */
@@ -93,7 +94,11 @@ export class StudyRunner {
   async reconcile(): Promise<void> {
     const { store, queue, log } = this.deps;
     const ids = await store.activeStudyIds();
+    // Studies that ended (here or on another replica) leave nothing cached behind.
+    const active = new Set(ids);
+    for (const id of new Set([...this.rules.keys(), ...this.leaseUntil.keys()])) if (!active.has(id)) this.forget(id);
     for (const id of ids) {
+      if (this.closed) return;
       if (!(await this.owns(id, true))) continue;
       const study = await store.getStudy(id);
       if (!study) continue;
@@ -118,6 +123,7 @@ export class StudyRunner {
 
   /** Whether this replica drives the study now; renews the lease when a third of it has passed. */
   private async owns(studyId: string, renew = false): Promise<boolean> {
+    if (this.closed) return false; // a closing replica hands its studies over, never takes one
     const ttl = this.deps.leaseMs ?? 15_000;
     const until = this.leaseUntil.get(studyId) ?? 0;
     if (!renew && until - Date.now() > (ttl * 2) / 3) return true;
@@ -137,7 +143,7 @@ export class StudyRunner {
   start(intervalMs = 2000): void {
     const tick = () => {
       if (this.closed) return;
-      this.reconcile()
+      this.reconciling = this.reconcile()
         .catch((err: unknown) => this.deps.log.error({ err }, 'reconcile failed'))
         .finally(() => { if (!this.closed) this.timer = setTimeout(tick, intervalMs); });
     };
@@ -290,16 +296,22 @@ export class StudyRunner {
     for (const n of await store.pausedNumbers(study.id)) {
       await store.endWaitingTrial(study.id, n, 'PRUNED', `not promoted before the study ended (${state.toLowerCase()})`);
     }
-    this.history.forget(study.id);
-    this.curves.forget(study.id);
-    this.rules.delete(study.id);
-    this.exhausted.delete(study.id);
+    this.forget(study.id);
+  }
+
+  private forget(studyId: string): void {
+    this.history.forget(studyId);
+    this.curves.forget(studyId);
+    this.rules.delete(studyId);
+    this.exhausted.delete(studyId);
+    this.leaseUntil.delete(studyId);
   }
 
   /** Stops driving studies and hands their leases over at once. */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    await this.reconciling?.catch(() => undefined);
     await this.idle();
     for (const id of this.leaseUntil.keys()) await this.deps.store.releaseLease(id, this.deps.coordinatorId).catch(() => undefined);
   }
