@@ -31,6 +31,8 @@ export interface StudySpec {
   earlyStopping?: EarlyStoppingSpec;
   /** Absent: an ask/tell study, whose trials are evaluated by the client itself. */
   trial?: TrialTemplate;
+  /** Ask/tell only: a trial with no tell for this long is FAILED (its client is presumed gone). */
+  askTimeoutSeconds?: number;
 }
 
 export const LIMITS = {
@@ -63,7 +65,7 @@ export function parseStudySpec(raw: unknown): SpecResult {
   const err = (field: string, reason: string) => errors.push({ field, reason });
   if (!isObject(raw)) return { ok: false, errors: [{ field: '(body)', reason: 'must be a JSON object' }] };
 
-  const known = ['name', 'objective', 'searchSpace', 'algorithm', 'parallelism', 'maxTrials', 'maxFailedTrials', 'maxRetries', 'earlyStopping', 'trial'];
+  const known = ['name', 'objective', 'searchSpace', 'algorithm', 'parallelism', 'maxTrials', 'maxFailedTrials', 'maxRetries', 'earlyStopping', 'trial', 'askTimeoutSeconds'];
   for (const k of Object.keys(raw)) if (!known.includes(k)) err(k, `unknown field (known: ${known.join(', ')})`);
 
   const name = raw.name;
@@ -94,11 +96,17 @@ export function parseStudySpec(raw: unknown): SpecResult {
   }
 
   const trial = raw.trial === undefined ? undefined : parseTrial(raw.trial, searchSpace, err);
+  const askTimeout = raw.askTimeoutSeconds;
+  if (askTimeout !== undefined) {
+    if (raw.trial !== undefined) err('askTimeoutSeconds', 'applies to ask/tell studies (without "trial"); worker trials use trial.timeoutSeconds');
+    else if (!isFiniteNum(askTimeout) || askTimeout <= 0) err('askTimeoutSeconds', `must be a number of seconds > 0 (${describe(askTimeout)})`);
+  }
 
   if (errors.length > 0) return { ok: false, errors };
   const spec: StudySpec = { name: (name as string).trim(), objective: objective!, searchSpace: searchSpace!, algorithm: algorithm!, parallelism, maxTrials, maxFailedTrials, maxRetries };
   if (earlyStopping) spec.earlyStopping = earlyStopping;
   if (trial) spec.trial = trial;
+  if (askTimeout !== undefined) spec.askTimeoutSeconds = askTimeout as number;
   return { ok: true, spec };
 }
 

@@ -102,6 +102,7 @@ export class StudyRunner {
       if (!(await this.owns(id, true))) continue;
       const study = await store.getStudy(id);
       if (!study) continue;
+      if (!study.spec.trial) await this.expireAskTellTrials(study);
       if (study.spec.trial) {
         const pending = await store.getTrials(id, await store.pendingNumbers(id));
         for (const t of pending) {
@@ -116,6 +117,26 @@ export class StudyRunner {
         }
       }
       this.kick(id, { local: true });
+    }
+  }
+
+  /**
+   * Ask/tell trials whose client went away: a trial left QUEUED by an ask that never completed
+   * (the coordinator died between its two steps) is cancelled, and one with no tell for
+   * `askTimeoutSeconds` fails — otherwise such a study could never finish.
+   */
+  private async expireAskTellTrials(study: StudyRecord): Promise<void> {
+    const { store, log } = this.deps;
+    const now = Date.now();
+    for (const t of await store.getTrials(study.id, await store.pendingNumbers(study.id))) {
+      if (t.state === 'QUEUED' && now - t.createdAt > 30_000) {
+        await store.endWaitingTrial(study.id, t.number, 'CANCELLED', 'the ask that created it did not complete');
+      } else if (t.state === 'RUNNING' && study.spec.askTimeoutSeconds && now - (t.heartbeatAt ?? t.startedAt ?? now) > study.spec.askTimeoutSeconds * 1000) {
+        const r = await store.finishTrial(study.id, t.number, t.attempt, 'FAILED', {
+          direction: study.spec.objective.direction, reason: `no tell within askTimeoutSeconds (${study.spec.askTimeoutSeconds} s)`, maxRetries: study.spec.maxRetries,
+        });
+        if (r.applied) log.info({ trialId: t.id }, 'ask/tell trial timed out');
+      }
     }
   }
 

@@ -68,6 +68,22 @@ describe('ask/tell', () => {
     expect((await stack.api('GET', `/api/v1/trials/${f.id}`)).body.reason).toBe('OOM');
   });
 
+  it('fails a trial whose client never tells, so the study can still finish', async () => {
+    const { body: study } = await stack.api('POST', '/api/v1/studies', spec({ maxTrials: 2, askTimeoutSeconds: 0.5 }));
+    const lost = (await stack.api('POST', `/api/v1/studies/${study.id}/trials/ask`)).body;
+    const kept = (await stack.api('POST', `/api/v1/studies/${study.id}/trials/ask`)).body;
+    // The client of `kept` keeps reporting; the one of `lost` is gone.
+    for (let i = 1; i <= 6; i++) {
+      await stack.api('POST', `/api/v1/studies/${study.id}/trials/${kept.id}/tell`, { step: i, value: 1 / i });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await stack.api('POST', `/api/v1/studies/${study.id}/trials/${kept.id}/tell`, { value: 0.1 });
+    const done = await stack.waitForStudy(study.id, 10_000);
+    expect(done).toMatchObject({ state: 'COMPLETED', counts: { completed: 1, failed: 1 } });
+    const t = (await stack.api('GET', `/api/v1/trials/${lost.id}`)).body;
+    expect(t).toMatchObject({ state: 'FAILED', reason: 'no tell within askTimeoutSeconds (0.5 s)' });
+  });
+
   it('validates tells and refuses asks on worker studies', async () => {
     const { body: study } = await stack.api('POST', '/api/v1/studies', spec());
     const t = (await stack.api('POST', `/api/v1/studies/${study.id}/trials/ask`)).body;
