@@ -89,6 +89,10 @@ export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionO
       (err) => log.warn({ err: (err as Error).message }, 'checkpoint upload failed'),
     );
     let lastStep = 0;
+    /** The step of the program's latest announced checkpoint. */
+    let checkpointStep = -1;
+    let pauseAtCheckpoint = false;
+    let pauseTimer: NodeJS.Timeout | undefined;
     let lastLineAt = Date.now();
 
     // Metric batching: one gRPC message per batch, never per point.
@@ -112,6 +116,12 @@ export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionO
         if (mark) {
           flush();
           uploader.request(mark.value);
+          checkpointStep = Math.max(checkpointStep, mark.value);
+          if (pauseAtCheckpoint && checkpointStep >= lastStep) {
+            pauseAtCheckpoint = false;
+            clearTimeout(pauseTimer);
+            stop(o.graceMs);
+          }
           parsed.values = parsed.values.filter((v) => v.name !== CHECKPOINT_METRIC);
           if (parsed.values.length === 0) return;
         }
@@ -139,7 +149,14 @@ export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionO
       stoppedBy = action;
       commandLineAt = lastLineAt;
       log.info({ action, reason }, 'coordinator asked the trial to stop');
-      stop(o.graceMs);
+      // A paused trial resumes from its checkpoint: let the program save the step it just
+      // reported first (it announces it with tunehive.checkpoint), within the grace period.
+      if (action === 'ACTION_PAUSE' && checkpointStep < lastStep) {
+        pauseAtCheckpoint = true;
+        pauseTimer = setTimeout(() => stop(o.graceMs), o.graceMs);
+      } else {
+        stop(o.graceMs);
+      }
     });
     const onShutdown = () => {
       selfStopped = true;
@@ -156,6 +173,7 @@ export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionO
       : undefined;
 
     const exit = await program.exited;
+    clearTimeout(pauseTimer);
     const stopLatencyMs = stoppedBy ? Date.now() - commandLineAt : 0;
     await stdoutDone;
     clearInterval(heartbeat);
