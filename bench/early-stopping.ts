@@ -4,7 +4,7 @@
  * asha and hyperband. Prints total epochs trained, wall time, best validation accuracy, epochs
  * saved as a ratio, and the decision latency (metric line -> program exit) of stopped trials.
  *
- *   npm run bench:early-stopping -- [--trials 40] [--epochs 27] [--rules none,median,asha,hyperband]
+ *   npm run bench:early-stopping -- [--trials 40] [--epochs 27] [--rules none,median,asha,hyperband] [--min-resource 3]
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -16,7 +16,7 @@ import { api } from '../cli/http-client.js';
 
 const { values: a } = parseArgs({ options: {
   trials: { type: 'string', default: '40' }, epochs: { type: 'string', default: '27' }, rules: { type: 'string', default: 'none,median,asha,hyperband' },
-  seed: { type: 'string', default: '11' }, out: { type: 'string', default: 'bench/results/early-stopping' },
+  seed: { type: 'string', default: '11' }, 'min-resource': { type: 'string', default: '3' }, out: { type: 'string', default: 'bench/results/early-stopping' },
 } });
 const N = Number(a.trials);
 const E = Number(a.epochs);
@@ -24,8 +24,8 @@ const E = Number(a.epochs);
 const RULES: Record<string, unknown> = {
   none: undefined,
   median: { rule: 'median', settings: { minTrialsRequired: 5, startStep: 3 } },
-  asha: { rule: 'asha', settings: { reductionFactor: 3, minResource: 1, maxResource: E } },
-  hyperband: { rule: 'hyperband', settings: { reductionFactor: 3, minResource: 1, maxResource: E } },
+  asha: { rule: 'asha', settings: { reductionFactor: 3, minResource: Number(a['min-resource']), maxResource: E } },
+  hyperband: { rule: 'hyperband', settings: { reductionFactor: 3, minResource: Number(a['min-resource']), maxResource: E } },
 };
 
 async function main() {
