@@ -6,7 +6,8 @@
 import type { ParamValue, Params } from '../shared/search-space.js';
 import type { TrialJob } from '../shared/trial-job.js';
 
-export const formatParam = (v: ParamValue): string => (typeof v === 'number' ? String(v) : String(v));
+/** Numbers as JavaScript prints them (full precision, `1e-7` for tiny ones), booleans as true/false. */
+export const formatParam = (v: ParamValue): string => String(v);
 
 export function substitute(arg: string, params: Params, extra: Record<string, string> = {}): string {
   return arg.replace(/\$\{(params|trialParameters|trial)\.([A-Za-z0-9_.-]+)\}/g, (whole, scope: string, name: string) => {

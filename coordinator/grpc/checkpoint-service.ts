@@ -4,7 +4,7 @@
  * attempt; older checkpoints beyond `keep` are pruned.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CheckpointChunk, CheckpointRequest, CheckpointSaved } from '../../shared/proto.js';
 import type { CheckpointStore, IncomingChunk } from '../checkpoints/checkpoint-store.js';
@@ -65,7 +65,6 @@ export function createCheckpointHandlers(deps: { store: StudyStore; checkpoints:
       if (!ids) throw new Error('unknown trial');
       const id = call.request.checkpointId;
       const files = await checkpoints.files(ids.studyId, ids.number, id);
-      const { createHash } = await import('node:crypto');
       const hash = createHash('sha256');
       call.write({ trialId: call.request.trialId, checkpointId: id, files });
       for (let i = 0; i < files.length; i++) {

@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { Direction, StudySpec } from '../../shared/study-spec.js';
 import type { Params } from '../../shared/search-space.js';
+import type { TrialJob } from '../../shared/trial-job.js';
 import type { StudyState } from '../../shared/trial.js';
 import { trialId } from '../../shared/redis-keys.js';
 import type { StudyRecord, StudyStore } from '../store/study-store.js';
@@ -286,9 +287,9 @@ export class StudyRunner {
     return params;
   }
 
-  jobFor(study: { id: string; spec: StudySpec }, number: number, params: Params, budget?: number) {
+  jobFor(study: { id: string; spec: StudySpec }, number: number, params: Params, budget?: number): TrialJob {
     const t = study.spec.trial!;
-    const job = { studyId: study.id, trialId: trialId(study.id, number), number, params, command: t.command, env: t.env, gpus: t.gpus } as import('../../shared/trial-job.js').TrialJob;
+    const job: TrialJob = { studyId: study.id, trialId: trialId(study.id, number), number, params, command: t.command, env: t.env, gpus: t.gpus };
     if (t.timeoutSeconds !== undefined) job.timeoutSeconds = t.timeoutSeconds;
     if (t.image !== undefined) job.image = t.image;
     if (budget !== undefined) job.budget = budget;

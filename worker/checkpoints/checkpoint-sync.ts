@@ -4,12 +4,11 @@
  * a torn download is never handed to the program.
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { once } from 'node:events';
 import path from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
-import { safeRelativePath } from '../../shared/checkpoint-files.js';
+import { CheckpointFolderWriter, listCheckpointFiles } from '../../shared/checkpoint-files.js';
 import type { CheckpointChunk, CheckpointRequest, CheckpointSaved } from '../../shared/proto.js';
 
 type Client = {
@@ -17,34 +16,13 @@ type Client = {
   downloadCheckpoint(req: CheckpointRequest): grpc.ClientReadableStream<CheckpointChunk>;
 };
 
-async function listFiles(root: string): Promise<Array<{ path: string; size: number }>> {
-  const out: Array<{ path: string; size: number }> = [];
-  const walk = async (rel: string) => {
-    let entries;
-    try {
-      entries = await readdir(path.join(root, rel), { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      // Files a program is still writing (its own temp files) are not part of a checkpoint.
-      if (e.name.endsWith('.tmp') || e.name.startsWith('.tmp')) continue;
-      if (e.isDirectory()) await walk(r);
-      else if (e.isFile()) out.push({ path: r, size: (await stat(path.join(root, r))).size });
-    }
-  };
-  await walk('');
-  return out.sort((a, b) => a.path.localeCompare(b.path));
-}
-
 /** Uploads the folder as the attempt's checkpoint at `step`. */
 export async function uploadCheckpoint(client: grpc.Client, o: { trialId: string; attempt: number; step: number; dir: string }): Promise<CheckpointSaved> {
   // Open every file first and take its size from the open handle: a program that replaces a
   // file (write + rename) meanwhile cannot make the announced size and the bytes disagree.
   const handles: Array<{ path: string; size: number; fh: FileHandle }> = [];
   try {
-    for (const f of await listFiles(o.dir)) {
+    for (const f of await listCheckpointFiles(o.dir)) {
       try {
         const fh = await open(path.join(o.dir, f.path), 'r');
         handles.push({ path: f.path, size: (await fh.stat()).size, fh });
@@ -90,49 +68,32 @@ export async function uploadCheckpoint(client: grpc.Client, o: { trialId: string
   }
 }
 
-/** Replaces the folder's content with checkpoint `id` of the trial. */
+/** Replaces the folder's content with checkpoint `id` of the trial (only once it arrived whole). */
 export async function downloadCheckpoint(client: grpc.Client, o: { trialId: string; checkpointId: string; dir: string }): Promise<void> {
   const staging = `${o.dir}.restore`;
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
   const call = (client as unknown as Client).downloadCheckpoint({ trialId: o.trialId, checkpointId: o.checkpointId });
-  const hash = createHash('sha256');
-  let files: Array<{ path: string; size: number }> = [];
-  let current = -1;
-  let out: ReturnType<typeof createWriteStream> | undefined;
+  let writer: CheckpointFolderWriter | undefined;
   let expected: string | undefined;
-  const close = async () => {
-    if (out) {
-      out.end();
-      await once(out, 'close');
-      out = undefined;
+  try {
+    for await (const m of call as AsyncIterable<CheckpointChunk>) {
+      if (m.files?.length) writer = new CheckpointFolderWriter(staging, m.files);
+      if (m.data?.length) {
+        if (!writer) throw new Error('checkpoint data arrived before its file list');
+        await writer.write(m.fileIndex ?? 0, m.data);
+      }
+      if (m.sha256) expected = m.sha256;
     }
-  };
-  const open = async (i: number) => {
-    await close();
-    const rel = safeRelativePath(files[i]!.path);
-    if (!rel) throw new Error(`unsafe path in checkpoint: ${files[i]!.path}`);
-    await mkdir(path.dirname(path.join(staging, rel)), { recursive: true });
-    out = createWriteStream(path.join(staging, rel));
-    current = i;
-  };
-  for await (const m of call as AsyncIterable<CheckpointChunk>) {
-    if (m.files?.length) files = m.files;
-    if (m.data?.length) {
-      while (current < (m.fileIndex ?? 0)) await open(current + 1);
-      hash.update(m.data);
-      if (!out!.write(m.data)) await once(out!, 'drain');
-    }
-    if (m.sha256) expected = m.sha256;
-  }
-  while (current < files.length - 1) await open(current + 1);
-  await close();
-  if (!expected || expected !== hash.digest('hex')) {
+    if (!writer) throw new Error('checkpoint download carried no files');
+    await writer.finish(expected);
+  } catch (err) {
+    writer?.abort();
+    call.cancel();
     await rm(staging, { recursive: true, force: true });
-    throw new Error('checkpoint download incomplete or corrupted (checksum mismatch)');
+    throw new Error(`checkpoint download incomplete or corrupted: ${(err as Error).message}`);
   }
   await rm(o.dir, { recursive: true, force: true });
-  const { rename } = await import('node:fs/promises');
   await rename(staging, o.dir);
 }
 
