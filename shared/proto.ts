@@ -17,17 +17,18 @@ export type CommandAction = 'ACTION_STOP' | 'ACTION_PRUNE' | 'ACTION_PAUSE';
 export type FinishOutcome = 'OUTCOME_EXITED' | 'OUTCOME_START_FAILED' | 'OUTCOME_TIMED_OUT' | 'OUTCOME_STOPPED';
 
 export interface WorkerMessage {
-  started?: { trialId: string; workerId: string; resumeAttempt: number; hardware?: HardwareMsg };
+  started?: { trialId: string; workerId: string; resumeAttempt: number; hardware?: HardwareMsg; deliveryId?: string };
   metrics?: { attempt: number; seq: number; points: MetricPoint[] };
   heartbeat?: { attempt: number };
   finished?: {
     attempt: number; outcome: FinishOutcome; exitCode: number; signal: string; reason: string;
     stderrTail: string; lastSeq: number; stoppedBy?: CommandAction | 'ACTION_UNSPECIFIED'; stopLatencyMs?: number;
+    truncatedLines?: number; droppedBytes?: number;
   };
 }
 export interface CoordinatorMessage {
   startReply?: { action: 'ACTION_RUN' | 'ACTION_SKIP'; attempt: number; reason: string; checkpointId?: string; checkpointStep?: number; budget?: number };
-  ack?: { seq: number };
+  ack?: { seq: number; droppedPoints?: number };
   command?: { action: CommandAction; reason: string };
   finishAck?: { state: string };
 }

@@ -28,6 +28,17 @@ export const keys = {
   kickChannel: (p: string) => `${p}:kick`,
 };
 
+/**
+ * Every key that belongs to one trial / one study (all in the study's hash slot). Deleting a
+ * study deletes exactly these: a new per-trial or per-study key must be added here too.
+ */
+export function trialKeys(p: string, s: string, n: number): string[] {
+  return [keys.trial(p, s, n), keys.metrics(p, s, n), keys.objective(p, s, n)];
+}
+export function studyKeys(p: string, s: string): string[] {
+  return [keys.study(p, s), keys.pending(p, s), keys.paused(p, s), keys.history(p, s), keys.lease(p, s)];
+}
+
 /** Trial ids are `<studyId>.<number>`: readable, and the API finds the study from the id alone. */
 export function trialId(studyId: string, number: number): string {
   return `${studyId}.${number}`;

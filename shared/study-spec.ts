@@ -19,8 +19,20 @@ export interface TrialTemplate {
   timeoutSeconds?: number;
   gpus: number;
 }
+/** Per-trial quotas: what one trial may store. Defaults in `DEFAULT_TRIAL_LIMITS`. */
+export interface TrialLimits {
+  /** Metric points stored per trial; later points are dropped and counted. */
+  maxMetricPoints: number;
+  /** Bytes and files of one checkpoint upload. */
+  maxCheckpointBytes: number;
+  maxCheckpointFiles: number;
+}
+/** Which trials keep their checkpoints once they reach a final state. */
+export type KeepCheckpoints = 'best' | 'all' | 'none';
 export interface StudySpec {
   name: string;
+  limits: TrialLimits;
+  keepCheckpoints: KeepCheckpoints;
   objective: Objective;
   searchSpace: SearchSpace;
   algorithm: AlgorithmSpec;
@@ -44,6 +56,17 @@ export const LIMITS = {
   nameLength: 200,
 } as const;
 
+export const DEFAULT_TRIAL_LIMITS: TrialLimits = {
+  maxMetricPoints: 100_000,
+  maxCheckpointBytes: 10 * 1024 ** 3,
+  maxCheckpointFiles: 10_000,
+};
+const TRIAL_LIMIT_RANGES: Record<keyof TrialLimits, [number, number]> = {
+  maxMetricPoints: [1, 10_000_000],
+  maxCheckpointBytes: [1, 1024 ** 4],
+  maxCheckpointFiles: [1, 1_000_000],
+};
+
 const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,99}$/;
 const METRIC_NAME = /^[A-Za-z_][A-Za-z0-9_./-]{0,99}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -65,7 +88,7 @@ export function parseStudySpec(raw: unknown): SpecResult {
   const err = (field: string, reason: string) => errors.push({ field, reason });
   if (!isObject(raw)) return { ok: false, errors: [{ field: '(body)', reason: 'must be a JSON object' }] };
 
-  const known = ['name', 'objective', 'searchSpace', 'algorithm', 'parallelism', 'maxTrials', 'maxFailedTrials', 'maxRetries', 'earlyStopping', 'trial', 'askTimeoutSeconds'];
+  const known = ['name', 'objective', 'searchSpace', 'algorithm', 'parallelism', 'maxTrials', 'maxFailedTrials', 'maxRetries', 'earlyStopping', 'trial', 'askTimeoutSeconds', 'limits', 'keepCheckpoints'];
   for (const k of Object.keys(raw)) if (!known.includes(k)) err(k, `unknown field (known: ${known.join(', ')})`);
 
   const name = raw.name;
@@ -102,8 +125,14 @@ export function parseStudySpec(raw: unknown): SpecResult {
     else if (!isFiniteNum(askTimeout) || askTimeout <= 0) err('askTimeoutSeconds', `must be a number of seconds > 0 (${describe(askTimeout)})`);
   }
 
+  const limits = parseLimits(raw.limits, err);
+  const keepCheckpoints = raw.keepCheckpoints ?? 'best';
+  if (keepCheckpoints !== 'best' && keepCheckpoints !== 'all' && keepCheckpoints !== 'none') {
+    err('keepCheckpoints', `must be "best", "all" or "none" (${describe(keepCheckpoints)})`);
+  }
+
   if (errors.length > 0) return { ok: false, errors };
-  const spec: StudySpec = { name: (name as string).trim(), objective: objective!, searchSpace: searchSpace!, algorithm: algorithm!, parallelism, maxTrials, maxFailedTrials, maxRetries };
+  const spec: StudySpec = { name: (name as string).trim(), limits, keepCheckpoints: keepCheckpoints as KeepCheckpoints, objective: objective!, searchSpace: searchSpace!, algorithm: algorithm!, parallelism, maxTrials, maxFailedTrials, maxRetries };
   if (earlyStopping) spec.earlyStopping = earlyStopping;
   if (trial) spec.trial = trial;
   if (askTimeout !== undefined) spec.askTimeoutSeconds = askTimeout as number;
@@ -111,6 +140,22 @@ export function parseStudySpec(raw: unknown): SpecResult {
 }
 
 type Err = (field: string, reason: string) => void;
+
+function parseLimits(l: unknown, err: Err): TrialLimits {
+  const out: TrialLimits = { ...DEFAULT_TRIAL_LIMITS };
+  if (l === undefined) return out;
+  if (!isObject(l)) {
+    err('limits', `must be an object {${Object.keys(DEFAULT_TRIAL_LIMITS).join(', ')}} (${describe(l)})`);
+    return out;
+  }
+  for (const [k, v] of Object.entries(l)) {
+    const range = TRIAL_LIMIT_RANGES[k as keyof TrialLimits] as [number, number] | undefined;
+    if (!Object.hasOwn(TRIAL_LIMIT_RANGES, k) || !range) err(`limits.${k}`, `unknown field (known: ${Object.keys(DEFAULT_TRIAL_LIMITS).join(', ')})`);
+    else if (!isInt(v) || v < range[0] || v > range[1]) err(`limits.${k}`, `must be an integer from ${range[0]} to ${range[1]} (${describe(v)})`);
+    else out[k as keyof TrialLimits] = v;
+  }
+  return out;
+}
 
 function parseObjective(o: unknown, err: Err): Objective | undefined {
   if (!isObject(o)) {
