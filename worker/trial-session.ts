@@ -173,6 +173,7 @@ export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionO
       : undefined;
 
     const exit = await program.exited;
+    if (exit.startError) log.warn({ attempt, reason: exit.startError }, 'trial program could not be started');
     clearTimeout(pauseTimer);
     const stopLatencyMs = stoppedBy ? Date.now() - commandLineAt : 0;
     await stdoutDone;

@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import type { ExitInfo, LaunchSpec, RunningProgram, Runtime } from './runtime.js';
+import { launchProblem, tooBigReason } from './launch-check.js';
 
 export class ProcessRuntime implements Runtime {
   readonly name = 'process';
@@ -28,14 +29,30 @@ export class ProcessRuntime implements Runtime {
       settle(e);
     };
 
-    const child = spawn(file!, args, { cwd: this.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, shell: false });
-    child.stdout.pipe(stdout);
-    child.stderr.pipe(stderr);
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      const hint = err.code === 'ENOENT' ? ` (is "${file}" installed and on PATH?)` : '';
+    const notStarted = (why: string): RunningProgram => {
       stdout.end();
       stderr.end();
-      finish({ code: null, signal: null, startError: `cannot start ${JSON.stringify(file)}: ${err.message}${hint}` });
+      finish({ code: null, signal: null, startError: `cannot start ${quoteFile(file)}: ${why}` });
+      return { stdout, stderr, exited, stop: () => exited };
+    };
+    const problem = launchProblem(spec);
+    if (problem) return notStarted(problem);
+    let child: ReturnType<typeof spawn>;
+    try {
+      // spawn throws synchronously for what exec refuses outright (E2BIG, invalid arguments);
+      // ENOENT and EACCES come later, as the 'error' event below.
+      child = spawn(file!, args, { cwd: this.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, shell: false });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      return notStarted(e.code === 'E2BIG' ? tooBigReason(spec.argv, env) : e.message.slice(0, 300));
+    }
+    child.stdout!.pipe(stdout);
+    child.stderr!.pipe(stderr);
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      const hint = err.code === 'ENOENT' ? ` (is ${quoteFile(file)} installed and on PATH?)` : '';
+      stdout.end();
+      stderr.end();
+      finish({ code: null, signal: null, startError: `cannot start ${quoteFile(file)}: ${err.message}${hint}` });
     });
     // 'close' (not 'exit') so every line of output has been read before the exit is reported.
     child.on('close', (code, signal) => finish({ code, signal }));
@@ -72,3 +89,5 @@ export class ProcessRuntime implements Runtime {
     };
   }
 }
+
+const quoteFile = (file: string | undefined) => JSON.stringify(file === undefined || file.length <= 200 ? file ?? '' : `${file.slice(0, 200)}…`);

@@ -38,5 +38,10 @@ export interface RunningProgram {
 
 export interface Runtime {
   readonly name: string;
+  /**
+   * Never throws: a program that cannot be started (bad argv or environment, E2BIG, ENOENT,
+   * EACCES, no image) is a RunningProgram whose `exited` carries `startError`. An exception
+   * here would be taken for a lost worker and retried until the retries are gone.
+   */
   launch(spec: LaunchSpec): RunningProgram;
 }

@@ -14,6 +14,7 @@ import { buildCreateBody, containerName, type ContainerSettings } from './create
 import { DockerLogDemuxer } from './demux.js';
 import { type DockerEngineClient, engineMessage } from './engine-client.js';
 import { pullImage } from './images.js';
+import { launchProblem } from '../launch-check.js';
 
 export interface RunDeps {
   engine: DockerEngineClient;
@@ -78,7 +79,8 @@ export class ContainerRun implements RunningProgram {
   private async run(): Promise<void> {
     const { spec } = this;
     if (!spec.image) return this.finish(startFailure('the container runtime needs an image (trial.image)'));
-    if (spec.argv.length === 0) return this.finish(startFailure('the trial command is empty'));
+    const problem = launchProblem(spec);
+    if (problem) return this.finish(startFailure(problem));
     const image = spec.image;
 
     const created = await this.create(image);
