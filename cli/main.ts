@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { GpuSetting } from '../worker/gpu/discovery.js';
 import { api, apiBase, ApiError } from './http-client.js';
-import { fmtParams, fmtValue, progressLine, studySummary, table } from './format.js';
+import { fmtParams, fmtValue, progressLine, safeText, studySummary, table } from './format.js';
 
 // Servers are imported only by the commands that start them, so `submit` or `status` start fast.
 const servers = {
@@ -170,8 +170,8 @@ async function main(argv: string[]): Promise<number> {
       }
       const isJson = file.endsWith('.json') || text.trimStart().startsWith('{');
       const s = await api(apiBase(f.values.api), 'POST', '/api/v1/studies', { text, type: isJson ? 'application/json' : 'application/yaml' });
-      console.log(s.id);
-      say(`study "${s.name}" created; follow it with: tunehive status ${s.id} --watch`);
+      console.log(safeText(s.id));
+      say(`study "${safeText(s.name)}" created; follow it with: tunehive status ${safeText(s.id)} --watch`);
       return 0;
     }
 
@@ -198,7 +198,7 @@ async function main(argv: string[]): Promise<number> {
       if (f.values.state) q.set('state', f.values.state.toUpperCase());
       const r = await api(apiBase(f.values.api), 'GET', `/api/v1/studies/${encodeURIComponent(id)}/trials?${q}`);
       console.log(table(['#', 'state', 'value', 'attempt', 'worker', 'params', 'reason'],
-        r.trials.map((t: any) => [String(t.number), t.state, fmtValue(t.value), String(t.attempt), t.workerId ?? '-', fmtParams(t.params), (t.reason ?? '').slice(0, 60)])));
+        r.trials.map((t: any) => [String(t.number), t.state, fmtValue(t.value), String(t.attempt), t.workerId ?? '-', fmtParams(t.params), safeText(t.reason ?? '').slice(0, 60)])));
       return 0;
     }
 
@@ -218,9 +218,11 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    if (err instanceof UsageError || err instanceof ApiError) say(`tunehive: ${err.message}`);
-    else if (err instanceof Error && /redis-server was not found/.test(err.message)) say(`tunehive: ${err.message}`);
-    else say(`tunehive: unexpected error: ${err instanceof Error ? err.message : String(err)}\n(set LOG_LEVEL=debug for details)`);
+    // Messages can quote what the API or the user sent: inert, but their lines kept.
+    const m = (e: Error) => safeText(e.message, { multiline: true });
+    if (err instanceof UsageError || err instanceof ApiError) say(`tunehive: ${m(err)}`);
+    else if (err instanceof Error && /redis-server was not found/.test(err.message)) say(`tunehive: ${m(err)}`);
+    else say(`tunehive: unexpected error: ${err instanceof Error ? m(err) : safeText(err)}\n(set LOG_LEVEL=debug for details)`);
     process.exit(1);
   },
 );
