@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { STUDY_ID } from '../../shared/redis-keys.js';
 import { CheckpointFolderWriter, CheckpointTransferError, listCheckpointFiles, safeRelativePath, type CheckpointFileInfo } from '../../shared/checkpoint-files.js';
 
 export type { CheckpointFileInfo };
@@ -27,7 +28,10 @@ export class FsCheckpointStore implements CheckpointStore {
   constructor(private readonly root: string) {}
 
   private dir(studyId: string, number: number, id: string): string {
-    if (!/^[A-Za-z0-9_-]{1,100}$/.test(id)) throw new CheckpointError(`bad checkpoint id ${JSON.stringify(id)}`);
+    // Every part becomes a path segment: one with a '/' or '..' would leave the root.
+    if (!STUDY_ID.test(studyId)) throw new CheckpointError(`bad study id ${JSON.stringify(studyId.slice(0, 100))}`);
+    if (!Number.isSafeInteger(number) || number < 0) throw new CheckpointError(`bad trial number ${number}`);
+    if (!/^[A-Za-z0-9_-]{1,100}$/.test(id)) throw new CheckpointError(`bad checkpoint id ${JSON.stringify(id.slice(0, 100))}`);
     return path.join(this.root, studyId, String(number), id);
   }
 
