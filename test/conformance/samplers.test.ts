@@ -9,7 +9,6 @@ import { describe, expect, it } from 'vitest';
 import { SAMPLERS, validateAlgorithm } from '../../coordinator/search/registry.js';
 import type { SamplerContext, SamplerFactory } from '../../coordinator/search/sampler.js';
 import { suggestNow } from '../../coordinator/search/suggest.js';
-import { gridSize } from '../../coordinator/search/grid.js';
 import { createRng, deriveSeed } from '../../shared/rng.js';
 import { cardinality, contains, fromUnit, type ParamSpec, type Params, type SearchSpace } from '../../shared/search-space.js';
 import type { FrozenTrial } from '../../shared/trial.js';
@@ -39,7 +38,8 @@ const UNSUPPORTED: Record<string, (space: SearchSpace) => boolean> = {
 };
 /** Samplers that run out of points (answer null once exhausted), and after how many trials. */
 const EXHAUSTS: Record<string, (space: SearchSpace) => number> = {
-  grid: (space) => gridSize(space, 5),
+  // Every value of discrete parameters, pointsPerFloat (default 5) of plain floats.
+  grid: (space) => Object.values(space).reduce((n, p) => n * (Number.isFinite(cardinality(p)) ? cardinality(p) : 5), 1),
 };
 
 const supports = (f: SamplerFactory, space: SearchSpace) => !UNSUPPORTED[f.name]?.(space);

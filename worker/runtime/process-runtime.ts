@@ -52,7 +52,7 @@ export class ProcessRuntime implements Runtime {
       const hint = err.code === 'ENOENT' ? ` (is ${quoteFile(file)} installed and on PATH?)` : '';
       stdout.end();
       stderr.end();
-      finish({ code: null, signal: null, startError: `cannot start ${quoteFile(file)}: ${err.message}${hint}` });
+      finish({ code: null, signal: null, startError: `cannot start ${quoteFile(file)}: ${err.message.slice(0, 300)}${hint}` });
     });
     // 'close' (not 'exit') so every line of output has been read before the exit is reported.
     child.on('close', (code, signal) => finish({ code, signal }));
