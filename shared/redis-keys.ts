@@ -24,6 +24,10 @@ export const keys = {
   /** set of worker ids that registered; each has a hash that expires unless refreshed. */
   workers: (p: string) => `${p}:workers`,
   worker: (p: string, id: string) => `${p}:worker:${id}`,
+  /** hash: one credential (API token, worker join token, worker credential) by its public id; only the secret's hash. */
+  credential: (p: string, id: string) => `${p}:cred:${id}`,
+  /** zset of credential ids, scored by creation time: for listing and the sweep. */
+  credentials: (p: string) => `${p}:creds`,
   /** pub/sub channel: "a study needs a fill", heard by whichever replica drives it. */
   kickChannel: (p: string) => `${p}:kick`,
 };

@@ -1,0 +1,171 @@
+/**
+ * Credentials in Redis: API tokens, worker join tokens and per-worker credentials, one record
+ * each, keyed by the token's public id and holding only the secret's hash. This module stores
+ * and checks credentials; what a principal may do (roles, projects) is decided by the callers.
+ *
+ * Contract: `verify` is exact (never cached here: revocation takes effect on the next call);
+ * `consume` is atomic (a join token with maxUses N admits exactly N exchanges, whichever
+ * replica serves them). Expired and revoked records are deleted by `sweep` after a grace
+ * period, so the set of records is bounded by the live credentials.
+ */
+import type { Redis } from 'ioredis';
+import { keys } from '../../shared/redis-keys.js';
+import { mintToken, parseToken, secretMatches, tokenFromSecret, type TokenKind } from '../auth/token-format.js';
+
+export type Role = 'viewer' | 'editor' | 'owner' | 'admin';
+export const ROLES: readonly Role[] = ['viewer', 'editor', 'owner', 'admin'];
+
+export interface CredentialRecord {
+  id: string;
+  kind: TokenKind;
+  /** Who it acts for (a user name, or the worker id for worker credentials). */
+  owner: string;
+  /** The project it is limited to, or '*' for every project its owner may use. */
+  project: string;
+  /** The highest role it may exercise (its owner's role in a project still applies). */
+  role: Role;
+  scopes: string[];
+  description: string;
+  createdAt: number;
+  expiresAt?: number;
+  revokedAt?: number;
+  /** Join tokens: how many exchanges it admits, and how many happened. */
+  maxUses?: number;
+  uses: number;
+  /** Worker credentials and join tokens: the projects the worker may serve ('*' for any). */
+  projects?: string[];
+}
+
+export interface NewCredential {
+  kind: TokenKind;
+  owner: string;
+  project?: string;
+  role: Role;
+  scopes?: string[];
+  description?: string;
+  ttlMs?: number;
+  maxUses?: number;
+  projects?: string[];
+}
+
+/** Operator secrets (TUNEHIVE_ADMIN_TOKEN, ...) shorter than this are refused at start-up. */
+export const MIN_OPERATOR_SECRET = 16;
+/** Expired or revoked records stay this long (so lists can show why a token stopped working). */
+const GRACE_MS = 7 * 86_400_000;
+
+export class CredentialStore {
+  constructor(private readonly redis: Redis, private readonly prefix = 'th') {}
+
+  async create(c: NewCredential, now = Date.now()): Promise<{ token: string; record: CredentialRecord }> {
+    const { token, id, hash } = mintToken(c.kind);
+    const record = await this.put(id, hash, c, now);
+    return { token, record };
+  }
+
+  /** Registers an operator-given secret (idempotent: every replica may do it at start). */
+  async ensureOperatorSecret(secret: string, c: NewCredential, now = Date.now()): Promise<CredentialRecord> {
+    if (secret.length < MIN_OPERATOR_SECRET) throw new Error(`an operator secret must be at least ${MIN_OPERATOR_SECRET} characters`);
+    const { id, hash } = tokenFromSecret(secret);
+    const existing = await this.get(id);
+    if (existing && !existing.revokedAt) return existing;
+    return this.put(id, hash, c, now);
+  }
+
+  /** The live record of a presented token, or undefined (unknown, wrong secret, expired, revoked). */
+  async verify(token: string, now = Date.now()): Promise<CredentialRecord | undefined> {
+    const parsed = parseToken(token);
+    const { id, secret } = parsed ? { id: parsed.id, secret: parsed.secret } : { id: tokenFromSecret(token).id, secret: token };
+    const h = await this.redis.hgetall(keys.credential(this.prefix, id));
+    if (!h.hash || !secretMatches(secret, h.hash)) return undefined;
+    const rec = toRecord(id, h);
+    if (parsed && parsed.kind !== rec.kind) return undefined;
+    return live(rec, now) ? rec : undefined;
+  }
+
+  /** Verifies a join token and counts one use, atomically; undefined when it admits no more. */
+  async consume(token: string, now = Date.now()): Promise<CredentialRecord | undefined> {
+    const rec = await this.verify(token, now);
+    if (!rec) return undefined;
+    if (rec.maxUses === undefined) {
+      await this.redis.hincrby(keys.credential(this.prefix, rec.id), 'uses', 1);
+      return rec;
+    }
+    // HINCRBY is atomic: of N concurrent exchanges past the limit, exactly the first maxUses win.
+    const uses = await this.redis.hincrby(keys.credential(this.prefix, rec.id), 'uses', 1);
+    return uses <= rec.maxUses ? { ...rec, uses } : undefined;
+  }
+
+  async get(id: string): Promise<CredentialRecord | undefined> {
+    const h = await this.redis.hgetall(keys.credential(this.prefix, id));
+    return h.hash ? toRecord(id, h) : undefined;
+  }
+
+  async list(filter: { owner?: string; kind?: TokenKind } = {}): Promise<CredentialRecord[]> {
+    const ids = await this.redis.zrange(keys.credentials(this.prefix), '0', '-1');
+    const pipe = this.redis.pipeline();
+    for (const id of ids) pipe.hgetall(keys.credential(this.prefix, id));
+    const rows = (await pipe.exec()) ?? [];
+    return ids.flatMap((id, i) => {
+      const h = rows[i]?.[1] as Record<string, string> | undefined;
+      if (!h?.hash) return [];
+      const r = toRecord(id, h);
+      return (filter.owner === undefined || r.owner === filter.owner) && (filter.kind === undefined || r.kind === filter.kind) ? [r] : [];
+    });
+  }
+
+  /** Revokes a credential; false when there is none with this id or it was already revoked. */
+  async revoke(id: string, now = Date.now()): Promise<boolean> {
+    const k = keys.credential(this.prefix, id);
+    const [[, exists], [, revoked]] = (await this.redis.multi().exists(k).hget(k, 'revokedAt').exec()) as [[null, number], [null, string | null]];
+    if (!exists || revoked) return false;
+    await this.redis.multi().hset(k, "revokedAt", String(now)).pexpire(k, GRACE_MS).exec();
+    return true;
+  }
+
+  /** Deletes records that expired or were revoked more than the grace period ago. */
+  async sweep(now = Date.now()): Promise<number> {
+    let removed = 0;
+    for (const r of await this.list()) {
+      const ended = r.revokedAt ?? (r.expiresAt !== undefined && r.expiresAt <= now ? r.expiresAt : undefined);
+      if (ended !== undefined && ended + GRACE_MS <= now) {
+        await this.redis.multi().unlink(keys.credential(this.prefix, r.id)).zrem(keys.credentials(this.prefix), r.id).exec();
+        removed++;
+      } else if (!(await this.redis.exists(keys.credential(this.prefix, r.id)))) {
+        await this.redis.zrem(keys.credentials(this.prefix), r.id);
+      }
+    }
+    return removed;
+  }
+
+  private async put(id: string, hash: string, c: NewCredential, now: number): Promise<CredentialRecord> {
+    const fields: Record<string, string | number> = {
+      hash, kind: c.kind, owner: c.owner, project: c.project ?? '*', role: c.role, scopes: JSON.stringify(c.scopes ?? []),
+      description: c.description ?? '', createdAt: now, uses: 0,
+    };
+    if (c.ttlMs !== undefined) fields.expiresAt = now + c.ttlMs;
+    if (c.maxUses !== undefined) fields.maxUses = c.maxUses;
+    if (c.projects !== undefined) fields.projects = JSON.stringify(c.projects);
+    const k = keys.credential(this.prefix, id);
+    const m = this.redis.multi().del(k).hset(k, fields).zadd(keys.credentials(this.prefix), now, id);
+    // An expiring record deletes itself after the grace period even if no sweep runs.
+    if (c.ttlMs !== undefined) m.pexpire(k, c.ttlMs + GRACE_MS);
+    await m.exec();
+    return (await this.get(id))!;
+  }
+}
+
+function live(r: CredentialRecord, now: number): boolean {
+  return r.revokedAt === undefined && (r.expiresAt === undefined || r.expiresAt > now);
+}
+
+function toRecord(id: string, h: Record<string, string>): CredentialRecord {
+  const r: CredentialRecord = {
+    id, kind: h.kind as TokenKind, owner: h.owner ?? '', project: h.project ?? '*', role: (h.role ?? 'viewer') as Role,
+    scopes: JSON.parse(h.scopes ?? '[]') as string[], description: h.description ?? '', createdAt: Number(h.createdAt ?? 0), uses: Number(h.uses ?? 0),
+  };
+  if (h.expiresAt) r.expiresAt = Number(h.expiresAt);
+  if (h.revokedAt) r.revokedAt = Number(h.revokedAt);
+  if (h.maxUses) r.maxUses = Number(h.maxUses);
+  if (h.projects) r.projects = JSON.parse(h.projects) as string[];
+  return r;
+}
