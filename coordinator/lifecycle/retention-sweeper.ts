@@ -28,6 +28,8 @@ export class RetentionSweeper {
   private running: Promise<unknown> | undefined;
   private closed = false;
   private orphansSwept = false;
+  /** Where the one-time indexing of studies that ended before the ended index existed stands. */
+  private backfillOffset: number | undefined = 0;
 
   constructor(private readonly o: SweeperOptions) {}
 
@@ -45,6 +47,7 @@ export class RetentionSweeper {
       }
       const deleted: string[] = [];
       if (this.o.retentionMs !== undefined) {
+        if (this.backfillOffset !== undefined) this.backfillOffset = await store.indexEndedStudies(this.backfillOffset, 1000);
         for (const id of await store.endedBefore(now - this.o.retentionMs, this.o.maxStudiesPerPass ?? 10)) {
           if (this.closed) break;
           try {

@@ -330,6 +330,27 @@ export class StudyStore {
     this.onTrialsEnded?.(studyId);
   }
 
+  /**
+   * Adds ended studies from `offset` of the studies index (newest first) to the ended index,
+   * `limit` at a time: studies that ended before the index existed. Returns the next offset, or
+   * undefined when the whole index has been read.
+   */
+  async indexEndedStudies(offset: number, limit: number): Promise<number | undefined> {
+    const p = this.prefix;
+    const ids = await this.redis.zrevrange(keys.studies(p), offset, offset + limit - 1);
+    if (ids.length === 0) return undefined;
+    const read = this.redis.pipeline();
+    for (const id of ids) read.hmget(keys.study(p, id), 'state', 'finishedAt');
+    const rows = (await read.exec()) ?? [];
+    const add = this.redis.pipeline();
+    ids.forEach((id, i) => {
+      const [state, finishedAt] = (rows[i]?.[1] ?? []) as Array<string | null>;
+      if (state && state !== 'RUNNING' && finishedAt) add.zadd(keys.endedStudies(p), 'NX', Number(finishedAt), id);
+    });
+    await add.exec();
+    return ids.length < limit ? undefined : offset + ids.length;
+  }
+
   /** Ids of studies that ended at or before `cutoff` (ms), oldest first, at most `limit`. */
   endedBefore(cutoff: number, limit: number): Promise<string[]> {
     return this.redis.zrangebyscore(keys.endedStudies(this.prefix), '-inf', cutoff, 'LIMIT', 0, limit);

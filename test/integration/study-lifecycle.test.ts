@@ -6,7 +6,8 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, startTestStack, type TestStack } from '../helpers/stack.js';
-import { waitFor } from '../helpers/env.js';
+import { quietLog, waitFor } from '../helpers/env.js';
+import { RetentionSweeper } from '../../coordinator/lifecycle/retention-sweeper.js';
 
 /** Every key under the stack's prefix that names the study: its hash-tagged keys and its BullMQ jobs. */
 async function keysOf(redis: Redis, prefix: string, studyId: string): Promise<string[]> {
@@ -42,6 +43,11 @@ describe('deleting a study', () => {
     const perTrial = before.filter((k) => k.includes(':trial:')).length / 4;
     console.log(`keys after the study ended: ${before.length} (${perTrial} per trial): ${before.map((k) => k.slice(stack.prefix.length)).join(' ')}`);
     expect(before.some((k) => k.endsWith(':lease'))).toBe(false);
+    // What only a running attempt needs is gone with it; what the API shows stays.
+    const trial0 = await redis.hgetall(before.find((k) => k.endsWith(':trial:0'))!);
+    expect(trial0.heartbeatAt).toBeUndefined();
+    expect(trial0.lastSeq).toBeUndefined();
+    expect(trial0).toMatchObject({ state: 'COMPLETED', workerId: 'w0' });
 
     const del = await stack.api('DELETE', `/api/v1/studies/${id}`);
     expect(del.status).toBe(200);
@@ -109,5 +115,26 @@ describe('retention', () => {
     const jobs = await redis.keys(`${stack.prefix}:q:*`);
     expect(jobs.filter((k) => k.includes(id))).toEqual([]);
     expect((await stack.api('GET', `/api/v1/studies/${id}`)).status).toBe(404);
+  });
+
+  it('runs on one replica at a time', async () => {
+    const { store, deleter, janitor } = stack.coordinator;
+    expect(await store.acquireSweepLock('another-replica', 10_000)).toBe(true);
+    const sweeper = new RetentionSweeper({ store, deleter, janitor, log: quietLog(), owner: 'me', retentionMs: 1 });
+    expect(await sweeper.pass(Date.now() + 86_400_000)).toBeUndefined();
+    await store.releaseSweepLock('another-replica');
+    expect(await sweeper.pass(Date.now())).toBeDefined();
+  });
+
+  it('also finds studies that ended before the ended-studies index existed', async () => {
+    const created = await stack.api('POST', '/api/v1/studies', spec({ maxTrials: 2 }));
+    const id = created.body.id as string;
+    const done = await stack.waitForStudy(id);
+    const { store, deleter, janitor } = stack.coordinator;
+    await store.redis.zrem(`${stack.prefix}:studies:ended`, id);
+    const sweeper = new RetentionSweeper({ store, deleter, janitor, log: quietLog(), owner: 'test-sweeper', retentionMs: 86_400_000 });
+    const r = await sweeper.pass(Date.parse(done.finishedAt) + 2 * 86_400_000);
+    expect(r?.deleted).toContain(id);
+    expect(await keysOf(store.redis, stack.prefix, id)).toEqual([]);
   });
 });
