@@ -55,7 +55,7 @@ export class TrialQueue {
    * Removes jobs (a deleted study's) in batches; returns how many were removed. A job a worker
    * holds is locked and stays until that worker completes it (and removeOnComplete drops it).
    */
-  async removeJobs(gpus: number, jobIds: string[], batch = 100): Promise<number> {
+  async removeJobs(gpus: number, jobIds: string[], batch = 20): Promise<number> {
     const q = this.queue(gpus);
     let removed = 0;
     for (let i = 0; i < jobIds.length; i += batch) {
