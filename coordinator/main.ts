@@ -137,7 +137,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
           const force = setTimeout(() => { grpcServer.forceShutdown(); resolve(); }, 1000);
           grpcServer.tryShutdown(() => { clearTimeout(force); resolve(); });
         });
-        await janitor.idle();
+        await janitor.close();
         await suggestions.close();
         await queue.close();
         await subscriber.quit().catch(() => subscriber.disconnect());

@@ -18,11 +18,14 @@ export const FINAL_TRIAL_STATES: ReadonlySet<TrialState> = new Set<TrialState>([
 export class CheckpointJanitor {
   /** Per study: the sweep in progress and whether another was asked for meanwhile. */
   private readonly sweeps = new Map<string, { running: Promise<void>; again: boolean }>();
+  private closed = false;
 
   constructor(private readonly deps: { store: StudyStore; checkpoints: CheckpointStore; log: Logger }) {}
 
   /** Asks for a sweep of one study (a trial of it ended); calls while one runs coalesce into one more. */
   trialEnded(studyId: string): void {
+    // After close the store's connection is going away; the sweep at the next start catches up.
+    if (this.closed) return;
     const current = this.sweeps.get(studyId);
     if (current) {
       current.again = true;
@@ -37,7 +40,7 @@ export class CheckpointJanitor {
         } catch (err) {
           this.deps.log.warn({ err: (err as Error).message, studyId }, 'checkpoint clean-up failed; retried at the next trigger or start');
         }
-      } while (entry.again);
+      } while (entry.again && !this.closed);
       this.sweeps.delete(studyId);
     };
     this.sweeps.set(studyId, entry);
@@ -78,6 +81,11 @@ export class CheckpointJanitor {
     let removed = 0;
     for (const studyId of await this.deps.checkpoints.studies()) removed += await this.sweepStudy(studyId);
     return removed;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.idle();
   }
 
   /** Resolves once no triggered sweep is running (tests and shutdown). */

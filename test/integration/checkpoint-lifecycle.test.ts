@@ -60,6 +60,25 @@ describe('checkpoint clean-up with real trials', () => {
     expect(folders(root, none)).toEqual([]);
   });
 
+  it("drops the former best's checkpoint as soon as the best changes, while the study runs", async () => {
+    const id = (await stack.api('POST', '/api/v1/studies', { ...gridStudy(), trial: undefined })).body.id as string;
+    const put = (n: number) => {
+      mkdirSync(path.join(root, id, String(n), 'a1-s1-000000'), { recursive: true });
+      writeFileSync(path.join(root, id, String(n), 'a1-s1-000000', 'w'), 'x');
+    };
+    const a = (await stack.api('POST', `/api/v1/studies/${id}/trials/ask`)).body.number as number;
+    const b = (await stack.api('POST', `/api/v1/studies/${id}/trials/ask`)).body.number as number;
+    put(a);
+    put(b);
+    await stack.api('POST', `/api/v1/studies/${id}/trials/${a}/tell`, { value: 1 });
+    await stack.coordinator.janitor.idle();
+    expect(folders(root, id)).toEqual([a, b]); // a is the best, b still runs
+    await stack.api('POST', `/api/v1/studies/${id}/trials/${b}/tell`, { value: 2 });
+    await stack.coordinator.janitor.idle();
+    expect((await stack.api('GET', `/api/v1/studies/${id}`)).body.state).toBe('RUNNING');
+    expect(folders(root, id)).toEqual([b]);
+  });
+
   it('keeps a PAUSED trial\'s checkpoint and drops an unknown trial\'s (store level)', async () => {
     const { store } = stack.coordinator;
     // An ask/tell study drives its trials through the same store scripts.

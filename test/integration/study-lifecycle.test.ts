@@ -63,6 +63,9 @@ describe('deleting a study', () => {
     const again = await stack.api('DELETE', `/api/v1/studies/${id}`);
     expect(again.status).toBe(404);
     expect(again.body.error.fields[0].field).toBe('params.id');
+    const bad = await stack.api('DELETE', `/api/v1/studies/${id}?force=maybe`);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.fields[0].field).toMatch(/force/);
     const unknown = await stack.api('DELETE', '/api/v1/studies/nosuchstudy0');
     expect(unknown.status).toBe(404);
     expect(unknown.body.error.code).toBe('TH_ERR_STUDY_NOT_FOUND');
