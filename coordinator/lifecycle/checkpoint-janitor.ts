@@ -54,7 +54,7 @@ export class CheckpointJanitor {
     if (numbers.length === 0) return 0;
     // Trials before the study: finishTrial sets a trial's state and the study's best in one
     // step, so a trial read as COMPLETED here is seen as best below if it is.
-    const trials = new Map((await store.getTrials(studyId, numbers)).map((t) => [t.number, t]));
+    const states = await store.trialStates(studyId, numbers);
     const study = await store.getStudy(studyId);
     if (!study) {
       await checkpoints.removeStudy(studyId);
@@ -64,12 +64,12 @@ export class CheckpointJanitor {
     const keep = study.spec.keepCheckpoints ?? 'best';
     if (keep === 'all') return 0;
     let removed = 0;
-    for (const n of numbers) {
-      const t = trials.get(n);
-      const kept = t !== undefined && (!FINAL_TRIAL_STATES.has(t.state) || (keep === 'best' && study.best?.number === n));
+    for (const [i, n] of numbers.entries()) {
+      const state = states[i];
+      const kept = state !== undefined && (!FINAL_TRIAL_STATES.has(state) || (keep === 'best' && study.best?.number === n));
       if (kept) continue;
       await checkpoints.removeTrial(studyId, n);
-      if (t) await store.clearCheckpoints(studyId, n);
+      if (state) await store.clearCheckpoints(studyId, n);
       removed++;
     }
     if (removed > 0) log.debug({ studyId, removed, keep }, 'checkpoints of finished trials removed');

@@ -365,6 +365,14 @@ export class StudyStore {
     await this.run('releaseLease-1', [keys.sweepLock(this.prefix)], [owner]);
   }
 
+  /** Each trial's state (undefined for an unknown trial), in the order asked: one field, not the whole hash. */
+  async trialStates(studyId: string, numbers: number[]): Promise<Array<TrialState | undefined>> {
+    if (numbers.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const n of numbers) pipe.hget(keys.trial(this.prefix, studyId, n), 'state');
+    return ((await pipe.exec()) ?? []).map((r) => (r[1] as TrialState | null) ?? undefined);
+  }
+
   /** Forgets a trial's checkpoints once their folders are deleted, so no one asks for them. */
   async clearCheckpoints(studyId: string, number: number): Promise<void> {
     await this.redis.hdel(keys.trial(this.prefix, studyId, number), 'checkpointId', 'checkpointStep', 'checkpoints');
