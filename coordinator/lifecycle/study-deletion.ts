@@ -45,7 +45,7 @@ export class StudyDeleter {
    */
   async delete(id: string, o: { force?: boolean } = {}): Promise<DeletionReport> {
     const { store, queue, checkpoints } = this.deps;
-    const study = STUDY_ID.test(id) ? await store.getStudy(id) : undefined;
+    let study = STUDY_ID.test(id) ? await store.getStudy(id) : undefined;
     if (!study) throw new TunehiveError('TH_ERR_STUDY_NOT_FOUND', `no study with id ${JSON.stringify(id)}`, [{ field: 'params.id', reason: 'no such study (never created, or already deleted)' }]);
     if (study.state === 'RUNNING') {
       if (!o.force) {
@@ -53,6 +53,8 @@ export class StudyDeleter {
           [{ field: 'query.force', reason: 'must be true to delete a RUNNING study (it is stopped first)' }]);
       }
       await this.deps.stop(study, 'deleted by request');
+      // A fill that ran until the stop may have created one more trial; none can be created now.
+      study = { ...((await store.getStudy(id)) ?? study), state: 'RUNNING' };
     }
     const trialBatch = this.deps.trialBatch ?? 1000;
     const gpus = study.spec.trial?.gpus;
