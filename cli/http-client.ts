@@ -32,3 +32,10 @@ export async function api<T = any>(base: string, method: string, path: string, b
   }
   return json as T;
 }
+
+export interface DeletedStudy { studyId: string; state: string; trials: number; keys: number; jobs: number; checkpointTrials: number }
+
+/** `DELETE /api/v1/studies/:id`; `force` also deletes a RUNNING study (stopped first). */
+export function deleteStudy(base: string, id: string, force = false): Promise<DeletedStudy> {
+  return api<DeletedStudy>(base, 'DELETE', `/api/v1/studies/${encodeURIComponent(id)}${force ? '?force=true' : ''}`);
+}

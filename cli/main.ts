@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { GpuSetting } from '../worker/gpu/discovery.js';
-import { api, apiBase, ApiError } from './http-client.js';
+import { api, apiBase, ApiError, deleteStudy } from './http-client.js';
+import { createInterface } from 'node:readline/promises';
 import { fmtParams, fmtValue, progressLine, safeText, studySummary, table } from './format.js';
 
 // Servers are imported only by the commands that start them, so `submit` or `status` start fast.
@@ -24,6 +25,23 @@ const servers = {
 
 class UsageError extends Error {}
 
+/** `--retention-days N` / TUNEHIVE_RETENTION_DAYS: unset keeps ended studies forever. */
+function retentionFlag(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 36_500) throw new UsageError(`--retention-days must be a number of days above 0 and at most 36500 (got ${JSON.stringify(value)})`);
+  return n;
+}
+
+async function confirm(question: string): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await rl.question(question);
+  } finally {
+    rl.close();
+  }
+}
+
 const HELP = `tunehive — distributed hyperparameter optimisation
 
 Usage:
@@ -36,6 +54,8 @@ Usage:
   tunehive status ID [--api URL] [--watch]
   tunehive trials ID [--api URL] [--limit N] [--state STATE]
   tunehive stop ID [--api URL]
+  tunehive delete ID [--yes] [--force] [--api URL]
+                                      delete a study and all it stored (--force: even a RUNNING one)
 
 Environment: REDIS_URL, TUNEHIVE_API (default http://127.0.0.1:8080), TUNEHIVE_COORDINATOR,
 LOG_LEVEL (info). Servers bind 127.0.0.1 unless --host says otherwise.`;
@@ -102,7 +122,8 @@ async function main(argv: string[]): Promise<number> {
     case 'coordinator': {
       refusePlaceholderToken();
       const f = flags(rest, { redis: { type: 'string' }, host: { type: 'string' }, 'http-port': { type: 'string' }, 'grpc-port': { type: 'string' }, prefix: { type: 'string' }, 'checkpoint-dir': { type: 'string' },
-        'lease-ms': { type: 'string' }, 'reconcile-ms': { type: 'string' } }, 'coordinator');
+        'lease-ms': { type: 'string' }, 'reconcile-ms': { type: 'string' }, 'retention-days': { type: 'string' } }, 'coordinator');
+      const retentionDays = retentionFlag(f.values['retention-days'] ?? process.env.TUNEHIVE_RETENTION_DAYS);
       const log = (await servers.logger()).createLogger('tunehive-coordinator');
       const c = await (await servers.coordinator()).startCoordinator({
         redisUrl: f.values.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', host: f.values.host ?? process.env.TUNEHIVE_HOST ?? '127.0.0.1',
@@ -112,6 +133,7 @@ async function main(argv: string[]): Promise<number> {
         checkpointDir: path.resolve(f.values['checkpoint-dir'] ?? process.env.TUNEHIVE_CHECKPOINT_STORE ?? '.tunehive/checkpoints'),
         leaseMs: intFlag(f.values['lease-ms'], 'lease-ms', 15_000, 1000, 600_000),
         reconcileIntervalMs: intFlag(f.values['reconcile-ms'], 'reconcile-ms', 2000, 100, 600_000),
+        ...(retentionDays !== undefined ? { retentionDays } : {}),
       });
       console.log(`coordinator: API ${c.httpUrl}, gRPC ${c.grpcAddress}`);
       await untilSignal();
@@ -207,6 +229,22 @@ async function main(argv: string[]): Promise<number> {
       const id = f.positionals[0];
       if (!id) throw new UsageError('tunehive stop needs a study id: tunehive stop ID');
       console.log(studySummary(await api(apiBase(f.values.api), 'POST', `/api/v1/studies/${encodeURIComponent(id)}/stop`)));
+      return 0;
+    }
+
+    case 'delete': {
+      const f = flags(rest, { api: { type: 'string' }, yes: { type: 'boolean' }, force: { type: 'boolean' } }, 'delete');
+      const id = f.positionals[0];
+      if (!id) throw new UsageError('tunehive delete needs a study id: tunehive delete ID [--yes]');
+      const base = apiBase(f.values.api);
+      if (!f.values.yes) {
+        const study = await api(base, 'GET', `/api/v1/studies/${encodeURIComponent(id)}`);
+        if (!process.stdin.isTTY) throw new UsageError(`not deleting study ${safeText(id)} without confirmation: add --yes`);
+        const answer = await confirm(`Delete study ${safeText(id)} (${safeText(study.state)}, ${safeText(study.created)} trials) with all its metrics and checkpoints? [y/N] `);
+        if (!/^y(es)?$/i.test(answer.trim())) { say('not deleted'); return 1; }
+      }
+      const r = await deleteStudy(base, id, f.values.force === true);
+      console.log(`deleted study ${safeText(r.studyId)} (${safeText(r.state)}): ${r.trials} trials, ${r.keys} Redis keys, ${r.jobs} queue jobs, checkpoints of ${r.checkpointTrials} trials`);
       return 0;
     }
 

@@ -23,6 +23,10 @@ import { TrialCommands } from './runner/trial-commands.js';
 import type { SuggestionService } from './search/suggest.js';
 import { ThreadSuggestionService } from './search/suggestion-pool.js';
 import { StudyStore } from './store/study-store.js';
+import { StudyDeleter } from './lifecycle/study-deletion.js';
+import { CheckpointJanitor } from './lifecycle/checkpoint-janitor.js';
+import { RetentionSweeper } from './lifecycle/retention-sweeper.js';
+import { studyDeleteRoutes } from './api/study-delete-routes.js';
 
 export interface CoordinatorOptions {
   redisUrl: string;
@@ -40,6 +44,10 @@ export interface CoordinatorOptions {
   keepCheckpoints?: number;
   /** How long a replica's lease on driving a study lasts without renewal. */
   leaseMs?: number;
+  /** Ended studies are deleted whole this many days after they ended; undefined keeps them forever. */
+  retentionDays?: number;
+  /** How often the lifecycle sweep (retention) runs. */
+  sweepIntervalMs?: number;
 }
 
 export interface Coordinator {
@@ -48,6 +56,9 @@ export interface Coordinator {
   app: FastifyInstance;
   store: StudyStore;
   runner: StudyRunner;
+  deleter: StudyDeleter;
+  janitor: CheckpointJanitor;
+  sweeper: RetentionSweeper;
   close(): Promise<void>;
 }
 
@@ -75,15 +86,27 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   await subscriber.subscribe(kickChannel);
   subscriber.on('message', (_channel: string, studyId: string) => runner.kick(studyId, { local: true }));
 
+  const checkpoints = new FsCheckpointStore(o.checkpointDir);
+  const janitor = new CheckpointJanitor({ store, checkpoints, log: o.log.child({ part: 'lifecycle' }) });
+  store.onTrialsEnded = (studyId) => janitor.trialEnded(studyId);
+  const deleter = new StudyDeleter({ store, queue, checkpoints, stop: (study, reason) => runner.endStudy(study, 'STOPPED', reason) });
+  const sweeper = new RetentionSweeper({
+    store, deleter, janitor, log: o.log.child({ part: 'lifecycle' }), owner: coordinatorId,
+    ...(o.retentionDays !== undefined ? { retentionMs: o.retentionDays * 86_400_000 } : {}),
+    ...(o.sweepIntervalMs ? { intervalMs: o.sweepIntervalMs } : {}),
+  });
+
   const app = await buildApp({
     store, runner, workers, log: o.log.child({ part: 'api' }),
-    plugins: [async (a) => { await a.register(opsRoutes, { redis, metrics, workers }); }],
+    plugins: [
+      async (a) => { await a.register(opsRoutes, { redis, metrics, workers }); },
+      async (a) => { await a.register(studyDeleteRoutes, { prefix: '/api/v1', deleter }); },
+    ],
   });
   await app.listen({ host: o.host, port: o.httpPort });
   const httpPort = (app.server.address() as { port: number }).port;
 
   const grpcServer = new grpc.Server({ 'grpc.keepalive_time_ms': 20_000, 'grpc.keepalive_permit_without_calls': 1 });
-  const checkpoints = new FsCheckpointStore(o.checkpointDir);
   grpcServer.addService(trialServiceDefinition(), {
     ...createTrialServiceHandlers({
       store, runner, commands, log: o.log.child({ part: 'grpc' }),
@@ -96,15 +119,17 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   );
 
   runner.start(o.reconcileIntervalMs ?? 2000);
+  sweeper.start();
   o.log.info({ http: httpPort, grpc: grpcPort }, 'coordinator listening');
 
   let closing: Promise<void> | undefined;
   return {
     httpUrl: `http://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${httpPort}`,
     grpcAddress: `${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${grpcPort}`,
-    app, store, runner,
+    app, store, runner, deleter, janitor, sweeper,
     close() {
       closing ??= (async () => {
+        await sweeper.close();
         await runner.close();
         await app.close();
         // Open worker streams would hold a graceful shutdown forever; they reconnect elsewhere.
@@ -112,6 +137,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
           const force = setTimeout(() => { grpcServer.forceShutdown(); resolve(); }, 1000);
           grpcServer.tryShutdown(() => { clearTimeout(force); resolve(); });
         });
+        await janitor.close();
         await suggestions.close();
         await queue.close();
         await subscriber.quit().catch(() => subscriber.disconnect());

@@ -7,6 +7,10 @@ export const keys = {
   studies: (p: string) => `${p}:studies`,
   /** set of the ids of RUNNING studies: what the runner drives and reconciles. */
   activeStudies: (p: string) => `${p}:studies:active`,
+  /** zset of the ids of ended studies, scored by when they ended: what the retention sweeper reads. */
+  endedStudies: (p: string) => `${p}:studies:ended`,
+  /** string with a TTL: the replica running the retention/clean-up sweep now (one at a time). */
+  sweepLock: (p: string) => `${p}:lifecycle:sweep`,
   study: (p: string, s: string) => `${p}:{${s}}:study`,
   /** set of trial numbers that are QUEUED or RUNNING. */
   pending: (p: string, s: string) => `${p}:{${s}}:pending`,

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { STUDY_ID } from '../../shared/redis-keys.js';
 import { CheckpointFolderWriter, CheckpointTransferError, listCheckpointFiles, safeRelativePath, type CheckpointFileInfo } from '../../shared/checkpoint-files.js';
@@ -19,6 +19,14 @@ export interface CheckpointStore {
   files(studyId: string, number: number, id: string): Promise<CheckpointFileInfo[]>;
   read(studyId: string, number: number, id: string, file: string): NodeJS.ReadableStream;
   remove(studyId: string, number: number, id: string): Promise<void>;
+  /** Every checkpoint of a trial (and its half-written uploads); idempotent. */
+  removeTrial(studyId: string, number: number): Promise<void>;
+  /** Every checkpoint of a study; idempotent. */
+  removeStudy(studyId: string): Promise<void>;
+  /** Studies with anything stored (for the orphan sweep at start). */
+  studies(): Promise<string[]>;
+  /** Trial numbers of a study with anything stored. */
+  trials(studyId: string): Promise<number[]>;
 }
 
 export class CheckpointError extends Error {}
@@ -27,12 +35,20 @@ export class CheckpointError extends Error {}
 export class FsCheckpointStore implements CheckpointStore {
   constructor(private readonly root: string) {}
 
-  private dir(studyId: string, number: number, id: string): string {
-    // Every part becomes a path segment: one with a '/' or '..' would leave the root.
+  private studyDir(studyId: string): string {
+    // The id becomes a path: only what a study id can be, never '..' or a separator.
     if (!STUDY_ID.test(studyId)) throw new CheckpointError(`bad study id ${JSON.stringify(studyId.slice(0, 100))}`);
+    return path.join(this.root, studyId);
+  }
+
+  private trialDir(studyId: string, number: number): string {
     if (!Number.isSafeInteger(number) || number < 0) throw new CheckpointError(`bad trial number ${number}`);
+    return path.join(this.studyDir(studyId), String(number));
+  }
+
+  private dir(studyId: string, number: number, id: string): string {
     if (!/^[A-Za-z0-9_-]{1,100}$/.test(id)) throw new CheckpointError(`bad checkpoint id ${JSON.stringify(id.slice(0, 100))}`);
-    return path.join(this.root, studyId, String(number), id);
+    return path.join(this.trialDir(studyId, number), id);
   }
 
   async write(studyId: string, number: number, id: string, files: CheckpointFileInfo[], chunks: AsyncIterable<IncomingChunk>, sha256: () => string | undefined): Promise<void> {
@@ -65,5 +81,30 @@ export class FsCheckpointStore implements CheckpointStore {
 
   async remove(studyId: string, number: number, id: string): Promise<void> {
     await rm(this.dir(studyId, number, id), { recursive: true, force: true });
+  }
+
+  async removeTrial(studyId: string, number: number): Promise<void> {
+    await rm(this.trialDir(studyId, number), { recursive: true, force: true });
+  }
+
+  async removeStudy(studyId: string): Promise<void> {
+    await rm(this.studyDir(studyId), { recursive: true, force: true });
+  }
+
+  async studies(): Promise<string[]> {
+    return (await subfolders(this.root)).filter((n) => STUDY_ID.test(n));
+  }
+
+  async trials(studyId: string): Promise<number[]> {
+    return (await subfolders(this.studyDir(studyId))).filter((n) => /^\d{1,9}$/.test(n)).map(Number).sort((a, b) => a - b);
+  }
+}
+
+async function subfolders(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
   }
 }

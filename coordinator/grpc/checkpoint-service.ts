@@ -7,7 +7,8 @@ import type * as grpc from '@grpc/grpc-js';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CheckpointChunk, CheckpointRequest, CheckpointSaved } from '../../shared/proto.js';
-import type { CheckpointStore, IncomingChunk } from '../checkpoints/checkpoint-store.js';
+import { CheckpointError, type CheckpointStore, type IncomingChunk } from '../checkpoints/checkpoint-store.js';
+import { DEFAULT_TRIAL_LIMITS, type TrialLimits } from '../../shared/study-spec.js';
 import { failStream } from './trial-service.js';
 import { parseTrialId } from '../../shared/redis-keys.js';
 import type { StudyStore } from '../store/study-store.js';
@@ -28,15 +29,27 @@ export function createCheckpointHandlers(deps: { store: StudyStore; checkpoints:
       if (!ids) return { accepted: false, checkpointId: '', reason: 'unknown trial' };
       const trial = await store.getTrial(ids.studyId, ids.number);
       if (!trial || trial.attempt !== head.attempt) return { accepted: false, checkpointId: '', reason: 'not the current attempt' };
-      const id = `a${head.attempt}-s${head.step ?? 0}-${randomBytes(3).toString('hex')}`;
       const files = head.files ?? [];
+      const study = await store.getStudy(ids.studyId);
+      const refused = quotaProblem(files, study?.spec.limits ?? DEFAULT_TRIAL_LIMITS);
+      if (refused) {
+        log.warn({ trialId: head.trialId, files: files.length, reason: refused }, 'checkpoint upload refused');
+        return { accepted: false, checkpointId: '', reason: refused };
+      }
+      const id = `a${head.attempt}-s${head.step ?? 0}-${randomBytes(3).toString('hex')}`;
+      const declared = files.reduce((a, f) => a + f.size, 0);
+      let received = 0;
       async function* chunks(): AsyncIterable<IncomingChunk> {
-        if (head.data?.length) yield { fileIndex: head.fileIndex ?? 0, data: head.data };
-        for (;;) {
+        for (let m: CheckpointChunk | undefined = head; m; ) {
+          if (m !== head && m.sha256) sha = m.sha256;
+          if (m.data?.length) {
+            // The header is a claim: bytes beyond what it declared end the upload before they are written.
+            received += m.data.length;
+            if (received > declared) throw new CheckpointError(`more bytes arrived than the ${declared} declared in the header`);
+            yield { fileIndex: m.fileIndex ?? 0, data: m.data };
+          }
           const n = await iterator.next();
-          if (n.done) return;
-          if (n.value.sha256) sha = n.value.sha256;
-          if (n.value.data?.length) yield { fileIndex: n.value.fileIndex ?? 0, data: n.value.data };
+          m = n.done ? undefined : n.value;
         }
       }
       if (head.sha256) sha = head.sha256;
@@ -88,4 +101,21 @@ export function createCheckpointHandlers(deps: { store: StudyStore; checkpoints:
   };
 
   return { uploadCheckpoint, downloadCheckpoint };
+}
+
+/** Why a header is refused before any byte is written, or undefined when it fits the study's quotas. */
+export function quotaProblem(files: Array<{ path: string; size: number }>, limits: TrialLimits): string | undefined {
+  if (files.length === 0) return 'the header lists no files';
+  if (files.length > limits.maxCheckpointFiles) {
+    return `checkpoint has ${files.length} files, more than limits.maxCheckpointFiles (${limits.maxCheckpointFiles})`;
+  }
+  let total = 0;
+  for (const f of files) {
+    if (!Number.isSafeInteger(f.size) || f.size < 0) return `file ${JSON.stringify(String(f.path).slice(0, 200))} has an invalid size (${f.size})`;
+    total += f.size;
+  }
+  if (total > limits.maxCheckpointBytes) {
+    return `checkpoint has ${total} bytes, more than limits.maxCheckpointBytes (${limits.maxCheckpointBytes})`;
+  }
+  return undefined;
 }

@@ -51,6 +51,20 @@ export class TrialQueue {
     await this.queue(gpus).remove(TrialQueue.jobId(trialId, attempt)).catch(() => 0);
   }
 
+  /**
+   * Removes jobs (a deleted study's) in batches; returns how many were removed. A job a worker
+   * holds is locked and stays until that worker completes it (and removeOnComplete drops it).
+   */
+  async removeJobs(gpus: number, jobIds: string[], batch = 20): Promise<number> {
+    const q = this.queue(gpus);
+    let removed = 0;
+    for (let i = 0; i < jobIds.length; i += batch) {
+      const done = await Promise.all(jobIds.slice(i, i + batch).map((id) => q.remove(id).catch(() => 0)));
+      removed += done.reduce<number>((a, b) => a + b, 0);
+    }
+    return removed;
+  }
+
   /** Jobs waiting for a worker, per resource class this coordinator has used (for /metrics). */
   async depth(): Promise<Map<number, number>> {
     const out = new Map<number, number>();

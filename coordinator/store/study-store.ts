@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
 import type { Params } from '../../shared/search-space.js';
 import type { StudySpec } from '../../shared/study-spec.js';
 import type { StudyState, TrialState } from '../../shared/trial.js';
-import { keys, trialId } from '../../shared/redis-keys.js';
+import { keys, studyKeys, trialId, trialKeys } from '../../shared/redis-keys.js';
 
 export interface StudyCounts { queued: number; running: number; completed: number; failed: number; pruned: number; paused: number; cancelled: number }
 export interface StudyRecord {
@@ -74,6 +74,8 @@ const num = (v: string | undefined): number | undefined => (v === undefined || v
 
 export class StudyStore {
   private readonly scripts = new Map<ScriptName, ScriptFn>();
+  /** Called (on this replica) when a trial of the study reached a final state or the study ended: checkpoint clean-up listens. */
+  onTrialsEnded?: (studyId: string) => void;
 
   constructor(
     readonly redis: Redis,
@@ -142,6 +144,7 @@ export class StudyStore {
     const applied = (await this.run('endStudy-1', [keys.study(this.prefix, id)], [state, reason, now])) === 1;
     // The active set is a global key (another cluster slot), so it is updated apart; it is only an index.
     await this.redis.srem(keys.activeStudies(this.prefix), id);
+    await this.markEnded(id, now);
     return applied;
   }
 
@@ -201,15 +204,18 @@ export class StudyStore {
     const [state, applied] = (await this.run('finishTrial-5',
       [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.history(p, studyId), keys.paused(p, studyId)],
       [attempt, outcome, o.now ?? Date.now(), o.direction, o.reason, o.exitCode ?? '', o.stderrTail ?? '', o.maxRetries, o.stopLatencyMs ?? ''])) as [string, number];
+    if (applied === 1 && state !== 'QUEUED' && state !== 'PAUSED') this.onTrialsEnded?.(studyId);
     return { state, applied: applied === 1 };
   }
 
   /** Ends a QUEUED trial (CANCELLED) or a PAUSED one (PRUNED); false when it was neither. */
   async endWaitingTrial(studyId: string, number: number, state: 'CANCELLED' | 'PRUNED', reason: string, now = Date.now()): Promise<boolean> {
     const p = this.prefix;
-    return (await this.run('endWaitingTrial-5',
+    const applied = (await this.run('endWaitingTrial-5',
       [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.paused(p, studyId), keys.history(p, studyId)],
       [now, reason, state])) === 1;
+    if (applied) this.onTrialsEnded?.(studyId);
+    return applied;
   }
 
   /** Records an early-stopping decision on the current attempt; false if one was already made. */
@@ -265,6 +271,111 @@ export class StudyStore {
       const [attempt, name, step, value, timeMs] = r.split('\t');
       return { attempt: Number(attempt), name: name!, step: Number(step), value: Number(value), timeMs: Number(timeMs) };
     });
+  }
+
+  // ---- lifecycle: deletion, retention, checkpoint clean-up ----
+
+  /**
+   * Every Redis key holding one trial's data. Deletion goes through this one method, so a
+   * change of the metric layout changes only its body.
+   */
+  async trialDataKeys(studyId: string, number: number): Promise<string[]> {
+    return trialKeys(this.prefix, studyId, number);
+  }
+
+  /** The study's own keys (hash, sets, history, lease): deleted last, so an interrupted delete can be repeated. */
+  studyDataKeys(studyId: string): string[] {
+    return studyKeys(this.prefix, studyId);
+  }
+
+  /** The BullMQ job id recorded on each trial (undefined where none), in the order asked. */
+  async trialJobIds(studyId: string, numbers: number[]): Promise<Array<string | undefined>> {
+    if (numbers.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const n of numbers) pipe.hget(keys.trial(this.prefix, studyId, n), 'jobId');
+    return ((await pipe.exec()) ?? []).map((r) => (r[1] as string | null) ?? undefined);
+  }
+
+  /**
+   * UNLINKs keys in pipelines of `batch`: Redis frees the memory in a background thread and
+   * other clients' commands interleave between the pipelines. Returns how many existed.
+   */
+  async unlinkKeys(list: string[], batch = 500): Promise<number> {
+    let removed = 0;
+    for (let i = 0; i < list.length; i += batch) {
+      const pipe = this.redis.pipeline();
+      // One UNLINK per key: in a Redis Cluster a multi-key command must stay in one slot.
+      for (const k of list.slice(i, i + batch)) pipe.unlink(k);
+      for (const [err, n] of (await pipe.exec()) ?? []) {
+        if (err) throw err;
+        removed += Number(n);
+      }
+    }
+    return removed;
+  }
+
+  /** Takes the study out of the global indexes (they live in other slots, so apart from its keys). */
+  async unindexStudy(studyId: string): Promise<void> {
+    const p = this.prefix;
+    await this.redis.pipeline().zrem(keys.studies(p), studyId).srem(keys.activeStudies(p), studyId).zrem(keys.endedStudies(p), studyId).exec();
+  }
+
+  /** Records when a study ended (the retention index); its lease is of no use any more. */
+  async markEnded(studyId: string, endedAt: number): Promise<void> {
+    const p = this.prefix;
+    const finishedAt = await this.redis.hget(keys.study(p, studyId), 'finishedAt');
+    // A study deleted meanwhile must not come back into an index.
+    if (finishedAt === null) return;
+    await this.redis.pipeline().zadd(keys.endedStudies(p), 'NX', Number(finishedAt || endedAt), studyId).unlink(keys.lease(p, studyId)).exec();
+    this.onTrialsEnded?.(studyId);
+  }
+
+  /**
+   * Adds ended studies from `offset` of the studies index (newest first) to the ended index,
+   * `limit` at a time: studies that ended before the index existed. Returns the next offset, or
+   * undefined when the whole index has been read.
+   */
+  async indexEndedStudies(offset: number, limit: number): Promise<number | undefined> {
+    const p = this.prefix;
+    const ids = await this.redis.zrevrange(keys.studies(p), offset, offset + limit - 1);
+    if (ids.length === 0) return undefined;
+    const read = this.redis.pipeline();
+    for (const id of ids) read.hmget(keys.study(p, id), 'state', 'finishedAt');
+    const rows = (await read.exec()) ?? [];
+    const add = this.redis.pipeline();
+    ids.forEach((id, i) => {
+      const [state, finishedAt] = (rows[i]?.[1] ?? []) as Array<string | null>;
+      if (state && state !== 'RUNNING' && finishedAt) add.zadd(keys.endedStudies(p), 'NX', Number(finishedAt), id);
+    });
+    await add.exec();
+    return ids.length < limit ? undefined : offset + ids.length;
+  }
+
+  /** Ids of studies that ended at or before `cutoff` (ms), oldest first, at most `limit`. */
+  endedBefore(cutoff: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(keys.endedStudies(this.prefix), '-inf', cutoff, 'LIMIT', 0, limit);
+  }
+
+  /** One replica at a time runs the lifecycle sweeps (the lease script, on a global key). */
+  async acquireSweepLock(owner: string, ttlMs: number): Promise<boolean> {
+    return (await this.run('acquireLease-1', [keys.sweepLock(this.prefix)], [owner, ttlMs])) === 1;
+  }
+
+  async releaseSweepLock(owner: string): Promise<void> {
+    await this.run('releaseLease-1', [keys.sweepLock(this.prefix)], [owner]);
+  }
+
+  /** Each trial's state (undefined for an unknown trial), in the order asked: one field, not the whole hash. */
+  async trialStates(studyId: string, numbers: number[]): Promise<Array<TrialState | undefined>> {
+    if (numbers.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const n of numbers) pipe.hget(keys.trial(this.prefix, studyId, n), 'state');
+    return ((await pipe.exec()) ?? []).map((r) => (r[1] as TrialState | null) ?? undefined);
+  }
+
+  /** Forgets a trial's checkpoints once their folders are deleted, so no one asks for them. */
+  async clearCheckpoints(studyId: string, number: number): Promise<void> {
+    await this.redis.hdel(keys.trial(this.prefix, studyId, number), 'checkpointId', 'checkpointStep', 'checkpoints');
   }
 }
 

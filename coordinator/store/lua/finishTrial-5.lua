@@ -65,6 +65,9 @@ if outcome == 'PAUSED' then
 end
 redis.call('HSET', KEYS[2], 'state', outcome, 'finishedAt', ARGV[3], 'updatedAt', ARGV[3],
   'reason', reason, 'exitCode', ARGV[6], 'stderrTail', ARGV[7])
+-- What only a running attempt needs goes with it (every reader checks for RUNNING first);
+-- jobId stays: a deletion finds a job still held by a worker through it.
+redis.call('HDEL', KEYS[2], 'heartbeatAt', 'lastSeq', 'stopDecision', 'stopReason')
 redis.call('HINCRBY', KEYS[1], 'running', -1)
 redis.call('HINCRBY', KEYS[1], string.lower(outcome), 1)
 redis.call('SREM', KEYS[3], redis.call('HGET', KEYS[2], 'number'))

@@ -1,0 +1,95 @@
+/**
+ * Checkpoint clean-up on the coordinator. A trial in a final state (COMPLETED, FAILED, PRUNED,
+ * CANCELLED) needs no checkpoint to resume, so its folder is deleted unless the study's
+ * `keepCheckpoints` keeps it: 'best' keeps the best trial's (and so drops the former best's
+ * when the best changes), 'all' keeps every one, 'none' keeps none. PAUSED, QUEUED and RUNNING
+ * trials keep theirs: they resume from it. A folder whose study or trial is unknown is an orphan.
+ *
+ * The rule is applied per study, from what is on disk and in Redis, never from the event that
+ * triggered it: a missed or repeated trigger only delays or repeats an idempotent sweep.
+ */
+import type { Logger } from 'pino';
+import type { TrialState } from '../../shared/trial.js';
+import type { CheckpointStore } from '../checkpoints/checkpoint-store.js';
+import type { StudyStore } from '../store/study-store.js';
+
+export const FINAL_TRIAL_STATES: ReadonlySet<TrialState> = new Set<TrialState>(['COMPLETED', 'FAILED', 'PRUNED', 'CANCELLED']);
+
+export class CheckpointJanitor {
+  /** Per study: the sweep in progress and whether another was asked for meanwhile. */
+  private readonly sweeps = new Map<string, { running: Promise<void>; again: boolean }>();
+  private closed = false;
+
+  constructor(private readonly deps: { store: StudyStore; checkpoints: CheckpointStore; log: Logger }) {}
+
+  /** Asks for a sweep of one study (a trial of it ended); calls while one runs coalesce into one more. */
+  trialEnded(studyId: string): void {
+    // After close the store's connection is going away; the sweep at the next start catches up.
+    if (this.closed) return;
+    const current = this.sweeps.get(studyId);
+    if (current) {
+      current.again = true;
+      return;
+    }
+    const entry = { running: Promise.resolve(), again: false };
+    const loop = async () => {
+      do {
+        entry.again = false;
+        try {
+          await this.sweepStudy(studyId);
+        } catch (err) {
+          this.deps.log.warn({ err: (err as Error).message, studyId }, 'checkpoint clean-up failed; retried at the next trigger or start');
+        }
+      } while (entry.again && !this.closed);
+      this.sweeps.delete(studyId);
+    };
+    this.sweeps.set(studyId, entry);
+    entry.running = loop();
+  }
+
+  /** Deletes what the rule does not keep in one study; returns the trials whose checkpoints went. */
+  async sweepStudy(studyId: string): Promise<number> {
+    const { store, checkpoints, log } = this.deps;
+    const numbers = await checkpoints.trials(studyId);
+    if (numbers.length === 0) return 0;
+    // Trials before the study: finishTrial sets a trial's state and the study's best in one
+    // step, so a trial read as COMPLETED here is seen as best below if it is.
+    const states = await store.trialStates(studyId, numbers);
+    const study = await store.getStudy(studyId);
+    if (!study) {
+      await checkpoints.removeStudy(studyId);
+      log.info({ studyId, trials: numbers.length }, 'orphaned checkpoints removed (unknown study)');
+      return numbers.length;
+    }
+    const keep = study.spec.keepCheckpoints ?? 'best';
+    if (keep === 'all') return 0;
+    let removed = 0;
+    for (const [i, n] of numbers.entries()) {
+      const state = states[i];
+      const kept = state !== undefined && (!FINAL_TRIAL_STATES.has(state) || (keep === 'best' && study.best?.number === n));
+      if (kept) continue;
+      await checkpoints.removeTrial(studyId, n);
+      if (state) await store.clearCheckpoints(studyId, n);
+      removed++;
+    }
+    if (removed > 0) log.debug({ studyId, removed, keep }, 'checkpoints of finished trials removed');
+    return removed;
+  }
+
+  /** The sweep at start: every study with checkpoints on disk, orphans included. */
+  async sweepAll(): Promise<number> {
+    let removed = 0;
+    for (const studyId of await this.deps.checkpoints.studies()) removed += await this.sweepStudy(studyId);
+    return removed;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.idle();
+  }
+
+  /** Resolves once no triggered sweep is running (tests and shutdown). */
+  async idle(): Promise<void> {
+    while (this.sweeps.size > 0) await Promise.all([...this.sweeps.values()].map((s) => s.running));
+  }
+}
