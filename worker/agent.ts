@@ -36,6 +36,12 @@ export interface AgentOptions {
   graceMs?: number;
   /** BullMQ lock: a dead worker's job is re-delivered after about this long. */
   lockMs?: number;
+  /** Output lines are cut at this many bytes; the rest is dropped and counted (default 1 MiB). */
+  maxLineBytes?: number;
+  /** Unacknowledged metric batches per trial before its output stops being read (default 16). */
+  metricWindow?: number;
+  /** A trial's stream is given up (and the job re-delivered) after this long without progress. */
+  giveUpMs?: number;
 }
 
 export type AgentState = 'STARTING' | 'RUNNING' | 'DRAINING' | 'STOPPED';
@@ -105,6 +111,8 @@ export class Agent {
             const result = await runTrialSession(job.data, devicesForTrial, {
               client: this.client, runtime, workerId: this.workerId, workDir: o.workDir, hardware: hardwareMsg, log: this.log,
               heartbeatMs: o.heartbeatMs ?? 2000, graceMs: o.graceMs ?? 10_000,
+              ...(o.maxLineBytes ? { maxLineBytes: o.maxLineBytes } : {}), ...(o.metricWindow ? { window: o.metricWindow } : {}),
+              ...(o.giveUpMs ? { giveUpMs: o.giveUpMs } : {}),
             }, this.shutdown.signal);
             this.completed.push(result);
             return result;

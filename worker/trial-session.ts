@@ -6,13 +6,14 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { CommandAction, FinishOutcome, HardwareMsg, MetricPoint } from '../shared/proto.js';
 import type { TrialJob } from '../shared/trial-job.js';
 import { AttemptChannel } from './attempt-channel.js';
 import { trialArgv, trialEnvironment } from './command-line.js';
+import { LineSplitter } from './metrics/line-splitter.js';
 import { parseMetricLine, StepCounter } from './metrics/parse-line.js';
 import type { Runtime } from './runtime/runtime.js';
 import { CheckpointUploader, downloadCheckpoint, uploadCheckpoint } from './checkpoints/checkpoint-sync.js';
@@ -32,15 +33,25 @@ export interface SessionOptions {
   /** Flush a metric batch after this many points or this long, whichever comes first. */
   batchPoints?: number;
   batchMs?: number;
+  /** Output lines are cut at this many bytes (the rest is dropped and counted). */
+  maxLineBytes?: number;
+  /** Unacknowledged metric batches before the program's output stops being read. */
+  window?: number;
+  /** Give up re-connecting to the coordinator after this long without progress. */
+  giveUpMs?: number;
 }
 
 export interface SessionResult { state: string; attempt: number }
 
 const STDERR_TAIL_LINES = 30;
+export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
 
 export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionOptions, shutdown: AbortSignal): Promise<SessionResult> {
   const log = o.log.child({ trialId: job.trialId });
-  const channel = new AttemptChannel({ client: o.client, trialId: job.trialId, workerId: o.workerId, log, ...(o.hardware ? { hardware: o.hardware } : {}) });
+  const channel = new AttemptChannel({
+    client: o.client, trialId: job.trialId, workerId: o.workerId, log,
+    ...(o.hardware ? { hardware: o.hardware } : {}), ...(o.window ? { window: o.window } : {}), ...(o.giveUpMs ? { giveUpMs: o.giveUpMs } : {}),
+  });
   const start = await channel.start();
   if (!start.run) {
     channel.close();
@@ -104,40 +115,49 @@ export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionO
       channel.sendMetrics(batch);
       batch = [];
     };
+    const batchCap = o.batchPoints ?? 500;
     const steps = new StepCounter();
-    const stdoutDone = new Promise<void>((resolve) => {
-      const rl = createInterface({ input: program.stdout, crlfDelay: Infinity });
-      rl.on('line', (line) => {
-        const parsed = parseMetricLine(line);
-        if (!parsed) return;
-        lastLineAt = Date.now();
-        // `tunehive.checkpoint=N`: the program has written a complete checkpoint for step N.
-        const mark = parsed.values.find((v) => v.name === CHECKPOINT_METRIC);
-        if (mark) {
-          flush();
-          uploader.request(mark.value);
-          checkpointStep = Math.max(checkpointStep, mark.value);
-          if (pauseAtCheckpoint && checkpointStep >= lastStep) {
-            pauseAtCheckpoint = false;
-            clearTimeout(pauseTimer);
-            stop(o.graceMs);
-          }
-          parsed.values = parsed.values.filter((v) => v.name !== CHECKPOINT_METRIC);
-          if (parsed.values.length === 0) return;
+    const maxLineBytes = o.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    const stdoutLines = new LineSplitter(maxLineBytes, (line, truncated) => {
+      // A cut line may end in a cut number: never read metrics from it.
+      if (truncated) return;
+      const parsed = parseMetricLine(line);
+      if (!parsed) return;
+      lastLineAt = Date.now();
+      // `tunehive.checkpoint=N`: the program has written a complete checkpoint for step N.
+      const mark = parsed.values.find((v) => v.name === CHECKPOINT_METRIC);
+      if (mark) {
+        flush();
+        uploader.request(mark.value);
+        checkpointStep = Math.max(checkpointStep, mark.value);
+        if (pauseAtCheckpoint && checkpointStep >= lastStep) {
+          pauseAtCheckpoint = false;
+          clearTimeout(pauseTimer);
+          stop(o.graceMs);
         }
-        const points = steps.points(parsed, Date.now());
-        for (const p of points) lastStep = Math.max(lastStep, p.step);
-        batch.push(...points);
-        if (batch.length >= (o.batchPoints ?? 500)) flush();
-        else flushTimer ??= setTimeout(flush, o.batchMs ?? 50);
-      });
-      rl.on('close', resolve);
+        parsed.values = parsed.values.filter((v) => v.name !== CHECKPOINT_METRIC);
+        if (parsed.values.length === 0) return;
+      }
+      // The batch cap holds whatever the line width: one line of 9,000 fields is many batches.
+      for (const p of steps.points(parsed, Date.now())) {
+        lastStep = Math.max(lastStep, p.step);
+        batch.push(p);
+        if (batch.length >= batchCap) flush();
+      }
+      if (batch.length > 0) flushTimer ??= setTimeout(flush, o.batchMs ?? 50);
     });
+    const stdoutDone = readLines(program.stdout, stdoutLines, () => {
+      // Backpressure: with the window full the program blocks on its pipe instead of the
+      // agent piling up batches (a coordinator that is away costs no memory).
+      if (channel.windowFull) program.stdout.pause();
+    });
+    channel.on('window', () => program.stdout.resume());
     const stderrTail: string[] = [];
-    createInterface({ input: program.stderr, crlfDelay: Infinity }).on('line', (line) => {
-      stderrTail.push(line.length > 500 ? `${line.slice(0, 500)}…` : line);
+    const stderrLines = new LineSplitter(maxLineBytes, (line, truncated) => {
+      stderrTail.push(line.length > 500 || truncated ? `${line.slice(0, 500)}…` : line);
       if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
     });
+    const stderrDone = readLines(program.stderr, stderrLines);
 
     let stoppedBy: CommandAction | undefined;
     let commandLineAt = 0;
@@ -176,6 +196,7 @@ export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionO
     clearTimeout(pauseTimer);
     const stopLatencyMs = stoppedBy ? Date.now() - commandLineAt : 0;
     await stdoutDone;
+    await stderrDone;
     clearInterval(heartbeat);
     clearTimeout(timeout);
     shutdown.removeEventListener('abort', onShutdown);
@@ -202,14 +223,38 @@ export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionO
       const last = stderrTail.at(-1);
       if (last) reason += `: ${last}`;
     }
+    const truncatedLines = stdoutLines.truncatedLines + stderrLines.truncatedLines;
+    const droppedBytes = stdoutLines.droppedBytes + stderrLines.droppedBytes;
+    if (truncatedLines > 0) log.warn({ truncatedLines, droppedBytes, maxLineBytes }, 'output lines longer than the line cap were cut');
     const state = await channel.finish({
       outcome, reason, exitCode: exit.code ?? -1, signal: exit.signal ?? '', stderrTail: stderrTail.join('\n'),
+      truncatedLines, droppedBytes,
       ...(stoppedBy ? { stoppedBy, stopLatencyMs } : {}),
     });
-    log.info({ attempt, state, exitCode: exit.code, signal: exit.signal }, 'trial finished');
+    log.info({ attempt, state, exitCode: exit.code, signal: exit.signal, ...(channel.endedReason ? { reason: channel.endedReason } : {}) }, 'trial finished');
     if (state === 'UNREACHABLE') throw new Error('coordinator unreachable; the trial result could not be reported');
     return { state, attempt };
   } finally {
     channel.close();
   }
+}
+
+/** Feeds a stream into a splitter; resolves when the stream is over (ended or destroyed). */
+function readLines(stream: Readable, lines: LineSplitter, afterChunk?: () => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let done = false;
+    const over = () => {
+      if (done) return;
+      done = true;
+      lines.end();
+      resolve();
+    };
+    stream.on('data', (chunk: Buffer | string) => {
+      lines.push(chunk);
+      afterChunk?.();
+    });
+    stream.on('end', over);
+    stream.on('close', over);
+    stream.on('error', over);
+  });
 }
