@@ -109,9 +109,16 @@ export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionO
     // Metric batching: one gRPC message per batch, never per point.
     let batch: MetricPoint[] = [];
     let flushTimer: NodeJS.Timeout | undefined;
-    const flush = () => {
+    let flushWhenOpen = false;
+    /** `force`: also past the window (a checkpoint mark must cover every point before it; the exit). */
+    const flush = (force = true) => {
       clearTimeout(flushTimer);
       flushTimer = undefined;
+      if (!force && channel.windowFull) {
+        flushWhenOpen = true;
+        return;
+      }
+      flushWhenOpen = false;
       channel.sendMetrics(batch);
       batch = [];
     };
@@ -144,20 +151,22 @@ export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionO
         batch.push(p);
         if (batch.length >= batchCap) flush();
       }
-      if (batch.length > 0) flushTimer ??= setTimeout(flush, o.batchMs ?? 50);
+      if (batch.length > 0) flushTimer ??= setTimeout(() => flush(false), o.batchMs ?? 50);
     });
-    const stdoutDone = readLines(program.stdout, stdoutLines, () => {
-      // Backpressure: with the window full the program blocks on its pipe instead of the
-      // agent piling up batches (a coordinator that is away costs no memory).
-      if (channel.windowFull) program.stdout.pause();
+    // Backpressure: with the window full no more output is read, so the program blocks on its
+    // pipe instead of the agent piling up batches (a coordinator that is away costs no memory).
+    const stdout = readLines(program.stdout, stdoutLines, () => channel.windowFull);
+    const stdoutDone = stdout.done;
+    channel.on('window', () => {
+      if (flushWhenOpen) flush(false);
+      stdout.unblock();
     });
-    channel.on('window', () => program.stdout.resume());
     const stderrTail: string[] = [];
     const stderrLines = new LineSplitter(maxLineBytes, (line, truncated) => {
       stderrTail.push(line.length > 500 || truncated ? `${line.slice(0, 500)}…` : line);
       if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
     });
-    const stderrDone = readLines(program.stderr, stderrLines);
+    const stderrDone = readLines(program.stderr, stderrLines).done;
 
     let stoppedBy: CommandAction | undefined;
     let commandLineAt = 0;
@@ -239,22 +248,39 @@ export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionO
   }
 }
 
-/** Feeds a stream into a splitter; resolves when the stream is over (ended or destroyed). */
-function readLines(stream: Readable, lines: LineSplitter, afterChunk?: () => void): Promise<void> {
-  return new Promise<void>((resolve) => {
-    let done = false;
-    const over = () => {
-      if (done) return;
-      done = true;
-      lines.end();
-      resolve();
-    };
-    stream.on('data', (chunk: Buffer | string) => {
-      lines.push(chunk);
-      afterChunk?.();
-    });
-    stream.on('end', over);
-    stream.on('close', over);
-    stream.on('error', over);
+/**
+ * Feeds a stream into a splitter, one chunk at a time; while `blocked` answers true the rest of
+ * the chunk waits and the stream stays paused, until `unblock` is called.
+ */
+function readLines(stream: Readable, lines: LineSplitter, blocked: () => boolean = () => false): { done: Promise<void>; unblock: () => void } {
+  let rest: Buffer | undefined;
+  let ended = false;
+  let finish!: () => void;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  let over = false;
+  const settle = () => {
+    if (over || rest) return;
+    over = true;
+    lines.end();
+    finish();
+  };
+  const pump = () => {
+    if (rest) rest = lines.push(rest, blocked);
+    if (rest) return;
+    if (ended) settle();
+    else stream.resume();
+  };
+  stream.on('data', (chunk: Buffer | string) => {
+    stream.pause();
+    rest = lines.push(chunk, blocked);
+    if (!rest && !blocked()) stream.resume();
   });
+  const onEnd = () => {
+    ended = true;
+    settle();
+  };
+  stream.on('end', onEnd);
+  stream.on('close', onEnd);
+  stream.on('error', onEnd);
+  return { done, unblock: () => { if (!blocked()) pump(); } };
 }

@@ -18,16 +18,22 @@ export class LineSplitter {
     if (!(maxBytes >= 1)) throw new Error(`line cap must be at least 1 byte (got ${maxBytes})`);
   }
 
-  push(chunk: Buffer | string): void {
+  /**
+   * Feeds a chunk. When `blocked` answers true after a line, splitting stops there and the
+   * unread rest of the chunk is returned, to be pushed again once the reader may go on.
+   */
+  push(chunk: Buffer | string, blocked?: () => boolean): Buffer | undefined {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     let start = 0;
     while (start < buf.length) {
       const nl = buf.indexOf(10, start);
       this.take(buf, start, nl === -1 ? buf.length : nl);
-      if (nl === -1) return;
+      if (nl === -1) return undefined;
       this.emitLine();
       start = nl + 1;
+      if (start < buf.length && blocked?.()) return buf.subarray(start);
     }
+    return undefined;
   }
 
   /** The stream ended: a last line without a newline is still a line. */
