@@ -6,7 +6,9 @@
  * back, and only then closes.
  */
 import { randomBytes } from 'node:crypto';
+import { readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { connectRedis } from '../shared/redis.js';
@@ -84,6 +86,7 @@ export class Agent {
 
   private async startNow(): Promise<void> {
     const o = this.o;
+    await this.sweepTrialFolders();
     this.hardware = await discoverGpus({ setting: o.gpus ?? { kind: 'auto' } });
     if (this.hardware.reason) this.log.info({ reason: this.hardware.reason }, 'GPU discovery');
     const devices = deviceIds(this.hardware);
@@ -151,6 +154,23 @@ export class Agent {
     this.state = 'RUNNING';
     for (const w of this.workers) void w.run().catch((err: unknown) => this.log.error({ err }, 'worker loop failed'));
     this.log.info({ classes, gpus: devices, slots: o.slots }, 'agent taking trials');
+  }
+
+  /**
+   * Before taking any job this agent runs no trial: every trial folder left in its work dir (an
+   * agent killed mid-trial) is an orphan. Sessions restore from the coordinator, never from these.
+   */
+  private async sweepTrialFolders(): Promise<void> {
+    const root = path.join(this.o.workDir, 'trials');
+    let names: string[];
+    try {
+      names = await readdir(root);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    await Promise.all(names.map((n) => rm(path.join(root, n), { recursive: true, force: true })));
+    if (names.length > 0) this.log.info({ folders: names.length, root }, 'removed trial folders left by an earlier run');
   }
 
   /** The devices for this job now, or null when it should wait (fairness between classes). */

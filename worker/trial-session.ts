@@ -16,7 +16,8 @@ import { trialArgv, trialEnvironment } from './command-line.js';
 import { LineSplitter } from './metrics/line-splitter.js';
 import { parseMetricLine, StepCounter } from './metrics/parse-line.js';
 import type { Runtime } from './runtime/runtime.js';
-import { CheckpointUploader, downloadCheckpoint, uploadCheckpoint } from './checkpoints/checkpoint-sync.js';
+import { CheckpointRefused, CheckpointUploader, downloadCheckpoint, uploadCheckpoint } from './checkpoints/checkpoint-sync.js';
+import { DEFAULT_TRIAL_LIMITS } from '../shared/study-spec.js';
 
 /** The metric line by which a program announces a complete checkpoint (see README). */
 export const CHECKPOINT_METRIC = 'tunehive.checkpoint';
@@ -90,14 +91,15 @@ export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionO
       ...(job.image ? { image: job.image } : {}),
     });
     log.info({ attempt, gpus, resume }, 'trial started');
+    const quota = { ...DEFAULT_TRIAL_LIMITS, ...job.limits };
     const uploader = new CheckpointUploader(
       async (step) => {
         // Metrics reported before a checkpoint are stored before it counts: a resume from it
         // must never skip an epoch whose metrics were still in flight.
         await channel.waitForAck();
-        return uploadCheckpoint(o.client, { trialId: job.trialId, attempt, step, dir: checkpointDir });
+        return uploadCheckpoint(o.client, { trialId: job.trialId, attempt, step, dir: checkpointDir, quota });
       },
-      (err) => log.warn({ err: (err as Error).message }, 'checkpoint upload failed'),
+      (err) => log.warn({ reason: (err as Error).message }, err instanceof CheckpointRefused ? 'checkpoint upload refused' : 'checkpoint upload failed'),
     );
     let lastStep = 0;
     /** The step of the program's latest announced checkpoint. */
@@ -211,8 +213,13 @@ export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionO
     shutdown.removeEventListener('abort', onShutdown);
     flush();
     await uploader.idle();
-    // A program that never announces its checkpoints still gets its folder saved when it exits.
-    if (uploader.uploads === 0 && !exit.startError) {
+    // A program that never announces its checkpoints still gets its folder saved when it exits
+    // (one that announces them saves completely only when it says so: the folder as it stands
+    // then is the last announced upload), if anything may resume from it: not after a plain exit
+    // 0 (the trial is complete), unless the attempt has a budget (a PAUSE may follow, and ASHA's
+    // promotion resumes from this upload).
+    const mayResume = exit.code !== 0 || stoppedBy !== undefined || selfStopped || timedOut || start.budget > 0;
+    if (uploader.uploads === 0 && mayResume && !exit.startError) {
       uploader.request(lastStep);
       await uploader.idle();
     }
@@ -242,6 +249,9 @@ export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionO
     });
     log.info({ attempt, state, exitCode: exit.code, signal: exit.signal, ...(channel.endedReason ? { reason: channel.endedReason } : {}) }, 'trial finished');
     if (state === 'UNREACHABLE') throw new Error('coordinator unreachable; the trial result could not be reported');
+    // The finish is recorded: a later attempt restores from the coordinator, never from this copy.
+    await rm(path.join(o.workDir, 'trials', job.trialId), { recursive: true, force: true })
+      .catch((err: Error) => log.warn({ err: err.message }, 'could not remove the local checkpoint copy'));
     return { state, attempt };
   } finally {
     channel.close();
