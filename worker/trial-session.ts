@@ -97,6 +97,8 @@ export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionO
         // Metrics reported before a checkpoint are stored before it counts: a resume from it
         // must never skip an epoch whose metrics were still in flight.
         await channel.waitForAck();
+        // An attempt that ended (superseded, failed for good, unreachable) can no longer commit one.
+        if (channel.endedReason) return { accepted: false, checkpointId: '', reason: `the attempt has ended: ${channel.endedReason}` };
         return uploadCheckpoint(o.client, { trialId: job.trialId, attempt, step, dir: checkpointDir, quota });
       },
       (err) => log.warn({ reason: (err as Error).message }, err instanceof CheckpointRefused ? 'checkpoint upload refused' : 'checkpoint upload failed'),
@@ -219,7 +221,7 @@ export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionO
     // 0 (the trial is complete), unless the attempt has a budget (a PAUSE may follow, and ASHA's
     // promotion resumes from this upload).
     const mayResume = exit.code !== 0 || stoppedBy !== undefined || selfStopped || timedOut || start.budget > 0;
-    if (uploader.uploads === 0 && mayResume && !exit.startError) {
+    if (uploader.uploads === 0 && mayResume && !exit.startError && !channel.endedReason) {
       uploader.request(lastStep);
       await uploader.idle();
     }
