@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { lstat, mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 
 export interface CheckpointFileInfo { path: string; size: number }
@@ -19,25 +19,43 @@ export function safeRelativePath(p: string): string | undefined {
   return parts.join(path.sep);
 }
 
-/** Every regular file below `root` with its size, sorted; a program's temp files (`*.tmp`) are not part of a checkpoint. */
-export async function listCheckpointFiles(root: string): Promise<CheckpointFileInfo[]> {
-  const out: CheckpointFileInfo[] = [];
+/** A listed file with what identifies its content without reading it. */
+export interface CheckpointEntry extends CheckpointFileInfo { mtimeMs: number; ino: number; dev: number }
+
+/**
+ * Every regular file below `root` (symbolic links are never followed nor listed), sorted; a
+ * program's temp files (`*.tmp`) are not part of a checkpoint. A missing root is an empty
+ * folder; any other error fails the listing (a checkpoint missing files must never be made).
+ * With `limit`, the listing stops once it holds more than that many files.
+ */
+export async function listCheckpointEntries(root: string, limit = Infinity): Promise<CheckpointEntry[]> {
+  const out: CheckpointEntry[] = [];
   const walk = async (rel: string) => {
     let entries;
     try {
       entries = await readdir(path.join(root, rel), { withFileTypes: true });
-    } catch {
-      return;
+    } catch (err) {
+      if (rel === '' && (err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw new CheckpointTransferError(`cannot list ${rel || 'the checkpoint folder'}: ${(err as Error).message}`);
     }
     for (const e of entries) {
+      if (out.length > limit) return;
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (e.name.endsWith('.tmp') || e.name.startsWith('.tmp')) continue;
       if (e.isDirectory()) await walk(r);
-      else if (e.isFile()) out.push({ path: r, size: (await stat(path.join(root, r))).size });
+      else if (e.isFile()) {
+        const st = await lstat(path.join(root, r));
+        out.push({ path: r, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, dev: st.dev });
+      }
     }
   };
   await walk('');
-  return out.sort((a, b) => a.path.localeCompare(b.path));
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** Every regular file below `root` with its size, sorted (see listCheckpointEntries). */
+export async function listCheckpointFiles(root: string): Promise<CheckpointFileInfo[]> {
+  return (await listCheckpointEntries(root)).map(({ path: p, size }) => ({ path: p, size }));
 }
 
 export class CheckpointTransferError extends Error {}

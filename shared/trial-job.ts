@@ -4,6 +4,7 @@
  * changes only through the coordinator.
  */
 import type { Params } from './search-space.js';
+import type { TrialLimits } from './study-spec.js';
 
 export interface TrialJob {
   studyId: string;
@@ -17,6 +18,8 @@ export interface TrialJob {
   image?: string;
   /** Resource budget (epochs/steps) for multi-fidelity rules; passed as TUNEHIVE_BUDGET. */
   budget?: number;
+  /** The study's per-trial quotas (spec `limits`); absent in jobs queued before they existed. */
+  limits?: Partial<TrialLimits>;
 }
 
 /**

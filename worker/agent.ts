@@ -6,7 +6,9 @@
  * back, and only then closes.
  */
 import { randomBytes } from 'node:crypto';
+import { readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { connectRedis } from '../shared/redis.js';
@@ -36,6 +38,12 @@ export interface AgentOptions {
   graceMs?: number;
   /** BullMQ lock: a dead worker's job is re-delivered after about this long. */
   lockMs?: number;
+  /** Output lines are cut at this many bytes; the rest is dropped and counted (default 1 MiB). */
+  maxLineBytes?: number;
+  /** Unacknowledged metric batches per trial before its output stops being read (default 16). */
+  metricWindow?: number;
+  /** A trial's stream is given up (and the job re-delivered) after this long without progress. */
+  giveUpMs?: number;
 }
 
 export type AgentState = 'STARTING' | 'RUNNING' | 'DRAINING' | 'STOPPED';
@@ -78,6 +86,7 @@ export class Agent {
 
   private async startNow(): Promise<void> {
     const o = this.o;
+    await this.sweepTrialFolders();
     this.hardware = await discoverGpus({ setting: o.gpus ?? { kind: 'auto' } });
     if (this.hardware.reason) this.log.info({ reason: this.hardware.reason }, 'GPU discovery');
     const devices = deviceIds(this.hardware);
@@ -105,6 +114,8 @@ export class Agent {
             const result = await runTrialSession(job.data, devicesForTrial, {
               client: this.client, runtime, workerId: this.workerId, workDir: o.workDir, hardware: hardwareMsg, log: this.log,
               heartbeatMs: o.heartbeatMs ?? 2000, graceMs: o.graceMs ?? 10_000,
+              ...(o.maxLineBytes ? { maxLineBytes: o.maxLineBytes } : {}), ...(o.metricWindow ? { window: o.metricWindow } : {}),
+              ...(o.giveUpMs ? { giveUpMs: o.giveUpMs } : {}),
             }, this.shutdown.signal);
             this.completed.push(result);
             return result;
@@ -143,6 +154,23 @@ export class Agent {
     this.state = 'RUNNING';
     for (const w of this.workers) void w.run().catch((err: unknown) => this.log.error({ err }, 'worker loop failed'));
     this.log.info({ classes, gpus: devices, slots: o.slots }, 'agent taking trials');
+  }
+
+  /**
+   * Before taking any job this agent runs no trial: every trial folder left in its work dir (an
+   * agent killed mid-trial) is an orphan. Sessions restore from the coordinator, never from these.
+   */
+  private async sweepTrialFolders(): Promise<void> {
+    const root = path.join(this.o.workDir, 'trials');
+    let names: string[];
+    try {
+      names = await readdir(root);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    await Promise.all(names.map((n) => rm(path.join(root, n), { recursive: true, force: true })));
+    if (names.length > 0) this.log.info({ folders: names.length, root }, 'removed trial folders left by an earlier run');
   }
 
   /** The devices for this job now, or null when it should wait (fairness between classes). */

@@ -4,14 +4,30 @@
  * (coordinator restart, network), it re-connects with backoff, re-joins the same attempt
  * (`resumeAttempt`) and replays what was not acknowledged. The coordinator de-duplicates, so
  * metrics are delivered at least once and stored exactly once.
+ *
+ * Bounded: at most `window` batches are unacknowledged at a time (the session stops reading
+ * the program's output while the window is full), and a stream that keeps failing is given up
+ * after `giveUpMs` counted from the first break without progress. Errors the coordinator marks
+ * as permanent end the attempt at once.
  */
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { CommandAction, CoordinatorMessage, HardwareMsg, MetricPoint, WorkerMessage } from '../shared/proto.js';
 
 type Duplex = grpc.ClientDuplexStream<WorkerMessage, CoordinatorMessage>;
 type Finished = NonNullable<WorkerMessage['finished']>;
+
+/**
+ * Statuses with which the coordinator says "this cannot heal": re-joining would only repeat
+ * the failure (and, before this rule, burn 58 re-joins in 15 s on one bad batch).
+ */
+const PERMANENT = new Set<number>([
+  grpc.status.INVALID_ARGUMENT, grpc.status.RESOURCE_EXHAUSTED, grpc.status.NOT_FOUND, grpc.status.FAILED_PRECONDITION, grpc.status.PERMISSION_DENIED,
+]);
+
+export const DEFAULT_WINDOW = 16;
 
 export interface ChannelOptions {
   client: grpc.Client;
@@ -19,13 +35,24 @@ export interface ChannelOptions {
   workerId: string;
   hardware?: HardwareMsg;
   log: Logger;
-  /** Give up re-connecting after this long (then the job is retried by the queue). */
+  /** Give up re-connecting after this long without progress (then the job is retried by the queue). */
   giveUpMs?: number;
+  /** Unacknowledged metric batches allowed at once. */
+  window?: number;
+  /** First and largest delay between re-connects. */
+  backoffMs?: { first: number; max: number };
+  /**
+   * A stream that stays joined this long without breaking counts as progress even when the
+   * program reports nothing (a silent program must not inherit the give-up clock of an old blip).
+   */
+  stableMs?: number;
 }
 
 export type StartResult = { run: true; attempt: number; checkpointId: string; checkpointStep: number; budget: number } | { run: false; reason: string };
 
-export class AttemptChannel extends EventEmitter<{ command: [CommandAction, string] }> {
+export class AttemptChannel extends EventEmitter<{ command: [CommandAction, string]; window: [] }> {
+  /** Sent in every Started of this delivery, so a re-sent Started gets the same attempt back. */
+  readonly deliveryId = randomUUID();
   private call: Duplex | undefined;
   private attempt = 0;
   private seq = 0;
@@ -34,16 +61,26 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
   private waitStart: ((r: StartResult) => void) | undefined;
   private waitFinish: ((state: string) => void) | undefined;
   private closed = false;
-  private backoffMs = 200;
+  private readonly backoff: { first: number; max: number };
+  private backoffMs: number;
   /** Whether the current stream's `started` was answered RUN (see write). */
   private joined = false;
-  /** Set when the attempt can no longer report (superseded or coordinator unreachable): nothing will be acknowledged. */
+  /** Set when the attempt can no longer report (superseded, ended, or coordinator unreachable): nothing will be acknowledged. */
   private ended: string | undefined;
+  private endReason = '';
+  private finishAcked = false;
   private ackWaiters: Array<{ seq: number; resolve: () => void }> = [];
   private brokenSince = 0;
+  private stableTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private warnedDropped = false;
+  /** Streams opened after the first (re-joins and re-sent starts), for logs and tests. */
+  reconnects = 0;
 
   constructor(private readonly o: ChannelOptions) {
     super();
+    this.backoff = o.backoffMs ?? { first: 200, max: 5000 };
+    this.backoffMs = this.backoff.first;
   }
 
   /** Opens the stream and asks to start a new attempt; retries while the coordinator is unreachable. */
@@ -59,8 +96,24 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
     return this.seq;
   }
 
+  /** Why the attempt ended without the coordinator's acknowledgement ('' while it has not). */
+  get endedReason(): string {
+    return this.endReason;
+  }
+
+  /** Batches sent and not yet acknowledged. */
+  get inFlight(): number {
+    return this.unacked.size;
+  }
+
+  /** The caller should stop producing batches until `window` is emitted. */
+  get windowFull(): boolean {
+    return !this.ended && this.unacked.size >= (this.o.window ?? DEFAULT_WINDOW);
+  }
+
   sendMetrics(points: MetricPoint[]): void {
-    if (points.length === 0) return;
+    // Nothing will ever acknowledge them: keeping them would only grow memory.
+    if (points.length === 0 || this.ended) return;
     const seq = ++this.seq;
     this.unacked.set(seq, points);
     this.write({ metrics: { attempt: this.attempt, seq, points } });
@@ -87,15 +140,20 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
   }
 
   /** No more acknowledgements will come: release everyone waiting for one. */
-  private end(state: string): void {
+  private end(state: string, reason: string): void {
     this.ended = state;
+    this.endReason = reason;
+    this.unacked.clear();
     for (const w of this.ackWaiters.splice(0)) w.resolve();
     this.waitFinish?.(state);
     this.waitFinish = undefined;
+    this.emit('window');
   }
 
   close(): void {
     this.closed = true;
+    clearTimeout(this.stableTimer);
+    clearTimeout(this.retryTimer);
     this.call?.end();
     this.call = undefined;
   }
@@ -117,44 +175,75 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
     });
   }
 
+  /** Real progress: only this resets the give-up clock and the backoff (a granted re-join is not progress). */
+  private progressed(): void {
+    this.brokenSince = 0;
+    this.backoffMs = this.backoff.first;
+  }
+
   private open(resumeAttempt: number): void {
-    if (this.closed) return;
+    if (this.closed || this.ended) return;
     const call = (this.o.client as unknown as { runTrial(): Duplex }).runTrial();
     this.call = call;
     this.joined = false;
     let broken = false;
-    const onBreak = (err?: Error) => {
+    const onBreak = (err?: grpc.ServiceError) => {
       if (broken || this.call !== call) return;
       broken = true;
       this.call = undefined;
-      if (this.closed) return;
-      this.brokenSince ||= Date.now();
-      if (Date.now() - this.brokenSince > (this.o.giveUpMs ?? 10 * 60_000)) {
-        this.o.log.error({ err }, 'coordinator unreachable for too long; giving the trial back to the queue');
+      this.joined = false;
+      clearTimeout(this.stableTimer);
+      // After the finish is acknowledged the coordinator ends the stream: that is the normal end.
+      if (this.closed || this.finishAcked || this.ended) return;
+      if (err && PERMANENT.has(err.code)) {
+        const reason = err.details || err.message;
+        this.o.log.error({ code: grpc.status[err.code], reason }, 'the coordinator ended the attempt for good; stopping the program without a retry');
+        this.waitStart?.({ run: false, reason });
+        this.waitStart = undefined;
+        this.end('ENDED', reason);
+        this.emit('command', 'ACTION_STOP', reason);
+        return;
+      }
+      const now = Date.now();
+      this.brokenSince ||= now;
+      const deadline = this.brokenSince + (this.o.giveUpMs ?? 10 * 60_000);
+      if (now >= deadline) {
+        this.o.log.error({ err: err?.message, reconnects: this.reconnects }, 'coordinator unreachable for too long; giving the trial back to the queue');
         this.waitStart?.({ run: false, reason: 'coordinator unreachable' });
-        this.end('UNREACHABLE');
+        this.waitStart = undefined;
+        this.end('UNREACHABLE', 'coordinator unreachable');
         this.emit('command', 'ACTION_STOP', 'coordinator unreachable');
         return;
       }
-      const delay = this.backoffMs;
-      this.backoffMs = Math.min(this.backoffMs * 2, 5000);
+      // The last try lands on the deadline, so giving up happens on time, not a backoff later.
+      const delay = Math.min(this.backoffMs, deadline - now);
+      this.backoffMs = Math.min(this.backoffMs * 2, this.backoff.max);
       this.o.log.warn({ err: err?.message, retryInMs: delay }, 'trial stream broken; re-connecting');
-      setTimeout(() => this.open(this.attempt), delay).unref();
+      this.retryTimer = setTimeout(() => {
+        this.reconnects++;
+        this.open(this.attempt);
+      }, delay);
+      this.retryTimer.unref();
     };
-    call.on('data', (m: CoordinatorMessage) => this.onMessage(m));
-    call.on('error', (err) => onBreak(err));
+    call.on('data', (m: CoordinatorMessage) => {
+      if (this.call === call) this.onMessage(m);
+    });
+    call.on('error', (err: grpc.ServiceError) => onBreak(err));
     call.on('end', () => onBreak());
-    call.write({ started: { trialId: this.o.trialId, workerId: this.o.workerId, resumeAttempt, ...(this.o.hardware ? { hardware: this.o.hardware } : {}) } });
+    call.write({
+      started: { trialId: this.o.trialId, workerId: this.o.workerId, resumeAttempt, deliveryId: this.deliveryId, ...(this.o.hardware ? { hardware: this.o.hardware } : {}) },
+    });
   }
 
   private onMessage(m: CoordinatorMessage): void {
     if (m.startReply) {
-      this.brokenSince = 0;
-      this.backoffMs = 200;
       const wasRejoin = this.attempt > 0;
       if (m.startReply.action === 'ACTION_RUN') {
         this.attempt = m.startReply.attempt;
         this.joined = true;
+        clearTimeout(this.stableTimer);
+        this.stableTimer = setTimeout(() => this.progressed(), this.o.stableMs ?? 30_000);
+        this.stableTimer.unref();
         // Joined (again): send everything not yet acknowledged, in seq order, then the exit if known.
         for (const [seq, points] of [...this.unacked].sort((a, b) => a[0] - b[0])) this.write({ metrics: { attempt: this.attempt, seq, points } });
         if (this.finished) this.write({ finished: { ...this.finished, attempt: this.attempt } });
@@ -164,18 +253,28 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
         this.waitStart?.({ run: false, reason: m.startReply.reason });
         if (wasRejoin) {
           // This attempt was taken over or ended while we were away: stop the program.
-          this.end('SUPERSEDED');
+          this.end('SUPERSEDED', m.startReply.reason);
           this.emit('command', 'ACTION_STOP', m.startReply.reason);
         }
       }
       this.waitStart = undefined;
     } else if (m.ack) {
+      this.progressed();
+      const wasFull = this.windowFull;
       for (const seq of this.unacked.keys()) if (seq <= m.ack.seq) this.unacked.delete(seq);
       const oldest = Math.min(...this.unacked.keys());
       this.ackWaiters = this.ackWaiters.filter((w) => (w.seq < oldest ? (w.resolve(), false) : true));
+      if ((m.ack.droppedPoints ?? 0) > 0 && !this.warnedDropped) {
+        // Not an error: the trial reached its metric-point cap (spec limits.maxMetricPoints).
+        this.warnedDropped = true;
+        this.o.log.warn({ droppedPoints: m.ack.droppedPoints, seq: m.ack.seq }, 'the trial reached its metric-point cap (limits.maxMetricPoints); later points are dropped by the coordinator');
+      }
+      if (wasFull && !this.windowFull) this.emit('window');
     } else if (m.command) {
       this.emit('command', m.command.action, m.command.reason);
     } else if (m.finishAck) {
+      this.progressed();
+      this.finishAcked = true;
       this.waitFinish?.(m.finishAck.state);
       this.waitFinish = undefined;
     }

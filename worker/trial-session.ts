@@ -6,16 +6,18 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { CommandAction, FinishOutcome, HardwareMsg, MetricPoint } from '../shared/proto.js';
 import type { TrialJob } from '../shared/trial-job.js';
 import { AttemptChannel } from './attempt-channel.js';
 import { trialArgv, trialEnvironment } from './command-line.js';
+import { LineSplitter } from './metrics/line-splitter.js';
 import { parseMetricLine, StepCounter } from './metrics/parse-line.js';
 import type { Runtime } from './runtime/runtime.js';
-import { CheckpointUploader, downloadCheckpoint, uploadCheckpoint } from './checkpoints/checkpoint-sync.js';
+import { CheckpointRefused, CheckpointUploader, downloadCheckpoint, uploadCheckpoint } from './checkpoints/checkpoint-sync.js';
+import { DEFAULT_TRIAL_LIMITS } from '../shared/study-spec.js';
 
 /** The metric line by which a program announces a complete checkpoint (see README). */
 export const CHECKPOINT_METRIC = 'tunehive.checkpoint';
@@ -32,15 +34,25 @@ export interface SessionOptions {
   /** Flush a metric batch after this many points or this long, whichever comes first. */
   batchPoints?: number;
   batchMs?: number;
+  /** Output lines are cut at this many bytes (the rest is dropped and counted). */
+  maxLineBytes?: number;
+  /** Unacknowledged metric batches before the program's output stops being read. */
+  window?: number;
+  /** Give up re-connecting to the coordinator after this long without progress. */
+  giveUpMs?: number;
 }
 
 export interface SessionResult { state: string; attempt: number }
 
 const STDERR_TAIL_LINES = 30;
+export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
 
 export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionOptions, shutdown: AbortSignal): Promise<SessionResult> {
   const log = o.log.child({ trialId: job.trialId });
-  const channel = new AttemptChannel({ client: o.client, trialId: job.trialId, workerId: o.workerId, log, ...(o.hardware ? { hardware: o.hardware } : {}) });
+  const channel = new AttemptChannel({
+    client: o.client, trialId: job.trialId, workerId: o.workerId, log,
+    ...(o.hardware ? { hardware: o.hardware } : {}), ...(o.window ? { window: o.window } : {}), ...(o.giveUpMs ? { giveUpMs: o.giveUpMs } : {}),
+  });
   const start = await channel.start();
   if (!start.run) {
     channel.close();
@@ -79,14 +91,17 @@ export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionO
       ...(job.image ? { image: job.image } : {}),
     });
     log.info({ attempt, gpus, resume }, 'trial started');
+    const quota = { ...DEFAULT_TRIAL_LIMITS, ...job.limits };
     const uploader = new CheckpointUploader(
       async (step) => {
         // Metrics reported before a checkpoint are stored before it counts: a resume from it
         // must never skip an epoch whose metrics were still in flight.
         await channel.waitForAck();
-        return uploadCheckpoint(o.client, { trialId: job.trialId, attempt, step, dir: checkpointDir });
+        // An attempt that ended (superseded, failed for good, unreachable) can no longer commit one.
+        if (channel.endedReason) return { accepted: false, checkpointId: '', reason: `the attempt has ended: ${channel.endedReason}` };
+        return uploadCheckpoint(o.client, { trialId: job.trialId, attempt, step, dir: checkpointDir, quota });
       },
-      (err) => log.warn({ err: (err as Error).message }, 'checkpoint upload failed'),
+      (err) => log.warn({ reason: (err as Error).message }, err instanceof CheckpointRefused ? 'checkpoint upload refused' : 'checkpoint upload failed'),
     );
     let lastStep = 0;
     /** The step of the program's latest announced checkpoint. */
@@ -98,46 +113,64 @@ export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionO
     // Metric batching: one gRPC message per batch, never per point.
     let batch: MetricPoint[] = [];
     let flushTimer: NodeJS.Timeout | undefined;
-    const flush = () => {
+    let flushWhenOpen = false;
+    /** `force`: also past the window (a checkpoint mark must cover every point before it; the exit). */
+    const flush = (force = true) => {
       clearTimeout(flushTimer);
       flushTimer = undefined;
+      if (!force && channel.windowFull) {
+        flushWhenOpen = true;
+        return;
+      }
+      flushWhenOpen = false;
       channel.sendMetrics(batch);
       batch = [];
     };
+    const batchCap = o.batchPoints ?? 500;
     const steps = new StepCounter();
-    const stdoutDone = new Promise<void>((resolve) => {
-      const rl = createInterface({ input: program.stdout, crlfDelay: Infinity });
-      rl.on('line', (line) => {
-        const parsed = parseMetricLine(line);
-        if (!parsed) return;
-        lastLineAt = Date.now();
-        // `tunehive.checkpoint=N`: the program has written a complete checkpoint for step N.
-        const mark = parsed.values.find((v) => v.name === CHECKPOINT_METRIC);
-        if (mark) {
-          flush();
-          uploader.request(mark.value);
-          checkpointStep = Math.max(checkpointStep, mark.value);
-          if (pauseAtCheckpoint && checkpointStep >= lastStep) {
-            pauseAtCheckpoint = false;
-            clearTimeout(pauseTimer);
-            stop(o.graceMs);
-          }
-          parsed.values = parsed.values.filter((v) => v.name !== CHECKPOINT_METRIC);
-          if (parsed.values.length === 0) return;
+    const maxLineBytes = o.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    const stdoutLines = new LineSplitter(maxLineBytes, (line, truncated) => {
+      // A cut line may end in a cut number: never read metrics from it.
+      if (truncated) return;
+      const parsed = parseMetricLine(line);
+      if (!parsed) return;
+      lastLineAt = Date.now();
+      // `tunehive.checkpoint=N`: the program has written a complete checkpoint for step N.
+      const mark = parsed.values.find((v) => v.name === CHECKPOINT_METRIC);
+      if (mark) {
+        flush();
+        uploader.request(mark.value);
+        checkpointStep = Math.max(checkpointStep, mark.value);
+        if (pauseAtCheckpoint && checkpointStep >= lastStep) {
+          pauseAtCheckpoint = false;
+          clearTimeout(pauseTimer);
+          stop(o.graceMs);
         }
-        const points = steps.points(parsed, Date.now());
-        for (const p of points) lastStep = Math.max(lastStep, p.step);
-        batch.push(...points);
-        if (batch.length >= (o.batchPoints ?? 500)) flush();
-        else flushTimer ??= setTimeout(flush, o.batchMs ?? 50);
-      });
-      rl.on('close', resolve);
+        parsed.values = parsed.values.filter((v) => v.name !== CHECKPOINT_METRIC);
+        if (parsed.values.length === 0) return;
+      }
+      // The batch cap holds whatever the line width: one line of 9,000 fields is many batches.
+      for (const p of steps.points(parsed, Date.now())) {
+        lastStep = Math.max(lastStep, p.step);
+        batch.push(p);
+        if (batch.length >= batchCap) flush();
+      }
+      if (batch.length > 0) flushTimer ??= setTimeout(() => flush(false), o.batchMs ?? 50);
+    });
+    // Backpressure: with the window full no more output is read, so the program blocks on its
+    // pipe instead of the agent piling up batches (a coordinator that is away costs no memory).
+    const stdout = readLines(program.stdout, stdoutLines, () => channel.windowFull);
+    const stdoutDone = stdout.done;
+    channel.on('window', () => {
+      if (flushWhenOpen) flush(false);
+      stdout.unblock();
     });
     const stderrTail: string[] = [];
-    createInterface({ input: program.stderr, crlfDelay: Infinity }).on('line', (line) => {
-      stderrTail.push(line.length > 500 ? `${line.slice(0, 500)}…` : line);
+    const stderrLines = new LineSplitter(maxLineBytes, (line, truncated) => {
+      stderrTail.push(line.length > 500 || truncated ? `${line.slice(0, 500)}…` : line);
       if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
     });
+    const stderrDone = readLines(program.stderr, stderrLines).done;
 
     let stoppedBy: CommandAction | undefined;
     let commandLineAt = 0;
@@ -177,13 +210,19 @@ export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionO
     clearTimeout(pauseTimer);
     const stopLatencyMs = stoppedBy ? Date.now() - commandLineAt : 0;
     await stdoutDone;
+    await stderrDone;
     clearInterval(heartbeat);
     clearTimeout(timeout);
     shutdown.removeEventListener('abort', onShutdown);
     flush();
     await uploader.idle();
-    // A program that never announces its checkpoints still gets its folder saved when it exits.
-    if (uploader.uploads === 0 && !exit.startError) {
+    // A program that never announces its checkpoints still gets its folder saved when it exits
+    // (one that announces them saves completely only when it says so: the folder as it stands
+    // then is the last announced upload), if anything may resume from it: not after a plain exit
+    // 0 (the trial is complete), unless the attempt has a budget (a PAUSE may follow, and ASHA's
+    // promotion resumes from this upload).
+    const mayResume = exit.code !== 0 || stoppedBy !== undefined || selfStopped || timedOut || start.budget > 0;
+    if (uploader.uploads === 0 && mayResume && !exit.startError && !channel.endedReason) {
       uploader.request(lastStep);
       await uploader.idle();
     }
@@ -203,14 +242,58 @@ export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionO
       const last = stderrTail.at(-1);
       if (last) reason += `: ${last}`;
     }
+    const truncatedLines = stdoutLines.truncatedLines + stderrLines.truncatedLines;
+    const droppedBytes = stdoutLines.droppedBytes + stderrLines.droppedBytes;
+    if (truncatedLines > 0) log.warn({ truncatedLines, droppedBytes, maxLineBytes }, 'output lines longer than the line cap were cut');
     const state = await channel.finish({
       outcome, reason, exitCode: exit.code ?? -1, signal: exit.signal ?? '', stderrTail: stderrTail.join('\n'),
+      truncatedLines, droppedBytes,
       ...(stoppedBy ? { stoppedBy, stopLatencyMs } : {}),
     });
-    log.info({ attempt, state, exitCode: exit.code, signal: exit.signal }, 'trial finished');
+    log.info({ attempt, state, exitCode: exit.code, signal: exit.signal, ...(channel.endedReason ? { reason: channel.endedReason } : {}) }, 'trial finished');
     if (state === 'UNREACHABLE') throw new Error('coordinator unreachable; the trial result could not be reported');
+    // The finish is recorded: a later attempt restores from the coordinator, never from this copy.
+    await rm(path.join(o.workDir, 'trials', job.trialId), { recursive: true, force: true })
+      .catch((err: Error) => log.warn({ err: err.message }, 'could not remove the local checkpoint copy'));
     return { state, attempt };
   } finally {
     channel.close();
   }
+}
+
+/**
+ * Feeds a stream into a splitter, one chunk at a time; while `blocked` answers true the rest of
+ * the chunk waits and the stream stays paused, until `unblock` is called.
+ */
+function readLines(stream: Readable, lines: LineSplitter, blocked: () => boolean = () => false): { done: Promise<void>; unblock: () => void } {
+  let rest: Buffer | undefined;
+  let ended = false;
+  let finish!: () => void;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  let over = false;
+  const settle = () => {
+    if (over || rest) return;
+    over = true;
+    lines.end();
+    finish();
+  };
+  const pump = () => {
+    if (rest) rest = lines.push(rest, blocked);
+    if (rest) return;
+    if (ended) settle();
+    else stream.resume();
+  };
+  stream.on('data', (chunk: Buffer | string) => {
+    stream.pause();
+    rest = lines.push(chunk, blocked);
+    if (!rest && !blocked()) stream.resume();
+  });
+  const onEnd = () => {
+    ended = true;
+    settle();
+  };
+  stream.on('end', onEnd);
+  stream.on('close', onEnd);
+  stream.on('error', onEnd);
+  return { done, unblock: () => { if (!blocked()) pump(); } };
 }

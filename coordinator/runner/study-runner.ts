@@ -293,6 +293,8 @@ export class StudyRunner {
     if (t.timeoutSeconds !== undefined) job.timeoutSeconds = t.timeoutSeconds;
     if (t.image !== undefined) job.image = t.image;
     if (budget !== undefined) job.budget = budget;
+    // The worker enforces the checkpoint quotas before uploading (the store enforces them again).
+    if (study.spec.limits) job.limits = study.spec.limits;
     return job;
   }
 

@@ -13,11 +13,11 @@ export interface ParsedLine { values: Array<{ name: string; value: number }>; st
 const STEP_KEYS = ['step', 'epoch', 'iteration', 'global_step'];
 const NAME = /^[A-Za-z_][A-Za-z0-9_./-]{0,99}$/;
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-const MAX_LINE = 64 * 1024;
 
 export function parseMetricLine(raw: string): ParsedLine | undefined {
   const line = raw.trim();
-  if (line === '' || line.length > MAX_LINE) return undefined;
+  // Length is bounded before this by the agent's line cap (LineSplitter), the one rule for it.
+  if (line === '') return undefined;
   const values = line.startsWith('{') ? parseJson(line) : parseKatib(line);
   if (!values || values.length === 0) return undefined;
   const out: ParsedLine = { values };
