@@ -288,10 +288,8 @@ export class StudyRunner {
   }
 
   jobFor(study: { id: string; spec: StudySpec }, number: number, params: Params, budget?: number): TrialJob {
-    const t = study.spec.trial!;
-    const job: TrialJob = { studyId: study.id, trialId: trialId(study.id, number), number, params, command: t.command, env: t.env, gpus: t.gpus };
-    if (t.timeoutSeconds !== undefined) job.timeoutSeconds = t.timeoutSeconds;
-    if (t.image !== undefined) job.image = t.image;
+    // The trial template stays in the study's record: workers read it once per study.
+    const job: TrialJob = { studyId: study.id, trialId: trialId(study.id, number), number, params, gpus: study.spec.trial!.gpus };
     if (budget !== undefined) job.budget = budget;
     return job;
   }
