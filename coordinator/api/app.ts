@@ -19,6 +19,7 @@ import { studyRoutes } from './studies-routes.js';
 import { trialRoutes } from './trials-routes.js';
 import { askTellRoutes } from './ask-tell-routes.js';
 import { registerBodyParsers } from './body-parsers.js';
+import { buildValidator } from './validators.js';
 import { AskTell } from '../ask-tell.js';
 
 export interface ApiDeps {
@@ -63,16 +64,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     bodyLimit: deps.bodyLimit ?? 1024 * 1024,
-    ajv: {
-      customOptions: {
-        // A field the schema does not know is an error, never silently dropped; no type
-        // coercion (it turned a told `null` into 0): query strings are declared as strings.
-        removeAdditional: false,
-        coerceTypes: false,
-        // Errors carry their schema, so a reason can be the schema's own description.
-        verbose: true,
-      },
-    },
+    // Fastify's ajv: strict for bodies, coercing for query strings and path parameters.
+    schemaController: { compilersFactory: { buildValidator } },
   });
 
   registerBodyParsers(app);

@@ -32,11 +32,9 @@ export const TellParams = Type.Object({
   id: Type.String({ maxLength: 64, description: 'a study id' }),
   trialId: Type.String({ maxLength: 128, description: 'the trial id (<studyId>.<number>) or its number within the study' }),
 });
-/** Query strings stay strings on the wire (no type coercion): the routes convert them. */
-const IntString = (description: string) => Type.String({ pattern: '^[0-9]{1,16}$', description });
 export const PageQuery = Type.Object({
-  offset: Type.Optional(IntString('must be an integer >= 0 (default 0)')),
-  limit: Type.Optional(IntString('must be an integer from 0 to 1000 (default 100)')),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'must be an integer >= 0 (default 0)' })),
+  limit: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, description: 'must be an integer from 0 to 1000 (default 100; 0 reads as 1)' })),
 }, { additionalProperties: false });
 export const TrialsQuery = Type.Object({
   ...PageQuery.properties,

@@ -10,7 +10,6 @@ import type { StudyRunner } from '../runner/study-runner.js';
 import { validateStudy } from '../study-validation.js';
 import { page } from './pagination.js';
 import { studyView, trialView } from './views.js';
-import { cancelAskedTrials } from '../ask-tell.js';
 import {
   AlgorithmListSchema, errorResponses, StudyIdParams, StudyPageSchema, StudyViewSchema, TrialPageSchema, TrialsQuery, PageQuery,
 } from './schemas.js';
@@ -90,9 +89,8 @@ export const studyRoutes: FastifyPluginAsync<RouteOptions> = async (plain, { sto
   }, async (req) => {
     const study = await loadStudy(store, req.params.id);
     if (study.state !== 'RUNNING') throw new TunehiveError('TH_ERR_STUDY_NOT_RUNNING', `study ${study.id} is already ${study.state}`, [{ field: 'params.id', reason: `study ${study.id} is already ${study.state}` }]);
+    // Ask/tell trials have no worker to stop them: endStudy cancels them, and later tells are refused.
     await runner.endStudy(study, 'STOPPED', 'stopped by request');
-    // Ask/tell trials have no worker to stop them: they end here, and later tells are refused.
-    await cancelAskedTrials(store, study, 'study stopped: stopped by request');
     return withBest((await store.getStudy(study.id))!);
   });
 

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Direction, StudySpec } from '../../shared/study-spec.js';
 import type { Params } from '../../shared/search-space.js';
 import type { TrialJob } from '../../shared/trial-job.js';
+import { cancelAskedTrials } from '../ask-tell.js';
 import type { StudyState } from '../../shared/trial.js';
 import { trialId } from '../../shared/redis-keys.js';
 import type { StudyRecord, StudyStore } from '../store/study-store.js';
@@ -316,6 +317,7 @@ export class StudyRunner {
     for (const n of await store.pausedNumbers(study.id)) {
       await store.endWaitingTrial(study.id, n, 'PRUNED', `not promoted before the study ended (${state.toLowerCase()})`);
     }
+    await cancelAskedTrials(store, study, `study ${state.toLowerCase()}: ${reason}`);
     this.forget(study.id);
   }
 

@@ -80,6 +80,8 @@ describe('schema-first API', () => {
     const bad = await stack.api('GET', '/api/v1/studies?limit=abc');
     expect(bad.status).toBe(400);
     expect(bad.body.error.fields[0].field).toBe('query.limit');
+    // Query strings are text on the wire: they are coerced to the declared integers.
+    expect((await stack.api('GET', '/api/v1/studies?limit=2&offset=0')).body).toMatchObject({ limit: 2, offset: 0 });
     const unknown = await stack.api('GET', '/api/v1/studies?limt=5');
     expect(unknown.status).toBe(400);
     expect(unknown.body.error.fields[0].field).toBe('query.limt');

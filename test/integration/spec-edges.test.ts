@@ -159,6 +159,21 @@ describe('spec and API edges', () => {
     expect((await stack.api('POST', `/api/v1/studies/${study.id}/trials/ask`)).status).toBe(409);
   });
 
+  it('an ask/tell study that reaches its goal cancels its other running trials too', async () => {
+    const study = (await stack.api('POST', '/api/v1/studies', { ...askTell, objective: { ...askTell.objective, goal: 0.1 } })).body;
+    const a = (await stack.api('POST', `/api/v1/studies/${study.id}/trials/ask`)).body;
+    const b = (await stack.api('POST', `/api/v1/studies/${study.id}/trials/ask`)).body;
+    await stack.api('POST', `/api/v1/studies/${study.id}/trials/${a.number}/tell`, { value: 0.05 });
+    const ended = await stack.waitForStudy(study.id, 20_000);
+    expect(ended).toMatchObject({ state: 'COMPLETED', best: { number: a.number } });
+    const other = await waitFor(async () => {
+      const t = (await stack.api('GET', `/api/v1/studies/${study.id}/trials`)).body.trials.find((x: any) => x.number === b.number);
+      return t.state !== 'RUNNING' ? t : undefined;
+    }, 20_000, 'the other trial to end');
+    expect(other.state).toBe('CANCELLED');
+    expect((await stack.api('POST', `/api/v1/studies/${study.id}/trials/${b.number}/tell`, { value: 0.01 })).status).toBe(409);
+  });
+
   it('chooses and stores a random seed when the spec has no algorithm block or no seed', async () => {
     const { algorithm: _drop, ...noAlgorithm } = askTell;
     const seeds: number[] = [];
