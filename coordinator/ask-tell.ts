@@ -22,8 +22,10 @@ export type Tell =
 /** A tell body the route's schema has checked, as one of the four kinds of tell. */
 export function parseTell(b: TellBody): Tell {
   const bad = (field: string, reason: string) => new TunehiveError('TH_ERR_REQUEST_INVALID', `${field}: ${reason}`, [{ field, reason }]);
-  if (b.state === 'failed') return { kind: 'failed', reason: b.reason ?? 'reported failed by the client' };
-  if (b.state === 'pruned') return { kind: 'pruned', reason: b.reason ?? 'pruned by the client' };
+  // A client's reason is often a traceback: it is kept, cut to its first 1000 characters.
+  const reason = b.reason?.slice(0, 1000);
+  if (b.state === 'failed') return { kind: 'failed', reason: reason ?? 'reported failed by the client' };
+  if (b.state === 'pruned') return { kind: 'pruned', reason: reason ?? 'pruned by the client' };
   if (b.value === undefined) throw bad('value', 'must be a finite number (missing)');
   if (b.step !== undefined && b.state === undefined) return { kind: 'intermediate', step: b.step, value: b.value };
   return b.step !== undefined ? { kind: 'final', value: b.value, step: b.step } : { kind: 'final', value: b.value };

@@ -191,7 +191,6 @@ export function parseStudySpec(raw: unknown): SpecResult {
 type Err = (field: string, reason: string) => void;
 
 function semanticChecks(raw: Raw, err: Err): void {
-  if (typeof raw.name === 'string' && raw.name.trim() === '') err('name', 'must not be blank');
   if (isObject(raw.searchSpace)) {
     for (const [name, p] of Object.entries(raw.searchSpace)) {
       if (reservedName(name)) err(`searchSpace.${name}`, `"${name}" is a built-in name of JavaScript objects and cannot name a parameter; choose another`);
@@ -215,7 +214,8 @@ function semanticChecks(raw: Raw, err: Err): void {
     }
     if (isObject(trial.env)) {
       for (const k of Object.keys(trial.env)) {
-        if (!ENV_NAME.test(k) || reservedName(k)) err(`trial.env.${k}`, 'is not a valid environment variable name');
+        if (reservedName(k)) err(`trial.env.${k}`, `"${k}" is a built-in name of JavaScript objects and cannot name a variable; choose another`);
+        else if (!ENV_NAME.test(k)) err(`trial.env.${k}`, 'is not a valid environment variable name');
         else if (RESERVED_ENV.includes(k)) err(`trial.env.${k}`, `is set by the worker (reserved: ${RESERVED_ENV.join(', ')})`);
       }
     }

@@ -92,7 +92,7 @@ export const TellBodySchema = Type.Object({
   value: Type.Optional(Type.Number({ description: 'must be a finite number' })),
   step: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'must be an integer >= 0' })),
   state: Type.Optional(Type.Union([Type.Literal('completed'), Type.Literal('failed'), Type.Literal('pruned')], { description: 'must be "completed", "failed" or "pruned"' })),
-  reason: Type.Optional(Type.String({ maxLength: 1000, description: 'must be a string of at most 1000 characters' })),
+  reason: Type.Optional(Type.String({ maxLength: 100_000, description: 'must be a string of at most 100000 characters (the first 1000 are kept)' })),
 }, { additionalProperties: false, description: 'must be an object: {value}, {step, value}, or {state: "failed" | "pruned", reason?}' });
 export const TellReplySchema = Type.Object({
   state: Type.String(),
