@@ -93,6 +93,18 @@ describe('schema-first API', () => {
     expect(missing.body.error.fields[0].field).toBe('params.id');
   });
 
+  it('serialises free-form settings and every kind of parameter value as they are', async () => {
+    const created = await stack.api('POST', '/api/v1/studies', {
+      ...spec, searchSpace: { x: { type: 'float', min: 0, max: 1 }, flag: { type: 'categorical', values: [true] }, n: { type: 'categorical', values: [3] }, s: { type: 'categorical', values: ['3'] } },
+      algorithm: { name: 'tpe', seed: 2, settings: { nStartupTrials: 3, multivariate: true } },
+    });
+    expect(created.body.algorithm).toEqual({ name: 'tpe', seed: 2, settings: { nStartupTrials: 3, multivariate: true } });
+    const asked = (await stack.api('POST', `/api/v1/studies/${created.body.id}/trials/ask`)).body;
+    expect(asked.params).toEqual({ x: expect.any(Number), flag: true, n: 3, s: '3' });
+    const page = (await stack.api('GET', `/api/v1/studies/${created.body.id}/trials`)).body;
+    expect(page.trials[0].params).toEqual(asked.params);
+  });
+
   it('answers with every field of the views (serialisation drops nothing the CLI reads)', async () => {
     const created = await stack.api('POST', '/api/v1/studies', { ...spec, algorithm: { name: 'random', seed: 4, settings: {} } });
     expect(Object.keys(created.body).sort()).toEqual(['algorithm', 'best', 'counts', 'created', 'createdAt', 'finishedAt', 'id', 'maxTrials', 'mode', 'name', 'objective', 'parallelism', 'reason', 'state']);
