@@ -87,7 +87,7 @@ try {
     const ns = Array.from({ length: Math.min(CHUNK, trials - from) }, (_, i) => from + i);
     // Issued together, sent in order: createTrial checks that numbers come one after another.
     await Promise.all(ns.map((n) => store.createTrial(study.id, n, { x: n / trials }, trials)));
-    if (withJobs) await Promise.all(ns.map((n) => queue.enqueue({ studyId: study.id, trialId: trialId(study.id, n), number: n, params: { x: n / trials }, command: ['true'], env: {}, gpus: 0 }, 0)
+    if (withJobs) await Promise.all(ns.map((n) => queue.enqueue({ studyId: study.id, trialId: trialId(study.id, n), number: n, params: { x: n / trials }, gpus: 0 }, 0)
       .then((jobId) => store.setTrialJob(study.id, n, jobId))));
     await Promise.all(ns.map((n) => store.startAttempt(study.id, n, 'bench', 0, '', 3)));
     await Promise.all(ns.map((n) => store.appendMetrics(study.id, n, 1, 1, 'loss',

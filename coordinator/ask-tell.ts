@@ -8,6 +8,7 @@ import { TunehiveError } from '../shared/errors.js';
 import type { Params } from '../shared/search-space.js';
 import { trialId } from '../shared/redis-keys.js';
 import type { StudyRecord, StudyStore } from './store/study-store.js';
+import type { TellBody } from './api/schemas.js';
 import type { StudyRunner } from './runner/study-runner.js';
 
 export const ASK_TELL_WORKER = 'ask-tell-client';
@@ -18,23 +19,31 @@ export type Tell =
   | { kind: 'failed'; reason: string }
   | { kind: 'pruned'; reason: string };
 
-/** Reads a tell body; every problem becomes a 400 naming the field. */
-export function parseTell(body: unknown): Tell {
+/** A tell body the route's schema has checked, as one of the four kinds of tell. */
+export function parseTell(b: TellBody): Tell {
   const bad = (field: string, reason: string) => new TunehiveError('TH_ERR_REQUEST_INVALID', `${field}: ${reason}`, [{ field, reason }]);
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw bad('(body)', 'must be an object: {value}, {step, value}, or {state: "failed" | "pruned"}');
-  const b = body as Record<string, unknown>;
-  for (const k of Object.keys(b)) if (!['value', 'step', 'state', 'reason'].includes(k)) throw bad(k, 'unknown field (known: value, step, state, reason)');
-  if (b.reason !== undefined && typeof b.reason !== 'string') throw bad('reason', 'must be a string');
-  const reason = (b.reason as string | undefined)?.slice(0, 1000);
-  if (b.state !== undefined) {
-    if (b.state === 'failed') return { kind: 'failed', reason: reason ?? 'reported failed by the client' };
-    if (b.state === 'pruned') return { kind: 'pruned', reason: reason ?? 'pruned by the client' };
-    if (b.state !== 'completed') throw bad('state', `must be "completed", "failed" or "pruned" (got ${JSON.stringify(b.state)})`);
+  // A client's reason is often a traceback: it is kept, cut to its first 1000 characters.
+  const reason = b.reason?.slice(0, 1000);
+  if (b.state === 'failed') return { kind: 'failed', reason: reason ?? 'reported failed by the client' };
+  if (b.state === 'pruned') return { kind: 'pruned', reason: reason ?? 'pruned by the client' };
+  if (b.value === undefined) throw bad('value', 'must be a finite number (missing)');
+  if (b.step !== undefined && b.state === undefined) return { kind: 'intermediate', step: b.step, value: b.value };
+  return b.step !== undefined ? { kind: 'final', value: b.value, step: b.step } : { kind: 'final', value: b.value };
+}
+
+/**
+ * Ends the RUNNING trials of an ask/tell study that has ended: no worker will stop them, and
+ * their clients' later tells must not change a finished study (they are answered 409).
+ */
+export async function cancelAskedTrials(store: StudyStore, study: StudyRecord, reason: string): Promise<number> {
+  if (study.spec.trial) return 0;
+  const running = (await store.getTrials(study.id, await store.pendingNumbers(study.id))).filter((t) => t.state === 'RUNNING');
+  let cancelled = 0;
+  for (const t of running) {
+    const r = await store.finishTrial(study.id, t.number, t.attempt, 'CANCELLED', { direction: study.spec.objective.direction, reason, maxRetries: study.spec.maxRetries });
+    if (r.applied) cancelled++;
   }
-  if (typeof b.value !== 'number' || !Number.isFinite(b.value)) throw bad('value', `must be a finite number (got ${JSON.stringify(b.value)})`);
-  if (b.step !== undefined && (!Number.isSafeInteger(b.step) || (b.step as number) < 0)) throw bad('step', `must be an integer >= 0 (got ${JSON.stringify(b.step)})`);
-  if (b.step !== undefined && b.state === undefined) return { kind: 'intermediate', step: b.step as number, value: b.value };
-  return b.step !== undefined ? { kind: 'final', value: b.value, step: b.step as number } : { kind: 'final', value: b.value };
+  return cancelled;
 }
 
 export class AskTell {
@@ -80,6 +89,8 @@ export class AskTell {
     const trial = study && (await this.store.getTrial(studyId, number));
     if (!study || !trial) throw new TunehiveError('TH_ERR_TRIAL_NOT_FOUND', `no trial ${trialId(studyId, number)}`);
     if (study.spec.trial) throw new TunehiveError('TH_ERR_STUDY_MODE', `study ${studyId} runs its trials on workers; their results come from the workers`);
+    // A stopped or finished study is final: a late tell must not change its best trial.
+    if (study.state !== 'RUNNING') throw new TunehiveError('TH_ERR_STUDY_NOT_RUNNING', `study ${studyId} is ${study.state}${study.reason ? ` (${study.reason})` : ''}; tells are no longer accepted`, [{ field: 'params.id', reason: `study is ${study.state}` }]);
     if (trial.state !== 'RUNNING') throw new TunehiveError('TH_ERR_TRIAL_NOT_PENDING', `trial ${trial.id} is already ${trial.state}`);
     const metric = study.spec.objective.metric;
     const o = { direction: study.spec.objective.direction, maxRetries: study.spec.maxRetries };

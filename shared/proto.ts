@@ -8,13 +8,28 @@ import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-export interface MetricPoint { name: string; value: number; step: number; timeMs: number }
-export interface HardwareMsg {
-  hostname: string; nodeName: string; driverVersion: string; cudaVersion: string; cpuCount: number; cpuModel: string; memoryBytes: number;
-  gpus: Array<{ index: number; uuid: string; name: string; memoryMib: number }>;
-}
-export type CommandAction = 'ACTION_STOP' | 'ACTION_PRUNE' | 'ACTION_PAUSE';
-export type FinishOutcome = 'OUTCOME_EXITED' | 'OUTCOME_START_FAILED' | 'OUTCOME_TIMED_OUT' | 'OUTCOME_STOPPED';
+import type { MetricPoint__Output } from './generated/tunehive/v1/MetricPoint.js';
+import type { Hardware__Output } from './generated/tunehive/v1/Hardware.js';
+import type { TrialCommand__Output } from './generated/tunehive/v1/TrialCommand.js';
+import type { TrialFinished__Output } from './generated/tunehive/v1/TrialFinished.js';
+import type { WorkerMessage as GenWorkerMessage, WorkerMessage__Output } from './generated/tunehive/v1/WorkerMessage.js';
+import type { CoordinatorMessage as GenCoordinatorMessage, CoordinatorMessage__Output } from './generated/tunehive/v1/CoordinatorMessage.js';
+import type { StartReply__Output } from './generated/tunehive/v1/StartReply.js';
+import type { CheckpointChunk as GenCheckpointChunk, CheckpointChunk__Output } from './generated/tunehive/v1/CheckpointChunk.js';
+import type { CheckpointSaved__Output } from './generated/tunehive/v1/CheckpointSaved.js';
+import type { CheckpointRequest__Output } from './generated/tunehive/v1/CheckpointRequest.js';
+
+/*
+ * The message types come from shared/generated (`npm run proto:types`, proto-loader-gen-types
+ * with the options `load()` below uses). Where the domain needs a narrower type than the
+ * generated one (no *_UNSPECIFIED enum values, optional fields a sender may leave out), it is
+ * written here and checked against the generated type at compile time: a field added to the
+ * .proto, or a change of its type, fails `tsc` until the domain type follows.
+ */
+export type MetricPoint = MetricPoint__Output;
+export type HardwareMsg = Hardware__Output;
+export type CommandAction = Exclude<TrialCommand__Output['action'], 'ACTION_UNSPECIFIED'>;
+export type FinishOutcome = Exclude<TrialFinished__Output['outcome'], 'OUTCOME_UNSPECIFIED'>;
 
 export interface WorkerMessage {
   started?: { trialId: string; workerId: string; resumeAttempt: number; hardware?: HardwareMsg; deliveryId?: string };
@@ -27,7 +42,7 @@ export interface WorkerMessage {
   };
 }
 export interface CoordinatorMessage {
-  startReply?: { action: 'ACTION_RUN' | 'ACTION_SKIP'; attempt: number; reason: string; checkpointId?: string; checkpointStep?: number; budget?: number };
+  startReply?: { action: Exclude<StartReply__Output['action'], 'ACTION_UNSPECIFIED'>; attempt: number; reason: string; checkpointId?: string; checkpointStep?: number; budget?: number };
   ack?: { seq: number; droppedPoints?: number };
   command?: { action: CommandAction; reason: string };
   finishAck?: { state: string };
@@ -37,8 +52,38 @@ export interface CheckpointChunk {
   trialId?: string; attempt?: number; step?: number; files?: Array<{ path: string; size: number }>; checkpointId?: string;
   fileIndex?: number; data?: Buffer; sha256?: string;
 }
-export interface CheckpointSaved { accepted: boolean; checkpointId: string; reason: string }
-export interface CheckpointRequest { trialId: string; checkpointId: string }
+export type CheckpointSaved = CheckpointSaved__Output;
+export type CheckpointRequest = CheckpointRequest__Output;
+
+/** Fails to compile unless T is `true`. */
+type Assert<T extends true> = T;
+/** Every field of the generated message (and of its sub-messages) is named by the domain type. */
+type NamesAll<Domain, Gen> = Exclude<keyof Gen, keyof Domain> extends never ? true : false;
+type Sub<T, K extends keyof T> = NonNullable<T[K]>;
+export type ProtoTypesChecked = [
+  // What a sender builds is encodable: the domain type fits the generated (input) type.
+  Assert<WorkerMessage extends GenWorkerMessage ? true : false>,
+  Assert<CoordinatorMessage extends GenCoordinatorMessage ? true : false>,
+  Assert<CheckpointChunk extends GenCheckpointChunk ? true : false>,
+  // What a receiver decodes (defaults filled) has every field the domain type reads.
+  Assert<WorkerMessage__Output extends { [K in keyof WorkerMessage]?: unknown } ? true : false>,
+  Assert<Required<Sub<WorkerMessage__Output, 'started'>> extends Omit<Required<Sub<WorkerMessage, 'started'>>, 'hardware'> ? true : false>,
+  Assert<Sub<WorkerMessage__Output, 'metrics'> extends Sub<WorkerMessage, 'metrics'> ? true : false>,
+  Assert<Sub<WorkerMessage__Output, 'heartbeat'> extends Sub<WorkerMessage, 'heartbeat'> ? true : false>,
+  Assert<Sub<CoordinatorMessage__Output, 'ack'> extends Sub<CoordinatorMessage, 'ack'> ? true : false>,
+  Assert<Sub<CoordinatorMessage__Output, 'finishAck'> extends Sub<CoordinatorMessage, 'finishAck'> ? true : false>,
+  Assert<CheckpointChunk__Output extends CheckpointChunk ? true : false>,
+  // No field of the .proto is unknown to the domain types.
+  Assert<NamesAll<WorkerMessage, WorkerMessage__Output>>,
+  Assert<NamesAll<Sub<WorkerMessage, 'started'>, Sub<WorkerMessage__Output, 'started'>>>,
+  Assert<NamesAll<Sub<WorkerMessage, 'metrics'>, Sub<WorkerMessage__Output, 'metrics'>>>,
+  Assert<NamesAll<Sub<WorkerMessage, 'finished'>, Sub<WorkerMessage__Output, 'finished'>>>,
+  Assert<NamesAll<CoordinatorMessage, CoordinatorMessage__Output>>,
+  Assert<NamesAll<Sub<CoordinatorMessage, 'startReply'>, Sub<CoordinatorMessage__Output, 'startReply'>>>,
+  Assert<NamesAll<Sub<CoordinatorMessage, 'ack'>, Sub<CoordinatorMessage__Output, 'ack'>>>,
+  Assert<NamesAll<Sub<CoordinatorMessage, 'command'>, Sub<CoordinatorMessage__Output, 'command'>>>,
+  Assert<NamesAll<CheckpointChunk, CheckpointChunk__Output>>,
+];
 
 export type TrialStream = grpc.ServerDuplexStream<WorkerMessage, CoordinatorMessage>;
 

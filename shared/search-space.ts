@@ -3,14 +3,50 @@
  * one mapping between a parameter's value and a point in [0, 1] (log scale and int steps
  * included), so no algorithm re-implements scaling on its own.
  */
-export type ParamValue = number | string | boolean;
-export type Params = Record<string, ParamValue>;
+import { Type, type Static } from 'typebox';
 
-export interface FloatParam { type: 'float'; min: number; max: number; log?: boolean; step?: number }
-export interface IntParam { type: 'int'; min: number; max: number; log?: boolean; step?: number }
-export interface CategoricalParam { type: 'categorical'; values: ParamValue[] }
+/** JavaScript's exactly representable integers: an int parameter outside them would be rounded. */
+export const SAFE_INT = Number.MAX_SAFE_INTEGER;
+
+const SafeInt = (description: string) => Type.Integer({ minimum: -SAFE_INT, maximum: SAFE_INT, description });
+export const ParamValueSchema = Type.Union([Type.String(), Type.Number(), Type.Boolean()], { description: 'must be a string, number or boolean' });
+export const FloatParamSchema = Type.Object({
+  type: Type.Literal('float'),
+  min: Type.Number({ description: 'must be a finite number' }),
+  max: Type.Number({ description: 'must be a finite number' }),
+  log: Type.Optional(Type.Boolean({ description: 'must be true or false' })),
+  step: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'must be a finite number > 0' })),
+}, { additionalProperties: false, description: 'a float parameter {type: "float", min, max, log?, step?}' });
+export const IntParamSchema = Type.Object({
+  type: Type.Literal('int'),
+  min: SafeInt(`must be an integer from ${-SAFE_INT} to ${SAFE_INT} (larger ones cannot be represented exactly)`),
+  max: SafeInt(`must be an integer from ${-SAFE_INT} to ${SAFE_INT} (larger ones cannot be represented exactly)`),
+  log: Type.Optional(Type.Boolean({ description: 'must be true or false' })),
+  step: Type.Optional(Type.Integer({ minimum: 1, maximum: SAFE_INT, description: `must be an integer from 1 to ${SAFE_INT}` })),
+}, { additionalProperties: false, description: 'an int parameter {type: "int", min, max, log?, step?}' });
+export const CategoricalParamSchema = Type.Object({
+  type: Type.Literal('categorical'),
+  values: Type.Array(ParamValueSchema, { minItems: 1, maxItems: 10_000, description: 'must be a non-empty array of at most 10000 strings, numbers or booleans' }),
+}, { additionalProperties: false, description: 'a categorical parameter {type: "categorical", values}' });
+export const ParamSpecSchema = Type.Union([FloatParamSchema, IntParamSchema, CategoricalParamSchema], { description: 'must be an object with a type: "float", "int" or "categorical"' });
+export const SearchSpaceSchema = Type.Record(Type.String(), ParamSpecSchema, { minProperties: 1, maxProperties: 100, description: 'must be an object with 1 to 100 parameters' });
+export const ParamsSchema = Type.Record(Type.String(), ParamValueSchema, { description: 'parameter values by name' });
+
+export type ParamValue = Static<typeof ParamValueSchema>;
+export type Params = Record<string, ParamValue>;
+export type FloatParam = Static<typeof FloatParamSchema>;
+export type IntParam = Static<typeof IntParamSchema>;
+export type CategoricalParam = Static<typeof CategoricalParamSchema>;
 export type ParamSpec = FloatParam | IntParam | CategoricalParam;
 export type SearchSpace = Record<string, ParamSpec>;
+
+/**
+ * Names a parameter (or environment variable) cannot have: they are members of every plain
+ * object, so `params[name]` and `name in params` would read or set the built-in instead.
+ */
+export function reservedName(name: string): boolean {
+  return name === '__proto__' || name in Object.prototype;
+}
 
 export function isNumeric(p: ParamSpec): p is FloatParam | IntParam {
   return p.type !== 'categorical';
@@ -26,14 +62,19 @@ export function cardinality(p: ParamSpec): number {
 /** Rounds a numeric value onto the parameter's grid (int / step) and clamps it into bounds. */
 export function snap(p: FloatParam | IntParam, v: number): number {
   const step = p.type === 'int' ? (p.step ?? 1) : p.step;
-  let x = Math.min(p.max, Math.max(p.min, v));
+  const clamp = (y: number) => Math.min(p.max, Math.max(p.min, y));
+  // NaN from a sampler's maths must still give a legal value, not null on the wire.
+  let x = Number.isNaN(v) ? (p.min + p.max) / 2 : clamp(v);
   if (step) {
-    x = p.min + Math.round((x - p.min) / step) * step;
-    if (x > p.max + 1e-12) x -= step;
-    // Trim float noise such as 0.30000000000000004 so values print and compare cleanly.
-    x = Number(x.toPrecision(12));
+    const k = Math.round((x - p.min) / step);
+    x = p.min + k * step;
+    if (x > p.max) x = p.min + (k - 1) * step;
+    // Trim float noise such as 0.30000000000000004 so values print and compare cleanly, but
+    // only where that noise is far below the step (a step of 1e-15 must keep every digit).
+    const trimmed = Number(x.toPrecision(12));
+    if (Math.abs(trimmed - x) < step * 1e-6) x = trimmed;
   }
-  return p.type === 'int' ? Math.round(x) : x;
+  return clamp(p.type === 'int' ? Math.round(x) : x);
 }
 
 /**
@@ -41,10 +82,11 @@ export function snap(p: FloatParam | IntParam, v: number): number {
  * integer equally likely under a uniform u (Optuna does the same).
  */
 export function fromUnit(p: ParamSpec, u: number): ParamValue {
-  const t = Math.min(1, Math.max(0, u));
+  const t = Number.isNaN(u) ? 0.5 : Math.min(1, Math.max(0, u));
   if (p.type === 'categorical') return p.values[Math.min(p.values.length - 1, Math.floor(t * p.values.length))]!;
   const [lo, hi] = numericRange(p);
-  const x = lo + t * (hi - lo);
+  // hi - lo overflows for ranges near the float limits: then interpolate without it.
+  const x = Number.isFinite(hi - lo) ? lo + t * (hi - lo) : lo * (1 - t) + hi * t;
   return snap(p, p.log ? Math.exp(x) : x);
 }
 
@@ -56,7 +98,8 @@ export function toUnit(p: ParamSpec, v: ParamValue): number {
   }
   const [lo, hi] = numericRange(p);
   const x = p.log ? Math.log(Number(v)) : Number(v);
-  return hi === lo ? 0.5 : Math.min(1, Math.max(0, (x - lo) / (hi - lo)));
+  const u = Number.isFinite(hi - lo) ? (x - lo) / (hi - lo) : (x / 2 - lo / 2) / (hi / 2 - lo / 2);
+  return hi === lo || Number.isNaN(u) ? 0.5 : Math.min(1, Math.max(0, u));
 }
 
 /** The internal (log if asked) interval a numeric parameter is searched on, widened by half a step for discrete ones. */
@@ -67,7 +110,10 @@ export function numericRange(p: FloatParam | IntParam): [number, number] {
     return [Math.log(Math.max(p.min - half, p.min * 0.5)), Math.log(p.max + half)];
   }
   const half = step ? step / 2 : 0;
-  return [p.min - half, p.max + half];
+  // Near the float limits the widening would overflow: the end cells are then a little narrower.
+  const lo = p.min - half;
+  const hi = p.max + half;
+  return [Number.isFinite(lo) ? lo : p.min, Number.isFinite(hi) ? hi : p.max];
 }
 
 /** Whether a value is a legal value of the parameter (used to check told/enqueued params). */
@@ -86,7 +132,7 @@ export function gridValues(p: ParamSpec, points: number): ParamValue[] {
     const step = p.type === 'int' ? (p.step ?? 1) : p.step!;
     return Array.from({ length: n }, (_, i) => snap(p, p.min + i * step));
   }
-  if (points === 1) return [snap(p, p.log ? Math.sqrt(p.min * p.max) : (p.min + p.max) / 2)];
+  if (points === 1) return [snap(p, p.log ? Math.exp((Math.log(p.min) + Math.log(p.max)) / 2) : p.min / 2 + p.max / 2)];
   return Array.from({ length: points }, (_, i) => {
     const t = i / (points - 1);
     const x = p.log ? Math.exp(Math.log(p.min) + t * (Math.log(p.max) - Math.log(p.min))) : p.min + t * (p.max - p.min);

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { connectRedis } from '../shared/redis.js';
 import { trialServiceClient, type HardwareMsg } from '../shared/proto.js';
 import { queuePrefix, trialQueueName, type TrialJob } from '../shared/trial-job.js';
+import { TrialTemplates } from './trial-templates.js';
 import { GpuAllocator } from './gpu/allocator.js';
 import { discoverGpus, type GpuSetting, type Hardware } from './gpu/discovery.js';
 import { describeHost, deviceIds } from './gpu/hardware.js';
@@ -64,6 +65,7 @@ export class Agent {
   private closing?: Promise<void>;
   private started?: Promise<void>;
   private connection: ReturnType<typeof connectRedis> | undefined;
+  private templates: TrialTemplates | undefined;
   hardware: Hardware | undefined;
   /** Finished sessions, for tests and the CLI's summary. */
   readonly completed: SessionResult[] = [];
@@ -98,6 +100,7 @@ export class Agent {
     const classes = [...(o.slots > 0 ? [0] : []), ...devices.map((_, i) => i + 1)];
     const connection = connectRedis(o.redisUrl, `tunehive-worker-${this.workerId}`);
     this.connection = connection;
+    this.templates = new TrialTemplates(connection, o.prefix);
 
     for (const gpus of classes) {
       this.queues.set(gpus, new Queue<TrialJob>(trialQueueName(gpus), { connection, prefix: queuePrefix(o.prefix) }));
@@ -111,7 +114,12 @@ export class Agent {
             throw new DelayedError();
           }
           try {
-            const result = await runTrialSession(job.data, devicesForTrial, {
+            const run = await this.templates!.resolve(job.data);
+            if (!run) {
+              this.log.info({ trialId: job.data.trialId }, 'trial skipped: its study is gone');
+              return { state: 'SKIPPED', attempt: 0 };
+            }
+            const result = await runTrialSession(run, devicesForTrial, {
               client: this.client, runtime, workerId: this.workerId, workDir: o.workDir, hardware: hardwareMsg, log: this.log,
               heartbeatMs: o.heartbeatMs ?? 2000, graceMs: o.graceMs ?? 10_000,
               ...(o.maxLineBytes ? { maxLineBytes: o.maxLineBytes } : {}), ...(o.metricWindow ? { window: o.metricWindow } : {}),

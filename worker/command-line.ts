@@ -4,19 +4,19 @@
  * argv array handed to exec without a shell, so no parameter value can run a command.
  */
 import type { ParamValue, Params } from '../shared/search-space.js';
-import type { TrialJob } from '../shared/trial-job.js';
+import type { TrialRun } from '../shared/trial-job.js';
 
 /** Numbers as JavaScript prints them (full precision, `1e-7` for tiny ones), booleans as true/false. */
 export const formatParam = (v: ParamValue): string => String(v);
 
 export function substitute(arg: string, params: Params, extra: Record<string, string> = {}): string {
   return arg.replace(/\$\{(params|trialParameters|trial)\.([A-Za-z0-9_.-]+)\}/g, (whole, scope: string, name: string) => {
-    if (scope === 'trial') return extra[name] ?? whole;
-    return name in params ? formatParam(params[name]!) : whole;
+    if (scope === 'trial') return Object.hasOwn(extra, name) ? extra[name]! : whole;
+    return Object.hasOwn(params, name) ? formatParam(params[name]!) : whole;
   });
 }
 
-export function trialEnvironment(job: TrialJob, attempt: number, checkpointDir: string, resume: boolean): Record<string, string> {
+export function trialEnvironment(job: TrialRun, attempt: number, checkpointDir: string, resume: boolean): Record<string, string> {
   const env: Record<string, string> = {
     ...job.env,
     TUNEHIVE_PARAMS: JSON.stringify(job.params),
@@ -33,7 +33,7 @@ export function trialEnvironment(job: TrialJob, attempt: number, checkpointDir: 
   return env;
 }
 
-export function trialArgv(job: TrialJob): string[] {
+export function trialArgv(job: TrialRun): string[] {
   const extra: Record<string, string> = { id: job.trialId, number: String(job.number) };
   if (job.budget !== undefined) extra.budget = String(job.budget);
   return job.command.map((a) => substitute(a, job.params, extra));

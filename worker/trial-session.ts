@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { CommandAction, FinishOutcome, HardwareMsg, MetricPoint } from '../shared/proto.js';
-import type { TrialJob } from '../shared/trial-job.js';
+import type { TrialRun } from '../shared/trial-job.js';
 import { AttemptChannel } from './attempt-channel.js';
 import { trialArgv, trialEnvironment } from './command-line.js';
 import { LineSplitter } from './metrics/line-splitter.js';
@@ -47,7 +47,7 @@ export interface SessionResult { state: string; attempt: number }
 const STDERR_TAIL_LINES = 30;
 export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
 
-export async function runTrialSession(job: TrialJob, gpus: string[], o: SessionOptions, shutdown: AbortSignal): Promise<SessionResult> {
+export async function runTrialSession(job: TrialRun, gpus: string[], o: SessionOptions, shutdown: AbortSignal): Promise<SessionResult> {
   const log = o.log.child({ trialId: job.trialId });
   const channel = new AttemptChannel({
     client: o.client, trialId: job.trialId, workerId: o.workerId, log,

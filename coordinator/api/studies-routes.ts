@@ -1,31 +1,49 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { invalidSpec, TunehiveError } from '../../shared/errors.js';
 import type { WorkerDirectory } from '../store/worker-directory.js';
 import { SAMPLERS } from '../search/registry.js';
 import { STUDY_ID } from '../../shared/redis-keys.js';
+import { StudySpecInputSchema, type StudySpec } from '../../shared/study-spec.js';
 import type { StudyRecord, StudyStore } from '../store/study-store.js';
 import type { StudyRunner } from '../runner/study-runner.js';
 import { validateStudy } from '../study-validation.js';
 import { page } from './pagination.js';
 import { studyView, trialView } from './views.js';
-import type { TrialState } from '../../shared/trial.js';
-import { TRIAL_STATES } from '../../shared/trial.js';
+import {
+  AlgorithmListSchema, errorResponses, StudyIdParams, StudyPageSchema, StudyViewSchema, TrialPageSchema, TrialsQuery, PageQuery,
+} from './schemas.js';
 
 export interface RouteOptions { store: StudyStore; runner: StudyRunner; workers?: WorkerDirectory }
 
-const idParams = { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] } as const;
-
 export async function loadStudy(store: StudyStore, id: string): Promise<StudyRecord> {
   const study = STUDY_ID.test(id) ? await store.getStudy(id) : undefined;
-  if (!study) throw new TunehiveError('TH_ERR_STUDY_NOT_FOUND', `no study with id ${JSON.stringify(id)}`);
+  if (!study) throw new TunehiveError('TH_ERR_STUDY_NOT_FOUND', `no study with id ${JSON.stringify(id)}`, [{ field: 'params.id', reason: `no study with id ${JSON.stringify(id)}` }]);
   return study;
 }
 
-export const studyRoutes: FastifyPluginAsync<RouteOptions> = async (app, { store, runner, workers }) => {
+export const studyRoutes: FastifyPluginAsync<RouteOptions> = async (plain, { store, runner, workers }) => {
+  const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   const withBest = async (s: StudyRecord) => studyView(s, s.best ? await store.getTrial(s.id, s.best.number) : undefined);
 
-  app.post('/studies', async (req, reply) => {
-    const spec = validateStudy(req.body);
+  app.post('/studies', {
+    schema: {
+      summary: 'Create a study (JSON or YAML body)',
+      body: StudySpecInputSchema,
+      response: { 201: StudyViewSchema, ...errorResponses },
+    },
+    // The spec's structure and its semantic rules are checked in one pass by parseStudySpec,
+    // the same entry point the CLI and YAML files use, so every problem is reported at once
+    // with the same words; the handler gets the spec with its defaults (and a stored seed).
+    validatorCompiler: () => (data: unknown) => {
+      try {
+        return { value: validateStudy(data) };
+      } catch (err) {
+        return { error: err as Error };
+      }
+    },
+  }, async (req, reply) => {
+    const spec = req.body as unknown as StudySpec;
     // With a known fleet, a trial no machine can ever fit is refused now rather than queued forever.
     const wanted = spec.trial?.gpus ?? 0;
     if (wanted > 0 && workers) {
@@ -41,21 +59,24 @@ export const studyRoutes: FastifyPluginAsync<RouteOptions> = async (app, { store
     return reply.status(201).send(studyView(study));
   });
 
-  app.get('/studies', async (req) => {
-    const { offset, limit } = page(req.query as Record<string, string>);
+  app.get('/studies', {
+    schema: { summary: 'List studies, newest first', querystring: PageQuery, response: { 200: StudyPageSchema, ...errorResponses } },
+  }, async (req) => {
+    const { offset, limit } = page(req.query);
     const { total, studies } = await store.listStudies(offset, limit);
     return { total, offset, limit, studies: await Promise.all(studies.map(withBest)) };
   });
 
-  app.get<{ Params: { id: string } }>('/studies/:id', { schema: { params: idParams } }, async (req) => withBest(await loadStudy(store, req.params.id)));
+  app.get('/studies/:id', {
+    schema: { summary: 'One study with its best trial', params: StudyIdParams, response: { 200: StudyViewSchema, ...errorResponses } },
+  }, async (req) => withBest(await loadStudy(store, req.params.id)));
 
-  app.get<{ Params: { id: string }; Querystring: Record<string, string> }>('/studies/:id/trials', { schema: { params: idParams } }, async (req) => {
+  app.get('/studies/:id/trials', {
+    schema: { summary: 'A page of a study\'s trials, by number', params: StudyIdParams, querystring: TrialsQuery, response: { 200: TrialPageSchema, ...errorResponses } },
+  }, async (req) => {
     const study = await loadStudy(store, req.params.id);
     const { offset, limit } = page(req.query);
     const stateFilter = req.query.state;
-    if (stateFilter !== undefined && !TRIAL_STATES.includes(stateFilter as TrialState)) {
-      throw new TunehiveError('TH_ERR_REQUEST_INVALID', 'unknown trial state', [{ field: 'query.state', reason: `must be one of ${TRIAL_STATES.join(', ')}` }]);
-    }
     // Trials are numbered densely, so a page is a range of numbers; a state filter scans pages.
     const numbers = Array.from({ length: Math.max(0, Math.min(limit, study.created - offset)) }, (_, i) => offset + i);
     let trials = await store.getTrials(study.id, numbers);
@@ -63,16 +84,19 @@ export const studyRoutes: FastifyPluginAsync<RouteOptions> = async (app, { store
     return { total: study.created, offset, limit, trials: trials.map(trialView) };
   });
 
-  app.post<{ Params: { id: string } }>('/studies/:id/stop', { schema: { params: idParams } }, async (req) => {
+  app.post('/studies/:id/stop', {
+    schema: { summary: 'Stop a running study; its queued and running trials are cancelled or stopped', params: StudyIdParams, response: { 200: StudyViewSchema, ...errorResponses } },
+  }, async (req) => {
     const study = await loadStudy(store, req.params.id);
-    if (study.state !== 'RUNNING') throw new TunehiveError('TH_ERR_STUDY_NOT_RUNNING', `study ${study.id} is already ${study.state}`);
+    if (study.state !== 'RUNNING') throw new TunehiveError('TH_ERR_STUDY_NOT_RUNNING', `study ${study.id} is already ${study.state}`, [{ field: 'params.id', reason: `study ${study.id} is already ${study.state}` }]);
+    // Ask/tell trials have no worker to stop them: endStudy cancels them, and later tells are refused.
     await runner.endStudy(study, 'STOPPED', 'stopped by request');
     return withBest((await store.getStudy(study.id))!);
   });
 
-  app.get('/algorithms', async () => ({
+  app.get('/algorithms', {
+    schema: { summary: 'The search algorithms a study can name', response: { 200: AlgorithmListSchema } },
+  }, async () => ({
     algorithms: [...SAMPLERS.values()].map((f) => ({ name: f.name, description: f.description })),
   }));
 };
-
-

@@ -1,8 +1,9 @@
-/** The JSON shapes the API returns, built from store records in one place. */
+/** The JSON shapes the API returns (their schemas are in schemas.ts), built from store records in one place. */
 import { trialId } from '../../shared/redis-keys.js';
 import type { MetricRow, StudyRecord, TrialRecord } from '../store/study-store.js';
+import type { StudyView, TrialView } from './schemas.js';
 
-export function studyView(s: StudyRecord, best?: TrialRecord) {
+export function studyView(s: StudyRecord, best?: TrialRecord): StudyView {
   return {
     id: s.id,
     name: s.spec.name,
@@ -21,7 +22,7 @@ export function studyView(s: StudyRecord, best?: TrialRecord) {
   };
 }
 
-export function trialView(t: TrialRecord) {
+export function trialView(t: TrialRecord): TrialView {
   return {
     id: t.id,
     studyId: t.studyId,

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Direction, StudySpec } from '../../shared/study-spec.js';
 import type { Params } from '../../shared/search-space.js';
 import type { TrialJob } from '../../shared/trial-job.js';
+import { cancelAskedTrials } from '../ask-tell.js';
 import type { StudyState } from '../../shared/trial.js';
 import { trialId } from '../../shared/redis-keys.js';
 import type { StudyRecord, StudyStore } from '../store/study-store.js';
@@ -288,13 +289,10 @@ export class StudyRunner {
   }
 
   jobFor(study: { id: string; spec: StudySpec }, number: number, params: Params, budget?: number): TrialJob {
-    const t = study.spec.trial!;
-    const job: TrialJob = { studyId: study.id, trialId: trialId(study.id, number), number, params, command: t.command, env: t.env, gpus: t.gpus };
-    if (t.timeoutSeconds !== undefined) job.timeoutSeconds = t.timeoutSeconds;
-    if (t.image !== undefined) job.image = t.image;
+    // The trial template stays in the study's record: workers read it once per study.
+    const job: TrialJob = { studyId: study.id, trialId: trialId(study.id, number), number, params, gpus: study.spec.trial!.gpus };
     if (budget !== undefined) job.budget = budget;
     // The worker enforces the checkpoint quotas before uploading (the store enforces them again).
-    if (study.spec.limits) job.limits = study.spec.limits;
     return job;
   }
 
@@ -320,6 +318,7 @@ export class StudyRunner {
     for (const n of await store.pausedNumbers(study.id)) {
       await store.endWaitingTrial(study.id, n, 'PRUNED', `not promoted before the study ended (${state.toLowerCase()})`);
     }
+    await cancelAskedTrials(store, study, `study ${state.toLowerCase()}: ${reason}`);
     this.forget(study.id);
   }
 

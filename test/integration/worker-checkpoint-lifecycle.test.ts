@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { trialServiceClient } from '../../shared/proto.js';
-import type { TrialJob } from '../../shared/trial-job.js';
+import type { TrialRun } from '../../shared/trial-job.js';
 import { Agent } from '../../worker/agent.js';
 import { ProcessRuntime } from '../../worker/runtime/process-runtime.js';
 import { runTrialSession, type SessionOptions } from '../../worker/trial-session.js';
@@ -19,7 +19,7 @@ import { startScriptedCoordinator, type ScriptedCoordinator } from '../helpers/s
 
 /** A program that saves a checkpoint file (without announcing it) and exits with `code`. */
 const saver = (code: number) => `require('node:fs').writeFileSync(require('node:path').join(process.env.TUNEHIVE_CHECKPOINT_DIR, 'w.bin'), 'weights'); console.log('loss=1'); process.exit(${code})`;
-const job = (trialId: string, program: string): TrialJob => ({ studyId: 's', trialId, number: 0, params: {}, command: [process.execPath, '-e', program], env: {}, gpus: 0 });
+const job = (trialId: string, program: string): TrialRun => ({ studyId: 's', trialId, number: 0, params: {}, command: [process.execPath, '-e', program], env: {}, gpus: 0 });
 
 describe('worker checkpoint lifecycle', () => {
   let coord: ScriptedCoordinator;
@@ -36,7 +36,7 @@ describe('worker checkpoint lifecycle', () => {
     client?.close();
     coord?.close();
   });
-  const run = async (trialId: string, program: string, limits?: TrialJob['limits']) => {
+  const run = async (trialId: string, program: string, limits?: TrialRun['limits']) => {
     const workDir = mkdtempSync(path.join(os.tmpdir(), 'tunehive-cl-'));
     const o: SessionOptions = { client, runtime: new ProcessRuntime(), workerId: 'w', workDir, log: quietLog(), heartbeatMs: 500, graceMs: 1000 };
     const r = await runTrialSession({ ...job(trialId, program), ...(limits ? { limits } : {}) }, [], o, new AbortController().signal);

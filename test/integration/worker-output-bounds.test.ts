@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trialServiceClient, type WorkerMessage } from '../../shared/proto.js';
-import type { TrialJob } from '../../shared/trial-job.js';
+import type { TrialRun } from '../../shared/trial-job.js';
 import { LineSplitter } from '../../worker/metrics/line-splitter.js';
 import { ProcessRuntime } from '../../worker/runtime/process-runtime.js';
 import { runTrialSession, type SessionOptions } from '../../worker/trial-session.js';
@@ -18,7 +18,7 @@ import { quietLog, waitFor } from '../helpers/env.js';
 import { startScriptedCoordinator, type ScriptedCoordinator, type ScriptedStream } from '../helpers/scripted-coordinator.js';
 
 const MiB = 1024 * 1024;
-const job = (trialId: string, program: string): TrialJob => ({
+const job = (trialId: string, program: string): TrialRun => ({
   studyId: 's', trialId, number: 0, params: {}, command: [process.execPath, '-e', program], env: {}, gpus: 0,
 });
 

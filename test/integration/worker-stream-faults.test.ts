@@ -12,14 +12,14 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { trialServiceClient } from '../../shared/proto.js';
-import type { TrialJob } from '../../shared/trial-job.js';
+import type { TrialRun } from '../../shared/trial-job.js';
 import { AttemptChannel } from '../../worker/attempt-channel.js';
 import { ProcessRuntime } from '../../worker/runtime/process-runtime.js';
 import { runTrialSession, type SessionOptions } from '../../worker/trial-session.js';
 import { quietLog, waitFor } from '../helpers/env.js';
 import { startScriptedCoordinator, type ScriptedCoordinator } from '../helpers/scripted-coordinator.js';
 
-const job = (trialId: string, program: string): TrialJob => ({
+const job = (trialId: string, program: string): TrialRun => ({
   studyId: 's', trialId, number: 0, params: {}, command: [process.execPath, '-e', program], env: {}, gpus: 0,
 });
 

@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { TunehiveError } from '../../shared/errors.js';
 import { validateStudy } from '../../coordinator/study-validation.js';
+import { Value } from 'typebox/value';
+import { DEFAULT_TRIAL_LIMITS, parseStudySpec, StudySpecSchema } from '../../shared/study-spec.js';
 
 const good = () => ({
   name: 'ok',
@@ -87,6 +89,31 @@ describe('study spec validation', () => {
       s.objective.direction = 'sideways';
     });
     expect(fields.map((f) => f.field).sort()).toEqual(['objective.direction', 'parallelism', 'searchSpace.layers.min']);
+  });
+
+  it('gives a spec that matches the stored-spec schema its types come from', () => {
+    const parsed = parseStudySpec({ ...good(), limits: { maxMetricPoints: 5 }, earlyStopping: { rule: 'median' } });
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok) return;
+    expect(Value.Check(StudySpecSchema, parsed.spec), JSON.stringify([...Value.Errors(StudySpecSchema, parsed.spec)])).toBe(true);
+    expect(parsed.spec.limits).toEqual({ ...DEFAULT_TRIAL_LIMITS, maxMetricPoints: 5 });
+    expect(parsed.spec.earlyStopping).toEqual({ rule: 'median', settings: {} });
+  });
+
+  it('picks a random seed, and stores it, when there is no algorithm block at all', () => {
+    const s: any = good();
+    delete s.algorithm;
+    const seeds = new Set([0, 1, 2].map(() => validateStudy(s).algorithm.seed));
+    // Before: always 0 without an algorithm block.
+    expect(seeds.size).toBe(3);
+  });
+
+  it('names the field of a spec nested too deep (YAML and CLI input too, not only HTTP)', () => {
+    let deep: any = 1;
+    for (let i = 0; i < 10_000; i++) deep = { a: deep };
+    const r = parseStudySpec({ ...good(), algorithm: { name: 'random', settings: deep } });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors[0]).toEqual({ field: expect.stringMatching(/^algorithm\.settings\.a\.a/), reason: 'nests deeper than 32 levels' });
   });
 
   it('rejects a body that is not an object', () => {

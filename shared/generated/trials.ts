@@ -1,0 +1,51 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { MessageTypeDefinition } from '@grpc/proto-loader';
+
+import type { Ack as _tunehive_v1_Ack, Ack__Output as _tunehive_v1_Ack__Output } from './tunehive/v1/Ack.js';
+import type { CheckpointChunk as _tunehive_v1_CheckpointChunk, CheckpointChunk__Output as _tunehive_v1_CheckpointChunk__Output } from './tunehive/v1/CheckpointChunk.js';
+import type { CheckpointFile as _tunehive_v1_CheckpointFile, CheckpointFile__Output as _tunehive_v1_CheckpointFile__Output } from './tunehive/v1/CheckpointFile.js';
+import type { CheckpointRequest as _tunehive_v1_CheckpointRequest, CheckpointRequest__Output as _tunehive_v1_CheckpointRequest__Output } from './tunehive/v1/CheckpointRequest.js';
+import type { CheckpointSaved as _tunehive_v1_CheckpointSaved, CheckpointSaved__Output as _tunehive_v1_CheckpointSaved__Output } from './tunehive/v1/CheckpointSaved.js';
+import type { CoordinatorMessage as _tunehive_v1_CoordinatorMessage, CoordinatorMessage__Output as _tunehive_v1_CoordinatorMessage__Output } from './tunehive/v1/CoordinatorMessage.js';
+import type { FinishAck as _tunehive_v1_FinishAck, FinishAck__Output as _tunehive_v1_FinishAck__Output } from './tunehive/v1/FinishAck.js';
+import type { Gpu as _tunehive_v1_Gpu, Gpu__Output as _tunehive_v1_Gpu__Output } from './tunehive/v1/Gpu.js';
+import type { Hardware as _tunehive_v1_Hardware, Hardware__Output as _tunehive_v1_Hardware__Output } from './tunehive/v1/Hardware.js';
+import type { Heartbeat as _tunehive_v1_Heartbeat, Heartbeat__Output as _tunehive_v1_Heartbeat__Output } from './tunehive/v1/Heartbeat.js';
+import type { MetricBatch as _tunehive_v1_MetricBatch, MetricBatch__Output as _tunehive_v1_MetricBatch__Output } from './tunehive/v1/MetricBatch.js';
+import type { MetricPoint as _tunehive_v1_MetricPoint, MetricPoint__Output as _tunehive_v1_MetricPoint__Output } from './tunehive/v1/MetricPoint.js';
+import type { StartReply as _tunehive_v1_StartReply, StartReply__Output as _tunehive_v1_StartReply__Output } from './tunehive/v1/StartReply.js';
+import type { TrialCommand as _tunehive_v1_TrialCommand, TrialCommand__Output as _tunehive_v1_TrialCommand__Output } from './tunehive/v1/TrialCommand.js';
+import type { TrialFinished as _tunehive_v1_TrialFinished, TrialFinished__Output as _tunehive_v1_TrialFinished__Output } from './tunehive/v1/TrialFinished.js';
+import type { TrialServiceClient as _tunehive_v1_TrialServiceClient, TrialServiceDefinition as _tunehive_v1_TrialServiceDefinition } from './tunehive/v1/TrialService.js';
+import type { TrialStarted as _tunehive_v1_TrialStarted, TrialStarted__Output as _tunehive_v1_TrialStarted__Output } from './tunehive/v1/TrialStarted.js';
+import type { WorkerMessage as _tunehive_v1_WorkerMessage, WorkerMessage__Output as _tunehive_v1_WorkerMessage__Output } from './tunehive/v1/WorkerMessage.js';
+
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
+  new(...args: ConstructorParameters<Constructor>): Subtype;
+};
+
+export interface ProtoGrpcType {
+  tunehive: {
+    v1: {
+      Ack: MessageTypeDefinition<_tunehive_v1_Ack, _tunehive_v1_Ack__Output>
+      CheckpointChunk: MessageTypeDefinition<_tunehive_v1_CheckpointChunk, _tunehive_v1_CheckpointChunk__Output>
+      CheckpointFile: MessageTypeDefinition<_tunehive_v1_CheckpointFile, _tunehive_v1_CheckpointFile__Output>
+      CheckpointRequest: MessageTypeDefinition<_tunehive_v1_CheckpointRequest, _tunehive_v1_CheckpointRequest__Output>
+      CheckpointSaved: MessageTypeDefinition<_tunehive_v1_CheckpointSaved, _tunehive_v1_CheckpointSaved__Output>
+      CoordinatorMessage: MessageTypeDefinition<_tunehive_v1_CoordinatorMessage, _tunehive_v1_CoordinatorMessage__Output>
+      FinishAck: MessageTypeDefinition<_tunehive_v1_FinishAck, _tunehive_v1_FinishAck__Output>
+      Gpu: MessageTypeDefinition<_tunehive_v1_Gpu, _tunehive_v1_Gpu__Output>
+      Hardware: MessageTypeDefinition<_tunehive_v1_Hardware, _tunehive_v1_Hardware__Output>
+      Heartbeat: MessageTypeDefinition<_tunehive_v1_Heartbeat, _tunehive_v1_Heartbeat__Output>
+      MetricBatch: MessageTypeDefinition<_tunehive_v1_MetricBatch, _tunehive_v1_MetricBatch__Output>
+      MetricPoint: MessageTypeDefinition<_tunehive_v1_MetricPoint, _tunehive_v1_MetricPoint__Output>
+      StartReply: MessageTypeDefinition<_tunehive_v1_StartReply, _tunehive_v1_StartReply__Output>
+      TrialCommand: MessageTypeDefinition<_tunehive_v1_TrialCommand, _tunehive_v1_TrialCommand__Output>
+      TrialFinished: MessageTypeDefinition<_tunehive_v1_TrialFinished, _tunehive_v1_TrialFinished__Output>
+      TrialService: SubtypeConstructor<typeof grpc.Client, _tunehive_v1_TrialServiceClient> & { service: _tunehive_v1_TrialServiceDefinition }
+      TrialStarted: MessageTypeDefinition<_tunehive_v1_TrialStarted, _tunehive_v1_TrialStarted__Output>
+      WorkerMessage: MessageTypeDefinition<_tunehive_v1_WorkerMessage, _tunehive_v1_WorkerMessage__Output>
+    }
+  }
+}
+

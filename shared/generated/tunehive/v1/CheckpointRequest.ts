@@ -1,0 +1,12 @@
+// Original file: proto/tunehive/v1/trials.proto
+
+
+export interface CheckpointRequest {
+  'trialId'?: (string);
+  'checkpointId'?: (string);
+}
+
+export interface CheckpointRequest__Output {
+  'trialId': (string);
+  'checkpointId': (string);
+}

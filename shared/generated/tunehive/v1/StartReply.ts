@@ -1,0 +1,39 @@
+// Original file: proto/tunehive/v1/trials.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+// Original file: proto/tunehive/v1/trials.proto
+
+export const _tunehive_v1_StartReply_Action = {
+  ACTION_UNSPECIFIED: 'ACTION_UNSPECIFIED',
+  ACTION_RUN: 'ACTION_RUN',
+  ACTION_SKIP: 'ACTION_SKIP',
+} as const;
+
+export type _tunehive_v1_StartReply_Action =
+  | 'ACTION_UNSPECIFIED'
+  | 0
+  | 'ACTION_RUN'
+  | 1
+  | 'ACTION_SKIP'
+  | 2
+
+export type _tunehive_v1_StartReply_Action__Output = typeof _tunehive_v1_StartReply_Action[keyof typeof _tunehive_v1_StartReply_Action]
+
+export interface StartReply {
+  'action'?: (_tunehive_v1_StartReply_Action);
+  'attempt'?: (number);
+  'reason'?: (string);
+  'checkpointId'?: (string);
+  'checkpointStep'?: (number | string | Long);
+  'budget'?: (number | string | Long);
+}
+
+export interface StartReply__Output {
+  'action': (_tunehive_v1_StartReply_Action__Output);
+  'attempt': (number);
+  'reason': (string);
+  'checkpointId': (string);
+  'checkpointStep': (number);
+  'budget': (number);
+}

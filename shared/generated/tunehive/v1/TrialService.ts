@@ -1,0 +1,46 @@
+// Original file: proto/tunehive/v1/trials.proto
+
+import type * as grpc from '@grpc/grpc-js'
+import type { MethodDefinition } from '@grpc/proto-loader'
+import type { CheckpointChunk as _tunehive_v1_CheckpointChunk, CheckpointChunk__Output as _tunehive_v1_CheckpointChunk__Output } from '../../tunehive/v1/CheckpointChunk.js';
+import type { CheckpointRequest as _tunehive_v1_CheckpointRequest, CheckpointRequest__Output as _tunehive_v1_CheckpointRequest__Output } from '../../tunehive/v1/CheckpointRequest.js';
+import type { CheckpointSaved as _tunehive_v1_CheckpointSaved, CheckpointSaved__Output as _tunehive_v1_CheckpointSaved__Output } from '../../tunehive/v1/CheckpointSaved.js';
+import type { CoordinatorMessage as _tunehive_v1_CoordinatorMessage, CoordinatorMessage__Output as _tunehive_v1_CoordinatorMessage__Output } from '../../tunehive/v1/CoordinatorMessage.js';
+import type { WorkerMessage as _tunehive_v1_WorkerMessage, WorkerMessage__Output as _tunehive_v1_WorkerMessage__Output } from '../../tunehive/v1/WorkerMessage.js';
+
+export interface TrialServiceClient extends grpc.Client {
+  DownloadCheckpoint(argument: _tunehive_v1_CheckpointRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_tunehive_v1_CheckpointChunk__Output>;
+  DownloadCheckpoint(argument: _tunehive_v1_CheckpointRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_tunehive_v1_CheckpointChunk__Output>;
+  downloadCheckpoint(argument: _tunehive_v1_CheckpointRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_tunehive_v1_CheckpointChunk__Output>;
+  downloadCheckpoint(argument: _tunehive_v1_CheckpointRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_tunehive_v1_CheckpointChunk__Output>;
+  
+  RunTrial(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_tunehive_v1_WorkerMessage, _tunehive_v1_CoordinatorMessage__Output>;
+  RunTrial(options?: grpc.CallOptions): grpc.ClientDuplexStream<_tunehive_v1_WorkerMessage, _tunehive_v1_CoordinatorMessage__Output>;
+  runTrial(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_tunehive_v1_WorkerMessage, _tunehive_v1_CoordinatorMessage__Output>;
+  runTrial(options?: grpc.CallOptions): grpc.ClientDuplexStream<_tunehive_v1_WorkerMessage, _tunehive_v1_CoordinatorMessage__Output>;
+  
+  UploadCheckpoint(metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_tunehive_v1_CheckpointSaved__Output>): grpc.ClientWritableStream<_tunehive_v1_CheckpointChunk>;
+  UploadCheckpoint(metadata: grpc.Metadata, callback: grpc.requestCallback<_tunehive_v1_CheckpointSaved__Output>): grpc.ClientWritableStream<_tunehive_v1_CheckpointChunk>;
+  UploadCheckpoint(options: grpc.CallOptions, callback: grpc.requestCallback<_tunehive_v1_CheckpointSaved__Output>): grpc.ClientWritableStream<_tunehive_v1_CheckpointChunk>;
+  UploadCheckpoint(callback: grpc.requestCallback<_tunehive_v1_CheckpointSaved__Output>): grpc.ClientWritableStream<_tunehive_v1_CheckpointChunk>;
+  uploadCheckpoint(metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_tunehive_v1_CheckpointSaved__Output>): grpc.ClientWritableStream<_tunehive_v1_CheckpointChunk>;
+  uploadCheckpoint(metadata: grpc.Metadata, callback: grpc.requestCallback<_tunehive_v1_CheckpointSaved__Output>): grpc.ClientWritableStream<_tunehive_v1_CheckpointChunk>;
+  uploadCheckpoint(options: grpc.CallOptions, callback: grpc.requestCallback<_tunehive_v1_CheckpointSaved__Output>): grpc.ClientWritableStream<_tunehive_v1_CheckpointChunk>;
+  uploadCheckpoint(callback: grpc.requestCallback<_tunehive_v1_CheckpointSaved__Output>): grpc.ClientWritableStream<_tunehive_v1_CheckpointChunk>;
+  
+}
+
+export interface TrialServiceHandlers extends grpc.UntypedServiceImplementation {
+  DownloadCheckpoint: grpc.handleServerStreamingCall<_tunehive_v1_CheckpointRequest__Output, _tunehive_v1_CheckpointChunk>;
+  
+  RunTrial: grpc.handleBidiStreamingCall<_tunehive_v1_WorkerMessage__Output, _tunehive_v1_CoordinatorMessage>;
+  
+  UploadCheckpoint: grpc.handleClientStreamingCall<_tunehive_v1_CheckpointChunk__Output, _tunehive_v1_CheckpointSaved>;
+  
+}
+
+export interface TrialServiceDefinition extends grpc.ServiceDefinition {
+  DownloadCheckpoint: MethodDefinition<_tunehive_v1_CheckpointRequest, _tunehive_v1_CheckpointChunk, _tunehive_v1_CheckpointRequest__Output, _tunehive_v1_CheckpointChunk__Output>
+  RunTrial: MethodDefinition<_tunehive_v1_WorkerMessage, _tunehive_v1_CoordinatorMessage, _tunehive_v1_WorkerMessage__Output, _tunehive_v1_CoordinatorMessage__Output>
+  UploadCheckpoint: MethodDefinition<_tunehive_v1_CheckpointChunk, _tunehive_v1_CheckpointSaved, _tunehive_v1_CheckpointChunk__Output, _tunehive_v1_CheckpointSaved__Output>
+}
