@@ -24,7 +24,7 @@ describe('trial templates', () => {
     const templates = new TrialTemplates(counting, prefix);
     for (const number of [0, 1, 2]) {
       const run = await templates.resolve({ studyId: study.id, trialId: `${study.id}.${number}`, number, params: { x: 0.5 }, gpus: 0 });
-      expect(run).toEqual({ studyId: study.id, trialId: `${study.id}.${number}`, number, params: { x: 0.5 }, gpus: 0, command: ['node', 'train.js', '--x=${params.x}'], env: { A: '1' }, timeoutSeconds: 60, image: 'python:3.12' });
+      expect(run).toEqual({ studyId: study.id, trialId: `${study.id}.${number}`, number, params: { x: 0.5 }, gpus: 0, command: ['node', 'train.js', '--x=${params.x}'], env: { A: '1' }, timeoutSeconds: 60, image: 'python:3.12', limits: study.spec.limits });
     }
     expect(reads).toHaveLength(1);
     expect(await templates.resolve({ studyId: 'nosuchstudy', trialId: 'nosuchstudy.0', number: 0, params: {}, gpus: 0 })).toBeUndefined();
