@@ -7,6 +7,7 @@
 import { TunehiveError } from '../shared/errors.js';
 import type { Params } from '../shared/search-space.js';
 import { trialId } from '../shared/redis-keys.js';
+import { WIRE_LIMITS, checkStep, checkValue } from '../shared/wire-limits.js';
 import type { StudyRecord, StudyStore } from './store/study-store.js';
 import type { StudyRunner } from './runner/study-runner.js';
 
@@ -25,16 +26,21 @@ export function parseTell(body: unknown): Tell {
   const b = body as Record<string, unknown>;
   for (const k of Object.keys(b)) if (!['value', 'step', 'state', 'reason'].includes(k)) throw bad(k, 'unknown field (known: value, step, state, reason)');
   if (b.reason !== undefined && typeof b.reason !== 'string') throw bad('reason', 'must be a string');
-  const reason = (b.reason as string | undefined)?.slice(0, 1000);
+  if (typeof b.reason === 'string' && Buffer.byteLength(b.reason) > WIRE_LIMITS.reasonBytes) throw bad('reason', `${Buffer.byteLength(b.reason)} bytes is more than the ${WIRE_LIMITS.reasonBytes} allowed`);
+  const reason = b.reason as string | undefined;
   if (b.state !== undefined) {
     if (b.state === 'failed') return { kind: 'failed', reason: reason ?? 'reported failed by the client' };
     if (b.state === 'pruned') return { kind: 'pruned', reason: reason ?? 'pruned by the client' };
     if (b.state !== 'completed') throw bad('state', `must be "completed", "failed" or "pruned" (got ${JSON.stringify(b.state)})`);
   }
-  if (typeof b.value !== 'number' || !Number.isFinite(b.value)) throw bad('value', `must be a finite number (got ${JSON.stringify(b.value)})`);
-  if (b.step !== undefined && (!Number.isSafeInteger(b.step) || (b.step as number) < 0)) throw bad('step', `must be an integer >= 0 (got ${JSON.stringify(b.step)})`);
-  if (b.step !== undefined && b.state === undefined) return { kind: 'intermediate', step: b.step as number, value: b.value };
-  return b.step !== undefined ? { kind: 'final', value: b.value, step: b.step as number } : { kind: 'final', value: b.value };
+  // The same rules as values from workers (shared/wire-limits.ts).
+  const badValue = checkValue(b.value);
+  if (badValue) throw bad('value', badValue);
+  const badStep = b.step === undefined ? undefined : checkStep(b.step);
+  if (badStep) throw bad('step', badStep);
+  const value = b.value as number;
+  if (b.step !== undefined && b.state === undefined) return { kind: 'intermediate', step: b.step as number, value };
+  return b.step !== undefined ? { kind: 'final', value, step: b.step as number } : { kind: 'final', value };
 }
 
 export class AskTell {
@@ -91,7 +97,7 @@ export class AskTell {
     };
     switch (tell.kind) {
       case 'intermediate': {
-        await this.store.appendMetrics(studyId, number, trial.attempt, 0, metric, [{ name: metric, step: tell.step, value: tell.value, timeMs: Date.now() }]);
+        await this.store.appendMetrics(studyId, number, trial.attempt, 0, metric, [{ name: metric, step: tell.step, value: tell.value, timeMs: Date.now() }], study.spec.limits.maxMetricPoints);
         // A client has no checkpoint to pause on: any stop decision is a prune, recorded now.
         const rule = this.runner.rule(study);
         if (!rule) return { state: 'RUNNING', decision: 'continue' };
@@ -104,7 +110,7 @@ export class AskTell {
       }
       case 'final': {
         const step = tell.step ?? (trial.lastObjective ? trial.lastObjective.step + 1 : 1);
-        await this.store.appendMetrics(studyId, number, trial.attempt, 0, metric, [{ name: metric, step, value: tell.value, timeMs: Date.now() }]);
+        await this.store.appendMetrics(studyId, number, trial.attempt, 0, metric, [{ name: metric, step, value: tell.value, timeMs: Date.now() }], study.spec.limits.maxMetricPoints);
         return finish('COMPLETED', '');
       }
       case 'failed':

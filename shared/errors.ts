@@ -9,10 +9,16 @@ export const ERROR_STATUS = {
   TH_ERR_REQUEST_INVALID: 400,
   TH_ERR_STUDY_NOT_FOUND: 404,
   TH_ERR_TRIAL_NOT_FOUND: 404,
+  TH_ERR_METRIC_NOT_FOUND: 404,
   TH_ERR_STUDY_NOT_RUNNING: 409,
   TH_ERR_TRIAL_NOT_PENDING: 409,
   TH_ERR_STUDY_MODE: 409,
   TH_ERR_SEARCH_EXHAUSTED: 409,
+  /** A worker message that breaks the wire limits (shared/wire-limits.ts). */
+  TH_ERR_WIRE_INVALID: 400,
+  TH_ERR_WIRE_TOO_LARGE: 413,
+  /** A message the stream's state does not allow (e.g. metrics before a granted start). */
+  TH_ERR_WIRE_OUT_OF_ORDER: 409,
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
