@@ -102,7 +102,7 @@ async function main(argv: string[]): Promise<number> {
     case 'coordinator': {
       refusePlaceholderToken();
       const f = flags(rest, { redis: { type: 'string' }, host: { type: 'string' }, 'http-port': { type: 'string' }, 'grpc-port': { type: 'string' }, prefix: { type: 'string' }, 'checkpoint-dir': { type: 'string' },
-        'lease-ms': { type: 'string' }, 'reconcile-ms': { type: 'string' } }, 'coordinator');
+        'lease-ms': { type: 'string' }, 'reconcile-ms': { type: 'string' }, 'store-timeout-ms': { type: 'string' } }, 'coordinator');
       const log = (await servers.logger()).createLogger('tunehive-coordinator');
       const c = await (await servers.coordinator()).startCoordinator({
         redisUrl: f.values.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', host: f.values.host ?? process.env.TUNEHIVE_HOST ?? '127.0.0.1',
@@ -112,6 +112,7 @@ async function main(argv: string[]): Promise<number> {
         checkpointDir: path.resolve(f.values['checkpoint-dir'] ?? process.env.TUNEHIVE_CHECKPOINT_STORE ?? '.tunehive/checkpoints'),
         leaseMs: intFlag(f.values['lease-ms'], 'lease-ms', 15_000, 1000, 600_000),
         reconcileIntervalMs: intFlag(f.values['reconcile-ms'], 'reconcile-ms', 2000, 100, 600_000),
+        storeCommandTimeoutMs: intFlag(f.values['store-timeout-ms'] ?? process.env.TUNEHIVE_STORE_TIMEOUT_MS, 'store-timeout-ms', 5000, 100, 600_000),
       });
       console.log(`coordinator: API ${c.httpUrl}, gRPC ${c.grpcAddress}`);
       await untilSignal();

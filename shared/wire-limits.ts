@@ -62,7 +62,7 @@ export function checkStep(step: unknown): string | undefined {
 }
 
 export function checkTimeMs(t: unknown, now = Date.now()): string | undefined {
-  if (!Number.isSafeInteger(t)) return `must be an integer number of milliseconds (got ${preview(t)})`;
+  if (!Number.isInteger(t)) return `must be an integer number of milliseconds (got ${preview(t)})`;
   if ((t as number) < WIRE_LIMITS.minTimeMs || (t as number) > now + WIRE_LIMITS.futureTimeMs) return `${t as number} is outside 2000-01-01 .. one day from now`;
   return undefined;
 }

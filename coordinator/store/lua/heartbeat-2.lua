@@ -7,10 +7,7 @@
   Returns {0} when the attempt is no longer current (or the trial is not RUNNING), else
   {1, study state, stop decision ('' if none), stop reason}.
 ]]
-if redis.call('HGET', KEYS[1], 'state') ~= 'RUNNING'
-  or tonumber(redis.call('HGET', KEYS[1], 'attempt') or '0') ~= tonumber(ARGV[1]) then
-  return {0}
-end
+local t = redis.call('HMGET', KEYS[1], 'state', 'attempt', 'stopDecision', 'stopReason')
+if t[1] ~= 'RUNNING' or tonumber(t[2] or '0') ~= tonumber(ARGV[1]) then return {0} end
 redis.call('HSET', KEYS[1], 'heartbeatAt', ARGV[2])
-local d = redis.call('HMGET', KEYS[1], 'stopDecision', 'stopReason')
-return {1, redis.call('HGET', KEYS[2], 'state') or 'MISSING', d[1] or '', d[2] or ''}
+return {1, redis.call('HGET', KEYS[2], 'state') or 'MISSING', t[3] or '', t[4] or ''}
