@@ -220,4 +220,18 @@ describe('the coordinator edge of the worker protocol', () => {
     expect(cmd.command).toMatchObject({ action: 'ACTION_STOP', reason: 'study stopped' });
     s.end();
   });
+
+  it('ask/tell values obey the same limits: a 3 MiB reason and a non-integer step are 400s naming the field', async () => {
+    const { body: study } = await stack.api('POST', '/api/v1/studies', {
+      name: 'tell', objective: { metric: 'loss', direction: 'minimize' }, searchSpace: { x: { type: 'float', min: 0, max: 1 } }, maxTrials: 2,
+    });
+    const t = (await stack.api('POST', `/api/v1/studies/${study.id}/trials/ask`)).body;
+    const long = await stack.api('POST', `/api/v1/studies/${study.id}/trials/${t.number}/tell`, { state: 'failed', reason: MiB3.slice(0, 100_000) });
+    expect(long.status).toBe(400);
+    expect(long.body.error.fields).toEqual([{ field: 'reason', reason: '100000 bytes is more than the 4096 allowed' }]);
+    const step = await stack.api('POST', `/api/v1/studies/${study.id}/trials/${t.number}/tell`, { step: 1.5, value: 1 });
+    expect(step.status).toBe(400);
+    expect(step.body.error.fields[0].field).toBe('step');
+    expect((await stack.api('GET', `/api/v1/trials/${t.id}`)).body).toMatchObject({ state: 'RUNNING', points: 0 });
+  });
 });
