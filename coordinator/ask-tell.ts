@@ -7,7 +7,7 @@
 import { TunehiveError } from '../shared/errors.js';
 import type { Params } from '../shared/search-space.js';
 import { trialId } from '../shared/redis-keys.js';
-import { WIRE_LIMITS, checkStep, checkValue } from '../shared/wire-limits.js';
+import { WIRE_LIMITS, checkStep, checkValue, maxMetricPoints } from '../shared/wire-limits.js';
 import type { StudyRecord, StudyStore } from './store/study-store.js';
 import type { StudyRunner } from './runner/study-runner.js';
 
@@ -97,7 +97,7 @@ export class AskTell {
     };
     switch (tell.kind) {
       case 'intermediate': {
-        await this.store.appendMetrics(studyId, number, trial.attempt, 0, metric, [{ name: metric, step: tell.step, value: tell.value, timeMs: Date.now() }], study.spec.limits.maxMetricPoints);
+        await this.store.appendMetrics(studyId, number, trial.attempt, 0, metric, [{ name: metric, step: tell.step, value: tell.value, timeMs: Date.now() }], maxMetricPoints(study.spec));
         // A client has no checkpoint to pause on: any stop decision is a prune, recorded now.
         const rule = this.runner.rule(study);
         if (!rule) return { state: 'RUNNING', decision: 'continue' };
@@ -110,7 +110,7 @@ export class AskTell {
       }
       case 'final': {
         const step = tell.step ?? (trial.lastObjective ? trial.lastObjective.step + 1 : 1);
-        await this.store.appendMetrics(studyId, number, trial.attempt, 0, metric, [{ name: metric, step, value: tell.value, timeMs: Date.now() }], study.spec.limits.maxMetricPoints);
+        await this.store.appendMetrics(studyId, number, trial.attempt, 0, metric, [{ name: metric, step, value: tell.value, timeMs: Date.now() }], maxMetricPoints(study.spec));
         return finish('COMPLETED', '');
       }
       case 'failed':

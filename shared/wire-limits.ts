@@ -4,7 +4,7 @@
  * edge on every message, so NaN, forged rows or megabyte names never reach Redis or a sampler.
  */
 import { TunehiveError, type ErrorCode, type FieldError } from './errors.js';
-import { METRIC_NAME } from './study-spec.js';
+import { DEFAULT_TRIAL_LIMITS, METRIC_NAME, type StudySpec } from './study-spec.js';
 
 export const WIRE_LIMITS = {
   /** Metric names: the spec's charset (no tab, newline or control characters) and length. */
@@ -107,4 +107,9 @@ export function checkFinished(f: { reason: string; stderrTail: string; signal: s
 /** Marks an error as the trial's own fault: it is recorded FAILED before the stream ends. */
 export function blameTrial(e: UnrecoverableError): UnrecoverableError {
   return new UnrecoverableError(e.code, e.message, e.fields, true);
+}
+
+/** The trial's point cap; studies stored before spec limits existed get the default. */
+export function maxMetricPoints(spec: StudySpec): number {
+  return spec.limits?.maxMetricPoints ?? DEFAULT_TRIAL_LIMITS.maxMetricPoints;
 }

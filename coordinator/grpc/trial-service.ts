@@ -10,7 +10,7 @@ import type { CoordinatorMessage, FinishOutcome as WireOutcome, TrialStream, Wor
 import type { StudySpec } from '../../shared/study-spec.js';
 import { parseTrialId } from '../../shared/redis-keys.js';
 import { TunehiveError, type ErrorCode } from '../../shared/errors.js';
-import { UnrecoverableError, blameTrial, checkBatch, checkFinished, checkStarted } from '../../shared/wire-limits.js';
+import { UnrecoverableError, blameTrial, checkBatch, checkFinished, checkStarted, maxMetricPoints } from '../../shared/wire-limits.js';
 import type { FinishOutcome, StudyStore } from '../store/study-store.js';
 import type { StudyRunner } from '../runner/study-runner.js';
 import type { TrialCommands } from '../runner/trial-commands.js';
@@ -189,7 +189,7 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
           throw e instanceof UnrecoverableError ? blameTrial(e) : e;
         }
         const r = await store.appendMetrics(state.studyId, state.number, attempt, seq, state.spec.objective.metric,
-          points.map((p) => ({ name: p.name, step: p.step, value: p.value, timeMs: p.timeMs })), state.spec.limits.maxMetricPoints);
+          points.map((p) => ({ name: p.name, step: p.step, value: p.value, timeMs: p.timeMs })), maxMetricPoints(state.spec));
         if (r.status === -1) {
           // Acknowledged so the worker stops waiting on it; nothing was stored.
           send({ ack: { seq } });
@@ -200,7 +200,7 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
         if (r.status === 1) deps.onPoints?.(points.length - r.dropped);
         if (r.dropped > 0 && !state.dropping) {
           state.dropping = true;
-          log.warn({ trialId: state.trialId, maxMetricPoints: state.spec.limits.maxMetricPoints }, 'trial reached its metric point cap; later points are dropped and counted');
+          log.warn({ trialId: state.trialId, maxMetricPoints: maxMetricPoints(state.spec) }, 'trial reached its metric point cap; later points are dropped and counted');
         }
         send({ ack: r.dropped > 0 ? { seq, droppedPoints: r.dropped } : { seq } });
         if (r.status === 1 && !state.decided) await decide(state, points.filter((p) => p.name === state!.spec.objective.metric).length);
