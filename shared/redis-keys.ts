@@ -18,8 +18,8 @@ export const keys = {
   /** hash of one trial's metric names -> points stored in each name's series. */
   metricCounts: (p: string, s: string, n: number) => `${p}:{${s}}:trial:${n}:mcounts`,
   /**
-   * list of one metric's points of one trial, in arrival order ("step value timeMs attempt",
-   * tab-separated). The objective's series is what early-stopping rules read.
+   * list of one metric's points of one trial, in arrival order ("step value dt [attempt]",
+   * tab-separated; see appendMetrics-3.lua). The objective's series is what stopping rules read.
    */
   metricSeries: (p: string, s: string, n: number, name: string) => `${p}:{${s}}:trial:${n}:m:${name}`,
   /** Before per-metric series: one list of every point, and the objective's points again. Only deleted. */

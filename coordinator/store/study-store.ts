@@ -308,20 +308,26 @@ export class StudyStore {
   /** The last point of each named series (pipelined: one round trip). */
   async lastPoints(studyId: string, number: number, names: readonly string[]): Promise<Map<string, SeriesPoint>> {
     if (names.length === 0) return new Map();
-    const pipe = this.redis.pipeline();
+    const pipe = this.redis.pipeline().hget(keys.trial(this.prefix, studyId, number), 'createdAt');
     for (const m of names) pipe.lindex(keys.metricSeries(this.prefix, studyId, number, m), -1);
-    const rows = (await pipe.exec()) ?? [];
+    const [base, ...rows] = (await pipe.exec()) ?? [];
     const out = new Map<string, SeriesPoint>();
     names.forEach((m, i) => {
       const row = rows[i]?.[1];
-      if (typeof row === 'string') out.set(m, parsePoint(row));
+      if (typeof row === 'string') out.set(m, parsePoint(row, Number(base?.[1] ?? 0)));
     });
     return out;
   }
 
   /** Points `start` to `stop` (inclusive, LRANGE indexes) of one metric series of a trial. */
   async readSeries(studyId: string, number: number, name: string, start: number, stop: number): Promise<SeriesPoint[]> {
-    return (await this.redis.lrange(keys.metricSeries(this.prefix, studyId, number, name), start, stop)).map(parsePoint);
+    // Rows carry times relative to the trial's creation: both in one round trip.
+    const [base, rows] = (await this.redis.pipeline()
+      .hget(keys.trial(this.prefix, studyId, number), 'createdAt')
+      .lrange(keys.metricSeries(this.prefix, studyId, number, name), start, stop)
+      .exec()) ?? [];
+    const t0 = Number(base?.[1] ?? 0);
+    return ((rows?.[1] ?? []) as string[]).map((r) => parsePoint(r, t0));
   }
 
   /** Every Redis key of one trial (its metric series included), for deleting a study. */
@@ -331,9 +337,10 @@ export class StudyStore {
   }
 }
 
-function parsePoint(row: string): SeriesPoint {
-  const [step, value, timeMs, attempt] = row.split('\t');
-  return { step: Number(step), value: Number(value), timeMs: Number(timeMs), attempt: Number(attempt) };
+/** A series row (see appendMetrics-3.lua): "step value dt [attempt]", dt from the trial's createdAt. */
+function parsePoint(row: string, createdAt: number): SeriesPoint {
+  const [step, value, dt, attempt] = row.split('\t');
+  return { step: Number(step), value: Number(value), timeMs: createdAt + Number(dt), attempt: attempt === undefined ? 1 : Number(attempt) };
 }
 
 function newStudyId(): string {

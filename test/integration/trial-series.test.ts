@@ -11,6 +11,7 @@ import { waitFor } from '../helpers/env.js';
 describe('metric series', () => {
   let stack: TestStack;
   let id: string;
+  let t0: number;
   const N = 25_000;
   // A smooth curve with one spike up and one dip down: the shape a down-sample must keep.
   const valueAt = (i: number) => (i === 12_345 ? 1000 : i === 20_000 ? -1000 : Math.sin(i / 1000));
@@ -25,7 +26,7 @@ describe('metric series', () => {
     const store = stack.coordinator.store;
     await waitFor(async () => (await store.getStudy(id))?.counts.queued === 1 || undefined, 5000, 'a queued trial');
     expect((await store.startAttempt(id, 0, 'w', 0, '', 3)).attempt).toBe(1);
-    const t0 = Date.now();
+    t0 = Date.now();
     for (let seq = 1, i = 0; i < N; seq++, i += 5000) {
       const points = [];
       for (let k = i; k < i + 5000; k++) points.push({ name: 'loss', step: k, value: valueAt(k), timeMs: t0 + k }, { name: 'lr', step: k, value: 0.1, timeMs: t0 + k });
@@ -67,6 +68,8 @@ describe('metric series', () => {
     expect(steps).toEqual(Array.from({ length: N }, (_, i) => i));
     const first = (await stack.api('GET', `/api/v1/trials/${id}.0/metrics/loss?limit=2`)).body;
     expect(first).toMatchObject({ name: 'loss', downsampled: null, next: 2, points: [{ index: 0, step: 0, value: 0, attempt: 1 }, { index: 1, step: 1 }] });
+    // Times are stored relative to the trial's creation and come back exact.
+    expect(first.points.map((p: any) => p.time)).toEqual([new Date(t0).toISOString(), new Date(t0 + 1).toISOString()]);
     expect((await stack.api('GET', `/api/v1/trials/${id}.0/metrics/loss?after=${N}`)).body).toMatchObject({ points: [], next: null });
   });
 

@@ -10,7 +10,9 @@
   ARGV[3] now (ms)  ARGV[4] max points per trial  ARGV[5] max metric names per trial
   ARGV[6] n = number of names; ARGV[7 .. 6+n] the names, in KEYS order (the objective first)
   ARGV[7+n ..] points, 4 values each: name index (1-based, into the names), step, value, timeMs
-  Series rows are "step<TAB>value<TAB>timeMs<TAB>attempt".
+  Series rows are "step<TAB>value<TAB>dt[<TAB>attempt]": dt is timeMs minus the trial's
+  createdAt (7-9 digits instead of 13), and the attempt is left out when it is 1 (most trials),
+  which makes a point ~16% smaller.
   Returns {1, dropped} appended, {0, 0} duplicate, {-1, 0} stale attempt, {-2, 0} gap.
 ]]
 local attempt = tonumber(ARGV[1])
@@ -29,6 +31,8 @@ if seq ~= lastSeq + 1 then return {-2, 0} end
 local room = tonumber(ARGV[4]) - tonumber(redis.call('HGET', KEYS[1], 'points') or '0')
 local namesLeft = tonumber(ARGV[5]) - redis.call('HLEN', KEYS[2])
 local n = tonumber(ARGV[6])
+local base = tonumber(redis.call('HGET', KEYS[1], 'createdAt') or '0')
+local suffix = attempt > 1 and ('\t' .. attempt) or ''
 local allowed = {}
 local rows = {}
 local dropped, stored = 0, 0
@@ -45,7 +49,8 @@ for i = 7 + n, #ARGV, 4 do
   end
   if room > 0 and allowed[k] then
     local r = rows[k]
-    r[#r + 1] = ARGV[i + 1] .. '\t' .. ARGV[i + 2] .. '\t' .. ARGV[i + 3] .. '\t' .. attempt
+    -- Integral doubles below 1e14 print exactly ("%.14g"): times are checked far below that.
+    r[#r + 1] = ARGV[i + 1] .. '\t' .. ARGV[i + 2] .. '\t' .. (tonumber(ARGV[i + 3]) - base) .. suffix
     room = room - 1
     stored = stored + 1
   else
