@@ -17,8 +17,8 @@ export const ERROR_STATUS = {
   /** A worker message that breaks the wire limits (shared/wire-limits.ts). */
   TH_ERR_WIRE_INVALID: 400,
   TH_ERR_WIRE_TOO_LARGE: 413,
-  /** A message the stream's state does not allow (e.g. metrics before a granted start). */
-  TH_ERR_WIRE_OUT_OF_ORDER: 409,
+  /** Redis answered a store call with a refusal that retrying cannot heal (a script error). */
+  TH_ERR_STORE_REFUSED: 500,
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;
 

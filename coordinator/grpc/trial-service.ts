@@ -41,7 +41,7 @@ export interface StreamStats {
   pauses: number;
 }
 
-/** How each code ends a stream: none of these is retried by the worker. */
+/** How each code ends a stream (FAILED_PRECONDITION for the rest): none is retried by the worker. */
 const GRPC_STATUS: Partial<Record<ErrorCode, grpcStatus>> = {
   TH_ERR_WIRE_INVALID: grpcStatus.INVALID_ARGUMENT,
   TH_ERR_WIRE_TOO_LARGE: grpcStatus.RESOURCE_EXHAUSTED,
@@ -102,7 +102,16 @@ export function failStream(call: { emit(event: 'error', e: Partial<grpc.StatusOb
  */
 function unrecoverableStoreError(err: unknown): UnrecoverableError | undefined {
   if (!(err instanceof Error) || err.name !== 'ReplyError' || TRANSIENT_REPLY.test(err.message)) return undefined;
-  return new UnrecoverableError('TH_ERR_WIRE_OUT_OF_ORDER', `the store refused the message: ${err.message.slice(0, 500)}`, [], true);
+  return new UnrecoverableError('TH_ERR_STORE_REFUSED', `the store refused the message: ${err.message.slice(0, 500)}`, [], true);
+}
+
+/** Runs a wire check of a message of a running attempt: a refusal there fails the trial. */
+function trialAtFault(check: () => void): void {
+  try {
+    check();
+  } catch (e) {
+    throw e instanceof UnrecoverableError ? blameTrial(e) : e;
+  }
 }
 
 export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.UntypedServiceImplementation {
@@ -183,11 +192,7 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
       if (!state) return; // Anything before a granted start is meaningless.
       if (msg.metrics) {
         const { attempt, seq, points } = msg.metrics;
-        try {
-          checkBatch(points);
-        } catch (e) {
-          throw e instanceof UnrecoverableError ? blameTrial(e) : e;
-        }
+        trialAtFault(() => checkBatch(points));
         const r = await store.appendMetrics(state.studyId, state.number, attempt, seq, state.spec.objective.metric,
           points.map((p) => ({ name: p.name, step: p.step, value: p.value, timeMs: p.timeMs })), maxMetricPoints(state.spec));
         if (r.status === -1) {
@@ -215,11 +220,7 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
         return;
       }
       if (msg.finished) {
-        try {
-          checkFinished(msg.finished);
-        } catch (e) {
-          throw e instanceof UnrecoverableError ? blameTrial(e) : e;
-        }
+        trialAtFault(() => checkFinished(msg.finished!));
         const { outcome, reason } = outcomeOf(msg.finished);
         const r = await store.finishTrial(state.studyId, state.number, msg.finished.attempt, outcome, {
           direction: state.spec.objective.direction, reason, exitCode: msg.finished.exitCode,
