@@ -11,6 +11,7 @@ import { trialServiceClient, type CoordinatorMessage, type WorkerMessage } from 
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { redisUrl, waitFor } from '../helpers/env.js';
 import { trialSeries } from '../helpers/series.js';
+import { keys } from '../../shared/redis-keys.js';
 
 type Duplex = grpc.ClientDuplexStream<WorkerMessage, CoordinatorMessage>;
 
@@ -129,6 +130,18 @@ describe('the coordinator edge of the worker protocol', () => {
     expect(list).toMatchObject({ points: 9000, pointsDropped: 0, metrics: [{ name: 'loss', count: 4500 }, { name: 'score', count: 4500 }] });
     const series = await trialSeries(stack.api, `${id}.0`);
     expect(series.score!.map((p) => p.step)).toEqual(Array.from({ length: 4500 }, (_, i) => 2 * i));
+  });
+
+  it('a store refusal that retrying cannot heal (a script error) fails the trial instead of looping (item 1)', async () => {
+    const id = await queuedTrial();
+    const s = await started(id);
+    // A key of the wrong type makes every RPUSH into it fail with WRONGTYPE, however often retried.
+    await stack.coordinator.store.redis.set(keys.metricSeries(stack.prefix, id, 0, 'score'), 'not a list');
+    s.send({ metrics: { attempt: 1, seq: 1, points: [pt(1)] } });
+    const err = await s.error();
+    expect(err.code).toBe(grpcStatus.FAILED_PRECONDITION);
+    expect(err.details).toMatch(/TH_ERR_STORE_REFUSED: the store refused the message: .*WRONGTYPE/);
+    expect((await failedTrial(id)).reason).toMatch(/WRONGTYPE/);
   });
 
   it('points past the trial cap are not stored, are counted, and acked as dropped (item 4)', async () => {
