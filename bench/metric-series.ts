@@ -21,6 +21,8 @@ const MAX = Number(values['max-points']);
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'tunehive-bench-series-'));
 const redis = await startLocalRedis({ dataDir: path.join(dir, 'redis') });
+// Even if this process dies early (a closed stdout pipe), its redis-server must not outlive it.
+process.on('exit', () => redis.process.kill('SIGKILL'));
 const c = await startCoordinator({ redisUrl: redis.url, host: '127.0.0.1', httpPort: 0, grpcPort: 0, prefix: 'bench', log: pino({ level: 'silent' }),
   reconcileIntervalMs: 600_000, checkpointDir: path.join(dir, 'ckpt') });
 const rss = () => `${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`;
