@@ -18,6 +18,7 @@ import { Redis } from 'ioredis';
 import { freePort, startLocalRedis } from '../cli/local-redis.js';
 import { keys } from '../shared/redis-keys.js';
 import { exited, killAll, spawnCoordinator, spawnWorker, waitForHttp } from '../test/helpers/processes.js';
+import { trialWithSeries } from '../test/helpers/series.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -137,7 +138,7 @@ async function main(): Promise<number> {
   let resumedFromCheckpoint = 0;
   let resumedFromScratch = 0;
   for (const t of trials) {
-    const full = await api('GET', `/api/v1/trials/${t.id}`);
+    const full = await trialWithSeries(async (method, url) => ({ status: 200, body: await api(method, url) }), t.id);
     const byAttempt = new Map<number, number[]>();
     for (const p of full.metrics.epoch ?? []) byAttempt.set(p.attempt, [...(byAttempt.get(p.attempt) ?? []), p.step]);
     const union = new Set<number>();

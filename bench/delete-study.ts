@@ -91,7 +91,7 @@ try {
       .then((jobId) => store.setTrialJob(study.id, n, jobId))));
     await Promise.all(ns.map((n) => store.startAttempt(study.id, n, 'bench', 0, '', 3)));
     await Promise.all(ns.map((n) => store.appendMetrics(study.id, n, 1, 1, 'loss',
-      Array.from({ length: points }, (_, s) => ({ name: s % 2 ? 'acc' : 'loss', step: s, value: 1 / (s + 1), timeMs: s })))));
+      Array.from({ length: points }, (_, s) => ({ name: s % 2 ? 'acc' : 'loss', step: s, value: 1 / (s + 1), timeMs: Date.now() })), points)));
     await Promise.all(ns.map((n) => store.finishTrial(study.id, n, 1, 'COMPLETED', { direction: 'minimize', reason: '', maxRetries: 3 })));
   }
   await store.endStudy(study.id, 'COMPLETED', 'bench');

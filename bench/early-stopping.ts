@@ -61,7 +61,7 @@ async function main() {
       const latencies: number[] = [];
       for (const t of trials) {
         const full = await api(base, 'GET', `/api/v1/trials/${t.id}`);
-        epochs += (full.metrics.epoch ?? []).length;
+        epochs += full.metrics.epoch?.count ?? 0;
         if (full.stopLatencyMs) latencies.push(full.stopLatencyMs);
       }
       latencies.sort((x, y) => x - y);

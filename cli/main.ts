@@ -122,7 +122,7 @@ async function main(argv: string[]): Promise<number> {
     case 'coordinator': {
       refusePlaceholderToken();
       const f = flags(rest, { redis: { type: 'string' }, host: { type: 'string' }, 'http-port': { type: 'string' }, 'grpc-port': { type: 'string' }, prefix: { type: 'string' }, 'checkpoint-dir': { type: 'string' },
-        'lease-ms': { type: 'string' }, 'reconcile-ms': { type: 'string' }, 'retention-days': { type: 'string' } }, 'coordinator');
+        'lease-ms': { type: 'string' }, 'reconcile-ms': { type: 'string' }, 'retention-days': { type: 'string' }, 'store-timeout-ms': { type: 'string' } }, 'coordinator');
       const retentionDays = retentionFlag(f.values['retention-days'] ?? process.env.TUNEHIVE_RETENTION_DAYS);
       const log = (await servers.logger()).createLogger('tunehive-coordinator');
       const c = await (await servers.coordinator()).startCoordinator({
@@ -134,6 +134,7 @@ async function main(argv: string[]): Promise<number> {
         leaseMs: intFlag(f.values['lease-ms'], 'lease-ms', 15_000, 1000, 600_000),
         reconcileIntervalMs: intFlag(f.values['reconcile-ms'], 'reconcile-ms', 2000, 100, 600_000),
         ...(retentionDays !== undefined ? { retentionDays } : {}),
+        storeCommandTimeoutMs: intFlag(f.values['store-timeout-ms'] ?? process.env.TUNEHIVE_STORE_TIMEOUT_MS, 'store-timeout-ms', 5000, 100, 600_000),
       });
       console.log(`coordinator: API ${c.httpUrl}, gRPC ${c.grpcAddress}`);
       await untilSignal();

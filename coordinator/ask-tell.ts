@@ -7,6 +7,7 @@
 import { TunehiveError } from '../shared/errors.js';
 import type { Params } from '../shared/search-space.js';
 import { trialId } from '../shared/redis-keys.js';
+import { WIRE_LIMITS, checkStep, checkValue, maxMetricPoints } from '../shared/wire-limits.js';
 import type { StudyRecord, StudyStore } from './store/study-store.js';
 import type { TellBody } from './api/schemas.js';
 import type { StudyRunner } from './runner/study-runner.js';
@@ -22,11 +23,16 @@ export type Tell =
 /** A tell body the route's schema has checked, as one of the four kinds of tell. */
 export function parseTell(b: TellBody): Tell {
   const bad = (field: string, reason: string) => new TunehiveError('TH_ERR_REQUEST_INVALID', `${field}: ${reason}`, [{ field, reason }]);
-  // A client's reason is often a traceback: it is kept, cut to its first 1000 characters.
-  const reason = b.reason?.slice(0, 1000);
+  const reason = b.reason;
+  if (reason !== undefined && Buffer.byteLength(reason) > WIRE_LIMITS.reasonBytes) throw bad('reason', `${Buffer.byteLength(reason)} bytes is more than the ${WIRE_LIMITS.reasonBytes} allowed`);
   if (b.state === 'failed') return { kind: 'failed', reason: reason ?? 'reported failed by the client' };
   if (b.state === 'pruned') return { kind: 'pruned', reason: reason ?? 'pruned by the client' };
   if (b.value === undefined) throw bad('value', 'must be a finite number (missing)');
+  // The same rules as values from workers (shared/wire-limits.ts).
+  const badValue = checkValue(b.value);
+  if (badValue) throw bad('value', badValue);
+  const badStep = b.step === undefined ? undefined : checkStep(b.step);
+  if (badStep) throw bad('step', badStep);
   if (b.step !== undefined && b.state === undefined) return { kind: 'intermediate', step: b.step, value: b.value };
   return b.step !== undefined ? { kind: 'final', value: b.value, step: b.step } : { kind: 'final', value: b.value };
 }
@@ -102,7 +108,7 @@ export class AskTell {
     };
     switch (tell.kind) {
       case 'intermediate': {
-        await this.store.appendMetrics(studyId, number, trial.attempt, 0, metric, [{ name: metric, step: tell.step, value: tell.value, timeMs: Date.now() }]);
+        await this.store.appendMetrics(studyId, number, trial.attempt, 0, metric, [{ name: metric, step: tell.step, value: tell.value, timeMs: Date.now() }], maxMetricPoints(study.spec));
         // A client has no checkpoint to pause on: any stop decision is a prune, recorded now.
         const rule = this.runner.rule(study);
         if (!rule) return { state: 'RUNNING', decision: 'continue' };
@@ -115,7 +121,7 @@ export class AskTell {
       }
       case 'final': {
         const step = tell.step ?? (trial.lastObjective ? trial.lastObjective.step + 1 : 1);
-        await this.store.appendMetrics(studyId, number, trial.attempt, 0, metric, [{ name: metric, step, value: tell.value, timeMs: Date.now() }]);
+        await this.store.appendMetrics(studyId, number, trial.attempt, 0, metric, [{ name: metric, step, value: tell.value, timeMs: Date.now() }], maxMetricPoints(study.spec));
         return finish('COMPLETED', '');
       }
       case 'failed':

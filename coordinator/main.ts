@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { trialServiceDefinition } from '../shared/proto.js';
 import { connectRedis } from '../shared/redis.js';
 import { buildApp } from './api/app.js';
-import { createTrialServiceHandlers } from './grpc/trial-service.js';
+import { createTrialServiceHandlers, type StreamStats } from './grpc/trial-service.js';
 import { createCheckpointHandlers } from './grpc/checkpoint-service.js';
 import { FsCheckpointStore } from './checkpoints/checkpoint-store.js';
 import { TrialQueue } from './queue/trial-queue.js';
@@ -48,6 +48,15 @@ export interface CoordinatorOptions {
   retentionDays?: number;
   /** How often the lifecycle sweep (retention) runs. */
   sweepIntervalMs?: number;
+  /**
+   * A store command without a reply after this long fails (default 5000): a worker stream then
+   * ends UNAVAILABLE and re-joins, instead of its messages piling up during a Redis outage.
+   */
+  storeCommandTimeoutMs?: number;
+  /** Messages one worker stream may have waiting before it is paused (default 64). */
+  maxQueuedPerStream?: number;
+  /** Filled with the worker streams' live figures (tests, diagnostics). */
+  streamStats?: StreamStats;
 }
 
 export interface Coordinator {
@@ -64,7 +73,10 @@ export interface Coordinator {
 
 export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinator> {
   const redis = connectRedis(o.redisUrl, 'tunehive-coordinator');
-  const store = new StudyStore(redis, o.prefix);
+  // The store has a connection of its own so that it alone gets a command timeout (BullMQ's
+  // connections must not: they block by design).
+  const storeRedis = connectRedis(o.redisUrl, 'tunehive-store', { commandTimeoutMs: o.storeCommandTimeoutMs ?? 5000 });
+  const store = new StudyStore(storeRedis, o.prefix);
   const queue = new TrialQueue(redis, o.prefix);
   const commands = new TrialCommands();
   // Model-fitting samplers (gp, multivariate tpe with long histories) run in a worker thread,
@@ -111,6 +123,8 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
     ...createTrialServiceHandlers({
       store, runner, commands, log: o.log.child({ part: 'grpc' }),
       onPoints: (n) => metrics.metricPoints.inc(n), onDecision: (d) => metrics.decisions.inc({ decision: d }),
+      ...(o.maxQueuedPerStream ? { maxQueuedPerStream: o.maxQueuedPerStream } : {}),
+      ...(o.streamStats ? { stats: o.streamStats } : {}),
     }),
     ...createCheckpointHandlers({ store, checkpoints, log: o.log.child({ part: 'checkpoints' }), keep: o.keepCheckpoints ?? 2 }),
   });
@@ -142,6 +156,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
         await queue.close();
         await subscriber.quit().catch(() => subscriber.disconnect());
         await redis.quit().catch(() => redis.disconnect());
+        await storeRedis.quit().catch(() => storeRedis.disconnect());
       })();
       return closing;
     },

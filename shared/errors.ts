@@ -9,11 +9,17 @@ export const ERROR_STATUS = {
   TH_ERR_REQUEST_INVALID: 400,
   TH_ERR_STUDY_NOT_FOUND: 404,
   TH_ERR_TRIAL_NOT_FOUND: 404,
+  TH_ERR_METRIC_NOT_FOUND: 404,
   TH_ERR_STUDY_NOT_RUNNING: 409,
   TH_ERR_STUDY_RUNNING: 409,
   TH_ERR_TRIAL_NOT_PENDING: 409,
   TH_ERR_STUDY_MODE: 409,
   TH_ERR_SEARCH_EXHAUSTED: 409,
+  /** A worker message that breaks the wire limits (shared/wire-limits.ts). */
+  TH_ERR_WIRE_INVALID: 400,
+  TH_ERR_WIRE_TOO_LARGE: 413,
+  /** Redis answered a store call with a refusal that retrying cannot heal (a script error). */
+  TH_ERR_STORE_REFUSED: 500,
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;
 

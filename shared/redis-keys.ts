@@ -19,10 +19,16 @@ export const keys = {
   /** list of finished trials as compact JSON, in completion order: the samplers' history. */
   history: (p: string, s: string) => `${p}:{${s}}:history`,
   trial: (p: string, s: string, n: number) => `${p}:{${s}}:trial:${n}`,
-  /** list of metric points of one trial ("attempt name step value timeMs", tab-separated). */
-  metrics: (p: string, s: string, n: number) => `${p}:{${s}}:trial:${n}:metrics`,
-  /** list of one trial's objective reports ("step value"): what early-stopping rules read. */
-  objective: (p: string, s: string, n: number) => `${p}:{${s}}:trial:${n}:objective`,
+  /** hash of one trial's metric names -> points stored in each name's series. */
+  metricCounts: (p: string, s: string, n: number) => `${p}:{${s}}:trial:${n}:mcounts`,
+  /**
+   * list of one metric's points of one trial, in arrival order ("step value dt [attempt]",
+   * tab-separated; see appendMetrics-3.lua). The objective's series is what stopping rules read.
+   */
+  metricSeries: (p: string, s: string, n: number, name: string) => `${p}:{${s}}:trial:${n}:m:${name}`,
+  /** Before per-metric series: one list of every point, and the objective's points again. Only deleted. */
+  legacyMetrics: (p: string, s: string, n: number) => `${p}:{${s}}:trial:${n}:metrics`,
+  legacyObjective: (p: string, s: string, n: number) => `${p}:{${s}}:trial:${n}:objective`,
   /** hash: driver lease of a study (coordinator id + expiry). */
   lease: (p: string, s: string) => `${p}:{${s}}:lease`,
   /** set of worker ids that registered; each has a hash that expires unless refreshed. */
@@ -38,10 +44,12 @@ export const keys = {
 
 /**
  * Every key that belongs to one trial / one study (all in the study's hash slot). Deleting a
- * study deletes exactly these: a new per-trial or per-study key must be added here too.
+ * study deletes exactly these: a new per-trial or per-study key must be added here too. A trial's
+ * metric series are named by its metric names (the keys of `metricCounts`): pass them in.
  */
-export function trialKeys(p: string, s: string, n: number): string[] {
-  return [keys.trial(p, s, n), keys.metrics(p, s, n), keys.objective(p, s, n)];
+export function trialKeys(p: string, s: string, n: number, metricNames: readonly string[] = []): string[] {
+  return [keys.trial(p, s, n), keys.metricCounts(p, s, n), ...metricNames.map((m) => keys.metricSeries(p, s, n, m)),
+    keys.legacyMetrics(p, s, n), keys.legacyObjective(p, s, n)];
 }
 export function studyKeys(p: string, s: string): string[] {
   return [keys.study(p, s), keys.pending(p, s), keys.paused(p, s), keys.history(p, s), keys.lease(p, s)];

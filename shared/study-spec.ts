@@ -26,7 +26,7 @@ export const LIMITS = {
 } as const;
 
 const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,99}$/;
-const METRIC_NAME = /^[A-Za-z_][A-Za-z0-9_./-]{0,99}$/;
+export const METRIC_NAME = /^[A-Za-z_][A-Za-z0-9_./-]{0,99}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** The variables of the trial program contract, which the worker sets itself. */
 export const RESERVED_ENV = ['TUNEHIVE_PARAMS', 'TUNEHIVE_TRIAL_ID', 'TUNEHIVE_STUDY_ID', 'TUNEHIVE_TRIAL_NUMBER', 'TUNEHIVE_ATTEMPT',

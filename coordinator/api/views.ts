@@ -1,6 +1,6 @@
 /** The JSON shapes the API returns (their schemas are in schemas.ts), built from store records in one place. */
 import { trialId } from '../../shared/redis-keys.js';
-import type { MetricRow, StudyRecord, TrialRecord } from '../store/study-store.js';
+import type { SeriesPoint, StudyRecord, TrialRecord } from '../store/study-store.js';
 import type { StudyView, TrialView } from './schemas.js';
 
 export function studyView(s: StudyRecord, best?: TrialRecord): StudyView {
@@ -45,10 +45,7 @@ export function trialView(t: TrialRecord): TrialView {
   };
 }
 
-/** Metric rows grouped into one series per metric name: {name: [{step, value, attempt, time}]}. */
-export function metricSeries(rows: MetricRow[]) {
-  // No prototype: a metric may well be called "constructor".
-  const out: Record<string, Array<{ step: number; value: number; attempt: number; time: string }>> = Object.create(null);
-  for (const r of rows) (out[r.name] ??= []).push({ step: r.step, value: r.value, attempt: r.attempt, time: new Date(r.timeMs).toISOString() });
-  return out;
+/** One point of a metric series; `index` is its position in the series (a page cursor). */
+export function pointView(p: SeriesPoint, index: number) {
+  return { index, step: p.step, value: p.value, attempt: p.attempt, time: new Date(p.timeMs).toISOString() };
 }

@@ -9,6 +9,8 @@ import type { Logger } from 'pino';
 import type { CoordinatorMessage, FinishOutcome as WireOutcome, TrialStream, WorkerMessage } from '../../shared/proto.js';
 import type { StudySpec } from '../../shared/study-spec.js';
 import { parseTrialId } from '../../shared/redis-keys.js';
+import { TunehiveError, type ErrorCode } from '../../shared/errors.js';
+import { UnrecoverableError, blameTrial, checkBatch, checkFinished, checkStarted, maxMetricPoints } from '../../shared/wire-limits.js';
 import type { FinishOutcome, StudyStore } from '../store/study-store.js';
 import type { StudyRunner } from '../runner/study-runner.js';
 import type { TrialCommands } from '../runner/trial-commands.js';
@@ -21,7 +23,34 @@ export interface TrialServiceDeps {
   /** Counts metric points accepted and early-stopping decisions (for /metrics). */
   onPoints?: (n: number) => void;
   onDecision?: (decision: 'PRUNED' | 'PAUSED') => void;
+  /**
+   * Messages of one stream waiting on its promise chain before the stream is paused (HTTP/2
+   * flow control then holds the worker): bounds the coordinator's memory while Redis is slow.
+   */
+  maxQueuedPerStream?: number;
+  /** Live figures of every stream together (for tests and /metrics). */
+  stats?: StreamStats;
 }
+
+export interface StreamStats {
+  /** Messages received and not yet handled, over all streams. */
+  queued: number;
+  /** The highest `queued` seen on any one stream. */
+  maxQueuedOnAStream: number;
+  /** Times a stream was paused because its queue was full. */
+  pauses: number;
+}
+
+/** How each code ends a stream (FAILED_PRECONDITION for the rest): none is retried by the worker. */
+const GRPC_STATUS: Partial<Record<ErrorCode, grpcStatus>> = {
+  TH_ERR_WIRE_INVALID: grpcStatus.INVALID_ARGUMENT,
+  TH_ERR_WIRE_TOO_LARGE: grpcStatus.RESOURCE_EXHAUSTED,
+  TH_ERR_TRIAL_NOT_FOUND: grpcStatus.NOT_FOUND,
+  TH_ERR_STUDY_NOT_FOUND: grpcStatus.NOT_FOUND,
+};
+
+/** Redis refusals that pass by themselves (a restart loading its data, a failover, memory freed). */
+const TRANSIENT_REPLY = /^(LOADING|BUSY|TRYAGAIN|MASTERDOWN|READONLY|CLUSTERDOWN|OOM|NOSCRIPT)\b/;
 
 interface StreamState {
   studyId: string;
@@ -32,6 +61,8 @@ interface StreamState {
   unregister: () => void;
   /** An early-stopping decision was made for this attempt (the first one stands). */
   decided?: boolean;
+  /** The trial's metric point cap was reached (logged once per stream). */
+  dropping?: boolean;
 }
 
 /** Maps how an attempt ended on the worker to the trial's outcome in the store. */
@@ -63,6 +94,24 @@ export function outcomeOf(f: NonNullable<WorkerMessage['finished']>): { outcome:
  */
 export function failStream(call: { emit(event: 'error', e: Partial<grpc.StatusObject>): boolean }, err: unknown): void {
   call.emit('error', { code: grpcStatus.UNAVAILABLE, details: err instanceof Error ? err.message : String(err) });
+}
+
+/**
+ * A store error that retrying cannot heal: Redis answered, and refused (a script error). Store
+ * outages (connection errors, command timeouts) and transient refusals are not.
+ */
+function unrecoverableStoreError(err: unknown): UnrecoverableError | undefined {
+  if (!(err instanceof Error) || err.name !== 'ReplyError' || TRANSIENT_REPLY.test(err.message)) return undefined;
+  return new UnrecoverableError('TH_ERR_STORE_REFUSED', `the store refused the message: ${err.message.slice(0, 500)}`, [], true);
+}
+
+/** Runs a wire check of a message of a running attempt: a refusal there fails the trial. */
+function trialAtFault(check: () => void): void {
+  try {
+    check();
+  } catch (e) {
+    throw e instanceof UnrecoverableError ? blameTrial(e) : e;
+  }
 }
 
 export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.UntypedServiceImplementation {
@@ -105,6 +154,7 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
 
     const handle = async (msg: WorkerMessage): Promise<void> => {
       if (msg.started) {
+        checkStarted(msg.started);
         const ids = parseTrialId(msg.started.trialId);
         const study = ids && (await store.getStudy(ids.studyId));
         if (!ids || !study) {
@@ -112,7 +162,7 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
           return;
         }
         const hw = msg.started.hardware ? JSON.stringify(msg.started.hardware) : '';
-        const r = await store.startAttempt(ids.studyId, ids.number, msg.started.workerId, msg.started.resumeAttempt, hw, study.spec.maxRetries);
+        const r = await store.startAttempt(ids.studyId, ids.number, msg.started.workerId, msg.started.resumeAttempt, hw, study.spec.maxRetries, Date.now(), msg.started.deliveryId ?? '');
         if (r.attempt === 0) {
           if (r.exhausted !== undefined) {
             // Every allowed attempt died with its worker: the trial fails here, once.
@@ -142,34 +192,35 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
       if (!state) return; // Anything before a granted start is meaningless.
       if (msg.metrics) {
         const { attempt, seq, points } = msg.metrics;
+        trialAtFault(() => checkBatch(points));
         const r = await store.appendMetrics(state.studyId, state.number, attempt, seq, state.spec.objective.metric,
-          points.map((p) => ({ name: p.name, step: p.step, value: p.value, timeMs: p.timeMs })));
-        if (r === -1) {
+          points.map((p) => ({ name: p.name, step: p.step, value: p.value, timeMs: p.timeMs })), maxMetricPoints(state.spec));
+        if (r.status === -1) {
           // Acknowledged so the worker stops waiting on it; nothing was stored.
           send({ ack: { seq } });
           send({ command: { action: 'ACTION_STOP', reason: 'this attempt is no longer current' } });
           return;
         }
-        if (r === -2) throw new Error(`metric batch ${seq} arrived after a gap; re-join and replay in order`);
-        if (r === 1) deps.onPoints?.(points.length);
-        send({ ack: { seq } });
-        if (r === 1 && !state.decided) await decide(state, points.filter((p) => p.name === state!.spec.objective.metric).length);
+        if (r.status === -2) throw new Error(`metric batch ${seq} arrived after a gap; re-join and replay in order`);
+        if (r.status === 1) deps.onPoints?.(points.length - r.dropped);
+        if (r.dropped > 0 && !state.dropping) {
+          state.dropping = true;
+          log.warn({ trialId: state.trialId, maxMetricPoints: maxMetricPoints(state.spec) }, 'trial reached its metric point cap; later points are dropped and counted');
+        }
+        send({ ack: r.dropped > 0 ? { seq, droppedPoints: r.dropped } : { seq } });
+        if (r.status === 1 && !state.decided) await decide(state, points.filter((p) => p.name === state!.spec.objective.metric).length);
         return;
       }
       if (msg.heartbeat) {
         // Also how a worker learns of a stop when the command went out on a stream that broke.
-        const trial = await store.getTrial(state.studyId, state.number);
-        if (!trial || trial.state !== 'RUNNING' || trial.attempt !== state.attempt) {
-          send({ command: { action: 'ACTION_STOP', reason: 'this attempt is no longer current' } });
-          return;
-        }
-        await store.heartbeat(state.studyId, state.number);
-        const study = await store.getStudy(state.studyId);
-        if (study && study.state !== 'RUNNING') send({ command: { action: 'ACTION_STOP', reason: `study ${study.state.toLowerCase()}` } });
-        else if (trial.stopDecision) repeatDecision(trial.stopDecision, state);
+        const hb = await store.heartbeat(state.studyId, state.number, state.attempt);
+        if (!hb.current) send({ command: { action: 'ACTION_STOP', reason: 'this attempt is no longer current' } });
+        else if (hb.studyState !== 'RUNNING') send({ command: { action: 'ACTION_STOP', reason: `study ${hb.studyState.toLowerCase()}` } });
+        else if (hb.stopDecision) repeatDecision(hb.stopDecision, state);
         return;
       }
       if (msg.finished) {
+        trialAtFault(() => checkFinished(msg.finished!));
         const { outcome, reason } = outcomeOf(msg.finished);
         const r = await store.finishTrial(state.studyId, state.number, msg.finished.attempt, outcome, {
           direction: state.spec.objective.direction, reason, exitCode: msg.finished.exitCode,
@@ -189,15 +240,64 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
       }
     };
 
+    /**
+     * Ends the stream for an error. Unrecoverable ones end it with a status the worker does not
+     * retry, after recording the trial FAILED when the trial is at fault (so it never hangs);
+     * everything else (a store outage) ends it UNAVAILABLE: the worker re-joins and replays.
+     */
+    const endWith = async (err: unknown): Promise<void> => {
+      const permanent = err instanceof TunehiveError ? err : unrecoverableStoreError(err);
+      if (!permanent) {
+        log.warn({ err: (err as Error).message, trialId: state?.trialId }, 'trial stream failed; the worker will re-join');
+        failStream(call, err);
+        return;
+      }
+      if (permanent instanceof UnrecoverableError && permanent.trialAtFault && state) {
+        const st = state;
+        try {
+          const f = await store.finishTrial(st.studyId, st.number, st.attempt, 'FAILED', {
+            direction: st.spec.objective.direction, reason: `refused a message from the worker: ${permanent.message}`, maxRetries: st.spec.maxRetries,
+          });
+          if (f.applied) runner.kick(st.studyId);
+        } catch (storeErr) {
+          // Not recorded: the worker re-joins, sends the same message, and it is refused again.
+          failStream(call, storeErr);
+          return;
+        }
+      }
+      log.warn({ err: permanent.message, code: permanent.code, trialId: state?.trialId }, 'trial stream refused a message');
+      call.emit('error', { code: GRPC_STATUS[permanent.code] ?? grpcStatus.FAILED_PRECONDITION, details: `${permanent.code}: ${permanent.message}` });
+    };
+
+    const maxQueued = deps.maxQueuedPerStream ?? 64;
+    const stats = deps.stats;
+    let queued = 0;
+    let paused = false;
     let failed = false;
     call.on('data', (msg: WorkerMessage) => {
-      chain = chain.then(() => (failed ? undefined : handle(msg))).catch((err: unknown) => {
+      queued++;
+      if (stats) {
+        stats.queued++;
+        stats.maxQueuedOnAStream = Math.max(stats.maxQueuedOnAStream, queued);
+      }
+      if (queued >= maxQueued && !paused) {
+        paused = true;
+        if (stats) stats.pauses++;
+        call.pause();
+      }
+      chain = chain.then(() => (failed ? undefined : handle(msg))).catch(async (err: unknown) => {
         // Later messages already buffered must not be stored past the failed one: the worker
         // re-joins and replays everything unacknowledged, in order.
         failed = true;
         state?.unregister();
-        log.warn({ err: (err as Error).message, trialId: state?.trialId }, 'trial stream failed; the worker will re-join');
-        failStream(call, err);
+        await endWith(err);
+      }).finally(() => {
+        queued--;
+        if (stats) stats.queued--;
+        if (paused && queued <= maxQueued / 2) {
+          paused = false;
+          call.resume();
+        }
       });
     });
     const done = () => state?.unregister();

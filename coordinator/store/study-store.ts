@@ -11,6 +11,7 @@ import type { Params } from '../../shared/search-space.js';
 import type { StudySpec } from '../../shared/study-spec.js';
 import type { StudyState, TrialState } from '../../shared/trial.js';
 import { keys, studyKeys, trialId, trialKeys } from '../../shared/redis-keys.js';
+import { WIRE_LIMITS } from '../../shared/wire-limits.js';
 
 export interface StudyCounts { queued: number; running: number; completed: number; failed: number; pruned: number; paused: number; cancelled: number }
 export interface StudyRecord {
@@ -55,9 +56,14 @@ export interface TrialRecord {
   stopLatencyMs?: number;
   /** An early-stopping decision made for the current attempt, repeated until the program stops. */
   stopDecision?: { state: 'PRUNED' | 'PAUSED'; reason: string };
+  /** Metric points stored, and those refused past the trial's cap (spec.limits.maxMetricPoints). */
+  points: number;
+  pointsDropped: number;
 }
 
-export interface MetricRow { attempt: number; name: string; step: number; value: number; timeMs: number }
+/** One stored point of a metric series. */
+export interface SeriesPoint { step: number; value: number; timeMs: number; attempt: number }
+export interface AppendResult { status: 1 | 0 | -1 | -2; dropped: number }
 /** A finished trial as the history list stores it: the samplers' compact view. */
 export interface HistoryEntry { n: number; s: TrialState; p: Params; v?: number; t?: number }
 
@@ -65,7 +71,9 @@ export type FinishOutcome = 'COMPLETED' | 'FAILED' | 'PRUNED' | 'PAUSED' | 'CANC
 
 const SCRIPT_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
 const SCRIPTS = ['createTrial-3', 'startAttempt-3', 'appendMetrics-3', 'finishTrial-5', 'endWaitingTrial-5', 'endStudy-1', 'commitCheckpoint-1',
-  'acquireLease-1', 'releaseLease-1', 'recordDecision-1', 'resumeTrial-4'] as const;
+  'acquireLease-1', 'releaseLease-1', 'recordDecision-1', 'resumeTrial-4', 'heartbeat-2'] as const;
+/** Scripts that take further keys after their fixed ones (the count in the name): one per metric name. */
+const VARIADIC: ReadonlySet<ScriptName> = new Set(['appendMetrics-3']);
 type ScriptName = (typeof SCRIPTS)[number];
 
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
@@ -76,6 +84,7 @@ export class StudyStore {
   private readonly scripts = new Map<ScriptName, ScriptFn>();
   /** Called (on this replica) when a trial of the study reached a final state or the study ended: checkpoint clean-up listens. */
   onTrialsEnded?: (studyId: string) => void;
+  private readonly objectives = new Map<string, string>();
 
   constructor(
     readonly redis: Redis,
@@ -86,14 +95,15 @@ export class StudyStore {
       const [cmd, count] = name.split('-') as [string, string];
       const lua = readFileSync(`${SCRIPT_DIR}${name}.lua`, 'utf8');
       // defineCommand sends EVALSHA and falls back to EVAL after a Redis restart flushed the script cache.
-      redis.defineCommand(`th_${cmd}`, { numberOfKeys: Number(count), lua });
+      redis.defineCommand(`th_${cmd}`, VARIADIC.has(name) ? { lua } : { numberOfKeys: Number(count), lua });
       const fn = (redis as unknown as Record<string, ScriptFn>)[`th_${cmd}`]!.bind(redis);
       this.scripts.set(name, fn);
     }
   }
 
   private run(name: ScriptName, keyList: string[], args: (string | number)[]): Promise<unknown> {
-    return this.scripts.get(name)!(...keyList, ...args);
+    const fn = this.scripts.get(name)!;
+    return VARIADIC.has(name) ? fn(keyList.length, ...keyList, ...args) : fn(...keyList, ...args);
   }
 
   // ---- studies ----
@@ -184,19 +194,32 @@ export class StudyStore {
   }
 
   /** attempt 0 means "do not run"; `exhausted` then carries the attempt whose retries ran out. */
-  async startAttempt(studyId: string, number: number, workerId: string, resumeAttempt: number, hardware: string, maxRetries: number, now = Date.now()): Promise<{ attempt: number; reason: string; exhausted?: number }> {
+  /**
+   * `deliveryId` (random per delivery of the job) makes a fresh start idempotent: repeated
+   * after a lost reply it gets the same RUNNING attempt back instead of opening another.
+   */
+  async startAttempt(studyId: string, number: number, workerId: string, resumeAttempt: number, hardware: string, maxRetries: number, now = Date.now(), deliveryId = ''): Promise<{ attempt: number; reason: string; exhausted?: number }> {
     const p = this.prefix;
     const [attempt, reason, current] = (await this.run('startAttempt-3', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId)],
-      [workerId, now, resumeAttempt, hardware, maxRetries])) as [number, string, number?];
+      [workerId, now, resumeAttempt, hardware, maxRetries, deliveryId])) as [number, string, number?];
     return current !== undefined ? { attempt: Number(attempt), reason, exhausted: Number(current) } : { attempt: Number(attempt), reason };
   }
 
-  /** 1 appended, 0 duplicate (already stored), -1 stale attempt, -2 gap (replay from the missing batch). */
-  async appendMetrics(studyId: string, number: number, attempt: number, seq: number, objectiveMetric: string, points: Array<{ name: string; step: number; value: number; timeMs: number }>, now = Date.now()): Promise<number> {
+  /**
+   * Stores a batch once, each point in its metric's series; points past `maxPoints` per trial
+   * (or of new names past the names cap) are counted as dropped. Status: 1 appended,
+   * 0 duplicate (already stored), -1 stale attempt, -2 gap (replay from the missing batch).
+   */
+  async appendMetrics(studyId: string, number: number, attempt: number, seq: number, objectiveMetric: string, points: Array<{ name: string; step: number; value: number; timeMs: number }>, maxPoints: number, now = Date.now()): Promise<AppendResult> {
     const p = this.prefix;
-    const args: (string | number)[] = [attempt, seq, objectiveMetric, now];
-    for (const pt of points) args.push(pt.name, pt.step, pt.value, pt.timeMs);
-    return Number(await this.run('appendMetrics-3', [keys.trial(p, studyId, number), keys.metrics(p, studyId, number), keys.objective(p, studyId, number)], args));
+    const index = new Map<string, number>([[objectiveMetric, 1]]);
+    for (const pt of points) if (!index.has(pt.name)) index.set(pt.name, index.size + 1);
+    const names = [...index.keys()];
+    const args: (string | number)[] = [attempt, seq, now, maxPoints, WIRE_LIMITS.metricNamesPerTrial, names.length, ...names];
+    for (const pt of points) args.push(index.get(pt.name)!, pt.step, pt.value, pt.timeMs);
+    const keyList = [keys.trial(p, studyId, number), keys.metricCounts(p, studyId, number), ...names.map((m) => keys.metricSeries(p, studyId, number, m))];
+    const [status, dropped] = (await this.run('appendMetrics-3', keyList, args)) as [number, number];
+    return { status: status as AppendResult['status'], dropped: Number(dropped) };
   }
 
   async finishTrial(studyId: string, number: number, attempt: number, outcome: FinishOutcome, o: { direction: string; reason: string; exitCode?: number; stderrTail?: string; maxRetries: number; stopLatencyMs?: number; now?: number }): Promise<{ state: string; applied: boolean }> {
@@ -235,11 +258,21 @@ export class StudyStore {
 
   /** Objective reports of a trial from index `from` on: [step, value] as reported. */
   async readObjective(studyId: string, number: number, from: number): Promise<Array<{ step: number; value: number }>> {
-    const rows = await this.redis.lrange(keys.objective(this.prefix, studyId, number), from, -1);
-    return rows.map((r) => {
-      const [step, value] = r.split('\t');
-      return { step: Number(step), value: Number(value) };
-    });
+    const metric = await this.objectiveMetric(studyId);
+    if (metric === undefined) return [];
+    return (await this.readSeries(studyId, number, metric, from, -1)).map(({ step, value }) => ({ step, value }));
+  }
+
+  /** A study's objective metric never changes, so it is read (and its spec parsed) once. */
+  private async objectiveMetric(studyId: string): Promise<string | undefined> {
+    const cached = this.objectives.get(studyId);
+    if (cached !== undefined) return cached;
+    const study = await this.getStudy(studyId);
+    if (!study) return undefined;
+    // Bounded: a coordinator living for months sees many studies come and go.
+    if (this.objectives.size >= 10_000) this.objectives.delete(this.objectives.keys().next().value!);
+    this.objectives.set(studyId, study.spec.objective.metric);
+    return study.spec.objective.metric;
   }
 
   /** Makes an uploaded checkpoint the trial's latest; returns the ids of older ones to delete. */
@@ -261,27 +294,24 @@ export class StudyStore {
     await this.redis.hset(keys.trial(this.prefix, studyId, number), 'jobId', jobId);
   }
 
-  async heartbeat(studyId: string, number: number, now = Date.now()): Promise<void> {
-    await this.redis.hset(keys.trial(this.prefix, studyId, number), 'heartbeatAt', now);
+  /**
+   * One round trip: refreshes the heartbeat if `attempt` is still the trial's current RUNNING
+   * attempt, and returns what the stream must repeat (the study's state, a stop decision).
+   */
+  async heartbeat(studyId: string, number: number, attempt: number, now = Date.now()): Promise<{ current: false } | { current: true; studyState: string; stopDecision?: { state: 'PRUNED' | 'PAUSED'; reason: string } }> {
+    const p = this.prefix;
+    const [ok, studyState, decision, reason] = (await this.run('heartbeat-2', [keys.trial(p, studyId, number), keys.study(p, studyId)], [attempt, now])) as [number, string?, string?, string?];
+    if (ok !== 1) return { current: false };
+    return decision ? { current: true, studyState: studyState!, stopDecision: { state: decision as 'PRUNED' | 'PAUSED', reason: reason ?? '' } } : { current: true, studyState: studyState! };
   }
 
-  async readMetrics(studyId: string, number: number): Promise<MetricRow[]> {
-    const rows = await this.redis.lrange(keys.metrics(this.prefix, studyId, number), 0, -1);
-    return rows.map((r) => {
-      const [attempt, name, step, value, timeMs] = r.split('\t');
-      return { attempt: Number(attempt), name: name!, step: Number(step), value: Number(value), timeMs: Number(timeMs) };
-    });
+  /** Metric names of a trial with the number of points stored in each. */
+  async metricCounts(studyId: string, number: number): Promise<Map<string, number>> {
+    const h = await this.redis.hgetall(keys.metricCounts(this.prefix, studyId, number));
+    return new Map(Object.entries(h).map(([k, v]) => [k, Number(v)]));
   }
 
   // ---- lifecycle: deletion, retention, checkpoint clean-up ----
-
-  /**
-   * Every Redis key holding one trial's data. Deletion goes through this one method, so a
-   * change of the metric layout changes only its body.
-   */
-  async trialDataKeys(studyId: string, number: number): Promise<string[]> {
-    return trialKeys(this.prefix, studyId, number);
-  }
 
   /** The study's own keys (hash, sets, history, lease): deleted last, so an interrupted delete can be repeated. */
   studyDataKeys(studyId: string): string[] {
@@ -377,6 +407,43 @@ export class StudyStore {
   async clearCheckpoints(studyId: string, number: number): Promise<void> {
     await this.redis.hdel(keys.trial(this.prefix, studyId, number), 'checkpointId', 'checkpointStep', 'checkpoints');
   }
+
+  /** The last point of each named series (pipelined: one round trip). */
+  async lastPoints(studyId: string, number: number, names: readonly string[]): Promise<Map<string, SeriesPoint>> {
+    if (names.length === 0) return new Map();
+    const pipe = this.redis.pipeline().hget(keys.trial(this.prefix, studyId, number), 'createdAt');
+    for (const m of names) pipe.lindex(keys.metricSeries(this.prefix, studyId, number, m), -1);
+    const [base, ...rows] = (await pipe.exec()) ?? [];
+    const out = new Map<string, SeriesPoint>();
+    names.forEach((m, i) => {
+      const row = rows[i]?.[1];
+      if (typeof row === 'string') out.set(m, parsePoint(row, Number(base?.[1] ?? 0)));
+    });
+    return out;
+  }
+
+  /** Points `start` to `stop` (inclusive, LRANGE indexes) of one metric series of a trial. */
+  async readSeries(studyId: string, number: number, name: string, start: number, stop: number): Promise<SeriesPoint[]> {
+    // Rows carry times relative to the trial's creation: both in one round trip.
+    const [base, rows] = (await this.redis.pipeline()
+      .hget(keys.trial(this.prefix, studyId, number), 'createdAt')
+      .lrange(keys.metricSeries(this.prefix, studyId, number, name), start, stop)
+      .exec()) ?? [];
+    const t0 = Number(base?.[1] ?? 0);
+    return ((rows?.[1] ?? []) as string[]).map((r) => parsePoint(r, t0));
+  }
+
+  /** Every Redis key of one trial (its metric series included), for deleting a study. */
+  async trialDataKeys(studyId: string, number: number): Promise<string[]> {
+    const names = await this.redis.hkeys(keys.metricCounts(this.prefix, studyId, number));
+    return trialKeys(this.prefix, studyId, number, names);
+  }
+}
+
+/** A series row (see appendMetrics-3.lua): "step value dt [attempt]", dt from the trial's createdAt. */
+function parsePoint(row: string, createdAt: number): SeriesPoint {
+  const [step, value, dt, attempt] = row.split('\t');
+  return { step: Number(step), value: Number(value), timeMs: createdAt + Number(dt), attempt: attempt === undefined ? 1 : Number(attempt) };
 }
 
 function newStudyId(): string {
@@ -406,7 +473,7 @@ function toTrial(studyId: string, h: Record<string, string>): TrialRecord {
   const number = Number(h.number);
   const t: TrialRecord = {
     id: trialId(studyId, number), studyId, number, state: h.state as TrialState, params: JSON.parse(h.params ?? '{}') as Params,
-    attempt: Number(h.attempt ?? 0), createdAt: Number(h.createdAt ?? 0),
+    attempt: Number(h.attempt ?? 0), createdAt: Number(h.createdAt ?? 0), points: Number(h.points ?? 0), pointsDropped: Number(h.pointsDropped ?? 0),
   };
   const opt = { value: num(h.value), startedAt: num(h.startedAt), finishedAt: num(h.finishedAt), heartbeatAt: num(h.heartbeatAt), exitCode: num(h.exitCode), budget: num(h.budget) };
   for (const [k, v] of Object.entries(opt)) if (v !== undefined) (t as unknown as Record<string, unknown>)[k] = v;

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
+import { trialWithSeries } from '../helpers/series.js';
 
 describe('ASHA with pause and resume', () => {
   let stack: TestStack;
@@ -25,7 +26,7 @@ describe('ASHA with pause and resume', () => {
 
     const trials = (await stack.api('GET', `/api/v1/studies/${created.body.id}/trials`)).body.trials as any[];
     expect(trials).toHaveLength(9);
-    const full = await Promise.all(trials.map(async (t) => (await stack.api('GET', `/api/v1/trials/${t.id}`)).body));
+    const full = await Promise.all(trials.map((t) => trialWithSeries(stack.api, t.id)));
     const promoted = full.filter((t) => t.attempt >= 2);
     expect(promoted.length).toBeGreaterThanOrEqual(3);
     for (const t of promoted) {

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, startTestStack, type TestStack } from '../helpers/stack.js';
+import { trialWithSeries } from '../helpers/series.js';
 
 describe('a study end to end', () => {
   let stack: TestStack;
@@ -36,7 +37,7 @@ describe('a study end to end', () => {
     // Every trial's value is the last reported score of its own parameters.
     for (const t of trials.body.trials) expect(t.value).toBe(0 - (t.params.x - 3) ** 2 - (t.params.y - 1) ** 2 + 0);
 
-    const best = await stack.api('GET', `/api/v1/trials/${done.best.trialId}`);
+    const best = { body: await trialWithSeries(stack.api, done.best.trialId) };
     expect(best.body.metrics.score.map((p: any) => p.step)).toEqual([1, 2, 3]);
     expect(best.body.metrics.score.map((p: any) => p.value)).toEqual([-2, -1, 0]);
     // The program saw its parameters in TUNEHIVE_PARAMS too.

@@ -1,6 +1,7 @@
 /** The ask/tell API against a real Redis: clients that evaluate trials themselves. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
+import { trialWithSeries } from '../helpers/series.js';
 
 const spec = (over: Record<string, unknown> = {}) => ({
   name: 'ask-tell',
@@ -54,7 +55,7 @@ describe('ask/tell', () => {
       expect(r.body).toEqual({ state: 'RUNNING', decision: 'continue' });
     }
     await stack.api('POST', `/api/v1/studies/${study.id}/trials/${t.id}/tell`, { value: 6.5 });
-    const trial = (await stack.api('GET', `/api/v1/trials/${t.id}`)).body;
+    const trial = await trialWithSeries(stack.api, t.id);
     expect(trial.metrics.loss.map((p: any) => [p.step, p.value])).toEqual([[1, 9], [2, 8], [3, 7], [4, 6.5]]);
     expect(trial.value).toBe(6.5);
 

@@ -13,6 +13,7 @@ import { Agent } from '../../worker/agent.js';
 import { quietLog, redisUrl, uniquePrefix, waitFor } from '../helpers/env.js';
 import { exited, killAll, spawnCoordinator, waitForHttp } from '../helpers/processes.js';
 import { fixture } from '../helpers/stack.js';
+import { trialWithSeries } from '../helpers/series.js';
 
 const tmp = (name: string) => mkdtempSync(path.join(os.tmpdir(), `tunehive-${name}-`));
 
@@ -35,7 +36,7 @@ async function expectExactlyOnce(base: string, studyId: string, trials: number):
   const list = (await api(base, 'GET', `/api/v1/studies/${studyId}/trials`)).trials;
   expect(list).toHaveLength(trials);
   for (const t of list) {
-    const full = await api(base, 'GET', `/api/v1/trials/${t.id}`);
+    const full = await trialWithSeries(async (method, url) => ({ status: 200, body: await api(base, method, url) }), t.id);
     expect(full.metrics.score.map((p: any) => p.step).sort((a: number, b: number) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
   }
 }

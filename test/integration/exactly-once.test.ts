@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trialServiceClient, type CoordinatorMessage, type WorkerMessage } from '../../shared/proto.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/env.js';
+import { trialWithSeries } from '../helpers/series.js';
 
 type Duplex = grpc.ClientDuplexStream<WorkerMessage, CoordinatorMessage>;
 
@@ -27,7 +28,7 @@ function open(client: grpc.Client) {
   };
 }
 
-const points = (step: number) => [{ name: 'score', value: step * 10, step, timeMs: 1 }];
+const points = (step: number) => [{ name: 'score', value: step * 10, step, timeMs: Date.now() }];
 const finished = (attempt: number, lastSeq: number): WorkerMessage => ({ finished: { attempt, outcome: 'OUTCOME_EXITED', exitCode: 0, signal: '', reason: '', stderrTail: '', lastSeq } });
 
 describe('exactly once', () => {
@@ -69,7 +70,7 @@ describe('exactly once', () => {
     const study = (await stack.api('GET', `/api/v1/studies/${id}`)).body;
     expect(study.counts).toMatchObject({ completed: 1, running: 0, queued: 0 });
     expect(study.best.value).toBe(20);
-    const trial = (await stack.api('GET', `/api/v1/trials/${id}.0`)).body;
+    const trial = await trialWithSeries(stack.api, `${id}.0`);
     expect(trial.metrics.score.map((p: any) => p.step)).toEqual([1, 2]);
   });
 
@@ -106,7 +107,7 @@ describe('exactly once', () => {
     const study = (await stack.api('GET', `/api/v1/studies/${id}`)).body;
     expect(study.counts).toMatchObject({ completed: 1, running: 0 });
     expect(study.best.value).toBe(30);
-    const trial = (await stack.api('GET', `/api/v1/trials/${id}.0`)).body;
+    const trial = await trialWithSeries(stack.api, `${id}.0`);
     expect(trial.workerId).toBe('alive');
     expect(trial.metrics.score.map((p: any) => [p.attempt, p.step])).toEqual([[1, 1], [2, 3]]);
   });
@@ -129,7 +130,7 @@ describe('exactly once', () => {
     r.send(finished(1, 4));
     expect((await r.next((m) => !!m.finishAck)).finishAck!.state).toBe('COMPLETED');
     r.end();
-    const trial = (await stack.api('GET', `/api/v1/trials/${id}.0`)).body;
+    const trial = await trialWithSeries(stack.api, `${id}.0`);
     expect(trial.metrics.score.map((p: any) => p.step)).toEqual([1, 2, 3, 4]);
   });
 

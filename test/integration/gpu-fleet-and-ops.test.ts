@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, startTestStack, type TestStack } from '../helpers/stack.js';
+import { trialWithSeries } from '../helpers/series.js';
 
 describe('GPU fleet (fake GPUs) and operations endpoints', () => {
   let stack: TestStack;
@@ -32,7 +33,7 @@ describe('GPU fleet (fake GPUs) and operations endpoints', () => {
     const { body } = await stack.api('POST', '/api/v1/studies', study(1));
     const done = await stack.waitForStudy(body.id);
     expect(done.counts.completed).toBe(4);
-    const trials = await Promise.all((await stack.api('GET', `/api/v1/studies/${body.id}/trials`)).body.trials.map(async (t: any) => (await stack.api('GET', `/api/v1/trials/${t.id}`)).body));
+    const trials = await Promise.all((await stack.api('GET', `/api/v1/studies/${body.id}/trials`)).body.trials.map((t: any) => trialWithSeries(stack.api, t.id)));
     const spans = trials.map((t: any) => ({ device: t.metrics.first_device[0].value, n: t.metrics.n_devices[0].value, start: t.metrics.started_ms[0].value, end: t.metrics.ended_ms[0].value }));
     for (const s of spans) expect(s.n).toBe(1);
     // Two trials overlapping in time never hold the same device.
@@ -45,9 +46,9 @@ describe('GPU fleet (fake GPUs) and operations endpoints', () => {
   it('runs CPU-only and 2-GPU trials on the same worker', async () => {
     const both = await Promise.all([stack.api('POST', '/api/v1/studies', study(0, { maxTrials: 2 })), stack.api('POST', '/api/v1/studies', study(2, { maxTrials: 2 }))]);
     for (const { body } of both) expect((await stack.waitForStudy(body.id)).counts.completed).toBe(2);
-    const two = (await stack.api('GET', `/api/v1/trials/${both[1].body.id}.0`)).body;
+    const two = await trialWithSeries(stack.api, `${both[1].body.id}.0`);
     expect(two.metrics.n_devices[0].value).toBe(2);
-    const zero = (await stack.api('GET', `/api/v1/trials/${both[0].body.id}.0`)).body;
+    const zero = await trialWithSeries(stack.api, `${both[0].body.id}.0`);
     expect(zero.metrics.n_devices[0].value).toBe(0);
   });
 

@@ -1,6 +1,7 @@
 /** Trials that fail in every way a program can; the worker survives each one and goes on. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, startTestStack, type TestStack } from '../helpers/stack.js';
+import { trialSeries } from '../helpers/series.js';
 
 const study = (command: string[], over: Record<string, unknown> = {}) => ({
   name: 'failures', objective: { metric: 'score', direction: 'maximize' }, searchSpace: { x: { type: 'float', min: 0, max: 6 } },
@@ -65,7 +66,8 @@ describe('trial failures', () => {
   it('metrics may have any name, even one an object inherits', async () => {
     const { trial } = await runOne(study([process.execPath, '-e', 'console.log("constructor=1 __proto__=2 score=3")']));
     expect(trial.state).toBe('COMPLETED');
-    expect(trial.metrics.constructor[0].value).toBe(1);
+    expect(trial.metrics.constructor.last.value).toBe(1);
+    expect(((await trialSeries(stack.api, trial.id)) as any).constructor[0].value).toBe(1);
     expect(trial.value).toBe(3);
   });
 

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { redisUrl, waitFor } from '../helpers/env.js';
 import { exited, killAll, slowTrainer, spawnWorker } from '../helpers/processes.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
+import { trialWithSeries } from '../helpers/series.js';
 
 describe('worker failover', () => {
   let stack: TestStack;
@@ -39,7 +40,7 @@ describe('worker failover', () => {
   }, 30_000, `a checkpoint at step ${step}`);
 
   const epochsByAttempt = async (id: string) => {
-    const t = (await stack.api('GET', `/api/v1/trials/${id}.0`)).body;
+    const t = await trialWithSeries(stack.api, `${id}.0`);
     const by = new Map<number, number[]>();
     for (const p of t.metrics.epoch) by.set(p.attempt, [...(by.get(p.attempt) ?? []), p.step]);
     return { trial: t, by };

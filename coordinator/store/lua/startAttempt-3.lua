@@ -3,12 +3,15 @@
   A fresh start (ARGV[3] = 0) on a QUEUED or RUNNING trial opens attempt+1; RUNNING means the
   previous attempt's worker died and the job was delivered again. A re-connect (ARGV[3] = the
   attempt granted before) is accepted only while that attempt is still the current one.
+  A fresh start repeated with the delivery id of the current RUNNING attempt (its reply was
+  lost) gets that attempt back: no new attempt, no retry counted.
 
   A trial of a study that is no longer RUNNING is cancelled here, once, rather than left
   QUEUED or RUNNING forever by a job delivered after the study ended.
 
   KEYS[1] study hash   KEYS[2] trial hash   KEYS[3] pending set
   ARGV[1] workerId  ARGV[2] now (ms)  ARGV[3] resumeAttempt  ARGV[4] hardware JSON  ARGV[5] maxRetries
+  ARGV[6] delivery id ('' if the sender has none)
   Returns {attempt, ''} to run, or {0, reason, current attempt} to skip.
 ]]
 local state = redis.call('HGET', KEYS[2], 'state')
@@ -21,6 +24,10 @@ if resume > 0 then
     return {attempt, ''}
   end
   return {0, 'attempt ' .. resume .. ' is no longer current (trial ' .. state .. ', attempt ' .. attempt .. ')'}
+end
+if state == 'RUNNING' and ARGV[6] ~= '' and redis.call('HGET', KEYS[2], 'deliveryId') == ARGV[6] then
+  redis.call('HSET', KEYS[2], 'workerId', ARGV[1], 'heartbeatAt', ARGV[2])
+  return {attempt, ''}
 end
 if state ~= 'QUEUED' and state ~= 'RUNNING' then return {0, 'trial is ' .. state} end
 if redis.call('HGET', KEYS[1], 'state') ~= 'RUNNING' then
@@ -44,4 +51,5 @@ redis.call('HSET', KEYS[2], 'state', 'RUNNING', 'attempt', attempt, 'workerId', 
 -- Decisions belong to the attempt that earned them.
 redis.call('HDEL', KEYS[2], 'stopDecision', 'stopReason')
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], 'hardware', ARGV[4]) end
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[2], 'deliveryId', ARGV[6]) else redis.call('HDEL', KEYS[2], 'deliveryId') end
 return {attempt, ''}
