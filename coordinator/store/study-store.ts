@@ -11,6 +11,7 @@ import type { Params } from '../../shared/search-space.js';
 import type { StudySpec } from '../../shared/study-spec.js';
 import type { StudyState, TrialState } from '../../shared/trial.js';
 import { keys, studyKeys, trialId, trialKeys } from '../../shared/redis-keys.js';
+import type { StudyStore as StudyStoreContract } from './study-store-contract.js';
 import { WIRE_LIMITS } from '../../shared/wire-limits.js';
 
 export interface StudyCounts { queued: number; running: number; completed: number; failed: number; pruned: number; paused: number; cancelled: number }
@@ -80,7 +81,7 @@ type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 
 const num = (v: string | undefined): number | undefined => (v === undefined || v === '' ? undefined : Number(v));
 
-export class StudyStore {
+export class StudyStore implements StudyStoreContract {
   private readonly scripts = new Map<ScriptName, ScriptFn>();
   /** Called (on this replica) when a trial of the study reached a final state or the study ended: checkpoint clean-up listens. */
   onTrialsEnded?: (studyId: string) => void;

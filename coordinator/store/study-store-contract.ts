@@ -1,0 +1,108 @@
+/**
+ * The system of record for studies and trials: what every implementation must guarantee, and
+ * what callers may rely on. `RedisStudyStore` (study-store.ts) is today's implementation; every
+ * implementation runs test/conformance/study-store.test.ts.
+ *
+ * Atomic, and applied at most once however often or concurrently repeated (transitions): a
+ * repeated call answers as if it were the first one that applied, or says it changed nothing.
+ * These are what make trial completion exactly-once: createTrial, startAttempt, appendMetrics,
+ * finishTrial, endWaitingTrial, recordDecision, resumeTrial, commitCheckpoint, endStudy,
+ * acquireLease/releaseLease, heartbeat.
+ *
+ * Fenced by attempt: appendMetrics, finishTrial, recordDecision, commitCheckpoint and heartbeat
+ * of an attempt that is not the trial's current one change nothing.
+ *
+ * May be a moment stale (reads): getStudy, listStudies, getTrial(s), pendingNumbers,
+ * pausedNumbers, readHistory, readObjective, readSeries, metricCounts, lastPoints: each reflects
+ * every transition that had applied when it started, never half of one; two reads together are
+ * not a snapshot.
+ *
+ * Not atomic across studies: the global indexes (all studies, active, ended) are updated apart
+ * from a study's own records and are only indexes; whoever reads them checks the study itself.
+ */
+import type { Params } from '../../shared/search-space.js';
+import type { StudySpec } from '../../shared/study-spec.js';
+import type { StudyState } from '../../shared/trial.js';
+import type { TrialState } from '../../shared/trial.js';
+import type { AppendResult, FinishOutcome, HistoryEntry, SeriesPoint, StudyRecord, TrialRecord } from './study-store.js';
+
+export type StopDecision = { state: 'PRUNED' | 'PAUSED'; reason: string };
+export type HeartbeatAnswer = { current: false } | { current: true; studyState: string; stopDecision?: StopDecision };
+
+export interface StudyRecords {
+  createStudy(spec: StudySpec, now?: number): Promise<StudyRecord>;
+  getStudy(id: string): Promise<StudyRecord | undefined>;
+  /** Newest first. */
+  listStudies(offset: number, limit: number): Promise<{ total: number; studies: StudyRecord[] }>;
+  countStudies(): Promise<number>;
+  activeStudyIds(): Promise<string[]>;
+  /** Ends a RUNNING study once; false when it had already ended. */
+  endStudy(id: string, state: Exclude<StudyState, 'RUNNING'>, reason: string, now?: number): Promise<boolean>;
+}
+
+export interface TrialTransitions {
+  /** 1 created, 0 study not running, -1 number taken (another driver), -2 maxTrials reached. */
+  createTrial(studyId: string, number: number, params: Params, maxTrials: number, budget?: number, now?: number): Promise<number>;
+  /**
+   * Opens (or, for a repeated delivery id or a re-join of the current attempt, returns) the
+   * attempt a worker runs; attempt 0: do not run (`exhausted`: the attempt whose retries ran out).
+   */
+  startAttempt(studyId: string, number: number, workerId: string, resumeAttempt: number, hardware: string, maxRetries: number, now?: number, deliveryId?: string): Promise<{ attempt: number; reason: string; exhausted?: number }>;
+  /** Stores a batch once and in seq order, up to `maxPoints` per trial (the rest counted as dropped). */
+  appendMetrics(studyId: string, number: number, attempt: number, seq: number, objectiveMetric: string, points: Array<{ name: string; step: number; value: number; timeMs: number }>, maxPoints: number, now?: number): Promise<AppendResult>;
+  finishTrial(studyId: string, number: number, attempt: number, outcome: FinishOutcome, o: { direction: string; reason: string; exitCode?: number; stderrTail?: string; maxRetries: number; stopLatencyMs?: number; now?: number }): Promise<{ state: string; applied: boolean }>;
+  /** Ends a QUEUED trial (CANCELLED) or a PAUSED one (PRUNED); false when it was neither. */
+  endWaitingTrial(studyId: string, number: number, state: 'CANCELLED' | 'PRUNED', reason: string, now?: number): Promise<boolean>;
+  /** The first early-stopping decision of an attempt stands; false when one was already made. */
+  recordDecision(studyId: string, number: number, attempt: number, state: 'PRUNED' | 'PAUSED', reason: string): Promise<boolean>;
+  /** Accepted only from the current attempt and never older than the latest; returns ids to prune. */
+  commitCheckpoint(studyId: string, number: number, attempt: number, id: string, step: number, keep: number): Promise<{ accepted: boolean; reason: string; prune: string[] }>;
+  /** One round trip: refreshes the current attempt's heartbeat and says what the stream must repeat. */
+  heartbeat(studyId: string, number: number, attempt: number, now?: number): Promise<HeartbeatAnswer>;
+  setTrialJob(studyId: string, number: number, jobId: string): Promise<void>;
+}
+
+export interface TrialReads {
+  getTrial(studyId: string, number: number): Promise<TrialRecord | undefined>;
+  getTrials(studyId: string, numbers: number[]): Promise<TrialRecord[]>;
+  /** QUEUED or RUNNING trial numbers, ascending. */
+  pendingNumbers(studyId: string): Promise<number[]>;
+  pausedNumbers(studyId: string): Promise<number[]>;
+  /** Finished trials in completion order, from index `from` (callers cache what they read). */
+  readHistory(studyId: string, from: number): Promise<HistoryEntry[]>;
+  /** The objective metric's reports of a trial from index `from`, as stored. */
+  readObjective(studyId: string, number: number, from: number): Promise<Array<{ step: number; value: number }>>;
+  /** Points `start`..`stop` (inclusive; negative counts from the end) of one metric series. */
+  readSeries(studyId: string, number: number, name: string, start: number, stop: number): Promise<SeriesPoint[]>;
+  metricCounts(studyId: string, number: number): Promise<Map<string, number>>;
+  lastPoints(studyId: string, number: number, names: readonly string[]): Promise<Map<string, SeriesPoint>>;
+  trialStates(studyId: string, numbers: number[]): Promise<Array<TrialState | undefined>>;
+}
+
+export interface Leases {
+  /** Takes or renews `owner`'s lease on driving a study; false while another owner holds it. */
+  acquireLease(studyId: string, owner: string, ttlMs: number): Promise<boolean>;
+  releaseLease(studyId: string, owner: string): Promise<void>;
+}
+
+/** Deletion and retention: who owns stored data and removes it. */
+export interface StudyLifecycle {
+  /** Every stored key of one trial (its metric series included). */
+  trialDataKeys(studyId: string, number: number): Promise<string[]>;
+  /** The study's own keys; deleted last, so an interrupted delete can be repeated. */
+  studyDataKeys(studyId: string): string[];
+  trialJobIds(studyId: string, numbers: number[]): Promise<Array<string | undefined>>;
+  unlinkKeys(list: string[], batch?: number): Promise<number>;
+  unindexStudy(studyId: string): Promise<void>;
+  markEnded(studyId: string, endedAt: number): Promise<void>;
+  indexEndedStudies(offset: number, limit: number): Promise<number | undefined>;
+  endedBefore(cutoff: number, limit: number): Promise<string[]>;
+  acquireSweepLock(owner: string, ttlMs: number): Promise<boolean>;
+  releaseSweepLock(owner: string): Promise<void>;
+  clearCheckpoints(studyId: string, number: number): Promise<void>;
+}
+
+export interface StudyStore extends StudyRecords, TrialTransitions, TrialReads, Leases, StudyLifecycle {
+  /** Told (on this replica) when a trial of the study reached a final state or the study ended. */
+  onTrialsEnded?: (studyId: string) => void;
+}
