@@ -50,6 +50,7 @@ Usage:
   tunehive coordinator [--redis URL] [--host 127.0.0.1] [--http-port 8080] [--grpc-port 50051]
   tunehive worker [--redis URL] [--coordinator HOST:PORT] [--slots N] [--work-dir DIR]
                   [--gpus auto|none|N|0,1,2] [--runtime process|container]
+                  [--max-line-bytes N (1 MiB)] [--metric-window N (16)] [--give-up-ms MS (600000)]
   tunehive submit FILE [--api URL]    submit a study spec (JSON or YAML); prints the study id
   tunehive status ID [--api URL] [--watch]
   tunehive trials ID [--api URL] [--limit N] [--state STATE]
@@ -147,7 +148,7 @@ async function main(argv: string[]): Promise<number> {
       const f = flags(rest, {
         redis: { type: 'string' }, coordinator: { type: 'string' }, slots: { type: 'string' }, 'work-dir': { type: 'string' }, id: { type: 'string' }, prefix: { type: 'string' },
         'lock-ms': { type: 'string' }, 'heartbeat-ms': { type: 'string' }, 'grace-ms': { type: 'string' }, gpus: { type: 'string' },
-        runtime: { type: 'string' },
+        runtime: { type: 'string' }, 'max-line-bytes': { type: 'string' }, 'metric-window': { type: 'string' }, 'give-up-ms': { type: 'string' },
       }, 'worker');
       let gpus: GpuSetting;
       try {
@@ -171,6 +172,9 @@ async function main(argv: string[]): Promise<number> {
         lockMs: intFlag(f.values['lock-ms'], 'lock-ms', 10_000, 1000, 600_000),
         heartbeatMs: intFlag(f.values['heartbeat-ms'], 'heartbeat-ms', 2000, 100, 60_000),
         graceMs: intFlag(f.values['grace-ms'], 'grace-ms', 10_000, 0, 3_600_000),
+        maxLineBytes: intFlag(f.values['max-line-bytes'], 'max-line-bytes', 1024 * 1024, 1024, 256 * 1024 * 1024),
+        metricWindow: intFlag(f.values['metric-window'], 'metric-window', 16, 1, 1024),
+        giveUpMs: intFlag(f.values['give-up-ms'], 'give-up-ms', 600_000, 1000, 86_400_000),
         ...(f.values.id ? { workerId: f.values.id } : {}),
       });
       await agent.start();
