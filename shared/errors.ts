@@ -13,6 +13,8 @@ export const ERROR_STATUS = {
   TH_ERR_TRIAL_NOT_PENDING: 409,
   TH_ERR_STUDY_MODE: 409,
   TH_ERR_SEARCH_EXHAUSTED: 409,
+  /** A suggestion ran past its deadline (the sampler was abandoned); the ask may be retried. */
+  TH_ERR_SEARCH_TIMEOUT: 503,
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
