@@ -95,9 +95,7 @@ export class AskTell {
         // A client has no checkpoint to pause on: any stop decision is a prune, recorded now.
         const rule = this.runner.rule(study);
         if (!rule) return { state: 'RUNNING', decision: 'continue' };
-        const views = await this.runner.curves.views(studyId, study.created, study.spec.objective.direction);
-        const me = views.find((v) => v.number === number);
-        const d = me ? rule.decide({ ...me, state: 'RUNNING' }, views) : { action: 'continue' as const };
+        const d = await this.runner.decider.report(study, rule, number);
         if (d.action === 'continue') return { state: 'RUNNING', decision: 'continue' };
         const r = await finish('PRUNED', d.reason);
         return { ...r, decision: 'prune' };

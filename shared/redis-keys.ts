@@ -19,6 +19,20 @@ export const keys = {
   metrics: (p: string, s: string, n: number) => `${p}:{${s}}:trial:${n}:metrics`,
   /** list of one trial's objective reports ("step value"): what early-stopping rules read. */
   objective: (p: string, s: string, n: number) => `${p}:{${s}}:trial:${n}:objective`,
+  /**
+   * Early-stopping indexes (coordinator/stopping/stop-index.ts). Hash: per trial `c:<n>` how far
+   * its reports are indexed and their running aggregates, `p:<n>` its promotion-candidate
+   * member; `h` the history entries read; `v` set once the study's indexes are complete.
+   */
+  stopState: (p: string, s: string) => `${p}:{${s}}:stop:state`,
+  /** zset (lex order): one member per trial per rung reached, "bracket:rung:value:number". */
+  stopRungs: (p: string, s: string) => `${p}:{${s}}:stop:rungs`,
+  /** zset (lex order): paused trials at their highest rung, members as in stopRungs. */
+  stopCandidates: (p: string, s: string) => `${p}:{${s}}:stop:candidates`,
+  /** zset (lex order): completed trials' running average at each evaluated step, "step:average:number". */
+  stopAverages: (p: string, s: string) => `${p}:{${s}}:stop:averages`,
+  /** zset: the steps at which the median rule evaluated (scored by the step). */
+  stopSteps: (p: string, s: string) => `${p}:{${s}}:stop:steps`,
   /** hash: driver lease of a study (coordinator id + expiry). */
   lease: (p: string, s: string) => `${p}:{${s}}:lease`,
   /** set of worker ids that registered; each has a hash that expires unless refreshed. */
@@ -36,7 +50,8 @@ export function trialKeys(p: string, s: string, n: number): string[] {
   return [keys.trial(p, s, n), keys.metrics(p, s, n), keys.objective(p, s, n)];
 }
 export function studyKeys(p: string, s: string): string[] {
-  return [keys.study(p, s), keys.pending(p, s), keys.paused(p, s), keys.history(p, s), keys.lease(p, s)];
+  return [keys.study(p, s), keys.pending(p, s), keys.paused(p, s), keys.history(p, s), keys.lease(p, s),
+    keys.stopState(p, s), keys.stopRungs(p, s), keys.stopCandidates(p, s), keys.stopAverages(p, s), keys.stopSteps(p, s)];
 }
 
 /** Trial ids are `<studyId>.<number>`: readable, and the API finds the study from the id alone. */

@@ -14,7 +14,7 @@ import type { StudyRecord, StudyStore } from '../store/study-store.js';
 import type { TrialQueue } from '../queue/trial-queue.js';
 import type { SuggestionService } from '../search/suggest.js';
 import { HistoryCache } from './history-cache.js';
-import { StudyCurves } from './study-curves.js';
+import { StoppingDecider } from '../stopping/decider.js';
 import { createStoppingRule } from '../stopping/registry.js';
 import type { StoppingRule } from '../stopping/rule.js';
 import type { TrialCommands } from './trial-commands.js';
@@ -79,12 +79,12 @@ export class StudyRunner {
   private reconciling: Promise<void> | undefined;
   private closed = false;
 
-  /** Trials' objective curves for early-stopping rules; the gRPC service reads it too. */
-  readonly curves: StudyCurves;
+  /** Early-stopping decisions from the rung indexes; the gRPC service and ask/tell decide through it too. */
+  readonly decider: StoppingDecider;
 
   constructor(private readonly deps: RunnerDeps) {
     this.history = new HistoryCache(deps.store);
-    this.curves = new StudyCurves(deps.store);
+    this.decider = new StoppingDecider(deps.store);
   }
 
   /**
@@ -229,11 +229,18 @@ export class StudyRunner {
       const rule = this.rule(study);
       let budget: number | undefined;
       if (rule?.nextWork) {
-        const views = await this.curves.views(studyId, study.created, study.spec.objective.direction);
-        const work = rule.nextWork({ trials: views, nextTrialNumber: study.created, canStartNew: step.canStartNew });
+        const work = await this.decider.nextWork(study, rule, { nextTrialNumber: study.created, canStartNew: step.canStartNew });
         if (work.kind === 'promote') {
           const trial = await store.getTrial(studyId, work.trialNumber);
-          if (!trial || !(await store.resumeTrial(studyId, work.trialNumber, work.budget))) return;
+          if (!trial) return;
+          const resumed = await store.resumeTrial(studyId, work.trialNumber, work.budget, this.deps.coordinatorId);
+          if (resumed === 'not-lease-holder') {
+            // Another replica drives the study now: stop filling it, and hold nothing cached for it.
+            log.warn({ studyId }, 'lease lost while promoting; the promotion was refused');
+            this.forget(studyId);
+            return;
+          }
+          if (resumed !== 'resumed') return;
           await this.enqueue(study, { ...trial, budget: work.budget });
           log.info({ trialId: trial.id, budget: work.budget, fromRung: work.fromRung }, 'paused trial promoted');
         } else if (work.kind === 'none') {
@@ -323,7 +330,7 @@ export class StudyRunner {
 
   private forget(studyId: string): void {
     this.history.forget(studyId);
-    this.curves.forget(studyId);
+    this.decider.forget(studyId);
     this.rules.delete(studyId);
     this.exhausted.delete(studyId);
     this.leaseUntil.delete(studyId);
