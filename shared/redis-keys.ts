@@ -7,6 +7,11 @@ export const keys = {
   studies: (p: string) => `${p}:studies`,
   /** set of the ids of RUNNING studies: what the runner drives and reconciles. */
   activeStudies: (p: string) => `${p}:studies:active`,
+  /**
+   * set of the ids of ended studies whose wind-down (cancel queued, stop running, prune paused
+   * trials) may not be finished yet: reconcile finishes it, so an interrupted endStudy heals.
+   */
+  endingStudies: (p: string) => `${p}:studies:ending`,
   study: (p: string, s: string) => `${p}:{${s}}:study`,
   /** set of trial numbers that are QUEUED or RUNNING. */
   pending: (p: string, s: string) => `${p}:{${s}}:pending`,

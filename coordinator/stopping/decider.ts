@@ -80,6 +80,10 @@ export class StoppingDecider {
     return { kind: 'new', budget: cfg.mode === 'pause' ? (cfg.rungs[bracket]![0] ?? cfg.maxResource) : cfg.maxResource, bracket };
   }
 
+  studies(): string[] {
+    return [...this.built.keys()];
+  }
+
   forget(studyId: string): void {
     this.built.delete(studyId);
   }

@@ -137,12 +137,39 @@ export class StudyStore {
     return this.redis.smembers(keys.activeStudies(this.prefix));
   }
 
-  /** Ends a RUNNING study once; returns false when it had already ended. */
+  /**
+   * Ends a RUNNING study once; returns false when it had already ended. The study joins the
+   * ending set first, so its wind-down is finished by a later reconcile however far this gets.
+   */
   async endStudy(id: string, state: Exclude<StudyState, 'RUNNING'>, reason: string, now = Date.now()): Promise<boolean> {
+    // The active and ending sets are global keys (another cluster slot), so they are updated apart; they are only indexes.
+    await this.redis.sadd(keys.endingStudies(this.prefix), id);
     const applied = (await this.run('endStudy-1', [keys.study(this.prefix, id)], [state, reason, now])) === 1;
-    // The active set is a global key (another cluster slot), so it is updated apart; it is only an index.
     await this.redis.srem(keys.activeStudies(this.prefix), id);
     return applied;
+  }
+
+  /** Ended studies whose wind-down may be unfinished. */
+  endingStudyIds(): Promise<string[]> {
+    return this.redis.smembers(keys.endingStudies(this.prefix));
+  }
+
+  /** The study's wind-down is complete: it leaves the runner's indexes. */
+  async windDownDone(id: string): Promise<void> {
+    await this.redis.multi().srem(keys.endingStudies(this.prefix), id).srem(keys.activeStudies(this.prefix), id).exec();
+  }
+
+  /** acquireLease for many studies in one pipeline: whether each is held by `owner` now. */
+  async acquireLeases(ids: readonly string[], owner: string, ttlMs: number): Promise<boolean[]> {
+    if (ids.length === 0) return [];
+    const pipe = this.redis.pipeline() as unknown as Record<string, (...a: (string | number)[]) => unknown> & { exec(): Promise<Array<[Error | null, unknown]> | null> };
+    for (const id of ids) pipe.th_acquireLease!(keys.lease(this.prefix, id), owner, ttlMs);
+    const rows = (await pipe.exec()) ?? [];
+    return ids.map((_, i) => {
+      const [err, v] = rows[i] ?? [new Error('no reply'), 0];
+      if (err) throw err;
+      return Number(v) === 1;
+    });
   }
 
   // ---- trials ----
