@@ -103,6 +103,9 @@ export class AskTell {
       case 'final': {
         const step = tell.step ?? (trial.lastObjective ? trial.lastObjective.step + 1 : 1);
         await this.store.appendMetrics(studyId, number, trial.attempt, 0, metric, [{ name: metric, step, value: tell.value, timeMs: Date.now() }]);
+        // The final report can reach a rung: peers are ranked against it there.
+        const rule = this.runner.rule(study);
+        if (rule) await this.runner.decider.report(study, rule, number, false);
         return finish('COMPLETED', '');
       }
       case 'failed':

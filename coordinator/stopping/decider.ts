@@ -175,8 +175,9 @@ export class StoppingDecider {
       const here = ix.crossings.filter((c) => c.point === i);
       if (here.length === 0) continue;
       if (cfg.mode === 'pause') {
-        const top = here.at(-1)!;
-        return { ...pauseAt(cfg, bracket, top.rung), member: top.member };
+        // It waits for promotion at the highest rung it has reached, which later reports of
+        // the same batch may have raised past the rung it was paused at.
+        return { ...pauseAt(cfg, bracket, here.at(-1)!.rung), member: ix.crossings.at(-1)!.member };
       }
       for (const c of here) {
         const d = pruneAt(cfg, bracket, c.rung, c.value, c.place, c.size);

@@ -30,7 +30,7 @@ const RULES: Array<{ rule: string; settings: Record<string, unknown> }> = [
 function moreReports(rng: Rng, quality: number, from: number, max: number): Array<{ step: number; value: number }> {
   const out: Array<{ step: number; value: number }> = [];
   let step = from;
-  const n = 1 + rng.int(3);
+  const n = 1 + rng.int(4);
   for (let i = 0; i < n && step < max; i++) {
     const r = rng.next();
     step = r < 0.1 ? step : r < 0.25 ? Math.min(max, step + 2 + rng.int(3)) : step + 1;
@@ -107,7 +107,8 @@ async function play(store: StudyStore, seed: number, es: { rule: string; setting
     if (live.length === 0) break;
     const t = live[rng.int(live.length)]!;
     const sim = sims.get(t.number)!;
-    const reports = moreReports(rng, sim.quality, sim.lastStep, Math.min(sim.budget, 9));
+    // Programs may overshoot their budget before they stop (a batch past the rung).
+    const reports = moreReports(rng, sim.quality, sim.lastStep, Math.min(sim.budget + (rng.next() < 0.3 ? 3 : 0), 9));
     const finishAs = async (outcome: 'COMPLETED' | 'PRUNED' | 'PAUSED') => {
       const r = await store.finishTrial(study.id, t.number, sim.attempt, outcome, { direction, reason: '', maxRetries: 3 });
       expect(r.applied).toBe(true);
@@ -124,6 +125,14 @@ async function play(store: StudyStore, seed: number, es: { rule: string; setting
     if (got.action !== 'continue') {
       compared.stops++;
       expect(await decider.record(study, t.number, sim.attempt, got)).toBe(true);
+      // Sometimes the program reports once more before the command reaches it: indexed, not decided.
+      const late = rng.next() < 0.4 ? moreReports(rng, sim.quality, sim.lastStep, 9) : [];
+      if (late.length > 0) {
+        const rows = late.map((p) => ({ name: 'loss', step: p.step, value: direction === 'maximize' ? -p.value : p.value, timeMs: 0 }));
+        expect(await store.appendMetrics(study.id, t.number, sim.attempt, 0, 'loss', rows)).toBe(1);
+        sim.lastStep = Math.max(sim.lastStep, ...late.map((p) => p.step));
+        expect(await decider.report(study, rule, t.number, false)).toEqual({ action: 'continue' });
+      }
       await finishAs(got.action === 'prune' ? 'PRUNED' : 'PAUSED');
     } else if (sim.lastStep >= Math.min(sim.budget, 9) && rng.next() < 0.7) {
       await finishAs('COMPLETED');
