@@ -10,8 +10,8 @@ import type { StoppingRule } from '../coordinator/stopping/rule.js';
 import type { StudyRecord, StudyStore } from '../coordinator/store/study-store.js';
 
 export interface BenchImpl {
-  /** A peer's curve was just stored (index maintenance, where the path keeps indexes). */
-  observe(number: number): Promise<void>;
+  /** A peer's curve was just stored (index maintenance, where the path keeps indexes); `pause`: it is also paused at its rung. */
+  observe(number: number, pause: boolean): Promise<void>;
   /** Decides on the last `newReports` reports of trial `number`. */
   decide(number: number, newReports: number): Promise<unknown>;
   nextWork(): Promise<unknown>;
@@ -23,7 +23,9 @@ const legacy: BenchPath = {
     const curves = new StudyCurves(store);
     const direction = study.spec.objective.direction;
     return {
-      observe: async () => {},
+      observe: async (number, pause) => {
+        if (pause) await store.recordDecision(study.id, number, 1, 'PAUSED', 'bench');
+      },
       async decide(number, newReports) {
         const s = (await store.getStudy(study.id))!;
         const views = await curves.views(study.id, s.created, direction);
@@ -47,7 +49,10 @@ const indexed: BenchPath = {
   create(store, rule, study) {
     const decider = new StoppingDecider(store);
     return {
-      observe: async (number) => { await decider.report(study, rule, number, false); },
+      async observe(number, pause) {
+        const d = await decider.report(study, rule, number, pause);
+        if (pause) await decider.record(study, number, 1, d);
+      },
       decide: (number) => decider.report(study, rule, number),
       async nextWork() {
         const s = (await store.getStudy(study.id))!;

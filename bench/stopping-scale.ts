@@ -4,8 +4,9 @@
  * stored" to the rule's answer) and per promotion query (`nextWork`, pause-mode rules), at
  * 100, 10k and 100k trials, for each rule. Runs against a private redis-server.
  *
- * Peers: a third COMPLETED, the rest RUNNING (unfinished trials are the ones a reader must
- * refresh), each with a full curve of steps 1..9. A few warm-up decisions run first, so the
+ * Peers: a third COMPLETED, a third PAUSED at their rung (pause-mode rules; RUNNING otherwise)
+ * and a third RUNNING (unfinished trials are the ones a reader must refresh), each with a full
+ * curve of steps 1..9, so promotions choose among many paused candidates. A few warm-up decisions run first, so the
  * figures are the steady state rather than the first read of a study.
  *
  *   npm run bench:stopping-scale -- [--sizes 100,10000,100000] [--rules median,asha,asha-prune,hyperband] [--decisions 5] [--paths legacy,indexed]
@@ -87,8 +88,10 @@ async function main() {
               const base = 0.1 + rng.next();
               await store.startAttempt(study.id, n, 'bench', 0, '', spec.maxRetries);
               await store.appendMetrics(study.id, n, 1, 1, spec.objective.metric, steps.map((s) => ({ name: spec.objective.metric, step: s, value: loss(base, s), timeMs: s })));
-              await impl.observe(n);
-              if (n % 3 === 0) await store.finishTrial(study.id, n, 1, 'COMPLETED', { direction: 'minimize', reason: '', maxRetries: 3 });
+              const pause = rule.halving?.mode === 'pause' && n % 3 === 1;
+              await impl.observe(n, pause);
+              // A paused peer's finish ends it PAUSED (the recorded decision wins).
+              if (n % 3 === 0 || pause) await store.finishTrial(study.id, n, 1, 'COMPLETED', { direction: 'minimize', reason: '', maxRetries: 3 });
             }));
           }
           let number = size;
