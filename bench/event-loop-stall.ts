@@ -10,7 +10,7 @@
  * A second table does the same for grid search on one int axis of 9,999,999 values (the grid
  * must never be enumerated; each ask used to take seconds on the loop), with N pending points.
  *
- *   node --import tsx bench/event-loop-stall.ts [--trials=100,1000] [--asks=20] [--grid-asks=20]
+ *   node --import tsx bench/event-loop-stall.ts [--trials=100,1000] [--asks=20] [--grid-trials=1000,100000,1000000] [--grid-asks=20]
  */
 import { monitorEventLoopDelay, performance as perf } from 'node:perf_hooks';
 import { sampleUniform } from '../coordinator/search/random.js';
@@ -111,7 +111,7 @@ for (const n of sizes) {
 const gridAsks = Number(args['grid-asks'] ?? asks);
 console.log(`\ngrid, one int axis of 9,999,999 values, ${gridAsks} asks`);
 console.log('finished trials | service | loop delay max (p99) | max 5 ms-timer lateness | loop busy | ms per ask');
-for (const n of sizes) {
+for (const n of (args['grid-trials'] ?? '1000,100000,1000000').split(',').map(Number)) {
   const r = await measure(pool, n, gridAsk(pool, n), gridTrials(n), gridAsks);
   console.log(`${String(n).padStart(15)} | ${'pool'.padEnd(7)} | ${fmt(r)} | ${r.msPerAsk.toFixed(0).padStart(6)}`);
 }

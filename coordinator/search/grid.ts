@@ -10,6 +10,7 @@
  */
 import { cardinality, snap, type ParamSpec, type ParamValue, type Params, type SearchSpace } from '../../shared/search-space.js';
 import { createRng } from '../../shared/rng.js';
+import type { FrozenTrial } from '../../shared/trial.js';
 import type { SamplerFactory } from './sampler.js';
 import { SettingsReader } from './settings.js';
 
@@ -26,32 +27,58 @@ export function gridSize(space: SearchSpace, pointsPerFloat: number): number {
   return Object.values(space).reduce((n, p) => n * axisSize(p, pointsPerFloat), 1);
 }
 
-/** One axis of the grid: how many values it has and the i-th of them, without a list. */
-export interface GridAxis { name: string; size: number; at(i: number): ParamValue }
+/** One axis of the grid: how many values it has, the i-th of them and the inverse, without a list. */
+export interface GridAxis { name: string; size: number; at(i: number): ParamValue; indexOf(v: ParamValue | undefined): number }
 
 const axisSize = (p: ParamSpec, points: number): number => (Number.isFinite(cardinality(p)) ? cardinality(p) : points);
 
 /** The i-th value of `gridValues(p, points)` (shared/search-space.ts), computed on its own. */
 export function gridAxis(name: string, p: ParamSpec, points: number): GridAxis {
   const size = axisSize(p, points);
-  if (p.type === 'categorical') return { name, size, at: (i) => p.values[i]! };
+  const listed = (at: (i: number) => ParamValue): GridAxis => {
+    // Few values (categories, pointsPerFloat <= 1000): the inverse is a lookup table.
+    const index = new Map<ParamValue, number>();
+    for (let i = size - 1; i >= 0; i--) index.set(at(i), i);
+    return { name, size, at, indexOf: (v) => (v === undefined ? -1 : (index.get(v) ?? -1)) };
+  };
+  if (p.type === 'categorical') return listed((i) => p.values[i]!);
   if (Number.isFinite(cardinality(p))) {
     const step = p.type === 'int' ? (p.step ?? 1) : p.step!;
-    return { name, size, at: (i) => snap(p, p.min + i * step) };
+    const at = (i: number) => snap(p, p.min + i * step);
+    return {
+      name, size, at,
+      indexOf(v) {
+        if (typeof v !== 'number') return -1;
+        const i = Math.round((v - p.min) / step);
+        if (i < 0 || i >= size) return -1;
+        // Small ints are exactly min + i·step (snap's rounding to 12 digits changes nothing), and
+        // this check is the hot loop of an ask; anything else compares with the axis value itself.
+        if (p.type === 'int' && Math.abs(v) < 1e11 && Math.abs(p.min) < 1e11) return v === p.min + i * step ? i : -1;
+        return at(i) === v ? i : -1;
+      },
+    };
   }
   if (points === 1) {
     const mid = snap(p, p.log ? Math.sqrt(p.min * p.max) : (p.min + p.max) / 2);
-    return { name, size, at: () => mid };
+    return listed(() => mid);
   }
-  return {
-    name, size,
-    at: (i) => {
-      const t = i / (points - 1);
-      const x = p.log ? Math.exp(Math.log(p.min) + t * (Math.log(p.max) - Math.log(p.min))) : p.min + t * (p.max - p.min);
-      // Trim float noise (10.000000000000002) so grid values print and compare as written.
-      return snap(p, Number(x.toPrecision(12)));
-    },
-  };
+  return listed((i) => {
+    const t = i / (points - 1);
+    const x = p.log ? Math.exp(Math.log(p.min) + t * (Math.log(p.max) - Math.log(p.min))) : p.min + t * (p.max - p.min);
+    // Trim float noise (10.000000000000002) so grid values print and compare as written.
+    return snap(p, Number(x.toPrecision(12)));
+  });
+}
+
+/** The mixed-radix position of a point (inverse of gridPoint), or -1 when it is not on the grid. */
+export function gridPosition(axes: readonly GridAxis[], params: Params): number {
+  let position = 0;
+  for (const axis of axes) {
+    const i = axis.indexOf(params[axis.name]);
+    if (i === -1) return -1;
+    position = position * axis.size + i;
+  }
+  return position;
 }
 
 /** Grid point `index` in mixed-radix order (the last parameter varies fastest). */
@@ -77,8 +104,41 @@ function permutation(size: number, seed: number): (index: number) => number {
 }
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
-/** Params as a key that ignores property order, to recognise a point already taken. */
-const pointKey = (axes: readonly GridAxis[], p: Params): string => JSON.stringify(axes.map((a) => p[a.name]));
+/** Candidate walk indices examined per pass over the taken points. */
+const WINDOW = 64;
+
+/**
+ * Trial n takes walk index n; a point some other trial already holds (told or enqueued by
+ * hand) is skipped in index order, so the walk is deterministic. Taken points are matched
+ * against a window of candidate positions (one pass over them, no set of every point), so an
+ * ask stays O(trials · axes) with a small constant even with a million trials.
+ */
+function walk(axes: readonly GridAxis[], size: number, order: (i: number) => number, from: number, trials: readonly FrozenTrial[], pending: readonly Params[]): Params | null {
+  const total = trials.length + pending.length;
+  for (let start = from; start < size && start <= from + total; start += WINDOW) {
+    const end = Math.min(size, start + WINDOW);
+    const candidates = new Map<number, number>();
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = start; i < end; i++) {
+      const position = order(i);
+      candidates.set(position, i);
+      lo = Math.min(lo, position);
+      hi = Math.max(hi, position);
+    }
+    const hit = new Set<number>();
+    const mark = (params: Params) => {
+      const position = gridPosition(axes, params);
+      if (position < lo || position > hi) return;
+      const i = candidates.get(position);
+      if (i !== undefined) hit.add(i);
+    };
+    for (const t of trials) mark(t.params);
+    for (const params of pending) mark(params);
+    for (let i = start; i < end; i++) if (!hit.has(i)) return gridPoint(axes, order(i));
+  }
+  return null;
+}
 
 export const gridSampler: SamplerFactory = {
   name: 'grid',
@@ -98,19 +158,7 @@ export const gridSampler: SamplerFactory = {
     // The shuffle seed is fixed per space so that it does not depend on the trial's RNG.
     const order = shuffle ? permutation(size, size * 7919 + axes.length) : (i: number) => i;
     return {
-      suggest: ({ trialNumber, trials, pending }) => {
-        // Trial n takes index n; a point some other trial already holds (told or enqueued by
-        // hand) is skipped in index order, so the walk is deterministic and ends within
-        // (points taken) steps.
-        const taken = new Set<string>();
-        for (const t of trials) taken.add(pointKey(axes, t.params));
-        for (const p of pending) taken.add(pointKey(axes, p));
-        for (let index = trialNumber; index < size && index <= trialNumber + taken.size; index++) {
-          const point = gridPoint(axes, order(index));
-          if (!taken.has(pointKey(axes, point))) return point;
-        }
-        return null;
-      },
+      suggest: ({ trialNumber, trials, pending }) => walk(axes, size, order, trialNumber, trials, pending),
     };
   },
 };

@@ -40,5 +40,17 @@ describe('grid by index arithmetic', () => {
     expect(ask(space, 1, { trials: [{ number: 0, params: { x: 1 }, state: 'COMPLETED', loss: 0 }], pending: [{ x: 2 }] })).toEqual({ x: 3 });
     // Every remaining point taken: exhausted, not a repeat.
     expect(ask(space, 3, { pending: [{ x: 3 }, { x: 4 }] })).toBeNull();
+    // Points off the grid hold nothing.
+    expect(ask(space, 1, { pending: [{ x: 1.5 }, { y: 1 }] })).toEqual({ x: 1 });
+  });
+
+  it('skips in the shuffled order too: the next index of the walk, not the next value', () => {
+    const space: SearchSpace = { x: { type: 'int', min: 0, max: 999 }, c: { type: 'categorical', values: ['a', 'b', 'c'] } };
+    const settings = { shuffle: true };
+    const second = ask(space, 2, { settings })!;
+    expect(ask(space, 2, { settings, pending: [second] })).toEqual(ask(space, 3, { settings }));
+    // Far past the first window of candidates (64): all of them taken by hand.
+    const taken = Array.from({ length: 100 }, (_, k) => ask(space, 10 + k, { settings })!);
+    expect(ask(space, 10, { settings, pending: taken })).toEqual(ask(space, 110, { settings }));
   });
 });
