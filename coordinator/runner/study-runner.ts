@@ -198,7 +198,10 @@ export class StudyRunner {
         entry.again = false;
         try {
           if (await this.owns(studyId)) await this.fill(studyId);
-          else if (!o.local) this.deps.publishKick?.(studyId);
+          else {
+            this.dropCaches(studyId); // another replica drives it: nothing of it is kept here
+            if (!o.local) this.deps.publishKick?.(studyId);
+          }
         } catch (err) {
           this.deps.log.error({ err, studyId }, 'study fill failed');
         }
