@@ -7,7 +7,10 @@
  * which separates our own blocking from a shared machine descheduling us). Target: under 50 ms
  * through the pool.
  *
- *   node --import tsx bench/event-loop-stall.ts [--trials=100,1000] [--asks=20]
+ * A second table does the same for grid search on one int axis of 9,999,999 values (the grid
+ * must never be enumerated; each ask used to take seconds on the loop), with N pending points.
+ *
+ *   node --import tsx bench/event-loop-stall.ts [--trials=100,1000] [--asks=20] [--grid-trials=1000,100000,1000000] [--grid-asks=20]
  */
 import { monitorEventLoopDelay, performance as perf } from 'node:perf_hooks';
 import { sampleUniform } from '../coordinator/search/random.js';
@@ -45,8 +48,21 @@ function study(n: number): FrozenTrial[] {
 
 interface Stall { histMaxMs: number; histP99Ms: number; timerMaxMs: number; msPerAsk: number; busyPct: number }
 
-async function measure(svc: SuggestionService, n: number): Promise<Stall> {
-  const trials = study(n);
+type Ask = (k: number, trials: FrozenTrial[]) => Promise<void>;
+
+const gpAsk = (svc: SuggestionService, n: number): Ask => async (k, trials) => {
+  const params = await svc.suggest({ algorithm: { name: 'gp', settings: {} }, space: SPACE, seed: 1, trialNumber: n + k, trials: [...trials], pending: [] });
+  if (params) trials.push({ number: n + k, params, state: 'COMPLETED', loss: mixedA(params) });
+};
+
+const HUGE_AXIS: SearchSpace = { x: { type: 'int', min: 1, max: 9_999_999 } };
+const gridAsk = (svc: SuggestionService, n: number): Ask => async (k, trials) => {
+  const params = await svc.suggest({ algorithm: { name: 'grid', settings: {} }, space: HUGE_AXIS, seed: 1, trialNumber: n + k, trials, pending: [] });
+  if (params) trials.push({ number: n + k, params, state: 'COMPLETED', loss: params.x as number });
+};
+const gridTrials = (n: number): FrozenTrial[] => Array.from({ length: n }, (_, i) => ({ number: i, params: { x: i + 1 }, state: 'COMPLETED', loss: i + 1 }));
+
+async function measure(svc: SuggestionService, n: number, ask: Ask = gpAsk(svc, n), trials: FrozenTrial[] = study(n), count = asks): Promise<Stall> {
   const h = monitorEventLoopDelay({ resolution: 5 });
   let last = performance.now();
   let timerMax = 0;
@@ -58,13 +74,12 @@ async function measure(svc: SuggestionService, n: number): Promise<Stall> {
   h.enable();
   const elu0 = perf.eventLoopUtilization();
   const t0 = performance.now();
-  for (let k = 0; k < asks; k++) {
-    const params = await svc.suggest({ algorithm: { name: 'gp', settings: {} }, space: SPACE, seed: 1, trialNumber: n + k, trials: [...trials], pending: [] });
-    if (params) trials.push({ number: n + k, params, state: 'COMPLETED', loss: mixedA(params) });
+  for (let k = 0; k < count; k++) {
+    await ask(k, trials);
     // A runner gets each ask from its own I/O event; yield so the probes see one suggestion at a time.
     await new Promise((r) => setImmediate(r));
   }
-  const msPerAsk = (performance.now() - t0) / asks;
+  const msPerAsk = (performance.now() - t0) / count;
   await new Promise((r) => setTimeout(r, 20)); // let an overdue tick land
   const elu = perf.eventLoopUtilization(elu0);
   h.disable();
@@ -92,5 +107,12 @@ for (const n of sizes) {
     const r = await measure(svc, n);
     console.log(`${String(n).padStart(15)} | ${name.padEnd(7)} | ${fmt(r)} | ${r.msPerAsk.toFixed(0).padStart(6)}`);
   }
+}
+const gridAsks = Number(args['grid-asks'] ?? asks);
+console.log(`\ngrid, one int axis of 9,999,999 values, ${gridAsks} asks`);
+console.log('finished trials | service | loop delay max (p99) | max 5 ms-timer lateness | loop busy | ms per ask');
+for (const n of (args['grid-trials'] ?? '1000,100000,1000000').split(',').map(Number)) {
+  const r = await measure(pool, n, gridAsk(pool, n), gridTrials(n), gridAsks);
+  console.log(`${String(n).padStart(15)} | ${'pool'.padEnd(7)} | ${fmt(r)} | ${r.msPerAsk.toFixed(0).padStart(6)}`);
 }
 await pool.close();

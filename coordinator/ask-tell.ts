@@ -37,20 +37,6 @@ export function parseTell(b: TellBody): Tell {
   return b.step !== undefined ? { kind: 'final', value: b.value, step: b.step } : { kind: 'final', value: b.value };
 }
 
-/**
- * Ends the RUNNING trials of an ask/tell study that has ended: no worker will stop them, and
- * their clients' later tells must not change a finished study (they are answered 409).
- */
-export async function cancelAskedTrials(store: StudyStore, study: StudyRecord, reason: string): Promise<number> {
-  if (study.spec.trial) return 0;
-  const running = (await store.getTrials(study.id, await store.pendingNumbers(study.id))).filter((t) => t.state === 'RUNNING');
-  let cancelled = 0;
-  for (const t of running) {
-    const r = await store.finishTrial(study.id, t.number, t.attempt, 'CANCELLED', { direction: study.spec.objective.direction, reason, maxRetries: study.spec.maxRetries });
-    if (r.applied) cancelled++;
-  }
-  return cancelled;
-}
 
 export class AskTell {
   /** Asks of one study are serialised here; the store's number check guards across replicas. */
@@ -112,9 +98,7 @@ export class AskTell {
         // A client has no checkpoint to pause on: any stop decision is a prune, recorded now.
         const rule = this.runner.rule(study);
         if (!rule) return { state: 'RUNNING', decision: 'continue' };
-        const views = await this.runner.curves.views(studyId, study.created, study.spec.objective.direction);
-        const me = views.find((v) => v.number === number);
-        const d = me ? rule.decide({ ...me, state: 'RUNNING' }, views) : { action: 'continue' as const };
+        const d = await this.runner.decider.report(study, rule, number);
         if (d.action === 'continue') return { state: 'RUNNING', decision: 'continue' };
         const r = await finish('PRUNED', d.reason);
         return { ...r, decision: 'prune' };
@@ -122,6 +106,9 @@ export class AskTell {
       case 'final': {
         const step = tell.step ?? (trial.lastObjective ? trial.lastObjective.step + 1 : 1);
         await this.store.appendMetrics(studyId, number, trial.attempt, 0, metric, [{ name: metric, step, value: tell.value, timeMs: Date.now() }], maxMetricPoints(study.spec));
+        // The final report can reach a rung: peers are ranked against it there.
+        const rule = this.runner.rule(study);
+        if (rule) await this.runner.decider.report(study, rule, number, false);
         return finish('COMPLETED', '');
       }
       case 'failed':

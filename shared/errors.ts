@@ -20,6 +20,8 @@ export const ERROR_STATUS = {
   TH_ERR_WIRE_TOO_LARGE: 413,
   /** Redis answered a store call with a refusal that retrying cannot heal (a script error). */
   TH_ERR_STORE_REFUSED: 500,
+  /** A suggestion ran past its deadline (the sampler was abandoned); the ask may be retried. */
+  TH_ERR_SEARCH_TIMEOUT: 503,
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;
 

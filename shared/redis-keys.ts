@@ -11,6 +11,11 @@ export const keys = {
   endedStudies: (p: string) => `${p}:studies:ended`,
   /** string with a TTL: the replica running the retention/clean-up sweep now (one at a time). */
   sweepLock: (p: string) => `${p}:lifecycle:sweep`,
+  /**
+   * set of the ids of ended studies whose wind-down (cancel queued, stop running, prune paused
+   * trials) may not be finished yet: reconcile finishes it, so an interrupted endStudy heals.
+   */
+  endingStudies: (p: string) => `${p}:studies:ending`,
   study: (p: string, s: string) => `${p}:{${s}}:study`,
   /** set of trial numbers that are QUEUED or RUNNING. */
   pending: (p: string, s: string) => `${p}:{${s}}:pending`,
@@ -29,6 +34,20 @@ export const keys = {
   /** Before per-metric series: one list of every point, and the objective's points again. Only deleted. */
   legacyMetrics: (p: string, s: string, n: number) => `${p}:{${s}}:trial:${n}:metrics`,
   legacyObjective: (p: string, s: string, n: number) => `${p}:{${s}}:trial:${n}:objective`,
+  /**
+   * Early-stopping indexes (coordinator/stopping/stop-index.ts). Hash: per trial `c:<n>` how far
+   * its reports are indexed and their running aggregates, `p:<n>` its promotion-candidate
+   * member; `h` the history entries read; `v` set once the study's indexes are complete.
+   */
+  stopState: (p: string, s: string) => `${p}:{${s}}:stop:state`,
+  /** zset (lex order): one member per trial per rung reached, "bracket:rung:value:number". */
+  stopRungs: (p: string, s: string) => `${p}:{${s}}:stop:rungs`,
+  /** zset (lex order): paused trials at their highest rung, members as in stopRungs. */
+  stopCandidates: (p: string, s: string) => `${p}:{${s}}:stop:candidates`,
+  /** zset (lex order): completed trials' running average at each evaluated step, "step:average:number". */
+  stopAverages: (p: string, s: string) => `${p}:{${s}}:stop:averages`,
+  /** zset: the steps at which the median rule evaluated (scored by the step). */
+  stopSteps: (p: string, s: string) => `${p}:{${s}}:stop:steps`,
   /** hash: driver lease of a study (coordinator id + expiry). */
   lease: (p: string, s: string) => `${p}:{${s}}:lease`,
   /** set of worker ids that registered; each has a hash that expires unless refreshed. */
@@ -52,7 +71,8 @@ export function trialKeys(p: string, s: string, n: number, metricNames: readonly
     keys.legacyMetrics(p, s, n), keys.legacyObjective(p, s, n)];
 }
 export function studyKeys(p: string, s: string): string[] {
-  return [keys.study(p, s), keys.pending(p, s), keys.paused(p, s), keys.history(p, s), keys.lease(p, s)];
+  return [keys.study(p, s), keys.pending(p, s), keys.paused(p, s), keys.history(p, s), keys.lease(p, s),
+    keys.stopState(p, s), keys.stopRungs(p, s), keys.stopCandidates(p, s), keys.stopAverages(p, s), keys.stopSteps(p, s)];
 }
 
 /** Trial ids are `<studyId>.<number>`: readable, and the API finds the study from the id alone. */

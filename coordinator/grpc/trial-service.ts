@@ -14,6 +14,7 @@ import { UnrecoverableError, blameTrial, checkBatch, checkFinished, checkStarted
 import type { FinishOutcome, StudyStore } from '../store/study-store.js';
 import type { StudyRunner } from '../runner/study-runner.js';
 import type { TrialCommands } from '../runner/trial-commands.js';
+import { createReportHandler } from '../stopping/decider.js';
 
 export interface TrialServiceDeps {
   store: StudyStore;
@@ -116,6 +117,7 @@ function trialAtFault(check: () => void): void {
 
 export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.UntypedServiceImplementation {
   const { store, runner, commands, log } = deps;
+  const decideOnReports = createReportHandler({ rule: (s) => runner.rule(s), decider: runner.decider, log, ...(deps.onDecision ? { onDecision: deps.onDecision } : {}) });
 
   const runTrial = (call: TrialStream) => {
     let state: StreamState | undefined;
@@ -127,29 +129,6 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
     const repeatDecision = (d: { state: 'PRUNED' | 'PAUSED'; reason: string }, st: StreamState) => {
       st.decided = true;
       send({ command: { action: d.state === 'PRUNED' ? 'ACTION_PRUNE' : 'ACTION_PAUSE', reason: d.reason } });
-    };
-
-    /** Runs the study's early-stopping rule on each new objective report; acts on the first prune/pause. */
-    const decide = async (st: StreamState, newReports: number): Promise<void> => {
-      const rule = runner.rule({ id: st.studyId, spec: st.spec });
-      if (!rule || newReports === 0) return;
-      const study = await store.getStudy(st.studyId);
-      if (!study) return;
-      const views = await runner.curves.views(st.studyId, study.created, st.spec.objective.direction);
-      const me = views.find((v) => v.number === st.number);
-      if (!me) return;
-      for (let k = me.intermediate.length - newReports + 1; k <= me.intermediate.length; k++) {
-        const d = rule.decide({ ...me, state: 'RUNNING', intermediate: me.intermediate.slice(0, k) }, views);
-        if (d.action === 'continue') continue;
-        const decided = d.action === 'prune' ? 'PRUNED' : 'PAUSED';
-        if (await store.recordDecision(st.studyId, st.number, st.attempt, decided, d.reason)) {
-          st.decided = true;
-          deps.onDecision?.(decided);
-          log.info({ trialId: st.trialId, decision: decided, reason: d.reason }, 'early-stopping decision');
-          send({ command: { action: d.action === 'prune' ? 'ACTION_PRUNE' : 'ACTION_PAUSE', reason: d.reason } });
-        }
-        return;
-      }
     };
 
     const handle = async (msg: WorkerMessage): Promise<void> => {
@@ -208,7 +187,7 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
           log.warn({ trialId: state.trialId, maxMetricPoints: maxMetricPoints(state.spec) }, 'trial reached its metric point cap; later points are dropped and counted');
         }
         send({ ack: r.dropped > 0 ? { seq, droppedPoints: r.dropped } : { seq } });
-        if (r.status === 1 && !state.decided) await decide(state, points.filter((p) => p.name === state!.spec.objective.metric).length);
+        if (r.status === 1) await decideOnReports(state, points.filter((p) => p.name === state!.spec.objective.metric).length, (action, reason) => send({ command: { action, reason } }));
         return;
       }
       if (msg.heartbeat) {

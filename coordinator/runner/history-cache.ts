@@ -33,6 +33,10 @@ export class HistoryCache {
     return entry.trials;
   }
 
+  studies(): string[] {
+    return [...this.byStudy.keys()];
+  }
+
   forget(studyId: string): void {
     this.byStudy.delete(studyId);
   }

@@ -1,5 +1,7 @@
 /**
- * What early-stopping rules read: every trial of a study with its state and its objective
+ * The reference reader for early-stopping rules (tests and bench:stopping-scale compare the
+ * indexed decider, coordinator/stopping/decider.ts, against it; the coordinator no longer uses
+ * it: it costs 2N commands per refresh): every trial of a study with its state and its objective
  * reports as losses. Read incrementally from Redis; trials in a final state never change, so
  * they are read once, and each refresh touches only the trials still in play. A cache only:
  * a restarted coordinator rebuilds it on first use.

@@ -5,17 +5,18 @@
  * `reconcile` and goes on.
  */
 import type { Logger } from 'pino';
-import type { Direction, StudySpec } from '../../shared/study-spec.js';
+import type { StudySpec } from '../../shared/study-spec.js';
 import type { Params } from '../../shared/search-space.js';
 import type { TrialJob } from '../../shared/trial-job.js';
-import { cancelAskedTrials } from '../ask-tell.js';
 import type { StudyState } from '../../shared/trial.js';
 import { trialId } from '../../shared/redis-keys.js';
-import type { StudyRecord, StudyStore } from '../store/study-store.js';
+import type { StudyRecord, StudyStore, TrialRecord } from '../store/study-store.js';
 import type { TrialQueue } from '../queue/trial-queue.js';
 import type { SuggestionService } from '../search/suggest.js';
+import { nextStep } from './fill-policy.js';
 import { HistoryCache } from './history-cache.js';
-import { StudyCurves } from './study-curves.js';
+import { StudyLeases } from './leases.js';
+import { StoppingDecider } from '../stopping/decider.js';
 import { createStoppingRule } from '../stopping/registry.js';
 import type { StoppingRule } from '../stopping/rule.js';
 import type { TrialCommands } from './trial-commands.js';
@@ -37,38 +38,7 @@ export interface RunnerDeps {
   onSuggest?: (algorithm: string, seconds: number) => void;
 }
 
-/** Whether `value` meets the objective's goal. */
-export function goalReached(direction: Direction, goal: number | undefined, value: number | undefined): boolean {
-  if (goal === undefined || value === undefined) return false;
-  return direction === 'maximize' ? value >= goal : value <= goal;
-}
-
-/**
- * What a study should do next, from its counters alone (pure, so the rules are tested without
- * Redis): end, or fill `launch` free slots — with new trials while `canStartNew`, and with
- * promotions of PAUSED trials (multi-fidelity early stopping) after that.
- */
-export function nextStep(study: Pick<StudyRecord, 'spec' | 'counts' | 'created' | 'best'>, exhausted: boolean):
-  | { end: Exclude<StudyState, 'RUNNING'>; reason: string }
-  | { launch: number; canStartNew: boolean } {
-  const { spec, counts, created, best } = study;
-  const inFlight = counts.queued + counts.running;
-  if (counts.failed > spec.maxFailedTrials) {
-    return { end: 'FAILED', reason: `${counts.failed} trials failed, more than maxFailedTrials (${spec.maxFailedTrials})` };
-  }
-  if (best && goalReached(spec.objective.direction, spec.objective.goal, best.value)) {
-    const cmp = spec.objective.direction === 'maximize' ? '>=' : '<=';
-    return { end: 'COMPLETED', reason: `goal reached: ${spec.objective.metric} ${best.value} ${cmp} ${spec.objective.goal} (trial ${best.number})` };
-  }
-  const done = created >= spec.maxTrials || exhausted;
-  if (done && inFlight === 0 && counts.paused === 0) {
-    if (counts.completed === 0) return { end: 'FAILED', reason: `no trial completed (${counts.failed} failed, ${counts.pruned} pruned)` };
-    return { end: 'COMPLETED', reason: exhausted && created < spec.maxTrials ? `search space exhausted after ${created} trials` : `maxTrials (${spec.maxTrials}) reached` };
-  }
-  const slots = Math.max(0, spec.parallelism - inFlight);
-  if (done) return { launch: counts.paused > 0 ? slots : 0, canStartNew: false };
-  return { launch: Math.min(slots, spec.maxTrials - created), canStartNew: true };
-}
+export { goalReached, nextStep } from './fill-policy.js';
 
 export class StudyRunner {
   private readonly history: HistoryCache;
@@ -80,46 +50,83 @@ export class StudyRunner {
   private reconciling: Promise<void> | undefined;
   private closed = false;
 
-  /** Trials' objective curves for early-stopping rules; the gRPC service reads it too. */
-  readonly curves: StudyCurves;
+  /** Early-stopping decisions from the rung indexes; the gRPC service and ask/tell decide through it too. */
+  readonly decider: StoppingDecider;
 
   constructor(private readonly deps: RunnerDeps) {
     this.history = new HistoryCache(deps.store);
-    this.curves = new StudyCurves(deps.store);
+    this.decider = new StoppingDecider(deps.store);
+    this.leases = new StudyLeases(deps.store, deps.coordinatorId, deps.leaseMs ?? 15_000);
+  }
+
+  private readonly leases: StudyLeases;
+
+  /** Studies this replica holds anything in memory for (tests and ops). */
+  cachedStudyIds(): string[] {
+    return [...new Set([...this.history.studies(), ...this.decider.studies(), ...this.rules.keys(), ...this.exhausted, ...this.leases.held()])];
   }
 
   /**
-   * Re-reads every running study this replica drives (taking leases that are free or expired):
-   * re-enqueues QUEUED trials (idempotent), gives trials whose worker and job are both gone
-   * another attempt, and fills the study.
+   * Re-reads every study this replica drives (taking leases that are free or expired, all in
+   * one round trip): re-enqueues QUEUED trials (idempotent), gives trials whose worker and job
+   * are both gone another attempt, and fills the study; an ended study whose wind-down was
+   * interrupted gets it finished. Each study is handled on its own: one that fails (a corrupt
+   * record, say) is logged and the others go on.
    */
   async reconcile(): Promise<void> {
-    const { store, queue, log } = this.deps;
-    const ids = await store.activeStudyIds();
-    // Studies that ended (here or on another replica) leave nothing cached behind.
-    const active = new Set(ids);
-    for (const id of new Set([...this.rules.keys(), ...this.leaseUntil.keys()])) if (!active.has(id)) this.forget(id);
+    const { store, log } = this.deps;
+    const [active, ending] = await Promise.all([store.activeStudyIds(), store.endingStudyIds()]);
+    const ids = [...new Set([...active, ...ending])];
+    if (this.closed) return;
+    const held = await this.leases.renewAll(ids);
+    // Studies that ended, or that another replica drives, leave nothing cached here.
+    const live = new Set(ids);
+    for (const id of this.cachedStudyIds()) {
+      if (!live.has(id)) this.forget(id);
+      else if (!held.has(id)) this.dropCaches(id);
+    }
     for (const id of ids) {
       if (this.closed) return;
-      if (!(await this.owns(id, true))) continue;
-      const study = await store.getStudy(id);
-      if (!study) continue;
-      if (!study.spec.trial) await this.expireAskTellTrials(study);
-      if (study.spec.trial) {
-        const pending = await store.getTrials(id, await store.pendingNumbers(id));
-        for (const t of pending) {
-          if (t.state === 'QUEUED') await this.enqueue(study, t);
-          else if (t.state === 'RUNNING' && t.jobId && Date.now() - (t.heartbeatAt ?? t.startedAt ?? 0) > (this.deps.staleTrialMs ?? 60_000) && !(await queue.isLive(study.spec.trial.gpus, t.jobId))) {
-            const r = await store.finishTrial(id, t.number, t.attempt, 'RETRY', {
-              direction: study.spec.objective.direction, reason: 'worker lost: no heartbeat and no queue job', maxRetries: study.spec.maxRetries,
-            });
-            log.warn({ trialId: t.id, attempt: t.attempt, state: r.state }, 'stale trial recovered');
-            if (r.applied && r.state === 'QUEUED') await this.enqueue(study, t);
-          }
-        }
+      if (!held.has(id)) continue;
+      try {
+        await this.reconcileStudy(id);
+      } catch (err) {
+        log.error({ err, studyId: id }, 'reconcile of a study failed; the other studies go on');
       }
-      this.kick(id, { local: true });
     }
+  }
+
+  private async reconcileStudy(id: string): Promise<void> {
+    const { store } = this.deps;
+    const study = await store.getStudy(id);
+    if (!study) {
+      await store.windDownDone(id); // deleted: nothing left to drive
+      return;
+    }
+    if (study.state !== 'RUNNING') {
+      await this.windDown(study);
+      return;
+    }
+    if (!study.spec.trial) await this.expireAskTellTrials(study);
+    if (study.spec.trial) {
+      for (const t of await store.getTrials(id, await store.pendingNumbers(id))) {
+        if (t.state === 'QUEUED') await this.enqueue(study, t);
+        else if (t.state === 'RUNNING') await this.recoverIfLost(study, t);
+      }
+    }
+    this.kick(id, { local: true });
+  }
+
+  /** A RUNNING trial silent past staleTrialMs whose queue job is gone gets another attempt (or ends, in an ended study). */
+  private async recoverIfLost(study: StudyRecord, t: TrialRecord): Promise<void> {
+    const { store, queue, log } = this.deps;
+    if (!study.spec.trial || !t.jobId || Date.now() - (t.heartbeatAt ?? t.startedAt ?? 0) <= (this.deps.staleTrialMs ?? 60_000)) return;
+    if (await queue.isLive(study.spec.trial.gpus, t.jobId)) return;
+    const r = await store.finishTrial(study.id, t.number, t.attempt, 'RETRY', {
+      direction: study.spec.objective.direction, reason: 'worker lost: no heartbeat and no queue job', maxRetries: study.spec.maxRetries,
+    });
+    log.warn({ trialId: t.id, attempt: t.attempt, state: r.state }, 'stale trial recovered');
+    if (r.applied && r.state === 'QUEUED' && study.state === 'RUNNING') await this.enqueue(study, t);
   }
 
   /**
@@ -142,18 +149,10 @@ export class StudyRunner {
     }
   }
 
-  private readonly leaseUntil = new Map<string, number>();
-
-  /** Whether this replica drives the study now; renews the lease when a third of it has passed. */
-  private async owns(studyId: string, renew = false): Promise<boolean> {
-    if (this.closed) return false; // a closing replica hands its studies over, never takes one
-    const ttl = this.deps.leaseMs ?? 15_000;
-    const until = this.leaseUntil.get(studyId) ?? 0;
-    if (!renew && until - Date.now() > (ttl * 2) / 3) return true;
-    const held = await this.deps.store.acquireLease(studyId, this.deps.coordinatorId, ttl);
-    if (held) this.leaseUntil.set(studyId, Date.now() + ttl);
-    else this.leaseUntil.delete(studyId);
-    return held;
+  /** Whether this replica drives the study now (a closing replica hands its studies over, never takes one). */
+  private async owns(studyId: string): Promise<boolean> {
+    if (this.closed) return false;
+    return this.leases.owns(studyId);
   }
 
   /** Adds the trial's job for its next attempt and records which job delivers it. */
@@ -199,7 +198,10 @@ export class StudyRunner {
         entry.again = false;
         try {
           if (await this.owns(studyId)) await this.fill(studyId);
-          else if (!o.local) this.deps.publishKick?.(studyId);
+          else {
+            this.dropCaches(studyId); // another replica drives it: nothing of it is kept here
+            if (!o.local) this.deps.publishKick?.(studyId);
+          }
         } catch (err) {
           this.deps.log.error({ err, studyId }, 'study fill failed');
         }
@@ -230,11 +232,18 @@ export class StudyRunner {
       const rule = this.rule(study);
       let budget: number | undefined;
       if (rule?.nextWork) {
-        const views = await this.curves.views(studyId, study.created, study.spec.objective.direction);
-        const work = rule.nextWork({ trials: views, nextTrialNumber: study.created, canStartNew: step.canStartNew });
+        const work = await this.decider.nextWork(study, rule, { nextTrialNumber: study.created, canStartNew: step.canStartNew });
         if (work.kind === 'promote') {
           const trial = await store.getTrial(studyId, work.trialNumber);
-          if (!trial || !(await store.resumeTrial(studyId, work.trialNumber, work.budget))) return;
+          if (!trial) return;
+          const resumed = await store.resumeTrial(studyId, work.trialNumber, work.budget, this.deps.coordinatorId);
+          if (resumed === 'not-lease-holder') {
+            // Another replica drives the study now: stop filling it, and hold nothing cached for it.
+            log.warn({ studyId }, 'lease lost while promoting; the promotion was refused');
+            this.forget(studyId);
+            return;
+          }
+          if (resumed !== 'resumed') return;
           await this.enqueue(study, { ...trial, budget: work.budget });
           log.info({ trialId: trial.id, budget: work.budget, fromRung: work.fromRung }, 'paused trial promoted');
         } else if (work.kind === 'none') {
@@ -301,33 +310,57 @@ export class StudyRunner {
     await this.enqueue(study, trial);
   }
 
-  /** Ends the study and winds down its trials: queued ones are cancelled, running ones stopped. */
+  /** Ends the study and winds down its trials. */
   async endStudy(study: StudyRecord, state: Exclude<StudyState, 'RUNNING'>, reason: string): Promise<void> {
-    const { store, queue, commands, log } = this.deps;
+    const { store, log } = this.deps;
     const applied = await store.endStudy(study.id, state, reason);
     if (applied) log.info({ studyId: study.id, state, reason }, 'study ended');
-    const pending = await store.getTrials(study.id, await store.pendingNumbers(study.id));
-    for (const t of pending) {
+    const ended = await store.getStudy(study.id);
+    await this.windDown(ended ?? { ...study, state, reason });
+  }
+
+  /**
+   * The second half of ending a study, safe to repeat: queued trials are cancelled, running ones
+   * stopped (ask/tell ones, which no program ends, are cancelled), paused ones pruned. The study
+   * leaves the runner's indexes only once none of its trials waits or runs, so an interrupted
+   * wind-down is finished by the next reconcile, and a running trial whose worker is lost meanwhile
+   * is still recovered (it ends CANCELLED).
+   */
+  private async windDown(study: StudyRecord): Promise<void> {
+    const { store, queue, commands } = this.deps;
+    const state = study.state.toLowerCase();
+    const why = study.reason ? `study ${state}: ${study.reason}` : `study ${state}`;
+    for (const t of await store.getTrials(study.id, await store.pendingNumbers(study.id))) {
       if (t.state === 'QUEUED') {
-        await store.endWaitingTrial(study.id, t.number, 'CANCELLED', `study ${state.toLowerCase()}: ${reason}`);
+        await store.endWaitingTrial(study.id, t.number, 'CANCELLED', why);
         await queue.remove(study.spec.trial?.gpus ?? 0, t.id, t.attempt);
+      } else if (t.state === 'RUNNING' && !study.spec.trial) {
+        await store.finishTrial(study.id, t.number, t.attempt, 'CANCELLED', { direction: study.spec.objective.direction, reason: why, maxRetries: study.spec.maxRetries });
       } else if (t.state === 'RUNNING') {
-        commands.send(t.id, 'ACTION_STOP', `study ${state.toLowerCase()}`);
+        commands.send(t.id, 'ACTION_STOP', `study ${state}`);
+        await this.recoverIfLost(study, t);
       }
     }
     for (const n of await store.pausedNumbers(study.id)) {
-      await store.endWaitingTrial(study.id, n, 'PRUNED', `not promoted before the study ended (${state.toLowerCase()})`);
+      await store.endWaitingTrial(study.id, n, 'PRUNED', `not promoted before the study ended (${state})`);
     }
-    await cancelAskedTrials(store, study, `study ${state.toLowerCase()}: ${reason}`);
-    this.forget(study.id);
+    this.dropCaches(study.id);
+    if ((await store.pendingNumbers(study.id)).length === 0 && (await store.pausedNumbers(study.id)).length === 0) {
+      await store.windDownDone(study.id);
+      this.leases.drop(study.id);
+    }
+  }
+
+  private dropCaches(studyId: string): void {
+    this.history.forget(studyId);
+    this.decider.forget(studyId);
+    this.rules.delete(studyId);
+    this.exhausted.delete(studyId);
   }
 
   private forget(studyId: string): void {
-    this.history.forget(studyId);
-    this.curves.forget(studyId);
-    this.rules.delete(studyId);
-    this.exhausted.delete(studyId);
-    this.leaseUntil.delete(studyId);
+    this.dropCaches(studyId);
+    this.leases.drop(studyId);
   }
 
   /** Stops driving studies and hands their leases over at once. */
@@ -336,6 +369,6 @@ export class StudyRunner {
     if (this.timer) clearTimeout(this.timer);
     await this.reconciling?.catch(() => undefined);
     await this.idle();
-    for (const id of this.leaseUntil.keys()) await this.deps.store.releaseLease(id, this.deps.coordinatorId).catch(() => undefined);
+    await this.leases.releaseAll();
   }
 }

@@ -3,9 +3,14 @@
  * floats and categories; `pointsPerFloat` evenly spaced values of a plain float). Trial number
  * n takes grid point n, optionally in a seeded shuffled order, so the sequence needs no state
  * and survives restarts. The study ends when the grid is exhausted.
+ *
+ * The grid is never enumerated: an axis is a rule that gives its i-th value, and point n is
+ * found by mixed-radix arithmetic over the axes' sizes, so an ask costs O(axes + trials) even
+ * on an axis of ten million values (enumerating it blocked the coordinator for seconds per ask).
  */
-import { cardinality, gridValues, type ParamValue, type Params, type SearchSpace } from '../../shared/search-space.js';
+import { cardinality, snap, type ParamSpec, type ParamValue, type Params, type SearchSpace } from '../../shared/search-space.js';
 import { createRng } from '../../shared/rng.js';
+import type { FrozenTrial } from '../../shared/trial.js';
 import type { SamplerFactory } from './sampler.js';
 import { SettingsReader } from './settings.js';
 
@@ -19,31 +24,121 @@ function read(settings: Record<string, unknown>) {
 }
 
 export function gridSize(space: SearchSpace, pointsPerFloat: number): number {
-  return Object.values(space).reduce((n, p) => n * (Number.isFinite(cardinality(p)) ? cardinality(p) : pointsPerFloat), 1);
+  return Object.values(space).reduce((n, p) => n * axisSize(p, pointsPerFloat), 1);
+}
+
+/** One axis of the grid: how many values it has, the i-th of them and the inverse, without a list. */
+export interface GridAxis { name: string; size: number; at(i: number): ParamValue; indexOf(v: ParamValue | undefined): number }
+
+const axisSize = (p: ParamSpec, points: number): number => (Number.isFinite(cardinality(p)) ? cardinality(p) : points);
+
+/** The i-th value of `gridValues(p, points)` (shared/search-space.ts), computed on its own. */
+export function gridAxis(name: string, p: ParamSpec, points: number): GridAxis {
+  const size = axisSize(p, points);
+  const listed = (at: (i: number) => ParamValue): GridAxis => {
+    // Few values (categories, pointsPerFloat <= 1000): the inverse is a lookup table.
+    const index = new Map<ParamValue, number>();
+    for (let i = size - 1; i >= 0; i--) index.set(at(i), i);
+    return { name, size, at, indexOf: (v) => (v === undefined ? -1 : (index.get(v) ?? -1)) };
+  };
+  if (p.type === 'categorical') return listed((i) => p.values[i]!);
+  if (Number.isFinite(cardinality(p))) {
+    const step = p.type === 'int' ? (p.step ?? 1) : p.step!;
+    const at = (i: number) => snap(p, p.min + i * step);
+    return {
+      name, size, at,
+      indexOf(v) {
+        if (typeof v !== 'number') return -1;
+        const i = Math.round((v - p.min) / step);
+        if (i < 0 || i >= size) return -1;
+        // Small ints are exactly min + i·step (snap's rounding to 12 digits changes nothing), and
+        // this check is the hot loop of an ask; anything else compares with the axis value itself.
+        if (p.type === 'int' && Math.abs(v) < 1e11 && Math.abs(p.min) < 1e11) return v === p.min + i * step ? i : -1;
+        return at(i) === v ? i : -1;
+      },
+    };
+  }
+  if (points === 1) {
+    const mid = snap(p, p.log ? Math.sqrt(p.min * p.max) : (p.min + p.max) / 2);
+    return listed(() => mid);
+  }
+  return listed((i) => {
+    const t = i / (points - 1);
+    const x = p.log ? Math.exp(Math.log(p.min) + t * (Math.log(p.max) - Math.log(p.min))) : p.min + t * (p.max - p.min);
+    // Trim float noise (10.000000000000002) so grid values print and compare as written.
+    return snap(p, Number(x.toPrecision(12)));
+  });
+}
+
+/** The mixed-radix position of a point (inverse of gridPoint), or -1 when it is not on the grid. */
+export function gridPosition(axes: readonly GridAxis[], params: Params): number {
+  let position = 0;
+  for (const axis of axes) {
+    const i = axis.indexOf(params[axis.name]);
+    if (i === -1) return -1;
+    position = position * axis.size + i;
+  }
+  return position;
 }
 
 /** Grid point `index` in mixed-radix order (the last parameter varies fastest). */
-export function gridPoint(axes: Array<[string, ParamValue[]]>, index: number): Params {
+export function gridPoint(axes: readonly GridAxis[], index: number): Params {
   const params: Params = {};
   let rest = index;
   for (let i = axes.length - 1; i >= 0; i--) {
-    const [name, values] = axes[i]!;
-    params[name] = values[rest % values.length]!;
-    rest = Math.floor(rest / values.length);
+    const axis = axes[i]!;
+    params[axis.name] = axis.at(rest % axis.size);
+    rest = Math.floor(rest / axis.size);
   }
   return params;
 }
 
 /** A bijection on [0, size) from a seed (an affine map modulo size with a coprime multiplier). */
-function permute(index: number, size: number, seed: number): number {
-  if (size <= 1) return index;
+function permutation(size: number, seed: number): (index: number) => number {
+  if (size <= 1) return (index) => index;
   const rng = createRng(seed);
   let a = 1 + rng.int(size - 1);
   while (gcd(a, size) !== 1) a = (a % (size - 1)) + 1;
   const b = rng.int(size);
-  return Number((BigInt(a) * BigInt(index) + BigInt(b)) % BigInt(size));
+  return (index) => Number((BigInt(a) * BigInt(index) + BigInt(b)) % BigInt(size));
 }
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/** Candidate walk indices examined per pass over the taken points. */
+const WINDOW = 64;
+
+/**
+ * Trial n takes walk index n; a point some other trial already holds (told or enqueued by
+ * hand) is skipped in index order, so the walk is deterministic. Taken points are matched
+ * against a window of candidate positions (one pass over them, no set of every point), so an
+ * ask stays O(trials · axes) with a small constant even with a million trials.
+ */
+function walk(axes: readonly GridAxis[], size: number, order: (i: number) => number, from: number, trials: readonly FrozenTrial[], pending: readonly Params[]): Params | null {
+  const total = trials.length + pending.length;
+  for (let start = from; start < size && start <= from + total; start += WINDOW) {
+    const end = Math.min(size, start + WINDOW);
+    const candidates = new Map<number, number>();
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = start; i < end; i++) {
+      const position = order(i);
+      candidates.set(position, i);
+      lo = Math.min(lo, position);
+      hi = Math.max(hi, position);
+    }
+    const hit = new Set<number>();
+    const mark = (params: Params) => {
+      const position = gridPosition(axes, params);
+      if (position < lo || position > hi) return;
+      const i = candidates.get(position);
+      if (i !== undefined) hit.add(i);
+    };
+    for (const t of trials) mark(t.params);
+    for (const params of pending) mark(params);
+    for (let i = start; i < end; i++) if (!hit.has(i)) return gridPoint(axes, order(i));
+  }
+  return null;
+}
 
 export const gridSampler: SamplerFactory = {
   name: 'grid',
@@ -58,15 +153,12 @@ export const gridSampler: SamplerFactory = {
   },
   create(settings, space) {
     const { pointsPerFloat, shuffle } = read(settings);
-    const axes = Object.entries(space).map(([name, p]) => [name, gridValues(p, pointsPerFloat)] as [string, ParamValue[]]);
+    const axes = Object.entries(space).map(([name, p]) => gridAxis(name, p, pointsPerFloat));
     const size = gridSize(space, pointsPerFloat);
     // The shuffle seed is fixed per space so that it does not depend on the trial's RNG.
-    const shuffleSeed = size * 7919 + axes.length;
+    const order = shuffle ? permutation(size, size * 7919 + axes.length) : (i: number) => i;
     return {
-      suggest: ({ trialNumber }) => {
-        if (trialNumber >= size) return null;
-        return gridPoint(axes, shuffle ? permute(trialNumber, size, shuffleSeed) : trialNumber);
-      },
+      suggest: ({ trialNumber, trials, pending }) => walk(axes, size, order, trialNumber, trials, pending),
     };
   },
 };

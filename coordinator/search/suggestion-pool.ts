@@ -3,12 +3,17 @@
  * loop by running them in worker threads, while light ones (random, grid) stay inline where a
  * thread hop would cost more than the suggestion itself.
  *
+ * Every request has a deadline (queueing included): past it, the request fails with
+ * TH_ERR_SEARCH_TIMEOUT and the thread running it is terminated (a sampler cannot be interrupted
+ * any other way), so one pathological fit can neither block the coordinator nor hold a slot.
+ *
  * Requests wait in one FIFO queue and go to the first idle thread. A thread that dies (an
  * uncaught error, out of memory, terminated) fails the request it was running with an error that
  * says so, and a fresh thread takes its place for the next request. Threads start on first use
  * and are unref'd while idle, so a service that is never closed does not hold the process open.
  */
 import { Worker } from 'node:worker_threads';
+import { TunehiveError } from '../../shared/errors.js';
 import type { Params } from '../../shared/search-space.js';
 import { samplerFactory } from './registry.js';
 import { suggestNow, type SuggestRequest, type SuggestionService } from './suggest.js';
@@ -21,6 +26,8 @@ export type ThreadReply = { id: number; ok: true; params: Params | null } | { id
 export interface ThreadSuggestionOptions {
   /** Worker threads for heavy samplers (default 1: suggestions of one coordinator rarely overlap, and each thread holds its own heap). */
   threads?: number;
+  /** Longest an ask may take, queueing included, before it fails (default 60 s). */
+  deadlineMs?: number;
 }
 
 interface Job {
@@ -28,6 +35,7 @@ interface Job {
   req: SuggestRequest;
   resolve: (params: Params | null) => void;
   reject: (err: Error) => void;
+  timer?: NodeJS.Timeout;
 }
 
 interface Slot {
@@ -39,6 +47,7 @@ interface Slot {
 
 export class ThreadSuggestionService implements SuggestionService {
   private readonly size: number;
+  private readonly deadlineMs: number;
   private readonly slots = new Set<Slot>();
   private readonly queue: Job[] = [];
   private nextId = 1;
@@ -48,6 +57,9 @@ export class ThreadSuggestionService implements SuggestionService {
     const threads = opts.threads ?? 1;
     if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a positive integer (got ${threads})`);
     this.size = threads;
+    const deadline = opts.deadlineMs ?? 60_000;
+    if (!(deadline > 0)) throw new Error(`deadlineMs must be positive (got ${deadline})`);
+    this.deadlineMs = deadline;
   }
 
   async suggest(req: SuggestRequest): Promise<Params | null> {
@@ -56,7 +68,13 @@ export class ThreadSuggestionService implements SuggestionService {
     // Unknown algorithms fall through to suggestNow, which throws the usual error.
     if (!factory?.heavy) return suggestNow(req);
     return new Promise<Params | null>((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, req, resolve, reject });
+      const job: Job = { id: this.nextId++, req, resolve, reject };
+      const settle = <A extends unknown[]>(f: (...a: A) => void) => (...a: A) => { clearTimeout(job.timer); f(...a); };
+      job.resolve = settle(resolve);
+      job.reject = settle(reject);
+      job.timer = setTimeout(() => this.expire(job), this.deadlineMs);
+      job.timer.unref();
+      this.queue.push(job);
       this.pump();
     });
   }
@@ -76,6 +94,22 @@ export class ThreadSuggestionService implements SuggestionService {
       this.closing = Promise.all(workers.map((w) => w.terminate())).then(() => undefined);
     }
     return this.closing;
+  }
+
+  /** The job ran past its deadline: it fails, and a thread still working on it is replaced. */
+  private expire(job: Job): void {
+    const err = new TunehiveError('TH_ERR_SEARCH_TIMEOUT',
+      `suggesting trial ${job.req.trialNumber} (${job.req.algorithm.name}) took longer than ${this.deadlineMs} ms; the suggestion was abandoned`);
+    const queued = this.queue.indexOf(job);
+    if (queued !== -1) this.queue.splice(queued, 1);
+    for (const slot of this.slots) {
+      if (slot.job !== job) continue;
+      slot.job = null;
+      this.slots.delete(slot); // its exit must not fail or re-pump anything
+      void slot.worker.terminate().catch(() => undefined);
+    }
+    job.reject(err);
+    this.pump();
   }
 
   private pump(): void {

@@ -49,7 +49,6 @@ export interface HalvingConfig {
 interface Ranked { trial: StoppingTrialView; value: number }
 
 export function halvingRule(cfg: HalvingConfig): StoppingRule {
-  const budgetAfter = (b: number, k: number): number => cfg.rungs[b]![k + 1] ?? cfg.maxResource;
   const rungValue = (t: StoppingTrialView, budget: number): number | undefined => {
     const i = firstIndexAtOrAfter(t.intermediate, budget);
     return i === -1 ? undefined : asLoss(t.intermediate[i]!.value);
@@ -76,19 +75,13 @@ export function halvingRule(cfg: HalvingConfig): StoppingRule {
     const reachedNow = rungs.flatMap((budget, k) => (firstIndexAtOrAfter(trial.intermediate, budget) === last ? [k] : []));
     if (reachedNow.length === 0) return { action: 'continue' };
 
-    if (cfg.mode === 'pause') {
-      const k = reachedNow.at(-1)!;
-      const resumeBudget = budgetAfter(b, k);
-      return { action: 'pause', rung: k, resumeBudget, reason: `reached rung ${k} (step ${fmt(rungs[k]!)}) of bracket ${b}; paused until it ranks in the top 1/${cfg.eta} there, then resumed up to step ${fmt(resumeBudget)}` };
-    }
+    if (cfg.mode === 'pause') return pauseAt(cfg, b, reachedNow.at(-1)!);
     const competitors = [trial, ...peers.filter((p) => p.number !== trial.number && cfg.bracketOf(p.number) === b)];
     for (const k of reachedNow) {
       const ranked = ranking(competitors, rungs[k]!);
-      const quota = Math.max(1, Math.floor(ranked.length / cfg.eta));
       const place = ranked.findIndex((r) => r.trial === trial);
-      if (place >= quota) {
-        return { action: 'prune', reason: `loss ${fmt(ranked[place]!.value)} at rung ${k} (step ${fmt(rungs[k]!)}) of bracket ${b} ranks ${place + 1} of ${ranked.length}; only the best ${quota} go on` };
-      }
+      const d = pruneAt(cfg, b, k, ranked[place]!.value, place, ranked.length);
+      if (d) return d;
     }
     return { action: 'continue' };
   }
@@ -105,8 +98,7 @@ export function halvingRule(cfg: HalvingConfig): StoppingRule {
         const members = ctx.trials.filter((t) => cfg.bracketOf(t.number) === bracket);
         rungs.forEach((budget, rung) => {
           const ranked = ranking(members, budget);
-          const floor = Math.floor(ranked.length / cfg.eta);
-          const quota = ctx.canStartNew ? floor : Math.max(1, floor);
+          const quota = promotionQuota(cfg, ranked.length, ctx.canStartNew);
           for (let place = 0; place < Math.min(quota, ranked.length); place++) {
             const t = ranked[place]!.trial;
             if (t.state === 'PAUSED' && highestRung(t, rungs) === rung && better(bracket, rung, place)) best = { trial: t, bracket, rung, place };
@@ -114,12 +106,32 @@ export function halvingRule(cfg: HalvingConfig): StoppingRule {
         });
       });
     }
-    if (best) return { kind: 'promote', trialNumber: best.trial.number, budget: budgetAfter(best.bracket, best.rung), bracket: best.bracket, fromRung: best.rung };
+    if (best) return { kind: 'promote', trialNumber: best.trial.number, budget: budgetAfter(cfg, best.bracket, best.rung), bracket: best.bracket, fromRung: best.rung };
     if (!ctx.canStartNew) return { kind: 'none' };
     const bracket = cfg.bracketOf(ctx.nextTrialNumber);
     const budget = cfg.mode === 'pause' ? (cfg.rungs[bracket]![0] ?? cfg.maxResource) : cfg.maxResource;
     return { kind: 'new', budget, bracket };
   }
 
-  return { decide, nextWork };
+  return { decide, nextWork, needsPeers: cfg.mode === 'prune' ? 'rungRanks' : 'none', halving: cfg };
 }
+
+/** Resource a trial promoted from rung k of bracket b runs up to. */
+export const budgetAfter = (cfg: HalvingConfig, b: number, k: number): number => cfg.rungs[b]![k + 1] ?? cfg.maxResource;
+
+/** Pause mode: the decision for a trial that has just reached rung k of bracket b. */
+export function pauseAt(cfg: HalvingConfig, b: number, k: number): Decision & { action: 'pause' } {
+  const resumeBudget = budgetAfter(cfg, b, k);
+  return { action: 'pause', rung: k, resumeBudget, reason: `reached rung ${k} (step ${fmt(cfg.rungs[b]![k]!)}) of bracket ${b}; paused until it ranks in the top 1/${cfg.eta} there, then resumed up to step ${fmt(resumeBudget)}` };
+}
+
+/** Prune mode: a trial at 0-based `place` of the `size` that reached rung k is pruned unless within max(1, floor(size / η)). */
+export function pruneAt(cfg: HalvingConfig, b: number, k: number, value: number, place: number, size: number): Decision | undefined {
+  const quota = Math.max(1, Math.floor(size / cfg.eta));
+  if (place < quota) return undefined;
+  return { action: 'prune', reason: `loss ${fmt(value)} at rung ${k} (step ${fmt(cfg.rungs[b]![k]!)}) of bracket ${b} ranks ${place + 1} of ${size}; only the best ${quota} go on` };
+}
+
+/** How many of a rung's `size` trials may be promoted from it (at least 1 when draining). */
+export const promotionQuota = (cfg: HalvingConfig, size: number, canStartNew: boolean): number =>
+  canStartNew ? Math.floor(size / cfg.eta) : Math.max(1, Math.floor(size / cfg.eta));

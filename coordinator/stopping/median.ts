@@ -14,7 +14,7 @@
  */
 import { SettingsReader } from '../search/settings.js';
 import { asLoss, fmt, lossesUpTo, mean, median } from './curve.js';
-import { SETTINGS_PREFIX, type StoppingRuleFactory } from './rule.js';
+import { SETTINGS_PREFIX, type Decision, type StoppingRuleFactory } from './rule.js';
 
 const TRIAL_VALUES = ['best', 'runningAverage'] as const;
 /** Katib's snake_case names are accepted so a Katib experiment's settings can be pasted as-is. */
@@ -36,6 +36,19 @@ function read(settings: Record<string, unknown>) {
   return { r, minTrialsRequired, startStep, trialValue };
 }
 
+export interface MedianConfig { minTrialsRequired: number; startStep: number; trialValue: (typeof TRIAL_VALUES)[number] }
+
+/**
+ * The decision at a report, from the trial's own value so far and the median `m` of the
+ * `peers` completed trials' running averages at that report's step (the one formula both the
+ * reference `decide` and the indexed decider use).
+ */
+export function medianDecision(cfg: MedianConfig, value: number, step: number, peers: number, m: number): Decision {
+  if (peers < cfg.minTrialsRequired || !(value > m)) return { action: 'continue' };
+  const what = cfg.trialValue === 'best' ? 'best loss' : 'running average loss';
+  return { action: 'prune', reason: `${what} ${fmt(value)} at step ${step} is worse than the median ${fmt(m)} of ${peers} completed trials' running averages up to that step` };
+}
+
 export const medianRule: StoppingRuleFactory = {
   name: 'median',
   description: 'Prunes a trial whose best loss so far is worse than the median of completed trials\' running averages at the same step (Vizier / Katib medianstop).',
@@ -45,7 +58,10 @@ export const medianRule: StoppingRuleFactory = {
   },
   create(settings) {
     const { minTrialsRequired, startStep, trialValue } = read(settings);
+    const cfg: MedianConfig = { minTrialsRequired, startStep, trialValue };
     return {
+      needsPeers: 'completedAverages',
+      median: cfg,
       decide(trial, peers) {
         const curve = trial.intermediate;
         const last = curve.at(-1);
@@ -60,10 +76,7 @@ export const medianRule: StoppingRuleFactory = {
         if (averages.length < minTrialsRequired) return { action: 'continue' };
         const own = curve.map((p) => asLoss(p.value));
         const value = trialValue === 'best' ? own.reduce((a, b) => Math.min(a, b), Infinity) : mean(own);
-        const m = median(averages);
-        if (!(value > m)) return { action: 'continue' };
-        const what = trialValue === 'best' ? 'best loss' : 'running average loss';
-        return { action: 'prune', reason: `${what} ${fmt(value)} at step ${step} is worse than the median ${fmt(m)} of ${averages.length} completed trials' running averages up to that step` };
+        return medianDecision(cfg, value, step, averages.length, median(averages));
       },
     };
   },

@@ -10,6 +10,8 @@
  */
 import type { FieldError } from '../../shared/errors.js';
 import type { IntermediateValue, TrialState } from '../../shared/trial.js';
+import type { HalvingConfig } from './halving.js';
+import type { MedianConfig } from './median.js';
 
 /** What a rule sees of one trial, in any state (QUEUED and RUNNING ones included). */
 export interface StoppingTrialView {
@@ -46,11 +48,28 @@ export interface WorkContext {
   canStartNew: boolean;
 }
 
+/**
+ * What a rule reads of the other trials when it decides, so the coordinator reads only that
+ * (coordinator/stopping/decider.ts, from indexes kept in Redis, O(log n) per decision):
+ * - `none`: the trial's own reports alone (ASHA/Hyperband in pause mode: the pause is decided
+ *   at the rung; ranking happens in `nextWork`);
+ * - `rungRanks`: the trial's place among its bracket's trials at a rung it reaches, and the
+ *   rung's size (ASHA/Hyperband in prune mode);
+ * - `completedAverages`: the median of the COMPLETED trials' running averages at a step (median).
+ */
+export type PeerNeed = 'none' | 'rungRanks' | 'completedAverages';
+
 export interface StoppingRule {
+  readonly needsPeers: PeerNeed;
+  /** Successive-halving rules: their geometry, which the rung indexes are laid out by. */
+  readonly halving?: HalvingConfig;
+  /** The median rule's settings, for the indexed decision. */
+  readonly median?: MedianConfig;
   /**
-   * Called once after each intermediate report of `trial` is recorded (its `intermediate`
-   * ends with that report). `peers` are the study's other trials; the trial itself, if also
-   * listed there, is ignored.
+   * The reference decision, a pure function of whole curves (the unit tests, and the check that
+   * the indexed decider decides the same). Called once after each intermediate report of `trial`
+   * is recorded (its `intermediate` ends with that report). `peers` are the study's other
+   * trials; the trial itself, if also listed there, is ignored.
    */
   decide(trial: StoppingTrialView, peers: readonly StoppingTrialView[]): Decision;
   /**

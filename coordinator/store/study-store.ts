@@ -72,7 +72,7 @@ export type FinishOutcome = 'COMPLETED' | 'FAILED' | 'PRUNED' | 'PAUSED' | 'CANC
 
 const SCRIPT_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
 const SCRIPTS = ['createTrial-3', 'startAttempt-3', 'appendMetrics-3', 'finishTrial-5', 'endWaitingTrial-5', 'endStudy-1', 'commitCheckpoint-1',
-  'acquireLease-1', 'releaseLease-1', 'recordDecision-1', 'resumeTrial-4', 'heartbeat-2'] as const;
+  'acquireLease-1', 'releaseLease-1', 'recordDecision-1', 'resumeTrial-7', 'indexReports-3', 'recordPause-3', 'heartbeat-2'] as const;
 /** Scripts that take further keys after their fixed ones (the count in the name): one per metric name. */
 const VARIADIC: ReadonlySet<ScriptName> = new Set(['appendMetrics-3']);
 type ScriptName = (typeof SCRIPTS)[number];
@@ -150,13 +150,40 @@ export class StudyStore implements StudyStoreContract {
     return this.redis.smembers(keys.activeStudies(this.prefix));
   }
 
-  /** Ends a RUNNING study once; returns false when it had already ended. */
+  /**
+   * Ends a RUNNING study once; returns false when it had already ended. The study joins the
+   * ending set first, so its wind-down is finished by a later reconcile however far this gets.
+   */
   async endStudy(id: string, state: Exclude<StudyState, 'RUNNING'>, reason: string, now = Date.now()): Promise<boolean> {
+    // The active and ending sets are global keys (another cluster slot), so they are updated apart; they are only indexes.
+    await this.redis.sadd(keys.endingStudies(this.prefix), id);
     const applied = (await this.run('endStudy-1', [keys.study(this.prefix, id)], [state, reason, now])) === 1;
-    // The active set is a global key (another cluster slot), so it is updated apart; it is only an index.
     await this.redis.srem(keys.activeStudies(this.prefix), id);
     await this.markEnded(id, now);
     return applied;
+  }
+
+  /** Ended studies whose wind-down may be unfinished. */
+  endingStudyIds(): Promise<string[]> {
+    return this.redis.smembers(keys.endingStudies(this.prefix));
+  }
+
+  /** The study's wind-down is complete: it leaves the runner's indexes. */
+  async windDownDone(id: string): Promise<void> {
+    await this.redis.multi().srem(keys.endingStudies(this.prefix), id).srem(keys.activeStudies(this.prefix), id).exec();
+  }
+
+  /** acquireLease for many studies in one pipeline: whether each is held by `owner` now. */
+  async acquireLeases(ids: readonly string[], owner: string, ttlMs: number): Promise<boolean[]> {
+    if (ids.length === 0) return [];
+    const pipe = this.redis.pipeline() as unknown as Record<string, (...a: (string | number)[]) => unknown> & { exec(): Promise<Array<[Error | null, unknown]> | null> };
+    for (const id of ids) pipe.th_acquireLease!(keys.lease(this.prefix, id), owner, ttlMs);
+    const rows = (await pipe.exec()) ?? [];
+    return ids.map((_, i) => {
+      const [err, v] = rows[i] ?? [new Error('no reply'), 0];
+      if (err) throw err;
+      return Number(v) === 1;
+    });
   }
 
   // ---- trials ----
@@ -247,10 +274,113 @@ export class StudyStore implements StudyStoreContract {
     return (await this.run('recordDecision-1', [keys.trial(this.prefix, studyId, number)], [attempt, state, reason])) === 1;
   }
 
-  /** Promotes a PAUSED trial back to QUEUED with a bigger budget. */
-  async resumeTrial(studyId: string, number: number, budget: number, now = Date.now()): Promise<boolean> {
+  /**
+   * Promotes a PAUSED trial back to QUEUED with a bigger budget, if `owner` holds the study's
+   * lease: 'resumed', 'not-paused' (or the study is not RUNNING), or 'not-lease-holder'.
+   */
+  async resumeTrial(studyId: string, number: number, budget: number, owner: string, now = Date.now()): Promise<'resumed' | 'not-paused' | 'not-lease-holder'> {
     const p = this.prefix;
-    return (await this.run('resumeTrial-4', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.paused(p, studyId)], [budget, now])) === 1;
+    const r = Number(await this.run('resumeTrial-7', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.paused(p, studyId),
+      keys.lease(p, studyId), keys.stopState(p, studyId), keys.stopCandidates(p, studyId)], [budget, now, owner]));
+    return r === 1 ? 'resumed' : r === -1 ? 'not-lease-holder' : 'not-paused';
+  }
+
+  // ---- early-stopping indexes (coordinator/stopping/stop-index.ts lays out the members) ----
+
+  /** A field of the study's stop-index state hash (`c:<n>`, `p:<n>`, `h`, `v`). */
+  async stopField(studyId: string, field: string): Promise<string | undefined> {
+    return (await this.redis.hget(keys.stopState(this.prefix, studyId), field)) ?? undefined;
+  }
+
+  async setStopField(studyId: string, field: string, value: string): Promise<void> {
+    await this.redis.hset(keys.stopState(this.prefix, studyId), field, value);
+  }
+
+  /**
+   * Advances trial `number`'s index state from `expected` to `next` and adds it to the rungs it
+   * reached (indexReports-3.lua). Its place and the size of each of those rungs, in order, or
+   * undefined when the state was not `expected` any more.
+   */
+  async indexReports(studyId: string, number: number, expected: string, next: string, rungs: Array<{ member: string; lo: string; hi: string }>): Promise<Array<{ place: number; size: number }> | undefined> {
+    const p = this.prefix;
+    const args: (string | number)[] = [number, expected, next];
+    for (const r of rungs) args.push(r.member, r.lo, r.hi);
+    const out = (await this.run('indexReports-3', [keys.stopState(p, studyId), keys.stopRungs(p, studyId), keys.stopCandidates(p, studyId)], args)) as number[];
+    if (Number(out[0]) !== 1) return undefined;
+    return rungs.map((_, i) => ({ place: Number(out[1 + 2 * i]), size: Number(out[2 + 2 * i]) }));
+  }
+
+  /** Records a PAUSE decision and makes the trial a promotion candidate (`member`) in one step. */
+  async recordPause(studyId: string, number: number, attempt: number, reason: string, member: string): Promise<boolean> {
+    const p = this.prefix;
+    return (await this.run('recordPause-3', [keys.trial(p, studyId, number), keys.stopState(p, studyId), keys.stopCandidates(p, studyId)], [attempt, reason, number, member])) === 1;
+  }
+
+  /** Makes a trial a promotion candidate (rebuilding the index of a study that had none). */
+  async addCandidate(studyId: string, number: number, member: string): Promise<void> {
+    const p = this.prefix;
+    await this.redis.multi().zadd(keys.stopCandidates(p, studyId), '0', member).hset(keys.stopState(p, studyId), `p:${number}`, member).exec();
+  }
+
+  /** Drops a candidate that can no longer be promoted (its trial ended); an index only. */
+  async dropCandidate(studyId: string, number: number, member: string): Promise<void> {
+    const p = this.prefix;
+    await this.redis.multi().zrem(keys.stopCandidates(p, studyId), member).hdel(keys.stopState(p, studyId), `p:${number}`).exec();
+  }
+
+  /**
+   * Per rung group (lex range of one rung): its first `limit` promotion candidates, how many
+   * rung members sort before the group (to turn a ZRANK into a place) and the rung's size.
+   */
+  async promotionCandidates(studyId: string, groups: Array<{ lo: string; hi: string; below: string }>, limit: number): Promise<Array<{ members: string[]; before: number; size: number }>> {
+    const p = this.prefix;
+    if (groups.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const g of groups) {
+      pipe.zrangebylex(keys.stopCandidates(p, studyId), g.lo, g.hi, 'LIMIT', 0, limit);
+      pipe.zlexcount(keys.stopRungs(p, studyId), '-', g.below);
+      pipe.zlexcount(keys.stopRungs(p, studyId), g.lo, g.hi);
+    }
+    const rows = await execOrThrow(pipe);
+    return groups.map((_, i) => ({ members: rows[3 * i] as string[], before: Number(rows[3 * i + 1]), size: Number(rows[3 * i + 2]) }));
+  }
+
+  /** ZRANK of each member in the rungs index (undefined when absent). */
+  async rungRanks(studyId: string, members: string[]): Promise<Array<number | undefined>> {
+    if (members.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const m of members) pipe.zrank(keys.stopRungs(this.prefix, studyId), m);
+    return (await execOrThrow(pipe)).map((r) => (r === null ? undefined : Number(r)));
+  }
+
+  /** Adds members to the completed trials' running-average index. */
+  async addAverages(studyId: string, members: string[]): Promise<void> {
+    for (let i = 0; i < members.length; i += 1000) {
+      await this.redis.zadd(keys.stopAverages(this.prefix, studyId), ...members.slice(i, i + 1000).flatMap((m) => ['0', m]));
+    }
+  }
+
+  /**
+   * The running averages at one step (lex range lo..hi; `below` = just under it): how many, and
+   * the members at the 0-based positions `at` within the range.
+   */
+  async averagesAt(studyId: string, range: { lo: string; hi: string; below: string }, at: (count: number) => number[]): Promise<{ count: number; members: string[] }> {
+    const k = keys.stopAverages(this.prefix, studyId);
+    const [count, before] = (await execOrThrow(this.redis.pipeline().zlexcount(k, range.lo, range.hi).zlexcount(k, '-', range.below))).map(Number) as [number, number];
+    const positions = at(count);
+    if (positions.length === 0) return { count, members: [] };
+    const pipe = this.redis.pipeline();
+    for (const i of positions) pipe.zrange(k, String(before + i), String(before + i));
+    return { count, members: (await execOrThrow(pipe)).map((r) => (r as string[])[0]!) };
+  }
+
+  /** Registers a step the median rule evaluates at; true when it was new. */
+  async addStopStep(studyId: string, step: number): Promise<boolean> {
+    return (await this.redis.zadd(keys.stopSteps(this.prefix, studyId), 'NX', step, String(step))) === 1;
+  }
+
+  async stopSteps(studyId: string): Promise<number[]> {
+    return (await this.redis.zrange(keys.stopSteps(this.prefix, studyId), '0', '-1')).map(Number);
   }
 
   async pausedNumbers(studyId: string): Promise<number[]> {
@@ -445,6 +575,14 @@ export class StudyStore implements StudyStoreContract {
 function parsePoint(row: string, createdAt: number): SeriesPoint {
   const [step, value, dt, attempt] = row.split('\t');
   return { step: Number(step), value: Number(value), timeMs: createdAt + Number(dt), attempt: attempt === undefined ? 1 : Number(attempt) };
+}
+
+async function execOrThrow(pipe: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
+  const rows = (await pipe.exec()) ?? [];
+  return rows.map(([err, v]) => {
+    if (err) throw err;
+    return v;
+  });
 }
 
 function newStudyId(): string {

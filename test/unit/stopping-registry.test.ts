@@ -30,3 +30,12 @@ describe('early-stopping registry', () => {
     expect(() => createStoppingRule({ rule: 'asha', settings: {} })).toThrow(/maxResource/);
   });
 });
+
+describe('what rules read of their peers', () => {
+  it('declares it, so the decider reads only that', () => {
+    expect(createStoppingRule({ rule: 'median', settings: {} }).needsPeers).toBe('completedAverages');
+    expect(createStoppingRule({ rule: 'asha', settings: { maxResource: 9 } }).needsPeers).toBe('none');
+    expect(createStoppingRule({ rule: 'asha', settings: { maxResource: 9, mode: 'prune' } }).needsPeers).toBe('rungRanks');
+    expect(createStoppingRule({ rule: 'hyperband', settings: { maxResource: 9, mode: 'prune' } }).needsPeers).toBe('rungRanks');
+  });
+});
