@@ -126,17 +126,17 @@ export function contains(p: ParamSpec, v: ParamValue): boolean {
 
 /** All values of a discrete parameter, or `points` evenly spaced ones (log-even when log) of a plain float. */
 export function gridValues(p: ParamSpec, points: number): ParamValue[] {
-  if (p.type === 'categorical') return [...p.values];
-  const n = cardinality(p);
-  if (Number.isFinite(n)) {
-    const step = p.type === 'int' ? (p.step ?? 1) : p.step!;
-    return Array.from({ length: n }, (_, i) => snap(p, p.min + i * step));
-  }
-  if (points === 1) return [snap(p, p.log ? Math.exp((Math.log(p.min) + Math.log(p.max)) / 2) : p.min / 2 + p.max / 2)];
-  return Array.from({ length: points }, (_, i) => {
-    const t = i / (points - 1);
-    const x = p.log ? Math.exp(Math.log(p.min) + t * (Math.log(p.max) - Math.log(p.min))) : p.min + t * (p.max - p.min);
-    // Trim float noise (10.000000000000002) so grid values print and compare as written.
-    return snap(p, Number(x.toPrecision(12)));
-  });
+  const n = p.type === 'categorical' ? p.values.length : Number.isFinite(cardinality(p)) ? cardinality(p) : points;
+  return Array.from({ length: n }, (_, i) => gridValue(p, points, i));
+}
+
+/** The i-th value of `gridValues(p, points)`, on its own: the grid sampler never lists an axis. */
+export function gridValue(p: ParamSpec, points: number, i: number): ParamValue {
+  if (p.type === 'categorical') return p.values[i]!;
+  if (Number.isFinite(cardinality(p))) return snap(p, p.min + i * (p.type === 'int' ? (p.step ?? 1) : p.step!));
+  if (points === 1) return snap(p, p.log ? Math.exp((Math.log(p.min) + Math.log(p.max)) / 2) : p.min / 2 + p.max / 2);
+  const t = i / (points - 1);
+  const x = p.log ? Math.exp(Math.log(p.min) + t * (Math.log(p.max) - Math.log(p.min))) : p.min + t * (p.max - p.min);
+  // Trim float noise (10.000000000000002) so grid values print and compare as written.
+  return snap(p, Number(x.toPrecision(12)));
 }

@@ -8,7 +8,7 @@
  * found by mixed-radix arithmetic over the axes' sizes, so an ask costs O(axes + trials) even
  * on an axis of ten million values (enumerating it blocked the coordinator for seconds per ask).
  */
-import { cardinality, snap, type ParamSpec, type ParamValue, type Params, type SearchSpace } from '../../shared/search-space.js';
+import { cardinality, gridValue, type ParamSpec, type ParamValue, type Params, type SearchSpace } from '../../shared/search-space.js';
 import { createRng } from '../../shared/rng.js';
 import type { FrozenTrial } from '../../shared/trial.js';
 import type { SamplerFactory } from './sampler.js';
@@ -32,7 +32,7 @@ export interface GridAxis { name: string; size: number; at(i: number): ParamValu
 
 const axisSize = (p: ParamSpec, points: number): number => (Number.isFinite(cardinality(p)) ? cardinality(p) : points);
 
-/** The i-th value of `gridValues(p, points)` (shared/search-space.ts), computed on its own. */
+/** One grid axis over `gridValue` (shared/search-space.ts), with its inverse. */
 export function gridAxis(name: string, p: ParamSpec, points: number): GridAxis {
   const size = axisSize(p, points);
   const listed = (at: (i: number) => ParamValue): GridAxis => {
@@ -41,10 +41,9 @@ export function gridAxis(name: string, p: ParamSpec, points: number): GridAxis {
     for (let i = size - 1; i >= 0; i--) index.set(at(i), i);
     return { name, size, at, indexOf: (v) => (v === undefined ? -1 : (index.get(v) ?? -1)) };
   };
-  if (p.type === 'categorical') return listed((i) => p.values[i]!);
-  if (Number.isFinite(cardinality(p))) {
+  const at = (i: number) => gridValue(p, points, i);
+  if (p.type !== 'categorical' && Number.isFinite(cardinality(p))) {
     const step = p.type === 'int' ? (p.step ?? 1) : p.step!;
-    const at = (i: number) => snap(p, p.min + i * step);
     return {
       name, size, at,
       indexOf(v) {
@@ -58,16 +57,7 @@ export function gridAxis(name: string, p: ParamSpec, points: number): GridAxis {
       },
     };
   }
-  if (points === 1) {
-    const mid = snap(p, p.log ? Math.sqrt(p.min * p.max) : (p.min + p.max) / 2);
-    return listed(() => mid);
-  }
-  return listed((i) => {
-    const t = i / (points - 1);
-    const x = p.log ? Math.exp(Math.log(p.min) + t * (Math.log(p.max) - Math.log(p.min))) : p.min + t * (p.max - p.min);
-    // Trim float noise (10.000000000000002) so grid values print and compare as written.
-    return snap(p, Number(x.toPrecision(12)));
-  });
+  return listed(at);
 }
 
 /** The mixed-radix position of a point (inverse of gridPoint), or -1 when it is not on the grid. */
