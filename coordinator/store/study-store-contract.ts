@@ -36,8 +36,14 @@ export interface StudyRecords {
   listStudies(offset: number, limit: number): Promise<{ total: number; studies: StudyRecord[] }>;
   countStudies(): Promise<number>;
   activeStudyIds(): Promise<string[]>;
-  /** Ends a RUNNING study once; false when it had already ended. */
+  /**
+   * Ends a RUNNING study once (false when it had already ended) and marks it ending: its
+   * wind-down (cancel, stop, prune its trials) is finished by whoever calls windDownDone.
+   */
   endStudy(id: string, state: Exclude<StudyState, 'RUNNING'>, reason: string, now?: number): Promise<boolean>;
+  /** Studies whose wind-down may not be finished (reconcile finishes it). */
+  endingStudyIds(): Promise<string[]>;
+  windDownDone(id: string): Promise<void>;
 }
 
 export interface TrialTransitions {
@@ -53,6 +59,8 @@ export interface TrialTransitions {
   finishTrial(studyId: string, number: number, attempt: number, outcome: FinishOutcome, o: { direction: string; reason: string; exitCode?: number; stderrTail?: string; maxRetries: number; stopLatencyMs?: number; now?: number }): Promise<{ state: string; applied: boolean }>;
   /** Ends a QUEUED trial (CANCELLED) or a PAUSED one (PRUNED); false when it was neither. */
   endWaitingTrial(studyId: string, number: number, state: 'CANCELLED' | 'PRUNED', reason: string, now?: number): Promise<boolean>;
+  /** Promotes a PAUSED trial with a bigger budget, only for the holder of the study's lease (fencing). */
+  resumeTrial(studyId: string, number: number, budget: number, owner: string, now?: number): Promise<'resumed' | 'not-paused' | 'not-lease-holder'>;
   /** The first early-stopping decision of an attempt stands; false when one was already made. */
   recordDecision(studyId: string, number: number, attempt: number, state: 'PRUNED' | 'PAUSED', reason: string): Promise<boolean>;
   /** Accepted only from the current attempt and never older than the latest; returns ids to prune. */
@@ -83,6 +91,29 @@ export interface Leases {
   /** Takes or renews `owner`'s lease on driving a study; false while another owner holds it. */
   acquireLease(studyId: string, owner: string, ttlMs: number): Promise<boolean>;
   releaseLease(studyId: string, owner: string): Promise<void>;
+  /** Renews many leases in one round trip; each answer as acquireLease's. */
+  acquireLeases(ids: readonly string[], owner: string, ttlMs: number): Promise<boolean[]>;
+}
+
+/**
+ * The early-stopping indexes (coordinator/stopping/stop-index.ts owns their meaning): rung
+ * memberships written once per trial and rung, promotion candidates, completed trials' running
+ * averages. `indexReports` is atomic and guarded by a cursor (`expected` -> `next`), so two
+ * replicas never count the same reports twice; the other writes are idempotent.
+ */
+export interface StopIndexes {
+  stopField(studyId: string, field: string): Promise<string | undefined>;
+  setStopField(studyId: string, field: string, value: string): Promise<void>;
+  indexReports(studyId: string, number: number, expected: string, next: string, rungs: Array<{ member: string; lo: string; hi: string }>): Promise<Array<{ place: number; size: number }> | undefined>;
+  recordPause(studyId: string, number: number, attempt: number, reason: string, member: string): Promise<boolean>;
+  addCandidate(studyId: string, number: number, member: string): Promise<void>;
+  dropCandidate(studyId: string, number: number, member: string): Promise<void>;
+  promotionCandidates(studyId: string, groups: Array<{ lo: string; hi: string; below: string }>, limit: number): Promise<Array<{ members: string[]; before: number; size: number }>>;
+  rungRanks(studyId: string, members: string[]): Promise<Array<number | undefined>>;
+  addAverages(studyId: string, members: string[]): Promise<void>;
+  averagesAt(studyId: string, range: { lo: string; hi: string; below: string }, at: (count: number) => number[]): Promise<{ count: number; members: string[] }>;
+  addStopStep(studyId: string, step: number): Promise<boolean>;
+  stopSteps(studyId: string): Promise<number[]>;
 }
 
 /** Deletion and retention: who owns stored data and removes it. */
@@ -102,7 +133,7 @@ export interface StudyLifecycle {
   clearCheckpoints(studyId: string, number: number): Promise<void>;
 }
 
-export interface StudyStore extends StudyRecords, TrialTransitions, TrialReads, Leases, StudyLifecycle {
+export interface StudyStore extends StudyRecords, TrialTransitions, TrialReads, Leases, StopIndexes, StudyLifecycle {
   /** Told (on this replica) when a trial of the study reached a final state or the study ended. */
   onTrialsEnded?: (studyId: string) => void;
 }

@@ -168,6 +168,24 @@ describe.each(HARNESSES)('StudyStore contract: $name', (h) => {
     expect(await store.heartbeat(s.id, 0, 2)).toEqual({ current: false });
   });
 
+  it('promotions are fenced by the lease; an ended study stays "ending" until its wind-down is done', async () => {
+    const s = await store.createStudy(spec());
+    await store.createTrial(s.id, 0, { x: 0.5 }, 10);
+    await store.startAttempt(s.id, 0, 'w', 0, '', 1, Date.now(), 'd');
+    expect(await store.recordDecision(s.id, 0, 1, 'PAUSED', 'rung 1')).toBe(true);
+    expect((await store.finishTrial(s.id, 0, 1, 'COMPLETED', { direction: 'minimize', reason: '', maxRetries: 1 })).state).toBe('PAUSED');
+    expect(await store.pausedNumbers(s.id)).toEqual([0]);
+    expect(await store.acquireLeases([s.id], 'driver', 10_000)).toEqual([true]);
+    expect(await store.resumeTrial(s.id, 0, 9, 'intruder')).toBe('not-lease-holder');
+    expect(await store.resumeTrial(s.id, 0, 9, 'driver')).toBe('resumed');
+    expect(await store.resumeTrial(s.id, 0, 9, 'driver')).toBe('not-paused');
+    expect((await store.getTrial(s.id, 0))?.budget).toBe(9);
+    await store.endStudy(s.id, 'STOPPED', 'test');
+    expect(await store.endingStudyIds()).toContain(s.id);
+    await store.windDownDone(s.id);
+    expect(await store.endingStudyIds()).not.toContain(s.id);
+  });
+
   it('deleting: every key of a trial and a study is listed, and after unlinking them the study is gone', async () => {
     const s = await store.createStudy(spec());
     await store.createTrial(s.id, 0, { x: 0.5 }, 10);
