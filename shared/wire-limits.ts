@@ -98,7 +98,10 @@ export function checkStarted(s: { trialId: string; workerId: string; deliveryId?
   }
 }
 
-export function checkFinished(f: { reason: string; stderrTail: string; signal: string }): void {
+export function checkFinished(f: { reason: string; stderrTail: string; signal: string; truncatedLines?: number; droppedBytes?: number }): void {
+  for (const [field, v] of [['finished.truncatedLines', f.truncatedLines], ['finished.droppedBytes', f.droppedBytes]] as const) {
+    if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) throw invalid(field, `must be a whole number >= 0 (got ${v})`);
+  }
   bounded('finished.reason', f.reason, WIRE_LIMITS.reasonBytes, 'bytes');
   bounded('finished.stderrTail', f.stderrTail, WIRE_LIMITS.stderrTailBytes, 'bytes');
   bounded('finished.signal', f.signal, WIRE_LIMITS.signalLength);

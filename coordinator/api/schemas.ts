@@ -78,6 +78,8 @@ export const TrialViewSchema = Type.Object({
   budget: Nullable(Type.Number()),
   checkpoint: Nullable(Type.Object({ id: Type.String(), step: Type.Number() })),
   stopLatencyMs: Nullable(Type.Number()),
+  /** Output lines cut at the worker's line cap, and the bytes dropped with them. */
+  output: Type.Object({ truncatedLines: Type.Integer(), droppedBytes: Type.Integer() }),
   createdAt: Time,
   startedAt: Nullable(Time),
   finishedAt: Nullable(Time),

@@ -39,6 +39,7 @@ export function trialView(t: TrialRecord): TrialView {
     budget: t.budget ?? null,
     checkpoint: t.checkpoint ?? null,
     stopLatencyMs: t.stopLatencyMs ?? null,
+    output: { truncatedLines: t.truncatedLines ?? 0, droppedBytes: t.droppedBytes ?? 0 },
     createdAt: new Date(t.createdAt).toISOString(),
     startedAt: t.startedAt ? new Date(t.startedAt).toISOString() : null,
     finishedAt: t.finishedAt ? new Date(t.finishedAt).toISOString() : null,

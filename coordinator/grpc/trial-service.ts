@@ -205,6 +205,7 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
           direction: state.spec.objective.direction, reason, exitCode: msg.finished.exitCode,
           stderrTail: msg.finished.stderrTail, maxRetries: state.spec.maxRetries,
           ...(msg.finished.stopLatencyMs ? { stopLatencyMs: msg.finished.stopLatencyMs } : {}),
+          ...(msg.finished.truncatedLines ? { truncatedLines: msg.finished.truncatedLines, droppedBytes: msg.finished.droppedBytes ?? 0 } : {}),
         });
         log.info({ trialId: state.trialId, attempt: msg.finished.attempt, state: r.state, applied: r.applied, reason }, 'attempt finished');
         if (r.applied && r.state === 'QUEUED') {

@@ -55,6 +55,9 @@ export interface TrialRecord {
   jobId?: string;
   /** Milliseconds from the metric line that triggered an early-stopping decision to the program's exit. */
   stopLatencyMs?: number;
+  /** Output lines the worker cut at its line cap, and the bytes dropped with them (all attempts). */
+  truncatedLines?: number;
+  droppedBytes?: number;
   /** An early-stopping decision made for the current attempt, repeated until the program stops. */
   stopDecision?: { state: 'PRUNED' | 'PAUSED'; reason: string };
   /** Metric points stored, and those refused past the trial's cap (spec.limits.maxMetricPoints). */
@@ -250,11 +253,11 @@ export class StudyStore implements StudyStoreContract {
     return { status: status as AppendResult['status'], dropped: Number(dropped) };
   }
 
-  async finishTrial(studyId: string, number: number, attempt: number, outcome: FinishOutcome, o: { direction: string; reason: string; exitCode?: number; stderrTail?: string; maxRetries: number; stopLatencyMs?: number; now?: number }): Promise<{ state: string; applied: boolean }> {
+  async finishTrial(studyId: string, number: number, attempt: number, outcome: FinishOutcome, o: { direction: string; reason: string; exitCode?: number; stderrTail?: string; maxRetries: number; stopLatencyMs?: number; truncatedLines?: number; droppedBytes?: number; now?: number }): Promise<{ state: string; applied: boolean }> {
     const p = this.prefix;
     const [state, applied] = (await this.run('finishTrial-5',
       [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.history(p, studyId), keys.paused(p, studyId)],
-      [attempt, outcome, o.now ?? Date.now(), o.direction, o.reason, o.exitCode ?? '', o.stderrTail ?? '', o.maxRetries, o.stopLatencyMs ?? ''])) as [string, number];
+      [attempt, outcome, o.now ?? Date.now(), o.direction, o.reason, o.exitCode ?? '', o.stderrTail ?? '', o.maxRetries, o.stopLatencyMs ?? '', o.truncatedLines ?? 0, o.droppedBytes ?? 0])) as [string, number];
     if (applied === 1 && state !== 'QUEUED' && state !== 'PAUSED') this.onTrialsEnded?.(studyId);
     return { state, applied: applied === 1 };
   }
@@ -620,6 +623,7 @@ function toTrial(studyId: string, h: Record<string, string>): TrialRecord {
   if (h.workerId) t.workerId = h.workerId;
   if (h.jobId) t.jobId = h.jobId;
   if (h.stopLatencyMs) t.stopLatencyMs = Number(h.stopLatencyMs);
+  if (h.truncatedLines) { t.truncatedLines = Number(h.truncatedLines); t.droppedBytes = Number(h.droppedBytes ?? 0); }
   if (h.stopDecision) t.stopDecision = { state: h.stopDecision as 'PRUNED' | 'PAUSED', reason: h.stopReason ?? '' };
   if (h.reason) t.reason = h.reason;
   if (h.lastReason) t.lastReason = h.lastReason;

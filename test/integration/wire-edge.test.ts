@@ -132,6 +132,29 @@ describe('the coordinator edge of the worker protocol', () => {
     expect(series.score!.map((p) => p.step)).toEqual(Array.from({ length: 4500 }, (_, i) => 2 * i));
   });
 
+  it('output lines the worker cut at its line cap are counted on the trial, over all attempts (item 2)', async () => {
+    const id = await queuedTrial({ maxRetries: 2 });
+    const s = await started(id, 'first');
+    s.send({ metrics: { attempt: 1, seq: 1, points: [pt(1)] } });
+    await s.next((m) => !!m.ack);
+    s.send(finished(1, { lastSeq: 1, outcome: 'OUTCOME_STOPPED', exitCode: -1, truncatedLines: 2, droppedBytes: 3_000_000 }));
+    expect((await s.next((m) => !!m.finishAck)).finishAck!.state).toBe('QUEUED');
+    s.end();
+    const again = open(client);
+    again.send({ started: { trialId: `${id}.0`, workerId: 'scripted', resumeAttempt: 0, deliveryId: 'second' } });
+    expect((await again.next((m) => !!m.startReply)).startReply).toMatchObject({ action: 'ACTION_RUN', attempt: 2 });
+    again.send({ metrics: { attempt: 2, seq: 1, points: [pt(2)] } });
+    await again.next((m) => !!m.ack);
+    again.send(finished(2, { lastSeq: 1, truncatedLines: 1, droppedBytes: 5 }));
+    expect((await again.next((m) => !!m.finishAck)).finishAck!.state).toBe('COMPLETED');
+    again.end();
+    expect((await stack.api('GET', `/api/v1/trials/${id}.0`)).body.output).toEqual({ truncatedLines: 3, droppedBytes: 3_000_005 });
+    // Counts are checked at the edge like every other number.
+    const bad = await started(await queuedTrial());
+    bad.send(finished(1, { truncatedLines: 2 ** 62 }));
+    expect((await bad.error()).code).toBe(grpcStatus.INVALID_ARGUMENT);
+  });
+
   it('a store refusal that retrying cannot heal (a script error) fails the trial instead of looping (item 1)', async () => {
     const id = await queuedTrial();
     const s = await started(id);
