@@ -33,6 +33,32 @@ function retentionFlag(value: string | undefined): number | undefined {
   return n;
 }
 
+/**
+ * The Redis URL of a server command: `--redis-url-file FILE`, then `--redis URL` (only without a
+ * password: argv is readable by every process on the machine in /proc/PID/cmdline, trial
+ * programs included), then REDIS_URL, then the local default.
+ */
+async function redisUrlOf(flag: string | undefined, file: string | undefined): Promise<string> {
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      throw new UsageError(`--redis-url-file: cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    }
+    if (!/^rediss?:\/\//.test(text)) throw new UsageError(`--redis-url-file: ${file} must hold one redis:// or rediss:// URL`);
+    return text;
+  }
+  if (flag !== undefined) {
+    const { urlHasCredentials } = await import('../shared/redis.js');
+    if (urlHasCredentials(flag)) {
+      throw new UsageError('--redis: this URL carries a password, and the command line is readable by every process on this machine (/proc/PID/cmdline), trial programs included. Pass it in REDIS_URL or in a file given to --redis-url-file.');
+    }
+    return flag;
+  }
+  return process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+}
+
 async function confirm(question: string): Promise<string> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
@@ -121,12 +147,12 @@ async function main(argv: string[]): Promise<number> {
 
     case 'coordinator': {
       refusePlaceholderToken();
-      const f = flags(rest, { redis: { type: 'string' }, host: { type: 'string' }, 'http-port': { type: 'string' }, 'grpc-port': { type: 'string' }, prefix: { type: 'string' }, 'checkpoint-dir': { type: 'string' },
+      const f = flags(rest, { redis: { type: 'string' }, 'redis-url-file': { type: 'string' }, host: { type: 'string' }, 'http-port': { type: 'string' }, 'grpc-port': { type: 'string' }, prefix: { type: 'string' }, 'checkpoint-dir': { type: 'string' },
         'lease-ms': { type: 'string' }, 'reconcile-ms': { type: 'string' }, 'retention-days': { type: 'string' }, 'store-timeout-ms': { type: 'string' } }, 'coordinator');
       const retentionDays = retentionFlag(f.values['retention-days'] ?? process.env.TUNEHIVE_RETENTION_DAYS);
       const log = (await servers.logger()).createLogger('tunehive-coordinator');
       const c = await (await servers.coordinator()).startCoordinator({
-        redisUrl: f.values.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', host: f.values.host ?? process.env.TUNEHIVE_HOST ?? '127.0.0.1',
+        redisUrl: await redisUrlOf(f.values.redis, f.values['redis-url-file'] ?? process.env.REDIS_URL_FILE), host: f.values.host ?? process.env.TUNEHIVE_HOST ?? '127.0.0.1',
         httpPort: intFlag(f.values['http-port'] ?? process.env.TUNEHIVE_HTTP_PORT, 'http-port', 8080),
         grpcPort: intFlag(f.values['grpc-port'] ?? process.env.TUNEHIVE_GRPC_PORT, 'grpc-port', 50051),
         prefix: f.values.prefix ?? process.env.TUNEHIVE_PREFIX ?? 'th', log,
@@ -145,7 +171,7 @@ async function main(argv: string[]): Promise<number> {
     case 'worker': {
       refusePlaceholderToken();
       const f = flags(rest, {
-        redis: { type: 'string' }, coordinator: { type: 'string' }, slots: { type: 'string' }, 'work-dir': { type: 'string' }, id: { type: 'string' }, prefix: { type: 'string' },
+        redis: { type: 'string' }, 'redis-url-file': { type: 'string' }, coordinator: { type: 'string' }, slots: { type: 'string' }, 'work-dir': { type: 'string' }, id: { type: 'string' }, prefix: { type: 'string' },
         'lock-ms': { type: 'string' }, 'heartbeat-ms': { type: 'string' }, 'grace-ms': { type: 'string' }, gpus: { type: 'string' },
         runtime: { type: 'string' },
       }, 'worker');
@@ -162,7 +188,7 @@ async function main(argv: string[]): Promise<number> {
       const { ProcessRuntime } = await servers.processRuntime();
       const { ContainerRuntime } = await servers.containerRuntime();
       const agent = new Agent({
-        redisUrl: f.values.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+        redisUrl: await redisUrlOf(f.values.redis, f.values['redis-url-file'] ?? process.env.REDIS_URL_FILE),
         coordinator: f.values.coordinator ?? process.env.TUNEHIVE_COORDINATOR ?? '127.0.0.1:50051',
         slots: intFlag(f.values.slots ?? process.env.TUNEHIVE_SLOTS, 'slots', 1, 1, 1024),
         workDir: path.resolve(f.values['work-dir'] ?? process.env.TUNEHIVE_WORK_DIR ?? '.tunehive/worker'),

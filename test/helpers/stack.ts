@@ -17,8 +17,8 @@ export interface TestStack {
 
 export const fixture = (name: string) => path.resolve('test/fixtures', name);
 
-export async function startTestStack(name: string, o: { workers?: number; slots?: number; agent?: Partial<AgentOptions>; coordinator?: Partial<CoordinatorOptions> } = {}): Promise<TestStack> {
-  const prefix = uniquePrefix(name);
+export async function startTestStack(name: string, o: { workers?: number; slots?: number; agent?: Partial<AgentOptions>; coordinator?: Partial<CoordinatorOptions>; prefix?: string } = {}): Promise<TestStack> {
+  const prefix = o.prefix ?? uniquePrefix(name);
   const log = quietLog();
   const coordinator = await startCoordinator({ redisUrl: redisUrl(), host: '127.0.0.1', httpPort: 0, grpcPort: 0, prefix, log, reconcileIntervalMs: 500,
     checkpointDir: mkdtempSync(path.join(os.tmpdir(), 'tunehive-ckpt-')), ...o.coordinator });
