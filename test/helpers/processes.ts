@@ -4,13 +4,13 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-export function spawnWorker(o: { redisUrl: string; prefix: string; coordinator: string; id: string; slots?: number; extra?: string[] }): ChildProcess {
+export function spawnWorker(o: { redisUrl: string; prefix: string; coordinator: string; id: string; slots?: number; extra?: string[]; env?: Record<string, string> }): ChildProcess {
   const workDir = mkdtempSync(path.join(os.tmpdir(), `tunehive-${o.id}-`));
   const child = spawn(process.execPath, [
     path.resolve('bin/tunehive.mjs'), 'worker', '--prefix', o.prefix, '--coordinator', o.coordinator,
     '--slots', String(o.slots ?? 1), '--id', o.id, '--work-dir', workDir, '--lock-ms', '2000', '--heartbeat-ms', '500', '--grace-ms', '3000', ...(o.extra ?? []),
   // The URL carries a password: by environment, never in argv (the CLI refuses that).
-  ], { stdio: ['ignore', 'ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore'], env: { ...process.env, REDIS_URL: o.redisUrl, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn' } });
+  ], { stdio: ['ignore', 'ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore'], env: { ...process.env, REDIS_URL: o.redisUrl, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', ...o.env } });
   return child;
 }
 
