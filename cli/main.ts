@@ -73,9 +73,13 @@ const HELP = `tunehive — distributed hyperparameter optimisation
 Usage:
   tunehive demo                       run the demo study (digits MLP, 20 trials) on a local stack
   tunehive dev                        local stack: redis-server (unless REDIS_URL), coordinator, 2 workers
-  tunehive coordinator [--redis URL] [--host 127.0.0.1] [--http-port 8080] [--grpc-port 50051]
-  tunehive worker [--redis URL] [--coordinator HOST:PORT] [--slots N] [--work-dir DIR]
+  tunehive coordinator [--redis-url-file FILE] [--host 127.0.0.1] [--http-port 8080] [--grpc-port 50051]
+                  [--tls-cert FILE --tls-key FILE [--tls-ca FILE]] [--insecure]
+  tunehive worker [--redis-url-file FILE] [--coordinator HOST:PORT] [--slots N] [--work-dir DIR]
                   [--gpus auto|none|N|0,1,2] [--runtime process|container]
+                  [--tls] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--tls-server-name NAME]
+                  [--run-as USER] [--allow-command PATTERN]... [--allow-image PATTERN]...
+                  [--allow-env PATTERN]... [--deny-env PATTERN]... [--pass-env PATTERN]...
   tunehive submit FILE [--api URL]    submit a study spec (JSON or YAML); prints the study id
   tunehive status ID [--api URL] [--watch]
   tunehive trials ID [--api URL] [--limit N] [--state STATE]
@@ -83,8 +87,10 @@ Usage:
   tunehive delete ID [--yes] [--force] [--api URL]
                                       delete a study and all it stored (--force: even a RUNNING one)
 
-Environment: REDIS_URL, TUNEHIVE_API (default http://127.0.0.1:8080), TUNEHIVE_COORDINATOR,
-LOG_LEVEL (info). Servers bind 127.0.0.1 unless --host says otherwise.`;
+Environment: REDIS_URL (a URL with a password goes here or in --redis-url-file, never in
+--redis), TUNEHIVE_API (default http://127.0.0.1:8080), TUNEHIVE_COORDINATOR, LOG_LEVEL (info).
+Servers bind 127.0.0.1 unless --host says otherwise; any other address needs TLS or --insecure.
+See SECURITY.md.`;
 
 function flags<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, command: string) {
   try {
@@ -148,7 +154,12 @@ async function main(argv: string[]): Promise<number> {
     case 'coordinator': {
       refusePlaceholderToken();
       const f = flags(rest, { redis: { type: 'string' }, 'redis-url-file': { type: 'string' }, host: { type: 'string' }, 'http-port': { type: 'string' }, 'grpc-port': { type: 'string' }, prefix: { type: 'string' }, 'checkpoint-dir': { type: 'string' },
-        'lease-ms': { type: 'string' }, 'reconcile-ms': { type: 'string' }, 'retention-days': { type: 'string' }, 'store-timeout-ms': { type: 'string' } }, 'coordinator');
+        'lease-ms': { type: 'string' }, 'reconcile-ms': { type: 'string' }, 'retention-days': { type: 'string' }, 'store-timeout-ms': { type: 'string' },
+        'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-ca': { type: 'string' }, insecure: { type: 'boolean' } }, 'coordinator');
+      const { readServerTls } = await import('../shared/tls.js');
+      const tls = readServerTls({
+        certFile: f.values['tls-cert'] ?? process.env.TUNEHIVE_TLS_CERT, keyFile: f.values['tls-key'] ?? process.env.TUNEHIVE_TLS_KEY, caFile: f.values['tls-ca'] ?? process.env.TUNEHIVE_TLS_CA,
+      });
       const retentionDays = retentionFlag(f.values['retention-days'] ?? process.env.TUNEHIVE_RETENTION_DAYS);
       const log = (await servers.logger()).createLogger('tunehive-coordinator');
       const c = await (await servers.coordinator()).startCoordinator({
@@ -161,6 +172,7 @@ async function main(argv: string[]): Promise<number> {
         reconcileIntervalMs: intFlag(f.values['reconcile-ms'], 'reconcile-ms', 2000, 100, 600_000),
         ...(retentionDays !== undefined ? { retentionDays } : {}),
         storeCommandTimeoutMs: intFlag(f.values['store-timeout-ms'] ?? process.env.TUNEHIVE_STORE_TIMEOUT_MS, 'store-timeout-ms', 5000, 100, 600_000),
+        ...(tls ? { tls } : {}), insecure: f.values.insecure === true,
       });
       console.log(`coordinator: API ${c.httpUrl}, gRPC ${c.grpcAddress}`);
       await untilSignal();
@@ -174,7 +186,32 @@ async function main(argv: string[]): Promise<number> {
         redis: { type: 'string' }, 'redis-url-file': { type: 'string' }, coordinator: { type: 'string' }, slots: { type: 'string' }, 'work-dir': { type: 'string' }, id: { type: 'string' }, prefix: { type: 'string' },
         'lock-ms': { type: 'string' }, 'heartbeat-ms': { type: 'string' }, 'grace-ms': { type: 'string' }, gpus: { type: 'string' },
         runtime: { type: 'string' },
+        tls: { type: 'boolean' }, 'tls-ca': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-server-name': { type: 'string' },
+        'run-as': { type: 'string' }, 'allow-command': { type: 'string', multiple: true }, 'allow-image': { type: 'string', multiple: true },
+        'allow-env': { type: 'string', multiple: true }, 'deny-env': { type: 'string', multiple: true }, 'pass-env': { type: 'string', multiple: true },
       }, 'worker');
+      const { readClientTls } = await import('../shared/tls.js');
+      const tls = readClientTls({
+        tls: f.values.tls === true, caFile: f.values['tls-ca'] ?? process.env.TUNEHIVE_TLS_CA, certFile: f.values['tls-cert'] ?? process.env.TUNEHIVE_TLS_CERT,
+        keyFile: f.values['tls-key'] ?? process.env.TUNEHIVE_TLS_KEY, serverName: f.values['tls-server-name'],
+      });
+      const { CommandPolicy } = await import('../worker/policy/command-policy.js');
+      const policy = new CommandPolicy({
+        allowCommands: f.values['allow-command'] ?? [], allowImages: f.values['allow-image'] ?? [],
+        allowEnv: f.values['allow-env'] ?? [], denyEnv: f.values['deny-env'] ?? [],
+      });
+      const runAsName = f.values['run-as'] ?? process.env.TUNEHIVE_RUN_AS;
+      if (runAsName !== undefined && (f.values.runtime ?? process.env.TUNEHIVE_RUNTIME) === 'container') throw new UsageError('--run-as is for the process runtime; a container runs as its image\'s user');
+      let runAs;
+      if (runAsName !== undefined) {
+        const { lookupUser, RunAsError } = await import('../worker/runtime/run-as.js');
+        try {
+          runAs = lookupUser(runAsName);
+        } catch (err) {
+          if (err instanceof RunAsError) throw new UsageError(err.message);
+          throw err;
+        }
+      }
       let gpus: GpuSetting;
       try {
         gpus = (await servers.gpuDiscovery()).resolveGpuSetting(f.values.gpus, process.env);
@@ -193,7 +230,8 @@ async function main(argv: string[]): Promise<number> {
         slots: intFlag(f.values.slots ?? process.env.TUNEHIVE_SLOTS, 'slots', 1, 1, 1024),
         workDir: path.resolve(f.values['work-dir'] ?? process.env.TUNEHIVE_WORK_DIR ?? '.tunehive/worker'),
         prefix: f.values.prefix ?? process.env.TUNEHIVE_PREFIX ?? 'th', log, gpus,
-        runtime: runtimeName === 'container' ? new ContainerRuntime() : new ProcessRuntime(process.cwd()),
+        runtime: runtimeName === 'container' ? new ContainerRuntime() : new ProcessRuntime(process.cwd(), { passEnv: f.values['pass-env'] ?? [], ...(runAs ? { runAs } : {}) }),
+        policy, ...(tls ? { tls } : {}),
         lockMs: intFlag(f.values['lock-ms'], 'lock-ms', 10_000, 1000, 600_000),
         heartbeatMs: intFlag(f.values['heartbeat-ms'], 'heartbeat-ms', 2000, 100, 60_000),
         graceMs: intFlag(f.values['grace-ms'], 'grace-ms', 10_000, 0, 3_600_000),
@@ -286,6 +324,7 @@ main(process.argv.slice(2)).then(
     // Messages can quote what the API or the user sent: inert, but their lines kept.
     const m = (e: Error) => safeText(e.message, { multiline: true });
     if (err instanceof UsageError || err instanceof ApiError) say(`tunehive: ${m(err)}`);
+    else if (err instanceof Error && 'code' in err && /^TH_ERR_CONFIG_/.test(String(err.code))) say(`tunehive: ${m(err)}`);
     else if (err instanceof Error && /redis-server was not found/.test(err.message)) say(`tunehive: ${m(err)}`);
     else say(`tunehive: unexpected error: ${err instanceof Error ? m(err) : safeText(err)}\n(set LOG_LEVEL=debug for details)`);
     process.exit(1);

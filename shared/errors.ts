@@ -20,6 +20,9 @@ export const ERROR_STATUS = {
   TH_ERR_WIRE_TOO_LARGE: 413,
   /** Redis answered a store call with a refusal that retrying cannot heal (a script error). */
   TH_ERR_STORE_REFUSED: 500,
+  /** Start-up refusals (never sent over HTTP): a clear-text bind beyond loopback, unusable TLS files. */
+  TH_ERR_CONFIG_INSECURE: 500,
+  TH_ERR_CONFIG_TLS: 500,
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
