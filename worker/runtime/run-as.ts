@@ -44,7 +44,9 @@ export function lookupUser(name: string, passwd = '/etc/passwd'): RunAsUser {
 
 /**
  * Gives the trial's folder (the checkpoint folder's parent) to the user, and lets it traverse
- * the agent's folders above (o+x only, never read: it cannot list them or open the agent's files).
+ * the agent's two folders above it (`<work-dir>/trials` and `<work-dir>`: o+x only, so it
+ * cannot list them or open the agent's files there). Folders further up are not the agent's to
+ * change: one the user cannot traverse is an error that says so.
  */
 export function prepareTrialFolder(checkpointDir: string, user: RunAsUser): string {
   const trialDir = path.dirname(checkpointDir);
@@ -57,9 +59,17 @@ export function prepareTrialFolder(checkpointDir: string, user: RunAsUser): stri
   own(trialDir);
   chmodSync(trialDir, 0o700);
   const me = process.getuid?.();
-  for (let dir = path.dirname(trialDir); ; dir = path.dirname(dir)) {
+  const trials = path.dirname(trialDir);
+  for (const dir of [trials, path.dirname(trials)]) {
     const st = statSync(dir);
     if (st.uid === me && (st.mode & 0o001) === 0) chmodSync(dir, (st.mode & 0o7777) | 0o001);
+  }
+  for (let dir = path.dirname(path.dirname(trials)); ; dir = path.dirname(dir)) {
+    const st = statSync(dir);
+    const traversable = (st.mode & 0o001) !== 0 || (st.uid === user.uid && (st.mode & 0o100) !== 0) || (st.gid === user.gid && (st.mode & 0o010) !== 0);
+    if (!traversable) {
+      throw new RunAsError(`user ${user.name} cannot reach the trial folder: ${dir} is mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}; put --work-dir under folders others may traverse (e.g. /var/lib/tunehive), or chmod o+x ${dir}`);
+    }
     if (path.dirname(dir) === dir) break;
   }
   return trialDir;
