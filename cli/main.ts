@@ -80,6 +80,9 @@ Usage:
                   [--tls] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--tls-server-name NAME]
                   [--run-as USER] [--allow-command PATTERN]... [--allow-image PATTERN]...
                   [--allow-env PATTERN]... [--deny-env PATTERN]... [--pass-env PATTERN]...
+  tunehive redis-acl --out-dir DIR [--prefix th] [--host tunehive-redis] [--port 6379]
+                                      Redis ACL users with random passwords for a deployment: users.acl
+                                      (for redis-server --aclfile), coordinator-url, worker-url
   tunehive submit FILE [--api URL]    submit a study spec (JSON or YAML); prints the study id
   tunehive status ID [--api URL] [--watch]
   tunehive trials ID [--api URL] [--limit N] [--state STATE]
@@ -242,6 +245,27 @@ async function main(argv: string[]): Promise<number> {
       const sig = await untilSignal();
       say(`${sig}: stopping running trials and handing them back…`);
       await agent.close();
+      return 0;
+    }
+
+    case 'redis-acl': {
+      const f = flags(rest, { 'out-dir': { type: 'string' }, prefix: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' } }, 'redis-acl');
+      const dir = f.values['out-dir'];
+      if (!dir) throw new UsageError('tunehive redis-acl needs --out-dir DIR (the files hold passwords: they are written there with mode 0600, never printed)');
+      const { deploymentAclFile } = await import('../shared/redis-acl.js');
+      const { mkdirSync, writeFileSync } = await import('node:fs');
+      const acl = deploymentAclFile(f.values.prefix ?? 'th', f.values.host ?? 'tunehive-redis', intFlag(f.values.port, 'port', 6379, 1));
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const write = (name: string, text: string) => writeFileSync(path.join(dir, name), text, { mode: 0o600, flag: 'wx' });
+      try {
+        write('users.acl', acl.aclFile);
+        write('coordinator-url', `${acl.coordinatorUrl}\n`);
+        write('worker-url', `${acl.workerUrl}\n`);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`${dir} already holds Redis credentials; remove them first (new ones would lock out every running client)`);
+        throw err;
+      }
+      console.log(`wrote ${path.join(dir, 'users.acl')} (password hashes, for redis-server --aclfile), coordinator-url and worker-url (mode 0600). See deploy/README.md.`);
       return 0;
     }
 

@@ -5,7 +5,7 @@
  * read or rewrite a study. Used by the local stack (cli/local-redis.ts), by `tunehive redis-acl`
  * (deploy) and by the tests, so the rules that are tested are the rules that are shipped.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { queuePrefix } from './trial-job.js';
 
 export const COORDINATOR_USER = 'tunehive-coordinator';
@@ -59,9 +59,29 @@ export function deploymentUsers(prefix: string): { coordinator: AclUser; worker:
   };
 }
 
-/** One line of a redis.conf or ACL file. */
-export function aclLine(u: AclUser): string {
-  return ['user', u.name, 'reset', 'on', `>${u.password}`, ...u.rules].join(' ');
+/**
+ * One line of a redis.conf or ACL file. `hashed`: the password as its SHA-256 (`#hex`), so the
+ * file Redis reads (a Kubernetes Secret, a compose secret) holds no password a reader could use.
+ */
+export function aclLine(u: AclUser, o: { hashed?: boolean } = {}): string {
+  const pass = o.hashed ? `#${createHash('sha256').update(u.password).digest('hex')}` : `>${u.password}`;
+  return ['user', u.name, 'reset', 'on', pass, ...u.rules].join(' ');
+}
+
+/**
+ * The default user of a deployed Redis: it may PING (health checks, `redis-cli ping`) and
+ * nothing else: no key, no channel, no other command. Every real client logs in as a user.
+ */
+export const DEFAULT_USER_PING_ONLY = 'user default reset on nopass resetkeys resetchannels -@all +ping';
+
+/** The ACL file of a deployment and its two URLs (`tunehive redis-acl`). */
+export function deploymentAclFile(prefix: string, host: string, port: number): { aclFile: string; coordinatorUrl: string; workerUrl: string } {
+  const users = deploymentUsers(prefix);
+  return {
+    aclFile: `${[DEFAULT_USER_PING_ONLY, aclLine(users.coordinator, { hashed: true }), aclLine(users.worker, { hashed: true })].join('\n')}\n`,
+    coordinatorUrl: userUrl(host, port, users.coordinator),
+    workerUrl: userUrl(host, port, users.worker),
+  };
 }
 
 /** A redis:// URL for a user (passwords here are hex, so nothing needs escaping). */

@@ -14,7 +14,10 @@ import { fixture, startTestStack, type TestStack } from '../helpers/stack.js';
 import { redisUrl, uniquePrefix } from '../helpers/env.js';
 import { coordinatorAclRules, randomPassword, workerAclRules } from '../../shared/redis-acl.js';
 import { keys } from '../../shared/redis-keys.js';
-import { startLocalRedis } from '../../cli/local-redis.js';
+import { findRedisServer, freePort, startLocalRedis } from '../../cli/local-redis.js';
+import { spawn, spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { waitFor } from '../helpers/env.js';
 
 const spec = {
   name: 'acl', objective: { metric: 'score', direction: 'maximize' },
@@ -119,6 +122,42 @@ describe('the local stack\'s redis-server', () => {
       for (const url of [local.url, local.users!.coordinator, local.users!.worker]) expect(cmdline).not.toContain(new URL(url).password);
     } finally {
       await local.stop();
+    }
+  });
+});
+
+describe('`tunehive redis-acl` (the deployment\'s ACL file)', () => {
+  it('writes users.acl with password hashes and the two URLs (0600); redis-server --aclfile takes it and enforces it', async () => {
+    const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'tunehive-acl-deploy-')), 'secrets');
+    const port = await freePort();
+    const r = spawnSync(process.execPath, [path.resolve('bin/tunehive.mjs'), 'redis-acl', '--out-dir', dir, '--host', '127.0.0.1', '--port', String(port)], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const file = (n: string) => readFileSync(path.join(dir, n), 'utf8').trim();
+    for (const n of ['users.acl', 'coordinator-url', 'worker-url']) expect(statSync(path.join(dir, n)).mode & 0o777, n).toBe(0o600);
+    const coordinatorUrl = file('coordinator-url');
+    const workerUrl = file('worker-url');
+    expect(r.stdout).not.toContain(new URL(coordinatorUrl).password);
+    expect(file('users.acl')).not.toContain(new URL(coordinatorUrl).password);
+    expect(file('users.acl')).not.toContain(new URL(workerUrl).password);
+    // A second run must not silently replace the credentials every client uses.
+    expect(spawnSync(process.execPath, [path.resolve('bin/tunehive.mjs'), 'redis-acl', '--out-dir', dir], { encoding: 'utf8' }).stderr).toMatch(/already holds Redis credentials/);
+
+    const server = spawn(findRedisServer()!, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--aclfile', path.join(dir, 'users.acl'), '--dir', path.dirname(dir)], { stdio: 'ignore' });
+    const anonymous = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+    anonymous.on('error', () => undefined);
+    try {
+      expect(await waitFor(() => anonymous.ping().catch(() => undefined), 10_000, 'redis-server')).toBe('PONG');
+      await expect(anonymous.get('th:studies')).rejects.toThrow(/NOPERM/);
+      const c = new Redis(coordinatorUrl);
+      const w = new Redis(workerUrl);
+      expect(await c.hset('th:{abcd}:study', 'state', 'RUNNING')).toBe(1);
+      await expect(w.hgetall('th:{abcd}:study')).rejects.toThrow(/NOPERM/);
+      expect(await w.sadd('th:workers', 'w')).toBe(1);
+      c.disconnect();
+      w.disconnect();
+    } finally {
+      anonymous.disconnect();
+      server.kill('SIGKILL');
     }
   });
 });
