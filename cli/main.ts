@@ -256,16 +256,17 @@ async function main(argv: string[]): Promise<number> {
       const { mkdirSync, writeFileSync } = await import('node:fs');
       const acl = deploymentAclFile(f.values.prefix ?? 'th', f.values.host ?? 'tunehive-redis', intFlag(f.values.port, 'port', 6379, 1));
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const write = (name: string, text: string) => writeFileSync(path.join(dir, name), text, { mode: 0o600, flag: 'wx' });
+      const write = (name: string, text: string, mode = 0o600) => writeFileSync(path.join(dir, name), text, { mode, flag: 'wx' });
       try {
-        write('users.acl', acl.aclFile);
+        // Hashes only (nothing a reader can log in with), readable by the Redis container's user.
+        write('users.acl', acl.aclFile, 0o644);
         write('coordinator-url', `${acl.coordinatorUrl}\n`);
         write('worker-url', `${acl.workerUrl}\n`);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`${dir} already holds Redis credentials; remove them first (new ones would lock out every running client)`);
         throw err;
       }
-      console.log(`wrote ${path.join(dir, 'users.acl')} (password hashes, for redis-server --aclfile), coordinator-url and worker-url (mode 0600). See deploy/README.md.`);
+      console.log(`wrote ${path.join(dir, 'users.acl')} (password hashes, for redis-server --aclfile), coordinator-url and worker-url (mode 0600: readable by their owner only). See deploy/README.md.`);
       return 0;
     }
 

@@ -133,7 +133,7 @@ describe('`tunehive redis-acl` (the deployment\'s ACL file)', () => {
     const r = spawnSync(process.execPath, [path.resolve('bin/tunehive.mjs'), 'redis-acl', '--out-dir', dir, '--host', '127.0.0.1', '--port', String(port)], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     const file = (n: string) => readFileSync(path.join(dir, n), 'utf8').trim();
-    for (const n of ['users.acl', 'coordinator-url', 'worker-url']) expect(statSync(path.join(dir, n)).mode & 0o777, n).toBe(0o600);
+    for (const n of ['coordinator-url', 'worker-url']) expect(statSync(path.join(dir, n)).mode & 0o777, n).toBe(0o600);
     const coordinatorUrl = file('coordinator-url');
     const workerUrl = file('worker-url');
     expect(r.stdout).not.toContain(new URL(coordinatorUrl).password);
