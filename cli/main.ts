@@ -46,6 +46,7 @@ async function redisUrlOf(flag: string | undefined, file: string | undefined): P
     } catch (err) {
       throw new UsageError(`--redis-url-file: cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
     }
+    if (text.startsWith('REPLACE-')) throw new UsageError(`--redis-url-file: ${file} is still the placeholder from deploy/k8s/secret.yaml; make the Redis users with \`tunehive redis-acl --out-dir DIR\` (see deploy/README.md)`);
     if (!/^rediss?:\/\//.test(text)) throw new UsageError(`--redis-url-file: ${file} must hold one redis:// or rediss:// URL`);
     return text;
   }
