@@ -21,6 +21,8 @@ export interface LocalRedis {
   users?: { coordinator: string; worker: string };
   port: number;
   process: ChildProcess;
+  /** The users and passwords it was started with (a restart with `sameCredentialsAs` reuses them). */
+  readonly credentials: { admin: { name: string; password: string }; users?: ReturnType<typeof deploymentUsers> };
   stop(): Promise<void>;
 }
 
@@ -71,11 +73,12 @@ export function ensureRedisServer(say: (msg: string) => void): string {
   throw new Error(`redis-server was not found on PATH. Install it with:\n\n    ${installHint()}\n\nor point Tunehive at a running Redis with REDIS_URL=redis://HOST:PORT`);
 }
 
-export async function startLocalRedis(opts: { dataDir: string; appendOnly?: boolean; port?: number; binary?: string; prefix?: string }): Promise<LocalRedis> {
+export async function startLocalRedis(opts: { dataDir: string; appendOnly?: boolean; port?: number; binary?: string; prefix?: string; sameCredentialsAs?: LocalRedis }): Promise<LocalRedis> {
   const binary = opts.binary ?? findRedisServer() ?? ensureRedisServer(() => {});
   mkdirSync(opts.dataDir, { recursive: true });
-  const admin = { name: 'default', password: randomPassword() };
-  const users = opts.prefix !== undefined ? deploymentUsers(opts.prefix) : undefined;
+  // A restart (tests of Redis outages) keeps the passwords its clients already hold.
+  const admin = opts.sameCredentialsAs?.credentials.admin ?? { name: 'default', password: randomPassword() };
+  const users = opts.sameCredentialsAs?.credentials.users ?? (opts.prefix !== undefined ? deploymentUsers(opts.prefix) : undefined);
   const config = [
     `user default reset on >${admin.password} ~* &* +@all`,
     ...(users ? [aclLine(users.coordinator), aclLine(users.worker)] : []),
@@ -92,7 +95,7 @@ export async function startLocalRedis(opts: { dataDir: string; appendOnly?: bool
     const ready = await waitForReady(child, port, admin.password);
     if (ready) {
       return {
-        url: userUrl('127.0.0.1', port, admin), port, process: child,
+        url: userUrl('127.0.0.1', port, admin), port, process: child, credentials: { admin, ...(users ? { users } : {}) },
         ...(users ? { users: { coordinator: userUrl('127.0.0.1', port, users.coordinator), worker: userUrl('127.0.0.1', port, users.worker) } } : {}),
         stop: () => new Promise<void>((resolve) => {
           if (child.exitCode !== null || child.signalCode !== null) return resolve();
