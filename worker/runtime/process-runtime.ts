@@ -70,7 +70,8 @@ export class ProcessRuntime implements Runtime {
     child.stdout!.pipe(stdout);
     child.stderr!.pipe(stderr);
     child.on('error', (err: NodeJS.ErrnoException) => {
-      const hint = err.code === 'ENOENT' ? ` (is ${quoteFile(file)} installed and on PATH?)` : '';
+      const hint = err.code === 'ENOENT' ? ` (is ${quoteFile(file)} installed and on PATH?)`
+        : err.code === 'EACCES' && runAs ? ` (--run-as ${runAs.name}: that user must be able to execute the program and enter the working directory ${this.cwd ?? process.cwd()})` : '';
       stdout.end();
       stderr.end();
       finish({ code: null, signal: null, startError: `cannot start ${quoteFile(file)}: ${err.message.slice(0, 300)}${hint}` });
