@@ -66,7 +66,7 @@ describe('Redis ACL users', () => {
     expect(await admin.sismember(keys.workers(prefix), 'w0')).toBe(1);
   });
 
-  it('the worker user cannot HGETALL a study, SET its state, read a trial or list keys (NOPERM)', async () => {
+  it('attack "a trial rewrote another study to FAILED", with a stolen worker credential: the worker user cannot HGETALL a study, SET its state, read a trial or list keys (NOPERM)', async () => {
     const study = keys.study(prefix, studyId);
     await expect(worker.hgetall(study)).rejects.toThrow(/NOPERM/);
     await expect(worker.hset(study, 'state', 'FAILED')).rejects.toThrow(/NOPERM/);

@@ -13,6 +13,7 @@ import { fixture, startTestStack, type TestStack } from '../helpers/stack.js';
 import { redisUrl, waitFor } from '../helpers/env.js';
 import { exited, killAll, spawnWorker } from '../helpers/processes.js';
 import type { ChildProcess } from 'node:child_process';
+import { keys } from '../../shared/redis-keys.js';
 
 const SECRETS = {
   TUNEHIVE_JOIN_TOKEN: 'thj_00112233445566aa_joinjoinjoinjoinjoinjoinjoinjoinjoinjoinjoi',
@@ -37,7 +38,7 @@ describe('secrets stay with the agent', () => {
     await stack?.close();
   });
 
-  it('the agent\'s argv holds no password or token, and a trial finds none in its env or its parent\'s argv', async () => {
+  it('attack "the Redis URL is in the agent\'s /proc/$PPID/cmdline": the agent\'s argv holds no password or token, and a trial finds none in its env or its parent\'s argv', async () => {
     const created = await stack.api('POST', '/api/v1/studies', {
       name: 'sniff', objective: { metric: 'score', direction: 'maximize' }, searchSpace: { x: { type: 'int', min: 0, max: 1 } }, maxTrials: 1,
       trial: { command: [process.execPath, fixture('secret-sniffer.mjs'), '--out', out] },
@@ -57,6 +58,28 @@ describe('secrets stay with the agent', () => {
     expect(Object.keys(dump.env).filter((k) => /REDIS|TOKEN|PASSWORD/.test(k))).toEqual([]);
     // The trial's own variables are there.
     expect(dump.env.TUNEHIVE_TRIAL_ID).toBe(`${created.body.id}.0`);
+  });
+
+  it('attack "a trial rewrote another study to FAILED and read its secret env from Redis": the trial finds no credential, and Redis refuses it without one', async () => {
+    const victim = await stack.api('POST', '/api/v1/studies', {
+      name: 'victim', objective: { metric: 'score', direction: 'maximize' }, searchSpace: { x: { type: 'int', min: 0, max: 1 } }, maxTrials: 1,
+      trial: { command: [process.execPath, fixture('quadratic.mjs'), '--x', '${params.x}'], env: { VICTIM_SECRET: 'victim-secret-5e1f' } },
+    });
+    const victimKey = keys.study(stack.prefix, victim.body.id);
+    const attackerOut = path.join(path.dirname(out), 'attack.json');
+    const { hostname, port } = new URL(redisUrl());
+    const attacker = await stack.api('POST', '/api/v1/studies', {
+      name: 'attacker', objective: { metric: 'score', direction: 'maximize' }, searchSpace: { x: { type: 'int', min: 0, max: 1 } }, maxTrials: 1,
+      trial: { command: [process.execPath, fixture('redis-attacker.mjs'), '--redis-host', hostname, '--redis-port', port, '--victim-key', victimKey, '--out', attackerOut] },
+    });
+    expect((await stack.waitForStudy(attacker.body.id)).state).toBe('COMPLETED');
+    const report = JSON.parse(readFileSync(attackerOut, 'utf8'));
+    expect(report.found).toEqual([]);
+    expect(report.replies.none).toMatch(/^-NOAUTH/);
+    expect(JSON.stringify(report)).not.toContain('victim-secret-5e1f');
+    const v = (await stack.waitForStudy(victim.body.id));
+    expect(v.state).toBe('COMPLETED');
+    expect(await stack.coordinator.store.redis.hget(victimKey, 'state')).toBe('COMPLETED');
   });
 
   it('`tunehive worker --redis URL` refuses a URL with a password, naming where to put it', async () => {
