@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { startCoordinator, type Coordinator } from '../coordinator/main.js';
 import { Agent } from '../worker/agent.js';
 import { ProcessRuntime } from '../worker/runtime/process-runtime.js';
+import { redactUrl } from '../shared/redis.js';
 import { ensureRedisServer, freePort, startLocalRedis, type LocalRedis } from './local-redis.js';
 
 export interface DevStack {
@@ -27,13 +28,17 @@ async function portOr(preferred: number): Promise<number> {
 export async function startDevStack(o: { workers: number; slots: number; dataDir: string; log: Logger; say: (m: string) => void; httpPort?: number; grpcPort?: number }): Promise<DevStack> {
   let local: LocalRedis | undefined;
   let redisUrl = process.env.REDIS_URL;
+  // The private redis-server has ACL users with random passwords (shared/redis-acl.ts): the
+  // agents log in as the worker user, which cannot read or write study data.
+  let workerRedisUrl = redisUrl;
   if (!redisUrl) {
     const binary = ensureRedisServer(o.say);
-    local = await startLocalRedis({ dataDir: path.join(o.dataDir, 'redis'), appendOnly: true, binary });
-    redisUrl = local.url;
-    o.say(`started redis-server on ${redisUrl} (data in ${path.join(o.dataDir, 'redis')})`);
+    local = await startLocalRedis({ dataDir: path.join(o.dataDir, 'redis'), appendOnly: true, binary, prefix: 'th' });
+    redisUrl = local.users!.coordinator;
+    workerRedisUrl = local.users!.worker;
+    o.say(`started redis-server on 127.0.0.1:${local.port} with random passwords for its ACL users (data in ${path.join(o.dataDir, 'redis')})`);
   } else {
-    o.say(`using Redis at ${redisUrl} (REDIS_URL)`);
+    o.say(`using Redis at ${redactUrl(redisUrl)} (REDIS_URL)`);
   }
   const coordinator = await startCoordinator({
     redisUrl, host: '127.0.0.1', httpPort: await portOr(o.httpPort ?? 8080), grpcPort: await portOr(o.grpcPort ?? 50051), prefix: 'th', log: o.log,
@@ -42,7 +47,7 @@ export async function startDevStack(o: { workers: number; slots: number; dataDir
   const agents: Agent[] = [];
   for (let i = 0; i < o.workers; i++) {
     const agent = new Agent({
-      redisUrl, prefix: 'th', coordinator: coordinator.grpcAddress, slots: o.slots, log: o.log, workerId: `dev-worker-${i + 1}`,
+      redisUrl: workerRedisUrl!, prefix: 'th', coordinator: coordinator.grpcAddress, slots: o.slots, log: o.log, workerId: `dev-worker-${i + 1}`,
       workDir: path.join(o.dataDir, `worker-${i + 1}`), runtime: new ProcessRuntime(process.cwd()),
     });
     await agent.start();

@@ -2,16 +2,27 @@
  * Starts a private redis-server on 127.0.0.1 and a free port, for `tunehive dev` and the tests.
  * When redis-server is missing it is installed where that is safe (root on Debian/Ubuntu),
  * otherwise the error names the exact install command for the platform.
+ *
+ * It never runs without passwords: the default user gets a random password (the admin URL),
+ * and with `prefix` the deployment's ACL users (shared/redis-acl.ts) are created with random
+ * passwords too. The configuration goes in on stdin, so no password is in redis-server's argv
+ * (/proc/PID/cmdline, readable by every process) nor in a file.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { aclLine, deploymentUsers, randomPassword, userUrl } from '../shared/redis-acl.js';
 
 export interface LocalRedis {
+  /** The default user's URL (every key and command); for set-up and tests, not for services. */
   url: string;
+  /** With `prefix`: the coordinator's and the worker's URLs (ACL users of that prefix). */
+  users?: { coordinator: string; worker: string };
   port: number;
   process: ChildProcess;
+  /** The users and passwords it was started with (a restart with `sameCredentialsAs` reuses them). */
+  readonly credentials: { admin: { name: string; password: string }; users?: ReturnType<typeof deploymentUsers> };
   stop(): Promise<void>;
 }
 
@@ -62,19 +73,30 @@ export function ensureRedisServer(say: (msg: string) => void): string {
   throw new Error(`redis-server was not found on PATH. Install it with:\n\n    ${installHint()}\n\nor point Tunehive at a running Redis with REDIS_URL=redis://HOST:PORT`);
 }
 
-export async function startLocalRedis(opts: { dataDir: string; appendOnly?: boolean; port?: number; binary?: string }): Promise<LocalRedis> {
+export async function startLocalRedis(opts: { dataDir: string; appendOnly?: boolean; port?: number; binary?: string; prefix?: string; sameCredentialsAs?: LocalRedis }): Promise<LocalRedis> {
   const binary = opts.binary ?? findRedisServer() ?? ensureRedisServer(() => {});
   mkdirSync(opts.dataDir, { recursive: true });
+  // A restart (tests of Redis outages) keeps the passwords its clients already hold.
+  const admin = opts.sameCredentialsAs?.credentials.admin ?? { name: 'default', password: randomPassword() };
+  const users = opts.sameCredentialsAs?.credentials.users ?? (opts.prefix !== undefined ? deploymentUsers(opts.prefix) : undefined);
+  const config = [
+    `user default reset on >${admin.password} ~* &* +@all`,
+    ...(users ? [aclLine(users.coordinator), aclLine(users.worker)] : []),
+  ].join('\n');
   for (let tries = 0; ; tries++) {
     const port = opts.port ?? (await freePort());
+    // `-` reads the configuration (the users and their passwords) from stdin.
     const child = spawn(binary, [
-      '--port', String(port), '--bind', '127.0.0.1', '--dir', path.resolve(opts.dataDir),
+      '-', '--port', String(port), '--bind', '127.0.0.1', '--dir', path.resolve(opts.dataDir),
       '--save', '', '--appendonly', opts.appendOnly ? 'yes' : 'no', '--protected-mode', 'yes', '--loglevel', 'warning',
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const ready = await waitForReady(child, port);
+    ], { stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin!.on('error', () => undefined);
+    child.stdin!.end(`${config}\n`);
+    const ready = await waitForReady(child, port, admin.password);
     if (ready) {
       return {
-        url: `redis://127.0.0.1:${port}`, port, process: child,
+        url: userUrl('127.0.0.1', port, admin), port, process: child, credentials: { admin, ...(users ? { users } : {}) },
+        ...(users ? { users: { coordinator: userUrl('127.0.0.1', port, users.coordinator), worker: userUrl('127.0.0.1', port, users.worker) } } : {}),
         stop: () => new Promise<void>((resolve) => {
           if (child.exitCode !== null || child.signalCode !== null) return resolve();
           child.once('exit', () => resolve());
@@ -87,22 +109,28 @@ export async function startLocalRedis(opts: { dataDir: string; appendOnly?: bool
   }
 }
 
-async function waitForReady(child: ChildProcess, port: number): Promise<boolean> {
+async function waitForReady(child: ChildProcess, port: number, password: string): Promise<boolean> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) return false;
-    if (await ping(port)) return true;
+    if (await ping(port, password)) return true;
     await new Promise((r) => setTimeout(r, 50));
   }
   return false;
 }
 
-function ping(port: number): Promise<boolean> {
+function ping(port: number, password: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
     s.setTimeout(500);
-    s.on('connect', () => s.write('PING\r\n'));
-    s.on('data', (d) => { s.destroy(); resolve(d.toString().startsWith('+PONG')); });
+    let got = '';
+    s.on('connect', () => s.write(`AUTH default ${password}\r\nPING\r\n`));
+    s.on('data', (d) => {
+      got += d.toString();
+      if (!got.includes('\r\n', got.indexOf('\r\n') + 2)) return;
+      s.destroy();
+      resolve(got.startsWith('+OK') && got.includes('+PONG'));
+    });
     s.on('error', () => resolve(false));
     s.on('timeout', () => { s.destroy(); resolve(false); });
   });

@@ -33,6 +33,33 @@ function retentionFlag(value: string | undefined): number | undefined {
   return n;
 }
 
+/**
+ * The Redis URL of a server command: `--redis-url-file FILE`, then `--redis URL` (only without a
+ * password: argv is readable by every process on the machine in /proc/PID/cmdline, trial
+ * programs included), then REDIS_URL, then the local default.
+ */
+async function redisUrlOf(flag: string | undefined, file: string | undefined): Promise<string> {
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      throw new UsageError(`--redis-url-file: cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    }
+    if (text.startsWith('REPLACE-')) throw new UsageError(`--redis-url-file: ${file} is still the placeholder from deploy/k8s/secret.yaml; make the Redis users with \`tunehive redis-acl --out-dir DIR\` (see deploy/README.md)`);
+    if (!/^rediss?:\/\//.test(text)) throw new UsageError(`--redis-url-file: ${file} must hold one redis:// or rediss:// URL`);
+    return text;
+  }
+  if (flag !== undefined) {
+    const { urlHasCredentials } = await import('../shared/redis.js');
+    if (urlHasCredentials(flag)) {
+      throw new UsageError('--redis: this URL carries a password, and the command line is readable by every process on this machine (/proc/PID/cmdline), trial programs included. Pass it in REDIS_URL or in a file given to --redis-url-file.');
+    }
+    return flag;
+  }
+  return process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+}
+
 async function confirm(question: string): Promise<string> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
@@ -47,10 +74,17 @@ const HELP = `tunehive — distributed hyperparameter optimisation
 Usage:
   tunehive demo                       run the demo study (digits MLP, 20 trials) on a local stack
   tunehive dev                        local stack: redis-server (unless REDIS_URL), coordinator, 2 workers
-  tunehive coordinator [--redis URL] [--host 127.0.0.1] [--http-port 8080] [--grpc-port 50051]
-  tunehive worker [--redis URL] [--coordinator HOST:PORT] [--slots N] [--work-dir DIR]
+  tunehive coordinator [--redis-url-file FILE] [--host 127.0.0.1] [--http-port 8080] [--grpc-port 50051]
+                  [--tls-cert FILE --tls-key FILE [--tls-ca FILE]] [--insecure]
+  tunehive worker [--redis-url-file FILE] [--coordinator HOST:PORT] [--slots N] [--work-dir DIR]
                   [--gpus auto|none|N|0,1,2] [--runtime process|container]
                   [--max-line-bytes N (1 MiB)] [--metric-window N (16)] [--give-up-ms MS (600000)]
+                  [--tls] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--tls-server-name NAME]
+                  [--run-as USER] [--allow-command PATTERN]... [--allow-image PATTERN]...
+                  [--allow-env PATTERN]... [--deny-env PATTERN]... [--pass-env PATTERN]...
+  tunehive redis-acl --out-dir DIR [--prefix th] [--host tunehive-redis] [--port 6379]
+                                      Redis ACL users with random passwords for a deployment: users.acl
+                                      (for redis-server --aclfile), coordinator-url, worker-url
   tunehive submit FILE [--api URL]    submit a study spec (JSON or YAML); prints the study id
   tunehive status ID [--api URL] [--watch]
   tunehive trials ID [--api URL] [--limit N] [--state STATE]
@@ -58,8 +92,10 @@ Usage:
   tunehive delete ID [--yes] [--force] [--api URL]
                                       delete a study and all it stored (--force: even a RUNNING one)
 
-Environment: REDIS_URL, TUNEHIVE_API (default http://127.0.0.1:8080), TUNEHIVE_COORDINATOR,
-LOG_LEVEL (info). Servers bind 127.0.0.1 unless --host says otherwise.`;
+Environment: REDIS_URL (a URL with a password goes here or in --redis-url-file, never in
+--redis), TUNEHIVE_API (default http://127.0.0.1:8080), TUNEHIVE_COORDINATOR, LOG_LEVEL (info).
+Servers bind 127.0.0.1 unless --host says otherwise; any other address needs TLS or --insecure.
+See SECURITY.md.`;
 
 function flags<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, command: string) {
   try {
@@ -122,12 +158,17 @@ async function main(argv: string[]): Promise<number> {
 
     case 'coordinator': {
       refusePlaceholderToken();
-      const f = flags(rest, { redis: { type: 'string' }, host: { type: 'string' }, 'http-port': { type: 'string' }, 'grpc-port': { type: 'string' }, prefix: { type: 'string' }, 'checkpoint-dir': { type: 'string' },
-        'lease-ms': { type: 'string' }, 'reconcile-ms': { type: 'string' }, 'retention-days': { type: 'string' }, 'store-timeout-ms': { type: 'string' } }, 'coordinator');
+      const f = flags(rest, { redis: { type: 'string' }, 'redis-url-file': { type: 'string' }, host: { type: 'string' }, 'http-port': { type: 'string' }, 'grpc-port': { type: 'string' }, prefix: { type: 'string' }, 'checkpoint-dir': { type: 'string' },
+        'lease-ms': { type: 'string' }, 'reconcile-ms': { type: 'string' }, 'retention-days': { type: 'string' }, 'store-timeout-ms': { type: 'string' },
+        'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-ca': { type: 'string' }, insecure: { type: 'boolean' } }, 'coordinator');
+      const { readServerTls } = await import('../shared/tls.js');
+      const tls = readServerTls({
+        certFile: f.values['tls-cert'] ?? process.env.TUNEHIVE_TLS_CERT, keyFile: f.values['tls-key'] ?? process.env.TUNEHIVE_TLS_KEY, caFile: f.values['tls-ca'] ?? process.env.TUNEHIVE_TLS_CA,
+      });
       const retentionDays = retentionFlag(f.values['retention-days'] ?? process.env.TUNEHIVE_RETENTION_DAYS);
       const log = (await servers.logger()).createLogger('tunehive-coordinator');
       const c = await (await servers.coordinator()).startCoordinator({
-        redisUrl: f.values.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', host: f.values.host ?? process.env.TUNEHIVE_HOST ?? '127.0.0.1',
+        redisUrl: await redisUrlOf(f.values.redis, f.values['redis-url-file'] ?? process.env.REDIS_URL_FILE), host: f.values.host ?? process.env.TUNEHIVE_HOST ?? '127.0.0.1',
         httpPort: intFlag(f.values['http-port'] ?? process.env.TUNEHIVE_HTTP_PORT, 'http-port', 8080),
         grpcPort: intFlag(f.values['grpc-port'] ?? process.env.TUNEHIVE_GRPC_PORT, 'grpc-port', 50051),
         prefix: f.values.prefix ?? process.env.TUNEHIVE_PREFIX ?? 'th', log,
@@ -136,6 +177,7 @@ async function main(argv: string[]): Promise<number> {
         reconcileIntervalMs: intFlag(f.values['reconcile-ms'], 'reconcile-ms', 2000, 100, 600_000),
         ...(retentionDays !== undefined ? { retentionDays } : {}),
         storeCommandTimeoutMs: intFlag(f.values['store-timeout-ms'] ?? process.env.TUNEHIVE_STORE_TIMEOUT_MS, 'store-timeout-ms', 5000, 100, 600_000),
+        ...(tls ? { tls } : {}), insecure: f.values.insecure === true,
       });
       console.log(`coordinator: API ${c.httpUrl}, gRPC ${c.grpcAddress}`);
       await untilSignal();
@@ -146,10 +188,35 @@ async function main(argv: string[]): Promise<number> {
     case 'worker': {
       refusePlaceholderToken();
       const f = flags(rest, {
-        redis: { type: 'string' }, coordinator: { type: 'string' }, slots: { type: 'string' }, 'work-dir': { type: 'string' }, id: { type: 'string' }, prefix: { type: 'string' },
+        redis: { type: 'string' }, 'redis-url-file': { type: 'string' }, coordinator: { type: 'string' }, slots: { type: 'string' }, 'work-dir': { type: 'string' }, id: { type: 'string' }, prefix: { type: 'string' },
         'lock-ms': { type: 'string' }, 'heartbeat-ms': { type: 'string' }, 'grace-ms': { type: 'string' }, gpus: { type: 'string' },
         runtime: { type: 'string' }, 'max-line-bytes': { type: 'string' }, 'metric-window': { type: 'string' }, 'give-up-ms': { type: 'string' },
+        tls: { type: 'boolean' }, 'tls-ca': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-server-name': { type: 'string' },
+        'run-as': { type: 'string' }, 'allow-command': { type: 'string', multiple: true }, 'allow-image': { type: 'string', multiple: true },
+        'allow-env': { type: 'string', multiple: true }, 'deny-env': { type: 'string', multiple: true }, 'pass-env': { type: 'string', multiple: true },
       }, 'worker');
+      const { readClientTls } = await import('../shared/tls.js');
+      const tls = readClientTls({
+        tls: f.values.tls === true, caFile: f.values['tls-ca'] ?? process.env.TUNEHIVE_TLS_CA, certFile: f.values['tls-cert'] ?? process.env.TUNEHIVE_TLS_CERT,
+        keyFile: f.values['tls-key'] ?? process.env.TUNEHIVE_TLS_KEY, serverName: f.values['tls-server-name'],
+      });
+      const { CommandPolicy } = await import('../worker/policy/command-policy.js');
+      const policy = new CommandPolicy({
+        allowCommands: f.values['allow-command'] ?? [], allowImages: f.values['allow-image'] ?? [],
+        allowEnv: f.values['allow-env'] ?? [], denyEnv: f.values['deny-env'] ?? [],
+      });
+      const runAsName = f.values['run-as'] ?? process.env.TUNEHIVE_RUN_AS;
+      if (runAsName !== undefined && (f.values.runtime ?? process.env.TUNEHIVE_RUNTIME) === 'container') throw new UsageError('--run-as is for the process runtime; a container runs as its image\'s user');
+      let runAs;
+      if (runAsName !== undefined) {
+        const { lookupUser, RunAsError } = await import('../worker/runtime/run-as.js');
+        try {
+          runAs = lookupUser(runAsName);
+        } catch (err) {
+          if (err instanceof RunAsError) throw new UsageError(err.message);
+          throw err;
+        }
+      }
       let gpus: GpuSetting;
       try {
         gpus = (await servers.gpuDiscovery()).resolveGpuSetting(f.values.gpus, process.env);
@@ -163,12 +230,13 @@ async function main(argv: string[]): Promise<number> {
       const { ProcessRuntime } = await servers.processRuntime();
       const { ContainerRuntime } = await servers.containerRuntime();
       const agent = new Agent({
-        redisUrl: f.values.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+        redisUrl: await redisUrlOf(f.values.redis, f.values['redis-url-file'] ?? process.env.REDIS_URL_FILE),
         coordinator: f.values.coordinator ?? process.env.TUNEHIVE_COORDINATOR ?? '127.0.0.1:50051',
         slots: intFlag(f.values.slots ?? process.env.TUNEHIVE_SLOTS, 'slots', 1, 1, 1024),
         workDir: path.resolve(f.values['work-dir'] ?? process.env.TUNEHIVE_WORK_DIR ?? '.tunehive/worker'),
         prefix: f.values.prefix ?? process.env.TUNEHIVE_PREFIX ?? 'th', log, gpus,
-        runtime: runtimeName === 'container' ? new ContainerRuntime() : new ProcessRuntime(process.cwd()),
+        runtime: runtimeName === 'container' ? new ContainerRuntime() : new ProcessRuntime(process.cwd(), { passEnv: f.values['pass-env'] ?? [], ...(runAs ? { runAs } : {}) }),
+        policy, ...(tls ? { tls } : {}),
         lockMs: intFlag(f.values['lock-ms'], 'lock-ms', 10_000, 1000, 600_000),
         heartbeatMs: intFlag(f.values['heartbeat-ms'], 'heartbeat-ms', 2000, 100, 60_000),
         graceMs: intFlag(f.values['grace-ms'], 'grace-ms', 10_000, 0, 3_600_000),
@@ -182,6 +250,28 @@ async function main(argv: string[]): Promise<number> {
       const sig = await untilSignal();
       say(`${sig}: stopping running trials and handing them back…`);
       await agent.close();
+      return 0;
+    }
+
+    case 'redis-acl': {
+      const f = flags(rest, { 'out-dir': { type: 'string' }, prefix: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' } }, 'redis-acl');
+      const dir = f.values['out-dir'];
+      if (!dir) throw new UsageError('tunehive redis-acl needs --out-dir DIR (the files hold passwords: they are written there with mode 0600, never printed)');
+      const { deploymentAclFile } = await import('../shared/redis-acl.js');
+      const { mkdirSync, writeFileSync } = await import('node:fs');
+      const acl = deploymentAclFile(f.values.prefix ?? 'th', f.values.host ?? 'tunehive-redis', intFlag(f.values.port, 'port', 6379, 1));
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const write = (name: string, text: string, mode = 0o600) => writeFileSync(path.join(dir, name), text, { mode, flag: 'wx' });
+      try {
+        // Hashes only (nothing a reader can log in with), readable by the Redis container's user.
+        write('users.acl', acl.aclFile, 0o644);
+        write('coordinator-url', `${acl.coordinatorUrl}\n`);
+        write('worker-url', `${acl.workerUrl}\n`);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`${dir} already holds Redis credentials; remove them first (new ones would lock out every running client)`);
+        throw err;
+      }
+      console.log(`wrote ${path.join(dir, 'users.acl')} (password hashes, for redis-server --aclfile), coordinator-url and worker-url (mode 0600: readable by their owner only). See deploy/README.md.`);
       return 0;
     }
 
@@ -264,6 +354,7 @@ main(process.argv.slice(2)).then(
     // Messages can quote what the API or the user sent: inert, but their lines kept.
     const m = (e: Error) => safeText(e.message, { multiline: true });
     if (err instanceof UsageError || err instanceof ApiError) say(`tunehive: ${m(err)}`);
+    else if (err instanceof Error && 'code' in err && /^TH_ERR_CONFIG_/.test(String(err.code))) say(`tunehive: ${m(err)}`);
     else if (err instanceof Error && /redis-server was not found/.test(err.message)) say(`tunehive: ${m(err)}`);
     else say(`tunehive: unexpected error: ${err instanceof Error ? m(err) : safeText(err)}\n(set LOG_LEVEL=debug for details)`);
     process.exit(1);

@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { trialServiceDefinition } from '../shared/proto.js';
 import { connectRedis } from '../shared/redis.js';
+import { checkBind, grpcServerCredentials, type ServerTls } from '../shared/tls.js';
 import { buildApp } from './api/app.js';
 import { createTrialServiceHandlers, type StreamStats } from './grpc/trial-service.js';
 import { createCheckpointHandlers } from './grpc/checkpoint-service.js';
@@ -57,6 +58,10 @@ export interface CoordinatorOptions {
   maxQueuedPerStream?: number;
   /** Filled with the worker streams' live figures (tests, diagnostics). */
   streamStats?: StreamStats;
+  /** HTTPS and gRPC over TLS with this certificate; with `ca`, workers must present a client certificate. */
+  tls?: ServerTls;
+  /** Serve clear text on a non-loopback address anyway (a private network protects it). */
+  insecure?: boolean;
 }
 
 export interface Coordinator {
@@ -72,6 +77,8 @@ export interface Coordinator {
 }
 
 export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinator> {
+  checkBind(o.host, o.tls, o.insecure);
+  if (!o.tls && o.insecure && o.host !== '127.0.0.1') o.log.warn({ host: o.host }, 'serving HTTP and gRPC without TLS beyond loopback (--insecure)');
   const redis = connectRedis(o.redisUrl, 'tunehive-coordinator');
   // The store has a connection of its own so that it alone gets a command timeout (BullMQ's
   // connections must not: they block by design).
@@ -110,6 +117,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
 
   const app = await buildApp({
     store, runner, workers, log: o.log.child({ part: 'api' }),
+    ...(o.tls ? { https: { key: o.tls.key, cert: o.tls.cert } } : {}),
     plugins: [
       async (a) => { await a.register(opsRoutes, { redis, metrics, workers }); },
       async (a) => { await a.register(studyDeleteRoutes, { prefix: '/api/v1', deleter }); },
@@ -129,7 +137,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
     ...createCheckpointHandlers({ store, checkpoints, log: o.log.child({ part: 'checkpoints' }), keep: o.keepCheckpoints ?? 2 }),
   });
   const grpcPort = await new Promise<number>((resolve, reject) =>
-    grpcServer.bindAsync(`${o.host}:${o.grpcPort}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+    grpcServer.bindAsync(`${o.host}:${o.grpcPort}`, grpcServerCredentials(o.tls), (err, port) => (err ? reject(err) : resolve(port))),
   );
 
   runner.start(o.reconcileIntervalMs ?? 2000);
@@ -138,7 +146,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
 
   let closing: Promise<void> | undefined;
   return {
-    httpUrl: `http://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${httpPort}`,
+    httpUrl: `${o.tls ? 'https' : 'http'}://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${httpPort}`,
     grpcAddress: `${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${grpcPort}`,
     app, store, runner, deleter, janitor, sweeper,
     close() {

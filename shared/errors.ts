@@ -22,6 +22,9 @@ export const ERROR_STATUS = {
   TH_ERR_STORE_REFUSED: 500,
   /** A suggestion ran past its deadline (the sampler was abandoned); the ask may be retried. */
   TH_ERR_SEARCH_TIMEOUT: 503,
+  /** Start-up refusals (never sent over HTTP): a clear-text bind beyond loopback, unusable TLS files. */
+  TH_ERR_CONFIG_INSECURE: 500,
+  TH_ERR_CONFIG_TLS: 500,
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;
 

@@ -1,13 +1,59 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
+
+/**
+ * Fields that hold a secret wherever they appear (one level of nesting: pino's redaction paths
+ * have no deep wildcard). Values are replaced, the keys stay so a reader sees what was there.
+ */
+const SECRET_FIELDS = ['token', 'password', 'secret', 'authorization', 'cookie', 'env', 'redisUrl', 'joinToken', 'adminToken', 'workerToken', 'attemptSecret', 'credential'];
+export const REDACT_PATHS = [
+  ...SECRET_FIELDS, ...SECRET_FIELDS.map((f) => `*.${f}`),
+  'headers.authorization', 'headers.cookie', 'req.headers.authorization', 'req.headers.cookie', 'req.headers["x-tunehive-token"]',
+  'metadata.authorization', '*.metadata.authorization',
+];
+
+const CENSOR = '[redacted]';
+// A URL's password (redis://user:PASSWORD@host), a Tunehive token's secret part
+// (thk_<id>_SECRET: the id stays, it is public), and a bearer/basic credential in a string.
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]+@/gi;
+const TOKEN_SECRET = /\b(th[kjw]_[0-9a-f]{16}_)[A-Za-z0-9_-]+/g;
+const AUTH_VALUE = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g;
+
+/** A string with any credential it quotes replaced (error messages can quote URLs and headers). */
+export function scrubSecrets(s: string): string {
+  if (!s.includes('://') && !s.includes('th') && !/Bearer|Basic/.test(s)) return s;
+  return s.replace(URL_PASSWORD, `$1${CENSOR}@`).replace(TOKEN_SECRET, `$1${CENSOR}`).replace(AUTH_VALUE, `$1 ${CENSOR}`);
+}
+
+function scrubValue(v: unknown, depth: number): unknown {
+  if (typeof v === 'string') return scrubSecrets(v);
+  if (depth <= 0 || v === null || typeof v !== 'object') return v;
+  if (v instanceof Error) return { type: v.name, message: scrubSecrets(v.message), ...(v.stack ? { stack: scrubSecrets(v.stack) } : {}) };
+  if (Array.isArray(v)) return v.map((x) => scrubValue(x, depth - 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = scrubValue(x, depth - 1);
+  return out;
+}
 
 /**
  * One pino logger per process, written to stderr so that stdout stays free for command output.
- * Children carry studyId / trialId / workerId; tokens and env values are redacted.
+ * Children carry studyId / trialId / workerId. Secrets never reach the log: fields named like
+ * one are redacted by path, and any string (the message included) has quoted URL passwords,
+ * token secrets and Authorization values replaced.
  */
-export function createLogger(name: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
+export function createLogger(name: string, level = process.env.LOG_LEVEL ?? 'info', destination?: DestinationStream): Logger {
   return pino(
-    { name, level, redact: { paths: ['token', '*.token', 'env', '*.env', 'headers.authorization'], censor: '[redacted]' } },
-    pino.destination({ fd: 2, sync: false }),
+    {
+      name, level,
+      redact: { paths: REDACT_PATHS, censor: CENSOR },
+      formatters: { log: (obj) => scrubValue(obj, 4) as Record<string, unknown> },
+      hooks: {
+        logMethod(args, method) {
+          const scrubbed = args.map((a) => (typeof a === 'string' ? scrubSecrets(a) : a)) as Parameters<typeof method>;
+          return method.apply(this, scrubbed);
+        },
+      },
+    },
+    destination ?? pino.destination({ fd: 2, sync: false }),
   );
 }
 

@@ -116,7 +116,7 @@ type ServiceCtor = grpc.ServiceClientConstructor;
 export function trialServiceDefinition(): grpc.ServiceDefinition {
   return (((load().tunehive as grpc.GrpcObject).v1 as grpc.GrpcObject).TrialService as ServiceCtor).service;
 }
-export function trialServiceClient(address: string, options: grpc.ChannelOptions = {}): grpc.Client {
+export function trialServiceClient(address: string, options: grpc.ChannelOptions = {}, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()): grpc.Client {
   const Ctor = ((load().tunehive as grpc.GrpcObject).v1 as grpc.GrpcObject).TrialService as ServiceCtor;
-  return new Ctor(address, grpc.credentials.createInsecure(), options);
+  return new Ctor(address, credentials, options);
 }

@@ -25,3 +25,18 @@ export function connectRedis(url: string, name: string, o: ConnectOptions = {}):
   redis.on('error', () => undefined);
   return redis;
 }
+
+/** True when a Redis URL carries a password (or a user name, which ACL logins pair with one). */
+export function urlHasCredentials(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.password !== '' || u.username !== '';
+  } catch {
+    return /\/\/[^/@]*@/.test(url);
+  }
+}
+
+/** The URL as it may be logged or shown: the password replaced. */
+export function redactUrl(url: string): string {
+  return url.replace(/(\w+:\/\/[^:/@\s]*:)[^@\s]*@/g, '$1[redacted]@').replace(/(\w+:\/\/)([^:/@\s]+)@/g, '$1[redacted]@');
+}

@@ -13,6 +13,11 @@ import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { connectRedis } from '../shared/redis.js';
 import { trialServiceClient, type HardwareMsg } from '../shared/proto.js';
+import { TunehiveError } from '../shared/errors.js';
+import { grpcClientCredentials, grpcClientOptions, type ClientTls } from '../shared/tls.js';
+import { probeCoordinator } from './coordinator-probe.js';
+import { CommandPolicy } from './policy/command-policy.js';
+import { PolicyRuntime } from './policy/policy-runtime.js';
 import { queuePrefix, trialQueueName, type TrialJob } from '../shared/trial-job.js';
 import { TrialTemplates } from './trial-templates.js';
 import { GpuAllocator } from './gpu/allocator.js';
@@ -45,6 +50,10 @@ export interface AgentOptions {
   metricWindow?: number;
   /** A trial's stream is given up (and the job re-delivered) after this long without progress. */
   giveUpMs?: number;
+  /** What this worker agrees to run (programs, images, environment names); the default denies loader/interpreter hooks. */
+  policy?: CommandPolicy;
+  /** gRPC over TLS: the CA that signed the coordinator's certificate, and a client certificate if it asks for one. */
+  tls?: ClientTls;
 }
 
 export type AgentState = 'STARTING' | 'RUNNING' | 'DRAINING' | 'STOPPED';
@@ -73,7 +82,7 @@ export class Agent {
   constructor(private readonly o: AgentOptions) {
     this.workerId = o.workerId ?? `${os.hostname()}-${randomBytes(3).toString('hex')}`;
     this.log = o.log.child({ workerId: this.workerId });
-    this.client = trialServiceClient(o.coordinator, { 'grpc.keepalive_time_ms': 20_000 });
+    this.client = trialServiceClient(o.coordinator, { 'grpc.keepalive_time_ms': 20_000, ...grpcClientOptions(o.tls) }, grpcClientCredentials(o.tls));
   }
 
   get status(): AgentState {
@@ -88,6 +97,9 @@ export class Agent {
 
   private async startNow(): Promise<void> {
     const o = this.o;
+    const probe = await probeCoordinator(o.coordinator, o.tls);
+    if (!probe.ok && probe.fatal) throw new TunehiveError('TH_ERR_CONFIG_TLS', probe.reason);
+    if (!probe.ok) this.log.info({ reason: probe.reason }, 'coordinator not reachable yet; trials wait for it');
     await this.sweepTrialFolders();
     this.hardware = await discoverGpus({ setting: o.gpus ?? { kind: 'auto' } });
     if (this.hardware.reason) this.log.info({ reason: this.hardware.reason }, 'GPU discovery');
@@ -95,7 +107,7 @@ export class Agent {
     const allocator = new GpuAllocator(devices, { cpuSlots: o.slots });
     this.allocator = allocator;
     const hardwareMsg = toHardwareMsg(this.hardware);
-    const runtime = o.runtime ?? new ProcessRuntime();
+    const runtime = new PolicyRuntime(o.runtime ?? new ProcessRuntime(), o.policy ?? new CommandPolicy());
     const lockMs = o.lockMs ?? 10_000;
     const classes = [...(o.slots > 0 ? [0] : []), ...devices.map((_, i) => i + 1)];
     const connection = connectRedis(o.redisUrl, `tunehive-worker-${this.workerId}`);

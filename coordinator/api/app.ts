@@ -30,6 +30,8 @@ export interface ApiDeps {
   /** Extra routes (operations endpoints) registered by the composition root. */
   plugins?: Array<(app: FastifyInstance) => Promise<void> | void>;
   bodyLimit?: number;
+  /** Serve HTTPS with this key and certificate (PEM). */
+  https?: { key: Buffer; cert: Buffer };
 }
 
 /** An ajv error as Fastify attaches it (verbose: the failing schema and data included). */
@@ -61,12 +63,14 @@ function fastifyErrorField(err: FastifyError): string {
 }
 
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
-  const app: FastifyInstance = Fastify({
+  // An https server is still the same Fastify for every route; only the listener differs.
+  const app = Fastify({
+    ...(deps.https ? { https: deps.https } : {}),
     loggerInstance: deps.log as FastifyBaseLogger,
     bodyLimit: deps.bodyLimit ?? 1024 * 1024,
     // Fastify's ajv: strict for bodies, coercing for query strings and path parameters.
     schemaController: { compilersFactory: { buildValidator } },
-  });
+  }) as unknown as FastifyInstance;
 
   registerBodyParsers(app);
 

@@ -1,4 +1,8 @@
-/** One real redis-server for the whole run; each test file uses its own key prefix. */
+/**
+ * One real redis-server for the whole run; each test file uses its own key prefix. It runs with
+ * a password (the default user's, random): `redisUrl` carries it, so every test proves that
+ * Tunehive logs in. Tests of the ACL users create them per prefix (shared/redis-acl.ts).
+ */
 import type { TestProject } from 'vitest/node';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';

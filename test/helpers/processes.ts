@@ -4,12 +4,13 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-export function spawnWorker(o: { redisUrl: string; prefix: string; coordinator: string; id: string; slots?: number; extra?: string[] }): ChildProcess {
+export function spawnWorker(o: { redisUrl: string; prefix: string; coordinator: string; id: string; slots?: number; extra?: string[]; env?: Record<string, string> }): ChildProcess {
   const workDir = mkdtempSync(path.join(os.tmpdir(), `tunehive-${o.id}-`));
   const child = spawn(process.execPath, [
-    path.resolve('bin/tunehive.mjs'), 'worker', '--redis', o.redisUrl, '--prefix', o.prefix, '--coordinator', o.coordinator,
+    path.resolve('bin/tunehive.mjs'), 'worker', '--prefix', o.prefix, '--coordinator', o.coordinator,
     '--slots', String(o.slots ?? 1), '--id', o.id, '--work-dir', workDir, '--lock-ms', '2000', '--heartbeat-ms', '500', '--grace-ms', '3000', ...(o.extra ?? []),
-  ], { stdio: ['ignore', 'ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore'], env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn' } });
+  // The URL carries a password: by environment, never in argv (the CLI refuses that).
+  ], { stdio: ['ignore', 'ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore'], env: { ...process.env, REDIS_URL: o.redisUrl, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', ...o.env } });
   return child;
 }
 
@@ -32,9 +33,9 @@ export const slowTrainer = (epochs: number) => ({
 /** A coordinator as a child process (`tunehive coordinator`), so tests can kill -9 it. */
 export function spawnCoordinator(o: { redisUrl: string; prefix: string; httpPort: number; grpcPort: number; checkpointDir: string; extra?: string[] }): ChildProcess {
   return spawn(process.execPath, [
-    path.resolve('bin/tunehive.mjs'), 'coordinator', '--redis', o.redisUrl, '--prefix', o.prefix, '--http-port', String(o.httpPort), '--grpc-port', String(o.grpcPort),
+    path.resolve('bin/tunehive.mjs'), 'coordinator', '--prefix', o.prefix, '--http-port', String(o.httpPort), '--grpc-port', String(o.grpcPort),
     '--checkpoint-dir', o.checkpointDir, '--lease-ms', '3000', '--reconcile-ms', '500', ...(o.extra ?? []),
-  ], { stdio: ['ignore', 'ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore'], env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn' } });
+  ], { stdio: ['ignore', 'ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore'], env: { ...process.env, REDIS_URL: o.redisUrl, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn' } });
 }
 
 /** Resolves once an HTTP endpoint answers (a started server), or throws at the deadline. */

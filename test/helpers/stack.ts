@@ -17,8 +17,8 @@ export interface TestStack {
 
 export const fixture = (name: string) => path.resolve('test/fixtures', name);
 
-export async function startTestStack(name: string, o: { workers?: number; slots?: number; agent?: Partial<AgentOptions>; coordinator?: Partial<CoordinatorOptions> } = {}): Promise<TestStack> {
-  const prefix = uniquePrefix(name);
+export async function startTestStack(name: string, o: { workers?: number; slots?: number; agent?: Partial<AgentOptions>; coordinator?: Partial<CoordinatorOptions>; prefix?: string; fetch?: typeof fetch } = {}): Promise<TestStack> {
+  const prefix = o.prefix ?? uniquePrefix(name);
   const log = quietLog();
   const coordinator = await startCoordinator({ redisUrl: redisUrl(), host: '127.0.0.1', httpPort: 0, grpcPort: 0, prefix, log, reconcileIntervalMs: 500,
     checkpointDir: mkdtempSync(path.join(os.tmpdir(), 'tunehive-ckpt-')), ...o.coordinator });
@@ -32,7 +32,8 @@ export async function startTestStack(name: string, o: { workers?: number; slots?
     agents.push(agent);
   }
   const api = async (method: string, url: string, body?: unknown) => {
-    const res = await fetch(`${coordinator.httpUrl}${url}`, {
+    // A stack serving HTTPS with a test CA passes a fetch that trusts it.
+    const res = await (o.fetch ?? fetch)(`${coordinator.httpUrl}${url}`, {
       method, headers: body !== undefined ? { 'content-type': 'application/json' } : {}, body: body !== undefined ? JSON.stringify(body) : undefined,
     });
     return { status: res.status, body: (await res.json()) as any };

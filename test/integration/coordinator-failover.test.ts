@@ -117,7 +117,7 @@ describe('coordinator and Redis failures', () => {
     await waitFor(async () => (await api(c.httpUrl, 'GET', `/api/v1/studies/${study.id}`)).counts.completed >= 1 || undefined, 20_000, 'a finished trial');
     await redis.stop();
     await new Promise((r) => setTimeout(r, 500));
-    redis = await startLocalRedis({ dataDir: dir, appendOnly: true, port });
+    redis = await startLocalRedis({ dataDir: dir, appendOnly: true, port, sameCredentialsAs: redis });
     const done = await waitFor(async () => {
       const s = await api(c.httpUrl, 'GET', `/api/v1/studies/${study.id}`).catch(() => undefined);
       return s && s.state !== 'RUNNING' ? s : undefined;

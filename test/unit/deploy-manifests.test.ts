@@ -4,7 +4,8 @@
  * a cluster (a Service selecting no pod, a missing ConfigMap key, a $(VAR) never defined).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -150,7 +151,7 @@ describe('Kubernetes manifests', () => {
     expect(c.readinessProbe?.httpGet).toMatchObject({ path: '/readyz', port: 'http' });
     expect(c.livenessProbe?.httpGet).toMatchObject({ path: '/healthz', port: 'http' });
     expect(c.ports).toEqual(expect.arrayContaining([{ name: 'http', containerPort: 8080 }, { name: 'grpc', containerPort: 50051 }]));
-    expect(c.args).toEqual(['coordinator', '--redis', '$(REDIS_URL)', '--http-port', '8080', '--grpc-port', '50051', '--host', '0.0.0.0']);
+    expect(c.args).toEqual(['coordinator', '--redis-url-file', '/etc/tunehive/redis/coordinator-url', '--http-port', '8080', '--grpc-port', '50051', '--host', '0.0.0.0', '--insecure']);
     expect(find('Service', 'tunehive-coordinator')!.spec.ports.map((p: Obj) => p.port)).toEqual([8080, 50051]);
   });
 
@@ -165,9 +166,43 @@ describe('Kubernetes manifests', () => {
     expect(Number.isInteger(c.resources.limits['nvidia.com/gpu']) && c.resources.limits['nvidia.com/gpu'] > 0).toBe(true);
     expect(c.env).toContainEqual({ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
     expect(c.args.slice(0, 1)).toEqual(['worker']);
-    expect(c.args.join(' ')).toMatch(/--redis \$\(REDIS_URL\) --coordinator \S+ --slots \S+ --gpus auto/);
+    expect(c.args.join(' ')).toMatch(/--redis-url-file \/etc\/tunehive\/redis\/worker-url --coordinator \S+ --slots \S+ --gpus auto/);
     const work = pod.volumes.find((v: Obj) => c.volumeMounts.some((m: Obj) => m.name === v.name && m.mountPath === '/var/lib/tunehive'));
     expect(work?.emptyDir ?? work?.hostPath).toBeDefined();
+  });
+
+  it('no Redis password in argv, env or a ConfigMap: each workload mounts only its own URL from a Secret, Redis loads an ACL file', () => {
+    const mountedKeys = (w: Obj) => (w.spec.template.spec.volumes ?? []).filter((v: Obj) => v.secret?.secretName === 'tunehive-redis-credentials').flatMap((v: Obj) => (v.secret.items ?? [{ key: '*' }]).map((i: Obj) => i.key));
+    expect(mountedKeys(find('Deployment', 'tunehive-coordinator')!)).toEqual(['coordinator-url']);
+    expect(mountedKeys(find('DaemonSet', 'tunehive-worker')!)).toEqual(['worker-url']);
+    for (const w of workloads()) {
+      for (const c of containersOf(w)) {
+        expect((c.env ?? []).map((e: Obj) => e.name), `${at(w)}: REDIS_URL in env`).not.toContain('REDIS_URL');
+        expect(JSON.stringify(c.args ?? []), at(w)).not.toMatch(/redis:\/\/|--redis\b(?!-)/);
+      }
+    }
+    for (const cm of byKind('ConfigMap')) expect(JSON.stringify(cm.data), at(cm)).not.toMatch(/redis:\/\//);
+    const redisArgs = containersOf(find('StatefulSet', 'tunehive-redis')!)[0]!.args.join(' ');
+    expect(redisArgs).toMatch(/--aclfile \/etc\/redis\/acl\/users\.acl/);
+    expect(find('Secret', 'tunehive-redis-acl')!.stringData['users.acl']).toMatch(/^user default reset on nopass resetkeys resetchannels -@all \+ping$/m);
+  });
+
+  it('a coordinator serving clear text beyond loopback says --insecure, and a NetworkPolicy admits gRPC from worker pods only', () => {
+    const c = containersOf(find('Deployment', 'tunehive-coordinator')!)[0]!;
+    const hasTls = c.args.includes('--tls-cert') || (c.env ?? []).some((e: Obj) => e.name === 'TUNEHIVE_TLS_CERT');
+    if (!hasTls) {
+      expect(c.args).toContain('--insecure');
+      const np = find('NetworkPolicy', 'tunehive-coordinator')!;
+      const coordinatorLabels = find('Deployment', 'tunehive-coordinator')!.spec.template.metadata.labels;
+      expect(subset(np.spec.podSelector.matchLabels, coordinatorLabels)).toBe(true);
+      expect(np.spec.policyTypes).toEqual(['Ingress']);
+      const grpcRules = np.spec.ingress.filter((r: Obj) => r.ports.some((p: Obj) => p.port === 50051 || p.port === 'grpc'));
+      expect(grpcRules.length).toBeGreaterThan(0);
+      const workerLabels = find('DaemonSet', 'tunehive-worker')!.spec.template.metadata.labels;
+      for (const r of grpcRules) for (const from of r.from) expect(subset(from.podSelector?.matchLabels, workerLabels) && !from.namespaceSelector, JSON.stringify(from)).toBe(true);
+    }
+    const redisNp = find('NetworkPolicy', 'tunehive-redis')!;
+    expect(redisNp.spec.ingress[0].from.map((f: Obj) => f.podSelector.matchLabels['app.kubernetes.io/component']).sort()).toEqual(['coordinator', 'worker']);
   });
 
   it('Redis keeps an append-only file on a persistent volume', () => {
@@ -213,7 +248,16 @@ describe('docker compose files', () => {
     expect(services.redis!.command.join(' ')).toMatch(/--appendonly yes/);
     expect(services.redis!.volumes).toContain('redis-data:/data');
     expect(services.coordinator!.ports.join(' ')).toMatch(/:8080:8080.*:50051:50051/);
-    expect(services.coordinator!.environment.REDIS_URL).toBeDefined();
+    // Redis URLs (with passwords) come from compose secrets as files: never argv or environment.
+    expect(services.redis!.command.join(' ')).toMatch(/--aclfile \/run\/secrets\/redis-acl/);
+    for (const name of ['coordinator', 'worker']) {
+      const s = services[name]!;
+      expect(s.environment.REDIS_URL, name).toBeUndefined();
+      const file = s.command[s.command.indexOf('--redis-url-file') + 1];
+      expect(file, name).toBe(`/run/secrets/${s.secrets[0]}`);
+      expect(base.secrets[s.secrets[0]].file, name).toMatch(/^\$\{TUNEHIVE_SECRETS_DIR:-\.\/secrets\}\//);
+    }
+    expect(services.coordinator!.command).toContain('--insecure');
     expect(services.coordinator!.healthcheck.test.join(' ')).toMatch(/\/healthz/);
     expect(services.worker!.deploy.replicas).toBeGreaterThan(0);
     expect(services.worker!.command.slice(-2)).toEqual(['--gpus', 'auto']);
@@ -258,8 +302,11 @@ const kubectlAvailable = has('kubectl', ['version', '--client']);
 
 describe('external validators', () => {
   it.skipIf(!composeAvailable)(`docker compose config -q accepts deploy/docker-compose.yml${composeAvailable ? '' : ' (skipped: this docker client has no compose)'}`, () => {
+    // The secrets `tunehive redis-acl` makes, in a folder of the test's own.
+    const secrets = path.join(mkdtempSync(path.join(os.tmpdir(), 'tunehive-compose-')), 'secrets');
+    expect(spawnSync(process.execPath, [path.join(ROOT, 'bin/tunehive.mjs'), 'redis-acl', '--out-dir', secrets, '--host', 'redis'], { encoding: 'utf8' }).status).toBe(0);
     const r = spawnSync('docker', ['compose', '-f', 'deploy/docker-compose.yml', '-f', 'deploy/docker-compose.gpu.yml', 'config', '-q'], {
-      cwd: ROOT, encoding: 'utf8', timeout: 30_000, env: { ...process.env, TUNEHIVE_TOKEN: 'test-token' },
+      cwd: ROOT, encoding: 'utf8', timeout: 30_000, env: { ...process.env, TUNEHIVE_TOKEN: 'test-token', TUNEHIVE_SECRETS_DIR: secrets },
     });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);

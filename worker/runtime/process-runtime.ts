@@ -1,22 +1,32 @@
 /**
  * The default runtime: the trial program as a child process of the agent. No shell is ever
  * involved (argv goes straight to exec), the program leads its own process group so a stop
- * reaches the helpers it forks (data loaders), and its environment is the agent's minus any
- * TUNEHIVE_* secrets, plus the trial's own variables.
+ * reaches the helpers it forks (data loaders), and its environment is an allow-list of the
+ * agent's (inherited-env.ts: never its credentials) plus the trial's own variables. With
+ * `runAs` the program runs as that unprivileged user (run-as.ts).
  */
 import { spawn } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import type { ExitInfo, LaunchSpec, RunningProgram, Runtime } from './runtime.js';
 import { launchProblem, tooBigReason } from './launch-check.js';
+import { inheritedEnvironment } from './inherited-env.js';
+import { prepareTrialFolder, userEnvironment, type RunAsUser } from './run-as.js';
+
+export interface ProcessRuntimeOptions {
+  /** Names (glob patterns) of the agent's variables passed on beyond INHERITED_ENV. */
+  passEnv?: readonly string[];
+  /** Start programs as this user (the agent must be root). */
+  runAs?: RunAsUser;
+}
 
 export class ProcessRuntime implements Runtime {
   readonly name = 'process';
 
-  constructor(private readonly cwd?: string) {}
+  constructor(private readonly cwd?: string, private readonly o: ProcessRuntimeOptions = {}) {}
 
   launch(spec: LaunchSpec): RunningProgram {
-    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TUNEHIVE_') && k !== 'REDIS_URL'));
-    const env = { ...inherited, ...spec.env, CUDA_VISIBLE_DEVICES: spec.gpus.join(',') };
+    const inherited = inheritedEnvironment(process.env, this.o.passEnv);
+    let env: Record<string, string> = { ...inherited, ...spec.env, CUDA_VISIBLE_DEVICES: spec.gpus.join(',') };
     const [file, ...args] = spec.argv;
     const stdout = new PassThrough();
     const stderr = new PassThrough();
@@ -37,11 +47,22 @@ export class ProcessRuntime implements Runtime {
     };
     const problem = launchProblem(spec);
     if (problem) return notStarted(problem);
+    const runAs = this.o.runAs;
+    if (runAs) {
+      try {
+        env = { ...env, ...userEnvironment(runAs, prepareTrialFolder(spec.checkpointDir, runAs)) };
+      } catch (err) {
+        return notStarted(`cannot hand the trial folder to user ${runAs.name} (--run-as): ${(err as Error).message.slice(0, 300)}`);
+      }
+    }
     let child: ReturnType<typeof spawn>;
     try {
       // spawn throws synchronously for what exec refuses outright (E2BIG, invalid arguments);
       // ENOENT and EACCES come later, as the 'error' event below.
-      child = spawn(file!, args, { cwd: this.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, shell: false });
+      child = spawn(file!, args, {
+        cwd: this.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, shell: false,
+        ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
+      });
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       return notStarted(e.code === 'E2BIG' ? tooBigReason(spec.argv, env) : e.message.slice(0, 300));
@@ -49,7 +70,8 @@ export class ProcessRuntime implements Runtime {
     child.stdout!.pipe(stdout);
     child.stderr!.pipe(stderr);
     child.on('error', (err: NodeJS.ErrnoException) => {
-      const hint = err.code === 'ENOENT' ? ` (is ${quoteFile(file)} installed and on PATH?)` : '';
+      const hint = err.code === 'ENOENT' ? ` (is ${quoteFile(file)} installed and on PATH?)`
+        : err.code === 'EACCES' && runAs ? ` (--run-as ${runAs.name}: that user must be able to execute the program and enter the working directory ${this.cwd ?? process.cwd()})` : '';
       stdout.end();
       stderr.end();
       finish({ code: null, signal: null, startError: `cannot start ${quoteFile(file)}: ${err.message.slice(0, 300)}${hint}` });
