@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import type { Params } from '../../shared/search-space.js';
-import type { StudySpec } from '../../shared/study-spec.js';
+import { DEFAULT_PROJECT, type StudySpec } from '../../shared/study-spec.js';
 import type { StudyState, TrialState } from '../../shared/trial.js';
 import { keys, studyKeys, trialId, trialKeys } from '../../shared/redis-keys.js';
 import { WIRE_LIMITS } from '../../shared/wire-limits.js';
@@ -16,6 +16,8 @@ import { WIRE_LIMITS } from '../../shared/wire-limits.js';
 export interface StudyCounts { queued: number; running: number; completed: number; failed: number; pruned: number; paused: number; cancelled: number }
 export interface StudyRecord {
   id: string;
+  /** The project (tenant) it belongs to; studies from before projects existed are in "default". */
+  project: string;
   spec: StudySpec;
   state: StudyState;
   reason?: string;
@@ -111,16 +113,56 @@ export class StudyStore {
   async createStudy(spec: StudySpec, now = Date.now()): Promise<StudyRecord> {
     const id = newStudyId();
     const p = this.prefix;
+    const project = spec.project ?? DEFAULT_PROJECT;
     await this.redis
       .multi()
       .hset(keys.study(p, id), {
-        spec: JSON.stringify(spec), name: spec.name, state: 'RUNNING', createdAt: now, updatedAt: now, nextNumber: 0,
+        spec: JSON.stringify(spec), name: spec.name, project, state: 'RUNNING', createdAt: now, updatedAt: now, nextNumber: 0,
         queued: 0, running: 0, completed: 0, failed: 0, pruned: 0, paused: 0, cancelled: 0,
       })
       .zadd(keys.studies(p), now, id)
+      .zadd(keys.projectStudies(p, project), now, id)
       .sadd(keys.activeStudies(p), id)
       .exec();
     return (await this.getStudy(id))!;
+  }
+
+  /** The project of a study (one field, not the spec), or undefined for an unknown study. */
+  async studyProject(id: string): Promise<string | undefined> {
+    const [project, state] = await this.redis.hmget(keys.study(this.prefix, id), 'project', 'state');
+    return state === null ? undefined : (project ?? DEFAULT_PROJECT);
+  }
+
+  /**
+   * Studies of the given projects, newest first: each project's own index, merged, so a caller
+   * never pays for (or sees) another project's studies. `undefined` lists every project (admins).
+   */
+  async listStudiesIn(projects: readonly string[] | undefined, offset: number, limit: number): Promise<{ total: number; studies: StudyRecord[] }> {
+    if (projects === undefined) return this.listStudies(offset, limit);
+    const p = this.prefix;
+    if (projects.length === 0) return { total: 0, studies: [] };
+    const pipe = this.redis.pipeline();
+    for (const name of projects) pipe.zcard(keys.projectStudies(p, name)).zrevrange(keys.projectStudies(p, name), 0, offset + limit - 1, 'WITHSCORES');
+    const rows = (await pipe.exec()) ?? [];
+    let total = 0;
+    const merged: Array<{ id: string; score: number }> = [];
+    for (let i = 0; i < rows.length; i += 2) {
+      total += Number(rows[i]?.[1] ?? 0);
+      const flat = (rows[i + 1]?.[1] ?? []) as string[];
+      for (let j = 0; j < flat.length; j += 2) merged.push({ id: flat[j]!, score: Number(flat[j + 1]) });
+    }
+    merged.sort((a, b) => b.score - a.score || (a.id < b.id ? 1 : -1));
+    return { total, studies: await this.readStudies(merged.slice(offset, offset + limit).map((r) => r.id)) };
+  }
+
+  private async readStudies(ids: string[]): Promise<StudyRecord[]> {
+    const pipe = this.redis.pipeline();
+    for (const id of ids) pipe.hgetall(keys.study(this.prefix, id));
+    const rows = (await pipe.exec()) ?? [];
+    return ids.flatMap((id, i) => {
+      const h = rows[i]?.[1] as Record<string, string> | undefined;
+      return h?.spec ? [toStudy(id, h)] : [];
+    });
   }
 
   async getStudy(id: string): Promise<StudyRecord | undefined> {
@@ -347,7 +389,8 @@ export class StudyStore {
   /** Takes the study out of the global indexes (they live in other slots, so apart from its keys). */
   async unindexStudy(studyId: string): Promise<void> {
     const p = this.prefix;
-    await this.redis.pipeline().zrem(keys.studies(p), studyId).srem(keys.activeStudies(p), studyId).zrem(keys.endedStudies(p), studyId).exec();
+    const project = (await this.studyProject(studyId)) ?? DEFAULT_PROJECT;
+    await this.redis.pipeline().zrem(keys.projectStudies(p, project), studyId).zrem(keys.studies(p), studyId).srem(keys.activeStudies(p), studyId).zrem(keys.endedStudies(p), studyId).exec();
   }
 
   /** Records when a study ended (the retention index); its lease is of no use any more. */
@@ -454,9 +497,11 @@ function newStudyId(): string {
 
 function toStudy(id: string, h: Record<string, string>): StudyRecord {
   const n = (k: string) => Number(h[k] ?? 0);
+  const spec = JSON.parse(h.spec!) as StudySpec;
   const rec: StudyRecord = {
     id,
-    spec: JSON.parse(h.spec!) as StudySpec,
+    project: h.project ?? spec.project ?? DEFAULT_PROJECT,
+    spec,
     state: h.state as StudyState,
     createdAt: n('createdAt'),
     updatedAt: n('updatedAt'),
