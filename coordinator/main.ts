@@ -75,7 +75,7 @@ export interface CoordinatorOptions {
   authFailuresPerMinute?: number;
   /** Entries the audit stream keeps (XADD MAXLEN ~; default 100,000). */
   auditMaxLen?: number;
-  /** How long a verified token is trusted without asking Redis (default 2000 ms): the delay of a revocation. */
+  /** How long a verified token (and a project membership) is trusted without asking Redis (default 2000 ms): the delay of a revocation elsewhere. */
   tokenCacheMs?: number;
   /** Where a minted admin token is shown (default: stderr). */
   announce?: (message: string) => void;
@@ -137,7 +137,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   const projects = new ProjectStore(storeRedis, o.prefix);
   await bootstrapAuth({ redis: storeRedis, prefix: o.prefix, creds, projects, announce: o.announce ?? ((m) => process.stderr.write(`${m}\n`)),
     ...(o.adminToken !== undefined ? { adminToken: o.adminToken } : {}) });
-  const access = new Access(projects);
+  const access = new Access(projects, { cacheMs: o.tokenCacheMs ?? 2000 });
   const auth: HttpAuth = {
     creds, projects, access, verifier: new TokenVerifier(creds, { cacheMs: o.tokenCacheMs ?? 2000 }), audit: new AuditLog(storeRedis, o.prefix, o.auditMaxLen ?? 100_000),
     openMetrics: o.openMetrics ?? false, failuresPerMinute: o.authFailuresPerMinute ?? 20,

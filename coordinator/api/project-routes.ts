@@ -39,7 +39,9 @@ export const projectRoutes: FastifyPluginAsync<{ auth: HttpAuth }> = async (plai
     if (!atLeast(who.role, 'editor')) throw forbidden(`creating a project needs role editor or more; the token has ${who.role}`);
     const { name, description } = req.body;
     req.authProject = name;
-    if (!(await auth.projects.create(name, who.owner, description ?? ''))) {
+    const created = await auth.projects.create(name, who.owner, description ?? '');
+    auth.access.forget(who.owner, name);
+    if (!created) {
       // Names are global, so a taken one is taken for everyone; nothing about the project is shown.
       throw new TunehiveError('TH_ERR_PROJECT_EXISTS', `project ${JSON.stringify(name)} cannot be created: the name is taken`, [{ field: 'name', reason: 'is taken' }]);
     }
@@ -83,6 +85,7 @@ export const projectRoutes: FastifyPluginAsync<{ auth: HttpAuth }> = async (plai
       throw new TunehiveError('TH_ERR_PROJECT_LAST_OWNER', `${owner} is the last owner of project "${name}"; make someone else owner first`, [{ field: 'role', reason: 'would leave the project without an owner' }]);
     }
     await auth.projects.setMember(name, owner, role);
+    auth.access.forget(owner, name);
     return { project: name, owner, role };
   });
 
@@ -94,6 +97,8 @@ export const projectRoutes: FastifyPluginAsync<{ auth: HttpAuth }> = async (plai
     if ((await auth.projects.roleOf(owner, name)) === 'owner' && (await ownersLeft(name, owner)) === 0) {
       throw new TunehiveError('TH_ERR_PROJECT_LAST_OWNER', `${owner} is the last owner of project "${name}"; make someone else owner first`, [{ field: 'params.owner', reason: 'is the last owner' }]);
     }
-    return { project: name, owner, removed: await auth.projects.removeMember(name, owner) };
+    const removed = await auth.projects.removeMember(name, owner);
+    auth.access.forget(owner, name);
+    return { project: name, owner, removed };
   });
 };

@@ -8,17 +8,43 @@ import { TunehiveError, type ErrorCode } from '../../shared/errors.js';
 import type { Role } from '../store/credential-store.js';
 import type { ProjectStore } from '../store/project-store.js';
 import type { Principal } from './principal.js';
-import { atLeast, lower } from './roles.js';
+import { atLeast, lower, type ProjectRole } from './roles.js';
 
 export class Access {
-  constructor(private readonly projects: ProjectStore) {}
+  /**
+   * Memberships read in the last `cacheMs` (like verified tokens): a request costs no Redis
+   * round trip for its role. A membership change is seen at once on the replica that made it
+   * and within `cacheMs` on the others.
+   */
+  private readonly members = new Map<string, { role: ProjectRole | undefined; until: number }>();
+
+  constructor(private readonly projects: ProjectStore, private readonly o: { cacheMs?: number; maxEntries?: number } = {}) {}
 
   /** The principal's effective role in the project, or undefined (cannot even read it). */
   async roleIn(who: Principal, project: string): Promise<Role | undefined> {
     if (who.admin) return 'admin';
     if (who.project !== '*' && who.project !== project) return undefined;
-    const member = await this.projects.roleOf(who.owner, project);
+    const member = await this.membership(who.owner, project);
     return member ? lower(member, who.role) : undefined;
+  }
+
+  private async membership(owner: string, project: string, now = Date.now()): Promise<ProjectRole | undefined> {
+    const key = `${project}\n${owner}`;
+    const hit = this.members.get(key);
+    if (hit && hit.until > now) return hit.role;
+    const role = await this.projects.roleOf(owner, project);
+    const cacheMs = this.o.cacheMs ?? 2000;
+    if (cacheMs > 0) {
+      this.members.delete(key);
+      if (this.members.size >= (this.o.maxEntries ?? 10_000)) this.members.delete(this.members.keys().next().value!);
+      this.members.set(key, { role, until: now + cacheMs });
+    }
+    return role;
+  }
+
+  /** A membership changed on this replica: forget what was cached about it. */
+  forget(owner: string, project: string): void {
+    this.members.delete(`${project}\n${owner}`);
   }
 
   /**

@@ -7,10 +7,8 @@ export const redisUrl = (): string => inject('redisUrl');
 /** A key prefix of its own for each test file, so files share one Redis without touching each other. */
 export const uniquePrefix = (name: string): string => `t-${name}-${randomBytes(3).toString('hex')}`;
 
-/** The admin token every test coordinator accepts (TUNEHIVE_ADMIN_TOKEN); every HTTP call in tests sends it. */
-export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
-/** Headers for an HTTP call of a test: the admin token, plus any given. */
-export const authHeaders = (extra: Record<string, string> = {}, token = TEST_ADMIN_TOKEN): Record<string, string> => ({ authorization: `Bearer ${token}`, ...extra });
+/** Every HTTP call in tests sends the admin token (test coordinators start with it). */
+export { authHeaders, TEST_ADMIN_TOKEN } from './tokens.js';
 
 export const quietLog = () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 

@@ -78,6 +78,13 @@ describe('HTTP authentication and projects', () => {
     expect((await call(base, 'PUT', '/api/v1/projects/carols/members/dave', { token: carol, body: { role: 'viewer' } })).status).toBe(200);
     const detail = await call(base, 'GET', '/api/v1/projects/carols', { token: carol });
     expect(detail.body.members).toEqual([{ owner: 'carol', role: 'owner' }, { owner: 'dave', role: 'viewer' }]);
+    const dave = (await call(base, 'POST', '/api/v1/tokens', { body: { owner: 'dave', role: 'owner' } })).body.token as string;
+    expect((await call(base, 'GET', '/api/v1/studies?project=carols', { token: dave })).body.total).toBe(1);
+    expect((await call(base, 'PUT', '/api/v1/projects/carols/members/erin', { token: dave, body: { role: 'viewer' } })).status).toBe(403);
+    expect((await call(base, 'DELETE', '/api/v1/projects/carols/members/dave', { token: carol })).body.removed).toBe(true);
+    // Seen at once on this replica (the membership cache is dropped by the change).
+    expect((await call(base, 'GET', '/api/v1/projects/carols', { token: dave })).status).toBe(404);
+    expect((await call(base, 'GET', '/api/v1/studies?project=carols', { token: dave })).body.total).toBe(0);
     const last = await call(base, 'DELETE', '/api/v1/projects/carols/members/carol', { token: carol });
     expect(last.status).toBe(409);
     expect(last.body.error.code).toBe('TH_ERR_PROJECT_LAST_OWNER');
