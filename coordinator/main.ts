@@ -137,6 +137,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   const projects = new ProjectStore(storeRedis, o.prefix);
   await bootstrapAuth({ redis: storeRedis, prefix: o.prefix, creds, projects, announce: o.announce ?? ((m) => process.stderr.write(`${m}\n`)),
     ...(o.adminToken !== undefined ? { adminToken: o.adminToken } : {}) });
+  await store.adoptLegacyStudies();
   const access = new Access(projects, { cacheMs: o.tokenCacheMs ?? 2000 });
   const auth: HttpAuth = {
     creds, projects, access, verifier: new TokenVerifier(creds, { cacheMs: o.tokenCacheMs ?? 2000 }), audit: new AuditLog(storeRedis, o.prefix, o.auditMaxLen ?? 100_000),

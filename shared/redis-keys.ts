@@ -40,6 +40,8 @@ export const keys = {
   credentials: (p: string) => `${p}:creds`,
   /** string, SET NX: the replica that mints the first admin token (no TUNEHIVE_ADMIN_TOKEN); its value is the credential id. */
   adminBootstrap: (p: string) => `${p}:auth:bootstrap`,
+  /** string: set once every study from before projects existed has been put in the "default" project. */
+  projectsAdopted: (p: string) => `${p}:auth:adopted`,
   /** zset of project names, scored by creation time. */
   projects: (p: string) => `${p}:projects`,
   /** hash: one project (createdAt, createdBy, description). */

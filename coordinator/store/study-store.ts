@@ -155,6 +155,33 @@ export class StudyStore {
     return { total, studies: await this.readStudies(merged.slice(offset, offset + limit).map((r) => r.id)) };
   }
 
+  /**
+   * Studies from before projects existed belong to "default": they get the field and a place in
+   * its index, 1,000 per round trip, once per deployment (a marker key says it is done).
+   */
+  async adoptLegacyStudies(batch = 1000): Promise<number> {
+    const p = this.prefix;
+    if (await this.redis.exists(keys.projectsAdopted(p))) return 0;
+    let adopted = 0;
+    for (let offset = 0; ; offset += batch) {
+      const flat = await this.redis.zrange(keys.studies(p), String(offset), String(offset + batch - 1), 'WITHSCORES');
+      if (flat.length === 0) break;
+      const read = this.redis.pipeline();
+      for (let i = 0; i < flat.length; i += 2) read.hmget(keys.study(p, flat[i]!), 'project', 'spec');
+      const rows = (await read.exec()) ?? [];
+      const write = this.redis.pipeline();
+      for (let i = 0; i < flat.length; i += 2) {
+        const [project, spec] = (rows[i / 2]?.[1] ?? []) as Array<string | null>;
+        if (project !== null || spec === null) continue;
+        write.hset(keys.study(p, flat[i]!), 'project', DEFAULT_PROJECT).zadd(keys.projectStudies(p, DEFAULT_PROJECT), flat[i + 1]!, flat[i]!);
+        adopted++;
+      }
+      await write.exec();
+    }
+    await this.redis.set(keys.projectsAdopted(p), String(Date.now()));
+    return adopted;
+  }
+
   private async readStudies(ids: string[]): Promise<StudyRecord[]> {
     const pipe = this.redis.pipeline();
     for (const id of ids) pipe.hgetall(keys.study(this.prefix, id));

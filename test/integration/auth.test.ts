@@ -282,3 +282,28 @@ describe('bootstrap admin', () => {
     }
   });
 });
+
+describe('studies from before projects', () => {
+  it('are adopted by the "default" project once, and listed there', async () => {
+    const prefix = uniquePrefix('adopt');
+    const redis = new Redis(redisUrl());
+    try {
+      const { StudyStore } = await import('../../coordinator/store/study-store.js');
+      const { parseStudySpec } = await import('../../shared/study-spec.js');
+      const store = new StudyStore(redis, prefix);
+      const parsed = parseStudySpec({ name: 'old', objective: { metric: 'loss', direction: 'minimize' }, searchSpace: { x: { type: 'float', min: 0, max: 1 } }, maxTrials: 2 });
+      if (!parsed.ok) throw new Error('spec');
+      const s = await store.createStudy(parsed.spec);
+      // What an older version wrote: no project field, no project index.
+      await redis.hdel(keys.study(prefix, s.id), 'project');
+      await redis.del(keys.projectStudies(prefix, 'default'));
+      expect((await store.listStudiesIn(['default'], 0, 10)).total).toBe(0);
+      expect(await store.adoptLegacyStudies()).toBe(1);
+      expect((await store.listStudiesIn(['default'], 0, 10)).studies.map((x) => x.id)).toEqual([s.id]);
+      expect(await redis.hget(keys.study(prefix, s.id), 'project')).toBe('default');
+      expect(await store.adoptLegacyStudies()).toBe(0);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
