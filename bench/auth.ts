@@ -75,6 +75,8 @@ async function load(base: string, url: string, token?: string): Promise<number> 
   return done / ((performance.now() - t0) / 1000);
 }
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
 try {
   await json(c.httpUrl, 'POST', '/api/v1/projects', ADMIN, { name: 'bench' });
   await json(c.httpUrl, 'PUT', '/api/v1/projects/bench/members/viewer', ADMIN, { role: 'viewer' });
@@ -86,8 +88,9 @@ try {
   // Warm-up: JIT, connections, the token cache.
   for (const [, base, token] of variants) await load(base, url, token);
   const runs = new Map<string, number[]>(variants.map(([name]) => [name, []]));
-  for (let r = 0; r < ROUNDS; r++) for (const [name, base, token] of variants) runs.get(name)!.push(await load(base, url, token));
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [name, base, token] of [...variants.slice(r % 3), ...variants.slice(0, r % 3)]) runs.get(name)!.push(await load(base, url, token));
+  }
   const baseRps = median(runs.get('no auth')!);
   console.log(`GET /api/v1/studies/:id, ${CONCURRENCY} in flight, ${ROUNDS} rounds of ${SECONDS} s each (median), node ${process.version}, ${os.cpus().length} CPUs`);
   console.log(`${'variant'.padEnd(28)} ${'req/s'.padStart(8)} ${'µs/req'.padStart(8)} ${'auth cost µs/req'.padStart(17)}`);
@@ -95,6 +98,27 @@ try {
     const rps = median(runs.get(name)!);
     const cost = 1e6 / rps - 1e6 / baseRps;
     console.log(`${name.padEnd(28)} ${rps.toFixed(0).padStart(8)} ${(1e6 / rps).toFixed(1).padStart(8)} ${name === 'no auth' ? '-'.padStart(17) : cost.toFixed(1).padStart(17)}   (rounds: ${runs.get(name)!.map((x) => x.toFixed(0)).join(', ')})`);
+  }
+  // The same without sockets or concurrency: sequential app.inject() in alternating batches,
+  // the median batch per variant; less sensitive to other load on the machine than req/s.
+  const apps = [['no auth', plain, undefined], ['auth: admin token', c.app, ADMIN], ['auth: project viewer token', c.app, viewer]] as const;
+  const batches = new Map<string, number[]>(apps.map(([name]) => [name, []]));
+  for (let r = 0; r < 40; r++) {
+    // Each round in another order, so no variant always follows the same one.
+    for (const [name, app, token] of [...apps.slice(r % 3), ...apps.slice(0, r % 3)]) {
+      const t0 = performance.now();
+      for (let i = 0; i < 100; i++) {
+        const res = await app.inject({ method: 'GET', url, headers: token ? { authorization: `Bearer ${token}` } : {} });
+        if (res.statusCode !== 200) throw new Error(`inject ${name}: ${res.statusCode}`);
+      }
+      batches.get(name)!.push(((performance.now() - t0) * 1000) / 100);
+    }
+  }
+  const plainUs = median(batches.get('no auth')!);
+  console.log(`\nsequential app.inject(), 40 alternating batches of 100 (median batch):`);
+  for (const [name] of apps) {
+    const us = median(batches.get(name)!);
+    console.log(`${name.padEnd(28)} ${us.toFixed(1).padStart(8)} µs/req ${name === 'no auth' ? '' : `  auth cost ${(us - plainUs).toFixed(1)} µs/req`}`);
   }
 } finally {
   agent.destroy();
