@@ -102,12 +102,13 @@ export const tokenRoutes: FastifyPluginAsync<{ auth: HttpAuth }> = async (plain,
       if (owner !== who.owner && !who.admin) throw forbidden('only an admin token can create tokens for another owner');
       const project = b.project ?? who.project;
       if (who.project !== '*' && project !== who.project) throw forbidden(`this token is limited to project "${who.project}"; it cannot create tokens for ${project === '*' ? 'every project' : `project "${project}"`}`);
-      const role: Role = b.role ?? who.role;
+      // A project-limited token of one's own gets at most the role held there now (admins make any).
+      const held = project !== '*' && !who.admin ? await needIn(who, project, 'viewer', 'project') : who.role;
+      const role: Role = b.role ?? held;
       if (!atLeast(who.role, role)) throw forbidden(`a token cannot have more than its creator: the caller's role is ${who.role}, asked for ${role}`);
+      if (!atLeast(held, role)) throw forbidden(`a token cannot have more than its creator: the caller has role ${held} in project "${project}", asked for ${role}`);
       if (role === 'admin' && project !== '*') throw bad('role', 'admin is a global role: project must be "*"');
-      // A project-limited token of one's own: the role must be held there now (admins make any).
-      if (project !== '*' && !who.admin) await needIn(who, project, role, 'project');
-      else if (project !== '*' && !(await auth.projects.exists(project))) throw projectNotFound(project, 'project')();
+      if (project !== '*' && who.admin && !(await auth.projects.exists(project))) throw projectNotFound(project, 'project')();
       const scopes = b.scopes ?? [];
       const missing = scopes.find((s) => !who.admin && !who.scopes.includes(s));
       if (missing) throw forbidden(`a token cannot have a scope its creator lacks (${missing})`);

@@ -26,6 +26,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
   let base: string;
   let a: { studyId: string; trialId: string };
   let viewerA: string;
+  let editorA: string;
   let ownerB: string;
   let aliceTokenId: string;
   let ops: Array<{ method: string; path: string; rule: Rule }>;
@@ -38,7 +39,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
     await ensureProject(base, 'proj-b');
     aliceTokenId = (await userToken(base, 'alice', { 'proj-a': 'owner' })).id;
     viewerA = (await userToken(base, 'vic', { 'proj-a': 'viewer' })).token;
-    await userToken(base, 'ed', { 'proj-a': 'editor' });
+    editorA = (await userToken(base, 'ed', { 'proj-a': 'editor' })).token;
     ownerB = (await userToken(base, 'bob', { 'proj-b': 'owner' })).token;
     a = await studyWithTrial(base, 'proj-a');
     const doc = await call(base, 'GET', '/api/v1/openapi.json');
@@ -141,6 +142,12 @@ describe('auth matrix over every route of the OpenAPI document', () => {
       } else if (wanted) {
         expect(r.status, `${label}: ${r.text.slice(0, 200)}`).toBeLessThan(300);
       }
+    }
+    // An editor is too small for what needs an owner.
+    for (const o of ops.filter((x) => (x.rule.study ?? x.rule.trial ?? x.rule.project) === 'owner')) {
+      const r = await send(o, editorA);
+      expect(r.status, `${o.method} ${o.path} as editor`).toBe(403);
+      expect(r.body.error.message).toContain('needs role owner');
     }
     expect((await call(base, 'GET', `/api/v1/studies/${a.studyId}`)).body.state).toBe('RUNNING');
   });

@@ -155,6 +155,12 @@ describe('HTTP authentication and projects', () => {
       const r = await call(base, 'POST', '/api/v1/tokens', { token, body });
       expect(r.status, `${what}: ${r.text}`).toBe(403);
     }
+    // A project-limited token of one's own defaults to the role held there.
+    const eve = (await userToken(base, 'eve', { 'team-a': 'editor' })).token;
+    const eveA = await call(base, 'POST', '/api/v1/tokens', { token: eve, body: { project: 'team-a' } });
+    expect(eveA.body).toMatchObject({ project: 'team-a', role: 'editor' });
+    expect((await call(base, 'POST', '/api/v1/tokens', { token: eve, body: { project: 'team-a', role: 'owner' } })).status).toBe(403);
+    expect((await call(base, 'POST', '/api/v1/projects', { token: eveA.body.token, body: { name: 'from-limited' } })).status).toBe(403);
     // A project the creator cannot read is unknown to it.
     expect((await call(base, 'POST', '/api/v1/tokens', { token: alice, body: { project: 'team-b' } })).status).toBe(404);
     const short = (await call(base, 'POST', '/api/v1/tokens', { token: alice, body: { ttl: '1h' } })).body;
