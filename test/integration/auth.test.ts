@@ -313,3 +313,29 @@ describe('studies from before projects', () => {
     }
   });
 });
+
+describe('attack: an unauthenticated POST /api/v1/studies running `sh -c id` on the workers', () => {
+  let stack: TestStack;
+  beforeAll(async () => { stack = await startTestStack('auth-attack', { workers: 1 }); });
+  afterAll(async () => stack?.close());
+
+  it('is refused with 401, stores nothing and runs nothing; the same spec with a token does run', async () => {
+    const { mkdtempSync, existsSync } = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'tunehive-attack-')), 'pwned');
+    const spec = { name: 'attack', objective: { metric: 'score', direction: 'maximize' }, searchSpace: { x: { type: 'float', min: 0, max: 1 } }, maxTrials: 1,
+      trial: { command: ['sh', '-c', `id > ${out}; echo score=1`] } };
+    const base = stack.coordinator.httpUrl;
+    for (const o of [{ token: null }, { token: 'thk_0123456789abcdef_' + 'B'.repeat(43) }, { authorization: basic('admin', 'password1234') }]) {
+      const r = await call(base, 'POST', '/api/v1/studies', { ...o, body: spec });
+      expect(r.status).toBe(401);
+    }
+    expect(await stack.coordinator.store.countStudies()).toBe(0);
+    // The control: with a token the very same spec runs, so the refusal above is what stopped it.
+    const ok = await call(base, 'POST', '/api/v1/studies', { body: spec });
+    expect(ok.status).toBe(201);
+    await stack.waitForStudy(ok.body.id);
+    expect(existsSync(out)).toBe(true);
+  });
+});
