@@ -18,6 +18,7 @@ import { Redis } from 'ioredis';
 import { freePort, startLocalRedis } from '../cli/local-redis.js';
 import { keys } from '../shared/redis-keys.js';
 import { exited, killAll, spawnCoordinator, spawnWorker, waitForHttp } from '../test/helpers/processes.js';
+import { authHeaders } from '../test/helpers/tokens.js';
 import { trialWithSeries } from '../test/helpers/series.js';
 
 const { values: a } = parseArgs({
@@ -54,7 +55,7 @@ async function main(): Promise<number> {
     return id;
   };
   const api = async (method: string, url: string, body?: unknown): Promise<any> => {
-    const r = await fetch(`${base}${url}`, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined, signal: AbortSignal.timeout(5000) });
+    const r = await fetch(`${base}${url}`, { method, headers: authHeaders(body ? { 'content-type': 'application/json' } : {}), body: body ? JSON.stringify(body) : undefined, signal: AbortSignal.timeout(5000) });
     return r.json();
   };
 

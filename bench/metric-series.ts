@@ -7,6 +7,7 @@
  *
  * Runs its own redis-server on a free port (nothing else is touched).
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,24 +20,26 @@ const { values } = parseArgs({ options: { points: { type: 'string', default: '10
 const N = Number(values.points);
 const MAX = Number(values['max-points']);
 
+const BENCH_TOKEN = randomBytes(24).toString('hex');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'tunehive-bench-series-'));
 const redis = await startLocalRedis({ dataDir: path.join(dir, 'redis') });
 // Even if this process dies early (a closed stdout pipe), its redis-server must not outlive it.
 process.on('exit', () => redis.process.kill('SIGKILL'));
 const c = await startCoordinator({ redisUrl: redis.url, host: '127.0.0.1', httpPort: 0, grpcPort: 0, prefix: 'bench', log: pino({ level: 'silent' }),
-  reconcileIntervalMs: 600_000, checkpointDir: path.join(dir, 'ckpt') });
+  reconcileIntervalMs: 600_000, checkpointDir: path.join(dir, 'ckpt'), adminToken: BENCH_TOKEN });
+const auth = { authorization: `Bearer ${BENCH_TOKEN}` };
 const rss = () => `${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`;
 
 async function timed(label: string, url: string): Promise<void> {
   const t0 = performance.now();
-  const res = await fetch(`${c.httpUrl}${url}`);
+  const res = await fetch(`${c.httpUrl}${url}`, { headers: auth });
   const text = await res.text();
   const ms = performance.now() - t0;
   console.log(`${label.padEnd(44)} ${String(res.status).padEnd(4)} ${(text.length / 1e6).toFixed(3).padStart(9)} MB ${ms.toFixed(0).padStart(7)} ms   coordinator RSS ${rss()}`);
 }
 
 try {
-  const res = await fetch(`${c.httpUrl}/api/v1/studies`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({
+  const res = await fetch(`${c.httpUrl}/api/v1/studies`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({
     name: 'bench-series', objective: { metric: 'loss', direction: 'minimize' }, searchSpace: { x: { type: 'float', min: 0, max: 1 } },
     maxTrials: 1, trial: { command: ['unused'] }, limits: { maxMetricPoints: 10_000_000 },
   }) });
@@ -65,7 +68,7 @@ try {
   await timed(`GET .../loss?after=${N / 2 - 1000}&limit=1000 (last page)`, `/api/v1/trials/${id}.0/metrics/loss?after=${N / 2 - 1000}&limit=1000`);
   await timed(`GET .../loss?maxPoints=${MAX} (${N / 2} points)`, `/api/v1/trials/${id}.0/metrics/loss?maxPoints=${MAX}`);
   // /healthz stays fast while a down-sample streams through a series.
-  const slow = fetch(`${c.httpUrl}/api/v1/trials/${id}.0/metrics/loss?maxPoints=${MAX}`).then((r) => r.text());
+  const slow = fetch(`${c.httpUrl}/api/v1/trials/${id}.0/metrics/loss?maxPoints=${MAX}`, { headers: auth }).then((r) => r.text());
   const h0 = performance.now();
   await fetch(`${c.httpUrl}/healthz`).then((r) => r.text());
   console.log(`/healthz during a down-sample: ${(performance.now() - h0).toFixed(0)} ms`);

@@ -42,16 +42,17 @@ export async function runDemo(): Promise<number> {
   const started = Date.now();
   const stack = await startDevStack({ workers: 2, slots: 2, dataDir: path.resolve('.tunehive'), log, say });
   const base = stack.coordinator.httpUrl;
+  const auth = { token: stack.adminToken, source: "the local stack's admin token" };
   console.log(`Tunehive demo: API ${base}/api/v1/studies, 2 workers x 2 slots`);
   try {
-    const study = await api(base, 'POST', '/api/v1/studies', { text: JSON.stringify(demoSpec()), type: 'application/json' });
+    const study = await api(base, 'POST', '/api/v1/studies', { text: JSON.stringify(demoSpec()), type: 'application/json' }, auth);
     console.log(`study ${study.id}: random search over lr, hidden, epochs, batch_size, l2 — 20 trials, 4 at a time`);
     const tty = process.stdout.isTTY;
     let s = study;
     let last = '';
     while (s.state === 'RUNNING') {
       await new Promise((r) => setTimeout(r, 500));
-      s = await api(base, 'GET', `/api/v1/studies/${study.id}`);
+      s = await api(base, 'GET', `/api/v1/studies/${study.id}`, undefined, auth);
       const line = progressLine(s);
       if (line !== last) {
         if (tty) process.stdout.write(`\r\x1b[2K${line}`);
@@ -60,7 +61,7 @@ export async function runDemo(): Promise<number> {
       }
     }
     if (tty) process.stdout.write('\n');
-    const trials = await api(base, 'GET', `/api/v1/studies/${study.id}/trials?limit=100`);
+    const trials = await api(base, 'GET', `/api/v1/studies/${study.id}/trials?limit=100`, undefined, auth);
     const rows = [...trials.trials].sort((a: any, b: any) => (b.value ?? -1) - (a.value ?? -1)).slice(0, 5);
     console.log(`\nTop trials by validation accuracy:\n${table(['#', 'accuracy', 'state', 'params'], rows.map((t: any) => [String(t.number), fmtValue(t.value), t.state, fmtParams(t.params)]))}`);
     console.log(`\n${studySummary(s)}`);

@@ -2,6 +2,8 @@
  * The embedded default deployment: a private redis-server (unless REDIS_URL is set), a
  * coordinator and N worker agents in one process, all on 127.0.0.1.
  */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { startCoordinator, type Coordinator } from '../coordinator/main.js';
@@ -14,6 +16,8 @@ export interface DevStack {
   coordinator: Coordinator;
   agents: Agent[];
   redisUrl: string;
+  /** The local stack's admin token (kept in <dataDir>/admin-token, mode 0600; the CLI in this folder uses it). */
+  adminToken: string;
   close(): Promise<void>;
 }
 
@@ -40,7 +44,9 @@ export async function startDevStack(o: { workers: number; slots: number; dataDir
   } else {
     o.say(`using Redis at ${redactUrl(redisUrl)} (REDIS_URL)`);
   }
+  const adminToken = localAdminToken(o.dataDir);
   const coordinator = await startCoordinator({
+    adminToken,
     redisUrl, host: '127.0.0.1', httpPort: await portOr(o.httpPort ?? 8080), grpcPort: await portOr(o.grpcPort ?? 50051), prefix: 'th', log: o.log,
     checkpointDir: path.join(o.dataDir, 'checkpoints'),
   });
@@ -55,7 +61,7 @@ export async function startDevStack(o: { workers: number; slots: number; dataDir
   }
   let closing: Promise<void> | undefined;
   return {
-    coordinator, agents, redisUrl,
+    coordinator, agents, redisUrl, adminToken,
     close() {
       closing ??= (async () => {
         await Promise.all(agents.map((a) => a.close()));
@@ -65,4 +71,20 @@ export async function startDevStack(o: { workers: number; slots: number; dataDir
       return closing;
     },
   };
+}
+
+/**
+ * A random admin token for the local stack, made once and kept next to its data, so the
+ * quick start needs nothing typed: the CLI falls back to this file for a loopback API.
+ */
+function localAdminToken(dataDir: string): string {
+  const file = path.join(dataDir, 'admin-token');
+  if (existsSync(file)) {
+    const kept = readFileSync(file, 'utf8').trim();
+    if (kept.length >= 32) return kept;
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const token = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
 }

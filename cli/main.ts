@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { GpuSetting } from '../worker/gpu/discovery.js';
-import { api, apiBase, ApiError, deleteStudy } from './http-client.js';
+import { api, apiBase, ApiError, deleteStudy, type ClientAuth } from './http-client.js';
+import { resolveToken, storeLogin } from './credentials.js';
+import { tokenCommand, projectCommand, readSecret } from './auth-commands.js';
 import { createInterface } from 'node:readline/promises';
 import { fmtParams, fmtValue, progressLine, safeText, studySummary, table } from './format.js';
 
@@ -91,11 +93,36 @@ Usage:
   tunehive stop ID [--api URL]
   tunehive delete ID [--yes] [--force] [--api URL]
                                       delete a study and all it stored (--force: even a RUNNING one)
+  tunehive login [--api URL] [--token T | --token-file F]
+                                      check a token and store it (asks, or reads stdin, without --token)
+  tunehive token create [--kind api|worker-join] [--project P] [--projects P1,P2] [--role R]
+                        [--scope metrics] [--ttl 24h] [--description D] [--owner O] [--max-uses N]
+  tunehive token list [--owner O] [--kind K]    tunehive token revoke ID
+  tunehive project create NAME [--description D] | list | show NAME
+  tunehive project member NAME OWNER ROLE|--remove
+
+Client commands (submit, status, trials, stop, delete, login, token, project) take --api URL,
+--token TOKEN or --token-file FILE; without them TUNEHIVE_TOKEN, then the stored login.
+The coordinator reads TUNEHIVE_ADMIN_TOKEN (an admin secret of yours; without it the first
+start prints a minted one) and takes --open-metrics (/metrics without a token).
 
 Environment: REDIS_URL (a URL with a password goes here or in --redis-url-file, never in
---redis), TUNEHIVE_API (default http://127.0.0.1:8080), TUNEHIVE_COORDINATOR, LOG_LEVEL (info).
-Servers bind 127.0.0.1 unless --host says otherwise; any other address needs TLS or --insecure.
-See SECURITY.md.`;
+--redis), TUNEHIVE_API (default http://127.0.0.1:8080), TUNEHIVE_TOKEN, TUNEHIVE_ADMIN_TOKEN,
+TUNEHIVE_COORDINATOR, LOG_LEVEL (info). Servers bind 127.0.0.1 unless --host says otherwise;
+any other address needs TLS or --insecure. See SECURITY.md.`;
+
+/** Flags every client command takes. */
+const CLIENT = { api: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' } } as const;
+
+/** The API address and the token to send, from flags, environment or the stored login. */
+function client(values: { api?: string | undefined; token?: string | undefined; 'token-file'?: string | undefined }): { base: string; auth: ClientAuth } {
+  const base = apiBase(values.api);
+  try {
+    return { base, auth: resolveToken(base, { ...(values.token ? { flag: values.token } : {}), ...(values['token-file'] ? { file: values['token-file'] } : {}) }) };
+  } catch (err) {
+    throw new UsageError(`cannot read --token-file: ${(err as Error).message}`);
+  }
+}
 
 function flags<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, command: string) {
   try {
@@ -123,8 +150,10 @@ const say = (m: string) => process.stderr.write(`${m}\n`);
 
 /** The deploy manifests ship a placeholder token; starting with it would be a silent mistake. */
 function refusePlaceholderToken(): void {
-  if (process.env.TUNEHIVE_TOKEN?.startsWith('REPLACE-')) {
-    throw new UsageError('TUNEHIVE_TOKEN is still the placeholder from deploy/k8s/secret.yaml. Set it to a random secret (openssl rand -hex 32); see deploy/README.md.');
+  for (const name of ['TUNEHIVE_TOKEN', 'TUNEHIVE_ADMIN_TOKEN']) {
+    if (process.env[name]?.startsWith('REPLACE-')) {
+      throw new UsageError(`${name} is still the placeholder from deploy/k8s/secret.yaml. Set it to a random secret (openssl rand -hex 32); see deploy/README.md.`);
+    }
   }
 }
 
@@ -149,7 +178,8 @@ async function main(argv: string[]): Promise<number> {
         httpPort: intFlag(f.values['http-port'], 'http-port', 8080), grpcPort: intFlag(f.values['grpc-port'], 'grpc-port', 50051),
       });
       console.log(`Tunehive is running.\n  API:  ${stack.coordinator.httpUrl}/api/v1/studies\n  gRPC: ${stack.coordinator.grpcAddress}\n  workers: ${stack.agents.length}\n` +
-        `Submit a study: TUNEHIVE_API=${stack.coordinator.httpUrl} tunehive submit examples/digits/study.yaml\nCtrl-C stops everything.`);
+        `Submit a study: TUNEHIVE_API=${stack.coordinator.httpUrl} tunehive submit examples/digits/study.yaml\n` +
+        `  (from this folder the CLI uses the local admin token in .tunehive/admin-token; elsewhere: TUNEHIVE_TOKEN=$(cat ${path.resolve('.tunehive/admin-token')}))\nCtrl-C stops everything.`);
       await untilSignal();
       say('stopping…');
       await stack.close();
@@ -160,11 +190,14 @@ async function main(argv: string[]): Promise<number> {
       refusePlaceholderToken();
       const f = flags(rest, { redis: { type: 'string' }, 'redis-url-file': { type: 'string' }, host: { type: 'string' }, 'http-port': { type: 'string' }, 'grpc-port': { type: 'string' }, prefix: { type: 'string' }, 'checkpoint-dir': { type: 'string' },
         'lease-ms': { type: 'string' }, 'reconcile-ms': { type: 'string' }, 'retention-days': { type: 'string' }, 'store-timeout-ms': { type: 'string' },
-        'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-ca': { type: 'string' }, insecure: { type: 'boolean' } }, 'coordinator');
+        'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-ca': { type: 'string' }, insecure: { type: 'boolean' },
+        'open-metrics': { type: 'boolean' }, 'audit-max-len': { type: 'string' }, 'auth-failures-per-minute': { type: 'string' } }, 'coordinator');
       const { readServerTls } = await import('../shared/tls.js');
       const tls = readServerTls({
         certFile: f.values['tls-cert'] ?? process.env.TUNEHIVE_TLS_CERT, keyFile: f.values['tls-key'] ?? process.env.TUNEHIVE_TLS_KEY, caFile: f.values['tls-ca'] ?? process.env.TUNEHIVE_TLS_CA,
       });
+      // The admin secret comes from the environment only: argv is readable by every local user.
+      const adminToken = process.env.TUNEHIVE_ADMIN_TOKEN || undefined;
       const retentionDays = retentionFlag(f.values['retention-days'] ?? process.env.TUNEHIVE_RETENTION_DAYS);
       const log = (await servers.logger()).createLogger('tunehive-coordinator');
       const c = await (await servers.coordinator()).startCoordinator({
@@ -178,6 +211,10 @@ async function main(argv: string[]): Promise<number> {
         ...(retentionDays !== undefined ? { retentionDays } : {}),
         storeCommandTimeoutMs: intFlag(f.values['store-timeout-ms'] ?? process.env.TUNEHIVE_STORE_TIMEOUT_MS, 'store-timeout-ms', 5000, 100, 600_000),
         ...(tls ? { tls } : {}), insecure: f.values.insecure === true,
+        ...(adminToken !== undefined ? { adminToken } : {}),
+        openMetrics: f.values['open-metrics'] === true || process.env.TUNEHIVE_OPEN_METRICS === '1',
+        auditMaxLen: intFlag(f.values['audit-max-len'], 'audit-max-len', 100_000, 100, 100_000_000),
+        authFailuresPerMinute: intFlag(f.values['auth-failures-per-minute'], 'auth-failures-per-minute', 20, 1, 1_000_000),
       });
       console.log(`coordinator: API ${c.httpUrl}, gRPC ${c.grpcAddress}`);
       await untilSignal();
@@ -276,7 +313,8 @@ async function main(argv: string[]): Promise<number> {
     }
 
     case 'submit': {
-      const f = flags(rest, { api: { type: 'string' } }, 'submit');
+      const f = flags(rest, { ...CLIENT }, 'submit');
+      const { base, auth } = client(f.values);
       const file = f.positionals[0];
       if (!file) throw new UsageError('tunehive submit needs a study spec file: tunehive submit study.yaml');
       let text: string;
@@ -286,61 +324,90 @@ async function main(argv: string[]): Promise<number> {
         throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
       }
       const isJson = file.endsWith('.json') || text.trimStart().startsWith('{');
-      const s = await api(apiBase(f.values.api), 'POST', '/api/v1/studies', { text, type: isJson ? 'application/json' : 'application/yaml' });
+      const s = await api(base, 'POST', '/api/v1/studies', { text, type: isJson ? 'application/json' : 'application/yaml' }, auth);
       console.log(safeText(s.id));
       say(`study "${safeText(s.name)}" created; follow it with: tunehive status ${safeText(s.id)} --watch`);
       return 0;
     }
 
     case 'status': {
-      const f = flags(rest, { api: { type: 'string' }, watch: { type: 'boolean' } }, 'status');
+      const f = flags(rest, { ...CLIENT, watch: { type: 'boolean' } }, 'status');
       const id = f.positionals[0];
       if (!id) throw new UsageError('tunehive status needs a study id: tunehive status ID');
-      const base = apiBase(f.values.api);
-      let s = await api(base, 'GET', `/api/v1/studies/${encodeURIComponent(id)}`);
+      const { base, auth } = client(f.values);
+      let s = await api(base, 'GET', `/api/v1/studies/${encodeURIComponent(id)}`, undefined, auth);
       while (f.values.watch && s.state === 'RUNNING') {
         say(progressLine(s));
         await new Promise((r) => setTimeout(r, 1000));
-        s = await api(base, 'GET', `/api/v1/studies/${encodeURIComponent(id)}`);
+        s = await api(base, 'GET', `/api/v1/studies/${encodeURIComponent(id)}`, undefined, auth);
       }
       console.log(studySummary(s));
       return 0;
     }
 
     case 'trials': {
-      const f = flags(rest, { api: { type: 'string' }, limit: { type: 'string' }, offset: { type: 'string' }, state: { type: 'string' } }, 'trials');
+      const f = flags(rest, { ...CLIENT, limit: { type: 'string' }, offset: { type: 'string' }, state: { type: 'string' } }, 'trials');
+      const { base, auth } = client(f.values);
       const id = f.positionals[0];
       if (!id) throw new UsageError('tunehive trials needs a study id: tunehive trials ID');
       const q = new URLSearchParams({ limit: String(intFlag(f.values.limit, 'limit', 100, 1, 1000)), offset: String(intFlag(f.values.offset, 'offset', 0, 0, 1e9)) });
       if (f.values.state) q.set('state', f.values.state.toUpperCase());
-      const r = await api(apiBase(f.values.api), 'GET', `/api/v1/studies/${encodeURIComponent(id)}/trials?${q}`);
+      const r = await api(base, 'GET', `/api/v1/studies/${encodeURIComponent(id)}/trials?${q}`, undefined, auth);
       console.log(table(['#', 'state', 'value', 'attempt', 'worker', 'params', 'reason'],
         r.trials.map((t: any) => [String(t.number), t.state, fmtValue(t.value), String(t.attempt), t.workerId ?? '-', fmtParams(t.params), safeText(t.reason ?? '').slice(0, 60)])));
       return 0;
     }
 
     case 'stop': {
-      const f = flags(rest, { api: { type: 'string' } }, 'stop');
+      const f = flags(rest, { ...CLIENT }, 'stop');
       const id = f.positionals[0];
       if (!id) throw new UsageError('tunehive stop needs a study id: tunehive stop ID');
-      console.log(studySummary(await api(apiBase(f.values.api), 'POST', `/api/v1/studies/${encodeURIComponent(id)}/stop`)));
+      const { base, auth } = client(f.values);
+      console.log(studySummary(await api(base, 'POST', `/api/v1/studies/${encodeURIComponent(id)}/stop`, undefined, auth)));
       return 0;
     }
 
     case 'delete': {
-      const f = flags(rest, { api: { type: 'string' }, yes: { type: 'boolean' }, force: { type: 'boolean' } }, 'delete');
+      const f = flags(rest, { ...CLIENT, yes: { type: 'boolean' }, force: { type: 'boolean' } }, 'delete');
       const id = f.positionals[0];
       if (!id) throw new UsageError('tunehive delete needs a study id: tunehive delete ID [--yes]');
-      const base = apiBase(f.values.api);
+      const { base, auth } = client(f.values);
       if (!f.values.yes) {
-        const study = await api(base, 'GET', `/api/v1/studies/${encodeURIComponent(id)}`);
+        const study = await api(base, 'GET', `/api/v1/studies/${encodeURIComponent(id)}`, undefined, auth);
         if (!process.stdin.isTTY) throw new UsageError(`not deleting study ${safeText(id)} without confirmation: add --yes`);
         const answer = await confirm(`Delete study ${safeText(id)} (${safeText(study.state)}, ${safeText(study.created)} trials) with all its metrics and checkpoints? [y/N] `);
         if (!/^y(es)?$/i.test(answer.trim())) { say('not deleted'); return 1; }
       }
-      const r = await deleteStudy(base, id, f.values.force === true);
+      const r = await deleteStudy(base, id, f.values.force === true, auth);
       console.log(`deleted study ${safeText(r.studyId)} (${safeText(r.state)}): ${r.trials} trials, ${r.keys} Redis keys, ${r.jobs} queue jobs, checkpoints of ${r.checkpointTrials} trials`);
       return 0;
+    }
+
+    case 'login': {
+      const f = flags(rest, { ...CLIENT }, 'login');
+      const base = apiBase(f.values.api);
+      let token = f.values.token ?? (f.values['token-file'] ? client(f.values).auth.token : undefined);
+      token ??= await readSecret(`Token for ${base}: `);
+      if (!token) throw new UsageError('no token given: paste one, pipe it on stdin, or pass --token / --token-file');
+      const me = await api(base, 'GET', '/api/v1/whoami', undefined, { token, source: 'the token given to login' });
+      const file = storeLogin(base, token);
+      say(`logged in to ${base} as ${safeText(me.owner)} (role ${safeText(me.role)}, project ${safeText(me.project)}${me.expiresAt ? `, expires ${safeText(me.expiresAt)}` : ''}); token stored in ${file} (mode 0600)`);
+      return 0;
+    }
+
+    case 'token':
+    case 'project': {
+      const [sub, ...more] = rest;
+      const f = flags(more, { ...CLIENT, kind: { type: 'string' }, project: { type: 'string' }, projects: { type: 'string' }, role: { type: 'string' }, scope: { type: 'string', multiple: true },
+        ttl: { type: 'string' }, description: { type: 'string' }, owner: { type: 'string' }, 'max-uses': { type: 'string' }, remove: { type: 'boolean' } }, `${command} ${sub ?? ''}`.trim());
+      const { base, auth } = client(f.values);
+      const run = command === 'token' ? tokenCommand : projectCommand;
+      try {
+        return await run(sub, f.values, f.positionals, (method, path, body) => api(base, method, path, body === undefined ? undefined : { text: JSON.stringify(body), type: 'application/json' }, auth), say);
+      } catch (err) {
+        if (err instanceof Error && err.name === 'UsageError') throw new UsageError(err.message);
+        throw err;
+      }
     }
 
     default:

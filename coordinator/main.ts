@@ -28,6 +28,13 @@ import { StudyDeleter } from './lifecycle/study-deletion.js';
 import { CheckpointJanitor } from './lifecycle/checkpoint-janitor.js';
 import { RetentionSweeper } from './lifecycle/retention-sweeper.js';
 import { studyDeleteRoutes } from './api/study-delete-routes.js';
+import { CredentialStore } from './store/credential-store.js';
+import { ProjectStore } from './store/project-store.js';
+import { bootstrapAuth } from './auth/bootstrap.js';
+import { Access } from './auth/access.js';
+import { AuditLog } from './auth/audit-log.js';
+import { TokenVerifier } from './auth/principal.js';
+import type { HttpAuth } from './auth/http-auth.js';
 
 export interface CoordinatorOptions {
   redisUrl: string;
@@ -62,6 +69,21 @@ export interface CoordinatorOptions {
   tls?: ServerTls;
   /** Serve clear text on a non-loopback address anyway (a private network protects it). */
   insecure?: boolean;
+  /**
+   * An operator secret accepted as an admin API token (TUNEHIVE_ADMIN_TOKEN; read from the
+   * environment by the CLI, never from argv). Without it the first start mints one and shows it once.
+   */
+  adminToken?: string;
+  /** /metrics without a token (`--open-metrics`). */
+  openMetrics?: boolean;
+  /** Failed authentications per client address per minute before 429 (default 20). */
+  authFailuresPerMinute?: number;
+  /** Entries the audit stream keeps (XADD MAXLEN ~; default 100,000). */
+  auditMaxLen?: number;
+  /** How long a verified token (and a project membership) is trusted without asking Redis (default 2000 ms): the delay of a revocation elsewhere. */
+  tokenCacheMs?: number;
+  /** Where a minted admin token is shown (default: stderr). */
+  announce?: (message: string) => void;
 }
 
 export interface Coordinator {
@@ -69,6 +91,9 @@ export interface Coordinator {
   grpcAddress: string;
   app: FastifyInstance;
   store: StudyStore;
+  /** Credentials and projects (tests and the CLI's local stack use them directly). */
+  creds: CredentialStore;
+  projects: ProjectStore;
   runner: StudyRunner;
   deleter: StudyDeleter;
   janitor: CheckpointJanitor;
@@ -115,11 +140,22 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
     ...(o.sweepIntervalMs ? { intervalMs: o.sweepIntervalMs } : {}),
   });
 
+  const creds = new CredentialStore(storeRedis, o.prefix);
+  const projects = new ProjectStore(storeRedis, o.prefix);
+  await bootstrapAuth({ redis: storeRedis, prefix: o.prefix, creds, projects, announce: o.announce ?? ((m) => process.stderr.write(`${m}\n`)),
+    ...(o.adminToken !== undefined ? { adminToken: o.adminToken } : {}) });
+  await store.adoptLegacyStudies();
+  const access = new Access(projects, { cacheMs: o.tokenCacheMs ?? 2000 });
+  const auth: HttpAuth = {
+    creds, projects, access, verifier: new TokenVerifier(creds, { cacheMs: o.tokenCacheMs ?? 2000 }), audit: new AuditLog(storeRedis, o.prefix, o.auditMaxLen ?? 100_000),
+    openMetrics: o.openMetrics ?? false, failuresPerMinute: o.authFailuresPerMinute ?? 20,
+  };
+
   const app = await buildApp({
-    store, runner, workers, log: o.log.child({ part: 'api' }),
+    store, runner, workers, log: o.log.child({ part: 'api' }), auth,
     ...(o.tls ? { https: { key: o.tls.key, cert: o.tls.cert } } : {}),
     plugins: [
-      async (a) => { await a.register(opsRoutes, { redis, metrics, workers }); },
+      async (a) => { await a.register(opsRoutes, { redis, metrics, workers, access }); },
       async (a) => { await a.register(studyDeleteRoutes, { prefix: '/api/v1', deleter }); },
     ],
   });
@@ -148,7 +184,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   return {
     httpUrl: `${o.tls ? 'https' : 'http'}://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${httpPort}`,
     grpcAddress: `${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${grpcPort}`,
-    app, store, runner, deleter, janitor, sweeper,
+    app, store, creds, projects, runner, deleter, janitor, sweeper,
     close() {
       closing ??= (async () => {
         await sweeper.close();

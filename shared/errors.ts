@@ -18,6 +18,18 @@ export const ERROR_STATUS = {
   /** A worker message that breaks the wire limits (shared/wire-limits.ts). */
   TH_ERR_WIRE_INVALID: 400,
   TH_ERR_WIRE_TOO_LARGE: 413,
+  /** No token, or one that is unknown, expired or revoked (401 with WWW-Authenticate). */
+  TH_ERR_AUTH_MISSING: 401,
+  TH_ERR_AUTH_INVALID: 401,
+  /** A valid token without the role or scope the request needs (the message names it). */
+  TH_ERR_AUTH_FORBIDDEN: 403,
+  /** Too many failed authentications from one address. */
+  TH_ERR_AUTH_RATE_LIMITED: 429,
+  TH_ERR_PROJECT_NOT_FOUND: 404,
+  TH_ERR_PROJECT_EXISTS: 409,
+  /** Removing or demoting a project's last owner would leave nobody to manage it. */
+  TH_ERR_PROJECT_LAST_OWNER: 409,
+  TH_ERR_TOKEN_NOT_FOUND: 404,
   /** Redis answered a store call with a refusal that retrying cannot heal (a script error). */
   TH_ERR_STORE_REFUSED: 500,
   /** A suggestion ran past its deadline (the sampler was abandoned); the ask may be retried. */

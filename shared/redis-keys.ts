@@ -57,6 +57,24 @@ export const keys = {
   credential: (p: string, id: string) => `${p}:cred:${id}`,
   /** zset of credential ids, scored by creation time: for listing and the sweep. */
   credentials: (p: string) => `${p}:creds`,
+  /** string, SET NX: the replica that mints the first admin token (no TUNEHIVE_ADMIN_TOKEN); its value is the credential id. */
+  adminBootstrap: (p: string) => `${p}:auth:bootstrap`,
+  /** string: set once every study from before projects existed has been put in the "default" project. */
+  projectsAdopted: (p: string) => `${p}:auth:adopted`,
+  /** zset of project names, scored by creation time. */
+  projects: (p: string) => `${p}:projects`,
+  /** hash: one project (createdAt, createdBy, description). */
+  project: (p: string, name: string) => `${p}:project:${name}`,
+  /** hash: a project's members, owner -> role (viewer | editor | owner). */
+  projectMembers: (p: string, name: string) => `${p}:project:${name}:members`,
+  /** zset of the ids of a project's studies, scored by creation time: listing never reads other projects. */
+  projectStudies: (p: string, name: string) => `${p}:project:${name}:studies`,
+  /** hash: the projects one owner is a member of, project -> role (the reverse of projectMembers). */
+  memberProjects: (p: string, owner: string) => `${p}:member:${owner}:projects`,
+  /** stream (capped): every write through the API, newest last. */
+  audit: (p: string) => `${p}:audit`,
+  /** stream (capped): the writes that concern one project (what its owners may read). */
+  projectAudit: (p: string, name: string) => `${p}:project:${name}:audit`,
   /** pub/sub channel: "a study needs a fill", heard by whichever replica drives it. */
   kickChannel: (p: string) => `${p}:kick`,
 };

@@ -88,6 +88,10 @@ const TrialLimitsInputSchema = Type.Partial(TrialLimitsSchema, {
 export const KeepCheckpointsSchema = Type.Union([Type.Literal('best'), Type.Literal('all'), Type.Literal('none')], { description: 'must be "best", "all" or "none"' });
 
 const Name = Type.String({ minLength: 1, maxLength: LIMITS.nameLength, pattern: '\\S', description: `must be a non-empty string of at most ${LIMITS.nameLength} characters` });
+/** Project names become parts of Redis key names and URLs: lowercase letters, digits and dashes only. */
+export const PROJECT_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const DEFAULT_PROJECT = 'default';
+export const ProjectNameSchema = Type.String({ pattern: PROJECT_NAME.source, description: 'must be a project name: 1 to 63 lowercase letters, digits and dashes, starting with a letter or digit' });
 const Parallelism = intFrom(1, LIMITS.parallelism);
 const MaxTrials = intFrom(1, LIMITS.maxTrials);
 const MaxFailed = intFrom(0, LIMITS.maxTrials);
@@ -97,6 +101,8 @@ const AskTimeout = Type.Number({ exclusiveMinimum: 0, description: 'must be a nu
 /** A spec as stored, with every default filled in. */
 export const StudySpecSchema = Type.Object({
   name: Name,
+  /** The project (tenant) the study belongs to: who may see and change it. */
+  project: ProjectNameSchema,
   limits: TrialLimitsSchema,
   keepCheckpoints: KeepCheckpointsSchema,
   objective: ObjectiveSchema,
@@ -116,6 +122,7 @@ export const StudySpecSchema = Type.Object({
 /** A spec as submitted (JSON or YAML): what `POST /api/v1/studies` takes. */
 export const StudySpecInputSchema = Type.Object({
   name: Name,
+  project: Type.Optional(ProjectNameSchema),
   limits: Type.Optional(TrialLimitsInputSchema),
   keepCheckpoints: Type.Optional(KeepCheckpointsSchema),
   objective: ObjectiveSchema,
@@ -247,6 +254,7 @@ function withDefaults(raw: StudySpecInput): StudySpec {
   const a = raw.algorithm;
   const spec: StudySpec = {
     name: raw.name.trim(),
+    project: raw.project ?? DEFAULT_PROJECT,
     limits: { ...DEFAULT_TRIAL_LIMITS, ...raw.limits },
     keepCheckpoints: raw.keepCheckpoints ?? 'best',
     objective: { metric: raw.objective.metric, direction: raw.objective.direction, ...(raw.objective.goal !== undefined ? { goal: raw.objective.goal } : {}) },

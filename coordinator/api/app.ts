@@ -9,6 +9,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import helmet from '@fastify/helmet';
 import type { Logger } from 'pino';
 import { TunehiveError, type FieldError } from '../../shared/errors.js';
 import { describeValue } from '../../shared/schema-errors.js';
@@ -21,6 +22,11 @@ import { askTellRoutes } from './ask-tell-routes.js';
 import { registerBodyParsers } from './body-parsers.js';
 import { buildValidator } from './validators.js';
 import { AskTell } from '../ask-tell.js';
+import { CHALLENGE, registerHttpAuth, type HttpAuth } from '../auth/http-auth.js';
+import { ANY_TOKEN, describeRule, type AuthRule } from '../auth/rules.js';
+import { tokenRoutes } from './token-routes.js';
+import { projectRoutes } from './project-routes.js';
+import { auditRoutes } from './audit-routes.js';
 
 export interface ApiDeps {
   store: StudyStore;
@@ -32,7 +38,25 @@ export interface ApiDeps {
   bodyLimit?: number;
   /** Serve HTTPS with this key and certificate (PEM). */
   https?: { key: Buffer; cert: Buffer };
+  /**
+   * Tokens, projects and the audit log. Always given by the composition root; the literal
+   * below exists for `npm run bench:auth` only (the cost of auth is measured against it).
+   */
+  auth: HttpAuth | 'disabled-for-benchmark';
 }
+
+/**
+ * The CSP for every answer, the docs UI included: its assets are served by the coordinator
+ * (no CDN), so 'self' is enough for scripts; the UI sets inline styles. No
+ * upgrade-insecure-requests: a coordinator on plain HTTP inside a network must still serve it.
+ */
+const CSP = {
+  useDefaults: false,
+  directives: {
+    defaultSrc: ["'self'"], baseUri: ["'self'"], fontSrc: ["'self'", 'data:'], frameAncestors: ["'none'"], imgSrc: ["'self'", 'data:'],
+    objectSrc: ["'none'"], scriptSrc: ["'self'"], scriptSrcAttr: ["'none'"], styleSrc: ["'self'", "'unsafe-inline'"], formAction: ["'self'"],
+  },
+};
 
 /** An ajv error as Fastify attaches it (verbose: the failing schema and data included). */
 interface AjvError { instancePath: string; keyword: string; message?: string; params: Record<string, unknown>; parentSchema?: { description?: string }; data?: unknown }
@@ -76,6 +100,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler((err: FastifyError | TunehiveError, req, reply) => {
     if (err instanceof TunehiveError) {
+      if (err.status === 401) void reply.header('www-authenticate', CHALLENGE);
       const fields = err.fields.length > 0 || err.status >= 500 ? err.fields : [{ field: '(request)', reason: err.message }];
       return reply.status(err.status).send({ error: { code: err.code, message: err.message, fields } });
     }
@@ -91,17 +116,41 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'TH_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url}`, fields: [{ field: '(url)', reason: `no route ${req.method} ${req.url.slice(0, 200)}` }] } }));
 
+  await app.register(helmet, { global: true, contentSecurityPolicy: CSP, hsts: false });
+  // Before any route, so that every route (the composition root's too) gets the hooks.
+  if (deps.auth !== 'disabled-for-benchmark') await registerHttpAuth(app, deps.auth, deps.store);
+
   // First, so that it sees every route registered after it (the composition root's too).
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Tunehive API', version: 'v1', description: 'Studies, trials and ask/tell of the Tunehive coordinator. Errors are {error: {code, message, fields: [{field, reason}]}}.' },
+      info: { title: 'Tunehive API', version: 'v1', description: 'Studies, trials and ask/tell of the Tunehive coordinator. Errors are {error: {code, message, fields: [{field, reason}]}}. ' +
+        'Every route needs an API token (`Authorization: Bearer <token>`, or HTTP Basic with the token as user name or password) unless its `x-tunehive-auth` says `public`; ' +
+        '401 for a missing or bad token, 403 for too small a role or a missing scope, 404 for what the token may not read.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, basic: { type: 'http', scheme: 'basic' } } },
+      security: [{ bearer: [] }, { basic: [] }],
+    },
+    // The rule each route enforces, in the document: the auth matrix test reads it from here.
+    transform: ({ schema, url, route }) => {
+      const rule: AuthRule = route.config?.auth ?? ANY_TOKEN;
+      const s = { ...(schema ?? {}), 'x-tunehive-auth': rule } as Record<string, unknown>;
+      s.description = [s.description, describeRule(rule)].filter(Boolean).join(' ');
+      if ('public' in rule) s.security = [];
+      return { schema: s as typeof schema, url };
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { validatorUrl: null }, staticCSP: true });
-  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // The docs UI and the document need a token like everything else (a browser asks for it:
+  // paste the token as the Basic user name). The UI sets its CSP with hashes of its own.
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { validatorUrl: null }, staticCSP: true,
+    transformStaticCSP: (h) => h.replace(/ validator\.swagger\.io| https:|upgrade-insecure-requests;/g, '') });
+  app.get('/api/v1/openapi.json', { schema: { hide: true }, config: { auth: ANY_TOKEN } }, async () => app.swagger());
 
-  await app.register(studyRoutes, { prefix: '/api/v1', store: deps.store, runner: deps.runner, workers: deps.workers });
+  if (deps.auth !== 'disabled-for-benchmark') {
+    await app.register(tokenRoutes, { prefix: '/api/v1', auth: deps.auth });
+    await app.register(projectRoutes, { prefix: '/api/v1', auth: deps.auth });
+    await app.register(auditRoutes, { prefix: '/api/v1', auth: deps.auth });
+  }
+  await app.register(studyRoutes, { prefix: '/api/v1', store: deps.store, runner: deps.runner, workers: deps.workers, ...(deps.auth !== 'disabled-for-benchmark' ? { access: deps.auth.access } : {}) });
   await app.register(trialRoutes, { prefix: '/api/v1', store: deps.store, runner: deps.runner });
   await app.register(askTellRoutes, { prefix: '/api/v1', askTell: new AskTell(deps.store, deps.runner) });
   for (const plugin of deps.plugins ?? []) await plugin(app);

@@ -14,8 +14,11 @@ export const askTellRoutes: FastifyPluginAsync<{ askTell: AskTell }> = async (pl
 
   app.post('/studies/:id/trials/ask', {
     schema: { summary: 'Ask/tell: create a trial and get its parameters', params: StudyIdParams, response: { 201: AskReplySchema, ...errorResponses } },
+    config: { auth: { study: 'editor' } },
   }, async (req, reply) => {
-    return reply.status(201).send(await askTell.ask(studyId(req.params.id)));
+    const asked = await askTell.ask(studyId(req.params.id));
+    req.auditTarget = { trialId: asked.id };
+    return reply.status(201).send(asked);
   });
 
   app.post('/studies/:id/trials/:trialId/tell', {
@@ -23,6 +26,7 @@ export const askTellRoutes: FastifyPluginAsync<{ askTell: AskTell }> = async (pl
       summary: 'Ask/tell: report an intermediate value ({step, value}), the result ({value}) or a failure ({state: "failed"})',
       params: TellParams, body: TellBodySchema, response: { 200: TellReplySchema, ...errorResponses },
     },
+    config: { auth: { study: 'editor' } },
   }, async (req) => {
     const id = studyId(req.params.id);
     // The trial may be named by its full id or by its number within the study.

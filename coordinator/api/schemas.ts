@@ -6,7 +6,7 @@
  */
 import { Type, type Static, type TSchema } from 'typebox';
 import { ParamsSchema } from '../../shared/search-space.js';
-import { AlgorithmSchema, ObjectiveSchema } from '../../shared/study-spec.js';
+import { AlgorithmSchema, ObjectiveSchema, ProjectNameSchema } from '../../shared/study-spec.js';
 import { STUDY_STATES, TRIAL_STATES } from '../../shared/trial.js';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
@@ -21,8 +21,8 @@ export const ErrorSchema = Type.Object({
     fields: Type.Array(FieldErrorSchema, { description: 'every bad field with why; empty only for errors no field caused (404 of an unknown route, 5xx)' }),
   }),
 });
-/** The error answers every route may give. */
-export const errorResponses = { 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema, 500: ErrorSchema };
+/** The error answers every route may give (401/403/429: authentication and authorization). */
+export const errorResponses = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema, 429: ErrorSchema, 500: ErrorSchema };
 
 /** Study ids are what the store mints (lowercase letters and digits). */
 export const StudyIdParams = Type.Object({
@@ -36,6 +36,10 @@ export const PageQuery = Type.Object({
   offset: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'must be an integer >= 0 (default 0)' })),
   limit: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, description: 'must be an integer from 0 to 1000 (default 100; 0 reads as 1)' })),
 }, { additionalProperties: false });
+export const StudyListQuery = Type.Object({
+  ...PageQuery.properties,
+  project: Type.Optional(ProjectNameSchema),
+}, { additionalProperties: false });
 export const TrialsQuery = Type.Object({
   ...PageQuery.properties,
   state: Type.Optional(Literals(TRIAL_STATES, `must be one of ${TRIAL_STATES.join(', ')}`)),
@@ -48,6 +52,7 @@ const Counts = Type.Object({
 export const StudyViewSchema = Type.Object({
   id: Type.String(),
   name: Type.String(),
+  project: Type.String({ description: 'the project the study belongs to' }),
   state: Literals(STUDY_STATES, 'the study state'),
   reason: Nullable(Type.String()),
   mode: Type.Union([Type.Literal('workers'), Type.Literal('ask-tell')]),

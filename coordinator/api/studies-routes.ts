@@ -8,13 +8,15 @@ import { StudySpecInputSchema, type StudySpec } from '../../shared/study-spec.js
 import type { StudyRecord, StudyStore } from '../store/study-store.js';
 import type { StudyRunner } from '../runner/study-runner.js';
 import { validateStudy } from '../study-validation.js';
+import type { Access } from '../auth/access.js';
+import { principal, projectNotFound } from '../auth/http-auth.js';
 import { page } from './pagination.js';
 import { studyView, trialView } from './views.js';
 import {
-  AlgorithmListSchema, errorResponses, StudyIdParams, StudyPageSchema, StudyViewSchema, TrialPageSchema, TrialsQuery, PageQuery,
+  AlgorithmListSchema, errorResponses, StudyIdParams, StudyListQuery, StudyPageSchema, StudyViewSchema, TrialPageSchema, TrialsQuery,
 } from './schemas.js';
 
-export interface RouteOptions { store: StudyStore; runner: StudyRunner; workers?: WorkerDirectory }
+export interface RouteOptions { store: StudyStore; runner: StudyRunner; workers?: WorkerDirectory; access?: Access }
 
 export async function loadStudy(store: StudyStore, id: string): Promise<StudyRecord> {
   const study = STUDY_ID.test(id) ? await store.getStudy(id) : undefined;
@@ -22,11 +24,14 @@ export async function loadStudy(store: StudyStore, id: string): Promise<StudyRec
   return study;
 }
 
-export const studyRoutes: FastifyPluginAsync<RouteOptions> = async (plain, { store, runner, workers }) => {
+export const studyRoutes: FastifyPluginAsync<RouteOptions> = async (plain, { store, runner, workers, access }) => {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   const withBest = async (s: StudyRecord) => studyView(s, s.best ? await store.getTrial(s.id, s.best.number) : undefined);
+  // The auth hook has loaded (and authorised) the study a study-scoped route names.
+  const theStudy = (req: { study?: StudyRecord; params: { id: string } }) => req.study ?? loadStudy(store, req.params.id);
 
   app.post('/studies', {
+    config: { auth: { token: true, note: 'role editor in the spec\'s `project` (default "default")' } },
     schema: {
       summary: 'Create a study (JSON or YAML body)',
       body: StudySpecInputSchema,
@@ -44,6 +49,11 @@ export const studyRoutes: FastifyPluginAsync<RouteOptions> = async (plain, { sto
     },
   }, async (req, reply) => {
     const spec = req.body as unknown as StudySpec;
+    if (access) {
+      // A project the caller cannot read is answered like one that does not exist.
+      await access.require(principal(req), spec.project, 'editor', projectNotFound(spec.project, 'project'));
+      req.authProject = spec.project;
+    }
     // With a known fleet, a trial no machine can ever fit is refused now rather than queued forever.
     const wanted = spec.trial?.gpus ?? 0;
     if (wanted > 0 && workers) {
@@ -54,27 +64,33 @@ export const studyRoutes: FastifyPluginAsync<RouteOptions> = async (plain, { sto
       }
     }
     const study = await store.createStudy(spec);
+    req.auditTarget = { studyId: study.id };
     req.log.info({ studyId: study.id, name: spec.name, algorithm: spec.algorithm.name }, 'study created');
     runner.kick(study.id);
     return reply.status(201).send(studyView(study));
   });
 
   app.get('/studies', {
-    schema: { summary: 'List studies, newest first', querystring: PageQuery, response: { 200: StudyPageSchema, ...errorResponses } },
+    schema: { summary: 'List studies, newest first (only those of projects the token may read)', querystring: StudyListQuery, response: { 200: StudyPageSchema, ...errorResponses } },
+    config: { auth: { token: true, note: 'lists only the studies of projects the token may read' } },
   }, async (req) => {
     const { offset, limit } = page(req.query);
-    const { total, studies } = await store.listStudies(offset, limit);
+    let projects = access ? await access.readable(principal(req)) : undefined;
+    if (req.query.project !== undefined) projects = projects === undefined || projects.includes(req.query.project) ? [req.query.project] : [];
+    const { total, studies } = await store.listStudiesIn(projects, offset, limit);
     return { total, offset, limit, studies: await Promise.all(studies.map(withBest)) };
   });
 
   app.get('/studies/:id', {
     schema: { summary: 'One study with its best trial', params: StudyIdParams, response: { 200: StudyViewSchema, ...errorResponses } },
-  }, async (req) => withBest(await loadStudy(store, req.params.id)));
+    config: { auth: { study: 'viewer' } },
+  }, async (req) => withBest(await theStudy(req)));
 
   app.get('/studies/:id/trials', {
     schema: { summary: 'A page of a study\'s trials, by number', params: StudyIdParams, querystring: TrialsQuery, response: { 200: TrialPageSchema, ...errorResponses } },
+    config: { auth: { study: 'viewer' } },
   }, async (req) => {
-    const study = await loadStudy(store, req.params.id);
+    const study = await theStudy(req);
     const { offset, limit } = page(req.query);
     const stateFilter = req.query.state;
     // Trials are numbered densely, so a page is a range of numbers; a state filter scans pages.
@@ -86,8 +102,9 @@ export const studyRoutes: FastifyPluginAsync<RouteOptions> = async (plain, { sto
 
   app.post('/studies/:id/stop', {
     schema: { summary: 'Stop a running study; its queued and running trials are cancelled or stopped', params: StudyIdParams, response: { 200: StudyViewSchema, ...errorResponses } },
+    config: { auth: { study: 'editor' } },
   }, async (req) => {
-    const study = await loadStudy(store, req.params.id);
+    const study = await theStudy(req);
     if (study.state !== 'RUNNING') throw new TunehiveError('TH_ERR_STUDY_NOT_RUNNING', `study ${study.id} is already ${study.state}`, [{ field: 'params.id', reason: `study ${study.id} is already ${study.state}` }]);
     // Ask/tell trials have no worker to stop them: endStudy cancels them, and later tells are refused.
     await runner.endStudy(study, 'STOPPED', 'stopped by request');
@@ -95,7 +112,8 @@ export const studyRoutes: FastifyPluginAsync<RouteOptions> = async (plain, { sto
   });
 
   app.get('/algorithms', {
-    schema: { summary: 'The search algorithms a study can name', response: { 200: AlgorithmListSchema } },
+    schema: { summary: 'The search algorithms a study can name', response: { 200: AlgorithmListSchema, ...errorResponses } },
+    config: { auth: { token: true } },
   }, async () => ({
     algorithms: [...SAMPLERS.values()].map((f) => ({ name: f.name, description: f.description })),
   }));

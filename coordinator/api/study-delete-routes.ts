@@ -26,8 +26,9 @@ export const studyDeleteRoutes: FastifyPluginAsync<{ deleter: StudyDeleter }> = 
     schema: {
       summary: 'Delete a study: every trial, metric, queue job and checkpoint',
       params: DeleteStudyParams, querystring: DeleteStudyQuery,
-      response: { 200: DeleteStudyReply, 404: ErrorBody, 409: ErrorBody },
+      response: { 200: DeleteStudyReply, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 429: ErrorBody },
     },
+    config: { auth: { study: 'owner' } },
   }, async (req) => {
     const r = await deleter.delete(req.params.id, { force: req.query.force === true });
     req.log.info(r, 'study deleted');

@@ -75,7 +75,8 @@ async function loadTrial(store: StudyStore, id: string): Promise<TrialRecord> {
 export const trialRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { store }) => {
   app.get('/trials/:id', {
     schema: { summary: 'A trial, with per-metric counts and last values (series: /trials/:id/metrics/:name)', params: TrialParams,
-      response: { 200: Trial, 404: ErrorBody } },
+      response: { 200: Trial, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 429: ErrorBody } },
+    config: { auth: { trial: 'viewer' } },
   }, async (req) => {
     const trial = await loadTrial(store, req.params.id);
     const counts = await store.metricCounts(trial.studyId, trial.number);
@@ -91,7 +92,8 @@ export const trialRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
   });
 
   app.get('/trials/:id/metrics', {
-    schema: { summary: "A trial's metric names with their point counts", params: TrialParams, response: { 200: MetricList, 404: ErrorBody } },
+    schema: { summary: "A trial's metric names with their point counts", params: TrialParams, response: { 200: MetricList, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 429: ErrorBody } },
+    config: { auth: { trial: 'viewer' } },
   }, async (req) => {
     const trial = await loadTrial(store, req.params.id);
     const counts = await store.metricCounts(trial.studyId, trial.number);
@@ -101,7 +103,8 @@ export const trialRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
 
   app.get('/trials/:id/metrics/:name', {
     schema: { summary: 'One metric series of a trial: a page of points, or the whole series down-sampled (?maxPoints=N, min/max buckets)',
-      params: SeriesParams, querystring: SeriesQuery, response: { 200: SeriesPage, 400: ErrorBody, 404: ErrorBody } },
+      params: SeriesParams, querystring: SeriesQuery, response: { 200: SeriesPage, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 429: ErrorBody } },
+    config: { auth: { trial: 'viewer' } },
   }, async (req) => {
     const trial = await loadTrial(store, req.params.id);
     const { name } = req.params;

@@ -7,6 +7,7 @@ export function studyView(s: StudyRecord, best?: TrialRecord): StudyView {
   return {
     id: s.id,
     name: s.spec.name,
+    project: s.project,
     state: s.state,
     reason: s.reason ?? null,
     mode: s.spec.trial ? 'workers' : 'ask-tell',

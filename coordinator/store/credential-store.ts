@@ -122,6 +122,11 @@ export class CredentialStore {
     return true;
   }
 
+  /** Deletes a record outright (a bootstrap token minted by a replica that lost the race). */
+  async remove(id: string): Promise<void> {
+    await this.redis.multi().unlink(keys.credential(this.prefix, id)).zrem(keys.credentials(this.prefix), id).exec();
+  }
+
   /** Deletes records that expired or were revoked more than the grace period ago. */
   async sweep(now = Date.now()): Promise<number> {
     let removed = 0;

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import type { Params } from '../../shared/search-space.js';
-import type { StudySpec } from '../../shared/study-spec.js';
+import { DEFAULT_PROJECT, type StudySpec } from '../../shared/study-spec.js';
 import type { StudyState, TrialState } from '../../shared/trial.js';
 import { keys, studyKeys, trialId, trialKeys } from '../../shared/redis-keys.js';
 import type { StudyStore as StudyStoreContract } from './study-store-contract.js';
@@ -17,6 +17,8 @@ import { WIRE_LIMITS } from '../../shared/wire-limits.js';
 export interface StudyCounts { queued: number; running: number; completed: number; failed: number; pruned: number; paused: number; cancelled: number }
 export interface StudyRecord {
   id: string;
+  /** The project (tenant) it belongs to; studies from before projects existed are in "default". */
+  project: string;
   spec: StudySpec;
   state: StudyState;
   reason?: string;
@@ -115,16 +117,83 @@ export class StudyStore implements StudyStoreContract {
   async createStudy(spec: StudySpec, now = Date.now()): Promise<StudyRecord> {
     const id = newStudyId();
     const p = this.prefix;
+    const project = spec.project ?? DEFAULT_PROJECT;
     await this.redis
       .multi()
       .hset(keys.study(p, id), {
-        spec: JSON.stringify(spec), name: spec.name, state: 'RUNNING', createdAt: now, updatedAt: now, nextNumber: 0,
+        spec: JSON.stringify(spec), name: spec.name, project, state: 'RUNNING', createdAt: now, updatedAt: now, nextNumber: 0,
         queued: 0, running: 0, completed: 0, failed: 0, pruned: 0, paused: 0, cancelled: 0,
       })
       .zadd(keys.studies(p), now, id)
+      .zadd(keys.projectStudies(p, project), now, id)
       .sadd(keys.activeStudies(p), id)
       .exec();
     return (await this.getStudy(id))!;
+  }
+
+  /** The project of a study (one field, not the spec), or undefined for an unknown study. */
+  async studyProject(id: string): Promise<string | undefined> {
+    const [project, state] = await this.redis.hmget(keys.study(this.prefix, id), 'project', 'state');
+    return state === null ? undefined : (project ?? DEFAULT_PROJECT);
+  }
+
+  /**
+   * Studies of the given projects, newest first: each project's own index, merged, so a caller
+   * never pays for (or sees) another project's studies. `undefined` lists every project (admins).
+   */
+  async listStudiesIn(projects: readonly string[] | undefined, offset: number, limit: number): Promise<{ total: number; studies: StudyRecord[] }> {
+    if (projects === undefined) return this.listStudies(offset, limit);
+    const p = this.prefix;
+    if (projects.length === 0) return { total: 0, studies: [] };
+    const pipe = this.redis.pipeline();
+    for (const name of projects) pipe.zcard(keys.projectStudies(p, name)).zrevrange(keys.projectStudies(p, name), 0, offset + limit - 1, 'WITHSCORES');
+    const rows = (await pipe.exec()) ?? [];
+    let total = 0;
+    const merged: Array<{ id: string; score: number }> = [];
+    for (let i = 0; i < rows.length; i += 2) {
+      total += Number(rows[i]?.[1] ?? 0);
+      const flat = (rows[i + 1]?.[1] ?? []) as string[];
+      for (let j = 0; j < flat.length; j += 2) merged.push({ id: flat[j]!, score: Number(flat[j + 1]) });
+    }
+    merged.sort((a, b) => b.score - a.score || (a.id < b.id ? 1 : -1));
+    return { total, studies: await this.readStudies(merged.slice(offset, offset + limit).map((r) => r.id)) };
+  }
+
+  /**
+   * Studies from before projects existed belong to "default": they get the field and a place in
+   * its index, 1,000 per round trip, once per deployment (a marker key says it is done).
+   */
+  async adoptLegacyStudies(batch = 1000): Promise<number> {
+    const p = this.prefix;
+    if (await this.redis.exists(keys.projectsAdopted(p))) return 0;
+    let adopted = 0;
+    for (let offset = 0; ; offset += batch) {
+      const flat = await this.redis.zrange(keys.studies(p), String(offset), String(offset + batch - 1), 'WITHSCORES');
+      if (flat.length === 0) break;
+      const read = this.redis.pipeline();
+      for (let i = 0; i < flat.length; i += 2) read.hmget(keys.study(p, flat[i]!), 'project', 'spec');
+      const rows = (await read.exec()) ?? [];
+      const write = this.redis.pipeline();
+      for (let i = 0; i < flat.length; i += 2) {
+        const [project, spec] = (rows[i / 2]?.[1] ?? []) as Array<string | null>;
+        if (project !== null || spec === null) continue;
+        write.hset(keys.study(p, flat[i]!), 'project', DEFAULT_PROJECT).zadd(keys.projectStudies(p, DEFAULT_PROJECT), flat[i + 1]!, flat[i]!);
+        adopted++;
+      }
+      await write.exec();
+    }
+    await this.redis.set(keys.projectsAdopted(p), String(Date.now()));
+    return adopted;
+  }
+
+  private async readStudies(ids: string[]): Promise<StudyRecord[]> {
+    const pipe = this.redis.pipeline();
+    for (const id of ids) pipe.hgetall(keys.study(this.prefix, id));
+    const rows = (await pipe.exec()) ?? [];
+    return ids.flatMap((id, i) => {
+      const h = rows[i]?.[1] as Record<string, string> | undefined;
+      return h?.spec ? [toStudy(id, h)] : [];
+    });
   }
 
   async getStudy(id: string): Promise<StudyRecord | undefined> {
@@ -481,7 +550,8 @@ export class StudyStore implements StudyStoreContract {
   /** Takes the study out of the global indexes (they live in other slots, so apart from its keys). */
   async unindexStudy(studyId: string): Promise<void> {
     const p = this.prefix;
-    await this.redis.pipeline().zrem(keys.studies(p), studyId).srem(keys.activeStudies(p), studyId).zrem(keys.endedStudies(p), studyId).exec();
+    const project = (await this.studyProject(studyId)) ?? DEFAULT_PROJECT;
+    await this.redis.pipeline().zrem(keys.projectStudies(p, project), studyId).zrem(keys.studies(p), studyId).srem(keys.activeStudies(p), studyId).zrem(keys.endedStudies(p), studyId).exec();
   }
 
   /** Records when a study ended (the retention index); its lease is of no use any more. */
@@ -596,9 +666,11 @@ function newStudyId(): string {
 
 function toStudy(id: string, h: Record<string, string>): StudyRecord {
   const n = (k: string) => Number(h[k] ?? 0);
+  const spec = JSON.parse(h.spec!) as StudySpec;
   const rec: StudyRecord = {
     id,
-    spec: JSON.parse(h.spec!) as StudySpec,
+    project: h.project ?? spec.project ?? DEFAULT_PROJECT,
+    spec,
     state: h.state as StudyState,
     createdAt: n('createdAt'),
     updatedAt: n('updatedAt'),

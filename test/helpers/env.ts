@@ -7,6 +7,9 @@ export const redisUrl = (): string => inject('redisUrl');
 /** A key prefix of its own for each test file, so files share one Redis without touching each other. */
 export const uniquePrefix = (name: string): string => `t-${name}-${randomBytes(3).toString('hex')}`;
 
+/** Every HTTP call in tests sends the admin token (test coordinators start with it). */
+export { authHeaders, TEST_ADMIN_TOKEN } from './tokens.js';
+
 export const quietLog = () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 /** Polls `check` until it returns a value (not undefined/false), or fails after `timeoutMs`. */

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { TEST_ADMIN_TOKEN } from './tokens.js';
 
 export function spawnWorker(o: { redisUrl: string; prefix: string; coordinator: string; id: string; slots?: number; extra?: string[]; env?: Record<string, string> }): ChildProcess {
   const workDir = mkdtempSync(path.join(os.tmpdir(), `tunehive-${o.id}-`));
@@ -35,7 +36,7 @@ export function spawnCoordinator(o: { redisUrl: string; prefix: string; httpPort
   return spawn(process.execPath, [
     path.resolve('bin/tunehive.mjs'), 'coordinator', '--prefix', o.prefix, '--http-port', String(o.httpPort), '--grpc-port', String(o.grpcPort),
     '--checkpoint-dir', o.checkpointDir, '--lease-ms', '3000', '--reconcile-ms', '500', ...(o.extra ?? []),
-  ], { stdio: ['ignore', 'ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore'], env: { ...process.env, REDIS_URL: o.redisUrl, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn' } });
+  ], { stdio: ['ignore', 'ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore'], env: { ...process.env, REDIS_URL: o.redisUrl, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', TUNEHIVE_ADMIN_TOKEN: TEST_ADMIN_TOKEN } });
 }
 
 /** Resolves once an HTTP endpoint answers (a started server), or throws at the deadline. */

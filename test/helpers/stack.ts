@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startCoordinator, type Coordinator, type CoordinatorOptions } from '../../coordinator/main.js';
 import { Agent, type AgentOptions } from '../../worker/agent.js';
-import { quietLog, redisUrl, uniquePrefix, waitFor } from './env.js';
+import { authHeaders, quietLog, redisUrl, TEST_ADMIN_TOKEN, uniquePrefix, waitFor } from './env.js';
 
 export interface TestStack {
   coordinator: Coordinator;
@@ -21,7 +21,7 @@ export async function startTestStack(name: string, o: { workers?: number; slots?
   const prefix = o.prefix ?? uniquePrefix(name);
   const log = quietLog();
   const coordinator = await startCoordinator({ redisUrl: redisUrl(), host: '127.0.0.1', httpPort: 0, grpcPort: 0, prefix, log, reconcileIntervalMs: 500,
-    checkpointDir: mkdtempSync(path.join(os.tmpdir(), 'tunehive-ckpt-')), ...o.coordinator });
+    checkpointDir: mkdtempSync(path.join(os.tmpdir(), 'tunehive-ckpt-')), adminToken: TEST_ADMIN_TOKEN, ...o.coordinator });
   const agents: Agent[] = [];
   for (let i = 0; i < (o.workers ?? 1); i++) {
     const agent = new Agent({
@@ -34,7 +34,7 @@ export async function startTestStack(name: string, o: { workers?: number; slots?
   const api = async (method: string, url: string, body?: unknown) => {
     // A stack serving HTTPS with a test CA passes a fetch that trusts it.
     const res = await (o.fetch ?? fetch)(`${coordinator.httpUrl}${url}`, {
-      method, headers: body !== undefined ? { 'content-type': 'application/json' } : {}, body: body !== undefined ? JSON.stringify(body) : undefined,
+      method, headers: authHeaders(body !== undefined ? { 'content-type': 'application/json' } : {}), body: body !== undefined ? JSON.stringify(body) : undefined,
     });
     return { status: res.status, body: (await res.json()) as any };
   };

@@ -3,6 +3,7 @@
  * the OpenAPI document and the docs UI are served from the coordinator itself; requests are
  * checked by the declared schemas, and responses keep every field the views produce.
  */
+import { authHeaders } from '../helpers/env.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 
@@ -46,14 +47,14 @@ describe('schema-first API', () => {
   });
 
   it('serves the docs UI and its assets locally, fetching nothing from the internet', async () => {
-    const page = await fetch(`${stack.coordinator.httpUrl}/docs/`, { redirect: 'follow' });
+    const page = await fetch(`${stack.coordinator.httpUrl}/docs/`, { redirect: 'follow', headers: authHeaders() });
     expect(page.status).toBe(200);
     const html = await page.text();
     expect(html).toMatch(/swagger/i);
     const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
     expect(assets.length).toBeGreaterThan(0);
     for (const a of assets) expect(a, 'asset served by the coordinator').not.toMatch(/^(https?:)?\/\//);
-    const init = await fetch(`${stack.coordinator.httpUrl}/docs/static/swagger-initializer.js`);
+    const init = await fetch(`${stack.coordinator.httpUrl}/docs/static/swagger-initializer.js`, { headers: authHeaders() });
     expect(init.status).toBe(200);
     const code = (await init.text()).replace(/^\s*\/\/.*$/gm, '').replace(/'data:[^']*'/g, "''");
     // No online validator badge, no URL elsewhere: the document comes from this server.
@@ -105,7 +106,7 @@ describe('schema-first API', () => {
 
   it('answers with every field of the views (serialisation drops nothing the CLI reads)', async () => {
     const created = await stack.api('POST', '/api/v1/studies', { ...spec, algorithm: { name: 'random', seed: 4, settings: {} } });
-    expect(Object.keys(created.body).sort()).toEqual(['algorithm', 'best', 'counts', 'created', 'createdAt', 'finishedAt', 'id', 'maxTrials', 'mode', 'name', 'objective', 'parallelism', 'reason', 'state']);
+    expect(Object.keys(created.body).sort()).toEqual(['algorithm', 'best', 'counts', 'created', 'createdAt', 'finishedAt', 'id', 'maxTrials', 'mode', 'name', 'objective', 'parallelism', 'project', 'reason', 'state']);
     expect(created.body.algorithm).toEqual({ name: 'random', seed: 4, settings: {} });
     const asked = (await stack.api('POST', `/api/v1/studies/${created.body.id}/trials/ask`)).body;
     expect(Object.keys(asked).sort()).toEqual(['id', 'number', 'params']);

@@ -1,4 +1,5 @@
 /** The study API over a real Redis: status codes, error bodies, YAML, limits. */
+import { authHeaders } from '../helpers/env.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 
@@ -34,13 +35,13 @@ describe('study API', () => {
 
   it('accepts a YAML spec', async () => {
     const yaml = 'name: from-yaml\nobjective: {metric: loss, direction: minimize}\nsearchSpace:\n  x: {type: float, min: 0, max: 1}\nmaxTrials: 3\n';
-    const res = await fetch(`${stack.coordinator.httpUrl}/api/v1/studies`, { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: yaml });
+    const res = await fetch(`${stack.coordinator.httpUrl}/api/v1/studies`, { method: 'POST', headers: authHeaders({ 'content-type': 'application/yaml' }), body: yaml });
     expect(res.status).toBe(201);
     expect(((await res.json()) as any).name).toBe('from-yaml');
   });
 
   it('rejects malformed bodies with a 4xx, never a 500', async () => {
-    const post = (body: string, type: string) => fetch(`${stack.coordinator.httpUrl}/api/v1/studies`, { method: 'POST', headers: { 'content-type': type }, body });
+    const post = (body: string, type: string) => fetch(`${stack.coordinator.httpUrl}/api/v1/studies`, { method: 'POST', headers: authHeaders({ 'content-type': type }), body });
     expect((await post('{"name": ', 'application/json')).status).toBe(400);
     expect((await post('a: [1, 2', 'application/yaml')).status).toBe(400);
     const text = await post('name=x', 'text/plain');

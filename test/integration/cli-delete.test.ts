@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_ADMIN_TOKEN } from '../helpers/env.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 
 function tunehive(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -21,7 +22,7 @@ describe('tunehive delete', () => {
   let env: Record<string, string>;
   beforeAll(async () => {
     stack = await startTestStack('cli-delete', { workers: 0 });
-    env = { TUNEHIVE_API: stack.coordinator.httpUrl };
+    env = { TUNEHIVE_API: stack.coordinator.httpUrl, TUNEHIVE_TOKEN: TEST_ADMIN_TOKEN };
   });
   afterAll(async () => stack?.close());
 

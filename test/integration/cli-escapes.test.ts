@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
+import { TEST_ADMIN_TOKEN } from '../helpers/env.js';
 
 function tunehive(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
@@ -41,7 +42,7 @@ describe('tunehive CLI: untrusted text is printed inert', () => {
     expect(trial.reason).toContain(CLIPBOARD);
     expect(trial.stderrTail).toContain(CLEAR);
 
-    const env = { TUNEHIVE_API: stack.coordinator.httpUrl };
+    const env = { TUNEHIVE_API: stack.coordinator.httpUrl, TUNEHIVE_TOKEN: TEST_ADMIN_TOKEN };
     const [status_, trials] = await Promise.all([tunehive(['status', body.id], env), tunehive(['trials', body.id], env)]);
     expect(status_.code, status_.out).toBe(0);
     expect(trials.code, trials.out).toBe(0);

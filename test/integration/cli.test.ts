@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_ADMIN_TOKEN } from '../helpers/env.js';
 import { fixture, startTestStack, type TestStack } from '../helpers/stack.js';
 
 function tunehive(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -23,7 +24,7 @@ describe('tunehive CLI', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tunehive-cli-'));
   beforeAll(async () => {
     stack = await startTestStack('cli', { workers: 1, slots: 2 });
-    env = { TUNEHIVE_API: stack.coordinator.httpUrl };
+    env = { TUNEHIVE_API: stack.coordinator.httpUrl, TUNEHIVE_TOKEN: TEST_ADMIN_TOKEN };
   });
   afterAll(async () => stack?.close());
 

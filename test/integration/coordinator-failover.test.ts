@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, startLocalRedis, type LocalRedis } from '../../cli/local-redis.js';
 import { startCoordinator, type Coordinator } from '../../coordinator/main.js';
 import { Agent } from '../../worker/agent.js';
-import { quietLog, redisUrl, uniquePrefix, waitFor } from '../helpers/env.js';
+import { quietLog, redisUrl, uniquePrefix, waitFor, authHeaders, TEST_ADMIN_TOKEN } from '../helpers/env.js';
 import { exited, killAll, spawnCoordinator, waitForHttp } from '../helpers/processes.js';
 import { fixture } from '../helpers/stack.js';
 import { trialWithSeries } from '../helpers/series.js';
@@ -24,7 +24,7 @@ const spec = (trials: number) => ({
 });
 
 async function api(base: string, method: string, url: string, body?: unknown): Promise<any> {
-  const r = await fetch(`${base}${url}`, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
+  const r = await fetch(`${base}${url}`, { method, headers: authHeaders(body ? { 'content-type': 'application/json' } : {}), body: body ? JSON.stringify(body) : undefined });
   return r.json();
 }
 
@@ -84,7 +84,7 @@ describe('coordinator and Redis failures', () => {
     const prefix = uniquePrefix('restart');
     const grpcPort = await freePort();
     const ckpt = tmp('ckpt');
-    const start = () => startCoordinator({ redisUrl: redisUrl(), host: '127.0.0.1', httpPort: 0, grpcPort, prefix, log: quietLog(), reconcileIntervalMs: 300, checkpointDir: ckpt });
+    const start = () => startCoordinator({ redisUrl: redisUrl(), host: '127.0.0.1', httpPort: 0, grpcPort, prefix, log: quietLog(), reconcileIntervalMs: 300, checkpointDir: ckpt, adminToken: TEST_ADMIN_TOKEN });
     let c: Coordinator = await start();
     const agent = new Agent({ redisUrl: redisUrl(), prefix, coordinator: `127.0.0.1:${grpcPort}`, slots: 2, log: quietLog(), workerId: 'w', workDir: tmp('w'), heartbeatMs: 300, graceMs: 2000, lockMs: 2000 });
     await agent.start();
@@ -108,7 +108,7 @@ describe('coordinator and Redis failures', () => {
     const port = await freePort();
     let redis: LocalRedis = await startLocalRedis({ dataDir: dir, appendOnly: true, port });
     const prefix = uniquePrefix('redis');
-    const c = await startCoordinator({ redisUrl: redis.url, host: '127.0.0.1', httpPort: 0, grpcPort: 0, prefix, log: quietLog(), reconcileIntervalMs: 300, checkpointDir: tmp('ckpt') });
+    const c = await startCoordinator({ redisUrl: redis.url, host: '127.0.0.1', httpPort: 0, grpcPort: 0, prefix, log: quietLog(), reconcileIntervalMs: 300, checkpointDir: tmp('ckpt'), adminToken: TEST_ADMIN_TOKEN });
     const agent = new Agent({ redisUrl: redis.url, prefix, coordinator: c.grpcAddress, slots: 2, log: quietLog(), workerId: 'w', workDir: tmp('w'), heartbeatMs: 300, graceMs: 2000, lockMs: 2000 });
     await agent.start();
     cleanups.push(async () => { await agent.close(); await c.close(); await redis.stop(); });

@@ -2,6 +2,7 @@
  * GPU slots end to end with a worker that declares 2 fake GPUs (no GPU here: `--gpus 2` is
  * not probed), plus the operations endpoints scraped for real.
  */
+import { authHeaders } from '../helpers/env.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, startTestStack, type TestStack } from '../helpers/stack.js';
 import { trialWithSeries } from '../helpers/series.js';
@@ -56,7 +57,7 @@ describe('GPU fleet (fake GPUs) and operations endpoints', () => {
     const base = stack.coordinator.httpUrl;
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ status: 'ready' });
-    const text = await (await fetch(`${base}/metrics`)).text();
+    const text = await (await fetch(`${base}/metrics`, { headers: authHeaders() })).text();
     const value = (line: RegExp) => Number(text.split('\n').find((l) => line.test(l))?.split(' ').at(-1));
     expect(value(/^tunehive_metric_points_ingested_total /)).toBeGreaterThan(0);
     expect(value(/^tunehive_workers_connected /)).toBe(1);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../shared/redis-keys.js';
 import { queuePrefix, trialQueueName } from '../../shared/trial-job.js';
 import { createRng } from '../../shared/rng.js';
-import { redisUrl, waitFor } from '../helpers/env.js';
+import { redisUrl, waitFor, authHeaders } from '../helpers/env.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 
 const askTell = {
@@ -33,7 +33,7 @@ describe('spec and API edges', () => {
   });
 
   const post = async (text: string, type = 'application/json') => {
-    const res = await fetch(`${stack.coordinator.httpUrl}/api/v1/studies`, { method: 'POST', headers: { 'content-type': type }, body: text });
+    const res = await fetch(`${stack.coordinator.httpUrl}/api/v1/studies`, { method: 'POST', headers: authHeaders({ 'content-type': type }), body: text });
     return { status: res.status, body: (await res.json()) as any };
   };
 

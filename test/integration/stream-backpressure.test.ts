@@ -15,7 +15,7 @@ import { startLocalRedis, type LocalRedis } from '../../cli/local-redis.js';
 import { startCoordinator, type Coordinator, type CoordinatorOptions } from '../../coordinator/main.js';
 import type { StreamStats } from '../../coordinator/grpc/trial-service.js';
 import { trialServiceClient, type CoordinatorMessage, type WorkerMessage } from '../../shared/proto.js';
-import { quietLog, uniquePrefix, waitFor } from '../helpers/env.js';
+import { quietLog, uniquePrefix, waitFor, authHeaders, TEST_ADMIN_TOKEN } from '../helpers/env.js';
 
 type Duplex = grpc.ClientDuplexStream<WorkerMessage, CoordinatorMessage>;
 
@@ -38,9 +38,9 @@ describe('stream backpressure and store timeouts', () => {
     dirs.push(dir);
     redis = await startLocalRedis({ dataDir: path.join(dir, 'redis') });
     coordinator = await startCoordinator({ redisUrl: redis.url, host: '127.0.0.1', httpPort: 0, grpcPort: 0, prefix: uniquePrefix('bp'), log: quietLog(),
-      reconcileIntervalMs: 600_000, checkpointDir: path.join(dir, 'ckpt'), ...o });
+      reconcileIntervalMs: 600_000, checkpointDir: path.join(dir, 'ckpt'), adminToken: TEST_ADMIN_TOKEN, ...o });
     client = trialServiceClient(coordinator.grpcAddress);
-    const res = await fetch(`${coordinator.httpUrl}/api/v1/studies`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({
+    const res = await fetch(`${coordinator.httpUrl}/api/v1/studies`, { method: 'POST', headers: authHeaders({ 'content-type': 'application/json' }), body: JSON.stringify({
       name: 'bp', objective: { metric: 'score', direction: 'maximize' }, searchSpace: { x: { type: 'float', min: 0, max: 1 } }, maxTrials: 1, trial: { command: ['unused'] },
     }) });
     const id = ((await res.json()) as { id: string }).id;

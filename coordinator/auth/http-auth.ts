@@ -1,0 +1,136 @@
+/**
+ * Authentication and authorization for every HTTP route, as Fastify hooks:
+ *
+ * * onRequest: the token (Bearer or Basic) is verified (TokenVerifier: cached 2 s by hash);
+ *   a missing or bad one is a 401 with WWW-Authenticate, and counts against the client
+ *   address's failure budget (@fastify/rate-limit; past it: 429 with Retry-After). Successful
+ *   requests never touch the limiter.
+ * * preHandler (after the request's shape is validated: a 400 says nothing about what exists):
+ *   the study, trial or project the route names is resolved and the role checked; another
+ *   project's study is a 404 like an unknown one, and the handler reuses the loaded study.
+ * * onResponse: every write of an authenticated caller goes to the audit log.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import { TunehiveError } from '../../shared/errors.js';
+import { parseTrialId, STUDY_ID } from '../../shared/redis-keys.js';
+import { PROJECT_NAME } from '../../shared/study-spec.js';
+import type { StudyRecord, StudyStore } from '../store/study-store.js';
+import type { ProjectStore } from '../store/project-store.js';
+import type { CredentialStore } from '../store/credential-store.js';
+import { Access, forbidden, notFound } from './access.js';
+import type { AuditLog } from './audit-log.js';
+import { principalOf, tokenFromHeader, type Principal, type TokenVerifier } from './principal.js';
+import { ANY_TOKEN, type AuthRule } from './rules.js';
+
+export interface HttpAuth {
+  creds: CredentialStore;
+  projects: ProjectStore;
+  verifier: TokenVerifier;
+  access: Access;
+  audit: AuditLog;
+  /** /metrics without a token (a scraper on a trusted network). */
+  openMetrics?: boolean;
+  /** Failed authentications per client address per minute before 429 (default 20). */
+  failuresPerMinute?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+    /** The study a study-scoped route names, loaded once by the auth hook. */
+    study?: StudyRecord;
+    /** The project the request concerns, for the audit log. */
+    authProject?: string;
+    /** Ids the handler created (the audit log's target). */
+    auditTarget?: Record<string, string>;
+  }
+}
+
+export const CHALLENGE = 'Bearer realm="tunehive", Basic realm="tunehive"';
+const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+const studyNotFound = (id: string) => notFound('TH_ERR_STUDY_NOT_FOUND', 'params.id', `no study with id ${JSON.stringify(id)}`);
+const trialNotFound = (id: string) => notFound('TH_ERR_TRIAL_NOT_FOUND', 'params.id', `no trial with id ${JSON.stringify(id)} (trial ids look like <studyId>.<number>)`);
+export const projectNotFound = (name: string, field = 'params.name') => notFound('TH_ERR_PROJECT_NOT_FOUND', field, `no project ${JSON.stringify(name)} (or no access to it)`);
+
+export function unauthenticated(missing: boolean): TunehiveError {
+  const reason = missing
+    ? 'a token is required: send "Authorization: Bearer <token>" (or HTTP Basic with the token as user name or password)'
+    : 'the token is unknown, expired or revoked';
+  return new TunehiveError(missing ? 'TH_ERR_AUTH_MISSING' : 'TH_ERR_AUTH_INVALID', reason, [{ field: 'headers.authorization', reason }]);
+}
+
+export function principal(req: FastifyRequest): Principal {
+  if (!req.principal) throw unauthenticated(true);
+  return req.principal;
+}
+
+/** Registers the hooks; call before any route is registered. */
+export async function registerHttpAuth(app: FastifyInstance, auth: HttpAuth, store: StudyStore): Promise<void> {
+  await app.register(rateLimit, { global: false });
+  const failures = app.rateLimit({
+    max: auth.failuresPerMinute ?? 20,
+    timeWindow: 60_000,
+    errorResponseBuilder: (_req, ctx) => new TunehiveError('TH_ERR_AUTH_RATE_LIMITED', `too many failed authentications from this address; retry in ${ctx.after}`,
+      [{ field: 'headers.authorization', reason: `too many failed authentications; retry in ${ctx.after}` }]),
+  });
+
+  const refuse = async (req: FastifyRequest, reply: FastifyReply, missing: boolean): Promise<never> => {
+    await failures.call(app, req, reply); // throws the 429 once the address is over its budget
+    throw unauthenticated(missing);
+  };
+
+  app.addHook('onRequest', async (req, reply) => {
+    const rule: AuthRule = req.routeOptions.config?.auth ?? ANY_TOKEN;
+    if ('public' in rule) return;
+    if ('scope' in rule && rule.openable && auth.openMetrics) return;
+    const token = tokenFromHeader(req.headers.authorization);
+    if (token === undefined) return refuse(req, reply, true);
+    const rec = await auth.verifier.verify(token);
+    // Only API tokens speak HTTP: join tokens and worker credentials are for the gRPC service.
+    if (!rec || rec.kind !== 'api') return refuse(req, reply, false);
+    req.principal = principalOf(rec);
+    if ('scope' in rule && !req.principal.admin && !req.principal.scopes.includes(rule.scope)) {
+      throw forbidden(`this needs a token with scope ${rule.scope}`);
+    }
+  });
+
+  app.addHook('preHandler', async (req) => {
+    const rule = req.routeOptions.config?.auth;
+    if (!rule || !req.principal) return;
+    const id = String((req.params as Record<string, unknown> | undefined)?.id ?? (req.params as Record<string, unknown> | undefined)?.name ?? '');
+    if ('study' in rule) {
+      const study = STUDY_ID.test(id) ? await store.getStudy(id) : undefined;
+      if (!study) throw studyNotFound(id)();
+      await auth.access.require(req.principal, study.project, rule.study, studyNotFound(id));
+      req.study = study;
+      req.authProject = study.project;
+    } else if ('trial' in rule) {
+      const ids = parseTrialId(id);
+      const project = ids && (await store.studyProject(ids.studyId));
+      if (!project) throw trialNotFound(id)();
+      await auth.access.require(req.principal, project, rule.trial, trialNotFound(id));
+      req.authProject = project;
+    } else if ('project' in rule) {
+      if (!PROJECT_NAME.test(id) || !(await auth.projects.exists(id))) throw projectNotFound(id)();
+      await auth.access.require(req.principal, id, rule.project, projectNotFound(id));
+      req.authProject = id;
+    }
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    if (!WRITES.has(req.method) || !req.principal) return;
+    const target: Record<string, string> = {};
+    for (const [k, v] of Object.entries((req.params as Record<string, unknown> | undefined) ?? {})) target[k] = String(v).slice(0, 200);
+    Object.assign(target, req.auditTarget);
+    try {
+      await auth.audit.record({
+        credentialId: req.principal.credentialId, owner: req.principal.owner, method: req.method, route: req.routeOptions.url ?? req.url.slice(0, 200),
+        target, project: req.authProject ?? null, status: reply.statusCode, ip: req.ip,
+      });
+    } catch (err) {
+      req.log.error({ err }, 'audit log write failed');
+    }
+  });
+}

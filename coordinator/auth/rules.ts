@@ -1,0 +1,39 @@
+/**
+ * What each route needs, declared on the route (`config.auth`) and published in the OpenAPI
+ * document (`x-tunehive-auth` on every operation), so the auth matrix test reads the same
+ * rules the server enforces. A route that declares nothing needs a valid token.
+ */
+import type { Role } from '../store/credential-store.js';
+import type { Scope } from './roles.js';
+
+export type AuthRule =
+  /** No token: liveness and readiness probes only. */
+  | { public: true }
+  /** Any valid API token; the handler filters or checks further (lists, creation, tokens). */
+  | { token: true; note?: string }
+  /** A token with this scope (or an admin token); `openable` routes are public with --open-metrics. */
+  | { scope: Scope; openable?: boolean }
+  /** `params.id` is a study id: the role is needed in the study's project. */
+  | { study: Role }
+  /** `params.id` is a trial id (<studyId>.<number>): the role is needed in its study's project. */
+  | { trial: Role }
+  /** `params.name` is a project name. */
+  | { project: Role };
+
+export const ANY_TOKEN: AuthRule = { token: true };
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    auth?: AuthRule;
+  }
+}
+
+/** One line for the OpenAPI description of an operation. */
+export function describeRule(rule: AuthRule): string {
+  if ('public' in rule) return 'Auth: none.';
+  if ('scope' in rule) return `Auth: a token with scope \`${rule.scope}\` (or admin)${rule.openable ? '; none with --open-metrics' : ''}.`;
+  if ('study' in rule) return `Auth: role \`${rule.study}\` in the study's project.`;
+  if ('trial' in rule) return `Auth: role \`${rule.trial}\` in the project of the trial's study.`;
+  if ('project' in rule) return `Auth: role \`${rule.project}\` in the project.`;
+  return `Auth: any valid token${rule.note ? `; ${rule.note}` : ''}.`;
+}

@@ -1,0 +1,97 @@
+/**
+ * Projects (tenants) and their members in Redis. A project is a hash, its members a hash
+ * owner -> role, and each owner has the reverse hash project -> role, so both "who is in P"
+ * and "which projects may X read" are one read, whatever the number of projects. The two
+ * membership hashes are written in one MULTI, so they never disagree.
+ *
+ * What a role allows is decided in coordinator/auth/access.ts; this module only stores.
+ */
+import type { Redis } from 'ioredis';
+import { keys } from '../../shared/redis-keys.js';
+import type { ProjectRole } from '../auth/roles.js';
+
+export interface ProjectRecord {
+  name: string;
+  description: string;
+  createdAt: number;
+  createdBy: string;
+}
+
+export class ProjectStore {
+  constructor(private readonly redis: Redis, private readonly prefix = 'th') {}
+
+  /** Creates the project with `owner` as its owner; false when the name is taken. */
+  async create(name: string, owner: string, description = '', now = Date.now()): Promise<boolean> {
+    const p = this.prefix;
+    // HSETNX on the project's own hash decides a race between two creators of one name.
+    const won = await this.redis.hsetnx(keys.project(p, name), 'createdAt', String(now));
+    if (won !== 1) return false;
+    await this.redis.multi()
+      .hset(keys.project(p, name), { createdBy: owner, description })
+      .zadd(keys.projects(p), now, name)
+      .hset(keys.projectMembers(p, name), owner, 'owner')
+      .hset(keys.memberProjects(p, owner), name, 'owner')
+      .exec();
+    return true;
+  }
+
+  /** Idempotent: every replica makes sure the "default" project exists at start. */
+  async ensure(name: string, owner: string, description = ''): Promise<void> {
+    if (await this.get(name)) return;
+    await this.create(name, owner, description);
+  }
+
+  async get(name: string): Promise<ProjectRecord | undefined> {
+    const h = await this.redis.hgetall(keys.project(this.prefix, name));
+    if (!h.createdAt) return undefined;
+    return { name, description: h.description ?? '', createdAt: Number(h.createdAt), createdBy: h.createdBy ?? '' };
+  }
+
+  async exists(name: string): Promise<boolean> {
+    return (await this.redis.exists(keys.project(this.prefix, name))) === 1;
+  }
+
+  /** Every project name, oldest first (admins). */
+  async names(): Promise<string[]> {
+    return this.redis.zrange(keys.projects(this.prefix), '0', '-1');
+  }
+
+  async list(names: readonly string[]): Promise<ProjectRecord[]> {
+    if (names.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const n of names) pipe.hgetall(keys.project(this.prefix, n));
+    const rows = (await pipe.exec()) ?? [];
+    return names.flatMap((name, i) => {
+      const h = rows[i]?.[1] as Record<string, string> | undefined;
+      return h?.createdAt ? [{ name, description: h.description ?? '', createdAt: Number(h.createdAt), createdBy: h.createdBy ?? '' }] : [];
+    });
+  }
+
+  /** The owner's role in the project, or undefined (no access). */
+  async roleOf(owner: string, project: string): Promise<ProjectRole | undefined> {
+    return ((await this.redis.hget(keys.projectMembers(this.prefix, project), owner)) ?? undefined) as ProjectRole | undefined;
+  }
+
+  /** The projects an owner is a member of, with the role in each. */
+  async projectsOf(owner: string): Promise<Map<string, ProjectRole>> {
+    const h = await this.redis.hgetall(keys.memberProjects(this.prefix, owner));
+    return new Map(Object.entries(h) as Array<[string, ProjectRole]>);
+  }
+
+  async members(project: string): Promise<Map<string, ProjectRole>> {
+    const h = await this.redis.hgetall(keys.projectMembers(this.prefix, project));
+    return new Map(Object.entries(h) as Array<[string, ProjectRole]>);
+  }
+
+  async setMember(project: string, owner: string, role: ProjectRole): Promise<void> {
+    const p = this.prefix;
+    await this.redis.multi().hset(keys.projectMembers(p, project), owner, role).hset(keys.memberProjects(p, owner), project, role).exec();
+  }
+
+  /** False when the owner was not a member. */
+  async removeMember(project: string, owner: string): Promise<boolean> {
+    const p = this.prefix;
+    const [[, removed]] = (await this.redis.multi().hdel(keys.projectMembers(p, project), owner).hdel(keys.memberProjects(p, owner), project).exec()) as [[null, number], unknown];
+    return removed === 1;
+  }
+}

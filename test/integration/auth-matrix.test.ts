@@ -1,0 +1,170 @@
+/**
+ * The auth matrix, derived from the OpenAPI document: every route the coordinator publishes
+ * is called without a token, with a bad one, with another project's token and with too small a
+ * role. A new route is in the document, so it is in this test: without auth it fails here.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestStack, type TestStack } from '../helpers/stack.js';
+import { call, ensureProject, studyWithTrial, userToken } from '../helpers/auth.js';
+
+type Rule = { public?: true; token?: true; scope?: string; openable?: boolean; study?: string; trial?: string; project?: string };
+const RANK: Record<string, number> = { viewer: 1, editor: 2, owner: 3, admin: 4 };
+
+// A body for every write route, so the route itself (not the body check) answers. A write
+// route missing here fails the test: add a body when adding a route.
+const BODIES: Record<string, unknown> = {
+  'POST /api/v1/studies': { name: 'm', project: 'proj-a', objective: { metric: 'loss', direction: 'minimize' }, searchSpace: { x: { type: 'float', min: 0, max: 1 } }, maxTrials: 5 },
+  'POST /api/v1/studies/{id}/trials/{trialId}/tell': { step: 2, value: 0.4 },
+  'POST /api/v1/tokens': { description: 'matrix' },
+  'POST /api/v1/projects': { name: 'matrix-made' },
+  'PUT /api/v1/projects/{name}/members/{owner}': { role: 'editor' },
+};
+const NO_BODY = new Set(['POST /api/v1/studies/{id}/stop', 'POST /api/v1/studies/{id}/trials/ask', 'DELETE /api/v1/studies/{id}', 'DELETE /api/v1/tokens/{id}', 'DELETE /api/v1/projects/{name}/members/{owner}']);
+
+describe('auth matrix over every route of the OpenAPI document', () => {
+  let stack: TestStack;
+  let base: string;
+  let a: { studyId: string; trialId: string };
+  let viewerA: string;
+  let editorA: string;
+  let ownerB: string;
+  let aliceTokenId: string;
+  let ops: Array<{ method: string; path: string; rule: Rule }>;
+
+  beforeAll(async () => {
+    // Hundreds of deliberate failures from one address: the failure limit is tested elsewhere.
+    stack = await startTestStack('auth-matrix', { workers: 0, coordinator: { authFailuresPerMinute: 1_000_000 } });
+    base = stack.coordinator.httpUrl;
+    await ensureProject(base, 'proj-a');
+    await ensureProject(base, 'proj-b');
+    aliceTokenId = (await userToken(base, 'alice', { 'proj-a': 'owner' })).id;
+    viewerA = (await userToken(base, 'vic', { 'proj-a': 'viewer' })).token;
+    editorA = (await userToken(base, 'ed', { 'proj-a': 'editor' })).token;
+    ownerB = (await userToken(base, 'bob', { 'proj-b': 'owner' })).token;
+    a = await studyWithTrial(base, 'proj-a');
+    const doc = await call(base, 'GET', '/api/v1/openapi.json');
+    expect(doc.status).toBe(200);
+    ops = Object.entries(doc.body.paths as Record<string, Record<string, any>>).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, op]) => ({ method: method.toUpperCase(), path, rule: op['x-tunehive-auth'] as Rule })));
+  });
+  afterAll(async () => stack?.close());
+
+  const urlOf = (path: string) => path
+    .replace('/metrics/{name}', '/metrics/loss').replace('/trials/{id}', `/trials/${a.trialId}`).replace('{trialId}', a.trialId.split('.')[1]!)
+    .replace('/tokens/{id}', `/tokens/${aliceTokenId}`).replace('{id}', a.studyId).replace('{name}', 'proj-a').replace('{owner}', 'ed');
+  const bodyOf = (method: string, path: string) => {
+    const key = `${method} ${path}`;
+    if (method === 'GET') return undefined;
+    if (key in BODIES) return BODIES[key];
+    if (NO_BODY.has(key)) return undefined;
+    throw new Error(`${key} is a write route the auth matrix does not know: add its body to BODIES (or NO_BODY)`);
+  };
+  const send = (o: { method: string; path: string }, token: string | null, authorization?: string) =>
+    call(base, o.method, urlOf(o.path), { token, ...(authorization ? { authorization } : {}), ...(bodyOf(o.method, o.path) !== undefined ? { body: bodyOf(o.method, o.path) } : {}) });
+
+  it('covers the routes it should, and every route declares its rule', () => {
+    expect(ops.length).toBeGreaterThanOrEqual(24);
+    const keys = ops.map((o) => `${o.method} ${o.path}`);
+    for (const k of ['GET /api/v1/studies/{id}', 'DELETE /api/v1/studies/{id}', 'GET /api/v1/trials/{id}/metrics/{name}', 'POST /api/v1/tokens', 'GET /api/v1/audit', 'GET /metrics', 'GET /healthz']) {
+      expect(keys).toContain(k);
+    }
+    for (const o of ops) {
+      expect(o.rule, `${o.method} ${o.path} has x-tunehive-auth`).toBeDefined();
+      // A route that names a study, a trial or a project must check the role in its project.
+      if (/^\/api\/v1\/studies\/\{id\}/.test(o.path)) expect(o.rule.study, `${o.method} ${o.path}`).toBeDefined();
+      if (/^\/api\/v1\/trials\/\{id\}/.test(o.path)) expect(o.rule.trial, `${o.method} ${o.path}`).toBeDefined();
+      if (/^\/api\/v1\/projects\/\{name\}/.test(o.path)) expect(o.rule.project, `${o.method} ${o.path}`).toBeDefined();
+      if (o.rule.public) expect(['/healthz', '/readyz'], `${o.path} may be public`).toContain(o.path);
+    }
+  });
+
+  it('answers 401 with WWW-Authenticate to a missing or bad token on every route but the probes', async () => {
+    const bad = ['thk_0123456789abcdef_' + 'A'.repeat(43), 'not-a-token-at-all-000000'];
+    for (const o of ops) {
+      const label = `${o.method} ${o.path}`;
+      const none = await send(o, null);
+      if (o.rule.public) {
+        expect(none.status, label).toBe(200);
+        continue;
+      }
+      expect(none.status, label).toBe(401);
+      expect(none.headers.get('www-authenticate'), label).toBe('Bearer realm="tunehive", Basic realm="tunehive"');
+      expect(none.body.error.fields[0].field, label).toBe('headers.authorization');
+      for (const t of bad) {
+        const r = await send(o, t);
+        expect(r.status, `${label} with ${t}`).toBe(401);
+        expect(r.body.error.code, label).toBe('TH_ERR_AUTH_INVALID');
+      }
+      const basicBad = await send(o, null, `Basic ${Buffer.from(`${bad[0]}:`).toString('base64')}`);
+      expect(basicBad.status, `${label} Basic`).toBe(401);
+    }
+  });
+
+  it("never answers 2xx to another project's token about project A, and shows it nothing of A", async () => {
+    for (const o of ops) {
+      if (o.rule.public) continue;
+      const label = `${o.method} ${o.path}`;
+      const r = await send(o, ownerB);
+      if (o.rule.study || o.rule.trial || o.rule.project) {
+        // Unreadable is unknown: a 404 that says no more than for an id that never existed.
+        expect(r.status, label).toBe(404);
+        expect(r.text, label).not.toContain('proj-a"');
+      } else if (o.rule.scope) {
+        expect(r.status, label).toBe(403);
+      } else if (label === 'POST /api/v1/studies') {
+        expect(r.status, label).toBe(404);
+        expect(r.body.error.fields[0].field).toBe('project');
+      } else if (label === 'DELETE /api/v1/tokens/{id}') {
+        // Someone else's token is answered like an unknown one.
+        expect(r.status, label).toBe(404);
+      } else {
+        // Global routes: whatever they answer, nothing of project A is in it.
+        for (const secret of [a.studyId, aliceTokenId, '"proj-a"', '"alice"', '"vic"']) expect(r.text, `${label} leaks ${secret}`).not.toContain(secret);
+      }
+    }
+    // The study is intact after all of that.
+    expect((await call(base, 'GET', `/api/v1/studies/${a.studyId}`)).body.state).toBe('RUNNING');
+  });
+
+  it('answers 403 naming the role to too small a role, and 2xx to enough', async () => {
+    for (const o of ops) {
+      if (o.rule.public) continue;
+      const label = `${o.method} ${o.path}`;
+      const wanted = o.rule.study ?? o.rule.trial ?? o.rule.project ?? (label === 'POST /api/v1/studies' ? 'editor' : undefined);
+      const r = await send(o, viewerA);
+      if (o.rule.scope) {
+        expect(r.status, label).toBe(403);
+        expect(r.body.error.message, label).toContain(`scope ${o.rule.scope}`);
+      } else if (wanted && RANK[wanted]! > RANK.viewer!) {
+        expect(r.status, label).toBe(403);
+        expect(r.body.error.code, label).toBe('TH_ERR_AUTH_FORBIDDEN');
+        expect(r.body.error.message, label).toContain(`needs role ${wanted}`);
+      } else if (wanted) {
+        expect(r.status, `${label}: ${r.text.slice(0, 200)}`).toBeLessThan(300);
+      }
+    }
+    // An editor is too small for what needs an owner.
+    for (const o of ops.filter((x) => (x.rule.study ?? x.rule.trial ?? x.rule.project) === 'owner')) {
+      const r = await send(o, editorA);
+      expect(r.status, `${o.method} ${o.path} as editor`).toBe(403);
+      expect(r.body.error.message).toContain('needs role owner');
+    }
+    expect((await call(base, 'GET', `/api/v1/studies/${a.studyId}`)).body.state).toBe('RUNNING');
+  });
+
+  it('answers every GET route to the admin token', async () => {
+    for (const o of ops.filter((x) => x.method === 'GET')) {
+      const r = await send(o, undefined as unknown as null);
+      expect(r.status, `${o.path}: ${r.text.slice(0, 200)}`).toBe(200);
+    }
+  });
+
+  it('protects the docs UI and the OpenAPI document (not in the document themselves)', async () => {
+    for (const url of ['/docs/', '/docs/static/swagger-initializer.js', '/api/v1/openapi.json']) {
+      const none = await call(base, 'GET', url, { token: null });
+      expect(none.status, url).toBe(401);
+      expect(none.headers.get('www-authenticate')).toContain('Basic realm="tunehive"');
+      expect((await call(base, 'GET', url, { token: ownerB })).status, url).toBe(200);
+    }
+  });
+});
