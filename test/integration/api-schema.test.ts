@@ -112,7 +112,7 @@ describe('schema-first API', () => {
     expect(Object.keys(asked).sort()).toEqual(['id', 'number', 'params']);
     await stack.api('POST', `/api/v1/studies/${created.body.id}/trials/${asked.number}/tell`, { value: 0.5 });
     const trials = (await stack.api('GET', `/api/v1/studies/${created.body.id}/trials`)).body;
-    expect(Object.keys(trials.trials[0]).sort()).toEqual(['attempt', 'budget', 'checkpoint', 'createdAt', 'exitCode', 'finishedAt', 'id', 'lastObjective', 'number', 'params', 'reason',
+    expect(Object.keys(trials.trials[0]).sort()).toEqual(['attempt', 'budget', 'checkpoint', 'createdAt', 'exitCode', 'finishedAt', 'id', 'lastObjective', 'number', 'output', 'params', 'reason',
       'startedAt', 'state', 'stderrTail', 'stopLatencyMs', 'studyId', 'value', 'workerId']);
     expect(trials.trials[0]).toMatchObject({ state: 'COMPLETED', value: 0.5, params: { x: asked.params.x } });
     const study = (await stack.api('GET', `/api/v1/studies/${created.body.id}`)).body;
