@@ -2,6 +2,7 @@
  * The embedded default deployment: a private redis-server (unless REDIS_URL is set), a
  * coordinator and N worker agents in one process, all on 127.0.0.1.
  */
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { startCoordinator, type Coordinator } from '../coordinator/main.js';
@@ -35,7 +36,10 @@ export async function startDevStack(o: { workers: number; slots: number; dataDir
   } else {
     o.say(`using Redis at ${redisUrl} (REDIS_URL)`);
   }
+  // A fresh join token per start, handed over in memory: workers join with nothing typed.
+  const joinToken = randomBytes(24).toString('base64url');
   const coordinator = await startCoordinator({
+    workerJoinToken: joinToken,
     redisUrl, host: '127.0.0.1', httpPort: await portOr(o.httpPort ?? 8080), grpcPort: await portOr(o.grpcPort ?? 50051), prefix: 'th', log: o.log,
     checkpointDir: path.join(o.dataDir, 'checkpoints'),
   });
@@ -44,6 +48,8 @@ export async function startDevStack(o: { workers: number; slots: number; dataDir
     const agent = new Agent({
       redisUrl, prefix: 'th', coordinator: coordinator.grpcAddress, slots: o.slots, log: o.log, workerId: `dev-worker-${i + 1}`,
       workDir: path.join(o.dataDir, `worker-${i + 1}`), runtime: new ProcessRuntime(process.cwd()),
+      // Joined afresh each start (a saved credential would outlive a wiped Redis).
+      joinToken, saveCredential: false,
     });
     await agent.start();
     agents.push(agent);

@@ -49,7 +49,8 @@ Usage:
   tunehive dev                        local stack: redis-server (unless REDIS_URL), coordinator, 2 workers
   tunehive coordinator [--redis URL] [--host 127.0.0.1] [--http-port 8080] [--grpc-port 50051]
   tunehive worker [--redis URL] [--coordinator HOST:PORT] [--slots N] [--work-dir DIR]
-                  [--gpus auto|none|N|0,1,2] [--runtime process|container]
+                  [--gpus auto|none|N|0,1,2] [--runtime process|container] [--join-token-file F]
+                                      joins with TUNEHIVE_JOIN_TOKEN once; the credential is kept in the work dir
   tunehive submit FILE [--api URL]    submit a study spec (JSON or YAML); prints the study id
   tunehive status ID [--api URL] [--watch]
   tunehive trials ID [--api URL] [--limit N] [--state STATE]
@@ -58,6 +59,7 @@ Usage:
                                       delete a study and all it stored (--force: even a RUNNING one)
 
 Environment: REDIS_URL, TUNEHIVE_API (default http://127.0.0.1:8080), TUNEHIVE_COORDINATOR,
+TUNEHIVE_JOIN_TOKEN (worker), TUNEHIVE_WORKER_JOIN_TOKEN (coordinator: a join token for every project),
 LOG_LEVEL (info). Servers bind 127.0.0.1 unless --host says otherwise.`;
 
 function flags<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, command: string) {
@@ -135,6 +137,7 @@ async function main(argv: string[]): Promise<number> {
         reconcileIntervalMs: intFlag(f.values['reconcile-ms'], 'reconcile-ms', 2000, 100, 600_000),
         ...(retentionDays !== undefined ? { retentionDays } : {}),
         storeCommandTimeoutMs: intFlag(f.values['store-timeout-ms'] ?? process.env.TUNEHIVE_STORE_TIMEOUT_MS, 'store-timeout-ms', 5000, 100, 600_000),
+        ...(process.env.TUNEHIVE_WORKER_JOIN_TOKEN ? { workerJoinToken: process.env.TUNEHIVE_WORKER_JOIN_TOKEN } : {}),
       });
       console.log(`coordinator: API ${c.httpUrl}, gRPC ${c.grpcAddress}`);
       await untilSignal();
@@ -147,8 +150,19 @@ async function main(argv: string[]): Promise<number> {
       const f = flags(rest, {
         redis: { type: 'string' }, coordinator: { type: 'string' }, slots: { type: 'string' }, 'work-dir': { type: 'string' }, id: { type: 'string' }, prefix: { type: 'string' },
         'lock-ms': { type: 'string' }, 'heartbeat-ms': { type: 'string' }, 'grace-ms': { type: 'string' }, gpus: { type: 'string' },
-        runtime: { type: 'string' },
+        runtime: { type: 'string' }, 'join-token': { type: 'string' }, 'join-token-file': { type: 'string' },
       }, 'worker');
+      // The environment is preferred: a flag's value is visible to every local user in /proc/PID/cmdline.
+      let joinToken = process.env.TUNEHIVE_JOIN_TOKEN || f.values['join-token'];
+      if (!joinToken && f.values['join-token-file']) {
+        try {
+          joinToken = readFileSync(f.values['join-token-file'], 'utf8').trim();
+        } catch (err) {
+          throw new UsageError(`cannot read --join-token-file ${f.values['join-token-file']}: ${(err as Error).message}`);
+        }
+      }
+      // Used once, at the join: trial programs must not inherit it.
+      delete process.env.TUNEHIVE_JOIN_TOKEN;
       let gpus: GpuSetting;
       try {
         gpus = (await servers.gpuDiscovery()).resolveGpuSetting(f.values.gpus, process.env);
@@ -171,11 +185,22 @@ async function main(argv: string[]): Promise<number> {
         lockMs: intFlag(f.values['lock-ms'], 'lock-ms', 10_000, 1000, 600_000),
         heartbeatMs: intFlag(f.values['heartbeat-ms'], 'heartbeat-ms', 2000, 100, 60_000),
         graceMs: intFlag(f.values['grace-ms'], 'grace-ms', 10_000, 0, 3_600_000),
-        ...(f.values.id ? { workerId: f.values.id } : {}),
+        ...(f.values.id ? { workerId: f.values.id } : {}), ...(joinToken ? { joinToken } : {}),
       });
-      await agent.start();
+      try {
+        await agent.start();
+      } catch (err) {
+        await agent.close();
+        if ((err as Error).name === 'JoinRefused' || /join/.test((err as Error).message)) throw new UsageError((err as Error).message);
+        throw err;
+      }
       console.log(`worker ${agent.workerId}: taking trials`);
-      const sig = await untilSignal();
+      const sig = await Promise.race([untilSignal(), agent.ended.then((why) => `stopped: ${why ?? 'closed'}`)]);
+      if (sig.startsWith('stopped')) {
+        say(`tunehive: worker ${sig}`);
+        await agent.close();
+        return 1;
+      }
       say(`${sig}: stopping running trials and handing them back…`);
       await agent.close();
       return 0;

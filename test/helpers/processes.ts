@@ -3,13 +3,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { TEST_JOIN_TOKEN } from './env.js';
 
 export function spawnWorker(o: { redisUrl: string; prefix: string; coordinator: string; id: string; slots?: number; extra?: string[] }): ChildProcess {
   const workDir = mkdtempSync(path.join(os.tmpdir(), `tunehive-${o.id}-`));
   const child = spawn(process.execPath, [
     path.resolve('bin/tunehive.mjs'), 'worker', '--redis', o.redisUrl, '--prefix', o.prefix, '--coordinator', o.coordinator,
     '--slots', String(o.slots ?? 1), '--id', o.id, '--work-dir', workDir, '--lock-ms', '2000', '--heartbeat-ms', '500', '--grace-ms', '3000', ...(o.extra ?? []),
-  ], { stdio: ['ignore', 'ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore'], env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn' } });
+  ], { stdio: ['ignore', 'ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore'], env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', TUNEHIVE_JOIN_TOKEN: TEST_JOIN_TOKEN } });
   return child;
 }
 
@@ -34,7 +35,7 @@ export function spawnCoordinator(o: { redisUrl: string; prefix: string; httpPort
   return spawn(process.execPath, [
     path.resolve('bin/tunehive.mjs'), 'coordinator', '--redis', o.redisUrl, '--prefix', o.prefix, '--http-port', String(o.httpPort), '--grpc-port', String(o.grpcPort),
     '--checkpoint-dir', o.checkpointDir, '--lease-ms', '3000', '--reconcile-ms', '500', ...(o.extra ?? []),
-  ], { stdio: ['ignore', 'ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore'], env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn' } });
+  ], { stdio: ['ignore', 'ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore'], env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', TUNEHIVE_WORKER_JOIN_TOKEN: TEST_JOIN_TOKEN } });
 }
 
 /** Resolves once an HTTP endpoint answers (a started server), or throws at the deadline. */

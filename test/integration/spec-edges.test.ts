@@ -127,7 +127,7 @@ describe('spec and API edges', () => {
       const found: string[] = [];
       let cursor = '0';
       do {
-        const [next, batch] = await redis.scan(cursor, 'MATCH', `${queuePrefix(stack.prefix)}:${trialQueueName(0)}:${id}.*`, 'COUNT', 1000);
+        const [next, batch] = await redis.scan(cursor, 'MATCH', `${queuePrefix(stack.prefix)}:${trialQueueName('default', 0)}:${id}.*`, 'COUNT', 1000);
         cursor = next;
         found.push(...batch.filter((k) => /\.\d+-r\d+$/.test(k)));
       } while (cursor !== '0');
