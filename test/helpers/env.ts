@@ -3,12 +3,7 @@ import { inject } from 'vitest';
 import { pino } from 'pino';
 
 export const redisUrl = (): string => inject('redisUrl');
-
-/**
- * The worker join token every test coordinator pre-seeds (`workerJoinToken`, as
- * TUNEHIVE_WORKER_JOIN_TOKEN would) and every test worker joins with.
- */
-export const TEST_JOIN_TOKEN = 'test-join-token-0123456789abcdef';
+export { TEST_JOIN_TOKEN } from './tokens.js';
 
 /** A key prefix of its own for each test file, so files share one Redis without touching each other. */
 export const uniquePrefix = (name: string): string => `t-${name}-${randomBytes(3).toString('hex')}`;
