@@ -25,10 +25,13 @@ import { clientWith, joinWith, openStream, ScriptedFleet } from '../helpers/scri
 
 const tmp = (name: string) => mkdtempSync(path.join(os.tmpdir(), `tunehive-auth-${name}-`));
 
-/** Reports step k (and checkpoints it) every 150 ms until the release file exists, then exits 0. */
+/**
+ * Reports step k (and checkpoints it) every 150 ms until the release file exists, then reports
+ * `released=1` and exits 0: a trial finished by anyone before the release lacks that metric.
+ */
 const HOLDER = `const fs=require('fs'),p=require('path');const rel=process.argv[1];const dir=process.env.TUNEHIVE_CHECKPOINT_DIR;let k=0;
 const tick=()=>{k++;fs.writeFileSync(p.join(dir,'state.json'),JSON.stringify({k}));console.log('step='+k+' score='+k);console.log('tunehive.checkpoint='+k);
-if(fs.existsSync(rel))process.exit(0);else setTimeout(tick,150)};tick();`;
+if(fs.existsSync(rel)){console.log('released=1');setTimeout(()=>process.exit(0),50)}else setTimeout(tick,150)};tick();`;
 
 const holderSpec = (release: string, extra: Record<string, unknown> = {}) => ({
   name: 'victim', objective: { metric: 'score', direction: 'maximize' }, searchSpace: { x: { type: 'float', min: 0, max: 1 } },
@@ -57,6 +60,13 @@ async function download(client: grpc.Client, req: { trialId: string; checkpointI
 }
 
 const code = (e: grpc.ServiceError | undefined) => (e ? grpc.status[e.code] : 'OK');
+/** How the stream ended ('STILL OPEN' after 10 s: the attack was not refused). */
+const endCode = async (s: { ended: Promise<grpc.ServiceError | undefined> }) => {
+  let timer: NodeJS.Timeout | undefined;
+  const r = await Promise.race([s.ended.then(code), new Promise<string>((resolve) => { timer = setTimeout(() => resolve('STILL OPEN'), 10_000); })]);
+  clearTimeout(timer);
+  return r;
+};
 
 describe('a rogue gRPC client against a running trial', () => {
   let stack: TestStack;
@@ -94,7 +104,7 @@ describe('a rogue gRPC client against a running trial', () => {
       const bare = clientWith(stack.coordinator.grpcAddress, credential);
       const s = openStream(bare);
       s.send({ started: { trialId, workerId: 'rogue', resumeAttempt: 1 } });
-      expect(code(await s.ended)).toBe('UNAUTHENTICATED');
+      expect(await endCode(s)).toBe('UNAUTHENTICATED');
       const up = await upload(bare, { trialId, attempt: 1, step: 99, files: [{ path: 'evil.pkl', size: 4 }] }, Buffer.from('evil')).catch((e: grpc.ServiceError) => e);
       expect(code(up as grpc.ServiceError)).toBe('UNAUTHENTICATED');
       const t = await running();
@@ -107,10 +117,10 @@ describe('a rogue gRPC client against a running trial', () => {
     await running();
     const s = await fleet.open('rogue');
     s.send({ started: { trialId, workerId: 'victim', resumeAttempt: 1, attemptSecret: 'guessed' } });
-    expect(code(await s.ended)).toBe('PERMISSION_DENIED');
+    expect(await endCode(s)).toBe('PERMISSION_DENIED');
     const s2 = await fleet.open('rogue');
     s2.send({ started: { trialId, workerId: 'victim', resumeAttempt: 0, ...(await fleet.deliver(trialId)) } });
-    expect(code(await s2.ended)).toBe('PERMISSION_DENIED');
+    expect(await endCode(s2)).toBe('PERMISSION_DENIED');
     await running();
   });
 
@@ -120,7 +130,7 @@ describe('a rogue gRPC client against a running trial', () => {
     for (const proof of [{}, { jobId: `${trialId}-r0`, jobToken: 'stolen-token' }, { jobId: 'other.0-r0', jobToken: 'x' }]) {
       const s = await fleet.open('rogue');
       s.send({ started: { trialId, workerId: 'rogue', resumeAttempt: 0, ...proof } });
-      expect(code(await s.ended)).toBe('PERMISSION_DENIED');
+      expect(await endCode(s)).toBe('PERMISSION_DENIED');
     }
     const after = await running();
     expect(after.startedAt).toBe(t.startedAt);
@@ -130,7 +140,7 @@ describe('a rogue gRPC client against a running trial', () => {
     for (let i = 0; i < 4; i++) {
       const s = await fleet.open('rogue');
       s.send({ started: { trialId, workerId: 'rogue', resumeAttempt: 0, deliveryId: `rogue-${i}` } });
-      expect(code(await s.ended)).toBe('PERMISSION_DENIED');
+      expect(await endCode(s)).toBe('PERMISSION_DENIED');
     }
     await running();
     const study = (await stack.api('GET', `/api/v1/studies/${studyId}`)).body;
@@ -142,7 +152,7 @@ describe('a rogue gRPC client against a running trial', () => {
     const s = await fleet.open('rogue');
     s.send({ started: { trialId, workerId: 'rogue', resumeAttempt: 1, attemptSecret: 'guessed' } });
     s.send({ finished: { attempt: 1, outcome: 'OUTCOME_EXITED', exitCode: 0, signal: '', reason: '', stderrTail: '', lastSeq: 0 } });
-    expect(code(await s.ended)).toBe('PERMISSION_DENIED');
+    expect(await endCode(s)).toBe('PERMISSION_DENIED');
     expect(s.inbox.filter((m) => m.finishAck || m.startReply?.action === 'ACTION_RUN')).toEqual([]);
     await running();
   });
@@ -151,7 +161,7 @@ describe('a rogue gRPC client against a running trial', () => {
     const s = await fleet.open('rogue');
     s.send({ started: { trialId, workerId: 'rogue', resumeAttempt: 1 } });
     s.send({ metrics: { attempt: 1, seq: 100_000, points: [{ name: 'score', value: 1e9, step: 999_999, timeMs: Date.now() }] } });
-    expect(code(await s.ended)).toBe('PERMISSION_DENIED');
+    expect(await endCode(s)).toBe('PERMISSION_DENIED');
     await running();
   });
 
@@ -184,6 +194,8 @@ describe('a rogue gRPC client against a running trial', () => {
     expect(steps).toEqual(steps.map((_: number, i: number) => i + 1));
     expect(t.metrics.score.every((p: any) => p.attempt === 1)).toBe(true);
     expect(t.value).toBe(steps.length);
+    // Its program was still reporting when released: no one ended the trial before.
+    expect(t.metrics.released?.map((p: any) => p.value)).toEqual([1]);
   });
 });
 
@@ -239,7 +251,7 @@ describe('join tokens, worker revocation and project-restricted workers', () => 
     // A join token is not a worker credential, and a worker id is never handed out twice.
     const open = openStream(clientWith(stack.coordinator.grpcAddress, twice));
     open.send({ started: { trialId: 'abcd.0', workerId: 'j1', resumeAttempt: 0 } });
-    expect(code(await open.ended)).toBe('UNAUTHENTICATED');
+    expect(await endCode(open)).toBe('UNAUTHENTICATED');
     const again = await joinWith(c, { joinToken: await joinToken(), workerId: 'j1' });
     expect(again.workerId).toMatch(/^j1-[0-9a-f]{6}$/);
     c.close();
@@ -273,7 +285,7 @@ describe('join tokens, worker revocation and project-restricted workers', () => 
     // The revoked credential opens nothing any more, and was forgotten on disk.
     const s = openStream(clientWith(stack.coordinator.grpcAddress, credential));
     s.send({ started: { trialId: `${id}.0`, workerId: 'doomed', resumeAttempt: 0 } });
-    expect(code(await s.ended)).toBe('UNAUTHENTICATED');
+    expect(await endCode(s)).toBe('UNAUTHENTICATED');
     expect(existsSync(saved)).toBe(false);
     expect((await stack.api('DELETE', '/api/v1/workers/doomed')).status).toBe(404);
     await Promise.all(agents.splice(0).map((a) => a.close()));
@@ -292,7 +304,7 @@ describe('join tokens, worker revocation and project-restricted workers', () => 
     const xFleet = new ScriptedFleet(stack.coordinator.grpcAddress, stack.coordinator.store, await joinToken({ projects: ['team-x'] }));
     const s = await xFleet.open('x-rogue');
     s.send({ started: { trialId: `${y}.0`, workerId: 'x-rogue', resumeAttempt: 0, ...(await xFleet.deliver(`${y}.0`, { project: 'team-y' })) } });
-    expect(code(await s.ended)).toBe('PERMISSION_DENIED');
+    expect(await endCode(s)).toBe('PERMISSION_DENIED');
     xFleet.close();
 
     const x = await studyIn('team-x', quad('x'));
