@@ -18,7 +18,8 @@ import { validateStudy } from '../../coordinator/study-validation.js';
 import type { StudySpec } from '../../shared/study-spec.js';
 import { Agent } from '../../worker/agent.js';
 import { CREDENTIAL_FILE } from '../../worker/worker-credential.js';
-import { quietLog, redisUrl, waitFor } from '../helpers/env.js';
+import { quietLog, redisUrl, TEST_JOIN_TOKEN, waitFor } from '../helpers/env.js';
+import { exited, killAll, spawnWorker } from '../helpers/processes.js';
 import { fixture, startTestStack, type TestStack } from '../helpers/stack.js';
 import { trialWithSeries } from '../helpers/series.js';
 import { clientWith, joinWith, openStream, ScriptedFleet } from '../helpers/scripted-worker.js';
@@ -316,6 +317,35 @@ describe('join tokens, worker revocation and project-restricted workers', () => 
     expect(trials.map((t) => t.workerId)).toEqual(['y-node', 'y-node']);
     expect((await stack.coordinator.store.getTrials(x, [0, 1])).map((t) => t.workerId)).toEqual(['x-node', 'x-node']);
     expect(xNode.completed.length).toBe(2);
+  });
+
+  it('tunehive worker: the join token comes by environment, never reaches a trial, and is required to join', async () => {
+    const child = spawnWorker({ redisUrl: redisUrl(), prefix: stack.prefix, coordinator: stack.coordinator.grpcAddress, id: 'cli-node' });
+    try {
+      const probe = `const fs=require('fs');const t=process.argv[1];const argv=fs.readFileSync('/proc/'+process.ppid+'/cmdline','utf8');
+console.log('leak_env='+(Object.values(process.env).some((v)=>v&&v.includes(t))?1:0)+' leak_argv='+(argv.includes(t)?1:0)+' score=1');`;
+      const id = await studyIn('default', {
+        name: 'probe', objective: { metric: 'score', direction: 'maximize' }, searchSpace: { x: { type: 'float', min: 0, max: 1 } }, maxTrials: 1,
+        trial: { command: [process.execPath, '-e', probe, TEST_JOIN_TOKEN] },
+      });
+      expect((await stack.waitForStudy(id, 30_000)).state).toBe('COMPLETED');
+      const t = await trialWithSeries(stack.api, `${id}.0`);
+      expect(t.workerId).toBe('cli-node');
+      expect({ env: t.metrics.leak_env[0].value, argv: t.metrics.leak_argv[0].value }).toEqual({ env: 0, argv: 0 });
+    } finally {
+      await killAll([child]);
+    }
+    // Without a join token (and no saved credential) the worker says what it needs and exits 1.
+    const { spawn } = await import('node:child_process');
+    const env = { ...process.env };
+    delete env.TUNEHIVE_JOIN_TOKEN;
+    const noToken = spawn(process.execPath, [path.resolve('bin/tunehive.mjs'), 'worker', '--redis', redisUrl(), '--prefix', stack.prefix, '--coordinator', stack.coordinator.grpcAddress,
+      '--work-dir', tmp('no-token')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    noToken.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    await exited(noToken);
+    expect(noToken.exitCode).toBe(1);
+    expect(stderr).toMatch(/TUNEHIVE_JOIN_TOKEN/);
   });
 
   it('the StartReply carries the trial template, parameters and limits (the worker reads no study data)', async () => {
