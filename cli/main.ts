@@ -161,6 +161,7 @@ async function main(argv: string[]): Promise<number> {
           throw new UsageError(`cannot read --join-token-file ${f.values['join-token-file']}: ${(err as Error).message}`);
         }
       }
+      if (f.values['join-token'] && !process.env.TUNEHIVE_JOIN_TOKEN) say('tunehive: --join-token is visible to every local user (/proc/PID/cmdline); prefer TUNEHIVE_JOIN_TOKEN or --join-token-file');
       // Used once, at the join: trial programs must not inherit it.
       delete process.env.TUNEHIVE_JOIN_TOKEN;
       let gpus: GpuSetting;

@@ -2,6 +2,9 @@
  * The coordinator's end of the worker protocol: one bidirectional stream per trial attempt.
  * Messages of a stream are handled strictly in order (a promise chain), and every state
  * change goes through one atomic store script, so repeated or late messages change nothing.
+ * Every stream belongs to an authenticated worker (its credential is checked before the first
+ * message), and an attempt only to the worker that proved the job's delivery when it started it
+ * (and re-joins with the attempt's secret): see ARCHITECTURE.md, "Worker authentication".
  */
 import type * as grpc from '@grpc/grpc-js';
 import { status as grpcStatus } from '@grpc/grpc-js';
