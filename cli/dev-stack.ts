@@ -45,8 +45,11 @@ export async function startDevStack(o: { workers: number; slots: number; dataDir
     o.say(`using Redis at ${redactUrl(redisUrl)} (REDIS_URL)`);
   }
   const adminToken = localAdminToken(o.dataDir);
+  // A fresh join token per start, handed over in memory: workers join with nothing typed.
+  const joinToken = randomBytes(24).toString('base64url');
   const coordinator = await startCoordinator({
     adminToken,
+    workerJoinToken: joinToken,
     redisUrl, host: '127.0.0.1', httpPort: await portOr(o.httpPort ?? 8080), grpcPort: await portOr(o.grpcPort ?? 50051), prefix: 'th', log: o.log,
     checkpointDir: path.join(o.dataDir, 'checkpoints'),
   });
@@ -55,6 +58,8 @@ export async function startDevStack(o: { workers: number; slots: number; dataDir
     const agent = new Agent({
       redisUrl: workerRedisUrl!, prefix: 'th', coordinator: coordinator.grpcAddress, slots: o.slots, log: o.log, workerId: `dev-worker-${i + 1}`,
       workDir: path.join(o.dataDir, `worker-${i + 1}`), runtime: new ProcessRuntime(process.cwd()),
+      // Joined afresh each start (a saved credential would outlive a wiped Redis).
+      joinToken, saveCredential: false,
     });
     await agent.start();
     agents.push(agent);

@@ -79,7 +79,8 @@ Usage:
   tunehive coordinator [--redis-url-file FILE] [--host 127.0.0.1] [--http-port 8080] [--grpc-port 50051]
                   [--tls-cert FILE --tls-key FILE [--tls-ca FILE]] [--insecure]
   tunehive worker [--redis-url-file FILE] [--coordinator HOST:PORT] [--slots N] [--work-dir DIR]
-                  [--gpus auto|none|N|0,1,2] [--runtime process|container]
+                  [--gpus auto|none|N|0,1,2] [--runtime process|container] [--join-token-file F]
+                                      joins with TUNEHIVE_JOIN_TOKEN once; the credential is kept in the work dir
                   [--max-line-bytes N (1 MiB)] [--metric-window N (16)] [--give-up-ms MS (600000)]
                   [--tls] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--tls-server-name NAME]
                   [--run-as USER] [--allow-command PATTERN]... [--allow-image PATTERN]...
@@ -108,7 +109,8 @@ start prints a minted one) and takes --open-metrics (/metrics without a token).
 
 Environment: REDIS_URL (a URL with a password goes here or in --redis-url-file, never in
 --redis), TUNEHIVE_API (default http://127.0.0.1:8080), TUNEHIVE_TOKEN, TUNEHIVE_ADMIN_TOKEN,
-TUNEHIVE_COORDINATOR, LOG_LEVEL (info). Servers bind 127.0.0.1 unless --host says otherwise;
+TUNEHIVE_COORDINATOR, TUNEHIVE_JOIN_TOKEN (worker), TUNEHIVE_WORKER_JOIN_TOKEN (coordinator: a join
+token for every project), LOG_LEVEL (info). Servers bind 127.0.0.1 unless --host says otherwise;
 any other address needs TLS or --insecure. See SECURITY.md.`;
 
 /** Flags every client command takes. */
@@ -215,6 +217,7 @@ async function main(argv: string[]): Promise<number> {
         openMetrics: f.values['open-metrics'] === true || process.env.TUNEHIVE_OPEN_METRICS === '1',
         auditMaxLen: intFlag(f.values['audit-max-len'], 'audit-max-len', 100_000, 100, 100_000_000),
         authFailuresPerMinute: intFlag(f.values['auth-failures-per-minute'], 'auth-failures-per-minute', 20, 1, 1_000_000),
+        ...(process.env.TUNEHIVE_WORKER_JOIN_TOKEN ? { workerJoinToken: process.env.TUNEHIVE_WORKER_JOIN_TOKEN } : {}),
       });
       console.log(`coordinator: API ${c.httpUrl}, gRPC ${c.grpcAddress}`);
       await untilSignal();
@@ -228,6 +231,7 @@ async function main(argv: string[]): Promise<number> {
         redis: { type: 'string' }, 'redis-url-file': { type: 'string' }, coordinator: { type: 'string' }, slots: { type: 'string' }, 'work-dir': { type: 'string' }, id: { type: 'string' }, prefix: { type: 'string' },
         'lock-ms': { type: 'string' }, 'heartbeat-ms': { type: 'string' }, 'grace-ms': { type: 'string' }, gpus: { type: 'string' },
         runtime: { type: 'string' }, 'max-line-bytes': { type: 'string' }, 'metric-window': { type: 'string' }, 'give-up-ms': { type: 'string' },
+        'join-token': { type: 'string' }, 'join-token-file': { type: 'string' },
         tls: { type: 'boolean' }, 'tls-ca': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-server-name': { type: 'string' },
         'run-as': { type: 'string' }, 'allow-command': { type: 'string', multiple: true }, 'allow-image': { type: 'string', multiple: true },
         'allow-env': { type: 'string', multiple: true }, 'deny-env': { type: 'string', multiple: true }, 'pass-env': { type: 'string', multiple: true },
@@ -254,6 +258,18 @@ async function main(argv: string[]): Promise<number> {
           throw err;
         }
       }
+      // The environment is preferred: a flag's value is visible to every local user in /proc/PID/cmdline.
+      let joinToken = process.env.TUNEHIVE_JOIN_TOKEN || f.values['join-token'];
+      if (!joinToken && f.values['join-token-file']) {
+        try {
+          joinToken = readFileSync(f.values['join-token-file'], 'utf8').trim();
+        } catch (err) {
+          throw new UsageError(`cannot read --join-token-file ${f.values['join-token-file']}: ${(err as Error).message}`);
+        }
+      }
+      if (f.values['join-token'] && !process.env.TUNEHIVE_JOIN_TOKEN) say('tunehive: --join-token is visible to every local user (/proc/PID/cmdline); prefer TUNEHIVE_JOIN_TOKEN or --join-token-file');
+      // Used once, at the join: trial programs must not inherit it.
+      delete process.env.TUNEHIVE_JOIN_TOKEN;
       let gpus: GpuSetting;
       try {
         gpus = (await servers.gpuDiscovery()).resolveGpuSetting(f.values.gpus, process.env);
@@ -280,11 +296,22 @@ async function main(argv: string[]): Promise<number> {
         maxLineBytes: intFlag(f.values['max-line-bytes'], 'max-line-bytes', 1024 * 1024, 1024, 256 * 1024 * 1024),
         metricWindow: intFlag(f.values['metric-window'], 'metric-window', 16, 1, 1024),
         giveUpMs: intFlag(f.values['give-up-ms'], 'give-up-ms', 600_000, 1000, 86_400_000),
-        ...(f.values.id ? { workerId: f.values.id } : {}),
+        ...(f.values.id ? { workerId: f.values.id } : {}), ...(joinToken ? { joinToken } : {}),
       });
-      await agent.start();
+      try {
+        await agent.start();
+      } catch (err) {
+        await agent.close();
+        if ((err as Error).name === 'JoinRefused' || /join/.test((err as Error).message)) throw new UsageError((err as Error).message);
+        throw err;
+      }
       console.log(`worker ${agent.workerId}: taking trials`);
-      const sig = await untilSignal();
+      const sig = await Promise.race([untilSignal(), agent.ended.then((why) => `stopped: ${why ?? 'closed'}`)]);
+      if (sig.startsWith('stopped')) {
+        say(`tunehive: worker ${sig}`);
+        await agent.close();
+        return 1;
+      }
       say(`${sig}: stopping running trials and handing them back…`);
       await agent.close();
       return 0;

@@ -35,6 +35,9 @@ import { Access } from './auth/access.js';
 import { AuditLog } from './auth/audit-log.js';
 import { TokenVerifier } from './auth/principal.js';
 import type { HttpAuth } from './auth/http-auth.js';
+import { WorkerAuth } from './auth/worker-auth.js';
+import { workerRoutes } from './api/worker-routes.js';
+import { projectOf } from '../shared/trial-job.js';
 
 export interface CoordinatorOptions {
   redisUrl: string;
@@ -84,6 +87,11 @@ export interface CoordinatorOptions {
   tokenCacheMs?: number;
   /** Where a minted admin token is shown (default: stderr). */
   announce?: (message: string) => void;
+  /**
+   * A worker join token for every project (TUNEHIVE_WORKER_JOIN_TOKEN, e.g. from a Kubernetes
+   * Secret): registered at start, so agents given the same secret can join.
+   */
+  workerJoinToken?: string;
 }
 
 export interface Coordinator {
@@ -109,7 +117,18 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   // connections must not: they block by design).
   const storeRedis = connectRedis(o.redisUrl, 'tunehive-store', { commandTimeoutMs: o.storeCommandTimeoutMs ?? 5000 });
   const store = new StudyStore(storeRedis, o.prefix);
-  const queue = new TrialQueue(redis, o.prefix);
+  // Jobs go into their study's project queue; a study's project never changes.
+  const queue = new TrialQueue(redis, o.prefix, async (studyId) => {
+    const study = await store.getStudy(studyId);
+    return study ? projectOf(study.spec) : 'default';
+  });
+  const credentials = new CredentialStore(storeRedis, o.prefix);
+  const workerAuth = new WorkerAuth(credentials, storeRedis, o.prefix);
+  if (o.workerJoinToken) {
+    await credentials.ensureOperatorSecret(o.workerJoinToken, {
+      kind: 'worker-join', owner: 'operator', role: 'viewer', projects: ['*'], description: 'pre-seeded join token (TUNEHIVE_WORKER_JOIN_TOKEN)',
+    });
+  }
   const commands = new TrialCommands();
   // Model-fitting samplers (gp, multivariate tpe with long histories) run in a worker thread,
   // so the API and the worker streams stay responsive while they compute.
@@ -157,6 +176,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
     plugins: [
       async (a) => { await a.register(opsRoutes, { redis, metrics, workers, access }); },
       async (a) => { await a.register(studyDeleteRoutes, { prefix: '/api/v1', deleter }); },
+      async (a) => { await a.register(workerRoutes, { prefix: '/api/v1', auth: workerAuth, workers }); },
     ],
   });
   await app.listen({ host: o.host, port: o.httpPort });
@@ -165,12 +185,12 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   const grpcServer = new grpc.Server({ 'grpc.keepalive_time_ms': 20_000, 'grpc.keepalive_permit_without_calls': 1 });
   grpcServer.addService(trialServiceDefinition(), {
     ...createTrialServiceHandlers({
-      store, runner, commands, log: o.log.child({ part: 'grpc' }),
+      store, runner, commands, auth: workerAuth, queue, log: o.log.child({ part: 'grpc' }),
       onPoints: (n) => metrics.metricPoints.inc(n), onDecision: (d) => metrics.decisions.inc({ decision: d }),
       ...(o.maxQueuedPerStream ? { maxQueuedPerStream: o.maxQueuedPerStream } : {}),
       ...(o.streamStats ? { stats: o.streamStats } : {}),
     }),
-    ...createCheckpointHandlers({ store, checkpoints, log: o.log.child({ part: 'checkpoints' }), keep: o.keepCheckpoints ?? 2 }),
+    ...createCheckpointHandlers({ store, checkpoints, auth: workerAuth, log: o.log.child({ part: 'checkpoints' }), keep: o.keepCheckpoints ?? 2 }),
   });
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync(`${o.host}:${o.grpcPort}`, grpcServerCredentials(o.tls), (err, port) => (err ? reject(err) : resolve(port))),

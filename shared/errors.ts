@@ -15,6 +15,11 @@ export const ERROR_STATUS = {
   TH_ERR_TRIAL_NOT_PENDING: 409,
   TH_ERR_STUDY_MODE: 409,
   TH_ERR_SEARCH_EXHAUSTED: 409,
+  /** A worker call without a live worker credential (gRPC UNAUTHENTICATED), or a bad join token. */
+  TH_ERR_WORKER_UNAUTHENTICATED: 401,
+  /** A worker acting on what is not its own: another worker's attempt, a job it does not hold, a project it was not joined for. */
+  TH_ERR_WORKER_FORBIDDEN: 403,
+  TH_ERR_WORKER_NOT_FOUND: 404,
   /** A worker message that breaks the wire limits (shared/wire-limits.ts). */
   TH_ERR_WIRE_INVALID: 400,
   TH_ERR_WIRE_TOO_LARGE: 413,

@@ -18,6 +18,10 @@ import type { StartReply__Output } from './generated/tunehive/v1/StartReply.js';
 import type { CheckpointChunk as GenCheckpointChunk, CheckpointChunk__Output } from './generated/tunehive/v1/CheckpointChunk.js';
 import type { CheckpointSaved__Output } from './generated/tunehive/v1/CheckpointSaved.js';
 import type { CheckpointRequest__Output } from './generated/tunehive/v1/CheckpointRequest.js';
+import type { JoinRequest__Output } from './generated/tunehive/v1/JoinRequest.js';
+import type { JoinReply__Output } from './generated/tunehive/v1/JoinReply.js';
+import type { TrialTemplate__Output } from './generated/tunehive/v1/TrialTemplate.js';
+import type { TrialLimits__Output } from './generated/tunehive/v1/TrialLimits.js';
 
 /*
  * The message types come from shared/generated (`npm run proto:types`, proto-loader-gen-types
@@ -32,7 +36,13 @@ export type CommandAction = Exclude<TrialCommand__Output['action'], 'ACTION_UNSP
 export type FinishOutcome = Exclude<TrialFinished__Output['outcome'], 'OUTCOME_UNSPECIFIED'>;
 
 export interface WorkerMessage {
-  started?: { trialId: string; workerId: string; resumeAttempt: number; hardware?: HardwareMsg; deliveryId?: string };
+  started?: {
+    trialId: string; workerId: string; resumeAttempt: number; hardware?: HardwareMsg; deliveryId?: string;
+    /** A fresh start's proof of delivery: the trial's BullMQ job and its lock token. */
+    jobId?: string; jobToken?: string;
+    /** A re-join's proof: the secret of the attempt it re-joins. */
+    attemptSecret?: string;
+  };
   metrics?: { attempt: number; seq: number; points: MetricPoint[] };
   heartbeat?: { attempt: number };
   finished?: {
@@ -41,8 +51,13 @@ export interface WorkerMessage {
     truncatedLines?: number; droppedBytes?: number;
   };
 }
+export type TrialLimitsMsg = TrialLimits__Output;
+export interface TrialTemplateMsg { command: string[]; env: Record<string, string>; timeoutSeconds: number; image: string; limits?: TrialLimitsMsg }
 export interface CoordinatorMessage {
-  startReply?: { action: Exclude<StartReply__Output['action'], 'ACTION_UNSPECIFIED'>; attempt: number; reason: string; checkpointId?: string; checkpointStep?: number; budget?: number };
+  startReply?: {
+    action: Exclude<StartReply__Output['action'], 'ACTION_UNSPECIFIED'>; attempt: number; reason: string; checkpointId?: string; checkpointStep?: number; budget?: number;
+    attemptSecret?: string; template?: TrialTemplateMsg; paramsJson?: string;
+  };
   ack?: { seq: number; droppedPoints?: number };
   command?: { action: CommandAction; reason: string };
   finishAck?: { state: string };
@@ -50,10 +65,12 @@ export interface CoordinatorMessage {
 
 export interface CheckpointChunk {
   trialId?: string; attempt?: number; step?: number; files?: Array<{ path: string; size: number }>; checkpointId?: string;
-  fileIndex?: number; data?: Buffer; sha256?: string;
+  fileIndex?: number; data?: Buffer; sha256?: string; attemptSecret?: string;
 }
 export type CheckpointSaved = CheckpointSaved__Output;
 export type CheckpointRequest = CheckpointRequest__Output;
+export type JoinRequest = Omit<JoinRequest__Output, 'hardware'> & { hardware?: HardwareMsg | null };
+export type JoinReply = JoinReply__Output;
 
 /** Fails to compile unless T is `true`. */
 type Assert<T extends true> = T;
@@ -73,6 +90,8 @@ export type ProtoTypesChecked = [
   Assert<Sub<CoordinatorMessage__Output, 'ack'> extends Sub<CoordinatorMessage, 'ack'> ? true : false>,
   Assert<Sub<CoordinatorMessage__Output, 'finishAck'> extends Sub<CoordinatorMessage, 'finishAck'> ? true : false>,
   Assert<CheckpointChunk__Output extends CheckpointChunk ? true : false>,
+  Assert<Required<NonNullable<Sub<CoordinatorMessage, 'startReply'>['template']>> extends TrialTemplate__Output ? true : false>,
+  Assert<NamesAll<TrialTemplateMsg, TrialTemplate__Output>>,
   // No field of the .proto is unknown to the domain types.
   Assert<NamesAll<WorkerMessage, WorkerMessage__Output>>,
   Assert<NamesAll<Sub<WorkerMessage, 'started'>, Sub<WorkerMessage__Output, 'started'>>>,
@@ -116,7 +135,29 @@ type ServiceCtor = grpc.ServiceClientConstructor;
 export function trialServiceDefinition(): grpc.ServiceDefinition {
   return (((load().tunehive as grpc.GrpcObject).v1 as grpc.GrpcObject).TrialService as ServiceCtor).service;
 }
-export function trialServiceClient(address: string, options: grpc.ChannelOptions = {}, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()): grpc.Client {
+
+/** The metadata key that carries a worker's credential (`Bearer thw_...`) on every call. */
+export const AUTH_METADATA = 'authorization';
+
+export interface ClientAuth {
+  /** The worker credential to send on every call (read per call: it may arrive after the client is made). */
+  credential?: () => string | undefined;
+  /** Channel credentials (TLS); insecure when absent. */
+  channelCredentials?: grpc.ChannelCredentials;
+}
+
+/**
+ * A client whose every call carries the credential as metadata. An interceptor rather than
+ * call credentials: grpc-js refuses call credentials on an insecure channel (tests, loopback).
+ */
+export function trialServiceClient(address: string, options: grpc.ChannelOptions = {}, auth: ClientAuth = {}): grpc.Client {
   const Ctor = ((load().tunehive as grpc.GrpcObject).v1 as grpc.GrpcObject).TrialService as ServiceCtor;
-  return new Ctor(address, credentials, options);
+  const withCredential: grpc.Interceptor = (opts, next) => new grpc.InterceptingCall(next(opts), {
+    start(metadata, listener, nextStart) {
+      const token = auth.credential?.();
+      if (token) metadata.set(AUTH_METADATA, `Bearer ${token}`);
+      nextStart(metadata, listener);
+    },
+  });
+  return new Ctor(address, auth.channelCredentials ?? grpc.credentials.createInsecure(), { ...options, interceptors: [withCredential] });
 }

@@ -14,15 +14,6 @@ export const WORKER_USER = 'tunehive-worker';
 /** A key prefix as a literal inside a Redis glob pattern. */
 const glob = (s: string) => s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 
-/**
- * TEMPORARY (until the worker receives the trial template over gRPC, issue 10 helper B): the
- * worker reads the `spec` field of a study hash (worker/trial-templates.ts). A selector grants
- * HGET alone, read-only, on study hashes: HGETALL, HSET or any other command on them stays
- * NOPERM. It still lets a worker credential read any study's spec (its env included). Remove
- * this selector when the worker no longer reads Redis for templates.
- */
-export const TEMPORARY_TEMPLATE_READ = (prefix: string) => `(%R~${glob(prefix)}:{*}:study +hget)`;
-
 /** ACL rules (ACL SETUSER arguments after the user name, password excluded). */
 export function coordinatorAclRules(prefix: string): string[] {
   const p = glob(prefix);
@@ -44,7 +35,6 @@ export function workerAclRules(prefix: string): string[] {
     '-@dangerous', '-@admin', '+info',
     // Key names of other studies (SCAN, RANDOMKEY) and server-wide script state stay out of reach.
     '-scan', '-randomkey', '-script|flush', '-script|kill', '-function', '-fcall', '-fcall_ro',
-    TEMPORARY_TEMPLATE_READ(prefix),
   ];
 }
 

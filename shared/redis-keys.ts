@@ -75,6 +75,16 @@ export const keys = {
   audit: (p: string) => `${p}:audit`,
   /** stream (capped): the writes that concern one project (what its owners may read). */
   projectAudit: (p: string, name: string) => `${p}:project:${name}:audit`,
+  /** string: the credential id holding a worker id (SET NX at join, so two agents never share an id). */
+  workerClaim: (p: string, id: string) => `${p}:worker-claim:${id}`,
+  /**
+   * zset of projects that have had trial jobs queued, scored by the last enqueue (ms): how
+   * agents joined for every project find the queues to consume. Beside the queue keys (the
+   * worker's Redis user reads it).
+   */
+  queuedProjects: (p: string) => `${p}:q:trial-projects`,
+  /** BullMQ's lock of a job (its value is the token the holder got it with): read to prove a delivery. */
+  jobLock: (queuePrefix: string, queueName: string, jobId: string) => `${queuePrefix}:${queueName}:${jobId}:lock`,
   /** pub/sub channel: "a study needs a fill", heard by whichever replica drives it. */
   kickChannel: (p: string) => `${p}:kick`,
 };

@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { CommandAction, CoordinatorMessage, HardwareMsg, MetricPoint, WorkerMessage } from '../shared/proto.js';
+import type { CommandAction, CoordinatorMessage, HardwareMsg, MetricPoint, TrialTemplateMsg, WorkerMessage } from '../shared/proto.js';
 
 type Duplex = grpc.ClientDuplexStream<WorkerMessage, CoordinatorMessage>;
 type Finished = NonNullable<WorkerMessage['finished']>;
@@ -25,6 +25,8 @@ type Finished = NonNullable<WorkerMessage['finished']>;
  */
 const PERMANENT = new Set<number>([
   grpc.status.INVALID_ARGUMENT, grpc.status.RESOURCE_EXHAUSTED, grpc.status.NOT_FOUND, grpc.status.FAILED_PRECONDITION, grpc.status.PERMISSION_DENIED,
+  // The worker's credential is gone (revoked, expired): no re-join can heal that.
+  grpc.status.UNAUTHENTICATED,
 ]);
 
 export const DEFAULT_WINDOW = 16;
@@ -33,6 +35,9 @@ export interface ChannelOptions {
   client: grpc.Client;
   trialId: string;
   workerId: string;
+  /** The queue job that delivered the trial and its lock token: a fresh start's proof of delivery. */
+  jobId?: string;
+  jobToken?: string;
   hardware?: HardwareMsg;
   log: Logger;
   /** Give up re-connecting after this long without progress (then the job is retried by the queue). */
@@ -48,7 +53,9 @@ export interface ChannelOptions {
   stableMs?: number;
 }
 
-export type StartResult = { run: true; attempt: number; checkpointId: string; checkpointStep: number; budget: number } | { run: false; reason: string };
+export type StartResult =
+  | { run: true; attempt: number; checkpointId: string; checkpointStep: number; budget: number; attemptSecret: string; template?: TrialTemplateMsg; paramsJson: string }
+  | { run: false; reason: string; code?: grpc.status };
 
 export class AttemptChannel extends EventEmitter<{ command: [CommandAction, string]; window: [] }> {
   /** Sent in every Started of this delivery, so a re-sent Started gets the same attempt back. */
@@ -74,6 +81,10 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
   private stableTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private warnedDropped = false;
+  /** The attempt's secret from its StartReply: proves re-joins and checkpoint transfers. */
+  private secret = '';
+  /** The gRPC status that ended the attempt for good (UNAUTHENTICATED: the worker's credential is dead). */
+  endedCode: grpc.status | undefined;
   /** Streams opened after the first (re-joins and re-sent starts), for logs and tests. */
   reconnects = 0;
 
@@ -90,6 +101,10 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
 
   get currentAttempt(): number {
     return this.attempt;
+  }
+
+  get attemptSecret(): string {
+    return this.secret;
   }
 
   get lastSeq(): number {
@@ -198,7 +213,8 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
       if (err && PERMANENT.has(err.code)) {
         const reason = err.details || err.message;
         this.o.log.error({ code: grpc.status[err.code], reason }, 'the coordinator ended the attempt for good; stopping the program without a retry');
-        this.waitStart?.({ run: false, reason });
+        this.endedCode = err.code;
+        this.waitStart?.({ run: false, reason, code: err.code });
         this.waitStart = undefined;
         this.end('ENDED', reason);
         this.emit('command', 'ACTION_STOP', reason);
@@ -231,7 +247,11 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
     call.on('error', (err: grpc.ServiceError) => onBreak(err));
     call.on('end', () => onBreak());
     call.write({
-      started: { trialId: this.o.trialId, workerId: this.o.workerId, resumeAttempt, deliveryId: this.deliveryId, ...(this.o.hardware ? { hardware: this.o.hardware } : {}) },
+      started: {
+        trialId: this.o.trialId, workerId: this.o.workerId, resumeAttempt, deliveryId: this.deliveryId, ...(this.o.hardware ? { hardware: this.o.hardware } : {}),
+        // A fresh start proves the delivery; a re-join proves the attempt.
+        ...(resumeAttempt === 0 ? { jobId: this.o.jobId ?? '', jobToken: this.o.jobToken ?? '' } : { attemptSecret: this.secret }),
+      },
     });
   }
 
@@ -240,6 +260,7 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
       const wasRejoin = this.attempt > 0;
       if (m.startReply.action === 'ACTION_RUN') {
         this.attempt = m.startReply.attempt;
+        if (m.startReply.attemptSecret) this.secret = m.startReply.attemptSecret;
         this.joined = true;
         clearTimeout(this.stableTimer);
         this.stableTimer = setTimeout(() => this.progressed(), this.o.stableMs ?? 30_000);
@@ -248,7 +269,10 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
         for (const [seq, points] of [...this.unacked].sort((a, b) => a[0] - b[0])) this.write({ metrics: { attempt: this.attempt, seq, points } });
         if (this.finished) this.write({ finished: { ...this.finished, attempt: this.attempt } });
         const r = m.startReply;
-        this.waitStart?.({ run: true, attempt: this.attempt, checkpointId: r.checkpointId ?? '', checkpointStep: r.checkpointStep ?? 0, budget: r.budget ?? 0 });
+        this.waitStart?.({
+          run: true, attempt: this.attempt, checkpointId: r.checkpointId ?? '', checkpointStep: r.checkpointStep ?? 0, budget: r.budget ?? 0,
+          attemptSecret: this.secret, paramsJson: r.paramsJson ?? '', ...(r.template ? { template: r.template } : {}),
+        });
       } else {
         this.waitStart?.({ run: false, reason: m.startReply.reason });
         if (wasRejoin) {

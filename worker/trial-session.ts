@@ -7,11 +7,11 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { CommandAction, FinishOutcome, HardwareMsg, MetricPoint } from '../shared/proto.js';
-import type { TrialRun } from '../shared/trial-job.js';
-import { AttemptChannel } from './attempt-channel.js';
+import type { TrialJob, TrialRun } from '../shared/trial-job.js';
+import { AttemptChannel, type StartResult } from './attempt-channel.js';
 import { trialArgv, trialEnvironment } from './command-line.js';
 import { LineSplitter } from './metrics/line-splitter.js';
 import { parseMetricLine, StepCounter } from './metrics/parse-line.js';
@@ -40,29 +40,69 @@ export interface SessionOptions {
   window?: number;
   /** Give up re-connecting to the coordinator after this long without progress. */
   giveUpMs?: number;
+  /** The queue job that delivered the trial and the lock token it came with (proof of delivery). */
+  delivery?: { jobId: string; token: string };
 }
 
-export interface SessionResult { state: string; attempt: number }
+export interface SessionResult {
+  state: string;
+  attempt: number;
+  /** The coordinator refused the worker's credential during the attempt (revoked or expired). */
+  credentialRejected?: boolean;
+}
+
+/** The coordinator no longer accepts this worker's credential (revoked or expired). */
+export class CredentialRejected extends Error {}
+
+/**
+ * What to run, from the coordinator's start reply: its template and the trial's parameters
+ * (the queue job is only the delivery, and is never trusted for either). A string says why not.
+ */
+export function runFromStart(job: TrialJob, start: Extract<StartResult, { run: true }>): TrialRun | string {
+  const t = start.template;
+  if (!t || t.command.length === 0) return 'the coordinator sent no trial template';
+  let params: TrialRun['params'];
+  try {
+    params = start.paramsJson ? (JSON.parse(start.paramsJson) as TrialRun['params']) : {};
+  } catch {
+    return 'the coordinator sent unreadable trial parameters';
+  }
+  const run: TrialRun = { studyId: job.studyId, trialId: job.trialId, number: job.number, gpus: job.gpus, params, command: t.command, env: t.env ?? {} };
+  if (t.timeoutSeconds > 0) run.timeoutSeconds = t.timeoutSeconds;
+  if (t.image) run.image = t.image;
+  if (t.limits) run.limits = { maxMetricPoints: t.limits.maxMetricPoints, maxCheckpointBytes: t.limits.maxCheckpointBytes, maxCheckpointFiles: t.limits.maxCheckpointFiles };
+  return run;
+}
 
 const STDERR_TAIL_LINES = 30;
 export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
 
-export async function runTrialSession(job: TrialRun, gpus: string[], o: SessionOptions, shutdown: AbortSignal): Promise<SessionResult> {
-  const log = o.log.child({ trialId: job.trialId });
+export async function runTrialSession(delivered: TrialJob, gpus: string[], o: SessionOptions, shutdown: AbortSignal): Promise<SessionResult> {
+  const log = o.log.child({ trialId: delivered.trialId });
   const channel = new AttemptChannel({
-    client: o.client, trialId: job.trialId, workerId: o.workerId, log,
+    client: o.client, trialId: delivered.trialId, workerId: o.workerId, log, ...(o.delivery ? { jobId: o.delivery.jobId, jobToken: o.delivery.token } : {}),
     ...(o.hardware ? { hardware: o.hardware } : {}), ...(o.window ? { window: o.window } : {}), ...(o.giveUpMs ? { giveUpMs: o.giveUpMs } : {}),
   });
   const start = await channel.start();
   if (!start.run) {
     channel.close();
     if (start.reason === 'coordinator unreachable') throw new Error(start.reason);
+    // The job goes back to the queue for a worker the coordinator still accepts.
+    if (start.code === grpc.status.UNAUTHENTICATED) throw new CredentialRejected(start.reason);
     log.info({ reason: start.reason }, 'trial skipped');
     return { state: 'SKIPPED', attempt: 0 };
   }
   // Whatever happens below (a full disk, a failed restore), the stream is closed.
   try {
     const attempt = start.attempt;
+    const secret = start.attemptSecret;
+    const resolved = runFromStart(delivered, start);
+    if (typeof resolved === 'string') {
+      log.error({ attempt, reason: resolved }, 'trial cannot be started');
+      const state = await channel.finish({ outcome: 'OUTCOME_START_FAILED', reason: resolved, exitCode: -1, signal: '', stderrTail: '' });
+      return { state, attempt };
+    }
+    const job = resolved;
     const checkpointDir = path.join(o.workDir, 'trials', job.trialId, 'checkpoint');
     // Whatever an earlier attempt left on this machine may be newer than any complete upload:
     // start from the coordinator's latest complete checkpoint, or from an empty folder.
@@ -71,7 +111,7 @@ export async function runTrialSession(job: TrialRun, gpus: string[], o: SessionO
     let resume = false;
     if (start.checkpointId) {
       try {
-        await downloadCheckpoint(o.client, { trialId: job.trialId, checkpointId: start.checkpointId, dir: checkpointDir });
+        await downloadCheckpoint(o.client, { trialId: job.trialId, checkpointId: start.checkpointId, attempt, attemptSecret: secret, dir: checkpointDir });
         resume = true;
         log.info({ attempt, checkpointId: start.checkpointId, step: start.checkpointStep }, 'checkpoint restored');
       } catch (err) {
@@ -99,7 +139,7 @@ export async function runTrialSession(job: TrialRun, gpus: string[], o: SessionO
         await channel.waitForAck();
         // An attempt that ended (superseded, failed for good, unreachable) can no longer commit one.
         if (channel.endedReason) return { accepted: false, checkpointId: '', reason: `the attempt has ended: ${channel.endedReason}` };
-        return uploadCheckpoint(o.client, { trialId: job.trialId, attempt, step, dir: checkpointDir, quota });
+        return uploadCheckpoint(o.client, { trialId: job.trialId, attempt, attemptSecret: secret, step, dir: checkpointDir, quota });
       },
       (err) => log.warn({ reason: (err as Error).message }, err instanceof CheckpointRefused ? 'checkpoint upload refused' : 'checkpoint upload failed'),
     );
@@ -252,6 +292,7 @@ export async function runTrialSession(job: TrialRun, gpus: string[], o: SessionO
     });
     log.info({ attempt, state, exitCode: exit.code, signal: exit.signal, ...(channel.endedReason ? { reason: channel.endedReason } : {}) }, 'trial finished');
     if (state === 'UNREACHABLE') throw new Error('coordinator unreachable; the trial result could not be reported');
+    if (channel.endedCode === grpc.status.UNAUTHENTICATED) return { state, attempt, credentialRejected: true };
     // The finish is recorded: a later attempt restores from the coordinator, never from this copy.
     await rm(path.join(o.workDir, 'trials', job.trialId), { recursive: true, force: true })
       .catch((err: Error) => log.warn({ err: err.message }, 'could not remove the local checkpoint copy'));

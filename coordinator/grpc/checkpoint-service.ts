@@ -9,16 +9,30 @@ import type { Logger } from 'pino';
 import type { CheckpointChunk, CheckpointRequest, CheckpointSaved } from '../../shared/proto.js';
 import { CheckpointError, type CheckpointStore, type IncomingChunk } from '../checkpoints/checkpoint-store.js';
 import { DEFAULT_TRIAL_LIMITS, type TrialLimits } from '../../shared/study-spec.js';
-import { failStream } from './trial-service.js';
+import { grpcErrorOf } from './trial-service.js';
 import { parseTrialId } from '../../shared/redis-keys.js';
+import { TunehiveError } from '../../shared/errors.js';
 import type { StudyStore } from '../store/study-store.js';
+import type { WorkerAuth, WorkerPrincipal } from '../auth/worker-auth.js';
 
 const CHUNK = 256 * 1024;
 
-export function createCheckpointHandlers(deps: { store: StudyStore; checkpoints: CheckpointStore; log: Logger; keep: number }) {
+export function createCheckpointHandlers(deps: { store: StudyStore; checkpoints: CheckpointStore; log: Logger; keep: number; auth: WorkerAuth }) {
   const { store, checkpoints, log } = deps;
 
+  /**
+   * Checkpoints of an attempt move only with its secret, from its own worker: ids the API shows
+   * everyone (trial, checkpoint) open nothing by themselves.
+   */
+  const ownAttempt = async (me: WorkerPrincipal, studyId: string, number: number, attempt: number, secret: string): Promise<void> => {
+    if (!(await store.attemptOwnedBy(studyId, number, attempt, me.workerId, secret))) {
+      throw new TunehiveError('TH_ERR_WORKER_FORBIDDEN', `attempt ${attempt} of trial ${studyId}.${number} is not a current attempt of worker ${me.workerId} with that attempt secret`);
+    }
+  };
+
   const uploadCheckpoint = (call: grpc.ServerReadableStream<CheckpointChunk, CheckpointSaved>, callback: grpc.sendUnaryData<CheckpointSaved>) => {
+    const me = deps.auth.authenticate(call.metadata);
+    me.catch(() => undefined);
     const iterator = call[Symbol.asyncIterator]() as AsyncIterator<CheckpointChunk>;
     let sha: string | undefined;
     const run = async (): Promise<CheckpointSaved> => {
@@ -29,6 +43,7 @@ export function createCheckpointHandlers(deps: { store: StudyStore; checkpoints:
       if (!ids) return { accepted: false, checkpointId: '', reason: 'unknown trial' };
       const trial = await store.getTrial(ids.studyId, ids.number);
       if (!trial || trial.attempt !== head.attempt) return { accepted: false, checkpointId: '', reason: 'not the current attempt' };
+      await ownAttempt(await me, ids.studyId, ids.number, head.attempt ?? 0, head.attemptSecret ?? '');
       const files = head.files ?? [];
       const study = await store.getStudy(ids.studyId);
       const refused = quotaProblem(files, study?.spec.limits ?? DEFAULT_TRIAL_LIMITS);
@@ -63,19 +78,23 @@ export function createCheckpointHandlers(deps: { store: StudyStore; checkpoints:
       log.debug({ trialId: head.trialId, checkpointId: id, step: head.step, files: files.length }, 'checkpoint saved');
       return { accepted: true, checkpointId: id, reason: '' };
     };
-    run().then(
+    // Nothing is read (let alone written) before the caller is known.
+    me.then(run).then(
       (saved) => callback(null, saved),
       (err: Error) => {
         log.warn({ err: err.message }, 'checkpoint upload rejected');
-        callback(null, { accepted: false, checkpointId: '', reason: err.message });
+        if (err instanceof TunehiveError) callback(grpcErrorOf(err));
+        else callback(null, { accepted: false, checkpointId: '', reason: err.message });
       },
     );
   };
 
   const downloadCheckpoint = (call: grpc.ServerWritableStream<CheckpointRequest, CheckpointChunk>) => {
     const run = async () => {
+      const me = await deps.auth.authenticate(call.metadata);
       const ids = parseTrialId(call.request.trialId);
       if (!ids) throw new Error('unknown trial');
+      await ownAttempt(me, ids.studyId, ids.number, call.request.attempt, call.request.attemptSecret);
       const id = call.request.checkpointId;
       const files = await checkpoints.files(ids.studyId, ids.number, id);
       const hash = createHash('sha256');
@@ -96,7 +115,7 @@ export function createCheckpointHandlers(deps: { store: StudyStore; checkpoints:
     };
     run().catch((err: Error) => {
       log.warn({ err: err.message, trialId: call.request.trialId }, 'checkpoint download failed');
-      failStream(call, err);
+      call.emit('error', grpcErrorOf(err));
     });
   };
 

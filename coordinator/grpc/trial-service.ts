@@ -2,12 +2,19 @@
  * The coordinator's end of the worker protocol: one bidirectional stream per trial attempt.
  * Messages of a stream are handled strictly in order (a promise chain), and every state
  * change goes through one atomic store script, so repeated or late messages change nothing.
+ * Every stream belongs to an authenticated worker (its credential is checked before the first
+ * message), and an attempt only to the worker that proved the job's delivery when it started it
+ * (and re-joins with the attempt's secret): see ARCHITECTURE.md, "Worker authentication".
  */
 import type * as grpc from '@grpc/grpc-js';
 import { status as grpcStatus } from '@grpc/grpc-js';
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { CoordinatorMessage, FinishOutcome as WireOutcome, TrialStream, WorkerMessage } from '../../shared/proto.js';
+import type { CoordinatorMessage, FinishOutcome as WireOutcome, JoinReply, JoinRequest, TrialStream, TrialTemplateMsg, WorkerMessage } from '../../shared/proto.js';
 import type { StudySpec } from '../../shared/study-spec.js';
+import { JOB_ID, projectOf } from '../../shared/trial-job.js';
+import { mayServe, type WorkerAuth, type WorkerPrincipal } from '../auth/worker-auth.js';
+import type { TrialQueue } from '../queue/trial-queue.js';
 import { parseTrialId } from '../../shared/redis-keys.js';
 import { TunehiveError, type ErrorCode } from '../../shared/errors.js';
 import { UnrecoverableError, blameTrial, checkBatch, checkFinished, checkStarted, maxMetricPoints } from '../../shared/wire-limits.js';
@@ -20,6 +27,10 @@ export interface TrialServiceDeps {
   store: StudyStore;
   runner: StudyRunner;
   commands: TrialCommands;
+  /** Who is calling: every call but Join needs a live worker credential. */
+  auth: WorkerAuth;
+  /** Where a fresh start's proof of delivery (the job's lock) is checked. */
+  queue: TrialQueue;
   log: Logger;
   /** Counts metric points accepted and early-stopping decisions (for /metrics). */
   onPoints?: (n: number) => void;
@@ -48,7 +59,28 @@ const GRPC_STATUS: Partial<Record<ErrorCode, grpcStatus>> = {
   TH_ERR_WIRE_TOO_LARGE: grpcStatus.RESOURCE_EXHAUSTED,
   TH_ERR_TRIAL_NOT_FOUND: grpcStatus.NOT_FOUND,
   TH_ERR_STUDY_NOT_FOUND: grpcStatus.NOT_FOUND,
+  TH_ERR_WORKER_UNAUTHENTICATED: grpcStatus.UNAUTHENTICATED,
+  TH_ERR_WORKER_FORBIDDEN: grpcStatus.PERMISSION_DENIED,
+  TH_ERR_WORKER_NOT_FOUND: grpcStatus.NOT_FOUND,
 };
+
+/** The gRPC status of an error that ends a call: UNAVAILABLE (retry) unless it is one of ours. */
+export function grpcErrorOf(err: unknown): Partial<grpc.StatusObject> {
+  if (err instanceof TunehiveError) return { code: GRPC_STATUS[err.code] ?? grpcStatus.FAILED_PRECONDITION, details: `${err.code}: ${err.message}` };
+  return { code: grpcStatus.UNAVAILABLE, details: err instanceof Error ? err.message : String(err) };
+}
+
+const forbidden = (why: string) => new TunehiveError('TH_ERR_WORKER_FORBIDDEN', why);
+
+/** What a worker runs for a study: its template and quotas, as the StartReply carries them. */
+export function templateOf(spec: StudySpec): TrialTemplateMsg {
+  const t = spec.trial!;
+  const l = spec.limits;
+  return {
+    command: t.command, env: t.env, timeoutSeconds: t.timeoutSeconds ?? 0, image: t.image ?? '',
+    ...(l ? { limits: { maxMetricPoints: l.maxMetricPoints, maxCheckpointBytes: l.maxCheckpointBytes, maxCheckpointFiles: l.maxCheckpointFiles } } : {}),
+  };
+}
 
 /** Redis refusals that pass by themselves (a restart loading its data, a failover, memory freed). */
 const TRANSIENT_REPLY = /^(LOADING|BUSY|TRYAGAIN|MASTERDOWN|READONLY|CLUSTERDOWN|OOM|NOSCRIPT)\b/;
@@ -59,6 +91,8 @@ interface StreamState {
   trialId: string;
   attempt: number;
   spec: StudySpec;
+  /** The worker the attempt belongs to (its credential started or re-joined it). */
+  worker: WorkerPrincipal;
   unregister: () => void;
   /** An early-stopping decision was made for this attempt (the first one stands). */
   decided?: boolean;
@@ -122,6 +156,7 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
   const runTrial = (call: TrialStream) => {
     let state: StreamState | undefined;
     let chain: Promise<void> = Promise.resolve();
+    let failed = false;
     const send = (m: CoordinatorMessage) => {
       if (!call.writableEnded && !call.destroyed) call.write(m);
     };
@@ -131,17 +166,39 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
       send({ command: { action: d.state === 'PRUNED' ? 'ACTION_PRUNE' : 'ACTION_PAUSE', reason: d.reason } });
     };
 
+    /**
+     * A fresh start must prove delivery: the worker holds the trial's BullMQ job (a job id of
+     * this trial, and the lock token it got the job with). A valid credential alone cannot open
+     * an attempt on someone else's trial.
+     */
+    const proveDelivery = async (started: NonNullable<WorkerMessage['started']>, studyId: string, gpus: number): Promise<void> => {
+      const m = JOB_ID.exec(started.jobId ?? '');
+      if (!m || m[1] !== started.trialId || !started.jobToken) throw forbidden(`a fresh start of ${started.trialId} must carry the job id and lock token of its queue job`);
+      if (!(await deps.queue.holds(studyId, gpus, started.jobId!, started.jobToken))) {
+        throw forbidden(`worker ${started.workerId} does not hold job ${started.jobId} (no lock with that token): only the worker the queue delivered the trial to may start it`);
+      }
+    };
+
     const handle = async (msg: WorkerMessage): Promise<void> => {
+      const me = await principal;
       if (msg.started) {
         checkStarted(msg.started);
+        if (msg.started.workerId !== me.workerId) throw forbidden(`Started names worker ${JSON.stringify(msg.started.workerId)}, but the credential is worker ${JSON.stringify(me.workerId)}`);
         const ids = parseTrialId(msg.started.trialId);
         const study = ids && (await store.getStudy(ids.studyId));
-        if (!ids || !study) {
+        if (!ids || !study || !study.spec.trial) {
           send({ startReply: { action: 'ACTION_SKIP', attempt: 0, reason: 'unknown trial' } });
           return;
         }
+        const project = projectOf(study.spec);
+        if (!mayServe(me, project)) throw forbidden(`worker ${me.workerId} was joined for projects ${me.projects.join(', ')}, not for project ${project}`);
+        const resume = msg.started.resumeAttempt;
+        if (resume === 0) await proveDelivery(msg.started, ids.studyId, study.spec.trial.gpus);
+        const secret = randomBytes(32).toString('base64url');
         const hw = msg.started.hardware ? JSON.stringify(msg.started.hardware) : '';
-        const r = await store.startAttempt(ids.studyId, ids.number, msg.started.workerId, msg.started.resumeAttempt, hw, study.spec.maxRetries, Date.now(), msg.started.deliveryId ?? '');
+        const r = await store.startAttempt(ids.studyId, ids.number, msg.started.workerId, resume, hw, study.spec.maxRetries, Date.now(), msg.started.deliveryId ?? '',
+          { issued: secret, ...(msg.started.attemptSecret ? { presented: msg.started.attemptSecret } : {}) });
+        if (r.forbidden) throw forbidden(r.reason);
         if (r.attempt === 0) {
           if (r.exhausted !== undefined) {
             // Every allowed attempt died with its worker: the trial fails here, once.
@@ -155,7 +212,7 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
         }
         const trialId = msg.started.trialId;
         state = {
-          studyId: ids.studyId, number: ids.number, trialId, attempt: r.attempt, spec: study.spec,
+          studyId: ids.studyId, number: ids.number, trialId, attempt: r.attempt, spec: study.spec, worker: me,
           unregister: commands.register(trialId, (action, reason) => send({ command: { action, reason } })),
         };
         log.debug({ trialId, attempt: r.attempt, workerId: msg.started.workerId }, 'attempt started');
@@ -163,12 +220,17 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
         send({ startReply: {
           action: 'ACTION_RUN', attempt: r.attempt, reason: '',
           checkpointId: trial?.checkpoint?.id ?? '', checkpointStep: trial?.checkpoint?.step ?? 0, budget: trial?.budget ?? 0,
+          // A re-join keeps the secret it proved; only a granted fresh start issues one.
+          attemptSecret: resume === 0 ? secret : '',
+          template: templateOf(study.spec), paramsJson: JSON.stringify(trial?.params ?? {}),
         } });
         // A re-joining worker may have missed the decision made before its stream broke.
         if (trial?.stopDecision) repeatDecision(trial.stopDecision, state);
         return;
       }
       if (!state) return; // Anything before a granted start is meaningless.
+      const claimed = msg.metrics?.attempt ?? msg.heartbeat?.attempt ?? msg.finished?.attempt;
+      if (claimed !== undefined && claimed !== state.attempt) throw forbidden(`this stream is attempt ${state.attempt}; it cannot report for attempt ${claimed}`);
       if (msg.metrics) {
         const { attempt, seq, points } = msg.metrics;
         trialAtFault(() => checkBatch(points));
@@ -191,6 +253,12 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
         return;
       }
       if (msg.heartbeat) {
+        // A revoked worker's streams end here, at their next heartbeat: the trial is handed back.
+        if (!(await deps.auth.check(state.worker.token))) {
+          await handBack(state, `worker ${state.worker.workerId} was revoked`);
+          send({ command: { action: 'ACTION_STOP', reason: 'the worker credential was revoked' } });
+          throw new TunehiveError('TH_ERR_WORKER_UNAUTHENTICATED', 'the worker credential was revoked');
+        }
         // Also how a worker learns of a stop when the command went out on a stream that broke.
         const hb = await store.heartbeat(state.studyId, state.number, state.attempt);
         if (!hb.current) send({ command: { action: 'ACTION_STOP', reason: 'this attempt is no longer current' } });
@@ -220,6 +288,18 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
       }
     };
 
+    /** Gives the attempt up for another worker (as if its worker had been lost). */
+    const handBack = async (st: StreamState, reason: string): Promise<void> => {
+      const r = await store.finishTrial(st.studyId, st.number, st.attempt, 'RETRY', { direction: st.spec.objective.direction, reason, maxRetries: st.spec.maxRetries });
+      log.warn({ trialId: st.trialId, attempt: st.attempt, state: r.state, reason }, 'attempt handed back');
+      if (r.applied && r.state === 'QUEUED') {
+        const study = await store.getStudy(st.studyId);
+        const trial = await store.getTrial(st.studyId, st.number);
+        if (study && trial) await deps.runner.enqueueRetry(study, trial);
+      }
+      if (r.applied) runner.kick(st.studyId);
+    };
+
     /**
      * Ends the stream for an error. Unrecoverable ones end it with a status the worker does not
      * retry, after recording the trial FAILED when the trial is at fault (so it never hangs);
@@ -246,14 +326,21 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
         }
       }
       log.warn({ err: permanent.message, code: permanent.code, trialId: state?.trialId }, 'trial stream refused a message');
-      call.emit('error', { code: GRPC_STATUS[permanent.code] ?? grpcStatus.FAILED_PRECONDITION, details: `${permanent.code}: ${permanent.message}` });
+      call.emit('error', grpcErrorOf(permanent));
     };
+
+    // Checked before any message is handled; a stream without a live credential ends at once.
+    const principal = deps.auth.authenticate(call.metadata);
+    principal.catch(() => undefined);
+    chain = principal.then(() => undefined, async (err: unknown) => {
+      failed = true;
+      await endWith(err);
+    });
 
     const maxQueued = deps.maxQueuedPerStream ?? 64;
     const stats = deps.stats;
     let queued = 0;
     let paused = false;
-    let failed = false;
     call.on('data', (msg: WorkerMessage) => {
       queued++;
       if (stats) {
@@ -289,5 +376,18 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
     call.on('cancelled', done);
   };
 
-  return { runTrial } as unknown as grpc.UntypedServiceImplementation;
+  const join = (call: grpc.ServerUnaryCall<JoinRequest, JoinReply>, callback: grpc.sendUnaryData<JoinReply>) => {
+    deps.auth.join(call.request).then(
+      (reply) => {
+        log.info({ workerId: reply.workerId, projects: reply.projects }, 'worker joined');
+        callback(null, reply);
+      },
+      (err: unknown) => {
+        log.warn({ err: (err as Error).message, workerId: String(call.request.workerId ?? '').slice(0, 200) }, 'worker join refused');
+        callback(grpcErrorOf(err));
+      },
+    );
+  };
+
+  return { runTrial, join } as unknown as grpc.UntypedServiceImplementation;
 }

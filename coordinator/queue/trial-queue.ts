@@ -1,32 +1,54 @@
 /**
- * The producer side of the trial queue. One job per trial attempt-to-be: the job id is
+ * The producer side of the trial queues. One job per trial attempt-to-be: the job id is
  * `<trialId>-r<attempt>`, so re-adding a job for the same QUEUED trial (after a coordinator
- * restart) is a no-op, and a trial handed back for a retry gets a fresh job.
+ * restart) is a no-op, and a trial handed back for a retry gets a fresh job. Jobs go into the
+ * queue of their study's project and GPU class (`trials-<project>-g<N>`); every enqueue also
+ * scores the project in `queuedProjects`, where agents joined for all projects find it.
  */
+import { timingSafeEqual } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { queuePrefix, trialQueueName, type TrialJob } from '../../shared/trial-job.js';
+import { keys } from '../../shared/redis-keys.js';
+import { jobIdFor, queuePrefix, trialQueueName, type TrialJob } from '../../shared/trial-job.js';
+
+/** The project of a study, for callers that know only its id (a study's project never changes). */
+export type ProjectResolver = (studyId: string) => Promise<string>;
+
+const CACHED_PROJECTS = 10_000;
 
 export class TrialQueue {
-  private readonly queues = new Map<number, Queue<TrialJob>>();
+  private readonly queues = new Map<string, { project: string; gpus: number; q: Queue<TrialJob> }>();
+  private readonly projects = new Map<string, string>();
   private closing?: Promise<void>;
 
-  constructor(private readonly connection: Redis, private readonly prefix: string) {}
+  constructor(private readonly connection: Redis, private readonly prefix: string, private readonly resolveProject: ProjectResolver = async () => 'default') {}
 
-  private queue(gpus: number): Queue<TrialJob> {
-    let q = this.queues.get(gpus);
-    if (!q) this.queues.set(gpus, (q = new Queue<TrialJob>(trialQueueName(gpus), { connection: this.connection, prefix: queuePrefix(this.prefix) })));
-    return q;
+  private queue(project: string, gpus: number): Queue<TrialJob> {
+    const name = trialQueueName(project, gpus);
+    let entry = this.queues.get(name);
+    if (!entry) this.queues.set(name, (entry = { project, gpus, q: new Queue<TrialJob>(name, { connection: this.connection, prefix: queuePrefix(this.prefix) }) }));
+    return entry.q;
+  }
+
+  /** The project of a trial's study (from the job, this replica's cache, or the resolver). */
+  private async projectOf(studyId: string, known?: string): Promise<string> {
+    const project = known ?? this.projects.get(studyId) ?? (await this.resolveProject(studyId));
+    if (!this.projects.has(studyId)) {
+      if (this.projects.size >= CACHED_PROJECTS) this.projects.delete(this.projects.keys().next().value!);
+      this.projects.set(studyId, project);
+    }
+    return project;
   }
 
   static jobId(trialId: string, attempt: number): string {
-    return `${trialId}-r${attempt}`;
+    return jobIdFor(trialId, attempt);
   }
 
   /** Adds the job (a no-op when it exists) and returns its id. */
   async enqueue(job: TrialJob, attempt: number): Promise<string> {
     const jobId = TrialQueue.jobId(job.trialId, attempt);
-    await this.queue(job.gpus).add('trial', job, {
+    const project = await this.projectOf(job.studyId, job.project);
+    await this.queue(project, job.gpus).add('trial', { ...job, project }, {
       jobId,
       removeOnComplete: true,
       removeOnFail: true,
@@ -35,20 +57,41 @@ export class TrialQueue {
       attempts: 30,
       backoff: { type: 'fixed', delay: 2000 },
     });
+    await this.connection.zadd(keys.queuedProjects(this.prefix), Date.now(), project);
     return jobId;
+  }
+
+  /** The name of the queue that delivers a study's trials of a class (for lock checks). */
+  async queueName(studyId: string, gpus: number): Promise<string> {
+    return trialQueueName(await this.projectOf(studyId), gpus);
+  }
+
+  /**
+   * Whether `token` is the lock of the job now (BullMQ sets `<queue>:<jobId>:lock` to the token
+   * of the worker it handed the job to, and keeps it only while that worker renews it): proof
+   * that the caller is the worker the queue delivered the job to.
+   */
+  async holds(studyId: string, gpus: number, jobId: string, token: string): Promise<boolean> {
+    const lock = await this.connection.get(keys.jobLock(queuePrefix(this.prefix), await this.queueName(studyId, gpus), jobId));
+    if (lock === null) return false;
+    const a = Buffer.from(lock);
+    const b = Buffer.from(token);
+    return a.length === b.length && timingSafeEqual(a, b);
   }
 
   /** Whether a job still exists to deliver a trial (waiting, active, delayed or being retried). */
   async isLive(gpus: number, jobId: string): Promise<boolean> {
-    const job = await this.queue(gpus).getJob(jobId);
+    const studyId = jobId.split('.')[0]!;
+    const job = await this.queue(await this.projectOf(studyId), gpus).getJob(jobId);
     if (!job) return false;
     const state = await job.getState();
     return state !== 'completed' && state !== 'failed' && state !== 'unknown';
   }
 
   async remove(gpus: number, trialId: string, attempt: number): Promise<void> {
+    const studyId = trialId.split('.')[0]!;
     // A job already taken by a worker is locked and cannot be removed; the worker is then told to skip it.
-    await this.queue(gpus).remove(TrialQueue.jobId(trialId, attempt)).catch(() => 0);
+    await this.queue(await this.projectOf(studyId), gpus).remove(TrialQueue.jobId(trialId, attempt)).catch(() => 0);
   }
 
   /**
@@ -56,24 +99,24 @@ export class TrialQueue {
    * holds is locked and stays until that worker completes it (and removeOnComplete drops it).
    */
   async removeJobs(gpus: number, jobIds: string[], batch = 20): Promise<number> {
-    const q = this.queue(gpus);
     let removed = 0;
     for (let i = 0; i < jobIds.length; i += batch) {
-      const done = await Promise.all(jobIds.slice(i, i + batch).map((id) => q.remove(id).catch(() => 0)));
+      const done = await Promise.all(jobIds.slice(i, i + batch).map(async (id) =>
+        this.queue(await this.projectOf(id.split('.')[0]!), gpus).remove(id).catch(() => 0)));
       removed += done.reduce<number>((a, b) => a + b, 0);
     }
     return removed;
   }
 
-  /** Jobs waiting for a worker, per resource class this coordinator has used (for /metrics). */
+  /** Jobs waiting for a worker, per resource class, over the projects this coordinator has used (for /metrics). */
   async depth(): Promise<Map<number, number>> {
     const out = new Map<number, number>();
-    for (const [gpus, q] of this.queues) out.set(gpus, await q.getWaitingCount());
+    for (const { gpus, q } of this.queues.values()) out.set(gpus, (out.get(gpus) ?? 0) + (await q.getWaitingCount()));
     return out;
   }
 
   close(): Promise<void> {
-    this.closing ??= Promise.all([...this.queues.values()].map((q) => q.close())).then(() => undefined);
+    this.closing ??= Promise.all([...this.queues.values()].map((e) => e.q.close())).then(() => undefined);
     return this.closing;
   }
 }

@@ -13,6 +13,7 @@ import type { StudyState, TrialState } from '../../shared/trial.js';
 import { keys, studyKeys, trialId, trialKeys } from '../../shared/redis-keys.js';
 import type { StudyStore as StudyStoreContract } from './study-store-contract.js';
 import { WIRE_LIMITS } from '../../shared/wire-limits.js';
+import { hashSecret, secretMatches } from '../auth/token-format.js';
 
 export interface StudyCounts { queued: number; running: number; completed: number; failed: number; pruned: number; paused: number; cancelled: number }
 export interface StudyRecord {
@@ -293,16 +294,31 @@ export class StudyStore implements StudyStoreContract {
     return rows.map((r) => JSON.parse(r) as HistoryEntry);
   }
 
-  /** attempt 0 means "do not run"; `exhausted` then carries the attempt whose retries ran out. */
   /**
+   * attempt 0 means "do not run" (`exhausted` then carries the attempt whose retries ran out);
+   * `forbidden` means the caller is not the attempt's worker or lacks its secret (nothing changed).
    * `deliveryId` (random per delivery of the job) makes a fresh start idempotent: repeated
    * after a lost reply it gets the same RUNNING attempt back instead of opening another.
+   * `secret` is the new attempt secret (stored hashed) and `presented` the one a re-connect shows.
    */
-  async startAttempt(studyId: string, number: number, workerId: string, resumeAttempt: number, hardware: string, maxRetries: number, now = Date.now(), deliveryId = ''): Promise<{ attempt: number; reason: string; exhausted?: number }> {
+  async startAttempt(studyId: string, number: number, workerId: string, resumeAttempt: number, hardware: string, maxRetries: number, now = Date.now(), deliveryId = '',
+    // Callers that never hand the secret out (ask/tell) still store one nobody knows.
+    secret: { issued: string; presented?: string } = { issued: randomBytes(32).toString('base64url') }): Promise<{ attempt: number; reason: string; exhausted?: number; forbidden?: boolean }> {
     const p = this.prefix;
     const [attempt, reason, current] = (await this.run('startAttempt-3', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId)],
-      [workerId, now, resumeAttempt, hardware, maxRetries, deliveryId])) as [number, string, number?];
+      [workerId, now, resumeAttempt, hardware, maxRetries, deliveryId, hashSecret(secret.issued), secret.presented ? hashSecret(secret.presented) : ''])) as [number, string, number?];
+    if (Number(attempt) === -1) return { attempt: 0, reason, forbidden: true };
     return current !== undefined ? { attempt: Number(attempt), reason, exhausted: Number(current) } : { attempt: Number(attempt), reason };
+  }
+
+  /**
+   * Whether `secret` is the secret of the trial's current attempt `attempt`, held by `workerId`
+   * (checkpoint uploads and downloads; the attempt's stream proved it when it started).
+   */
+  async attemptOwnedBy(studyId: string, number: number, attempt: number, workerId: string, secret: string): Promise<boolean> {
+    if (!secret) return false;
+    const [a, w, h] = await this.redis.hmget(keys.trial(this.prefix, studyId, number), 'attempt', 'workerId', 'attemptSecret');
+    return Number(a ?? 0) === attempt && attempt > 0 && w === workerId && typeof h === 'string' && secretMatches(secret, h);
   }
 
   /**

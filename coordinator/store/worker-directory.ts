@@ -28,4 +28,10 @@ export class WorkerDirectory {
     if (gone.length) await this.redis.srem(keys.workers(this.prefix), ...gone);
     return out.sort((a, b) => a.id.localeCompare(b.id));
   }
+
+  /** Drops a worker from the fleet listing (a revoked one); true when it was registered. */
+  async forget(id: string): Promise<boolean> {
+    const [[, removed], [, member]] = (await this.redis.multi().del(keys.worker(this.prefix, id)).srem(keys.workers(this.prefix), id).exec()) as [[null, number], [null, number]];
+    return removed + member > 0;
+  }
 }

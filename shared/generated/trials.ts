@@ -11,13 +11,17 @@ import type { FinishAck as _tunehive_v1_FinishAck, FinishAck__Output as _tunehiv
 import type { Gpu as _tunehive_v1_Gpu, Gpu__Output as _tunehive_v1_Gpu__Output } from './tunehive/v1/Gpu.js';
 import type { Hardware as _tunehive_v1_Hardware, Hardware__Output as _tunehive_v1_Hardware__Output } from './tunehive/v1/Hardware.js';
 import type { Heartbeat as _tunehive_v1_Heartbeat, Heartbeat__Output as _tunehive_v1_Heartbeat__Output } from './tunehive/v1/Heartbeat.js';
+import type { JoinReply as _tunehive_v1_JoinReply, JoinReply__Output as _tunehive_v1_JoinReply__Output } from './tunehive/v1/JoinReply.js';
+import type { JoinRequest as _tunehive_v1_JoinRequest, JoinRequest__Output as _tunehive_v1_JoinRequest__Output } from './tunehive/v1/JoinRequest.js';
 import type { MetricBatch as _tunehive_v1_MetricBatch, MetricBatch__Output as _tunehive_v1_MetricBatch__Output } from './tunehive/v1/MetricBatch.js';
 import type { MetricPoint as _tunehive_v1_MetricPoint, MetricPoint__Output as _tunehive_v1_MetricPoint__Output } from './tunehive/v1/MetricPoint.js';
 import type { StartReply as _tunehive_v1_StartReply, StartReply__Output as _tunehive_v1_StartReply__Output } from './tunehive/v1/StartReply.js';
 import type { TrialCommand as _tunehive_v1_TrialCommand, TrialCommand__Output as _tunehive_v1_TrialCommand__Output } from './tunehive/v1/TrialCommand.js';
 import type { TrialFinished as _tunehive_v1_TrialFinished, TrialFinished__Output as _tunehive_v1_TrialFinished__Output } from './tunehive/v1/TrialFinished.js';
+import type { TrialLimits as _tunehive_v1_TrialLimits, TrialLimits__Output as _tunehive_v1_TrialLimits__Output } from './tunehive/v1/TrialLimits.js';
 import type { TrialServiceClient as _tunehive_v1_TrialServiceClient, TrialServiceDefinition as _tunehive_v1_TrialServiceDefinition } from './tunehive/v1/TrialService.js';
 import type { TrialStarted as _tunehive_v1_TrialStarted, TrialStarted__Output as _tunehive_v1_TrialStarted__Output } from './tunehive/v1/TrialStarted.js';
+import type { TrialTemplate as _tunehive_v1_TrialTemplate, TrialTemplate__Output as _tunehive_v1_TrialTemplate__Output } from './tunehive/v1/TrialTemplate.js';
 import type { WorkerMessage as _tunehive_v1_WorkerMessage, WorkerMessage__Output as _tunehive_v1_WorkerMessage__Output } from './tunehive/v1/WorkerMessage.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
@@ -37,13 +41,17 @@ export interface ProtoGrpcType {
       Gpu: MessageTypeDefinition<_tunehive_v1_Gpu, _tunehive_v1_Gpu__Output>
       Hardware: MessageTypeDefinition<_tunehive_v1_Hardware, _tunehive_v1_Hardware__Output>
       Heartbeat: MessageTypeDefinition<_tunehive_v1_Heartbeat, _tunehive_v1_Heartbeat__Output>
+      JoinReply: MessageTypeDefinition<_tunehive_v1_JoinReply, _tunehive_v1_JoinReply__Output>
+      JoinRequest: MessageTypeDefinition<_tunehive_v1_JoinRequest, _tunehive_v1_JoinRequest__Output>
       MetricBatch: MessageTypeDefinition<_tunehive_v1_MetricBatch, _tunehive_v1_MetricBatch__Output>
       MetricPoint: MessageTypeDefinition<_tunehive_v1_MetricPoint, _tunehive_v1_MetricPoint__Output>
       StartReply: MessageTypeDefinition<_tunehive_v1_StartReply, _tunehive_v1_StartReply__Output>
       TrialCommand: MessageTypeDefinition<_tunehive_v1_TrialCommand, _tunehive_v1_TrialCommand__Output>
       TrialFinished: MessageTypeDefinition<_tunehive_v1_TrialFinished, _tunehive_v1_TrialFinished__Output>
+      TrialLimits: MessageTypeDefinition<_tunehive_v1_TrialLimits, _tunehive_v1_TrialLimits__Output>
       TrialService: SubtypeConstructor<typeof grpc.Client, _tunehive_v1_TrialServiceClient> & { service: _tunehive_v1_TrialServiceDefinition }
       TrialStarted: MessageTypeDefinition<_tunehive_v1_TrialStarted, _tunehive_v1_TrialStarted__Output>
+      TrialTemplate: MessageTypeDefinition<_tunehive_v1_TrialTemplate, _tunehive_v1_TrialTemplate__Output>
       WorkerMessage: MessageTypeDefinition<_tunehive_v1_WorkerMessage, _tunehive_v1_WorkerMessage__Output>
     }
   }

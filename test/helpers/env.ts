@@ -3,6 +3,7 @@ import { inject } from 'vitest';
 import { pino } from 'pino';
 
 export const redisUrl = (): string => inject('redisUrl');
+export { TEST_JOIN_TOKEN } from './tokens.js';
 
 /** A key prefix of its own for each test file, so files share one Redis without touching each other. */
 export const uniquePrefix = (name: string): string => `t-${name}-${randomBytes(3).toString('hex')}`;

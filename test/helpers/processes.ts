@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { TEST_ADMIN_TOKEN } from './tokens.js';
+import { TEST_ADMIN_TOKEN, TEST_JOIN_TOKEN } from './tokens.js';
 
 export function spawnWorker(o: { redisUrl: string; prefix: string; coordinator: string; id: string; slots?: number; extra?: string[]; env?: Record<string, string> }): ChildProcess {
   const workDir = mkdtempSync(path.join(os.tmpdir(), `tunehive-${o.id}-`));
@@ -11,7 +11,7 @@ export function spawnWorker(o: { redisUrl: string; prefix: string; coordinator: 
     path.resolve('bin/tunehive.mjs'), 'worker', '--prefix', o.prefix, '--coordinator', o.coordinator,
     '--slots', String(o.slots ?? 1), '--id', o.id, '--work-dir', workDir, '--lock-ms', '2000', '--heartbeat-ms', '500', '--grace-ms', '3000', ...(o.extra ?? []),
   // The URL carries a password: by environment, never in argv (the CLI refuses that).
-  ], { stdio: ['ignore', 'ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore'], env: { ...process.env, REDIS_URL: o.redisUrl, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', ...o.env } });
+  ], { stdio: ['ignore', 'ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore'], env: { ...process.env, REDIS_URL: o.redisUrl, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', TUNEHIVE_JOIN_TOKEN: TEST_JOIN_TOKEN, ...o.env } });
   return child;
 }
 
@@ -36,7 +36,7 @@ export function spawnCoordinator(o: { redisUrl: string; prefix: string; httpPort
   return spawn(process.execPath, [
     path.resolve('bin/tunehive.mjs'), 'coordinator', '--prefix', o.prefix, '--http-port', String(o.httpPort), '--grpc-port', String(o.grpcPort),
     '--checkpoint-dir', o.checkpointDir, '--lease-ms', '3000', '--reconcile-ms', '500', ...(o.extra ?? []),
-  ], { stdio: ['ignore', 'ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore'], env: { ...process.env, REDIS_URL: o.redisUrl, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', TUNEHIVE_ADMIN_TOKEN: TEST_ADMIN_TOKEN } });
+  ], { stdio: ['ignore', 'ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore'], env: { ...process.env, REDIS_URL: o.redisUrl, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', TUNEHIVE_ADMIN_TOKEN: TEST_ADMIN_TOKEN, TUNEHIVE_WORKER_JOIN_TOKEN: TEST_JOIN_TOKEN } });
 }
 
 /** Resolves once an HTTP endpoint answers (a started server), or throws at the deadline. */

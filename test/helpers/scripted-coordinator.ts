@@ -4,7 +4,28 @@
  * COMPLETED on finish, accept every checkpoint).
  */
 import * as grpc from '@grpc/grpc-js';
-import { trialServiceDefinition, type CheckpointChunk, type CheckpointSaved, type CoordinatorMessage, type TrialStream, type WorkerMessage } from '../../shared/proto.js';
+import { trialServiceDefinition, type CheckpointChunk, type CheckpointSaved, type CoordinatorMessage, type JoinReply, type JoinRequest, type TrialStream, type WorkerMessage } from '../../shared/proto.js';
+import type { TrialRun } from '../../shared/trial-job.js';
+
+/** What the scripted coordinator tells a worker to run, by trial id (the real one sends its record's). */
+const RUNS = new Map<string, TrialRun>();
+
+/** Registers what a trial runs (its start replies carry it) and returns the job a worker gets. */
+export function serve(run: TrialRun): TrialRun {
+  RUNS.set(run.trialId, run);
+  return run;
+}
+
+/** A RUN reply gets the registered template and parameters unless the script gave its own. */
+function withTemplate(trialId: string | undefined, m: CoordinatorMessage): CoordinatorMessage {
+  const run = trialId ? RUNS.get(trialId) : undefined;
+  if (!run || m.startReply?.action !== 'ACTION_RUN' || m.startReply.template) return m;
+  return { startReply: {
+    attemptSecret: `secret-${trialId}`, ...m.startReply, paramsJson: JSON.stringify(run.params),
+    template: { command: run.command, env: run.env, timeoutSeconds: run.timeoutSeconds ?? 0, image: run.image ?? '',
+      ...(run.limits ? { limits: { maxMetricPoints: 100_000, maxCheckpointBytes: 10 * 1024 ** 3, maxCheckpointFiles: 10_000, ...run.limits } } : {}) },
+  } };
+}
 
 export interface ScriptedStream {
   call: TrialStream;
@@ -39,7 +60,7 @@ export async function startScriptedCoordinator(script: Script = {}): Promise<Scr
     runTrial: (call: TrialStream) => {
       const s: ScriptedStream = {
         call, got: [],
-        send: (m) => { if (!call.writableEnded && !call.destroyed) call.write(m); },
+        send: (m) => { if (!call.writableEnded && !call.destroyed) call.write(withTemplate(s.got.find((g) => g.started)?.started?.trialId, m)); },
         fail: (code, details) => { call.emit('error', { code, details }); },
       };
       streams.push(s);
@@ -80,6 +101,8 @@ export async function startScriptedCoordinator(script: Script = {}): Promise<Scr
       call.on('error', () => undefined);
     },
     downloadCheckpoint: (call: grpc.ServerWritableStream<unknown, CheckpointChunk>) => call.end(),
+    join: (call: grpc.ServerUnaryCall<JoinRequest, JoinReply>, callback: grpc.sendUnaryData<JoinReply>) =>
+      callback(null, { credential: 'thw_scripted', workerId: call.request.workerId, projects: ['*'] }),
   } as unknown as grpc.UntypedServiceImplementation);
   const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
   return {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startCoordinator, type Coordinator, type CoordinatorOptions } from '../../coordinator/main.js';
 import { Agent, type AgentOptions } from '../../worker/agent.js';
-import { authHeaders, quietLog, redisUrl, TEST_ADMIN_TOKEN, uniquePrefix, waitFor } from './env.js';
+import { authHeaders, quietLog, redisUrl, TEST_ADMIN_TOKEN, TEST_JOIN_TOKEN, uniquePrefix, waitFor } from './env.js';
 
 export interface TestStack {
   coordinator: Coordinator;
@@ -21,12 +21,12 @@ export async function startTestStack(name: string, o: { workers?: number; slots?
   const prefix = o.prefix ?? uniquePrefix(name);
   const log = quietLog();
   const coordinator = await startCoordinator({ redisUrl: redisUrl(), host: '127.0.0.1', httpPort: 0, grpcPort: 0, prefix, log, reconcileIntervalMs: 500,
-    checkpointDir: mkdtempSync(path.join(os.tmpdir(), 'tunehive-ckpt-')), adminToken: TEST_ADMIN_TOKEN, ...o.coordinator });
+    checkpointDir: mkdtempSync(path.join(os.tmpdir(), 'tunehive-ckpt-')), adminToken: TEST_ADMIN_TOKEN, workerJoinToken: TEST_JOIN_TOKEN, ...o.coordinator });
   const agents: Agent[] = [];
   for (let i = 0; i < (o.workers ?? 1); i++) {
     const agent = new Agent({
       redisUrl: redisUrl(), prefix, coordinator: coordinator.grpcAddress, slots: o.slots ?? 2, log, workerId: `w${i}`,
-      workDir: mkdtempSync(path.join(os.tmpdir(), 'tunehive-w-')), heartbeatMs: 500, graceMs: 2000, gpus: { kind: 'none' }, ...o.agent,
+      workDir: mkdtempSync(path.join(os.tmpdir(), 'tunehive-w-')), heartbeatMs: 500, graceMs: 2000, gpus: { kind: 'none' }, joinToken: TEST_JOIN_TOKEN, ...o.agent,
     });
     await agent.start();
     agents.push(agent);

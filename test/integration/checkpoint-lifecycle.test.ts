@@ -9,8 +9,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from '
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trialServiceClient, type CheckpointChunk, type CheckpointSaved } from '../../shared/proto.js';
+import { type CheckpointChunk, type CheckpointSaved } from '../../shared/proto.js';
 import { fixture, startTestStack, type TestStack } from '../helpers/stack.js';
+import { openStream, ScriptedFleet, type ScriptedStream } from '../helpers/scripted-worker.js';
 import { waitFor } from '../helpers/env.js';
 
 const folders = (root: string, studyId: string) => (existsSync(path.join(root, studyId)) ? readdirSync(path.join(root, studyId)).map(Number).sort((a, b) => a - b) : []);
@@ -115,43 +116,52 @@ describe('checkpoint upload quotas over gRPC', () => {
   let client: grpc.Client;
   let trialId: string;
   let attempt: number;
+  let attemptSecret: string;
+  let fleet: ScriptedFleet;
+  let stream: ScriptedStream;
   beforeAll(async () => {
     stack = await startTestStack('ckpt-quota', { workers: 0 });
-    client = trialServiceClient(stack.coordinator.grpcAddress);
+    fleet = new ScriptedFleet(stack.coordinator.grpcAddress, stack.coordinator.store);
+    client = await fleet.client('uploader');
     const study = await stack.api('POST', '/api/v1/studies', {
       name: 'quota', objective: { metric: 'score', direction: 'maximize' }, searchSpace: { x: { type: 'int', min: 0, max: 5 } },
-      maxTrials: 5, limits: { maxCheckpointFiles: 2, maxCheckpointBytes: 1000 },
+      maxTrials: 5, limits: { maxCheckpointFiles: 2, maxCheckpointBytes: 1000 }, trial: { command: ['unused'] },
     });
-    const ask = await stack.api('POST', `/api/v1/studies/${study.body.id}/trials/ask`);
-    trialId = ask.body.id;
-    attempt = (await stack.api('GET', `/api/v1/trials/${trialId}`)).body.attempt;
+    trialId = `${study.body.id}.0`;
+    // A running attempt of this worker: only its secret lets checkpoints in.
+    stream = openStream(client);
+    stream.send(await fleet.started(trialId, 'uploader'));
+    const reply = (await stream.next((m) => !!m.startReply)).startReply!;
+    attempt = reply.attempt;
+    attemptSecret = reply.attemptSecret!;
   });
   afterAll(async () => {
-    client?.close();
+    stream?.end();
+    fleet?.close();
     await stack?.close();
   });
 
   it('accepts an upload within the quotas', async () => {
-    const r = await upload(client, { trialId, attempt, step: 1, files: [{ path: 'w.bin', size: 600 }] }, [Buffer.alloc(600, 1)]);
+    const r = await upload(client, { trialId, attempt, attemptSecret, step: 1, files: [{ path: 'w.bin', size: 600 }] }, [Buffer.alloc(600, 1)]);
     expect(r).toMatchObject({ accepted: true, reason: '' });
   });
 
   it('refuses more files than limits.maxCheckpointFiles, naming the limit', async () => {
     const files = [{ path: 'a', size: 1 }, { path: 'b', size: 1 }, { path: 'c', size: 1 }];
-    const r = await upload(client, { trialId, attempt, step: 2, files }, [Buffer.alloc(1)]);
+    const r = await upload(client, { trialId, attempt, attemptSecret, step: 2, files }, [Buffer.alloc(1)]);
     expect(r.accepted).toBe(false);
     expect(r.reason).toBe('checkpoint has 3 files, more than limits.maxCheckpointFiles (2)');
   });
 
   it('refuses more declared bytes than limits.maxCheckpointBytes', async () => {
-    const r = await upload(client, { trialId, attempt, step: 2, files: [{ path: 'a', size: 1001 }] }, [Buffer.alloc(1001)]);
+    const r = await upload(client, { trialId, attempt, attemptSecret, step: 2, files: [{ path: 'a', size: 1001 }] }, [Buffer.alloc(1001)]);
     expect(r.accepted).toBe(false);
     expect(r.reason).toBe('checkpoint has 1001 bytes, more than limits.maxCheckpointBytes (1000)');
   });
 
   it('never trusts the header: bytes beyond the declared sizes end the upload', async () => {
     // 10 declared, 1 MiB sent in 64 KiB chunks.
-    const r = await upload(client, { trialId, attempt, step: 2, files: [{ path: 'a', size: 10 }] }, Array.from({ length: 16 }, () => Buffer.alloc(64 * 1024)));
+    const r = await upload(client, { trialId, attempt, attemptSecret, step: 2, files: [{ path: 'a', size: 10 }] }, Array.from({ length: 16 }, () => Buffer.alloc(64 * 1024)));
     expect(r.accepted).toBe(false);
     expect(r.reason).toMatch(/more bytes arrived than the 10 declared|larger than announced/);
     // The refused upload left nothing behind; the accepted one is still the latest.

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, startLocalRedis, type LocalRedis } from '../../cli/local-redis.js';
 import { startCoordinator, type Coordinator } from '../../coordinator/main.js';
 import { Agent } from '../../worker/agent.js';
-import { quietLog, redisUrl, uniquePrefix, waitFor, authHeaders, TEST_ADMIN_TOKEN } from '../helpers/env.js';
+import { quietLog, redisUrl, uniquePrefix, waitFor, authHeaders, TEST_ADMIN_TOKEN, TEST_JOIN_TOKEN } from '../helpers/env.js';
 import { exited, killAll, spawnCoordinator, waitForHttp } from '../helpers/processes.js';
 import { fixture } from '../helpers/stack.js';
 import { trialWithSeries } from '../helpers/series.js';
@@ -62,7 +62,7 @@ describe('coordinator and Redis failures', () => {
     // The workers know both replicas (as a Kubernetes Service would front them).
     const agent = new Agent({
       redisUrl: redisUrl(), prefix, coordinator: `ipv4:127.0.0.1:${ports.g1},127.0.0.1:${ports.g2}`, slots: 2, log: quietLog(), workerId: 'w', workDir: tmp('w'),
-      heartbeatMs: 300, graceMs: 2000, lockMs: 2000,
+      heartbeatMs: 300, graceMs: 2000, lockMs: 2000, joinToken: TEST_JOIN_TOKEN,
     });
     await agent.start();
     cleanups.push(() => agent.close());
@@ -84,9 +84,9 @@ describe('coordinator and Redis failures', () => {
     const prefix = uniquePrefix('restart');
     const grpcPort = await freePort();
     const ckpt = tmp('ckpt');
-    const start = () => startCoordinator({ redisUrl: redisUrl(), host: '127.0.0.1', httpPort: 0, grpcPort, prefix, log: quietLog(), reconcileIntervalMs: 300, checkpointDir: ckpt, adminToken: TEST_ADMIN_TOKEN });
+    const start = () => startCoordinator({ redisUrl: redisUrl(), host: '127.0.0.1', httpPort: 0, grpcPort, prefix, log: quietLog(), reconcileIntervalMs: 300, checkpointDir: ckpt, adminToken: TEST_ADMIN_TOKEN, workerJoinToken: TEST_JOIN_TOKEN });
     let c: Coordinator = await start();
-    const agent = new Agent({ redisUrl: redisUrl(), prefix, coordinator: `127.0.0.1:${grpcPort}`, slots: 2, log: quietLog(), workerId: 'w', workDir: tmp('w'), heartbeatMs: 300, graceMs: 2000, lockMs: 2000 });
+    const agent = new Agent({ redisUrl: redisUrl(), prefix, coordinator: `127.0.0.1:${grpcPort}`, slots: 2, log: quietLog(), workerId: 'w', workDir: tmp('w'), heartbeatMs: 300, graceMs: 2000, lockMs: 2000, joinToken: TEST_JOIN_TOKEN });
     await agent.start();
     cleanups.push(async () => { await agent.close(); await c.close(); });
 
@@ -108,8 +108,8 @@ describe('coordinator and Redis failures', () => {
     const port = await freePort();
     let redis: LocalRedis = await startLocalRedis({ dataDir: dir, appendOnly: true, port });
     const prefix = uniquePrefix('redis');
-    const c = await startCoordinator({ redisUrl: redis.url, host: '127.0.0.1', httpPort: 0, grpcPort: 0, prefix, log: quietLog(), reconcileIntervalMs: 300, checkpointDir: tmp('ckpt'), adminToken: TEST_ADMIN_TOKEN });
-    const agent = new Agent({ redisUrl: redis.url, prefix, coordinator: c.grpcAddress, slots: 2, log: quietLog(), workerId: 'w', workDir: tmp('w'), heartbeatMs: 300, graceMs: 2000, lockMs: 2000 });
+    const c = await startCoordinator({ redisUrl: redis.url, host: '127.0.0.1', httpPort: 0, grpcPort: 0, prefix, log: quietLog(), reconcileIntervalMs: 300, checkpointDir: tmp('ckpt'), adminToken: TEST_ADMIN_TOKEN, workerJoinToken: TEST_JOIN_TOKEN });
+    const agent = new Agent({ redisUrl: redis.url, prefix, coordinator: c.grpcAddress, slots: 2, log: quietLog(), workerId: 'w', workDir: tmp('w'), heartbeatMs: 300, graceMs: 2000, lockMs: 2000, joinToken: TEST_JOIN_TOKEN });
     await agent.start();
     cleanups.push(async () => { await agent.close(); await c.close(); await redis.stop(); });
 

@@ -3,43 +3,25 @@
  * metric batches, a duplicated Finished, and late messages from a superseded attempt change
  * nothing.
  */
-import type * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trialServiceClient, type CoordinatorMessage, type WorkerMessage } from '../../shared/proto.js';
+import type { WorkerMessage } from '../../shared/proto.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/env.js';
 import { trialWithSeries } from '../helpers/series.js';
-
-type Duplex = grpc.ClientDuplexStream<WorkerMessage, CoordinatorMessage>;
-
-/** A scripted worker stream: send messages, await the coordinator's replies in order. */
-function open(client: grpc.Client) {
-  const call = (client as unknown as { runTrial(): Duplex }).runTrial();
-  const inbox: CoordinatorMessage[] = [];
-  call.on('data', (m: CoordinatorMessage) => inbox.push(m));
-  call.on('error', () => undefined);
-  return {
-    send: (m: WorkerMessage) => call.write(m),
-    next: async (pred: (m: CoordinatorMessage) => boolean) => waitFor(() => {
-      const i = inbox.findIndex(pred);
-      return i >= 0 ? inbox.splice(i, 1)[0] : undefined;
-    }, 5000, 'a reply'),
-    end: () => call.end(),
-  };
-}
+import { ScriptedFleet } from '../helpers/scripted-worker.js';
 
 const points = (step: number) => [{ name: 'score', value: step * 10, step, timeMs: Date.now() }];
 const finished = (attempt: number, lastSeq: number): WorkerMessage => ({ finished: { attempt, outcome: 'OUTCOME_EXITED', exitCode: 0, signal: '', reason: '', stderrTail: '', lastSeq } });
 
 describe('exactly once', () => {
   let stack: TestStack;
-  let client: grpc.Client;
+  let fleet: ScriptedFleet;
   beforeAll(async () => {
     stack = await startTestStack('once', { workers: 0 });
-    client = trialServiceClient(stack.coordinator.grpcAddress);
+    fleet = new ScriptedFleet(stack.coordinator.grpcAddress, stack.coordinator.store);
   });
   afterAll(async () => {
-    client?.close();
+    fleet?.close();
     await stack?.close();
   });
 
@@ -54,8 +36,8 @@ describe('exactly once', () => {
 
   it('replayed batches and a duplicated Finished are stored and counted once', async () => {
     const id = await queuedTrial();
-    const s = open(client);
-    s.send({ started: { trialId: `${id}.0`, workerId: 'scripted', resumeAttempt: 0 } });
+    const s = await fleet.open('scripted');
+    s.send(await fleet.started(`${id}.0`, 'scripted'));
     expect((await s.next((m) => !!m.startReply)).startReply).toMatchObject({ action: 'ACTION_RUN', attempt: 1 });
     s.send({ metrics: { attempt: 1, seq: 1, points: points(1) } });
     s.send({ metrics: { attempt: 1, seq: 2, points: points(2) } });
@@ -76,15 +58,16 @@ describe('exactly once', () => {
 
   it('messages of a superseded attempt change nothing', async () => {
     const id = await queuedTrial();
-    const old = open(client);
-    old.send({ started: { trialId: `${id}.0`, workerId: 'dead', resumeAttempt: 0 } });
-    expect((await old.next((m) => !!m.startReply)).startReply!.attempt).toBe(1);
+    const old = await fleet.open('dead');
+    old.send(await fleet.started(`${id}.0`, 'dead'));
+    const first = (await old.next((m) => !!m.startReply)).startReply!;
+    expect(first.attempt).toBe(1);
     old.send({ metrics: { attempt: 1, seq: 1, points: points(1) } });
     await old.next((m) => !!m.ack);
 
     // The job is delivered again (the first worker looked dead): attempt 2 takes over.
-    const fresh = open(client);
-    fresh.send({ started: { trialId: `${id}.0`, workerId: 'alive', resumeAttempt: 0 } });
+    const fresh = await fleet.open('alive');
+    fresh.send(await fleet.started(`${id}.0`, 'alive'));
     expect((await fresh.next((m) => !!m.startReply)).startReply!.attempt).toBe(2);
 
     // The old attempt wakes up: its metrics are refused with a stop, its Finished ignored.
@@ -94,8 +77,8 @@ describe('exactly once', () => {
     const ack = await old.next((m) => !!m.finishAck);
     expect(ack.finishAck!.state).toBe('RUNNING');
     // Its attempt cannot be re-joined either.
-    const rejoin = open(client);
-    rejoin.send({ started: { trialId: `${id}.0`, workerId: 'dead', resumeAttempt: 1 } });
+    const rejoin = await fleet.open('dead');
+    rejoin.send(ScriptedFleet.rejoin(`${id}.0`, 'dead', 1, first.attemptSecret!));
     expect((await rejoin.next((m) => !!m.startReply)).startReply!.action).toBe('ACTION_SKIP');
 
     fresh.send({ metrics: { attempt: 2, seq: 1, points: points(3) } });
@@ -114,16 +97,16 @@ describe('exactly once', () => {
 
   it('a batch after a gap is refused with the stream, and the replay in order stores everything once', async () => {
     const id = await queuedTrial();
-    const s = open(client);
-    s.send({ started: { trialId: `${id}.0`, workerId: 'gappy', resumeAttempt: 0 } });
-    await s.next((m) => !!m.startReply);
+    const s = await fleet.open('gappy');
+    s.send(await fleet.started(`${id}.0`, 'gappy'));
+    const { attemptSecret } = (await s.next((m) => !!m.startReply)).startReply!;
     s.send({ metrics: { attempt: 1, seq: 1, points: points(1) } });
     await s.next((m) => !!m.ack);
     s.send({ metrics: { attempt: 1, seq: 3, points: points(3) } }); // batch 2 went missing
     s.send({ metrics: { attempt: 1, seq: 4, points: points(4) } }); // buffered behind it: must not be stored
     await new Promise((r) => setTimeout(r, 300));
-    const r = open(client);
-    r.send({ started: { trialId: `${id}.0`, workerId: 'gappy', resumeAttempt: 1 } });
+    const r = await fleet.open('gappy');
+    r.send(ScriptedFleet.rejoin(`${id}.0`, 'gappy', 1, attemptSecret!));
     expect((await r.next((m) => !!m.startReply)).startReply!.action).toBe('ACTION_RUN');
     for (const seq of [2, 3, 4]) r.send({ metrics: { attempt: 1, seq, points: points(seq) } });
     for (const seq of [2, 3, 4]) expect((await r.next((m) => !!m.ack)).ack!.seq).toBe(seq);
@@ -136,13 +119,13 @@ describe('exactly once', () => {
 
   it('a job delivered after its study ended cancels the trial instead of leaving it running', async () => {
     const id = await queuedTrial();
-    const s = open(client);
-    s.send({ started: { trialId: `${id}.0`, workerId: 'doomed', resumeAttempt: 0 } });
+    const s = await fleet.open('doomed');
+    s.send(await fleet.started(`${id}.0`, 'doomed'));
     await s.next((m) => !!m.startReply);
     s.end(); // its worker dies without a word
     expect((await stack.api('POST', `/api/v1/studies/${id}/stop`)).body.state).toBe('STOPPED');
-    const again = open(client);
-    again.send({ started: { trialId: `${id}.0`, workerId: 'late', resumeAttempt: 0 } });
+    const again = await fleet.open('late');
+    again.send(await fleet.started(`${id}.0`, 'late'));
     expect((await again.next((m) => !!m.startReply)).startReply).toMatchObject({ action: 'ACTION_SKIP', reason: 'study is not running' });
     again.end();
     const study = (await stack.api('GET', `/api/v1/studies/${id}`)).body;
@@ -152,14 +135,14 @@ describe('exactly once', () => {
   it('a trial that exhausted its retries is FAILED, not run again', async () => {
     const id = await queuedTrial();
     for (let attempt = 1; attempt <= 4; attempt++) {
-      const s = open(client);
-      s.send({ started: { trialId: `${id}.0`, workerId: `w${attempt}`, resumeAttempt: 0 } });
+      const s = await fleet.open(`w${attempt}`);
+      s.send(await fleet.started(`${id}.0`, `w${attempt}`));
       expect((await s.next((m) => !!m.startReply)).startReply!.attempt).toBe(attempt);
       s.end();
     }
     // maxRetries 3: a fifth delivery finds the retries exhausted.
-    const s = open(client);
-    s.send({ started: { trialId: `${id}.0`, workerId: 'w5', resumeAttempt: 0 } });
+    const s = await fleet.open('w5');
+    s.send(await fleet.started(`${id}.0`, 'w5'));
     const reply = (await s.next((m) => !!m.startReply)).startReply!;
     expect(reply).toMatchObject({ action: 'ACTION_SKIP' });
     s.end();

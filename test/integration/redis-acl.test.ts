@@ -86,8 +86,8 @@ describe('Redis ACL users', () => {
     expect((await admin.hget(study, 'state'))).toBe('COMPLETED');
   });
 
-  it('TEMPORARY: the worker user may HGET a study hash read-only (the trial template), until it comes over gRPC', async () => {
-    expect(await worker.hget(keys.study(prefix, studyId), 'spec')).toContain('quadratic');
+  it('the worker user cannot read a study at all (the trial template comes over gRPC): its spec and env stay private', async () => {
+    await expect(worker.hget(keys.study(prefix, studyId), 'spec')).rejects.toThrow(/NOPERM/);
   });
 
   it('the coordinator user is held to its prefix and to non-dangerous commands', async () => {

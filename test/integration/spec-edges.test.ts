@@ -127,7 +127,7 @@ describe('spec and API edges', () => {
       const found: string[] = [];
       let cursor = '0';
       do {
-        const [next, batch] = await redis.scan(cursor, 'MATCH', `${queuePrefix(stack.prefix)}:${trialQueueName(0)}:${id}.*`, 'COUNT', 1000);
+        const [next, batch] = await redis.scan(cursor, 'MATCH', `${queuePrefix(stack.prefix)}:${trialQueueName('default', 0)}:${id}.*`, 'COUNT', 1000);
         cursor = next;
         found.push(...batch.filter((k) => /\.\d+-r\d+$/.test(k)));
       } while (cursor !== '0');
@@ -139,8 +139,8 @@ describe('spec and API edges', () => {
     // Before: every job held the whole template (> 100 KiB each, 20+ MiB for these 200).
     expect(perJob).toBeLessThan(2048);
     const data = JSON.parse((await redis.hget(jobKeys[0]!, 'data'))!);
-    expect(Object.keys(data).sort()).toEqual(['gpus', 'number', 'params', 'studyId', 'trialId']);
-    // The template is in the study's record once, where workers read it.
+    expect(Object.keys(data).sort()).toEqual(['gpus', 'number', 'params', 'project', 'studyId', 'trialId']);
+    // The template is in the study's record once; the coordinator sends it in each start reply.
     expect(JSON.parse((await redis.hget(keys.study(stack.prefix, id), 'spec'))!).trial.env.BIG).toHaveLength(100 * 1024);
     await stack.api('POST', `/api/v1/studies/${id}/stop`);
   });

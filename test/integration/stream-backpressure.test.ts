@@ -14,8 +14,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startLocalRedis, type LocalRedis } from '../../cli/local-redis.js';
 import { startCoordinator, type Coordinator, type CoordinatorOptions } from '../../coordinator/main.js';
 import type { StreamStats } from '../../coordinator/grpc/trial-service.js';
-import { trialServiceClient, type CoordinatorMessage, type WorkerMessage } from '../../shared/proto.js';
-import { quietLog, uniquePrefix, waitFor, authHeaders, TEST_ADMIN_TOKEN } from '../helpers/env.js';
+import type { CoordinatorMessage, WorkerMessage } from '../../shared/proto.js';
+import { quietLog, uniquePrefix, waitFor, authHeaders, TEST_ADMIN_TOKEN, TEST_JOIN_TOKEN } from '../helpers/env.js';
+import { ScriptedFleet } from '../helpers/scripted-worker.js';
 
 type Duplex = grpc.ClientDuplexStream<WorkerMessage, CoordinatorMessage>;
 
@@ -38,8 +39,9 @@ describe('stream backpressure and store timeouts', () => {
     dirs.push(dir);
     redis = await startLocalRedis({ dataDir: path.join(dir, 'redis') });
     coordinator = await startCoordinator({ redisUrl: redis.url, host: '127.0.0.1', httpPort: 0, grpcPort: 0, prefix: uniquePrefix('bp'), log: quietLog(),
-      reconcileIntervalMs: 600_000, checkpointDir: path.join(dir, 'ckpt'), adminToken: TEST_ADMIN_TOKEN, ...o });
-    client = trialServiceClient(coordinator.grpcAddress);
+      reconcileIntervalMs: 600_000, checkpointDir: path.join(dir, 'ckpt'), adminToken: TEST_ADMIN_TOKEN, workerJoinToken: TEST_JOIN_TOKEN, ...o });
+    const fleet = new ScriptedFleet(coordinator.grpcAddress, coordinator.store);
+    client = await fleet.client('bp');
     const res = await fetch(`${coordinator.httpUrl}/api/v1/studies`, { method: 'POST', headers: authHeaders({ 'content-type': 'application/json' }), body: JSON.stringify({
       name: 'bp', objective: { metric: 'score', direction: 'maximize' }, searchSpace: { x: { type: 'float', min: 0, max: 1 } }, maxTrials: 1, trial: { command: ['unused'] },
     }) });
@@ -51,7 +53,7 @@ describe('stream backpressure and store timeouts', () => {
     let error: grpc.ServiceError | undefined;
     call.on('data', (m: CoordinatorMessage) => inbox.push(m));
     call.on('error', (e: grpc.ServiceError) => { error = e; });
-    call.write({ started: { trialId: `${id}.0`, workerId: 'bp', resumeAttempt: 0 } });
+    call.write(await fleet.started(`${id}.0`, 'bp'));
     await waitFor(() => inbox.some((m) => m.startReply?.action === 'ACTION_RUN') || undefined, 5000, 'the start reply');
     return { call, inbox, error: () => error };
   };

@@ -93,7 +93,7 @@ describe('client certificates (--tls-ca on the coordinator)', () => {
   it('a worker with a client certificate runs trials; a gRPC client without one is refused', async () => {
     const created = await stack.api('POST', '/api/v1/studies', spec);
     expect((await stack.waitForStudy(created.body.id)).state).toBe('COMPLETED');
-    const client = trialServiceClient(stack.coordinator.grpcAddress, {}, grpcClientCredentials({ ca: cert.cert }));
+    const client = trialServiceClient(stack.coordinator.grpcAddress, {}, { channelCredentials: grpcClientCredentials({ ca: cert.cert }) });
     try {
       const ready = await new Promise<Error | undefined>((resolve) => client.waitForReady(Date.now() + 3000, (err) => resolve(err ?? undefined)));
       if (!ready) {

@@ -7,7 +7,8 @@ import type * as grpc from '@grpc/grpc-js';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trialServiceClient, type CoordinatorMessage, type WorkerMessage } from '../../shared/proto.js';
+import type { CoordinatorMessage, WorkerMessage } from '../../shared/proto.js';
+import { ScriptedFleet } from '../helpers/scripted-worker.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { redisUrl, waitFor } from '../helpers/env.js';
 import { trialSeries } from '../helpers/series.js';
@@ -39,14 +40,14 @@ const finished = (attempt: number, o: Partial<NonNullable<WorkerMessage['finishe
 
 describe('the coordinator edge of the worker protocol', () => {
   let stack: TestStack;
-  let client: grpc.Client;
+  let fleet: ScriptedFleet;
   beforeAll(async () => {
     // No periodic reconcile: the heartbeat test counts every Redis command on the study's keys.
     stack = await startTestStack('wire', { workers: 0, coordinator: { reconcileIntervalMs: 600_000 } });
-    client = trialServiceClient(stack.coordinator.grpcAddress);
+    fleet = new ScriptedFleet(stack.coordinator.grpcAddress, stack.coordinator.store);
   });
   afterAll(async () => {
-    client?.close();
+    fleet?.close();
     await stack?.close();
   });
 
@@ -60,8 +61,8 @@ describe('the coordinator edge of the worker protocol', () => {
     return body.id as string;
   };
   const started = async (id: string, deliveryId = '') => {
-    const s = open(client);
-    s.send({ started: { trialId: `${id}.0`, workerId: 'scripted', resumeAttempt: 0, deliveryId } });
+    const s = open(await fleet.client('scripted'));
+    s.send(await fleet.started(`${id}.0`, 'scripted', { deliveryId: deliveryId }));
     expect((await s.next((m) => !!m.startReply)).startReply).toMatchObject({ action: 'ACTION_RUN', attempt: 1 });
     return s;
   };
@@ -107,7 +108,7 @@ describe('the coordinator edge of the worker protocol', () => {
 
     it('a 3 MiB worker id in Started is refused without opening an attempt', async () => {
       const id = await queuedTrial();
-      const s = open(client);
+      const s = open(await fleet.client('scripted'));
       s.send({ started: { trialId: `${id}.0`, workerId: MiB3, resumeAttempt: 0 } });
       const err = await s.error();
       expect(err.code).toBe(grpcStatus.RESOURCE_EXHAUSTED);
@@ -140,8 +141,10 @@ describe('the coordinator edge of the worker protocol', () => {
     s.send(finished(1, { lastSeq: 1, outcome: 'OUTCOME_STOPPED', exitCode: -1, truncatedLines: 2, droppedBytes: 3_000_000 }));
     expect((await s.next((m) => !!m.finishAck)).finishAck!.state).toBe('QUEUED');
     s.end();
-    const again = open(client);
-    again.send({ started: { trialId: `${id}.0`, workerId: 'scripted', resumeAttempt: 0, deliveryId: 'second' } });
+    // The re-queued trial's new job, delivered to the same worker.
+    await waitFor(async () => (await stack.api('GET', `/api/v1/trials/${id}.0`)).body.state === 'QUEUED' || undefined, 5000, 'the trial re-queued');
+    const again = open(await fleet.client('scripted'));
+    again.send(await fleet.started(`${id}.0`, 'scripted', { deliveryId: 'second' }));
     expect((await again.next((m) => !!m.startReply)).startReply).toMatchObject({ action: 'ACTION_RUN', attempt: 2 });
     again.send({ metrics: { attempt: 2, seq: 1, points: [pt(2)] } });
     await again.next((m) => !!m.ack);
@@ -191,13 +194,13 @@ describe('the coordinator edge of the worker protocol', () => {
     const id = await queuedTrial();
     // maxRetries is 3: four lost replies used to open four attempts and fail the trial.
     for (let i = 0; i < 5; i++) {
-      const s = open(client);
-      s.send({ started: { trialId: `${id}.0`, workerId: 'blippy', resumeAttempt: 0, deliveryId: 'delivery-1' } });
+      const s = open(await fleet.client('blippy'));
+      s.send(await fleet.started(`${id}.0`, 'blippy', { deliveryId: 'delivery-1' }));
       expect((await s.next((m) => !!m.startReply)).startReply).toMatchObject({ action: 'ACTION_RUN', attempt: 1 });
       s.end(); // the reply was "lost": the worker tries again on a new stream
     }
-    const s = open(client);
-    s.send({ started: { trialId: `${id}.0`, workerId: 'blippy', resumeAttempt: 0, deliveryId: 'delivery-1' } });
+    const s = open(await fleet.client('blippy'));
+    s.send(await fleet.started(`${id}.0`, 'blippy', { deliveryId: 'delivery-1' }));
     expect((await s.next((m) => !!m.startReply)).startReply!.attempt).toBe(1);
     s.send({ metrics: { attempt: 1, seq: 1, points: [pt(1)] } });
     await s.next((m) => !!m.ack);
@@ -209,8 +212,8 @@ describe('the coordinator edge of the worker protocol', () => {
     // A new delivery (the job re-delivered after its worker died) still opens a new attempt.
     const id2 = await queuedTrial();
     const a = await started(id2, 'delivery-a');
-    const b = open(client);
-    b.send({ started: { trialId: `${id2}.0`, workerId: 'other', resumeAttempt: 0, deliveryId: 'delivery-b' } });
+    const b = open(await fleet.client('other'));
+    b.send(await fleet.started(`${id2}.0`, 'other', { deliveryId: 'delivery-b' }));
     expect((await b.next((m) => !!m.startReply)).startReply!.attempt).toBe(2);
     a.end();
     b.end();

@@ -14,8 +14,8 @@ import type { TrialRun } from '../../shared/trial-job.js';
 import { Agent } from '../../worker/agent.js';
 import { ProcessRuntime } from '../../worker/runtime/process-runtime.js';
 import { runTrialSession, type SessionOptions } from '../../worker/trial-session.js';
-import { quietLog, redisUrl, uniquePrefix } from '../helpers/env.js';
-import { startScriptedCoordinator, type ScriptedCoordinator } from '../helpers/scripted-coordinator.js';
+import { quietLog, redisUrl, TEST_JOIN_TOKEN, uniquePrefix } from '../helpers/env.js';
+import { serve, startScriptedCoordinator, type ScriptedCoordinator } from '../helpers/scripted-coordinator.js';
 
 /** A program that saves a checkpoint file (without announcing it) and exits with `code`. */
 const saver = (code: number) => `require('node:fs').writeFileSync(require('node:path').join(process.env.TUNEHIVE_CHECKPOINT_DIR, 'w.bin'), 'weights'); console.log('loss=1'); process.exit(${code})`;
@@ -39,7 +39,7 @@ describe('worker checkpoint lifecycle', () => {
   const run = async (trialId: string, program: string, limits?: TrialRun['limits']) => {
     const workDir = mkdtempSync(path.join(os.tmpdir(), 'tunehive-cl-'));
     const o: SessionOptions = { client, runtime: new ProcessRuntime(), workerId: 'w', workDir, log: quietLog(), heartbeatMs: 500, graceMs: 1000 };
-    const r = await runTrialSession({ ...job(trialId, program), ...(limits ? { limits } : {}) }, [], o, new AbortController().signal);
+    const r = await runTrialSession(serve({ ...job(trialId, program), ...(limits ? { limits } : {}) }), [], o, new AbortController().signal);
     return { ...r, localCopy: existsSync(path.join(workDir, 'trials', trialId)) };
   };
 
@@ -78,7 +78,7 @@ describe('worker checkpoint lifecycle', () => {
     const orphan = path.join(workDir, 'trials', 'gone.7', 'checkpoint');
     mkdirSync(orphan, { recursive: true });
     writeFileSync(path.join(orphan, 'w.bin'), Buffer.alloc(1024));
-    const agent = new Agent({ redisUrl: redisUrl(), prefix: uniquePrefix('sweep'), coordinator: coord.address, slots: 1, workDir, log: quietLog(), gpus: { kind: 'none' } });
+    const agent = new Agent({ redisUrl: redisUrl(), prefix: uniquePrefix('sweep'), coordinator: coord.address, slots: 1, workDir, log: quietLog(), gpus: { kind: 'none' }, joinToken: TEST_JOIN_TOKEN });
     try {
       await agent.start();
       expect(existsSync(path.join(workDir, 'trials', 'gone.7'))).toBe(false);

@@ -25,7 +25,7 @@ const withFiles = (name: string, files: Record<string, string | Buffer>) => {
   }
   return dir;
 };
-const up = { trialId: 'cu.0', attempt: 1, step: 1 };
+const up = { trialId: 'cu.0', attempt: 1, attemptSecret: 'secret-of-attempt-1', step: 1 };
 
 describe('checkpoint uploads', () => {
   let coord: ScriptedCoordinator;

@@ -15,10 +15,10 @@ import { LineSplitter } from '../../worker/metrics/line-splitter.js';
 import { ProcessRuntime } from '../../worker/runtime/process-runtime.js';
 import { runTrialSession, type SessionOptions } from '../../worker/trial-session.js';
 import { quietLog, waitFor } from '../helpers/env.js';
-import { startScriptedCoordinator, type ScriptedCoordinator, type ScriptedStream } from '../helpers/scripted-coordinator.js';
+import { serve, startScriptedCoordinator, type ScriptedCoordinator, type ScriptedStream } from '../helpers/scripted-coordinator.js';
 
 const MiB = 1024 * 1024;
-const job = (trialId: string, program: string): TrialRun => ({
+const job = (trialId: string, program: string): TrialRun => serve({
   studyId: 's', trialId, number: 0, params: {}, command: [process.execPath, '-e', program], env: {}, gpus: 0,
 });
 

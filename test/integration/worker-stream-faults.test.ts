@@ -17,9 +17,9 @@ import { AttemptChannel } from '../../worker/attempt-channel.js';
 import { ProcessRuntime } from '../../worker/runtime/process-runtime.js';
 import { runTrialSession, type SessionOptions } from '../../worker/trial-session.js';
 import { quietLog, waitFor } from '../helpers/env.js';
-import { startScriptedCoordinator, type ScriptedCoordinator } from '../helpers/scripted-coordinator.js';
+import { serve, startScriptedCoordinator, type ScriptedCoordinator } from '../helpers/scripted-coordinator.js';
 
-const job = (trialId: string, program: string): TrialRun => ({
+const job = (trialId: string, program: string): TrialRun => serve({
   studyId: 's', trialId, number: 0, params: {}, command: [process.execPath, '-e', program], env: {}, gpus: 0,
 });
 

@@ -118,7 +118,7 @@ function overQuota(files: Array<{ path: string; size: number }>, quota: Checkpoi
 }
 
 /** Uploads the folder as the attempt's checkpoint at `step`; a refusal is an answer, not a throw. */
-export async function uploadCheckpoint(client: grpc.Client, o: { trialId: string; attempt: number; step: number; dir: string; quota?: CheckpointQuota }): Promise<CheckpointSaved> {
+export async function uploadCheckpoint(client: grpc.Client, o: { trialId: string; attempt: number; attemptSecret: string; step: number; dir: string; quota?: CheckpointQuota }): Promise<CheckpointSaved> {
   const quota = o.quota ?? DEFAULT_TRIAL_LIMITS;
   let files: OpenedFile[] = [];
   try {
@@ -141,7 +141,7 @@ export async function uploadCheckpoint(client: grpc.Client, o: { trialId: string
   }
 }
 
-async function send(client: grpc.Client, o: { trialId: string; attempt: number; step: number; dir: string }, files: OpenedFile[]): Promise<CheckpointSaved> {
+async function send(client: grpc.Client, o: { trialId: string; attempt: number; attemptSecret: string; step: number; dir: string }, files: OpenedFile[]): Promise<CheckpointSaved> {
   const c = client as unknown as Client;
   let answered = false;
   let settle!: (v: CheckpointSaved) => void;
@@ -163,7 +163,7 @@ async function send(client: grpc.Client, o: { trialId: string; attempt: number; 
   };
   const hash = createHash('sha256');
   try {
-    await write({ trialId: o.trialId, attempt: o.attempt, step: o.step, files: files.map((f) => ({ path: f.path, size: f.size })) });
+    await write({ trialId: o.trialId, attempt: o.attempt, attemptSecret: o.attemptSecret, step: o.step, files: files.map((f) => ({ path: f.path, size: f.size })) });
     const realDir = await realpath(o.dir);
     const buf = Buffer.alloc(256 * 1024);
     for (let i = 0; i < files.length; i++) {
@@ -200,11 +200,12 @@ async function send(client: grpc.Client, o: { trialId: string; attempt: number; 
 }
 
 /** Replaces the folder's content with checkpoint `id` of the trial (only once it arrived whole). */
-export async function downloadCheckpoint(client: grpc.Client, o: { trialId: string; checkpointId: string; dir: string }): Promise<void> {
+/** `attempt` and its secret: the current attempt that restores it (the coordinator checks both). */
+export async function downloadCheckpoint(client: grpc.Client, o: { trialId: string; checkpointId: string; attempt: number; attemptSecret: string; dir: string }): Promise<void> {
   const staging = `${o.dir}.restore`;
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
-  const call = (client as unknown as Client).downloadCheckpoint({ trialId: o.trialId, checkpointId: o.checkpointId });
+  const call = (client as unknown as Client).downloadCheckpoint({ trialId: o.trialId, checkpointId: o.checkpointId, attempt: o.attempt, attemptSecret: o.attemptSecret });
   let writer: CheckpointFolderWriter | undefined;
   let expected: string | undefined;
   try {

@@ -12,6 +12,7 @@ export interface CheckpointChunk {
   'fileIndex'?: (number);
   'data'?: (Buffer | Uint8Array | string);
   'sha256'?: (string);
+  'attemptSecret'?: (string);
 }
 
 export interface CheckpointChunk__Output {
@@ -23,4 +24,5 @@ export interface CheckpointChunk__Output {
   'fileIndex': (number);
   'data': (Buffer);
   'sha256': (string);
+  'attemptSecret': (string);
 }

@@ -4,9 +4,13 @@
 export interface CheckpointRequest {
   'trialId'?: (string);
   'checkpointId'?: (string);
+  'attempt'?: (number);
+  'attemptSecret'?: (string);
 }
 
 export interface CheckpointRequest__Output {
   'trialId': (string);
   'checkpointId': (string);
+  'attempt': (number);
+  'attemptSecret': (string);
 }

@@ -1,5 +1,6 @@
 // Original file: proto/tunehive/v1/trials.proto
 
+import type { TrialTemplate as _tunehive_v1_TrialTemplate, TrialTemplate__Output as _tunehive_v1_TrialTemplate__Output } from '../../tunehive/v1/TrialTemplate.js';
 import type { Long } from '@grpc/proto-loader';
 
 // Original file: proto/tunehive/v1/trials.proto
@@ -27,6 +28,9 @@ export interface StartReply {
   'checkpointId'?: (string);
   'checkpointStep'?: (number | string | Long);
   'budget'?: (number | string | Long);
+  'attemptSecret'?: (string);
+  'template'?: (_tunehive_v1_TrialTemplate | null);
+  'paramsJson'?: (string);
 }
 
 export interface StartReply__Output {
@@ -36,4 +40,7 @@ export interface StartReply__Output {
   'checkpointId': (string);
   'checkpointStep': (number);
   'budget': (number);
+  'attemptSecret': (string);
+  'template': (_tunehive_v1_TrialTemplate__Output | null);
+  'paramsJson': (string);
 }

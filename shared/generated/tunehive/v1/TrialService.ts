@@ -6,6 +6,8 @@ import type { CheckpointChunk as _tunehive_v1_CheckpointChunk, CheckpointChunk__
 import type { CheckpointRequest as _tunehive_v1_CheckpointRequest, CheckpointRequest__Output as _tunehive_v1_CheckpointRequest__Output } from '../../tunehive/v1/CheckpointRequest.js';
 import type { CheckpointSaved as _tunehive_v1_CheckpointSaved, CheckpointSaved__Output as _tunehive_v1_CheckpointSaved__Output } from '../../tunehive/v1/CheckpointSaved.js';
 import type { CoordinatorMessage as _tunehive_v1_CoordinatorMessage, CoordinatorMessage__Output as _tunehive_v1_CoordinatorMessage__Output } from '../../tunehive/v1/CoordinatorMessage.js';
+import type { JoinReply as _tunehive_v1_JoinReply, JoinReply__Output as _tunehive_v1_JoinReply__Output } from '../../tunehive/v1/JoinReply.js';
+import type { JoinRequest as _tunehive_v1_JoinRequest, JoinRequest__Output as _tunehive_v1_JoinRequest__Output } from '../../tunehive/v1/JoinRequest.js';
 import type { WorkerMessage as _tunehive_v1_WorkerMessage, WorkerMessage__Output as _tunehive_v1_WorkerMessage__Output } from '../../tunehive/v1/WorkerMessage.js';
 
 export interface TrialServiceClient extends grpc.Client {
@@ -13,6 +15,15 @@ export interface TrialServiceClient extends grpc.Client {
   DownloadCheckpoint(argument: _tunehive_v1_CheckpointRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_tunehive_v1_CheckpointChunk__Output>;
   downloadCheckpoint(argument: _tunehive_v1_CheckpointRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_tunehive_v1_CheckpointChunk__Output>;
   downloadCheckpoint(argument: _tunehive_v1_CheckpointRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_tunehive_v1_CheckpointChunk__Output>;
+  
+  Join(argument: _tunehive_v1_JoinRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_tunehive_v1_JoinReply__Output>): grpc.ClientUnaryCall;
+  Join(argument: _tunehive_v1_JoinRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_tunehive_v1_JoinReply__Output>): grpc.ClientUnaryCall;
+  Join(argument: _tunehive_v1_JoinRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_tunehive_v1_JoinReply__Output>): grpc.ClientUnaryCall;
+  Join(argument: _tunehive_v1_JoinRequest, callback: grpc.requestCallback<_tunehive_v1_JoinReply__Output>): grpc.ClientUnaryCall;
+  join(argument: _tunehive_v1_JoinRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_tunehive_v1_JoinReply__Output>): grpc.ClientUnaryCall;
+  join(argument: _tunehive_v1_JoinRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_tunehive_v1_JoinReply__Output>): grpc.ClientUnaryCall;
+  join(argument: _tunehive_v1_JoinRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_tunehive_v1_JoinReply__Output>): grpc.ClientUnaryCall;
+  join(argument: _tunehive_v1_JoinRequest, callback: grpc.requestCallback<_tunehive_v1_JoinReply__Output>): grpc.ClientUnaryCall;
   
   RunTrial(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_tunehive_v1_WorkerMessage, _tunehive_v1_CoordinatorMessage__Output>;
   RunTrial(options?: grpc.CallOptions): grpc.ClientDuplexStream<_tunehive_v1_WorkerMessage, _tunehive_v1_CoordinatorMessage__Output>;
@@ -33,6 +44,8 @@ export interface TrialServiceClient extends grpc.Client {
 export interface TrialServiceHandlers extends grpc.UntypedServiceImplementation {
   DownloadCheckpoint: grpc.handleServerStreamingCall<_tunehive_v1_CheckpointRequest__Output, _tunehive_v1_CheckpointChunk>;
   
+  Join: grpc.handleUnaryCall<_tunehive_v1_JoinRequest__Output, _tunehive_v1_JoinReply>;
+  
   RunTrial: grpc.handleBidiStreamingCall<_tunehive_v1_WorkerMessage__Output, _tunehive_v1_CoordinatorMessage>;
   
   UploadCheckpoint: grpc.handleClientStreamingCall<_tunehive_v1_CheckpointChunk__Output, _tunehive_v1_CheckpointSaved>;
@@ -41,6 +54,7 @@ export interface TrialServiceHandlers extends grpc.UntypedServiceImplementation 
 
 export interface TrialServiceDefinition extends grpc.ServiceDefinition {
   DownloadCheckpoint: MethodDefinition<_tunehive_v1_CheckpointRequest, _tunehive_v1_CheckpointChunk, _tunehive_v1_CheckpointRequest__Output, _tunehive_v1_CheckpointChunk__Output>
+  Join: MethodDefinition<_tunehive_v1_JoinRequest, _tunehive_v1_JoinReply, _tunehive_v1_JoinRequest__Output, _tunehive_v1_JoinReply__Output>
   RunTrial: MethodDefinition<_tunehive_v1_WorkerMessage, _tunehive_v1_CoordinatorMessage, _tunehive_v1_WorkerMessage__Output, _tunehive_v1_CoordinatorMessage__Output>
   UploadCheckpoint: MethodDefinition<_tunehive_v1_CheckpointChunk, _tunehive_v1_CheckpointSaved, _tunehive_v1_CheckpointChunk__Output, _tunehive_v1_CheckpointSaved__Output>
 }

@@ -8,6 +8,9 @@ export interface TrialStarted {
   'resumeAttempt'?: (number);
   'hardware'?: (_tunehive_v1_Hardware | null);
   'deliveryId'?: (string);
+  'jobId'?: (string);
+  'jobToken'?: (string);
+  'attemptSecret'?: (string);
 }
 
 export interface TrialStarted__Output {
@@ -16,4 +19,7 @@ export interface TrialStarted__Output {
   'resumeAttempt': (number);
   'hardware': (_tunehive_v1_Hardware__Output | null);
   'deliveryId': (string);
+  'jobId': (string);
+  'jobToken': (string);
+  'attemptSecret': (string);
 }
