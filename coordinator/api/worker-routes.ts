@@ -23,8 +23,7 @@ export const RevokeWorkerReply = Type.Object({
 
 export const workerRoutes: FastifyPluginAsync<{ auth: WorkerAuth; workers: WorkerDirectory }> = async (app, { auth, workers }) => {
   app.withTypeProvider<TypeBoxTypeProvider>().delete('/workers/:id', {
-    // Admins only: the HTTP auth plugin reads the role a route needs from here.
-    config: { requiredRole: 'admin' },
+    config: { auth: { admin: true } },
     schema: {
       summary: 'Revoke a worker: its credential stops working, its running trials are handed back',
       params: WorkerParams,

@@ -91,6 +91,7 @@ export async function registerHttpAuth(app: FastifyInstance, auth: HttpAuth, sto
     // Only API tokens speak HTTP: join tokens and worker credentials are for the gRPC service.
     if (!rec || rec.kind !== 'api') return refuse(req, reply, false);
     req.principal = principalOf(rec);
+    if ('admin' in rule && !req.principal.admin) throw forbidden('this needs an admin token');
     if ('scope' in rule && !req.principal.admin && !req.principal.scopes.includes(rule.scope)) {
       throw forbidden(`this needs a token with scope ${rule.scope}`);
     }

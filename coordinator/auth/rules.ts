@@ -11,6 +11,8 @@ export type AuthRule =
   | { public: true }
   /** Any valid API token; the handler filters or checks further (lists, creation, tokens). */
   | { token: true; note?: string }
+  /** An admin token (the fleet: revoking workers). */
+  | { admin: true }
   /** A token with this scope (or an admin token); `openable` routes are public with --open-metrics. */
   | { scope: Scope; openable?: boolean }
   /** `params.id` is a study id: the role is needed in the study's project. */
@@ -31,6 +33,7 @@ declare module 'fastify' {
 /** One line for the OpenAPI description of an operation. */
 export function describeRule(rule: AuthRule): string {
   if ('public' in rule) return 'Auth: none.';
+  if ('admin' in rule) return 'Auth: an admin token.';
   if ('scope' in rule) return `Auth: a token with scope \`${rule.scope}\` (or admin)${rule.openable ? '; none with --open-metrics' : ''}.`;
   if ('study' in rule) return `Auth: role \`${rule.study}\` in the study's project.`;
   if ('trial' in rule) return `Auth: role \`${rule.trial}\` in the project of the trial's study.`;

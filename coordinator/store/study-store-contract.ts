@@ -50,10 +50,15 @@ export interface TrialTransitions {
   /** 1 created, 0 study not running, -1 number taken (another driver), -2 maxTrials reached. */
   createTrial(studyId: string, number: number, params: Params, maxTrials: number, budget?: number, now?: number): Promise<number>;
   /**
-   * Opens (or, for a repeated delivery id or a re-join of the current attempt, returns) the
-   * attempt a worker runs; attempt 0: do not run (`exhausted`: the attempt whose retries ran out).
+   * Opens (or, for a repeated delivery id, returns) the attempt a worker runs, storing the hash
+   * of its new secret; a re-join (resumeAttempt > 0) keeps the attempt only for its worker
+   * presenting that secret (`forbidden` otherwise, nothing changed). Attempt 0: do not run
+   * (`exhausted`: the attempt whose retries ran out).
    */
-  startAttempt(studyId: string, number: number, workerId: string, resumeAttempt: number, hardware: string, maxRetries: number, now?: number, deliveryId?: string): Promise<{ attempt: number; reason: string; exhausted?: number }>;
+  startAttempt(studyId: string, number: number, workerId: string, resumeAttempt: number, hardware: string, maxRetries: number, now?: number, deliveryId?: string,
+    secret?: { issued: string; presented?: string }): Promise<{ attempt: number; reason: string; exhausted?: number; forbidden?: boolean }>;
+  /** Whether `secret` is the secret of the trial's current attempt `attempt`, held by `workerId`. */
+  attemptOwnedBy(studyId: string, number: number, attempt: number, workerId: string, secret: string): Promise<boolean>;
   /** Stores a batch once and in seq order, up to `maxPoints` per trial (the rest counted as dropped). */
   appendMetrics(studyId: string, number: number, attempt: number, seq: number, objectiveMetric: string, points: Array<{ name: string; step: number; value: number; timeMs: number }>, maxPoints: number, now?: number): Promise<AppendResult>;
   finishTrial(studyId: string, number: number, attempt: number, outcome: FinishOutcome, o: { direction: string; reason: string; exitCode?: number; stderrTail?: string; maxRetries: number; stopLatencyMs?: number; truncatedLines?: number; droppedBytes?: number; now?: number }): Promise<{ state: string; applied: boolean }>;

@@ -73,9 +73,16 @@ describe.each(HARNESSES)('StudyStore contract: $name', (h) => {
   it('startAttempt: one attempt per delivery, a re-join keeps it, a lost attempt counts, retries run out', async () => {
     const s = await store.createStudy(spec({ maxRetries: 1 }));
     await store.createTrial(s.id, 0, { x: 0.5 }, 10);
-    const first = await Promise.all(Array.from({ length: 4 }, () => store.startAttempt(s.id, 0, 'w1', 0, '', 1, Date.now(), 'd1')));
+    const secret = { issued: 'attempt-one-secret' };
+    const first = await Promise.all(Array.from({ length: 4 }, () => store.startAttempt(s.id, 0, 'w1', 0, '', 1, Date.now(), 'd1', secret)));
     expect(first.map((r) => r.attempt)).toEqual([1, 1, 1, 1]);
-    expect((await store.startAttempt(s.id, 0, 'w1', 1, '', 1)).attempt).toBe(1);
+    // A re-join keeps the attempt only for its worker, presenting its secret.
+    const rejoin = { issued: 'ignored', presented: 'attempt-one-secret' };
+    expect((await store.startAttempt(s.id, 0, 'w1', 1, '', 1, Date.now(), '', rejoin)).attempt).toBe(1);
+    expect(await store.startAttempt(s.id, 0, 'w1', 1, '', 1, Date.now(), '', { issued: 'x', presented: 'wrong' })).toMatchObject({ attempt: 0, forbidden: true });
+    expect(await store.startAttempt(s.id, 0, 'intruder', 1, '', 1, Date.now(), '', rejoin)).toMatchObject({ attempt: 0, forbidden: true });
+    expect(await store.attemptOwnedBy(s.id, 0, 1, 'w1', 'attempt-one-secret')).toBe(true);
+    expect(await store.attemptOwnedBy(s.id, 0, 1, 'w1', 'wrong')).toBe(false);
     // A new delivery of a RUNNING trial means its worker was lost: attempt 2, the last one allowed.
     expect((await store.startAttempt(s.id, 0, 'w2', 0, '', 1, Date.now(), 'd2')).attempt).toBe(2);
     const third = await store.startAttempt(s.id, 0, 'w3', 0, '', 1, Date.now(), 'd3');

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { call, ensureProject, studyWithTrial, userToken } from '../helpers/auth.js';
 
-type Rule = { public?: true; token?: true; scope?: string; openable?: boolean; study?: string; trial?: string; project?: string };
+type Rule = { public?: true; token?: true; admin?: true; scope?: string; openable?: boolean; study?: string; trial?: string; project?: string };
 const RANK: Record<string, number> = { viewer: 1, editor: 2, owner: 3, admin: 4 };
 
 // A body for every write route, so the route itself (not the body check) answers. A write
@@ -19,7 +19,7 @@ const BODIES: Record<string, unknown> = {
   'POST /api/v1/projects': { name: 'matrix-made' },
   'PUT /api/v1/projects/{name}/members/{owner}': { role: 'editor' },
 };
-const NO_BODY = new Set(['POST /api/v1/studies/{id}/stop', 'POST /api/v1/studies/{id}/trials/ask', 'DELETE /api/v1/studies/{id}', 'DELETE /api/v1/tokens/{id}', 'DELETE /api/v1/projects/{name}/members/{owner}']);
+const NO_BODY = new Set(['POST /api/v1/studies/{id}/stop', 'POST /api/v1/studies/{id}/trials/ask', 'DELETE /api/v1/studies/{id}', 'DELETE /api/v1/tokens/{id}', 'DELETE /api/v1/projects/{name}/members/{owner}', 'DELETE /api/v1/workers/{id}']);
 
 describe('auth matrix over every route of the OpenAPI document', () => {
   let stack: TestStack;
@@ -109,7 +109,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
         // Unreadable is unknown: a 404 that says no more than for an id that never existed.
         expect(r.status, label).toBe(404);
         expect(r.text, label).not.toContain('proj-a"');
-      } else if (o.rule.scope) {
+      } else if (o.rule.scope || o.rule.admin) {
         expect(r.status, label).toBe(403);
       } else if (label === 'POST /api/v1/studies') {
         expect(r.status, label).toBe(404);
@@ -135,6 +135,9 @@ describe('auth matrix over every route of the OpenAPI document', () => {
       if (o.rule.scope) {
         expect(r.status, label).toBe(403);
         expect(r.body.error.message, label).toContain(`scope ${o.rule.scope}`);
+      } else if (o.rule.admin) {
+        expect(r.status, label).toBe(403);
+        expect(r.body.error.message, label).toContain('needs an admin token');
       } else if (wanted && RANK[wanted]! > RANK.viewer!) {
         expect(r.status, label).toBe(403);
         expect(r.body.error.code, label).toBe('TH_ERR_AUTH_FORBIDDEN');

@@ -38,7 +38,11 @@ describe('deleting a study', () => {
     const id = created.body.id as string;
     await stack.waitForStudy(id);
     const redis = stack.coordinator.store.redis;
-    const before = await keysOf(redis, stack.prefix, id);
+    // The study ends on the last Finished; its worker completes the queue job a moment later.
+    const before = await waitFor(async () => {
+      const ks = await keysOf(redis, stack.prefix, id);
+      return ks.some((k) => k.slice(stack.prefix.length).startsWith(':q:')) ? undefined : ks;
+    }, 10_000, 'the last queue job to complete');
     // Measured: what an ended study keeps (the report quotes these figures).
     const perTrial = before.filter((k) => k.includes(':trial:')).length / 4;
     console.log(`keys after the study ended: ${before.length} (${perTrial} per trial): ${before.map((k) => k.slice(stack.prefix.length)).join(' ')}`);
