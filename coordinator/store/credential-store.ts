@@ -10,7 +10,7 @@
  */
 import type { Redis } from 'ioredis';
 import { keys } from '../../shared/redis-keys.js';
-import { mintToken, parseToken, secretMatches, tokenFromSecret, type TokenKind } from '../auth/token-format.js';
+import { hashSecret, mintToken, parseToken, secretMatches, tokenFromSecret, type TokenKind } from '../auth/token-format.js';
 
 export type Role = 'viewer' | 'editor' | 'owner' | 'admin';
 export const ROLES: readonly Role[] = ['viewer', 'editor', 'owner', 'admin'];
@@ -65,7 +65,10 @@ export class CredentialStore {
   /** Registers an operator-given secret (idempotent: every replica may do it at start). */
   async ensureOperatorSecret(secret: string, c: NewCredential, now = Date.now()): Promise<CredentialRecord> {
     if (secret.length < MIN_OPERATOR_SECRET) throw new Error(`an operator secret must be at least ${MIN_OPERATOR_SECRET} characters`);
-    const { id, hash } = tokenFromSecret(secret);
+    // A secret in the shape of a minted token is looked up by its own id (as verify does).
+    const parsed = parseToken(secret);
+    if (parsed && parsed.kind !== c.kind) throw new Error(`this secret has the shape of a ${parsed.kind} token; use it for that, or choose another secret`);
+    const { id, hash } = parsed ? { id: parsed.id, hash: hashSecret(parsed.secret) } : tokenFromSecret(secret);
     const existing = await this.get(id);
     if (existing && !existing.revokedAt) return existing;
     return this.put(id, hash, c, now);

@@ -48,6 +48,11 @@ describe('credential store (real Redis)', () => {
     expect(a.id).toBe(b.id);
     expect((await store.verify(secret))?.role).toBe('admin');
     await expect(store.ensureOperatorSecret('short', { kind: 'api', owner: 'x', role: 'admin' })).rejects.toThrow(/at least 16/);
+    // A secret in the shape of a minted token of its kind verifies too; of another kind it is refused.
+    const shaped = 'thj_0123456789abcdef_' + 'j'.repeat(43);
+    await store.ensureOperatorSecret(shaped, { kind: 'worker-join', owner: 'ops', role: 'viewer', projects: ['*'] });
+    expect((await store.verify(shaped))?.kind).toBe('worker-join');
+    await expect(store.ensureOperatorSecret(shaped, { kind: 'api', owner: 'admin', role: 'admin' })).rejects.toThrow(/shape of a worker-join token/);
   });
 
   it('the sweep deletes records past their grace period', async () => {

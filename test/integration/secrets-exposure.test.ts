@@ -10,13 +10,14 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, startTestStack, type TestStack } from '../helpers/stack.js';
-import { redisUrl, waitFor } from '../helpers/env.js';
+import { redisUrl, TEST_JOIN_TOKEN, waitFor } from '../helpers/env.js';
 import { exited, killAll, spawnWorker } from '../helpers/processes.js';
 import type { ChildProcess } from 'node:child_process';
 import { keys } from '../../shared/redis-keys.js';
 
 const SECRETS = {
-  TUNEHIVE_JOIN_TOKEN: 'thj_00112233445566aa_joinjoinjoinjoinjoinjoinjoinjoinjoinjoinjoi',
+  // The real join token of the test coordinator: the agent must join with it, and hide it.
+  TUNEHIVE_JOIN_TOKEN: TEST_JOIN_TOKEN,
   TUNEHIVE_TOKEN: 'thk_00112233445566bb_tokentokentokentokentokentokentokentokentok',
   TUNEHIVE_ADMIN_TOKEN: 'admin-secret-7c1d9e2f',
   MY_DB_PASSWORD: 'db-password-4b8a6c0e',

@@ -337,9 +337,10 @@ console.log('leak_env='+(Object.values(process.env).some((v)=>v&&v.includes(t))?
     }
     // Without a join token (and no saved credential) the worker says what it needs and exits 1.
     const { spawn } = await import('node:child_process');
-    const env = { ...process.env };
+    // The Redis URL carries a password: by environment, as the CLI requires.
+    const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: redisUrl() };
     delete env.TUNEHIVE_JOIN_TOKEN;
-    const noToken = spawn(process.execPath, [path.resolve('bin/tunehive.mjs'), 'worker', '--redis', redisUrl(), '--prefix', stack.prefix, '--coordinator', stack.coordinator.grpcAddress,
+    const noToken = spawn(process.execPath, [path.resolve('bin/tunehive.mjs'), 'worker', '--prefix', stack.prefix, '--coordinator', stack.coordinator.grpcAddress,
       '--work-dir', tmp('no-token')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     noToken.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
