@@ -164,6 +164,24 @@ describe('the coordinator edge of the worker protocol', () => {
     expect(trial.value).toBe(15);
   });
 
+  it('the objective is stored even after a program used up the metric names cap with other names', async () => {
+    const id = await queuedTrial();
+    const s = await started(id);
+    // 1,000 other names first (the names cap): the objective must still get its series, or the
+    // stopping rules and the series routes would never see it.
+    s.send({ metrics: { attempt: 1, seq: 1, points: Array.from({ length: 1000 }, (_, i) => pt(1, { name: `m${i}` })) } });
+    expect((await s.next((m) => !!m.ack)).ack).toMatchObject({ seq: 1, droppedPoints: 0 });
+    s.send({ metrics: { attempt: 1, seq: 2, points: [pt(1), pt(2), pt(3, { name: 'one_too_many' })] } });
+    expect((await s.next((m) => !!m.ack)).ack).toMatchObject({ seq: 2, droppedPoints: 1 });
+    s.end();
+    const trial = (await stack.api('GET', `/api/v1/trials/${id}.0`)).body;
+    expect(trial.metrics.score?.count).toBe(2);
+    expect(trial.metrics.one_too_many).toBeUndefined();
+    const series = await stack.api('GET', `/api/v1/trials/${id}.0/metrics/score`);
+    expect(series.status).toBe(200);
+    expect(series.body.points.map((p: { value: number }) => p.value)).toEqual([1, 2]);
+  });
+
   it('re-sent Starts of one delivery (lost replies) get the same attempt and do not fail a healthy trial (item 6)', async () => {
     const id = await queuedTrial();
     // maxRetries is 3: four lost replies used to open four attempts and fail the trial.
