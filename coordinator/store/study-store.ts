@@ -478,7 +478,8 @@ export class StudyStore implements StudyStoreContract {
   /** Takes the study out of the global indexes (they live in other slots, so apart from its keys). */
   async unindexStudy(studyId: string): Promise<void> {
     const p = this.prefix;
-    await this.redis.pipeline().zrem(keys.studies(p), studyId).srem(keys.activeStudies(p), studyId).zrem(keys.endedStudies(p), studyId).exec();
+    await this.redis.pipeline().zrem(keys.studies(p), studyId).srem(keys.activeStudies(p), studyId).zrem(keys.endedStudies(p), studyId)
+      .srem(keys.endingStudies(p), studyId).exec();
   }
 
   /** Records when a study ended (the retention index); its lease is of no use any more. */
