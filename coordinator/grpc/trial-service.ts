@@ -154,6 +154,8 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
           return;
         }
         const trialId = msg.started.trialId;
+        // Commands name no trial: an earlier Start's trial must not keep this stream as its sink.
+        state?.unregister();
         state = {
           studyId: ids.studyId, number: ids.number, trialId, attempt: r.attempt, spec: study.spec,
           unregister: commands.register(trialId, (action, reason) => send({ command: { action, reason } })),

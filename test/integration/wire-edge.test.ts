@@ -22,6 +22,7 @@ function open(client: grpc.Client) {
   call.on('data', (m: CoordinatorMessage) => inbox.push(m));
   call.on('error', (e: grpc.ServiceError) => { error = e; });
   return {
+    inbox,
     send: (m: WorkerMessage) => call.write(m),
     next: async (pred: (m: CoordinatorMessage) => boolean) => waitFor(() => {
       const i = inbox.findIndex(pred);
@@ -180,6 +181,20 @@ describe('the coordinator edge of the worker protocol', () => {
     const series = await stack.api('GET', `/api/v1/trials/${id}.0/metrics/score`);
     expect(series.status).toBe(200);
     expect(series.body.points.map((p: { value: number }) => p.value)).toEqual([1, 2]);
+  });
+
+  it('a second Start on one stream leaves the first trial\'s commands off that stream', async () => {
+    const a = await queuedTrial();
+    const b = await queuedTrial();
+    const s = await started(a);
+    s.send({ started: { trialId: `${b}.0`, workerId: 'scripted', resumeAttempt: 0, deliveryId: '' } });
+    expect((await s.next((m) => !!m.startReply)).startReply).toMatchObject({ action: 'ACTION_RUN', attempt: 1 });
+    // Commands carry no trial id: a stop meant for the first trial would stop the second one's program.
+    expect((await stack.api('POST', `/api/v1/studies/${a}/stop`)).status).toBe(200);
+    s.send({ metrics: { attempt: 1, seq: 1, points: [pt(1)] } });
+    expect((await s.next((m) => !!m.ack)).ack).toMatchObject({ seq: 1 });
+    expect(s.inbox.filter((m) => m.command)).toEqual([]);
+    s.end();
   });
 
   it('re-sent Starts of one delivery (lost replies) get the same attempt and do not fail a healthy trial (item 6)', async () => {
