@@ -173,7 +173,7 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
       if (!state) return; // Anything before a granted start is meaningless.
       if (msg.metrics) {
         const { attempt, seq, points } = msg.metrics;
-        trialAtFault(() => checkBatch(points));
+        trialAtFault(() => checkBatch(points, Date.now(), seq));
         const r = await store.appendMetrics(state.studyId, state.number, attempt, seq, state.spec.objective.metric,
           points.map((p) => ({ name: p.name, step: p.step, value: p.value, timeMs: p.timeMs })), maxMetricPoints(state.spec));
         if (r.status === -1) {

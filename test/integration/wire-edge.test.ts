@@ -97,6 +97,16 @@ describe('the coordinator edge of the worker protocol', () => {
       });
     }
 
+    it('a metric batch with seq 0 (the ask/tell "next" marker) is refused: its replays would each be stored', async () => {
+      const id = await queuedTrial();
+      const s = await started(id);
+      s.send({ metrics: { attempt: 1, seq: 0, points: [pt(1)] } });
+      expect((await s.error()).code).toBe(grpcStatus.INVALID_ARGUMENT);
+      const trial = await failedTrial(id);
+      expect(trial.reason).toMatch(/metrics\.seq: must be an integer from 1/);
+      expect(trial.points).toBe(0);
+    });
+
     it('a 3 MiB reason in Finished fails the trial with a bounded reason', async () => {
       const id = await queuedTrial();
       const s = await started(id);
