@@ -59,7 +59,8 @@ export class TrialQueue {
     const q = this.queue(gpus);
     let removed = 0;
     for (let i = 0; i < jobIds.length; i += batch) {
-      const done = await Promise.all(jobIds.slice(i, i + batch).map((id) => q.remove(id).catch(() => 0)));
+      // BullMQ's remove answers 1 for a job that is not there at all: only jobs found count.
+      const done = await Promise.all(jobIds.slice(i, i + batch).map(async (id) => ((await q.getJob(id)) ? q.remove(id) : 0)).map((p) => p.catch(() => 0)));
       removed += done.reduce<number>((a, b) => a + b, 0);
     }
     return removed;

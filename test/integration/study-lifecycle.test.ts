@@ -54,6 +54,8 @@ describe('deleting a study', () => {
     expect(del.status).toBe(200);
     expect(del.body).toMatchObject({ deleted: true, studyId: id, state: 'COMPLETED', trials: 4 });
     expect(del.body.keys).toBe(before.length);
+    // Every job completed and went (removeOnComplete): none is there to remove.
+    expect(del.body.jobs).toBe(0);
 
     expect(await keysOf(redis, stack.prefix, id)).toEqual([]);
     expect(await redis.zscore(`${stack.prefix}:studies`, id)).toBeNull();
