@@ -178,7 +178,7 @@ export function parseStudySpec(raw: unknown): SpecResult {
 
   // Pass 1, structure: the schema.
   const errors = schemaErrors(ReportingSchema, raw);
-  const space = isObject(raw.searchSpace) ? raw.searchSpace : {};
+  const space = withinLimits(raw).space;
   for (const [name, p] of Object.entries(space)) {
     const at = `searchSpace.${name}`;
     const variant = isObject(p) ? PARAM_VARIANTS[p.type as keyof typeof PARAM_VARIANTS] : undefined;
@@ -197,9 +197,21 @@ export function parseStudySpec(raw: unknown): SpecResult {
 
 type Err = (field: string, reason: string) => void;
 
+/**
+ * The parts of a spec that are checked element by element, or nothing where the schema has
+ * already refused their size: each element's check is slow (interpreted), and a body of 10,000
+ * parameters held the event loop for seconds and answered with 10,000 errors.
+ */
+function withinLimits(raw: Raw): { space: Raw; command: unknown[] } {
+  const space = isObject(raw.searchSpace) && Object.keys(raw.searchSpace).length <= LIMITS.params ? raw.searchSpace : {};
+  const command = isObject(raw.trial) && Array.isArray(raw.trial.command) && raw.trial.command.length <= LIMITS.commandArgs ? raw.trial.command : [];
+  return { space, command };
+}
+
 function semanticChecks(raw: Raw, err: Err): void {
+  const within = withinLimits(raw);
   if (isObject(raw.searchSpace)) {
-    for (const [name, p] of Object.entries(raw.searchSpace)) {
+    for (const [name, p] of Object.entries(within.space)) {
       if (reservedName(name)) err(`searchSpace.${name}`, `"${name}" is a built-in name of JavaScript objects and cannot name a parameter; choose another`);
       else if (!PARAM_NAME.test(name)) err(`searchSpace.${name}`, 'parameter names start with a letter or _ and hold only letters, digits, _ . -');
       if (isObject(p) && Object.hasOwn(PARAM_VARIANTS, p.type as string) && Value.Check(PARAM_VARIANTS[p.type as keyof typeof PARAM_VARIANTS], p)) {
@@ -210,8 +222,8 @@ function semanticChecks(raw: Raw, err: Err): void {
   const trial = raw.trial;
   if (isObject(trial)) {
     if (raw.askTimeoutSeconds !== undefined) err('askTimeoutSeconds', 'applies to ask/tell studies (without "trial"); worker trials use trial.timeoutSeconds');
-    const command = trial.command;
-    if (Array.isArray(command)) {
+    const command = within.command;
+    if (command.length > 0) {
       if (typeof command[0] === 'string' && command[0].trim() === '') err('trial.command[0]', 'must name a program');
       const space = isObject(raw.searchSpace) ? raw.searchSpace : undefined;
       command.forEach((a, i) => {

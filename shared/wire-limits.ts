@@ -61,6 +61,11 @@ export function checkStep(step: unknown): string | undefined {
   return Number.isSafeInteger(step) && (step as number) >= 0 ? undefined : `must be an integer from 0 to 2^53-1 (got ${preview(step)})`;
 }
 
+/** Batches are numbered from 1; the store reads 0 as "the next one" (ask/tell), which no replay check covers. */
+export function checkSeq(seq: unknown): string | undefined {
+  return Number.isSafeInteger(seq) && (seq as number) >= 1 ? undefined : `must be an integer from 1 to 2^53-1 (got ${preview(seq)})`;
+}
+
 export function checkTimeMs(t: unknown, now = Date.now()): string | undefined {
   if (!Number.isInteger(t)) return `must be an integer number of milliseconds (got ${preview(t)})`;
   if ((t as number) < WIRE_LIMITS.minTimeMs || (t as number) > now + WIRE_LIMITS.futureTimeMs) return `${t as number} is outside 2000-01-01 .. one day from now`;
@@ -76,8 +81,10 @@ const bounded = (field: string, v: unknown, max: number, unit: 'chars' | 'bytes'
 
 export interface WirePoint { name: string; step: number; value: number; timeMs: number }
 
-/** Validates one metric batch; throws an UnrecoverableError naming the first bad point. */
-export function checkBatch(points: readonly WirePoint[], now = Date.now()): void {
+/** Validates one metric batch (and its seq, from a worker); throws an UnrecoverableError naming the first bad part. */
+export function checkBatch(points: readonly WirePoint[], now = Date.now(), seq?: unknown): void {
+  const badSeq = seq === undefined ? undefined : checkSeq(seq);
+  if (badSeq) throw invalid('metrics.seq', badSeq);
   if (points.length > WIRE_LIMITS.batchPoints) throw tooLarge('metrics.points', `${points.length} points in one batch (at most ${WIRE_LIMITS.batchPoints})`);
   for (let i = 0; i < points.length; i++) {
     const p = points[i]!;

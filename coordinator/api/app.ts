@@ -6,7 +6,7 @@
  * Fastify's ajv checks, fast-json-stringify serialises and @fastify/swagger publishes at
  * /api/v1/openapi.json (UI at /docs, assets served from the package, nothing fetched).
  */
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import helmet from '@fastify/helmet';
@@ -94,6 +94,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     bodyLimit: deps.bodyLimit ?? 1024 * 1024,
     // Fastify's ajv: strict for bodies, coercing for query strings and path parameters.
     schemaController: { compilersFactory: { buildValidator } },
+    // The router's own refusals (a bad %-escape, a path part over maxParamLength) come before the error handler.
+    frameworkErrors: (err, _req, reply: FastifyReply) => reply.status(err.statusCode ?? 400)
+      .send({ error: { code: err.code, message: err.message, fields: [{ field: '(url)', reason: err.message.slice(0, 300) }] } }),
   }) as unknown as FastifyInstance;
 
   registerBodyParsers(app);

@@ -211,6 +211,8 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
           return;
         }
         const trialId = msg.started.trialId;
+        // Commands name no trial: an earlier Start's trial must not keep this stream as its sink.
+        state?.unregister();
         state = {
           studyId: ids.studyId, number: ids.number, trialId, attempt: r.attempt, spec: study.spec, worker: me,
           unregister: commands.register(trialId, (action, reason) => send({ command: { action, reason } })),
@@ -233,7 +235,7 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
       if (claimed !== undefined && claimed !== state.attempt) throw forbidden(`this stream is attempt ${state.attempt}; it cannot report for attempt ${claimed}`);
       if (msg.metrics) {
         const { attempt, seq, points } = msg.metrics;
-        trialAtFault(() => checkBatch(points));
+        trialAtFault(() => checkBatch(points, Date.now(), seq));
         const r = await store.appendMetrics(state.studyId, state.number, attempt, seq, state.spec.objective.metric,
           points.map((p) => ({ name: p.name, step: p.step, value: p.value, timeMs: p.timeMs })), maxMetricPoints(state.spec));
         if (r.status === -1) {

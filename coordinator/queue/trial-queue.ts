@@ -101,8 +101,11 @@ export class TrialQueue {
   async removeJobs(gpus: number, jobIds: string[], batch = 20): Promise<number> {
     let removed = 0;
     for (let i = 0; i < jobIds.length; i += batch) {
-      const done = await Promise.all(jobIds.slice(i, i + batch).map(async (id) =>
-        this.queue(await this.projectOf(id.split('.')[0]!), gpus).remove(id).catch(() => 0)));
+      // BullMQ's remove answers 1 for a job that is not there at all: only jobs found count.
+      const done = await Promise.all(jobIds.slice(i, i + batch).map(async (id) => {
+        const q = this.queue(await this.projectOf(id.split('.')[0]!), gpus);
+        return (await q.getJob(id)) ? q.remove(id) : 0;
+      }).map((p) => p.catch(() => 0)));
       removed += done.reduce<number>((a, b) => a + b, 0);
     }
     return removed;

@@ -4,7 +4,7 @@
  * This decider reads only what the rule declares it needs (`needsPeers`), from indexes kept in
  * Redis (layout in stop-index.ts, keys in shared/redis-keys.ts):
  *
- * - Each trial's reports are indexed once, in report order, by a cursor (indexReports-3.lua,
+ * - Each trial's reports are indexed once, in report order, by a cursor (indexReports-4.lua,
  *   compare-and-set); the index keeps its rungs reached and its running loss sum and minimum.
  * - rungs: when a trial first reports at or past a rung (the rules' "reaches"), it joins that
  *   rung with its value there, like Optuna's completed_rung_k. Its place is a ZRANK: prune mode

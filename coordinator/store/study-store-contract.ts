@@ -104,7 +104,8 @@ export interface Leases {
  * The early-stopping indexes (coordinator/stopping/stop-index.ts owns their meaning): rung
  * memberships written once per trial and rung, promotion candidates, completed trials' running
  * averages. `indexReports` is atomic and guarded by a cursor (`expected` -> `next`), so two
- * replicas never count the same reports twice; the other writes are idempotent.
+ * replicas never count the same reports twice, and writes nothing once the study is deleted
+ * (a batch may be indexed just after); the other writes are idempotent.
  */
 export interface StopIndexes {
   stopField(studyId: string, field: string): Promise<string | undefined>;

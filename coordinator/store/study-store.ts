@@ -78,7 +78,7 @@ export type FinishOutcome = 'COMPLETED' | 'FAILED' | 'PRUNED' | 'PAUSED' | 'CANC
 
 const SCRIPT_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
 const SCRIPTS = ['createTrial-3', 'startAttempt-3', 'appendMetrics-3', 'finishTrial-5', 'endWaitingTrial-5', 'endStudy-1', 'commitCheckpoint-1',
-  'acquireLease-1', 'releaseLease-1', 'recordDecision-1', 'resumeTrial-7', 'indexReports-3', 'recordPause-3', 'heartbeat-2'] as const;
+  'acquireLease-1', 'releaseLease-1', 'recordDecision-1', 'resumeTrial-7', 'indexReports-4', 'recordPause-3', 'heartbeat-2'] as const;
 /** Scripts that take further keys after their fixed ones (the count in the name): one per metric name. */
 const VARIADIC: ReadonlySet<ScriptName> = new Set(['appendMetrics-3']);
 type ScriptName = (typeof SCRIPTS)[number];
@@ -386,14 +386,14 @@ export class StudyStore implements StudyStoreContract {
 
   /**
    * Advances trial `number`'s index state from `expected` to `next` and adds it to the rungs it
-   * reached (indexReports-3.lua). Its place and the size of each of those rungs, in order, or
-   * undefined when the state was not `expected` any more.
+   * reached (indexReports-4.lua). Its place and the size of each of those rungs, in order, or
+   * undefined when the state was not `expected` any more (or the study is gone: nothing written).
    */
   async indexReports(studyId: string, number: number, expected: string, next: string, rungs: Array<{ member: string; lo: string; hi: string }>): Promise<Array<{ place: number; size: number }> | undefined> {
     const p = this.prefix;
     const args: (string | number)[] = [number, expected, next];
     for (const r of rungs) args.push(r.member, r.lo, r.hi);
-    const out = (await this.run('indexReports-3', [keys.stopState(p, studyId), keys.stopRungs(p, studyId), keys.stopCandidates(p, studyId)], args)) as number[];
+    const out = (await this.run('indexReports-4', [keys.stopState(p, studyId), keys.stopRungs(p, studyId), keys.stopCandidates(p, studyId), keys.study(p, studyId)], args)) as number[];
     if (Number(out[0]) !== 1) return undefined;
     return rungs.map((_, i) => ({ place: Number(out[1 + 2 * i]), size: Number(out[2 + 2 * i]) }));
   }
@@ -567,7 +567,8 @@ export class StudyStore implements StudyStoreContract {
   async unindexStudy(studyId: string): Promise<void> {
     const p = this.prefix;
     const project = (await this.studyProject(studyId)) ?? DEFAULT_PROJECT;
-    await this.redis.pipeline().zrem(keys.projectStudies(p, project), studyId).zrem(keys.studies(p), studyId).srem(keys.activeStudies(p), studyId).zrem(keys.endedStudies(p), studyId).exec();
+    await this.redis.pipeline().zrem(keys.projectStudies(p, project), studyId).zrem(keys.studies(p), studyId).srem(keys.activeStudies(p), studyId).zrem(keys.endedStudies(p), studyId)
+      .srem(keys.endingStudies(p), studyId).exec();
   }
 
   /** Records when a study ended (the retention index); its lease is of no use any more. */

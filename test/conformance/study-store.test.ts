@@ -205,4 +205,17 @@ describe.each(HARNESSES)('StudyStore contract: $name', (h) => {
     expect(await store.getTrial(s.id, 0)).toBeUndefined();
     expect(await store.metricCounts(s.id, 0)).toEqual(new Map());
   });
+
+  it('a report indexed after its study was deleted leaves no index behind', async () => {
+    const s = await store.createStudy(spec());
+    await store.createTrial(s.id, 0, { x: 0.5 }, 10);
+    // A stream's batch was stored and its reports read just before the study was deleted...
+    await store.unlinkKeys([...(await store.trialDataKeys(s.id, 0)), ...store.studyDataKeys(s.id)]);
+    await store.unindexStudy(s.id);
+    // ...and the index write lands after: it must not bring back keys nothing will ever delete.
+    const r = await store.indexReports(s.id, 0, '', '1:0:1:1', [{ member: '0:0:0000:0', lo: '[0:0:', hi: '(0:0;' }]);
+    expect(r).toBeUndefined();
+    expect(await store.stopField(s.id, 'c:0')).toBeUndefined();
+    expect((await store.promotionCandidates(s.id, [{ lo: '[0:0:', hi: '(0:0;', below: '(0:0:' }], 8))[0]!.size).toBe(0);
+  });
 });

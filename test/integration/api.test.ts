@@ -61,6 +61,14 @@ describe('study API', () => {
     expect((await stack.api('GET', '/api/v1/nothing')).status).toBe(404);
   });
 
+  it("answers the router's own refusals (a bad %-escape, an over-long path part) in the error shape, naming the url", async () => {
+    for (const [url, status] of [['/api/v1/trials/%ff', 400], [`/api/v1/trials/abcd.0/metrics/${'a'.repeat(300)}`, 414]] as const) {
+      const r = await stack.api('GET', url);
+      expect(r.status, url).toBe(status);
+      expect(r.body.error, url).toMatchObject({ code: expect.stringMatching(/^FST_ERR_/), fields: [{ field: '(url)', reason: expect.any(String) }] });
+    }
+  });
+
   it('validates pagination', async () => {
     const r = await stack.api('GET', '/api/v1/studies?limit=-3');
     expect(r.status).toBe(400);

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, startTestStack, type TestStack } from '../helpers/stack.js';
 import { quietLog, waitFor } from '../helpers/env.js';
 import { RetentionSweeper } from '../../coordinator/lifecycle/retention-sweeper.js';
+import { keys } from '../../shared/redis-keys.js';
 
 /** Every key under the stack's prefix that names the study: its hash-tagged keys and its BullMQ jobs. */
 async function keysOf(redis: Redis, prefix: string, studyId: string): Promise<string[]> {
@@ -57,6 +58,8 @@ describe('deleting a study', () => {
     expect(del.status).toBe(200);
     expect(del.body).toMatchObject({ deleted: true, studyId: id, state: 'COMPLETED', trials: 4 });
     expect(del.body.keys).toBe(before.length);
+    // Every job completed and went (removeOnComplete): none is there to remove.
+    expect(del.body.jobs).toBe(0);
 
     expect(await keysOf(redis, stack.prefix, id)).toEqual([]);
     expect(await redis.zscore(`${stack.prefix}:studies`, id)).toBeNull();
@@ -90,6 +93,10 @@ describe('deleting a study', () => {
     const del = await stack.api('DELETE', `/api/v1/studies/${id}?force=true`);
     expect(del.status).toBe(200);
     expect(del.body).toMatchObject({ deleted: true, state: 'RUNNING', trials: 5 });
+    // Stopping put it in the runner's ending set: a deleted study leaves every index at once
+    // (else each reconcile takes a lease on it again, recreating one of its keys).
+    expect(await redis.sismember(keys.endingStudies(stack.prefix), id)).toBe(0);
+    expect(await redis.sismember(keys.activeStudies(stack.prefix), id)).toBe(0);
     // The running programs are told to stop; their jobs complete and go, and nothing they send later is stored.
     await waitFor(async () => (await keysOf(redis, stack.prefix, id)).length === 0 || undefined, 30_000, 'no key of the deleted study');
     expect((await stack.api('GET', `/api/v1/studies/${id}`)).status).toBe(404);

@@ -23,6 +23,7 @@ function open(client: grpc.Client) {
   call.on('data', (m: CoordinatorMessage) => inbox.push(m));
   call.on('error', (e: grpc.ServiceError) => { error = e; });
   return {
+    inbox,
     send: (m: WorkerMessage) => call.write(m),
     next: async (pred: (m: CoordinatorMessage) => boolean) => waitFor(() => {
       const i = inbox.findIndex(pred);
@@ -96,6 +97,16 @@ describe('the coordinator edge of the worker protocol', () => {
         expect(study.best).toBeNull();
       });
     }
+
+    it('a metric batch with seq 0 (the ask/tell "next" marker) is refused: its replays would each be stored', async () => {
+      const id = await queuedTrial();
+      const s = await started(id);
+      s.send({ metrics: { attempt: 1, seq: 0, points: [pt(1)] } });
+      expect((await s.error()).code).toBe(grpcStatus.INVALID_ARGUMENT);
+      const trial = await failedTrial(id);
+      expect(trial.reason).toMatch(/metrics\.seq: must be an integer from 1/);
+      expect(trial.points).toBe(0);
+    });
 
     it('a 3 MiB reason in Finished fails the trial with a bounded reason', async () => {
       const id = await queuedTrial();
@@ -188,6 +199,38 @@ describe('the coordinator edge of the worker protocol', () => {
     expect(trial.metrics.score.count + (trial.metrics.loss?.count ?? 0)).toBe(10);
     // The result is the last objective report, even one past the cap.
     expect(trial.value).toBe(15);
+  });
+
+  it('the objective is stored even after a program used up the metric names cap with other names', async () => {
+    const id = await queuedTrial();
+    const s = await started(id);
+    // 1,000 other names first (the names cap): the objective must still get its series, or the
+    // stopping rules and the series routes would never see it.
+    s.send({ metrics: { attempt: 1, seq: 1, points: Array.from({ length: 1000 }, (_, i) => pt(1, { name: `m${i}` })) } });
+    expect((await s.next((m) => !!m.ack)).ack).toMatchObject({ seq: 1, droppedPoints: 0 });
+    s.send({ metrics: { attempt: 1, seq: 2, points: [pt(1), pt(2), pt(3, { name: 'one_too_many' })] } });
+    expect((await s.next((m) => !!m.ack)).ack).toMatchObject({ seq: 2, droppedPoints: 1 });
+    s.end();
+    const trial = (await stack.api('GET', `/api/v1/trials/${id}.0`)).body;
+    expect(trial.metrics.score?.count).toBe(2);
+    expect(trial.metrics.one_too_many).toBeUndefined();
+    const series = await stack.api('GET', `/api/v1/trials/${id}.0/metrics/score`);
+    expect(series.status).toBe(200);
+    expect(series.body.points.map((p: { value: number }) => p.value)).toEqual([1, 2]);
+  });
+
+  it('a second Start on one stream leaves the first trial\'s commands off that stream', async () => {
+    const a = await queuedTrial();
+    const b = await queuedTrial();
+    const s = await started(a);
+    s.send({ started: { trialId: `${b}.0`, workerId: 'scripted', resumeAttempt: 0, deliveryId: '' } });
+    expect((await s.next((m) => !!m.startReply)).startReply).toMatchObject({ action: 'ACTION_RUN', attempt: 1 });
+    // Commands carry no trial id: a stop meant for the first trial would stop the second one's program.
+    expect((await stack.api('POST', `/api/v1/studies/${a}/stop`)).status).toBe(200);
+    s.send({ metrics: { attempt: 1, seq: 1, points: [pt(1)] } });
+    expect((await s.next((m) => !!m.ack)).ack).toMatchObject({ seq: 1 });
+    expect(s.inbox.filter((m) => m.command)).toEqual([]);
+    s.end();
   });
 
   it('re-sent Starts of one delivery (lost replies) get the same attempt and do not fail a healthy trial (item 6)', async () => {

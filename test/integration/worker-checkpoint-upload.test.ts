@@ -6,7 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -51,6 +51,24 @@ describe('checkpoint uploads', () => {
     symlinkSync(path.join(outside, 'secret.txt'), path.join(dir, 'model.bin'));
     await expect(openCheckpointFiles(dir, listed)).rejects.toThrow(/model\.bin is a symbolic link/);
     await expect(openCheckpointFiles(dir, listed)).rejects.toBeInstanceOf(CheckpointRefused);
+  });
+
+  it('a file swapped for a named pipe after the listing is refused, not waited on', async () => {
+    const dir = withFiles('fifo', { 'model.bin': 'weights' });
+    const listed = await listCheckpointEntries(dir);
+    const fifo = path.join(dir, 'model.bin');
+    rmSync(fifo);
+    await promisify(execFile)('mkfifo', [fifo]);
+    try {
+      // Opening a pipe for reading waits for a writer: one such open holds a libuv thread for ever.
+      const opened = openCheckpointFiles(dir, listed);
+      const outcome = await Promise.race([opened.then(() => 'opened', (e: Error) => e.message),
+        new Promise<string>((r) => { const t = setTimeout(() => r('still waiting after 5 s'), 5000); t.unref(); })]);
+      expect(outcome).toMatch(/model\.bin is not a regular file/);
+    } finally {
+      // Frees a reader still blocked on the pipe (the old behaviour), so the test process can end.
+      try { closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK)); } catch { /* no reader: nothing to free */ }
+    }
   });
 
   it('a folder swapped for a link to elsewhere after the listing is refused', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseMetricLine, StepCounter } from '../../worker/metrics/parse-line.js';
+import { checkBatch } from '../../shared/wire-limits.js';
 
 describe('metric line parsing', () => {
   it('reads Katib-style name=value lines, with epoch as the step', () => {
@@ -24,4 +25,13 @@ describe('metric line parsing', () => {
     expect(c.points(parseMetricLine('loss=0.5 acc=0.1')!, 0).map((p) => p.step)).toEqual([2, 1]);
     expect(c.points(parseMetricLine('step=40 loss=0.2')!, 0).map((p) => p.step)).toEqual([40, 40]);
   });
+
+  // The coordinator refuses a batch with a negative or unsafe step and fails the trial for it:
+  // one `step=-1` line (an evaluation before training, say) must not cost the trial.
+  it.each(['step=-1 loss=0.3', 'epoch=-2 loss=0.3', '{"step": -5, "loss": 1}', 'step=1e30 loss=2', 'step=9007199254740993 loss=2'])(
+    'a step the coordinator would refuse is not the line\'s step: %j', (line) => {
+      const parsed = parseMetricLine(line)!;
+      expect(parsed.step).toBeUndefined();
+      expect(() => checkBatch(new StepCounter().points(parsed, Date.now()))).not.toThrow();
+    });
 });

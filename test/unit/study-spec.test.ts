@@ -119,4 +119,18 @@ describe('study spec validation', () => {
   it('rejects a body that is not an object', () => {
     expect(() => validateStudy([1, 2])).toThrow(/must be a JSON object/);
   });
+
+  // Each parameter and argument is checked on its own (the slow, interpreted path): past the
+  // limits a 1 MiB body held the event loop for seconds and answered with 10,000 errors.
+  it('a search space or a command over its limit gets one error, not one per element', () => {
+    const params = fieldsOf((s) => {
+      s.trial.command = ['train'];
+      s.searchSpace = Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`p${i}`, { type: 'nope' }]));
+    });
+    expect(params.map((f) => f.field)).toEqual(['searchSpace']);
+    const args = fieldsOf((s) => {
+      s.trial.command = Array.from({ length: 20_000 }, (_, i) => `--a=\${params.missing${i}}`);
+    });
+    expect(args.map((f) => f.field)).toEqual(['trial.command']);
+  });
 });

@@ -47,7 +47,9 @@ const canCheckFdPath = process.platform === 'linux' && existsSync('/proc/self/fd
 async function openInside(dir: string, realDir: string, rel: string): Promise<{ fh: FileHandle; st: Stats }> {
   let fh: FileHandle;
   try {
-    fh = await open(path.join(dir, rel), constants.O_RDONLY | constants.O_NOFOLLOW);
+    // O_NONBLOCK: a file swapped for a named pipe would otherwise hold the open (and a libuv
+    // thread) until some writer came; for a regular file it changes nothing.
+    fh = await open(path.join(dir, rel), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ELOOP') throw new CheckpointRefused(`${rel} is a symbolic link; a checkpoint holds regular files only`);

@@ -5,9 +5,12 @@
  *   JSON object:  `{"epoch": 3, "loss": 0.21}`       (its finite numeric fields)
  *
  * Any other line is ordinary output. A line's step is its `step`, `epoch`, `iteration` or
- * `global_step` value (first found, must be an integer); without one, the caller numbers the
- * reports of each metric 1, 2, 3, ... Names are letters, digits and _ . / - .
+ * `global_step` value (first found; only a step the coordinator accepts, an integer from 0 to
+ * 2^53-1: it refuses a batch with any other and fails the trial); without one, the caller
+ * numbers the reports of each metric 1, 2, 3, ... Names are letters, digits and _ . / - .
  */
+import { checkStep } from '../../shared/wire-limits.js';
+
 export interface ParsedLine { values: Array<{ name: string; value: number }>; step?: number }
 
 const STEP_KEYS = ['step', 'epoch', 'iteration', 'global_step'];
@@ -23,7 +26,7 @@ export function parseMetricLine(raw: string): ParsedLine | undefined {
   const out: ParsedLine = { values };
   for (const key of STEP_KEYS) {
     const s = values.find((v) => v.name === key);
-    if (s && Number.isSafeInteger(s.value)) {
+    if (s && checkStep(s.value) === undefined) {
       out.step = s.value;
       break;
     }

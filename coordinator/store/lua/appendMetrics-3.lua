@@ -2,7 +2,8 @@
   Appends one metric batch of the current attempt, exactly once: a batch whose seq is not
   above the attempt's last seq is a replay and changes nothing; a batch of an older attempt
   is stale and changes nothing. Each point is stored once, in the series of its metric name;
-  points beyond the trial's cap (or of a new name beyond the names cap) are counted, not stored.
+  points beyond the trial's cap (or of a new name beyond the names cap, the objective
+  excepted) are counted, not stored.
 
   KEYS[1] trial hash   KEYS[2] metric counts hash (name -> points stored)
   KEYS[3] the objective metric's series   KEYS[4..] the series of the batch's other names
@@ -43,7 +44,8 @@ for i = 7 + n, #ARGV, 4 do
   if k == 1 then objStep = ARGV[i + 1]; objValue = ARGV[i + 2] end
   if allowed[k] == nil then
     local known = redis.call('HEXISTS', KEYS[2], ARGV[6 + k]) == 1
-    if not known and namesLeft > 0 then namesLeft = namesLeft - 1; known = true end
+    -- The objective is never refused for the cap: the stopping rules and the result read it.
+    if not known and (namesLeft > 0 or k == 1) then namesLeft = namesLeft - 1; known = true end
     allowed[k] = known
     if known then rows[k] = {} end
   end

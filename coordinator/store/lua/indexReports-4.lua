@@ -5,12 +5,18 @@
   count them; then the trial joins each rung it has just reached (as Optuna's completed_rung_k),
   with its value at that rung, and the caller learns its place there.
 
+  Nothing is written once the study is gone: a batch stored just before a deletion is indexed
+  just after it, and keys written then would never be deleted.
+
   KEYS[1] stop state hash   KEYS[2] rungs zset (lex)   KEYS[3] promotion candidates zset (lex)
+  KEYS[4] study hash
   ARGV[1] trial number  ARGV[2] index state read ('' when none)  ARGV[3] new index state
   ARGV[4..] per rung reached, 3 values: member "b:k:value:number", lex min "[b:k:", lex max "(b:k;"
   Returns {1, place, size, place, size, ...} (0-based place among the rung's members, and how
-  many reached it), or {0} when the state changed underneath (the caller re-reads).
+  many reached it), {0} when the state changed underneath (the caller re-reads), or {-1} when
+  the study no longer exists.
 ]]
+if redis.call('EXISTS', KEYS[4]) == 0 then return {-1} end
 local f = 'c:' .. ARGV[1]
 if (redis.call('HGET', KEYS[1], f) or '') ~= ARGV[2] then return {0} end
 redis.call('HSET', KEYS[1], f, ARGV[3])
