@@ -37,7 +37,7 @@ import { TokenVerifier } from './auth/principal.js';
 import type { HttpAuth } from './auth/http-auth.js';
 import { WorkerAuth } from './auth/worker-auth.js';
 import { workerRoutes } from './api/worker-routes.js';
-import { projectOf } from '../shared/trial-job.js';
+import { DEFAULT_PROJECT } from '../shared/trial-job.js';
 
 export interface CoordinatorOptions {
   redisUrl: string;
@@ -118,14 +118,14 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   const storeRedis = connectRedis(o.redisUrl, 'tunehive-store', { commandTimeoutMs: o.storeCommandTimeoutMs ?? 5000 });
   const store = new StudyStore(storeRedis, o.prefix);
   // Jobs go into their study's project queue; a study's project never changes.
-  const queue = new TrialQueue(redis, o.prefix, async (studyId) => {
-    const study = await store.getStudy(studyId);
-    return study ? projectOf(study.spec) : 'default';
-  });
-  const credentials = new CredentialStore(storeRedis, o.prefix);
-  const workerAuth = new WorkerAuth(credentials, storeRedis, o.prefix);
+  const queue = new TrialQueue(redis, o.prefix, async (studyId) => (await store.studyProject(studyId)) ?? DEFAULT_PROJECT);
+  const creds = new CredentialStore(storeRedis, o.prefix);
+  // One cache of verified credentials for API tokens and worker credentials: a revocation takes
+  // effect on this replica at once, on the others within the cache time.
+  const verifier = new TokenVerifier(creds, { cacheMs: o.tokenCacheMs ?? 2000 });
+  const workerAuth = new WorkerAuth(creds, verifier, storeRedis, o.prefix);
   if (o.workerJoinToken) {
-    await credentials.ensureOperatorSecret(o.workerJoinToken, {
+    await creds.ensureOperatorSecret(o.workerJoinToken, {
       kind: 'worker-join', owner: 'operator', role: 'viewer', projects: ['*'], description: 'pre-seeded join token (TUNEHIVE_WORKER_JOIN_TOKEN)',
     });
   }
@@ -159,14 +159,13 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
     ...(o.sweepIntervalMs ? { intervalMs: o.sweepIntervalMs } : {}),
   });
 
-  const creds = new CredentialStore(storeRedis, o.prefix);
   const projects = new ProjectStore(storeRedis, o.prefix);
   await bootstrapAuth({ redis: storeRedis, prefix: o.prefix, creds, projects, announce: o.announce ?? ((m) => process.stderr.write(`${m}\n`)),
     ...(o.adminToken !== undefined ? { adminToken: o.adminToken } : {}) });
   await store.adoptLegacyStudies();
   const access = new Access(projects, { cacheMs: o.tokenCacheMs ?? 2000 });
   const auth: HttpAuth = {
-    creds, projects, access, verifier: new TokenVerifier(creds, { cacheMs: o.tokenCacheMs ?? 2000 }), audit: new AuditLog(storeRedis, o.prefix, o.auditMaxLen ?? 100_000),
+    creds, projects, access, verifier, audit: new AuditLog(storeRedis, o.prefix, o.auditMaxLen ?? 100_000),
     openMetrics: o.openMetrics ?? false, failuresPerMinute: o.authFailuresPerMinute ?? 20,
   };
 

@@ -13,6 +13,7 @@ import { keys } from '../../shared/redis-keys.js';
 import { TunehiveError } from '../../shared/errors.js';
 import { AUTH_METADATA, type JoinReply, type JoinRequest } from '../../shared/proto.js';
 import type { CredentialStore } from '../store/credential-store.js';
+import type { TokenVerifier } from './principal.js';
 
 export interface WorkerPrincipal {
   workerId: string;
@@ -37,7 +38,7 @@ export function mayServe(p: Pick<WorkerPrincipal, 'projects'>, project: string):
 }
 
 export class WorkerAuth {
-  constructor(private readonly credentials: CredentialStore, private readonly redis: Redis, private readonly prefix: string) {}
+  constructor(private readonly credentials: CredentialStore, private readonly verifier: TokenVerifier, private readonly redis: Redis, private readonly prefix: string) {}
 
   /** The presented bearer credential of a call's metadata ('' when there is none). */
   static bearer(metadata: grpc.Metadata): string {
@@ -58,7 +59,8 @@ export class WorkerAuth {
 
   /** The principal of a credential while it is live; undefined once revoked or expired. */
   async check(token: string): Promise<WorkerPrincipal | undefined> {
-    const rec = await this.credentials.verify(token);
+    // Cached briefly: every heartbeat of every slot checks it, and a heartbeat is one round trip.
+    const rec = await this.verifier.verify(token);
     if (!rec || rec.kind !== 'worker') return undefined;
     return { workerId: rec.owner, credentialId: rec.id, projects: rec.projects ?? [], token };
   }
@@ -102,7 +104,10 @@ export class WorkerAuth {
   /** Revokes every live credential of a worker; returns how many. */
   async revokeWorker(workerId: string): Promise<number> {
     let n = 0;
-    for (const r of await this.credentials.list({ owner: workerId, kind: 'worker' })) if (await this.credentials.revoke(r.id)) n++;
+    for (const r of await this.credentials.list({ owner: workerId, kind: 'worker' })) {
+      if (await this.credentials.revoke(r.id)) n++;
+      this.verifier.forget(r.id);
+    }
     return n;
   }
 }

@@ -223,7 +223,7 @@ describe('the coordinator edge of the worker protocol', () => {
     const a = await queuedTrial();
     const b = await queuedTrial();
     const s = await started(a);
-    s.send({ started: { trialId: `${b}.0`, workerId: 'scripted', resumeAttempt: 0, deliveryId: '' } });
+    s.send(await fleet.started(`${b}.0`, 'scripted', { deliveryId: '' }));
     expect((await s.next((m) => !!m.startReply)).startReply).toMatchObject({ action: 'ACTION_RUN', attempt: 1 });
     // Commands carry no trial id: a stop meant for the first trial would stop the second one's program.
     expect((await stack.api('POST', `/api/v1/studies/${a}/stop`)).status).toBe(200);
