@@ -19,7 +19,7 @@ import { startLocalRedis } from '../cli/local-redis.js';
 import { FsCheckpointStore } from '../coordinator/checkpoints/checkpoint-store.js';
 import { StudyDeleter } from '../coordinator/lifecycle/study-deletion.js';
 import { TrialQueue } from '../coordinator/queue/trial-queue.js';
-import { StudyStore } from '../coordinator/store/study-store.js';
+import { RedisStudyStore } from '../coordinator/store/study-store.js';
 import { validateStudy } from '../coordinator/study-validation.js';
 import { trialId } from '../shared/redis-keys.js';
 
@@ -72,7 +72,7 @@ async function pinged(url: string, work: () => Promise<void>): Promise<{ worstMs
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'tunehive-bench-delete-'));
 const server = await startLocalRedis({ dataDir: path.join(tmp, 'redis'), appendOnly: false });
 const redis = new Redis(server.url, { maxRetriesPerRequest: null });
-const store = new StudyStore(redis, 'bench');
+const store = new RedisStudyStore(redis, 'bench');
 const queue = new TrialQueue(redis, 'bench');
 const checkpoints = new FsCheckpointStore(path.join(tmp, 'ckpt'));
 try {

@@ -7,7 +7,8 @@
 import { StudyCurves } from '../coordinator/runner/study-curves.js';
 import { StoppingDecider } from '../coordinator/stopping/decider.js';
 import type { StoppingRule } from '../coordinator/stopping/rule.js';
-import type { StudyRecord, StudyStore } from '../coordinator/store/study-store.js';
+import type { StudyRecord } from '../coordinator/store/study-store.js';
+import type { StudyStore } from '../coordinator/store/study-store-contract.js';
 
 export interface BenchImpl {
   /** A peer's curve was just stored (index maintenance, where the path keeps indexes); `pause`: it is also paused at its rung. */

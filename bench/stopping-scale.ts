@@ -19,7 +19,7 @@ import { Redis } from 'ioredis';
 import { startLocalRedis } from '../cli/local-redis.js';
 import { createStoppingRule } from '../coordinator/stopping/registry.js';
 import type { StoppingRule } from '../coordinator/stopping/rule.js';
-import { StudyStore, type StudyRecord } from '../coordinator/store/study-store.js';
+import { RedisStudyStore, type StudyRecord } from '../coordinator/store/study-store.js';
 import { validateStudy } from '../coordinator/study-validation.js';
 import { createRng } from '../shared/rng.js';
 import { paths as PATHS, type BenchPath } from './stopping-paths.js';
@@ -47,7 +47,7 @@ async function commandsProcessed(probe: Redis): Promise<number> {
 }
 
 /** Creates trial `n` RUNNING with reports at steps `steps` (its first attempt). */
-async function runningTrial(store: StudyStore, study: StudyRecord, n: number, base: number, steps: number[]): Promise<void> {
+async function runningTrial(store: RedisStudyStore, study: StudyRecord, n: number, base: number, steps: number[]): Promise<void> {
   const spec = study.spec;
   if ((await store.createTrial(study.id, n, { x: base }, spec.maxTrials)) !== 1) throw new Error(`trial ${n} not created`);
   await store.startAttempt(study.id, n, 'bench', 0, '', spec.maxRetries);
@@ -68,7 +68,7 @@ async function main() {
         for (const pathName of a.paths!.split(',')) {
           const path_: BenchPath = PATHS[pathName]!;
           await redis.flushall();
-          const store = new StudyStore(redis, 'bench');
+          const store = new RedisStudyStore(redis, 'bench');
           const spec = validateStudy({
             name: 'scale', objective: { metric: 'loss', direction: 'minimize' }, searchSpace: { x: { type: 'float', min: 0, max: 1 } },
             parallelism: 10, maxTrials: size + 100, maxRetries: 3, earlyStopping: RULES[ruleName], trial: { command: ['true'] },

@@ -8,7 +8,8 @@ import { TunehiveError } from '../shared/errors.js';
 import type { Params } from '../shared/search-space.js';
 import { trialId } from '../shared/redis-keys.js';
 import { WIRE_LIMITS, checkStep, checkValue, maxMetricPoints } from '../shared/wire-limits.js';
-import type { StudyRecord, StudyStore } from './store/study-store.js';
+import type { StudyRecord } from './store/study-store.js';
+import type { StudyStore } from './store/study-store-contract.js';
 import type { TellBody } from './api/schemas.js';
 import type { StudyRunner } from './runner/study-runner.js';
 

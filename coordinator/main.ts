@@ -23,7 +23,7 @@ import { StudyRunner } from './runner/study-runner.js';
 import { TrialCommands } from './runner/trial-commands.js';
 import type { SuggestionService } from './search/suggest.js';
 import { ThreadSuggestionService } from './search/suggestion-pool.js';
-import { StudyStore } from './store/study-store.js';
+import { RedisStudyStore } from './store/study-store.js';
 import { StudyDeleter } from './lifecycle/study-deletion.js';
 import { CheckpointJanitor } from './lifecycle/checkpoint-janitor.js';
 import { RetentionSweeper } from './lifecycle/retention-sweeper.js';
@@ -98,7 +98,7 @@ export interface Coordinator {
   httpUrl: string;
   grpcAddress: string;
   app: FastifyInstance;
-  store: StudyStore;
+  store: RedisStudyStore;
   /** Credentials and projects (tests and the CLI's local stack use them directly). */
   creds: CredentialStore;
   projects: ProjectStore;
@@ -116,7 +116,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   // The store has a connection of its own so that it alone gets a command timeout (BullMQ's
   // connections must not: they block by design).
   const storeRedis = connectRedis(o.redisUrl, 'tunehive-store', { commandTimeoutMs: o.storeCommandTimeoutMs ?? 5000 });
-  const store = new StudyStore(storeRedis, o.prefix);
+  const store = new RedisStudyStore(storeRedis, o.prefix);
   // Jobs go into their study's project queue; a study's project never changes.
   const queue = new TrialQueue(redis, o.prefix, async (studyId) => (await store.studyProject(studyId)) ?? DEFAULT_PROJECT);
   const creds = new CredentialStore(storeRedis, o.prefix);

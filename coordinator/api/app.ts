@@ -13,7 +13,7 @@ import helmet from '@fastify/helmet';
 import type { Logger } from 'pino';
 import { TunehiveError, type FieldError } from '../../shared/errors.js';
 import { describeValue } from '../../shared/schema-errors.js';
-import type { StudyStore } from '../store/study-store.js';
+import type { StudyStore } from '../store/study-store-contract.js';
 import type { WorkerDirectory } from '../store/worker-directory.js';
 import type { StudyRunner } from '../runner/study-runner.js';
 import { studyRoutes } from './studies-routes.js';

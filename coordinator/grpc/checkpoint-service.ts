@@ -12,7 +12,7 @@ import { DEFAULT_TRIAL_LIMITS, type TrialLimits } from '../../shared/study-spec.
 import { grpcErrorOf } from './trial-service.js';
 import { parseTrialId } from '../../shared/redis-keys.js';
 import { TunehiveError } from '../../shared/errors.js';
-import type { StudyStore } from '../store/study-store.js';
+import type { StudyStore } from '../store/study-store-contract.js';
 import type { WorkerAuth, WorkerPrincipal } from '../auth/worker-auth.js';
 
 const CHUNK = 256 * 1024;

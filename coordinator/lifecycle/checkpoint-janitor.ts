@@ -11,7 +11,7 @@
 import type { Logger } from 'pino';
 import type { TrialState } from '../../shared/trial.js';
 import type { CheckpointStore } from '../checkpoints/checkpoint-store.js';
-import type { StudyStore } from '../store/study-store.js';
+import type { StudyStore } from '../store/study-store-contract.js';
 
 export const FINAL_TRIAL_STATES: ReadonlySet<TrialState> = new Set<TrialState>(['COMPLETED', 'FAILED', 'PRUNED', 'CANCELLED']);
 

@@ -5,7 +5,7 @@
  * instead of one long one.
  */
 import type { Logger } from 'pino';
-import type { StudyStore } from '../store/study-store.js';
+import type { StudyStore } from '../store/study-store-contract.js';
 import type { CheckpointJanitor } from './checkpoint-janitor.js';
 import type { StudyDeleter } from './study-deletion.js';
 

@@ -8,7 +8,8 @@ import { TunehiveError } from '../../shared/errors.js';
 import { STUDY_ID } from '../../shared/redis-keys.js';
 import type { CheckpointStore } from '../checkpoints/checkpoint-store.js';
 import type { TrialQueue } from '../queue/trial-queue.js';
-import type { StudyRecord, StudyStore } from '../store/study-store.js';
+import type { StudyRecord } from '../store/study-store.js';
+import type { StudyStore } from '../store/study-store-contract.js';
 
 /** What a deletion removed. */
 export interface DeletionReport {

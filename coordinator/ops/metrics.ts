@@ -3,7 +3,7 @@
  * gauges read the system of record at scrape time (every replica reports the same totals).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { StudyStore } from '../store/study-store.js';
+import type { StudyStore } from '../store/study-store-contract.js';
 import type { TrialQueue } from '../queue/trial-queue.js';
 import type { WorkerDirectory } from '../store/worker-directory.js';
 import type { TrialCommands } from '../runner/trial-commands.js';

@@ -4,7 +4,7 @@
  */
 import type { Direction } from '../../shared/study-spec.js';
 import type { FrozenTrial } from '../../shared/trial.js';
-import type { StudyStore } from '../store/study-store.js';
+import type { StudyStore } from '../store/study-store-contract.js';
 
 export class HistoryCache {
   private readonly byStudy = new Map<string, { read: number; trials: FrozenTrial[] }>();

@@ -4,7 +4,7 @@
  * while less than a third of the lease has passed. The lease is also the fencing token of
  * promotions: resumeTrial-7.lua refuses a replica that no longer holds it.
  */
-import type { StudyStore } from '../store/study-store.js';
+import type { StudyStore } from '../store/study-store-contract.js';
 
 export class StudyLeases {
   private readonly until = new Map<string, number>();

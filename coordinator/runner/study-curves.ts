@@ -9,7 +9,7 @@
 import type { Direction } from '../../shared/study-spec.js';
 import { FINAL_TRIAL_STATES, type IntermediateValue, type TrialState } from '../../shared/trial.js';
 import type { StoppingTrialView } from '../stopping/rule.js';
-import type { StudyStore } from '../store/study-store.js';
+import type { StudyStore } from '../store/study-store-contract.js';
 
 interface Entry { number: number; state: TrialState; intermediate: IntermediateValue[] }
 

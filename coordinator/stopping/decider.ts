@@ -23,7 +23,8 @@
  * behind a report that another stream is storing, as any read of Redis may.
  */
 import type { StudySpec } from '../../shared/study-spec.js';
-import type { HistoryEntry, StudyStore } from '../store/study-store.js';
+import type { HistoryEntry } from '../store/study-store.js';
+import type { StudyStore } from '../store/study-store-contract.js';
 import { asLoss, lossesUpTo, mean } from './curve.js';
 import { budgetAfter, pauseAt, promotionQuota, pruneAt, type HalvingConfig } from './halving.js';
 import { medianDecision, type MedianConfig } from './median.js';

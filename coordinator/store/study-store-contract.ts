@@ -34,6 +34,12 @@ export interface StudyRecords {
   getStudy(id: string): Promise<StudyRecord | undefined>;
   /** Newest first. */
   listStudies(offset: number, limit: number): Promise<{ total: number; studies: StudyRecord[] }>;
+  /** Newest first, of these projects only (undefined: every project); never reads other projects' studies. */
+  listStudiesIn(projects: readonly string[] | undefined, offset: number, limit: number): Promise<{ total: number; studies: StudyRecord[] }>;
+  /** The project a study belongs to (one field; undefined for an unknown study). */
+  studyProject(id: string): Promise<string | undefined>;
+  /** Puts studies from before projects existed into the default project, once per deployment. */
+  adoptLegacyStudies(batch?: number): Promise<number>;
   countStudies(): Promise<number>;
   activeStudyIds(): Promise<string[]>;
   /**

@@ -11,7 +11,7 @@ import type { Params } from '../../shared/search-space.js';
 import { DEFAULT_PROJECT, type StudySpec } from '../../shared/study-spec.js';
 import type { StudyState, TrialState } from '../../shared/trial.js';
 import { keys, studyKeys, trialId, trialKeys } from '../../shared/redis-keys.js';
-import type { StudyStore as StudyStoreContract } from './study-store-contract.js';
+import type { StudyStore } from './study-store-contract.js';
 import { WIRE_LIMITS } from '../../shared/wire-limits.js';
 import { hashSecret, secretMatches } from '../auth/token-format.js';
 
@@ -87,7 +87,7 @@ type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 
 const num = (v: string | undefined): number | undefined => (v === undefined || v === '' ? undefined : Number(v));
 
-export class StudyStore implements StudyStoreContract {
+export class RedisStudyStore implements StudyStore {
   private readonly scripts = new Map<ScriptName, ScriptFn>();
   /** Called (on this replica) when a trial of the study reached a final state or the study ended: checkpoint clean-up listens. */
   onTrialsEnded?: (studyId: string) => void;

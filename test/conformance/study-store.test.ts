@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { connectRedis } from '../../shared/redis.js';
 import { parseStudySpec, type StudySpec } from '../../shared/study-spec.js';
-import { StudyStore as RedisStudyStore } from '../../coordinator/store/study-store.js';
+import { RedisStudyStore } from '../../coordinator/store/study-store.js';
 import type { StudyStore } from '../../coordinator/store/study-store-contract.js';
 import { redisUrl, uniquePrefix } from '../helpers/env.js';
 

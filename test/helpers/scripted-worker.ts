@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
 import { keys, parseTrialId } from '../../shared/redis-keys.js';
 import { trialServiceClient, type CoordinatorMessage, type JoinReply, type JoinRequest, type WorkerMessage } from '../../shared/proto.js';
 import { queuePrefix, trialQueueName } from '../../shared/trial-job.js';
-import type { StudyStore } from '../../coordinator/store/study-store.js';
+import type { RedisStudyStore } from '../../coordinator/store/study-store.js';
 import { TEST_JOIN_TOKEN, waitFor } from './env.js';
 
 type Duplex = grpc.ClientDuplexStream<WorkerMessage, CoordinatorMessage>;
@@ -56,7 +56,7 @@ export const clientWith = (address: string, credential?: string) => trialService
 export class ScriptedFleet {
   private readonly clients = new Map<string, { client: grpc.Client; credential: string }>();
 
-  constructor(private readonly address: string, private readonly store: StudyStore, private readonly joinToken = TEST_JOIN_TOKEN) {}
+  constructor(private readonly address: string, private readonly store: RedisStudyStore, private readonly joinToken = TEST_JOIN_TOKEN) {}
 
   private get redis(): Redis {
     return this.store.redis;

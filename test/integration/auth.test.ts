@@ -294,9 +294,9 @@ describe('studies from before projects', () => {
     const prefix = uniquePrefix('adopt');
     const redis = new Redis(redisUrl());
     try {
-      const { StudyStore } = await import('../../coordinator/store/study-store.js');
+      const { RedisStudyStore } = await import('../../coordinator/store/study-store.js');
       const { parseStudySpec } = await import('../../shared/study-spec.js');
-      const store = new StudyStore(redis, prefix);
+      const store = new RedisStudyStore(redis, prefix);
       const parsed = parseStudySpec({ name: 'old', objective: { metric: 'loss', direction: 'minimize' }, searchSpace: { x: { type: 'float', min: 0, max: 1 } }, maxTrials: 2 });
       if (!parsed.ok) throw new Error('spec');
       const s = await store.createStudy(parsed.spec);

@@ -9,7 +9,7 @@ import { TrialQueue } from '../../coordinator/queue/trial-queue.js';
 import { StudyRunner } from '../../coordinator/runner/study-runner.js';
 import { TrialCommands } from '../../coordinator/runner/trial-commands.js';
 import { InlineSuggestionService } from '../../coordinator/search/suggest.js';
-import { StudyStore } from '../../coordinator/store/study-store.js';
+import { RedisStudyStore } from '../../coordinator/store/study-store.js';
 import { validateStudy } from '../../coordinator/study-validation.js';
 import { keys } from '../../shared/redis-keys.js';
 import { quietLog, redisUrl, uniquePrefix } from '../helpers/env.js';
@@ -22,7 +22,7 @@ const ASHA = { earlyStopping: { rule: 'asha', settings: { reductionFactor: 3, mi
 
 let redis: Redis;
 let prefix: string;
-let store: StudyStore;
+let store: RedisStudyStore;
 let queue: TrialQueue;
 const runners: StudyRunner[] = [];
 function runner(id = 'replica-a', commands = new TrialCommands()): StudyRunner {
@@ -42,7 +42,7 @@ afterAll(() => redis.disconnect());
 
 const fresh = () => {
   prefix = uniquePrefix('reconcile');
-  store = new StudyStore(redis, prefix);
+  store = new RedisStudyStore(redis, prefix);
   queue = new TrialQueue(redis, prefix);
 };
 

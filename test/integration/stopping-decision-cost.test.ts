@@ -8,18 +8,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StudyCurves } from '../../coordinator/runner/study-curves.js';
 import { StoppingDecider } from '../../coordinator/stopping/decider.js';
 import { createStoppingRule } from '../../coordinator/stopping/registry.js';
-import { StudyStore } from '../../coordinator/store/study-store.js';
+import { RedisStudyStore } from '../../coordinator/store/study-store.js';
 import { validateStudy } from '../../coordinator/study-validation.js';
 import { redisUrl, uniquePrefix } from '../helpers/env.js';
 
 let redis: Redis;
-let store: StudyStore;
+let store: RedisStudyStore;
 let sent = 0;
 beforeAll(() => {
   redis = new Redis(redisUrl());
   const send = redis.sendCommand.bind(redis);
   (redis as unknown as { sendCommand: typeof send }).sendCommand = (...a: Parameters<typeof send>) => { sent++; return send(...a); };
-  store = new StudyStore(redis, uniquePrefix('stopcost'));
+  store = new RedisStudyStore(redis, uniquePrefix('stopcost'));
 });
 afterAll(() => redis.disconnect());
 

@@ -11,7 +11,7 @@ import { StudyCurves } from '../../coordinator/runner/study-curves.js';
 import { StoppingDecider } from '../../coordinator/stopping/decider.js';
 import { createStoppingRule } from '../../coordinator/stopping/registry.js';
 import type { Decision } from '../../coordinator/stopping/rule.js';
-import { StudyStore } from '../../coordinator/store/study-store.js';
+import { RedisStudyStore } from '../../coordinator/store/study-store.js';
 import { validateStudy } from '../../coordinator/study-validation.js';
 import { createRng, type Rng } from '../../shared/rng.js';
 import { redisUrl, uniquePrefix } from '../helpers/env.js';
@@ -42,7 +42,7 @@ function moreReports(rng: Rng, quality: number, from: number, max: number): Arra
 
 interface Sim { quality: number; lastStep: number; attempt: number; budget: number }
 
-async function play(store: StudyStore, seed: number, es: { rule: string; settings: Record<string, unknown> }, direction: 'minimize' | 'maximize') {
+async function play(store: RedisStudyStore, seed: number, es: { rule: string; settings: Record<string, unknown> }, direction: 'minimize' | 'maximize') {
   const rng = createRng(seed);
   const maxTrials = 24;
   const spec = validateStudy({
@@ -143,10 +143,10 @@ async function play(store: StudyStore, seed: number, es: { rule: string; setting
 
 describe('indexed early-stopping decisions equal the reference decisions', () => {
   let redis: Redis;
-  let store: StudyStore;
+  let store: RedisStudyStore;
   beforeAll(() => {
     redis = new Redis(redisUrl());
-    store = new StudyStore(redis, uniquePrefix('stopeq'));
+    store = new RedisStudyStore(redis, uniquePrefix('stopeq'));
   });
   afterAll(() => redis.disconnect());
 
