@@ -4,6 +4,8 @@
  * COMPLETED on finish, accept every checkpoint).
  */
 import * as grpc from '@grpc/grpc-js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { trialServiceClient } from '../../shared/proto.js';
 import { trialServiceDefinition, type CheckpointChunk, type CheckpointSaved, type CoordinatorMessage, type JoinReply, type JoinRequest, type TrialStream, type WorkerMessage } from '../../shared/proto.js';
 import type { TrialRun } from '../../shared/trial-job.js';
 
@@ -111,4 +113,26 @@ export async function startScriptedCoordinator(script: Script = {}): Promise<Scr
     set script(v: Script) { self.script = v; },
     close: () => server.forceShutdown(),
   };
+}
+
+/**
+ * A scripted coordinator and a client of it for one describe block: started before its tests,
+ * its script and records reset after each test, closed after the block.
+ */
+export function useScriptedCoordinator(): { readonly coord: ScriptedCoordinator; readonly client: grpc.Client } {
+  const fx = {} as { coord: ScriptedCoordinator; client: grpc.Client };
+  beforeAll(async () => {
+    fx.coord = await startScriptedCoordinator();
+    fx.client = trialServiceClient(fx.coord.address);
+  });
+  afterEach(() => {
+    fx.coord.script = {};
+    fx.coord.streams.length = 0;
+    fx.coord.uploads.length = 0;
+  });
+  afterAll(() => {
+    fx.client?.close();
+    fx.coord?.close();
+  });
+  return fx;
 }

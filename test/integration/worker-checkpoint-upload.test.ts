@@ -10,11 +10,10 @@ import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync, symlink
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listCheckpointEntries } from '../../shared/checkpoint-files.js';
-import { trialServiceClient } from '../../shared/proto.js';
 import { CheckpointRefused, openCheckpointFiles, uploadCheckpoint } from '../../worker/checkpoints/checkpoint-sync.js';
-import { startScriptedCoordinator, type ScriptedCoordinator } from '../helpers/scripted-coordinator.js';
+import { useScriptedCoordinator } from '../helpers/scripted-coordinator.js';
 
 const tmp = (name: string) => mkdtempSync(path.join(os.tmpdir(), `tunehive-cu-${name}-`));
 const withFiles = (name: string, files: Record<string, string | Buffer>) => {
@@ -28,20 +27,7 @@ const withFiles = (name: string, files: Record<string, string | Buffer>) => {
 const up = { trialId: 'cu.0', attempt: 1, attemptSecret: 'secret-of-attempt-1', step: 1 };
 
 describe('checkpoint uploads', () => {
-  let coord: ScriptedCoordinator;
-  let client: grpc.Client;
-  beforeAll(async () => {
-    coord = await startScriptedCoordinator();
-    client = trialServiceClient(coord.address);
-  });
-  afterEach(() => {
-    coord.script = {};
-    coord.uploads.length = 0;
-  });
-  afterAll(() => {
-    client?.close();
-    coord?.close();
-  });
+  const fx = useScriptedCoordinator();
 
   it('a file swapped for a symbolic link after the listing is refused, never followed', async () => {
     const outside = withFiles('outside', { 'secret.txt': 'host secret' });
@@ -89,16 +75,16 @@ describe('checkpoint uploads', () => {
 
   it('quotas are checked before anything is sent, with the limit named', async () => {
     const many = withFiles('many', Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`f${i}`, 'x'])));
-    const r1 = await uploadCheckpoint(client, { ...up, dir: many, quota: { maxCheckpointFiles: 10, maxCheckpointBytes: 1e9 } });
+    const r1 = await uploadCheckpoint(fx.client, { ...up, dir: many, quota: { maxCheckpointFiles: 10, maxCheckpointBytes: 1e9 } });
     expect(r1).toMatchObject({ accepted: false, reason: expect.stringMatching(/more than 10 files \(limits\.maxCheckpointFiles\)/) });
     const big = withFiles('big', { 'a.bin': Buffer.alloc(3000), 'b.bin': Buffer.alloc(3000) });
-    const r2 = await uploadCheckpoint(client, { ...up, dir: big, quota: { maxCheckpointFiles: 10, maxCheckpointBytes: 5000 } });
+    const r2 = await uploadCheckpoint(fx.client, { ...up, dir: big, quota: { maxCheckpointFiles: 10, maxCheckpointBytes: 5000 } });
     expect(r2).toMatchObject({ accepted: false, reason: expect.stringMatching(/limits\.maxCheckpointBytes/) });
-    expect(coord.uploads).toHaveLength(0);
+    expect(fx.coord.uploads).toHaveLength(0);
     // Within the quotas the same folder goes through whole.
-    const r3 = await uploadCheckpoint(client, { ...up, dir: big, quota: { maxCheckpointFiles: 10, maxCheckpointBytes: 6000 } });
+    const r3 = await uploadCheckpoint(fx.client, { ...up, dir: big, quota: { maxCheckpointFiles: 10, maxCheckpointBytes: 6000 } });
     expect(r3.accepted).toBe(true);
-    expect(coord.uploads[0]).toMatchObject({ bytes: 6000, complete: true });
+    expect(fx.coord.uploads[0]).toMatchObject({ bytes: 6000, complete: true });
   });
 
   it('19,000 files with long names end with a reason instead of hanging on a drain', async () => {
@@ -106,7 +92,7 @@ describe('checkpoint uploads', () => {
     for (let i = 0; i < 19_000; i++) writeFileSync(path.join(dir, `${String(i).padStart(6, '0')}-${'n'.repeat(200)}`), '');
     const t0 = Date.now();
     const r = await Promise.race([
-      uploadCheckpoint(client, { ...up, dir, quota: { maxCheckpointFiles: 100_000, maxCheckpointBytes: 1e9 } }),
+      uploadCheckpoint(fx.client, { ...up, dir, quota: { maxCheckpointFiles: 100_000, maxCheckpointBytes: 1e9 } }),
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error('upload hung')), 20_000).unref()),
     ]);
     expect(r).toMatchObject({ accepted: false, reason: expect.stringMatching(/list of 19000 file names takes 4\.0 MiB, over the 3 MiB/) });
@@ -114,10 +100,10 @@ describe('checkpoint uploads', () => {
   });
 
   it('an answer before the upload ended (a refusal while data is still being written) ends it at once', async () => {
-    coord.script = { onUpload: () => Object.assign(new Error('quota'), { code: grpc.status.RESOURCE_EXHAUSTED, details: 'checkpoint over the quota', metadata: new grpc.Metadata() }) };
+    fx.coord.script = { onUpload: () => Object.assign(new Error('quota'), { code: grpc.status.RESOURCE_EXHAUSTED, details: 'checkpoint over the quota', metadata: new grpc.Metadata() }) };
     const dir = withFiles('early', { 'big.bin': Buffer.alloc(64 * 1024 * 1024, 1) });
     const outcome = await Promise.race([
-      uploadCheckpoint(client, { ...up, dir }).then((r) => `answered ${r.reason}`, (e: Error) => `failed ${e.message}`),
+      uploadCheckpoint(fx.client, { ...up, dir }).then((r) => `answered ${r.reason}`, (e: Error) => `failed ${e.message}`),
       new Promise<string>((resolve) => setTimeout(() => resolve('hung'), 20_000).unref()),
     ]);
     expect(outcome).toMatch(/checkpoint over the quota/);
@@ -127,12 +113,12 @@ describe('checkpoint uploads', () => {
     const dir = tmp('fds');
     for (let i = 0; i < 2000; i++) writeFileSync(path.join(dir, `f${i}`), `content ${i}`);
     // The agent in a child whose fd limit is far below the file count.
-    const { stdout } = await promisify(execFile)('sh', ['-c', `ulimit -n 200 && exec "${process.execPath}" --import tsx test/fixtures/upload-folder.ts ${coord.address} ${dir}`], { timeout: 60_000 });
+    const { stdout } = await promisify(execFile)('sh', ['-c', `ulimit -n 200 && exec "${process.execPath}" --import tsx test/fixtures/upload-folder.ts ${fx.coord.address} ${dir}`], { timeout: 60_000 });
     const out = JSON.parse(stdout.trim().split('\n').pop()!);
     expect(out.saved?.accepted).toBe(true);
-    expect(coord.uploads).toHaveLength(1);
-    expect(coord.uploads[0]!.head.files).toHaveLength(2000);
-    expect(coord.uploads[0]!.files.get('f1999')?.toString()).toBe('content 1999');
-    expect(coord.uploads[0]!.complete).toBe(true);
+    expect(fx.coord.uploads).toHaveLength(1);
+    expect(fx.coord.uploads[0]!.head.files).toHaveLength(2000);
+    expect(fx.coord.uploads[0]!.files.get('f1999')?.toString()).toBe('content 1999');
+    expect(fx.coord.uploads[0]!.complete).toBe(true);
   });
 });

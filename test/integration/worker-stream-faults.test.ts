@@ -10,36 +10,22 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { trialServiceClient } from '../../shared/proto.js';
+import { describe, expect, it } from 'vitest';
 import type { TrialRun } from '../../shared/trial-job.js';
 import { AttemptChannel } from '../../worker/attempt-channel.js';
 import { ProcessRuntime } from '../../worker/runtime/process-runtime.js';
 import { runTrialSession, type SessionOptions } from '../../worker/trial-session.js';
 import { quietLog, waitFor } from '../helpers/env.js';
-import { serve, startScriptedCoordinator, type ScriptedCoordinator } from '../helpers/scripted-coordinator.js';
+import { serve, useScriptedCoordinator } from '../helpers/scripted-coordinator.js';
 
 const job = (trialId: string, program: string): TrialRun => serve({
   studyId: 's', trialId, number: 0, params: {}, command: [process.execPath, '-e', program], env: {}, gpus: 0,
 });
 
 describe('worker stream faults', () => {
-  let coord: ScriptedCoordinator;
-  let client: grpc.Client;
-  beforeAll(async () => {
-    coord = await startScriptedCoordinator();
-    client = trialServiceClient(coord.address);
-  });
-  afterEach(() => {
-    coord.script = {};
-    coord.streams.length = 0;
-  });
-  afterAll(() => {
-    client?.close();
-    coord?.close();
-  });
+  const fx = useScriptedCoordinator();
   const session = (o: Partial<SessionOptions> = {}): SessionOptions => ({
-    client, runtime: new ProcessRuntime(), workerId: 'w', workDir: mkdtempSync(path.join(os.tmpdir(), 'tunehive-sf-')), log: quietLog(),
+    client: fx.client, runtime: new ProcessRuntime(), workerId: 'w', workDir: mkdtempSync(path.join(os.tmpdir(), 'tunehive-sf-')), log: quietLog(),
     heartbeatMs: 500, graceMs: 1000, ...o,
   });
 
@@ -47,14 +33,14 @@ describe('worker stream faults', () => {
     const line = Array.from({ length: 9000 }, (_, i) => `m${i}=${i}`).join(' ');
     const r = await runTrialSession(job('wide.0', `console.log(${JSON.stringify(line)})`), [], session(), new AbortController().signal);
     expect(r.state).toBe('COMPLETED');
-    const batches = coord.streams[0]!.got.filter((m) => m.metrics).map((m) => m.metrics!.points.length);
+    const batches = fx.coord.streams[0]!.got.filter((m) => m.metrics).map((m) => m.metrics!.points.length);
     expect(Math.max(...batches)).toBeLessThanOrEqual(500);
     expect(batches.reduce((a, b) => a + b, 0)).toBe(9000);
     expect(batches.length).toBe(18);
   });
 
   it('a permanent status stops the program, does not re-join and completes the job', async () => {
-    coord.script = {
+    fx.coord.script = {
       onMessage: (s, m) => {
         if (!m.metrics) return false;
         s.fail(grpc.status.INVALID_ARGUMENT, 'metric batch refused: 9000 points over the cap');
@@ -67,11 +53,11 @@ describe('worker stream faults', () => {
     const r = await runTrialSession(job('perm.0', program), [], session(), new AbortController().signal);
     expect(r.state).toBe('ENDED');
     expect(Date.now() - t0).toBeLessThan(20_000);
-    expect(coord.streams).toHaveLength(1);
+    expect(fx.coord.streams).toHaveLength(1);
   });
 
   it('failures after each granted re-join back off and give up within the deadline', async () => {
-    coord.script = {
+    fx.coord.script = {
       onMessage: (s, m) => {
         if (!m.metrics) return false;
         // The store fails every batch (a transient-looking error), while re-joins are granted.
@@ -80,14 +66,14 @@ describe('worker stream faults', () => {
       },
     };
     const giveUpMs = 5000;
-    const channel = new AttemptChannel({ client, trialId: 'loop.0', workerId: 'w', log: quietLog(), giveUpMs });
+    const channel = new AttemptChannel({ client: fx.client, trialId: 'loop.0', workerId: 'w', log: quietLog(), giveUpMs });
     const stops: string[] = [];
     channel.on('command', (_a, reason) => stops.push(reason));
     expect(await channel.start()).toMatchObject({ run: true, attempt: 1 });
     const t0 = Date.now();
     channel.sendMetrics([{ name: 'loss', value: 1, step: 1, timeMs: 0 }]);
     await waitFor(() => stops.length > 0, giveUpMs + 8000, 'the channel to give up').finally(() => {
-      if (process.env.REPORT_FIGURES) console.log(`streams opened: ${coord.streams.length} in ${Date.now() - t0} ms`);
+      if (process.env.REPORT_FIGURES) console.log(`streams opened: ${fx.coord.streams.length} in ${Date.now() - t0} ms`);
     });
     const elapsed = Date.now() - t0;
     channel.close();
@@ -96,13 +82,13 @@ describe('worker stream faults', () => {
     expect(stops).toEqual(['coordinator unreachable']);
     expect(elapsed).toBeGreaterThanOrEqual(giveUpMs);
     expect(elapsed).toBeLessThan(giveUpMs + 1000);
-    expect(coord.streams.length).toBeLessThanOrEqual(8);
+    expect(fx.coord.streams.length).toBeLessThanOrEqual(8);
     expect(await channel.finish({ outcome: 'OUTCOME_EXITED', exitCode: 0, signal: '', reason: '', stderrTail: '' })).toBe('UNREACHABLE');
   });
 
   it('an acknowledged batch after a re-join resets the give-up clock', async () => {
     let failNext = 3;
-    coord.script = {
+    fx.coord.script = {
       onMessage: (s, m) => {
         if (!m.metrics || failNext === 0) return false;
         failNext--;
@@ -110,7 +96,7 @@ describe('worker stream faults', () => {
         return true;
       },
     };
-    const channel = new AttemptChannel({ client, trialId: 'heal.0', workerId: 'w', log: quietLog(), giveUpMs: 2000, backoffMs: { first: 300, max: 1000 } });
+    const channel = new AttemptChannel({ client: fx.client, trialId: 'heal.0', workerId: 'w', log: quietLog(), giveUpMs: 2000, backoffMs: { first: 300, max: 1000 } });
     const stops: string[] = [];
     channel.on('command', (_a, reason) => stops.push(reason));
     await channel.start();
@@ -127,7 +113,7 @@ describe('worker stream faults', () => {
 
   it('a Started re-sent after a lost reply carries the same delivery id', async () => {
     let lost = 0;
-    coord.script = {
+    fx.coord.script = {
       onMessage: (s, m) => {
         if (!m.started || lost > 0) return false;
         lost++;
@@ -135,23 +121,23 @@ describe('worker stream faults', () => {
         return true;
       },
     };
-    const channel = new AttemptChannel({ client, trialId: 'dup.0', workerId: 'w', log: quietLog() });
+    const channel = new AttemptChannel({ client: fx.client, trialId: 'dup.0', workerId: 'w', log: quietLog() });
     expect(await channel.start()).toMatchObject({ run: true, attempt: 1 });
-    const starts = coord.streams.map((s) => s.got[0]!.started!);
+    const starts = fx.coord.streams.map((s) => s.got[0]!.started!);
     expect(starts).toHaveLength(2);
     expect(starts[0]!.deliveryId).toMatch(/^[0-9a-f-]{36}$/);
     expect(starts[1]!.deliveryId).toBe(starts[0]!.deliveryId);
     expect(starts.map((s) => s.resumeAttempt)).toEqual([0, 0]);
     channel.close();
-    const other = new AttemptChannel({ client, trialId: 'dup.0', workerId: 'w', log: quietLog() });
+    const other = new AttemptChannel({ client: fx.client, trialId: 'dup.0', workerId: 'w', log: quietLog() });
     expect(other.deliveryId).not.toBe(channel.deliveryId);
   });
 
   it('points dropped at the cap are a warning, once per attempt', async () => {
-    coord.script = { onMessage: (s, m) => (m.metrics ? (s.send({ ack: { seq: m.metrics.seq, droppedPoints: m.metrics.points.length } }), true) : false) };
+    fx.coord.script = { onMessage: (s, m) => (m.metrics ? (s.send({ ack: { seq: m.metrics.seq, droppedPoints: m.metrics.points.length } }), true) : false) };
     const lines: string[] = [];
     const log = pino({ level: 'warn' }, new Writable({ write: (c: Buffer, _e, cb) => { lines.push(c.toString()); cb(); } }));
-    const channel = new AttemptChannel({ client, trialId: 'cap.0', workerId: 'w', log });
+    const channel = new AttemptChannel({ client: fx.client, trialId: 'cap.0', workerId: 'w', log });
     await channel.start();
     for (let i = 1; i <= 3; i++) channel.sendMetrics([{ name: 'loss', value: i, step: i, timeMs: 0 }]);
     await channel.waitForAck();
