@@ -8,6 +8,7 @@
  * The rule is applied per study, from what is on disk and in Redis, never from the event that
  * triggered it: a missed or repeated trigger only delays or repeats an idempotent sweep.
  */
+import { CoalescingRuns } from '../../shared/coalescing-runs.js';
 import type { Logger } from 'pino';
 import type { TrialState } from '../../shared/trial.js';
 import type { CheckpointStore } from '../checkpoints/checkpoint-store.js';
@@ -16,35 +17,20 @@ import type { StudyStore } from '../store/study-store-contract.js';
 export const FINAL_TRIAL_STATES: ReadonlySet<TrialState> = new Set<TrialState>(['COMPLETED', 'FAILED', 'PRUNED', 'CANCELLED']);
 
 export class CheckpointJanitor {
-  /** Per study: the sweep in progress and whether another was asked for meanwhile. */
-  private readonly sweeps = new Map<string, { running: Promise<void>; again: boolean }>();
   private closed = false;
+  /** Per study: one sweep at a time; triggers meanwhile make one more. */
+  private readonly sweeps = new CoalescingRuns<string>(
+    async (studyId) => { await this.sweepStudy(studyId); },
+    (studyId, err) => this.deps.log.warn({ err: (err as Error).message, studyId }, 'checkpoint clean-up failed; retried at the next trigger or start'),
+    () => this.closed,
+  );
 
   constructor(private readonly deps: { store: StudyStore; checkpoints: CheckpointStore; log: Logger }) {}
 
   /** Asks for a sweep of one study (a trial of it ended); calls while one runs coalesce into one more. */
   trialEnded(studyId: string): void {
     // After close the store's connection is going away; the sweep at the next start catches up.
-    if (this.closed) return;
-    const current = this.sweeps.get(studyId);
-    if (current) {
-      current.again = true;
-      return;
-    }
-    const entry = { running: Promise.resolve(), again: false };
-    const loop = async () => {
-      do {
-        entry.again = false;
-        try {
-          await this.sweepStudy(studyId);
-        } catch (err) {
-          this.deps.log.warn({ err: (err as Error).message, studyId }, 'checkpoint clean-up failed; retried at the next trigger or start');
-        }
-      } while (entry.again && !this.closed);
-      this.sweeps.delete(studyId);
-    };
-    this.sweeps.set(studyId, entry);
-    entry.running = loop();
+    this.sweeps.request(studyId);
   }
 
   /** Deletes what the rule does not keep in one study; returns the trials whose checkpoints went. */
@@ -90,6 +76,6 @@ export class CheckpointJanitor {
 
   /** Resolves once no triggered sweep is running (tests and shutdown). */
   async idle(): Promise<void> {
-    while (this.sweeps.size > 0) await Promise.all([...this.sweeps.values()].map((s) => s.running));
+    await this.sweeps.idle();
   }
 }

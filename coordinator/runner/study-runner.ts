@@ -4,6 +4,7 @@
  * in Redis; `fill` re-derives what to do from it, so a restarted coordinator simply calls
  * `reconcile` and goes on.
  */
+import { CoalescingRuns } from '../../shared/coalescing-runs.js';
 import type { Logger } from 'pino';
 import type { StudySpec } from '../../shared/study-spec.js';
 import type { Params } from '../../shared/search-space.js';
@@ -44,7 +45,14 @@ export { goalReached, nextStep } from './fill-policy.js';
 export class StudyRunner {
   private readonly history: HistoryCache;
   /** Per study: the fill in progress, and whether another was asked for meanwhile. */
-  private readonly fills = new Map<string, { running: Promise<void>; again: boolean }>();
+  /** Per study: one fill at a time; kicks meanwhile make one more. */
+  private readonly fills = new CoalescingRuns<string>(
+    (studyId) => this.fillOrForward(studyId),
+    (studyId, err) => this.deps.log.error({ err, studyId }, 'study fill failed'),
+    () => this.closed,
+  );
+  /** Kicks that came from another replica's publish: not published again (no ping-pong). */
+  private readonly localKicks = new Set<string>();
   /** Studies whose sampler said the space is exhausted (re-derived after a restart by asking again). */
   private readonly exhausted = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -187,35 +195,23 @@ export class StudyRunner {
    * replica drives the study, the kick is published for it (unless it came from there: `local`).
    */
   kick(studyId: string, o: { local?: boolean } = {}): void {
-    if (this.closed) return;
-    const current = this.fills.get(studyId);
-    if (current) {
-      current.again = true;
-      return;
+    if (o.local) this.localKicks.add(studyId);
+    this.fills.request(studyId);
+  }
+
+  /** One pass of a kick: fill the study if this replica drives it, else hand the kick on. */
+  private async fillOrForward(studyId: string): Promise<void> {
+    const local = this.localKicks.delete(studyId);
+    if (await this.owns(studyId)) await this.fill(studyId);
+    else {
+      this.dropCaches(studyId); // another replica drives it: nothing of it is kept here
+      if (!local) this.deps.publishKick?.(studyId);
     }
-    const entry = { running: Promise.resolve(), again: false };
-    const loop = async () => {
-      do {
-        entry.again = false;
-        try {
-          if (await this.owns(studyId)) await this.fill(studyId);
-          else {
-            this.dropCaches(studyId); // another replica drives it: nothing of it is kept here
-            if (!o.local) this.deps.publishKick?.(studyId);
-          }
-        } catch (err) {
-          this.deps.log.error({ err, studyId }, 'study fill failed');
-        }
-      } while (entry.again && !this.closed);
-      this.fills.delete(studyId);
-    };
-    this.fills.set(studyId, entry);
-    entry.running = loop();
   }
 
   /** Resolves once no fill is in progress (tests and shutdown). */
   async idle(): Promise<void> {
-    while (this.fills.size > 0) await Promise.all([...this.fills.values()].map((f) => f.running));
+    await this.fills.idle();
   }
 
   private async fill(studyId: string): Promise<void> {
