@@ -12,7 +12,7 @@ import type { Redis } from 'ioredis';
 import { keys } from '../../shared/redis-keys.js';
 import { TunehiveError } from '../../shared/errors.js';
 import { AUTH_METADATA, type JoinReply, type JoinRequest } from '../../shared/proto.js';
-import type { CredentialStore } from '../store/credential-store.js';
+import { CREDENTIAL_GRACE_MS, type CredentialStore } from '../store/credential-store.js';
 import type { TokenVerifier } from './principal.js';
 
 export interface WorkerPrincipal {
@@ -30,6 +30,12 @@ export const WORKER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const MAX_TOKEN_CHARS = 512;
 /** Attempts to find a free worker id when the asked one is held by a live worker. */
 const ID_TRIES = 5;
+/**
+ * Worker credentials expire unless used: each is renewed (at most daily) while its worker
+ * calls, so a machine that is gone for good leaves no credential or id claim behind for long.
+ */
+export const WORKER_CREDENTIAL_TTL_MS = 30 * 86_400_000;
+const RENEW_AFTER_MS = 86_400_000;
 
 const unauthenticated = (why: string) => new TunehiveError('TH_ERR_WORKER_UNAUTHENTICATED', why);
 
@@ -62,6 +68,12 @@ export class WorkerAuth {
     // Cached briefly: every heartbeat of every slot checks it, and a heartbeat is one round trip.
     const rec = await this.verifier.verify(token);
     if (!rec || rec.kind !== 'worker') return undefined;
+    const now = Date.now();
+    if (rec.expiresAt !== undefined && rec.expiresAt - now < WORKER_CREDENTIAL_TTL_MS - RENEW_AFTER_MS) {
+      await this.credentials.extend(rec.id, WORKER_CREDENTIAL_TTL_MS, now);
+      await this.redis.pexpire(keys.workerClaim(this.prefix, rec.owner), WORKER_CREDENTIAL_TTL_MS + CREDENTIAL_GRACE_MS);
+      this.verifier.forget(rec.id);
+    }
     return { workerId: rec.owner, credentialId: rec.id, projects: rec.projects ?? [], token };
   }
 
@@ -82,21 +94,22 @@ export class WorkerAuth {
     const workerId = await this.claimId(asked);
     const projects = used.projects ?? ['*'];
     const { token: credential, record } = await this.credentials.create({
-      kind: 'worker', owner: workerId, role: 'viewer', projects, description: `worker ${workerId}, joined with ${used.id}`,
+      kind: 'worker', owner: workerId, role: 'viewer', projects, description: `worker ${workerId}, joined with ${used.id}`, ttlMs: WORKER_CREDENTIAL_TTL_MS,
     });
-    await this.redis.set(keys.workerClaim(this.prefix, workerId), record.id);
+    // The id stays claimed while its credential lives, and a grace period after (its attempts have long ended then).
+    await this.redis.set(keys.workerClaim(this.prefix, workerId), record.id, 'PX', WORKER_CREDENTIAL_TTL_MS + CREDENTIAL_GRACE_MS);
     return { credential, workerId, projects };
   }
 
   /**
    * The asked id if no worker holds it yet, else the id with a random suffix: a joiner never
-   * takes over another worker's id (attempts are bound to it). Claims are never released, so a
-   * revoked worker's id is not handed out again.
+   * takes over another worker's id (attempts are bound to it). A claim lives as long as the
+   * id's credential, plus a grace period, so a revoked worker's id is not handed out again soon.
    */
   private async claimId(asked: string): Promise<string> {
     for (let i = 0; i < ID_TRIES; i++) {
       const id = i === 0 ? asked : `${asked.slice(0, 120)}-${randomBytes(3).toString('hex')}`;
-      if ((await this.redis.set(keys.workerClaim(this.prefix, id), 'joining', 'NX')) === 'OK') return id;
+      if ((await this.redis.set(keys.workerClaim(this.prefix, id), 'joining', 'PX', WORKER_CREDENTIAL_TTL_MS + CREDENTIAL_GRACE_MS, 'NX')) === 'OK') return id;
     }
     throw new TunehiveError('TH_ERR_WORKER_FORBIDDEN', `worker id ${JSON.stringify(asked)} and ${ID_TRIES - 1} variants are taken`);
   }
@@ -108,6 +121,7 @@ export class WorkerAuth {
       if (await this.credentials.revoke(r.id)) n++;
       this.verifier.forget(r.id);
     }
+    await this.redis.pexpire(keys.workerClaim(this.prefix, workerId), CREDENTIAL_GRACE_MS);
     return n;
   }
 }

@@ -51,7 +51,8 @@ export interface NewCredential {
 /** Operator secrets (TUNEHIVE_ADMIN_TOKEN, ...) shorter than this are refused at start-up. */
 export const MIN_OPERATOR_SECRET = 16;
 /** Expired or revoked records stay this long (so lists can show why a token stopped working). */
-const GRACE_MS = 7 * 86_400_000;
+export const CREDENTIAL_GRACE_MS = 7 * 86_400_000;
+const GRACE_MS = CREDENTIAL_GRACE_MS;
 
 export class CredentialStore {
   constructor(private readonly redis: Redis, private readonly prefix = 'th') {}
@@ -128,6 +129,15 @@ export class CredentialStore {
   /** Deletes a record outright (a bootstrap token minted by a replica that lost the race). */
   async remove(id: string): Promise<void> {
     await this.redis.multi().unlink(keys.credential(this.prefix, id)).zrem(keys.credentials(this.prefix), id).exec();
+  }
+
+  /** Moves a live credential's expiry to now + ttlMs (sliding expiry); false when it is not live. */
+  async extend(id: string, ttlMs: number, now = Date.now()): Promise<boolean> {
+    const rec = await this.get(id);
+    if (!rec || !live(rec, now)) return false;
+    const k = keys.credential(this.prefix, id);
+    await this.redis.multi().hset(k, 'expiresAt', String(now + ttlMs)).pexpire(k, ttlMs + GRACE_MS).exec();
+    return true;
   }
 
   /** Deletes records that expired or were revoked more than the grace period ago. */

@@ -55,6 +55,16 @@ describe('credential store (real Redis)', () => {
     await expect(store.ensureOperatorSecret(shaped, { kind: 'api', owner: 'admin', role: 'admin' })).rejects.toThrow(/shape of a worker-join token/);
   });
 
+  it('extend slides a live credential\'s expiry (and its key\'s TTL); a revoked one is not extended', async () => {
+    const now = Date.now();
+    const { token, record } = await store.create({ kind: 'worker', owner: 'w-slide', role: 'viewer', ttlMs: 1000 }, now);
+    expect(await store.extend(record.id, 60_000, now + 500)).toBe(true);
+    expect(await store.verify(token, now + 30_000)).toBeDefined();
+    expect(await redis.pttl(`${(store as unknown as { prefix: string }).prefix}:cred:${record.id}`)).toBeGreaterThan(7 * 86_400_000);
+    await store.revoke(record.id);
+    expect(await store.extend(record.id, 60_000)).toBe(false);
+  });
+
   it('the sweep deletes records past their grace period', async () => {
     const s = new CredentialStore(redis, uniquePrefix('sweep'));
     const now = Date.now();

@@ -255,6 +255,10 @@ describe('join tokens, worker revocation and project-restricted workers', () => 
     expect(await endCode(open)).toBe('UNAUTHENTICATED');
     const again = await joinWith(c, { joinToken: await joinToken(), workerId: 'j1' });
     expect(again.workerId).toMatch(/^j1-[0-9a-f]{6}$/);
+    // Nothing of a worker that vanishes stays for ever: its credential expires unless used, and its id claim with it.
+    const cred = (await creds.verify(again.credential))!;
+    expect(cred.expiresAt! - Date.now()).toBeGreaterThan(29 * 86_400_000);
+    expect(await stack.coordinator.store.redis.pttl(`${stack.prefix}:worker-claim:j1`)).toBeGreaterThan(30 * 86_400_000);
     c.close();
   });
 
