@@ -81,8 +81,14 @@ export async function projectCommand(sub: string | undefined, v: Values, args: s
       }
       return 0;
     }
+    case 'delete': {
+      if (!args[0]) throw new UsageError('tunehive project delete needs a name (the project must hold no study)');
+      await call('DELETE', `/api/v1/projects/${encodeURIComponent(args[0])}`);
+      say(`project ${safeText(args[0])} deleted`);
+      return 0;
+    }
     default:
-      throw new UsageError('tunehive project needs a subcommand: create, list, show or member');
+      throw new UsageError('tunehive project needs a subcommand: create, list, show, member or delete');
   }
 }
 

@@ -99,7 +99,7 @@ Usage:
   tunehive token create [--kind api|worker-join] [--project P] [--projects P1,P2] [--role R]
                         [--scope metrics] [--ttl 24h] [--description D] [--owner O] [--max-uses N]
   tunehive token list [--owner O] [--kind K]    tunehive token revoke ID
-  tunehive project create NAME [--description D] | list | show NAME
+  tunehive project create NAME [--description D] | list | show NAME | delete NAME (an empty project)
   tunehive project member NAME OWNER ROLE|--remove
 
 Client commands (submit, status, trials, stop, delete, login, token, project) take --api URL,

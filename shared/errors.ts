@@ -34,6 +34,7 @@ export const ERROR_STATUS = {
   TH_ERR_PROJECT_EXISTS: 409,
   /** Removing or demoting a project's last owner would leave nobody to manage it. */
   TH_ERR_PROJECT_LAST_OWNER: 409,
+  TH_ERR_PROJECT_NOT_EMPTY: 409,
   TH_ERR_TOKEN_NOT_FOUND: 404,
   /** Redis answered a store call with a refusal that retrying cannot heal (a script error). */
   TH_ERR_STORE_REFUSED: 500,

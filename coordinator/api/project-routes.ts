@@ -89,6 +89,22 @@ export const projectRoutes: FastifyPluginAsync<{ auth: HttpAuth }> = async (plai
     return { project: name, owner, role };
   });
 
+  app.delete('/projects/:name', {
+    schema: { summary: 'Delete an empty project (delete its studies first)', params: NameParams, response: { 200: Type.Object({ project: Type.String(), deleted: Type.Literal(true) }), ...errorResponses } },
+    config: { auth: { project: 'owner' } },
+  }, async (req) => {
+    const { name } = req.params;
+    if (name === 'default') throw new TunehiveError('TH_ERR_PROJECT_NOT_EMPTY', 'the "default" project cannot be deleted', [{ field: 'params.name', reason: 'is the default project' }]);
+    const studies = await auth.projects.studyCount(name);
+    if (studies > 0) {
+      throw new TunehiveError('TH_ERR_PROJECT_NOT_EMPTY', `project "${name}" still holds ${studies} studies; delete them first (DELETE /api/v1/studies/:id)`, [{ field: 'params.name', reason: `holds ${studies} studies` }]);
+    }
+    for (const owner of await auth.projects.remove(name)) auth.access.forget(owner, name);
+    // The deletion is audited in the global stream only: a project stream would outlive its project.
+    delete req.authProject;
+    return { project: name, deleted: true as const };
+  });
+
   app.delete('/projects/:name/members/:owner', {
     schema: { summary: 'Take an owner (user) out of the project', params: MemberParams, response: { 200: Type.Object({ project: Type.String(), owner: Type.String(), removed: Type.Boolean() }), ...errorResponses } },
     config: { auth: { project: 'owner' } },

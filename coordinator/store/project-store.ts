@@ -88,6 +88,26 @@ export class ProjectStore {
     await this.redis.multi().hset(keys.projectMembers(p, project), owner, role).hset(keys.memberProjects(p, owner), project, role).exec();
   }
 
+  /** How many studies the project holds (its index). */
+  async studyCount(name: string): Promise<number> {
+    return this.redis.zcard(keys.projectStudies(this.prefix, name));
+  }
+
+  /**
+   * Deletes a project that holds no study: its record, its members (both directions), its
+   * studies index and its audit stream. Returns the owners who were members.
+   */
+  async remove(name: string): Promise<string[]> {
+    const p = this.prefix;
+    const owners = [...(await this.members(name)).keys()];
+    const m = this.redis.multi().unlink(keys.project(p, name), keys.projectMembers(p, name), keys.projectStudies(p, name), keys.projectAudit(p, name)).zrem(keys.projects(p), name);
+    for (const owner of owners) m.hdel(keys.memberProjects(p, owner), name);
+    // Queue bookkeeping of the project: workers stop looking for its queues.
+    m.zrem(keys.queuedProjects(p), name);
+    await m.exec();
+    return owners;
+  }
+
   /** False when the owner was not a member. */
   async removeMember(project: string, owner: string): Promise<boolean> {
     const p = this.prefix;

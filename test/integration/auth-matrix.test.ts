@@ -19,7 +19,7 @@ const BODIES: Record<string, unknown> = {
   'POST /api/v1/projects': { name: 'matrix-made' },
   'PUT /api/v1/projects/{name}/members/{owner}': { role: 'editor' },
 };
-const NO_BODY = new Set(['POST /api/v1/studies/{id}/stop', 'POST /api/v1/studies/{id}/trials/ask', 'DELETE /api/v1/studies/{id}', 'DELETE /api/v1/tokens/{id}', 'DELETE /api/v1/projects/{name}/members/{owner}', 'DELETE /api/v1/workers/{id}']);
+const NO_BODY = new Set(['POST /api/v1/studies/{id}/stop', 'POST /api/v1/studies/{id}/trials/ask', 'DELETE /api/v1/studies/{id}', 'DELETE /api/v1/tokens/{id}', 'DELETE /api/v1/projects/{name}/members/{owner}', 'DELETE /api/v1/workers/{id}', 'DELETE /api/v1/projects/{name}']);
 
 describe('auth matrix over every route of the OpenAPI document', () => {
   let stack: TestStack;

@@ -66,6 +66,21 @@ describe('HTTP authentication and projects', () => {
     expect(await redis.zcard(keys.projectStudies(stack.prefix, 'team-a'))).toBe(0);
   });
 
+  it('deletes a project only when empty, by its owner, and leaves nothing of it behind', async () => {
+    expect((await call(base, 'POST', '/api/v1/projects', { token: alice, body: { name: 'team-gone' } })).status).toBe(201);
+    const s = await studyWithTrial(base, 'team-gone', alice);
+    expect((await call(base, 'DELETE', '/api/v1/projects/team-gone', { token: bob })).status).toBe(404);
+    const full = await call(base, 'DELETE', '/api/v1/projects/team-gone', { token: alice });
+    expect(full.status).toBe(409);
+    expect(full.body.error.fields[0]).toMatchObject({ field: 'params.name', reason: 'holds 1 studies' });
+    expect((await call(base, 'DELETE', `/api/v1/studies/${s.studyId}?force=true`, { token: alice })).status).toBe(200);
+    expect((await call(base, 'DELETE', '/api/v1/projects/team-gone', { token: alice })).body).toEqual({ project: 'team-gone', deleted: true });
+    expect((await call(base, 'GET', '/api/v1/projects/team-gone', { token: alice })).status).toBe(404);
+    expect(await redis.hget(keys.memberProjects(stack.prefix, 'alice'), 'team-gone')).toBeNull();
+    for (const k of [keys.project(stack.prefix, 'team-gone'), keys.projectMembers(stack.prefix, 'team-gone'), keys.projectAudit(stack.prefix, 'team-gone')]) expect(await redis.exists(k), k).toBe(0);
+    expect((await call(base, 'DELETE', '/api/v1/projects/default')).status).toBe(409);
+  });
+
   it('has no access by default, and makes the creator of a project its owner', async () => {
     const carol = (await call(base, 'POST', '/api/v1/tokens', { body: { owner: 'carol', role: 'owner' } })).body.token as string;
     expect((await call(base, 'GET', '/api/v1/projects', { token: carol })).body.projects).toEqual([]);
