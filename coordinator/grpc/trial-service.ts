@@ -193,7 +193,18 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
         const project = projectOf(study.spec);
         if (!mayServe(me, project)) throw forbidden(`worker ${me.workerId} was joined for projects ${me.projects.join(', ')}, not for project ${project}`);
         const resume = msg.started.resumeAttempt;
-        if (resume === 0) await proveDelivery(msg.started, ids.studyId, study.spec.trial.gpus);
+        if (resume === 0) {
+          await proveDelivery(msg.started, ids.studyId, study.spec.trial.gpus);
+          // The job's lock is no proof that the running attempt's worker is gone: the worker
+          // Redis user (BullMQ's) can set any lock or re-queue any job. An attempt whose stream
+          // is open here belongs to its worker; a re-delivery after a real loss finds it closed.
+          const current = await store.getTrial(ids.studyId, ids.number);
+          if (current?.state === 'RUNNING' && current.workerId !== me.workerId && commands.isOpen(msg.started.trialId)) {
+            log.warn({ trialId: msg.started.trialId, workerId: me.workerId, holder: current.workerId }, 'fresh start of a trial whose attempt is live on another worker: skipped');
+            send({ startReply: { action: 'ACTION_SKIP', attempt: 0, reason: `attempt ${current.attempt} is running on worker ${current.workerId}` } });
+            return;
+          }
+        }
         const secret = randomBytes(32).toString('base64url');
         const hw = msg.started.hardware ? JSON.stringify(msg.started.hardware) : '';
         const r = await store.startAttempt(ids.studyId, ids.number, msg.started.workerId, resume, hw, study.spec.maxRetries, Date.now(), msg.started.deliveryId ?? '',
