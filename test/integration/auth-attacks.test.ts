@@ -130,7 +130,11 @@ describe('attacks on HTTP authentication (review 10)', () => {
 
 describe('attacks on the failed-auth rate limit (review 10)', () => {
   let stack: TestStack;
-  beforeAll(async () => { stack = await startTestStack('auth-attacks-rate', { workers: 0, coordinator: { authFailuresPerMinute: 3 } }); });
+  let minted: string;
+  beforeAll(async () => {
+    stack = await startTestStack('auth-attacks-rate', { workers: 0, coordinator: { authFailuresPerMinute: 3 } });
+    minted = (await call(stack.coordinator.httpUrl, 'POST', '/api/v1/tokens', { body: {} })).body.token;
+  });
   afterAll(async () => { await stack?.close(); });
 
   it('X-Forwarded-For does not buy a fresh failure budget', async () => {
@@ -141,5 +145,17 @@ describe('attacks on the failed-auth rate limit (review 10)', () => {
       statuses.push(r.status);
     }
     expect(statuses.slice(-2)).toEqual([429, 429]);
+  });
+
+  it('guessing an operator secret past the budget: the right secret is answered 429 too (no oracle), minted tokens still work', async () => {
+    const base = stack.coordinator.httpUrl;
+    // The address is over its budget (the test above); an attacker's next guess is the right one.
+    for (let i = 0; i < 3; i++) await fetch(`${base}/api/v1/whoami`, { headers: { authorization: `Bearer guess-${i}-xxxxxxxxxxxxxxxx` } });
+    const right = await fetch(`${base}/api/v1/whoami`, { headers: { authorization: 'Bearer test-admin-token-0123456789abcdef' } });
+    expect(right.status).toBe(429);
+    const basic = await fetch(`${base}/api/v1/whoami`, { headers: { authorization: `Basic ${Buffer.from(':test-admin-token-0123456789abcdef').toString('base64')}` } });
+    expect(basic.status).toBe(429);
+    // 256 random bits cannot be guessed: a minted token keeps working from the same address.
+    expect((await fetch(`${base}/api/v1/whoami`, { headers: { authorization: `Bearer ${minted}` } })).status).toBe(200);
   });
 });
