@@ -244,6 +244,14 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
       if (!state) return; // Anything before a granted start is meaningless.
       const claimed = msg.metrics?.attempt ?? msg.heartbeat?.attempt ?? msg.finished?.attempt;
       if (claimed !== undefined && claimed !== state.attempt) throw forbidden(`this stream is attempt ${state.attempt}; it cannot report for attempt ${claimed}`);
+      // A revoked worker's streams end at their next message of any kind (not only a heartbeat,
+      // which a rogue simply never sends): the trial is handed back. The check is the verifier's
+      // cache (a revocation on this replica is seen at once, on others within its cacheMs).
+      if (!(await deps.auth.check(state.worker.token))) {
+        await handBack(state, `worker ${state.worker.workerId} was revoked`);
+        send({ command: { action: 'ACTION_STOP', reason: 'the worker credential was revoked' } });
+        throw new TunehiveError('TH_ERR_WORKER_UNAUTHENTICATED', 'the worker credential was revoked');
+      }
       if (msg.metrics) {
         const { attempt, seq, points } = msg.metrics;
         trialAtFault(() => checkBatch(points, Date.now(), seq));
@@ -266,12 +274,6 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
         return;
       }
       if (msg.heartbeat) {
-        // A revoked worker's streams end here, at their next heartbeat: the trial is handed back.
-        if (!(await deps.auth.check(state.worker.token))) {
-          await handBack(state, `worker ${state.worker.workerId} was revoked`);
-          send({ command: { action: 'ACTION_STOP', reason: 'the worker credential was revoked' } });
-          throw new TunehiveError('TH_ERR_WORKER_UNAUTHENTICATED', 'the worker credential was revoked');
-        }
         // Also how a worker learns of a stop when the command went out on a stream that broke.
         const hb = await store.heartbeat(state.studyId, state.number, state.attempt);
         if (!hb.current) send({ command: { action: 'ACTION_STOP', reason: 'this attempt is no longer current' } });

@@ -88,3 +88,38 @@ describe('hijack of a running trial by a worker holding the worker Redis user', 
     expect(t).toMatchObject({ state: 'COMPLETED', attempt: 1, workerId: 'victim' });
   });
 });
+
+describe('a revoked worker that keeps its open stream and never heartbeats', () => {
+  let stack: TestStack;
+  let fleet: ScriptedFleet;
+  beforeAll(async () => {
+    stack = await startTestStack('revoked-stream', { workers: 0 });
+    fleet = new ScriptedFleet(stack.coordinator.grpcAddress, stack.coordinator.store);
+  });
+  afterAll(async () => {
+    fleet?.close();
+    await stack?.close();
+  });
+
+  it('cannot report metrics or finish its trial after revocation', async () => {
+    const { body } = await stack.api('POST', '/api/v1/studies', {
+      name: 'revoked', objective: { metric: 'score', direction: 'maximize' }, searchSpace: { x: { type: 'float', min: 0, max: 1 } },
+      maxTrials: 1, parallelism: 1, trial: { command: ['unused'] },
+    });
+    const id = body.id as string;
+    await waitFor(async () => (await stack.api('GET', `/api/v1/studies/${id}`)).body.counts.queued === 1 || undefined, 5000, 'a queued trial');
+    const s = await fleet.open('revoked');
+    s.send(await fleet.started(`${id}.0`, 'revoked'));
+    expect((await s.next((m) => !!m.startReply)).startReply).toMatchObject({ action: 'ACTION_RUN', attempt: 1 });
+    expect((await stack.api('DELETE', '/api/v1/workers/revoked')).status).toBe(200);
+    // No heartbeat: straight to a forged result on the stream it opened before.
+    s.send({ metrics: { attempt: 1, seq: 1, points: [{ name: 'score', value: 1e9, step: 1, timeMs: Date.now() }] } });
+    s.send({ finished: { attempt: 1, outcome: 'OUTCOME_EXITED', exitCode: 0, signal: '', reason: '', stderrTail: '', lastSeq: 1 } });
+    const err = await s.ended;
+    expect(err?.code).toBe(16); // UNAUTHENTICATED
+    expect(s.inbox.filter((m) => m.ack || m.finishAck)).toEqual([]);
+    const t = await stack.coordinator.store.getTrial(id, 0);
+    expect(t?.state).not.toBe('COMPLETED');
+    expect(t?.value).toBeUndefined();
+  });
+});
