@@ -62,6 +62,7 @@ const GRPC_STATUS: Partial<Record<ErrorCode, grpcStatus>> = {
   TH_ERR_WORKER_UNAUTHENTICATED: grpcStatus.UNAUTHENTICATED,
   TH_ERR_WORKER_FORBIDDEN: grpcStatus.PERMISSION_DENIED,
   TH_ERR_WORKER_NOT_FOUND: grpcStatus.NOT_FOUND,
+  TH_ERR_AUTH_RATE_LIMITED: grpcStatus.RESOURCE_EXHAUSTED,
 };
 
 /** The gRPC status of an error that ends a call: UNAVAILABLE (retry) unless it is one of ours. */
@@ -392,7 +393,7 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
   };
 
   const join = (call: grpc.ServerUnaryCall<JoinRequest, JoinReply>, callback: grpc.sendUnaryData<JoinReply>) => {
-    deps.auth.join(call.request).then(
+    deps.auth.join(call.request, call.getPeer()).then(
       (reply) => {
         log.info({ workerId: reply.workerId, projects: reply.projects }, 'worker joined');
         callback(null, reply);
