@@ -84,6 +84,20 @@ describe('attacks on HTTP authentication (review 10)', () => {
     expect((await call(base, 'POST', '/api/v1/tokens', { token: mallory, body: { kind: 'worker-join', projects: ['victim'] } })).status).toBe(404);
   });
 
+  it('a project-limited viewer token neither lists nor revokes its owner\'s stronger tokens (it may revoke itself)', async () => {
+    const strong = await userToken(base, 'alice', {}, { tokenRole: 'owner', tokenProject: '*' });
+    const weak = await userToken(base, 'alice', {}, { tokenRole: 'viewer', tokenProject: 'victim' });
+    const listed = await call(base, 'GET', '/api/v1/tokens', { token: weak.token });
+    expect(listed.status).toBe(200);
+    expect(listed.body.tokens.map((t: any) => t.id)).not.toContain(strong.id);
+    expect(listed.body.tokens.every((t: any) => t.project === 'victim' && t.role === 'viewer')).toBe(true);
+    expect((await call(base, 'DELETE', `/api/v1/tokens/${strong.id}`, { token: weak.token })).status).toBe(404);
+    expect((await call(base, 'GET', '/api/v1/whoami', { token: strong.token })).status).toBe(200);
+    // The strong token manages the weak one, and a token may always revoke itself.
+    expect((await call(base, 'GET', '/api/v1/tokens', { token: strong.token })).body.tokens.map((t: any) => t.id)).toContain(weak.id);
+    expect((await call(base, 'DELETE', `/api/v1/tokens/${weak.id}`, { token: weak.token })).status).toBe(200);
+  });
+
   it('membership escalation: an editor cannot make itself owner; the last owner cannot be removed or demoted', async () => {
     expect((await call(base, 'POST', '/api/v1/projects', { token: alice, body: { name: 'alices' } })).status).toBe(201);
     expect((await call(base, 'PUT', '/api/v1/projects/alices/members/eddie', { token: alice, body: { role: 'editor' } })).status).toBe(200);
