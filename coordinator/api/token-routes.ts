@@ -55,12 +55,14 @@ const bad = (field: string, reason: string) => new TunehiveError('TH_ERR_REQUEST
 /**
  * Whether a caller may see and revoke a token of its own owner: admins any; others a token no
  * stronger than themselves (a project-limited one only tokens limited to its project, and no
- * higher role), and always themselves. Otherwise a viewer token handed to a CI job of one
+ * higher role, never a worker credential), and always themselves. Otherwise a viewer token handed to a CI job of one
  * project could list its owner's other tokens and revoke the owner's strongest ones.
  */
 function mayManage(who: Principal, r: CredentialRecord): boolean {
   if (who.admin || r.id === who.credentialId) return true;
-  if (r.owner !== who.owner) return false;
+  // A worker credential's owner is its worker id, which any joiner chooses: one named like a
+  // user is not that user's (workers are revoked by admins, DELETE /workers/:id).
+  if (r.owner !== who.owner || r.kind === 'worker') return false;
   if (who.project !== '*' && r.project !== who.project) return false;
   return atLeast(who.role, r.role);
 }

@@ -8,6 +8,8 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { call, ensureProject, userToken } from '../helpers/auth.js';
+import { TEST_JOIN_TOKEN } from '../helpers/env.js';
+import { clientWith, joinWith } from '../helpers/scripted-worker.js';
 
 /** A raw request, so headers can be repeated or oversized as an attacker would send them. */
 function raw(base: string, method: string, path: string, headers: Array<[string, string]>): Promise<{ status: number; body: string }> {
@@ -96,6 +98,17 @@ describe('attacks on HTTP authentication (review 10)', () => {
     // The strong token manages the weak one, and a token may always revoke itself.
     expect((await call(base, 'GET', '/api/v1/tokens', { token: strong.token })).body.tokens.map((t: any) => t.id)).toContain(weak.id);
     expect((await call(base, 'DELETE', `/api/v1/tokens/${weak.id}`, { token: weak.token })).status).toBe(200);
+  });
+
+  it('a worker that joins under a user\'s name: its credential is neither listed to nor revocable by that user', async () => {
+    const c = clientWith(stack.coordinator.grpcAddress);
+    const joined = await joinWith(c, { joinToken: TEST_JOIN_TOKEN, workerId: 'mallory' });
+    c.close();
+    expect(joined.workerId).toBe('mallory');
+    const listed = await call(base, 'GET', '/api/v1/tokens', { token: mallory });
+    expect(listed.body.tokens.filter((t: any) => t.kind === 'worker')).toEqual([]);
+    const credId = joined.credential.split('_')[1];
+    expect((await call(base, 'DELETE', `/api/v1/tokens/${credId}`, { token: mallory })).status).toBe(404);
   });
 
   it('membership escalation: an editor cannot make itself owner; the last owner cannot be removed or demoted', async () => {
