@@ -79,7 +79,7 @@ export interface CoordinatorOptions {
   adminToken?: string;
   /** /metrics without a token (`--open-metrics`). */
   openMetrics?: boolean;
-  /** Failed authentications per client address per minute before 429 (default 20). */
+  /** Failed authentications (HTTP tokens, worker joins) per client address per minute before 429 / RESOURCE_EXHAUSTED (default 20). */
   authFailuresPerMinute?: number;
   /** Entries the audit stream keeps (XADD MAXLEN ~; default 100,000). */
   auditMaxLen?: number;
@@ -123,7 +123,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   // One cache of verified credentials for API tokens and worker credentials: a revocation takes
   // effect on this replica at once, on the others within the cache time.
   const verifier = new TokenVerifier(creds, { cacheMs: o.tokenCacheMs ?? 2000 });
-  const workerAuth = new WorkerAuth(creds, verifier, storeRedis, o.prefix);
+  const workerAuth = new WorkerAuth(creds, verifier, storeRedis, o.prefix, o.authFailuresPerMinute ?? 20);
   if (o.workerJoinToken) {
     await creds.ensureOperatorSecret(o.workerJoinToken, {
       kind: 'worker-join', owner: 'operator', role: 'viewer', projects: ['*'], description: 'pre-seeded join token (TUNEHIVE_WORKER_JOIN_TOKEN)',

@@ -38,9 +38,11 @@ export const projectRoutes: FastifyPluginAsync<{ auth: HttpAuth }> = async (plai
     if (who.project !== '*') throw forbidden(`this token is limited to project "${who.project}"; creating projects needs one that is not`);
     if (!atLeast(who.role, 'editor')) throw forbidden(`creating a project needs role editor or more; the token has ${who.role}`);
     const { name, description } = req.body;
-    req.authProject = name;
     const created = await auth.projects.create(name, who.owner, description ?? '');
     auth.access.forget(who.owner, name);
+    // Only a created project is the request's project: a refused create of a taken name goes to
+    // the global log only, or anyone could flood (and age out) another project's audit stream.
+    if (created) req.authProject = name;
     if (!created) {
       // Names are global, so a taken one is taken for everyone; nothing about the project is shown.
       throw new TunehiveError('TH_ERR_PROJECT_EXISTS', `project ${JSON.stringify(name)} cannot be created: the name is taken`, [{ field: 'name', reason: 'is taken' }]);

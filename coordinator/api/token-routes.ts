@@ -52,6 +52,21 @@ export function tokenView(r: CredentialRecord): Static<typeof TokenView> {
 
 const bad = (field: string, reason: string) => new TunehiveError('TH_ERR_REQUEST_INVALID', `${field}: ${reason}`, [{ field, reason }]);
 
+/**
+ * Whether a caller may see and revoke a token of its own owner: admins any; others a token no
+ * stronger than themselves (a project-limited one only tokens limited to its project, and no
+ * higher role, never a worker credential), and always themselves. Otherwise a viewer token handed to a CI job of one
+ * project could list its owner's other tokens and revoke the owner's strongest ones.
+ */
+function mayManage(who: Principal, r: CredentialRecord): boolean {
+  if (who.admin || r.id === who.credentialId) return true;
+  // A worker credential's owner is its worker id, which any joiner chooses: one named like a
+  // user is not that user's (workers are revoked by admins, DELETE /workers/:id).
+  if (r.owner !== who.owner || r.kind === 'worker') return false;
+  if (who.project !== '*' && r.project !== who.project) return false;
+  return atLeast(who.role, r.role);
+}
+
 export const tokenRoutes: FastifyPluginAsync<{ auth: HttpAuth }> = async (plain, { auth }) => {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
 
@@ -132,22 +147,22 @@ export const tokenRoutes: FastifyPluginAsync<{ auth: HttpAuth }> = async (plain,
 
   app.get('/tokens', {
     schema: { summary: "List tokens (never their secrets): an admin's lists every one, others their owner's", querystring: TokenListQuery, response: { 200: TokenList, ...errorResponses } },
-    config: { auth: { token: true, note: "admins see every token; others their owner's only" } },
+    config: { auth: { token: true, note: "admins see every token; others their owner's tokens no stronger than the caller" } },
   }, async (req) => {
     const who = principal(req);
     const owner = who.admin ? req.query.owner : who.owner;
     const list = await auth.creds.list({ ...(owner !== undefined ? { owner } : {}), ...(req.query.kind ? { kind: req.query.kind } : {}) });
-    return { tokens: list.map(tokenView) };
+    return { tokens: list.filter((r) => mayManage(who, r)).map(tokenView) };
   });
 
   app.delete('/tokens/:id', {
     schema: { summary: 'Revoke a token (every replica refuses it within 2 s)', params: TokenIdParams, response: { 200: TokenView, ...errorResponses } },
-    config: { auth: { token: true, note: "admins revoke any token; others their owner's only" } },
+    config: { auth: { token: true, note: "admins revoke any token; others their owner's tokens no stronger than the caller (and the caller itself)" } },
   }, async (req) => {
     const who = principal(req);
     const rec = /^[0-9a-f]{16}$/.test(req.params.id) ? await auth.creds.get(req.params.id) : undefined;
     // Someone else's token is answered like an unknown one.
-    if (!rec || (!who.admin && rec.owner !== who.owner)) {
+    if (!rec || !mayManage(who, rec)) {
       throw new TunehiveError('TH_ERR_TOKEN_NOT_FOUND', `no token with id ${JSON.stringify(req.params.id)}`, [{ field: 'params.id', reason: 'no such token (or not yours)' }]);
     }
     await auth.creds.revoke(rec.id);

@@ -22,6 +22,7 @@ import type { CredentialStore } from '../store/credential-store.js';
 import { Access, forbidden, notFound } from './access.js';
 import type { AuditLog } from './audit-log.js';
 import { principalOf, tokenFromHeader, type Principal, type TokenVerifier } from './principal.js';
+import { parseToken } from './token-format.js';
 import { ANY_TOKEN, type AuthRule } from './rules.js';
 
 export interface HttpAuth {
@@ -77,8 +78,23 @@ export async function registerHttpAuth(app: FastifyInstance, auth: HttpAuth, sto
       [{ field: 'headers.authorization', reason: `too many failed authentications; retry in ${ctx.after}` }]),
   });
 
+  /**
+   * Addresses past their budget, until when. While an address is in here, a secret not shaped
+   * like a minted token (an operator's TUNEHIVE_ADMIN_TOKEN, which may be short) is refused
+   * without being checked: otherwise the limiter only changed the answer to a wrong guess (429)
+   * and the right guess still got 200, an unlimited oracle. Minted tokens carry 256 random bits,
+   * so they are still checked and users behind the same address keep working.
+   */
+  const blocked = new Map<string, number>();
   const refuse = async (req: FastifyRequest, reply: FastifyReply, missing: boolean): Promise<never> => {
-    await failures.call(app, req, reply); // throws the 429 once the address is over its budget
+    try {
+      await failures.call(app, req, reply); // throws the 429 once the address is over its budget
+    } catch (err) {
+      blocked.delete(req.ip);
+      if (blocked.size >= 10_000) blocked.delete(blocked.keys().next().value!);
+      blocked.set(req.ip, Date.now() + 60_000);
+      throw err;
+    }
     throw unauthenticated(missing);
   };
 
@@ -88,6 +104,11 @@ export async function registerHttpAuth(app: FastifyInstance, auth: HttpAuth, sto
     if ('scope' in rule && rule.openable && auth.openMetrics) return;
     const token = tokenFromHeader(req.headers.authorization);
     if (token === undefined) return refuse(req, reply, true);
+    const until = blocked.get(req.ip);
+    if (until !== undefined && !parseToken(token)) {
+      if (until > Date.now()) return refuse(req, reply, false);
+      blocked.delete(req.ip);
+    }
     const rec = await auth.verifier.verify(token);
     // Only API tokens speak HTTP: join tokens and worker credentials are for the gRPC service.
     if (!rec || rec.kind !== 'api') return refuse(req, reply, false);

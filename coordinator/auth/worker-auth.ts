@@ -14,6 +14,7 @@ import { TunehiveError } from '../../shared/errors.js';
 import { AUTH_METADATA, type JoinReply, type JoinRequest } from '../../shared/proto.js';
 import { CREDENTIAL_GRACE_MS, type CredentialStore } from '../store/credential-store.js';
 import type { TokenVerifier } from './principal.js';
+import { parseToken } from './token-format.js';
 
 export interface WorkerPrincipal {
   workerId: string;
@@ -43,8 +44,15 @@ export function mayServe(p: Pick<WorkerPrincipal, 'projects'>, project: string):
   return p.projects.includes('*') || p.projects.includes(project);
 }
 
+/** How long an address's failed joins are counted. */
+const JOIN_WINDOW_MS = 60_000;
+
 export class WorkerAuth {
-  constructor(private readonly credentials: CredentialStore, private readonly verifier: TokenVerifier, private readonly redis: Redis, private readonly prefix: string) {}
+  /** Failed joins (unknown, expired or revoked join tokens) per client address in the window. */
+  private readonly joinFailures = new Map<string, { n: number; since: number }>();
+
+  constructor(private readonly credentials: CredentialStore, private readonly verifier: TokenVerifier, private readonly redis: Redis, private readonly prefix: string,
+    private readonly failuresPerMinute = 20) {}
 
   /** The presented bearer credential of a call's metadata ('' when there is none). */
   static bearer(metadata: grpc.Metadata): string {
@@ -78,16 +86,35 @@ export class WorkerAuth {
   }
 
   /** Exchanges a join token for a credential of the worker's own (one use of the join token). */
-  async join(req: JoinRequest): Promise<JoinReply> {
+  async join(req: JoinRequest, peer = '', now = Date.now()): Promise<JoinReply> {
     const token = req.joinToken ?? '';
     if (!token || token.length > MAX_TOKEN_CHARS) throw unauthenticated('a join token is required (--join-token or TUNEHIVE_JOIN_TOKEN)');
+    // Past its budget, an address gets no more checks of secrets not shaped like minted tokens
+    // (the operator's TUNEHIVE_WORKER_JOIN_TOKEN may be short): no guessing oracle. Minted join
+    // tokens carry 256 random bits and are still checked, so real agents behind it join.
+    const addr = peer.replace(/:\d+$/, '');
+    let f = this.joinFailures.get(addr);
+    if (f && now - f.since >= JOIN_WINDOW_MS) {
+      this.joinFailures.delete(addr);
+      f = undefined;
+    }
+    if (f && f.n >= this.failuresPerMinute && !parseToken(token)) {
+      throw new TunehiveError('TH_ERR_AUTH_RATE_LIMITED', `too many failed joins from this address; retry in ${Math.ceil((f.since + JOIN_WINDOW_MS - now) / 1000)} s`);
+    }
     const asked = req.workerId ?? '';
     if (!WORKER_ID.test(asked)) {
       throw new TunehiveError('TH_ERR_WIRE_INVALID', 'join.workerId must be 1 to 128 letters, digits, dots, dashes or underscores, starting with a letter or digit',
         [{ field: 'join.workerId', reason: 'invalid worker id' }]);
     }
     const join = await this.credentials.verify(token);
-    if (!join || join.kind !== 'worker-join') throw unauthenticated('the join token is unknown, expired or revoked');
+    if (!join || join.kind !== 'worker-join') {
+      if (!f) {
+        if (this.joinFailures.size >= 10_000) this.joinFailures.delete(this.joinFailures.keys().next().value!);
+        this.joinFailures.set(addr, (f = { n: 0, since: now }));
+      }
+      f.n++;
+      throw unauthenticated('the join token is unknown, expired or revoked');
+    }
     // Counted atomically: a token with maxUses N admits exactly N joins over every replica.
     const used = await this.credentials.consume(token);
     if (!used) throw unauthenticated(`the join token has been used ${join.maxUses ?? 0} times, its maxUses`);

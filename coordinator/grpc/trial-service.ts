@@ -63,6 +63,7 @@ const GRPC_STATUS: Partial<Record<ErrorCode, grpcStatus>> = {
   TH_ERR_WORKER_UNAUTHENTICATED: grpcStatus.UNAUTHENTICATED,
   TH_ERR_WORKER_FORBIDDEN: grpcStatus.PERMISSION_DENIED,
   TH_ERR_WORKER_NOT_FOUND: grpcStatus.NOT_FOUND,
+  TH_ERR_AUTH_RATE_LIMITED: grpcStatus.RESOURCE_EXHAUSTED,
 };
 
 /** The gRPC status of an error that ends a call: UNAVAILABLE (retry) unless it is one of ours. */
@@ -194,7 +195,18 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
         const project = projectOf(study.spec);
         if (!mayServe(me, project)) throw forbidden(`worker ${me.workerId} was joined for projects ${me.projects.join(', ')}, not for project ${project}`);
         const resume = msg.started.resumeAttempt;
-        if (resume === 0) await proveDelivery(msg.started, ids.studyId, study.spec.trial.gpus);
+        if (resume === 0) {
+          await proveDelivery(msg.started, ids.studyId, study.spec.trial.gpus);
+          // The job's lock is no proof that the running attempt's worker is gone: the worker
+          // Redis user (BullMQ's) can set any lock or re-queue any job. An attempt whose stream
+          // is open here belongs to its worker; a re-delivery after a real loss finds it closed.
+          const current = await store.getTrial(ids.studyId, ids.number);
+          if (current?.state === 'RUNNING' && current.workerId !== me.workerId && commands.isOpen(msg.started.trialId)) {
+            log.warn({ trialId: msg.started.trialId, workerId: me.workerId, holder: current.workerId }, 'fresh start of a trial whose attempt is live on another worker: skipped');
+            send({ startReply: { action: 'ACTION_SKIP', attempt: 0, reason: `attempt ${current.attempt} is running on worker ${current.workerId}` } });
+            return;
+          }
+        }
         const secret = randomBytes(32).toString('base64url');
         const hw = msg.started.hardware ? JSON.stringify(msg.started.hardware) : '';
         const r = await store.startAttempt(ids.studyId, ids.number, msg.started.workerId, resume, hw, study.spec.maxRetries, Date.now(), msg.started.deliveryId ?? '',
@@ -234,6 +246,14 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
       if (!state) return; // Anything before a granted start is meaningless.
       const claimed = msg.metrics?.attempt ?? msg.heartbeat?.attempt ?? msg.finished?.attempt;
       if (claimed !== undefined && claimed !== state.attempt) throw forbidden(`this stream is attempt ${state.attempt}; it cannot report for attempt ${claimed}`);
+      // A revoked worker's streams end at their next message of any kind (not only a heartbeat,
+      // which a rogue simply never sends): the trial is handed back. The check is the verifier's
+      // cache (a revocation on this replica is seen at once, on others within its cacheMs).
+      if (!(await deps.auth.check(state.worker.token))) {
+        await handBack(state, `worker ${state.worker.workerId} was revoked`);
+        send({ command: { action: 'ACTION_STOP', reason: 'the worker credential was revoked' } });
+        throw new TunehiveError('TH_ERR_WORKER_UNAUTHENTICATED', 'the worker credential was revoked');
+      }
       if (msg.metrics) {
         const { attempt, seq, points } = msg.metrics;
         trialAtFault(() => checkBatch(points, Date.now(), seq));
@@ -256,12 +276,6 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
         return;
       }
       if (msg.heartbeat) {
-        // A revoked worker's streams end here, at their next heartbeat: the trial is handed back.
-        if (!(await deps.auth.check(state.worker.token))) {
-          await handBack(state, `worker ${state.worker.workerId} was revoked`);
-          send({ command: { action: 'ACTION_STOP', reason: 'the worker credential was revoked' } });
-          throw new TunehiveError('TH_ERR_WORKER_UNAUTHENTICATED', 'the worker credential was revoked');
-        }
         // Also how a worker learns of a stop when the command went out on a stream that broke.
         const hb = await store.heartbeat(state.studyId, state.number, state.attempt);
         if (!hb.current) send({ command: { action: 'ACTION_STOP', reason: 'this attempt is no longer current' } });
@@ -380,7 +394,7 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
   };
 
   const join = (call: grpc.ServerUnaryCall<JoinRequest, JoinReply>, callback: grpc.sendUnaryData<JoinReply>) => {
-    deps.auth.join(call.request).then(
+    deps.auth.join(call.request, call.getPeer()).then(
       (reply) => {
         log.info({ workerId: reply.workerId, projects: reply.projects }, 'worker joined');
         callback(null, reply);

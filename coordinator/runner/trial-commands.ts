@@ -23,6 +23,11 @@ export class TrialCommands {
     return sink !== undefined;
   }
 
+  /** Whether the trial's attempt has its stream open on this replica. */
+  isOpen(trialId: string): boolean {
+    return this.sinks.has(trialId);
+  }
+
   get connected(): number {
     return this.sinks.size;
   }

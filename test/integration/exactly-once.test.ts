@@ -65,21 +65,27 @@ describe('exactly once', () => {
     old.send({ metrics: { attempt: 1, seq: 1, points: points(1) } });
     await old.next((m) => !!m.ack);
 
-    // The job is delivered again (the first worker looked dead): attempt 2 takes over.
-    const fresh = await fleet.open('alive');
-    fresh.send(await fleet.started(`${id}.0`, 'alive'));
-    expect((await fresh.next((m) => !!m.startReply)).startReply!.attempt).toBe(2);
+    // The first worker's stream breaks and the job is delivered again: attempt 2 takes over.
+    // (While attempt 1's stream is open here, a second delivery is skipped: see worker-hijack.)
+    old.end();
+    const fresh = await waitFor(async () => {
+      const s = await fleet.open('alive');
+      s.send(await fleet.started(`${id}.0`, 'alive'));
+      if ((await s.next((m) => !!m.startReply)).startReply!.attempt === 2) return s;
+      s.end();
+      return undefined;
+    }, 5000, 'attempt 2 to take over');
 
-    // The old attempt wakes up: its metrics are refused with a stop, its Finished ignored.
-    old.send({ metrics: { attempt: 1, seq: 2, points: points(5) } });
-    expect((await old.next((m) => !!m.command)).command!.action).toBe('ACTION_STOP');
-    old.send(finished(1, 2));
-    const ack = await old.next((m) => !!m.finishAck);
-    expect(ack.finishAck!.state).toBe('RUNNING');
-    // Its attempt cannot be re-joined either.
+    // The old attempt wakes up: it cannot be re-joined, and what it sends changes nothing.
     const rejoin = await fleet.open('dead');
     rejoin.send(ScriptedFleet.rejoin(`${id}.0`, 'dead', 1, first.attemptSecret!));
     expect((await rejoin.next((m) => !!m.startReply)).startReply!.action).toBe('ACTION_SKIP');
+    rejoin.send({ metrics: { attempt: 1, seq: 2, points: points(5) } });
+    rejoin.send(finished(1, 2));
+    // Straight to the store too: a late batch of attempt 1 is stale, its Finished not applied.
+    const store = stack.coordinator.store;
+    expect((await store.appendMetrics(id, 0, 1, 2, 'score', points(5), 1000)).status).toBe(-1);
+    expect((await store.finishTrial(id, 0, 1, 'COMPLETED', { direction: 'maximize', reason: '', maxRetries: 3 })).applied).toBe(false);
 
     fresh.send({ metrics: { attempt: 2, seq: 1, points: points(3) } });
     await fresh.next((m) => !!m.ack);

@@ -255,10 +255,15 @@ describe('the coordinator edge of the worker protocol', () => {
     // A new delivery (the job re-delivered after its worker died) still opens a new attempt.
     const id2 = await queuedTrial();
     const a = await started(id2, 'delivery-a');
-    const b = open(await fleet.client('other'));
-    b.send(await fleet.started(`${id2}.0`, 'other', { deliveryId: 'delivery-b' }));
-    expect((await b.next((m) => !!m.startReply)).startReply!.attempt).toBe(2);
+    // Its worker's stream is gone (a live one keeps its attempt: see worker-hijack).
     a.end();
+    const b = await waitFor(async () => {
+      const s2 = open(await fleet.client('other'));
+      s2.send(await fleet.started(`${id2}.0`, 'other', { deliveryId: 'delivery-b' }));
+      if ((await s2.next((m) => !!m.startReply)).startReply!.attempt === 2) return s2;
+      s2.end();
+      return undefined;
+    }, 5000, 'attempt 2 on the new delivery');
     b.end();
   });
 
