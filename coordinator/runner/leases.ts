@@ -36,6 +36,12 @@ export class StudyLeases {
     this.until.delete(studyId);
   }
 
+  /** Gives up a lease in Redis too: an ended study needs no driver, and its lease key must not linger. */
+  async release(studyId: string): Promise<void> {
+    this.until.delete(studyId);
+    await this.store.releaseLease(studyId, this.owner);
+  }
+
   /** Hands every lease over at once (shutdown). */
   async releaseAll(): Promise<void> {
     for (const id of this.until.keys()) await this.store.releaseLease(id, this.owner).catch(() => undefined);

@@ -344,7 +344,8 @@ export class StudyRunner {
     this.dropCaches(study.id);
     if ((await store.pendingNumbers(study.id)).length === 0 && (await store.pausedNumbers(study.id)).length === 0) {
       await store.windDownDone(study.id);
-      this.leases.drop(study.id);
+      // A renewal may have re-taken the lease between the end and now.
+      await this.leases.release(study.id);
     }
   }
 
