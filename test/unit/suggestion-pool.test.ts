@@ -77,10 +77,11 @@ describe('ThreadSuggestionService', () => {
   });
 
   it('keeps the event loop ticking while a gp suggestion runs', async () => {
-    const req = gpRequest(150);
+    // A history long enough that the inline stall stands well above timer noise on any machine.
+    const req = gpRequest(280);
     const inline = await maxTimerLag(async () => suggestNow(req));
     // Inline, the loop stalls for the whole suggestion; the comparison needs a long one.
-    expect(inline.durationMs).toBeGreaterThan(100);
+    expect(inline.durationMs).toBeGreaterThan(60);
     expect(inline.lagMs).toBeGreaterThan(inline.durationMs / 2);
     const pooled = await maxTimerLag(() => shared.suggest(req));
     expect(pooled.result).toEqual(inline.result);
