@@ -53,3 +53,21 @@ export async function waitForHttp(url: string, timeoutMs = 20_000): Promise<void
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * Runs the tunehive CLI to its exit and gives what a person would see. `env` is added to the
+ * test's environment (a name set to undefined is removed); stdin gets `stdin`, then ends.
+ */
+export function runCli(args: string[], o: { env?: Record<string, string | undefined>; stdin?: string; cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...o.env };
+    for (const [k, v] of Object.entries(o.env ?? {})) if (v === undefined) delete env[k];
+    const child = spawn(process.execPath, [path.resolve('bin/tunehive.mjs'), ...args], { env, stdio: ['pipe', 'pipe', 'pipe'], cwd: o.cwd ?? process.cwd() });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(o.stdin ?? '');
+  });
+}

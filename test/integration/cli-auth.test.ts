@@ -1,25 +1,15 @@
 /** `tunehive login`, `tunehive token ...`, and how every client command finds its token. */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_ADMIN_TOKEN } from '../helpers/env.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
+import { runCli } from '../helpers/processes.js';
 
-function tunehive(args: string[], env: Record<string, string>, stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const clean = { ...process.env };
-    delete clean.TUNEHIVE_TOKEN;
-    const child = spawn(process.execPath, [path.resolve('bin/tunehive.mjs'), ...args], { env: { ...clean, ...env }, stdio: ['pipe', 'pipe', 'pipe'], cwd: env.CWD ?? process.cwd() });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin ?? '');
-  });
-}
+// Without the test's own TUNEHIVE_TOKEN: each test says which token the CLI has.
+const tunehive = (args: string[], env: Record<string, string>, stdin?: string) =>
+  runCli(args, { env: { TUNEHIVE_TOKEN: undefined, ...env }, ...(stdin !== undefined ? { stdin } : {}), ...(env.CWD ? { cwd: env.CWD } : {}) });
 
 describe('CLI authentication', () => {
   let stack: TestStack;

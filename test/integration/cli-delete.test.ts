@@ -1,21 +1,11 @@
 /** `tunehive delete ID` against a real coordinator, and the coordinator's --retention-days flag. */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_ADMIN_TOKEN } from '../helpers/env.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
+import { runCli } from '../helpers/processes.js';
 
-function tunehive(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    // stdin is not a terminal here: the command cannot ask, so it needs --yes.
-    const child = spawn(process.execPath, [path.resolve('bin/tunehive.mjs'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+// stdin is not a terminal here: the command cannot ask, so it needs --yes.
+const tunehive = (args: string[], env: Record<string, string> = {}) => runCli(args, { env });
 
 describe('tunehive delete', () => {
   let stack: TestStack;

@@ -3,21 +3,15 @@
  * reasons with the last line of stderr) to someone else's terminal: through the real CLI against
  * a real coordinator, no escape sequence or control character reaches it.
  */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { TEST_ADMIN_TOKEN } from '../helpers/env.js';
+import { runCli } from '../helpers/processes.js';
 
-function tunehive(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.resolve('bin/tunehive.mjs'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('exit', (code) => resolve({ code, out }));
-  });
-}
+const tunehive = async (args: string[], env: Record<string, string>) => {
+  const r = await runCli(args, { env });
+  return { code: r.code, out: r.stdout + r.stderr };
+};
 
 // What a terminal would act on: ESC, BEL, C1 introducers, CR and the other controls.
 const ACTIVE = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;

@@ -1,22 +1,13 @@
 /** The tunehive command against a real coordinator: what a person sees, errors included. */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_ADMIN_TOKEN } from '../helpers/env.js';
 import { fixture, startTestStack, type TestStack } from '../helpers/stack.js';
+import { runCli } from '../helpers/processes.js';
 
-function tunehive(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.resolve('bin/tunehive.mjs'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const tunehive = (args: string[], env: Record<string, string> = {}) => runCli(args, { env });
 
 describe('tunehive CLI', () => {
   let stack: TestStack;
