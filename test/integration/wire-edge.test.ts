@@ -5,7 +5,6 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CoordinatorMessage, WorkerMessage } from '../../shared/proto.js';
 import { ScriptedFleet } from '../helpers/scripted-worker.js';
@@ -13,6 +12,7 @@ import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { redisUrl, waitFor } from '../helpers/env.js';
 import { trialSeries } from '../helpers/series.js';
 import { keys } from '../../shared/redis-keys.js';
+import { monitorRedis } from '../helpers/redis-monitor.js';
 
 type Duplex = grpc.ClientDuplexStream<WorkerMessage, CoordinatorMessage>;
 
@@ -275,26 +275,25 @@ describe('the coordinator edge of the worker protocol', () => {
     s.send({ metrics: { attempt: 1, seq: 1, points: [pt(1)] } });
     await s.next((m) => !!m.ack);
 
-    const monitor = await new Redis(redisUrl()).monitor();
-    const seen: string[][] = [];
+    const monitor = await monitorRedis(redisUrl());
     // Round trips only: the commands a script runs inside Redis show up too, with source "lua".
-    monitor.on('monitor', (_time: string, args: string[], source: string) => { if (source !== 'lua' && args.some((a) => a.includes(`{${id}}`))) seen.push(args); });
-    // MONITOR starts asynchronously: wait until it sees a command of ours.
+    const ours = () => monitor.seen.filter((c) => c.source !== 'lua' && c.args.some((a) => a.includes(`{${id}}`))).map((c) => c.args);
     await waitFor(async () => {
       await stack.coordinator.store.getTrial(id, 0);
-      return seen.length > 0 || undefined;
-    }, 5000, 'MONITOR to start');
-    seen.length = 0;
+      return ours().length > 0 || undefined;
+    }, 5000, 'MONITOR to see a command of ours');
+    const before = ours().length;
+    const seen = () => ours().slice(before);
     const HEARTBEATS = 20;
     for (let i = 0; i < HEARTBEATS; i++) s.send({ heartbeat: { attempt: 1 } });
     s.send({ metrics: { attempt: 1, seq: 2, points: [pt(2)] } });
     await s.next((m) => !!m.ack);
-    await waitFor(() => seen.length >= HEARTBEATS + 1 || undefined, 5000, 'the commands to be seen');
-    monitor.disconnect();
-    const perHeartbeat = (seen.length - 1) / HEARTBEATS;
-    console.log(`redis commands per heartbeat: ${perHeartbeat} (${seen.length} for ${HEARTBEATS} heartbeats + 1 batch)`);
+    await waitFor(() => seen().length >= HEARTBEATS + 1 || undefined, 5000, 'the commands to be seen');
+    monitor.close();
+    const perHeartbeat = (seen().length - 1) / HEARTBEATS;
+    console.log(`redis commands per heartbeat: ${perHeartbeat} (${seen().length} for ${HEARTBEATS} heartbeats + 1 batch)`);
     expect(perHeartbeat).toBe(1);
-    expect(seen.filter((a) => a[0]!.toLowerCase() === 'hgetall')).toEqual([]);
+    expect(seen().filter((a) => a[0]!.toLowerCase() === 'hgetall')).toEqual([]);
     s.end();
   });
 
