@@ -154,7 +154,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   store.onTrialsEnded = (studyId) => janitor.trialEnded(studyId);
   const deleter = new StudyDeleter({ store, queue, checkpoints, stop: (study, reason) => runner.endStudy(study, 'STOPPED', reason) });
   const sweeper = new RetentionSweeper({
-    store, deleter, janitor, log: o.log.child({ part: 'lifecycle' }), owner: coordinatorId,
+    store, deleter, janitor, log: o.log.child({ part: 'lifecycle' }), owner: coordinatorId, credentials: creds,
     ...(o.retentionDays !== undefined ? { retentionMs: o.retentionDays * 86_400_000 } : {}),
     ...(o.sweepIntervalMs ? { intervalMs: o.sweepIntervalMs } : {}),
   });

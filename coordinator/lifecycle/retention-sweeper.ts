@@ -1,6 +1,7 @@
 /**
  * The periodic lifecycle pass: deletes ended studies older than the retention (when one is
- * set), and at start sweeps orphaned checkpoints. One replica at a time (a lock with a TTL in
+ * set), at start sweeps orphaned checkpoints, and hourly deletes expired or revoked
+ * credentials past their grace period. One replica at a time (a lock with a TTL in
  * Redis), and a bounded number of studies per pass, so a backlog drains over several passes
  * instead of one long one.
  */
@@ -8,6 +9,10 @@ import type { Logger } from 'pino';
 import type { StudyStore } from '../store/study-store-contract.js';
 import type { CheckpointJanitor } from './checkpoint-janitor.js';
 import type { StudyDeleter } from './study-deletion.js';
+import type { CredentialStore } from '../store/credential-store.js';
+
+/** Expired and revoked credentials are swept at most this often (the sweep reads every record). */
+const CREDENTIAL_SWEEP_MS = 3_600_000;
 
 export interface SweeperOptions {
   store: StudyStore;
@@ -21,6 +26,8 @@ export interface SweeperOptions {
   intervalMs?: number;
   /** Studies deleted per pass at most. */
   maxStudiesPerPass?: number;
+  /** Credentials whose expired or revoked records (and index entries) the pass deletes. */
+  credentials?: CredentialStore;
 }
 
 export class RetentionSweeper {
@@ -30,11 +37,12 @@ export class RetentionSweeper {
   private orphansSwept = false;
   /** Where the one-time indexing of studies that ended before the ended index existed stands. */
   private backfillOffset: number | undefined = 0;
+  private credentialsSweptAt = -Infinity;
 
   constructor(private readonly o: SweeperOptions) {}
 
   /** One pass; returns what it did, or undefined when another replica holds the lock. */
-  async pass(now = Date.now()): Promise<{ deleted: string[]; orphanCheckpoints: number } | undefined> {
+  async pass(now = Date.now()): Promise<{ deleted: string[]; orphanCheckpoints: number; credentialsRemoved: number } | undefined> {
     const { store, deleter, janitor, log, owner } = this.o;
     const intervalMs = this.o.intervalMs ?? 60_000;
     // The lock outlives a pass that takes long, but not a replica that died in one.
@@ -44,6 +52,11 @@ export class RetentionSweeper {
       if (!this.orphansSwept) {
         orphanCheckpoints = await janitor.sweepAll();
         this.orphansSwept = true;
+      }
+      let credentialsRemoved = 0;
+      if (this.o.credentials && now - this.credentialsSweptAt >= CREDENTIAL_SWEEP_MS) {
+        credentialsRemoved = await this.o.credentials.sweep(now);
+        this.credentialsSweptAt = now;
       }
       const deleted: string[] = [];
       if (this.o.retentionMs !== undefined) {
@@ -61,7 +74,7 @@ export class RetentionSweeper {
           }
         }
       }
-      return { deleted, orphanCheckpoints };
+      return { deleted, orphanCheckpoints, credentialsRemoved };
     } finally {
       await store.releaseSweepLock(owner).catch(() => undefined);
     }

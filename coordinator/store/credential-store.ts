@@ -143,14 +143,25 @@ export class CredentialStore {
   /** Deletes records that expired or were revoked more than the grace period ago. */
   async sweep(now = Date.now()): Promise<number> {
     let removed = 0;
-    for (const r of await this.list()) {
-      const ended = r.revokedAt ?? (r.expiresAt !== undefined && r.expiresAt <= now ? r.expiresAt : undefined);
-      if (ended !== undefined && ended + GRACE_MS <= now) {
-        await this.redis.multi().unlink(keys.credential(this.prefix, r.id)).zrem(keys.credentials(this.prefix), r.id).exec();
-        removed++;
-      } else if (!(await this.redis.exists(keys.credential(this.prefix, r.id)))) {
-        await this.redis.zrem(keys.credentials(this.prefix), r.id);
-      }
+    const ids = await this.redis.zrange(keys.credentials(this.prefix), '0', '-1');
+    for (let i = 0; i < ids.length; i += 500) {
+      const batch = ids.slice(i, i + 500);
+      const read = this.redis.pipeline();
+      for (const id of batch) read.hgetall(keys.credential(this.prefix, id));
+      const rows = (await read.exec()) ?? [];
+      const drop = this.redis.pipeline();
+      batch.forEach((id, j) => {
+        const h = rows[j]?.[1] as Record<string, string> | undefined;
+        // A record that expired by its own TTL leaves only its index entry.
+        if (!h?.hash) return void drop.zrem(keys.credentials(this.prefix), id);
+        const r = toRecord(id, h);
+        const ended = r.revokedAt ?? (r.expiresAt !== undefined && r.expiresAt <= now ? r.expiresAt : undefined);
+        if (ended !== undefined && ended + GRACE_MS <= now) {
+          drop.unlink(keys.credential(this.prefix, id)).zrem(keys.credentials(this.prefix), id);
+          removed++;
+        }
+      });
+      await drop.exec();
     }
     return removed;
   }

@@ -74,5 +74,10 @@ describe('credential store (real Redis)', () => {
     expect(await s.sweep(now + 8 * 86_400_000)).toBe(1);
     expect((await s.list()).map((r) => r.owner)).toEqual(['d']);
     expect(await s.get(record.id)).toBeUndefined();
+    // A record gone by its own TTL leaves nothing in the index after a sweep either.
+    const gone = await s.create({ kind: 'api', owner: 'e', role: 'viewer' }, now);
+    await redis.del(`${(s as unknown as { prefix: string }).prefix}:cred:${gone.record.id}`);
+    await s.sweep(now);
+    expect(await redis.zrange(`${(s as unknown as { prefix: string }).prefix}:creds`, '0', '-1')).toHaveLength(1);
   });
 });
