@@ -62,33 +62,27 @@ export function registerBodyParsers(app: FastifyInstance): void {
     if (text.trim() === '') return done(bad('(body)', 'is empty; send a JSON object'), undefined);
     const deep = nestingProblem(text);
     if (deep) return done(bad('(body)', deep), undefined);
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (err) {
-      return done(bad('(body)', `is not valid JSON: ${(err as Error).message}`), undefined);
-    }
-    try {
-      checkBodyShape(value);
-    } catch (err) {
-      return done(err as Error, undefined);
-    }
-    done(null, value);
+    parseChecked(() => JSON.parse(text) as unknown, 'JSON', done);
   });
 
   // Specs may be sent as YAML (the CLI sends what the user wrote, e.g. a Katib-style file).
   app.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml'], { parseAs: 'string' }, (_req, body, done) => {
-    let value: unknown;
-    try {
-      value = parseYaml(body as string, { maxAliasCount: 100 });
-    } catch (err) {
-      return done(bad('(body)', `is not valid YAML: ${(err as Error).message}`), undefined);
-    }
-    try {
-      checkBodyShape(value);
-    } catch (err) {
-      return done(err as Error, undefined);
-    }
-    done(null, value);
+    parseChecked(() => parseYaml(body as string, { maxAliasCount: 100 }) as unknown, 'YAML', done);
   });
+}
+
+/** Parses a body and checks its shape (no `__proto__`, bounded nesting): one path for every format. */
+function parseChecked(parse: () => unknown, format: string, done: (err: Error | null, value?: unknown) => void): void {
+  let value: unknown;
+  try {
+    value = parse();
+  } catch (err) {
+    return done(bad('(body)', `is not valid ${format}: ${(err as Error).message}`), undefined);
+  }
+  try {
+    checkBodyShape(value);
+  } catch (err) {
+    return done(err as Error, undefined);
+  }
+  done(null, value);
 }
