@@ -43,6 +43,23 @@ export const ERROR_STATUS = {
   /** Start-up refusals (never sent over HTTP): a clear-text bind beyond loopback, unusable TLS files. */
   TH_ERR_CONFIG_INSECURE: 500,
   TH_ERR_CONFIG_TLS: 500,
+  /** Runs, experiments and artifacts (issue 11). */
+  TH_ERR_EXPERIMENT_NOT_FOUND: 404,
+  TH_ERR_EXPERIMENT_EXISTS: 409,
+  TH_ERR_RUN_NOT_FOUND: 404,
+  /** A param is written once: logging another value for it is refused (the message names both values). */
+  TH_ERR_RUN_PARAM_CHANGED: 409,
+  /** A run that has ended takes no more metrics or params. */
+  TH_ERR_RUN_ENDED: 409,
+  /** A filter or order-by that does not parse: the message and the field give the position and what was expected. */
+  TH_ERR_FILTER_INVALID: 400,
+  TH_ERR_ARTIFACT_NOT_FOUND: 404,
+  /** An artifact path that escapes the run's space, or is not a plain relative path. */
+  TH_ERR_ARTIFACT_PATH: 400,
+  /** A run's or a project's artifact quota would be exceeded. */
+  TH_ERR_ARTIFACT_QUOTA: 413,
+  /** Bytes that do not match the size or SHA-256 they were declared with. */
+  TH_ERR_ARTIFACT_CHECKSUM: 400,
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;
 

@@ -61,6 +61,14 @@ const Image = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$', de
 const Env = Type.Record(Type.String(), Type.String({ description: 'must be a string' }), { description: 'must be an object of strings' });
 const Timeout = Type.Number({ exclusiveMinimum: 0, maximum: 30 * 86400, description: 'must be a number of seconds > 0 and at most 30 days' });
 const Gpus = intFrom(0, 64);
+const TAG_KEY = /^[A-Za-z0-9_][A-Za-z0-9_.\-/ ]{0,249}$/;
+/** Run and experiment tags (shared/run-model.ts RUN_LIMITS bound them). */
+export const TagsSchema = Type.Record(Type.String({ pattern: TAG_KEY.source }), Type.String({ maxLength: 5000, description: 'must be a string of at most 5000 characters' }), {
+  maxProperties: 200, additionalProperties: false, description: 'must be an object of at most 200 tags, key -> string value (keys: letters, digits, _ . - / and spaces, up to 250 characters)',
+});
+const Tags = TagsSchema;
+const CodeVersion = Type.String({ minLength: 1, maxLength: 250, description: 'must be a string of 1 to 250 characters, such as a git commit or a release tag' });
+const DataFiles = Type.Array(Type.String({ minLength: 1, maxLength: 4096, description: 'must be a file path' }), { maxItems: 1000, description: 'must be an array of at most 1000 file paths' });
 export const TrialTemplateSchema = Type.Object({
   command: Command,
   /** Container image, for workers that run trials with the container runtime. */
@@ -68,10 +76,17 @@ export const TrialTemplateSchema = Type.Object({
   env: Env,
   timeoutSeconds: Type.Optional(Timeout),
   gpus: Gpus,
+  /** Tags every trial run starts with (the program, the API and the CLI add more). */
+  tags: Type.Optional(Tags),
+  /** The code version to record when the working directory is not a git checkout. */
+  codeVersion: Type.Optional(CodeVersion),
+  /** Files (relative to the working directory, or absolute) whose SHA-256 is the data version. */
+  dataFiles: Type.Optional(DataFiles),
 }, { additionalProperties: false });
 const TrialTemplateInputSchema = Type.Object({
   command: Command, image: Type.Optional(Image), env: Type.Optional(Env), timeoutSeconds: Type.Optional(Timeout), gpus: Type.Optional(Gpus),
-}, { additionalProperties: false, description: 'must be an object {command, env?, timeoutSeconds?, gpus?, image?}' });
+  tags: Type.Optional(Tags), codeVersion: Type.Optional(CodeVersion), dataFiles: Type.Optional(DataFiles),
+}, { additionalProperties: false, description: 'must be an object {command, env?, timeoutSeconds?, gpus?, image?, tags?, codeVersion?, dataFiles?}' });
 
 /** Per-trial quotas: what one trial may store. */
 export const TrialLimitsSchema = Type.Object({
@@ -80,9 +95,12 @@ export const TrialLimitsSchema = Type.Object({
   /** Bytes and files of one checkpoint upload. */
   maxCheckpointBytes: intFrom(1, 1024 ** 4),
   maxCheckpointFiles: intFrom(1, 1_000_000),
+  /** Bytes and files of artifacts one run may store (all uploads together). */
+  maxArtifactBytes: intFrom(1, 1024 ** 4),
+  maxArtifactFiles: intFrom(1, 1_000_000),
 }, { additionalProperties: false });
 const TrialLimitsInputSchema = Type.Partial(TrialLimitsSchema, {
-  additionalProperties: false, description: 'must be an object {maxMetricPoints?, maxCheckpointBytes?, maxCheckpointFiles?}',
+  additionalProperties: false, description: 'must be an object {maxMetricPoints?, maxCheckpointBytes?, maxCheckpointFiles?, maxArtifactBytes?, maxArtifactFiles?}',
 });
 /** Which trials keep their checkpoints once they reach a final state. */
 export const KeepCheckpointsSchema = Type.Union([Type.Literal('best'), Type.Literal('all'), Type.Literal('none')], { description: 'must be "best", "all" or "none"' });
@@ -117,6 +135,8 @@ export const StudySpecSchema = Type.Object({
   trial: Type.Optional(TrialTemplateSchema),
   /** Ask/tell only: a trial with no tell for this long is FAILED (its client is presumed gone). */
   askTimeoutSeconds: Type.Optional(AskTimeout),
+  /** The study's experiment tags. */
+  tags: Type.Optional(Tags),
 }, { additionalProperties: false });
 
 /** A spec as submitted (JSON or YAML): what `POST /api/v1/studies` takes. */
@@ -135,6 +155,7 @@ export const StudySpecInputSchema = Type.Object({
   earlyStopping: Type.Optional(EarlyStoppingInputSchema),
   trial: Type.Optional(TrialTemplateInputSchema),
   askTimeoutSeconds: Type.Optional(AskTimeout),
+  tags: Type.Optional(Tags),
 }, { additionalProperties: false, description: 'must be a JSON object' });
 
 export type Direction = Static<typeof DirectionSchema>;
@@ -151,6 +172,8 @@ export const DEFAULT_TRIAL_LIMITS: TrialLimits = {
   maxMetricPoints: 100_000,
   maxCheckpointBytes: 10 * 1024 ** 3,
   maxCheckpointFiles: 10_000,
+  maxArtifactBytes: 10 * 1024 ** 3,
+  maxArtifactFiles: 10_000,
 };
 
 type Raw = Record<string, unknown>;
@@ -284,7 +307,11 @@ function withDefaults(raw: StudySpecInput): StudySpec {
     spec.trial = { command: [...t.command], env: { ...t.env }, gpus: t.gpus ?? 0 };
     if (t.timeoutSeconds !== undefined) spec.trial.timeoutSeconds = t.timeoutSeconds;
     if (t.image !== undefined) spec.trial.image = t.image;
+    if (t.tags !== undefined) spec.trial.tags = { ...t.tags };
+    if (t.codeVersion !== undefined) spec.trial.codeVersion = t.codeVersion;
+    if (t.dataFiles !== undefined) spec.trial.dataFiles = [...t.dataFiles];
   }
+  if (raw.tags !== undefined) spec.tags = { ...raw.tags };
   if (raw.askTimeoutSeconds !== undefined) spec.askTimeoutSeconds = raw.askTimeoutSeconds;
   return spec;
 }

@@ -24,6 +24,7 @@ import type { AuditLog } from './audit-log.js';
 import { principalOf, tokenFromHeader, type Principal, type TokenVerifier } from './principal.js';
 import { parseToken } from './token-format.js';
 import { ANY_TOKEN, type AuthRule } from './rules.js';
+import { EXPERIMENT_ID, parseRunId } from '../../shared/run-model.js';
 
 export interface HttpAuth {
   creds: CredentialStore;
@@ -35,6 +36,11 @@ export interface HttpAuth {
   openMetrics?: boolean;
   /** Failed authentications per client address per minute before 429 (default 20). */
   failuresPerMinute?: number;
+  /**
+   * The project of an experiment (a study or a plain experiment), for `{run}` and `{experiment}`
+   * rules; without it only studies are experiments.
+   */
+  experimentProject?: (experimentId: string) => Promise<string | undefined>;
 }
 
 declare module 'fastify' {
@@ -54,6 +60,8 @@ const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 const studyNotFound = (id: string) => notFound('TH_ERR_STUDY_NOT_FOUND', 'params.id', `no study with id ${JSON.stringify(id)}`);
 const trialNotFound = (id: string) => notFound('TH_ERR_TRIAL_NOT_FOUND', 'params.id', `no trial with id ${JSON.stringify(id)} (trial ids look like <studyId>.<number>)`);
+const runNotFound = (id: string) => notFound('TH_ERR_RUN_NOT_FOUND', 'params.id', `no run with id ${JSON.stringify(id)} (run ids look like <experimentId>.<number> or <experimentId>.r<12 characters>)`);
+const experimentNotFound = (id: string) => notFound('TH_ERR_EXPERIMENT_NOT_FOUND', 'params.id', `no experiment with id ${JSON.stringify(id)}`);
 export const projectNotFound = (name: string, field = 'params.name') => notFound('TH_ERR_PROJECT_NOT_FOUND', field, `no project ${JSON.stringify(name)} (or no access to it)`);
 
 export function unauthenticated(missing: boolean): TunehiveError {
@@ -119,6 +127,7 @@ export async function registerHttpAuth(app: FastifyInstance, auth: HttpAuth, sto
     }
   });
 
+  const experimentProject = auth.experimentProject ?? ((id: string) => store.studyProject(id));
   app.addHook('preHandler', async (req) => {
     const rule = req.routeOptions.config?.auth;
     if (!rule || !req.principal) return;
@@ -134,6 +143,14 @@ export async function registerHttpAuth(app: FastifyInstance, auth: HttpAuth, sto
       const project = ids && (await store.studyProject(ids.studyId));
       if (!project) throw trialNotFound(id)();
       await auth.access.require(req.principal, project, rule.trial, trialNotFound(id));
+      req.authProject = project;
+    } else if ('run' in rule || 'experiment' in rule) {
+      const [experimentId, role, missing] = 'run' in rule
+        ? [parseRunId(id)?.experimentId, rule.run, runNotFound(id)] as const
+        : [EXPERIMENT_ID.test(id) ? id : undefined, rule.experiment, experimentNotFound(id)] as const;
+      const project = experimentId && (await experimentProject(experimentId));
+      if (!project) throw missing();
+      await auth.access.require(req.principal, project, role, missing);
       req.authProject = project;
     } else if ('project' in rule) {
       if (!PROJECT_NAME.test(id) || !(await auth.projects.exists(id))) throw projectNotFound(id)();

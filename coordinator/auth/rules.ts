@@ -20,7 +20,11 @@ export type AuthRule =
   /** `params.id` is a trial id (<studyId>.<number>): the role is needed in its study's project. */
   | { trial: Role }
   /** `params.name` is a project name. */
-  | { project: Role };
+  | { project: Role }
+  /** `params.id` is a run id (`<experimentId>.<suffix>`, shared/run-model.ts): the role is needed in its experiment's project. */
+  | { run: Role }
+  /** `params.id` is an experiment id (a study's id, or a plain experiment's). */
+  | { experiment: Role };
 
 export const ANY_TOKEN: AuthRule = { token: true };
 
@@ -38,5 +42,7 @@ export function describeRule(rule: AuthRule): string {
   if ('study' in rule) return `Auth: role \`${rule.study}\` in the study's project.`;
   if ('trial' in rule) return `Auth: role \`${rule.trial}\` in the project of the trial's study.`;
   if ('project' in rule) return `Auth: role \`${rule.project}\` in the project.`;
+  if ('run' in rule) return `Auth: role \`${rule.run}\` in the project of the run's experiment.`;
+  if ('experiment' in rule) return `Auth: role \`${rule.experiment}\` in the experiment's project.`;
   return `Auth: any valid token${rule.note ? `; ${rule.note}` : ''}.`;
 }
