@@ -76,6 +76,11 @@ export interface RunStore {
   setProvenance(runId: string, provenance: Provenance): Promise<void>;
   /** Every attempt's provenance, oldest first. */
   provenanceOf(runId: string): Promise<Provenance[]>;
+  /**
+   * One metric's points of a run (trial or direct) in the order they were stored, from `offset`
+   * (at most `limit`), and how many there are: MLflow's get-history and the compare summaries.
+   */
+  metricHistory(runId: string, name: string, o: { offset: number; limit: number }): Promise<{ total: number; points: Array<{ step: number; value: number; timeMs: number }> }>;
   deleteRun(runId: string): Promise<boolean>;
 
   search(q: RunSearch): Promise<{ runs: RunView[]; nextPageToken: string | null }>;
