@@ -403,3 +403,27 @@ export function parseOrderBy(items: readonly string[]): ParseOrderByResult {
 function err(position: number, expected: string): FilterSyntaxError {
   return { position, expected, message: `at position ${position}: expected ${expected}` };
 }
+
+/**
+ * One order-by text as several items: "metrics.f1 DESC, params.lr" splits at commas outside
+ * backticks and quotes (a key may hold a comma: metrics.`a,b`). Blank items are dropped.
+ */
+export function splitOrderBy(text: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quote: string | undefined;
+  for (const ch of text) {
+    if (quote) {
+      if (ch === quote) quote = undefined;
+    } else if (ch === '`' || ch === '"' || ch === "'") {
+      quote = ch;
+    } else if (ch === ',') {
+      out.push(cur);
+      cur = '';
+      continue;
+    }
+    cur += ch;
+  }
+  out.push(cur);
+  return out.filter((s) => s.trim() !== '');
+}

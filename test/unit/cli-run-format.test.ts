@@ -1,6 +1,7 @@
 /** What `tunehive runs --output csv|table` and `tunehive compare` print, from API answers. */
 import { describe, expect, it } from 'vitest';
-import { caret, comparisonTable, csvField, runTable, toCsv } from '../../cli/run-commands.js';
+import { caret, comparisonTable, csvField, runTable, serverFilterError, toCsv } from '../../cli/run-commands.js';
+import { ApiError } from '../../cli/http-client.js';
 
 const run = (id: string, o: Record<string, unknown> = {}) => ({
   id, experimentId: 'expa', name: `n ${id}`, status: 'FINISHED', state: 'COMPLETED', startTime: 0, endTime: 1000, parentRunId: null,
@@ -60,5 +61,14 @@ describe('tables', () => {
   });
   it('caret points under the position', () => {
     expect(caret('metrics.f1 0.9', 11)).toBe('  metrics.f1 0.9\n             ^');
+  });
+
+  it("a coordinator's filter 400 (as run-routes.ts words it) gets the caret under its position", () => {
+    const e = serverFilterError(new ApiError("query.filter: at position 11: expected a comparison operator\n  - query.filter: at position 11: expected a comparison operator", 400), 'metrics.f1 0.9', []) as Error;
+    expect(e.message.split('\n').slice(0, 3)).toEqual(['the coordinator refused --filter: query.filter: at position 11: expected a comparison operator', '  metrics.f1 0.9', '             ^']);
+    const o = serverFilterError(new ApiError('query.orderBy: item 2 (" params.lr up") at position 11: expected ASC, DESC or the end', 400), '', ['metrics.f1 DESC, params.lr up']) as Error;
+    expect(o.message).toBe('the coordinator refused --order-by: query.orderBy: item 2 (" params.lr up") at position 11: expected ASC, DESC or the end\n   params.lr up\n             ^');
+    const other = new ApiError('no experiment with id "x"', 404);
+    expect(serverFilterError(other, '', [])).toBe(other);
   });
 });

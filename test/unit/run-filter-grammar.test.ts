@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Filter } from '../../shared/run-filter/ast.js';
 import { compareRuns, compareStrings, DEFAULT_ORDER_BY, matches } from '../../shared/run-filter/evaluate.js';
-import { FILTER_LIMITS, parseFilter, parseOrderBy } from '../../shared/run-filter/parse-filter.js';
+import { FILTER_LIMITS, parseFilter, parseOrderBy, splitOrderBy } from '../../shared/run-filter/parse-filter.js';
 import type { RunStatus, RunView } from '../../shared/run-model.js';
 
 interface Spec {
@@ -286,6 +286,15 @@ describe('order by', () => {
   ];
   it.each(BAD)('%j fails at item %i, position %i', (items, index, position, expected) => {
     expect(parseOrderBy(items)).toEqual({ ok: false, error: { index, position, expected, message: `order-by item ${index}: at position ${position}: expected ${expected}` } });
+  });
+
+  it('splits comma-separated items outside backticks and quotes', () => {
+    expect(splitOrderBy('metrics.f1 DESC, params.lr')).toEqual(['metrics.f1 DESC', ' params.lr']);
+    expect(splitOrderBy('metrics.`a,b` DESC,tags."x,y"')).toEqual(['metrics.`a,b` DESC', 'tags."x,y"']);
+    expect(splitOrderBy(' , metrics.f1,')).toEqual([' metrics.f1']);
+    expect(parseOrderBy(splitOrderBy('metrics.`a,b` DESC, params.lr'))).toEqual({ ok: true, keys: [
+      { key: { kind: 'metric', name: 'a,b' }, direction: 'DESC' }, { key: { kind: 'param', name: 'lr' }, direction: 'ASC' },
+    ] });
   });
 
   it('refuses more than 20 keys', () => {
