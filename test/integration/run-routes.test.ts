@@ -140,10 +140,10 @@ describe('runs over HTTP', () => {
     let token: string | null = null;
     let inserted = 0;
     for (let page = 0; page < 100; page++) {
-      const qs = new URLSearchParams({ experiment: e, pageSize: '7', ...(token ? { pageToken: token } : {}) });
+      const qs: URLSearchParams = new URLSearchParams({ experiment: e, pageSize: "7", ...(token ? { pageToken: token } : {}) });
       // Inserts between pages, at start times before, among and after the runs already read.
       const writes = Array.from({ length: 3 }, (_, k) => stack.coordinator.runs.createRun({ experimentId: e, createdBy: 'eddie', startTime: 1_000_000 + ((page * 37 + k * 411) % 1300) }));
-      const [r] = await Promise.all([call(base, 'GET', `/api/v1/runs?${qs}`, { token: viewer }), ...writes]);
+      const [r]: [Awaited<ReturnType<typeof call>>, ...unknown[]] = await Promise.all([call(base, 'GET', `/api/v1/runs?${qs}`, { token: viewer }), ...writes]);
       inserted += writes.length;
       seen.push(...r.body.runs.map((x: any) => x.id));
       token = r.body.nextPageToken;
