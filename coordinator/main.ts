@@ -205,6 +205,9 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   );
 
   runner.start(o.reconcileIntervalMs ?? 2000);
+  // Studies from before runs existed become searchable (once each; cheap when there are none).
+  let closingRuns = false;
+  const backfill = runs.backfillStudies(() => closingRuns).catch((err: unknown) => o.log.warn({ err }, 'indexing older studies for run search failed; it is retried at the next start'));
   sweeper.start();
   o.log.info({ http: httpPort, grpc: grpcPort }, 'coordinator listening');
 
@@ -215,6 +218,8 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
     app, store, runs, creds, projects, runner, deleter, janitor, sweeper,
     close() {
       closing ??= (async () => {
+        closingRuns = true;
+        await backfill;
         await sweeper.close();
         await runner.close();
         await app.close();
