@@ -151,6 +151,11 @@ function parseIdentifier(c: Cursor): Key {
     throw new Fail(start, 'an identifier such as metrics.f1, params.lr, tags.team or attributes.status');
   }
   if (c.s[c.i] !== '.') {
+    const upper = typeWord.toUpperCase();
+    if (upper === 'AND' || upper === 'OR' || upper === 'NOT') {
+      const hint = upper === 'NOT' ? '; there is no NOT: use !=, NOT IN or IS NULL' : '';
+      throw new Fail(start, `a clause such as metrics.f1 > 0.9 (got the keyword ${upper}${hint})`);
+    }
     return { kind: 'attribute', name: attributeName(typeWord, start) };
   }
   const kind = TYPE_OF[typeWord.toLowerCase()];
