@@ -164,9 +164,61 @@ export function conditionErrors(space: SearchSpace, declared: ReadonlySet<string
       if (new Set(vs).size !== vs.length) errors.push({ field, reason: 'must not repeat a value' });
     }
   }
-  errors.push(...cycleErrors(space, at));
+  const cycles = cycleErrors(space, at);
+  errors.push(...cycles);
+  if (errors.length === 0) errors.push(...unreachableErrors(space, at));
   if (names.length > 0 && names.every((n) => space[n]!.when !== undefined)) {
     errors.push({ field: at, reason: 'every parameter has a "when": at least one must be unconditional, or no trial could have any parameter' });
+  }
+  return errors;
+}
+
+/** Assignments of ancestors tried per parameter before the reachability check gives up (and accepts). */
+const REACH_BUDGET = 100_000;
+
+/**
+ * Parameters no trial can ever have: conditions that contradict their parents' own (x when
+ * {a: 1, b: 2} while b exists only when a is 3). Found by trying the ancestors' values parents
+ * first, within a budget; a space too large to settle within it is accepted.
+ */
+function unreachableErrors(space: SearchSpace, at: string): FieldError[] {
+  const errors: FieldError[] = [];
+  const order = conditionOrder(space);
+  for (const name of order) {
+    const p = space[name]!;
+    if (!p.when) continue;
+    const ancestors = new Set<string>();
+    const stack = Object.keys(p.when);
+    let invalid = false;
+    while (stack.length > 0) {
+      const a = stack.pop()!;
+      if (ancestors.has(a)) continue;
+      // An ancestor with its own error (left out of `space`) is reported already.
+      if (!Object.hasOwn(space, a)) invalid = true;
+      else stack.push(...Object.keys(space[a]!.when ?? {}));
+      ancestors.add(a);
+    }
+    if (invalid) continue;
+    const chain = order.filter((n) => ancestors.has(n));
+    let budget = REACH_BUDGET;
+    const reach = (i: number, active: Set<string>, params: Params): boolean => {
+      if (--budget < 0) return true;
+      if (i === chain.length) return conditionHolds(p, active, params);
+      const a = chain[i]!;
+      const spec = space[a]!;
+      if (spec.type !== 'categorical' || !conditionHolds(spec, active, params)) return reach(i + 1, active, params);
+      active.add(a);
+      for (const v of spec.values) {
+        params[a] = v;
+        if (reach(i + 1, active, params)) return true;
+      }
+      active.delete(a);
+      delete params[a];
+      return false;
+    };
+    if (!reach(0, new Set(), {})) {
+      errors.push({ field: `${at}.${name}.when`, reason: `can never hold: no values of its parents make "${name}" active (${describeCondition(p.when)} contradicts the parents' own conditions)` });
+    }
   }
   return errors;
 }

@@ -67,6 +67,7 @@ describe('conditional spec validation', () => {
     ['empty when', (s) => (s.searchSpace.max_depth.when = {}), 'searchSpace.max_depth.when', /1 to 100 categorical parameters/],
     ['repeated value', (s) => (s.searchSpace.max_depth.when = { model_type: ['svm', 'svm'] }), 'searchSpace.max_depth.when.model_type', /must not repeat/],
     ['not an object', (s) => (s.searchSpace.max_depth.when = 'model_type'), 'searchSpace.max_depth.when', /must be an object/],
+    ['a condition that contradicts its parent\'s', (s) => (s.searchSpace.rate_drop.when = { booster: 'dart', model_type: 'svm' }), 'searchSpace.rate_drop.when', /can never hold: no values of its parents make "rate_drop" active/],
     ['cmaes on a conditional space', (s) => { s.algorithm = { name: 'cmaes' }; }, 'algorithm.name', /cmaes cannot search a conditional space; use tpe or gp/],
   ];
 
