@@ -13,6 +13,20 @@ export function whenValues(v: Condition[string]): readonly ParamValue[] {
   return Array.isArray(v) ? v : [v as ParamValue];
 }
 
+const allowedSets = new WeakMap<readonly ParamValue[], Set<ParamValue>>();
+
+/**
+ * Whether a `when` entry admits v. Lists may hold 10,000 values: long ones are looked up in a
+ * Set built once per list (Set equality is ===, as the values are JSON: no NaN).
+ */
+export function admits(allowed: Condition[string], v: ParamValue | undefined): boolean {
+  if (!Array.isArray(allowed)) return allowed === v;
+  if (allowed.length <= 8) return allowed.some((c) => c === v);
+  let set = allowedSets.get(allowed);
+  if (!set) allowedSets.set(allowed, (set = new Set(allowed)));
+  return v !== undefined && set.has(v);
+}
+
 export function isConditional(space: SearchSpace): boolean {
   return Object.values(space).some((p) => p.when !== undefined);
 }
@@ -56,8 +70,7 @@ export function conditionHolds(p: ParamSpec, active: ReadonlySet<string>, params
   if (!p.when) return true;
   for (const [parent, allowed] of Object.entries(p.when)) {
     if (!active.has(parent) || !Object.hasOwn(params, parent)) return false;
-    const v = params[parent];
-    if (!whenValues(allowed).some((c) => c === v)) return false;
+    if (!admits(allowed, params[parent])) return false;
   }
   return true;
 }
@@ -156,11 +169,14 @@ export function conditionErrors(space: SearchSpace, declared: ReadonlySet<string
         continue;
       }
       const vs = whenValues(allowed);
-      vs.forEach((v, i) => {
-        if (!p.values.some((c) => c === v)) {
-          errors.push({ field: Array.isArray(allowed) ? `${field}[${i}]` : field, reason: `${JSON.stringify(v)} is not a value of "${parent}" (values: ${p.values.map((x) => JSON.stringify(x)).join(', ').slice(0, 300)})` });
-        }
-      });
+      const values = new Set(p.values);
+      // One error per entry, at its first bad value: a list of 10,000 wrong values is one mistake.
+      const bad = vs.flatMap((v, i) => (values.has(v) ? [] : [i]));
+      if (bad.length > 0) {
+        const first = bad[0]!;
+        const more = bad.length > 1 ? ` (and ${bad.length - 1} more of the listed values)` : '';
+        errors.push({ field: Array.isArray(allowed) ? `${field}[${first}]` : field, reason: `${JSON.stringify(vs[first]).slice(0, 100)} is not a value of "${parent}"${more} (values: ${p.values.map((x) => JSON.stringify(x)).join(', ').slice(0, 300)})` });
+      }
       if (new Set(vs).size !== vs.length) errors.push({ field, reason: 'must not repeat a value' });
     }
   }
@@ -174,7 +190,7 @@ export function conditionErrors(space: SearchSpace, declared: ReadonlySet<string
 }
 
 /** Assignments of ancestors tried per parameter before the reachability check gives up (and accepts). */
-const REACH_BUDGET = 100_000;
+const REACH_BUDGET = 20_000;
 
 /**
  * Parameters no trial can ever have: conditions that contradict their parents' own (x when

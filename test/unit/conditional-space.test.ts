@@ -96,6 +96,11 @@ describe('conditional spec validation', () => {
     expect(fields.map((f) => f.field)).toEqual(['searchSpace.model_type.values']);
   });
 
+  it('a list of 10,000 wrong values is one error, not 10,000', () => {
+    const fields = fieldsOf((s) => (s.searchSpace.max_depth.when = { model_type: Array.from({ length: 10_000 }, (_, i) => `m${i}`) }));
+    expect(fields).toEqual([{ field: 'searchSpace.max_depth.when.model_type[0]', reason: expect.stringMatching(/"m0" is not a value of "model_type" \(and 9999 more/) }]);
+  });
+
   it('reports every problem at once', () => {
     const r = parseStudySpec({ ...good(), searchSpace: { ...SPACE, max_depth: { ...SPACE.max_depth, when: { nope: 1 } }, learning_rate: { ...SPACE.learning_rate, when: { n_estimators: 1 } } } });
     expect(r.ok).toBe(false);
