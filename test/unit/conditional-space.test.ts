@@ -8,7 +8,9 @@ import { TunehiveError } from '../../shared/errors.js';
 import { validateStudy } from '../../coordinator/study-validation.js';
 import { activeNames, activeParams, conditionOrder, paramsProblems } from '../../shared/conditional-space.js';
 import { cardinality, gridValue, type Params, type SearchSpace } from '../../shared/search-space.js';
-import { gridIndex, gridSize } from '../../coordinator/search/grid.js';
+import { gridIndex, gridSampler, gridSize } from '../../coordinator/search/grid.js';
+import { createRng } from '../../shared/rng.js';
+import type { FrozenTrial } from '../../shared/trial.js';
 import { parseStudySpec } from '../../shared/study-spec.js';
 import { checkToldParams } from '../../coordinator/ask-tell.js';
 
@@ -218,6 +220,23 @@ describe('conditional grid', () => {
     expect(grid.position({ model_type: 'svm', n: 1, kernel: 'rbf', depth: 3 })).toBe(-1);
     expect(grid.position({ model_type: 'svm', n: 1 })).toBe(-1);
     expect(grid.position({ model_type: 'svm', n: 1, kernel: 'rbf', unknown: 1 })).toBe(-1);
+  });
+
+  it('the grid sampler, shuffled too, walks every valid combination once and then ends', () => {
+    for (const shuffle of [false, true]) {
+      const sampler = gridSampler.create({ pointsPerFloat: 2, shuffle }, small);
+      const trials: FrozenTrial[] = [];
+      const seen = new Set<string>();
+      for (let n = 0; n < 200; n++) {
+        const params = sampler.suggest({ space: small, trials, pending: [], rng: createRng(n), trialNumber: n });
+        if (params === null) break;
+        seen.add(JSON.stringify(params, Object.keys(params).sort()));
+        trials.push({ number: n, params, state: 'COMPLETED', loss: 0 });
+      }
+      expect(trials).toHaveLength(90);
+      expect(seen.size).toBe(90);
+      if (shuffle) expect(trials.slice(0, 9).every((t) => t.params.model_type === 'rf')).toBe(false);
+    }
   });
 
   it('counts a large conditional grid without listing it', () => {

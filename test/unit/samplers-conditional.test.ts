@@ -54,6 +54,15 @@ describe('TPE on a conditional space', () => {
     expect(near.length).toBeGreaterThanOrEqual(Math.ceil(gb.length * 0.75));
   });
 
+  it('univariate (multivariate: false): one model per parameter over the trials that have it', () => {
+    const trials = history(30);
+    for (let k = 0; k < 6; k++) {
+      const p = suggestNow({ algorithm: { name: 'tpe', settings: { multivariate: false } }, space: SPACE, seed: k, trialNumber: 30, trials, pending: [trials[0]!.params, trials[1]!.params] })!;
+      const expected = p.model_type === 'gradient_boosting' ? ['learning_rate', 'model_type', 'n_estimators'] : ['max_depth', 'model_type', 'n_estimators'];
+      expect(Object.keys(p).sort()).toEqual(expected);
+    }
+  });
+
   it('draws a parameter no finished trial has yet (a branch never tried) uniformly', () => {
     const onlyGb = history(30).filter((t) => t.params.model_type === 'gradient_boosting').map((t, i) => ({ ...t, number: i }));
     // The category prior still gives random forest some mass: over many asks it is chosen, and
