@@ -34,10 +34,14 @@ export function isConditional(space: SearchSpace): boolean {
 const orders = new WeakMap<SearchSpace, readonly string[]>();
 
 /**
- * Parameters with parents before children, otherwise in declaration order (so a space without
- * conditions keeps its own order, and samplers draw exactly what they drew before conditions
- * existed). Kahn's algorithm, always taking the first ready parameter; n <= 100, so O(n^2) is
- * nothing. Parameters on a cycle (only in a space that never passed validation) come last.
+ * Parameters with parents before children: each parameter is followed at once by those of its
+ * dependents whose parents are then all placed (depth first, in declaration order), otherwise
+ * declaration order. A space without conditions keeps its own order, so samplers draw exactly
+ * what they drew before conditions existed; and a branch's parameters sit right after the
+ * choice that opens it, which keeps the grid's branch counting small (grid-conditional.ts: a
+ * parent whose dependents all came long after it would multiply the states to count).
+ * n <= 100, so the quadratic scans are nothing. Parameters on a cycle (only in a space that
+ * never passed validation) come last.
  */
 export function conditionOrder(space: SearchSpace): readonly string[] {
   const cached = orders.get(space);
@@ -45,17 +49,18 @@ export function conditionOrder(space: SearchSpace): readonly string[] {
   const names = Object.keys(space);
   const placed = new Set<string>();
   const order: string[] = [];
-  let progress = true;
-  while (progress && order.length < names.length) {
+  const ready = (name: string) => !placed.has(name) && Object.keys(space[name]!.when ?? {}).every((p) => placed.has(p) || !Object.hasOwn(space, p));
+  const place = (name: string): void => {
+    placed.add(name);
+    order.push(name);
+    for (const child of names) if (space[child]!.when && Object.hasOwn(space[child]!.when!, name) && ready(child)) place(child);
+  };
+  for (let progress = true; progress && order.length < names.length;) {
     progress = false;
     for (const name of names) {
-      if (placed.has(name)) continue;
-      const parents = Object.keys(space[name]!.when ?? {});
-      if (parents.every((p) => placed.has(p) || !Object.hasOwn(space, p))) {
-        placed.add(name);
-        order.push(name);
+      if (ready(name)) {
+        place(name);
         progress = true;
-        break;
       }
     }
   }

@@ -21,6 +21,15 @@ export interface GridIndex {
   position(params: Params): number;
 }
 
+/**
+ * Counting states (position x values of the parents still deciding something) a grid may need.
+ * conditionOrder keeps them few for real spaces; a contrived one (many parents whose children
+ * all come after every parent) would need exponentially many, and is refused at validation.
+ */
+export const MAX_GRID_STATES = 20_000;
+
+export class GridTooEntangled extends Error {}
+
 export class ConditionalGrid implements GridIndex {
   readonly size: number;
   private readonly order: readonly string[];
@@ -53,6 +62,7 @@ export class ConditionalGrid implements GridIndex {
     const key = this.key(pos, active, params);
     const hit = this.memo.get(key);
     if (hit !== undefined) return hit;
+    if (this.memo.size >= MAX_GRID_STATES) throw new GridTooEntangled(`counting this conditional grid needs more than ${MAX_GRID_STATES} states of its parents' values`);
     const name = this.order[pos]!;
     const axis = this.axes[pos]!;
     let n: number;

@@ -15,7 +15,7 @@ import { isConditional } from '../../shared/conditional-space.js';
 import { createRng } from '../../shared/rng.js';
 import type { FrozenTrial } from '../../shared/trial.js';
 import type { SamplerFactory } from './sampler.js';
-import { ConditionalGrid, type GridIndex } from './grid-conditional.js';
+import { ConditionalGrid, GridTooEntangled, type GridIndex } from './grid-conditional.js';
 import { SettingsReader } from './settings.js';
 
 const MAX_GRID_POINTS = 10_000_000;
@@ -152,7 +152,14 @@ export const gridSampler: SamplerFactory = {
   validate(settings, space) {
     const { r, pointsPerFloat } = read(settings);
     const errors = r.onlyKnown(['pointsPerFloat', 'shuffle']);
-    const size = gridSize(space, pointsPerFloat);
+    let size: number;
+    try {
+      size = gridSize(space, pointsPerFloat);
+    } catch (err) {
+      if (!(err instanceof GridTooEntangled)) throw err;
+      errors.push({ field: 'searchSpace', reason: `${err.message}: the grid cannot index it; use another algorithm (tpe, random)` });
+      return errors;
+    }
     if (size > MAX_GRID_POINTS) errors.push({ field: 'algorithm.settings.pointsPerFloat', reason: `the grid would have ${size.toExponential(2)} points (more than ${MAX_GRID_POINTS}); use fewer points, steps, or another algorithm` });
     return errors;
   },

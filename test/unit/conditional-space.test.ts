@@ -113,7 +113,8 @@ describe('conditional spec validation', () => {
 describe('activeParams', () => {
   const space = SPACE as SearchSpace;
   it('orders parents first and keeps declaration order otherwise', () => {
-    expect(conditionOrder(space)).toEqual(['model_type', 'n_estimators', 'max_depth', 'min_samples_split', 'learning_rate', 'booster', 'rate_drop']);
+    // Each branch right after the choice that opens it (booster's rate_drop right after booster).
+    expect(conditionOrder(space)).toEqual(['model_type', 'max_depth', 'min_samples_split', 'learning_rate', 'booster', 'rate_drop', 'n_estimators']);
     // A child declared before its parent still comes after it.
     const reversed: SearchSpace = { child: { type: 'int', min: 0, max: 1, when: { mid: 'x' } }, mid: { type: 'categorical', values: ['x', 'y'], when: { top: 1 } }, top: { type: 'categorical', values: [1, 2] }, z: { type: 'int', min: 0, max: 1 } };
     expect(conditionOrder(reversed)).toEqual(['top', 'mid', 'child', 'z']);
@@ -237,6 +238,20 @@ describe('conditional grid', () => {
       expect(seen.size).toBe(90);
       if (shuffle) expect(trials.slice(0, 9).every((t) => t.params.model_type === 'rf')).toBe(false);
     }
+  });
+
+  it('refuses (400), rather than hangs on, a grid whose counting would need exponentially many states', () => {
+    // 30 binary parents; each child has two of them 15 apart, so no order keeps few parents open.
+    const space: SearchSpace = {};
+    for (let i = 0; i < 30; i++) space[`p${i}`] = { type: 'categorical', values: [0, 1] };
+    for (let i = 0; i < 15; i++) space[`c${i}`] = { type: 'int', min: 0, max: 3, when: { [`p${i}`]: 1, [`p${i + 15}`]: 1 } };
+    expect(gridSampler.validate({}, space)).toEqual([{ field: 'searchSpace', reason: expect.stringMatching(/cannot index it; use another algorithm/) }]);
+    // Twenty independent branches are cheap: each parent's child comes right after it.
+    const wide: SearchSpace = {};
+    for (let i = 0; i < 20; i++) wide[`p${i}`] = { type: 'categorical', values: [0, 1] };
+    for (let i = 0; i < 20; i++) wide[`c${i}`] = { type: 'int', min: 0, max: 1, when: { [`p${i}`]: 1 } };
+    expect(conditionOrder(wide).slice(0, 4)).toEqual(['p0', 'c0', 'p1', 'c1']);
+    expect(gridSize(wide, 5)).toBe(3 ** 20);
   });
 
   it('counts a large conditional grid without listing it', () => {
