@@ -1,7 +1,8 @@
 /**
  * The public sampler benchmark: four functions to minimise, with their search spaces and known
  * minima. Copied from the benchmark's published definitions so the project never reads the
- * shared folder at run time.
+ * shared folder at run time. A fifth, `conditional`, is ours (see conditionalModel below); its
+ * Python twin for Optuna is in bench/optuna_conditional.py and must stay identical.
  */
 import type { Params, SearchSpace } from '../shared/search-space.js';
 
@@ -46,6 +47,29 @@ function mixedA(p: Params): number {
     (0.05 * (Math.log2(num(p, 'batch_size')) - 6) ** 2) / 9 + 0.3 * (du + dd) ** 2 + off;
 }
 
+/**
+ * `conditional`: the shape of issue 14's motivating example. model_type chooses a branch, and
+ * each branch has its own parameters and its own optimum; n_estimators is shared but wanted
+ * differently by each branch.
+ *  - random_forest (max_depth, min_samples_split): a bowl on ints whose best value is 0.2 at
+ *    max_depth 11, min_samples_split 4, n_estimators 280: easy to find, and a trap, because
+ *  - gradient_boosting (learning_rate on a log scale, subsample) reaches 0 at learning_rate 0.05,
+ *    subsample 0.8, n_estimators 150, through a valley: the (du + dn)^2 term couples
+ *    log learning_rate with n_estimators (more trees want a lower rate), so a sampler must model
+ *    the branch's parameters jointly with the shared one to get far below 0.2.
+ * A flat sampler would have to carry max_depth through gradient-boosting trials as noise; here
+ * a trial has only its branch's parameters. Minimum 0 (gradient boosting at its optimum).
+ */
+function conditionalModel(p: Params): number {
+  const dn = (num(p, 'n_estimators') - 150) / 250;
+  if (p.model_type === 'random_forest') {
+    return 0.2 + ((num(p, 'max_depth') - 11) / 12) ** 2 + ((num(p, 'min_samples_split') - 4) / 18) ** 2 + 0.5 * ((num(p, 'n_estimators') - 280) / 250) ** 2;
+  }
+  const du = Math.log10(num(p, 'learning_rate') / 0.05);
+  const ds = num(p, 'subsample') - 0.8;
+  return du ** 2 + dn ** 2 + ds ** 2 + 1.5 * (du + dn) ** 2;
+}
+
 const box = (names: string[], min: number, max: number): SearchSpace =>
   Object.fromEntries(names.map((n) => [n, { type: 'float' as const, min, max }]));
 const xs = (d: number): string[] => Array.from({ length: d }, (_, i) => `x${i}`);
@@ -71,6 +95,19 @@ export const BENCH_FUNCTIONS: readonly BenchFunction[] = [
     },
     fMin: 0,
     f: mixedA,
+  },
+  {
+    name: 'conditional',
+    space: {
+      model_type: { type: 'categorical', values: ['random_forest', 'gradient_boosting'] },
+      n_estimators: { type: 'int', min: 50, max: 300 },
+      max_depth: { type: 'int', min: 3, max: 15, when: { model_type: 'random_forest' } },
+      min_samples_split: { type: 'int', min: 2, max: 20, when: { model_type: 'random_forest' } },
+      learning_rate: { type: 'float', min: 0.01, max: 0.3, log: true, when: { model_type: 'gradient_boosting' } },
+      subsample: { type: 'float', min: 0.5, max: 1, when: { model_type: 'gradient_boosting' } },
+    },
+    fMin: 0,
+    f: conditionalModel,
   },
 ];
 

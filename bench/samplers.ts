@@ -8,7 +8,14 @@
  *     [--modes sequential,batch8] [--jobs 2] [--settings '{"tpe":{"gamma":0.15}}'] [--out samplers]
  *
  * Runs are spread over worker threads (--jobs, default: the number of CPUs, at most 2 unless given).
+ *
+ * The `conditional` function (a conditional space, bench/functions.ts) is also run, in the same
+ * run and on the same seeds and budget, with Optuna's TPESampler(multivariate=True, group=True)
+ * through bench/optuna_conditional.py, and our tpe is compared with it. The Python is
+ * $TUNEHIVE_PYTHON or python3; without optuna the comparison is skipped with a message saying so
+ * (`--no-optuna` skips it on purpose). The bench is not part of the test suite.
  */
+import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -49,7 +56,8 @@ function parseArgs(argv: string[]): Map<string, string> {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
-    const [k, v] = a.includes('=') ? [a.slice(2, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a.slice(2), argv[++i] ?? ''];
+    const flag = argv[i + 1] === undefined || argv[i + 1]!.startsWith('--');
+    const [k, v] = a.includes('=') ? [a.slice(2, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a.slice(2), flag ? '' : argv[++i]!];
     out.set(k, v);
   }
   return out;
@@ -101,11 +109,17 @@ async function main(): Promise<void> {
       summaries.push({ algorithm, fn, mode, budget, median: quantile(values, 0.5), q25: quantile(values, 0.25), q75: quantile(values, 0.75), runs: values.length });
     }
   }
-  const md = renderMarkdown(summaries, algos, functions, modes, seeds, seconds, errors);
+  let md = renderMarkdown(summaries, algos, functions, modes, seeds, seconds, errors);
+  let optuna: OptunaResult | undefined;
+  if (functions.includes(CONDITIONAL) && modes.includes('sequential') && !args.has('no-optuna')) {
+    optuna = await optunaConditional(seeds);
+    const ours = algos.includes('tpe') ? tasks.filter((t) => t.algorithm === 'tpe' && t.fn === CONDITIONAL && t.mode === 'sequential').map((t) => results[t.id]!.curve) : [];
+    md += renderOptunaComparison(optuna, ours.every((c) => c !== null) ? (ours as number[][]) : [], seeds);
+  }
   console.log(md);
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${outName}.json`), JSON.stringify({ seeds, trials: TRIALS, overrides, summaries, seconds, errors: Object.fromEntries(errors), peers: PEER_FIGURES }, null, 2));
+  writeFileSync(join(dir, `${outName}.json`), JSON.stringify({ seeds, trials: TRIALS, overrides, summaries, seconds, errors: Object.fromEntries(errors), peers: PEER_FIGURES, optunaConditional: optuna }, null, 2));
   writeFileSync(join(dir, `${outName}.md`), md);
   console.error(`wrote bench/results/${outName}.json and .md`);
 }
@@ -199,6 +213,55 @@ function renderMarkdown(summaries: Summary[], algos: string[], functions: string
     for (const [k, v] of errors) lines.push(`- ${k}: ${v}`);
   }
   return lines.join('\n') + '\n';
+}
+
+const CONDITIONAL = 'conditional';
+type OptunaResult = { version: string; curves: number[][]; seconds: number } | { missing: string };
+
+/** Optuna's TPE (group=True) on the conditional function, seeds 0..n-1, or why it could not run. */
+async function optunaConditional(seeds: number): Promise<OptunaResult> {
+  const python = process.env.TUNEHIVE_PYTHON ?? 'python3';
+  const run = (args: string[]) => new Promise<string>((resolve, reject) => {
+    execFile(python, args, { encoding: 'utf8', maxBuffer: 1 << 26 }, (err, stdout, stderr) => (err ? reject(new Error(stderr.trim().split('\n').at(-1) || err.message)) : resolve(stdout)));
+  });
+  try {
+    await run(['-c', 'import optuna']);
+  } catch (err) {
+    return {
+      missing: `${python} cannot import optuna (${(err as Error).message.slice(0, 200)}). Install it with ` +
+        '`pip install --no-index --find-links /opt/pypi/files optuna` (it also takes alembic, colorlog, numpy, packaging, sqlalchemy, tqdm, PyYAML, Mako, MarkupSafe and typing-extensions from that folder), ' +
+        'or set TUNEHIVE_PYTHON to a python3 that has it',
+    };
+  }
+  process.stderr.write(`running Optuna's TPE (group=True) on ${CONDITIONAL}, ${seeds} seeds...\n`);
+  const t0 = performance.now();
+  const out = JSON.parse(await run([join(dirname(fileURLToPath(import.meta.url)), 'optuna_conditional.py'), String(seeds), String(TRIALS)])) as { optuna: string; curves: number[][] };
+  return { version: out.optuna, curves: out.curves, seconds: (performance.now() - t0) / 1000 };
+}
+
+function renderOptunaComparison(optuna: OptunaResult, ours: number[][], seeds: number): string {
+  const lines = ['', `## Conditional space: tunehive tpe (group decomposition) vs Optuna TPE (group=True, multivariate=True)`, ''];
+  if ('missing' in optuna) {
+    lines.push(`Optuna TPE (group): NOT RUN: ${optuna.missing}.`, '');
+    return lines.join('\n');
+  }
+  if (ours.length === 0) {
+    lines.push('tunehive tpe was not run on this function (add tpe to --algorithms).', '');
+    return lines.join('\n');
+  }
+  lines.push(`Function \`${CONDITIONAL}\` (bench/functions.ts), seeds 0..${seeds - 1} for both, ${TRIALS} sequential trials; Optuna ${optuna.version} (${optuna.seconds.toFixed(0)} s for all seeds).`);
+  lines.push('Median log10 regret [25th, 75th percentile]; regret ratio = 10^(ours - Optuna) of the medians (< 1: ours is lower); wins = seeds where our best-so-far is lower at that budget.', '');
+  lines.push('| trials | tunehive tpe | Optuna TPE (group) | regret ratio | wins |', '| --- | --- | --- | --- | --- |');
+  for (const budget of BUDGETS) {
+    const a = ours.map((c) => c[budget - 1]!);
+    const b = optuna.curves.map((c) => c[budget - 1]!);
+    const med = (xs: number[]) => quantile(xs, 0.5);
+    const cell = (xs: number[]) => `${fmt(med(xs))} [${fmt(quantile(xs, 0.25))}, ${fmt(quantile(xs, 0.75))}]`;
+    const wins = a.filter((v, i) => b[i] !== undefined && v < b[i]!).length;
+    lines.push(`| ${budget} | ${cell(a)} | ${cell(b)} | ${(10 ** (med(a) - med(b))).toFixed(2)} | ${wins}/${Math.min(a.length, b.length)} |`);
+  }
+  lines.push('');
+  return lines.join('\n');
 }
 
 if (!isMainThread) {

@@ -5,7 +5,8 @@
  * reports use, so both kinds of study obey the same rules.
  */
 import { TunehiveError } from '../shared/errors.js';
-import type { Params } from '../shared/search-space.js';
+import { paramsProblems } from '../shared/conditional-space.js';
+import type { Params, SearchSpace } from '../shared/search-space.js';
 import { trialId } from '../shared/redis-keys.js';
 import { WIRE_LIMITS, checkStep, checkValue, maxMetricPoints } from '../shared/wire-limits.js';
 import type { StudyRecord } from './store/study-store.js';
@@ -38,6 +39,21 @@ export function parseTell(b: TellBody): Tell {
   return b.step !== undefined ? { kind: 'final', value: b.value, step: b.step } : { kind: 'final', value: b.value };
 }
 
+
+/**
+ * Params sent with a tell must be the trial's active set (a client that evaluated a random
+ * forest with a learning_rate has a bug worth a 400), and exactly what was asked: a trial's
+ * params never change after it is created (409).
+ */
+export function checkToldParams(space: SearchSpace, id: string, asked: Params, told: Params): void {
+  const problems = paramsProblems(space, told, 'params');
+  if (problems.length > 0) throw new TunehiveError('TH_ERR_REQUEST_INVALID', `params: ${problems.map((p) => `${p.field} ${p.reason}`).join('; ')}`, problems);
+  const changed = Object.keys(told).filter((k) => asked[k] !== told[k]);
+  const fields = [...changed, ...Object.keys(asked).filter((k) => !Object.hasOwn(told, k))].map((k) => ({
+    field: `params.${k}`, reason: `trial ${id} was asked with ${k}=${JSON.stringify(asked[k] ?? null)}, told ${JSON.stringify(told[k] ?? null)}; a trial's params cannot change`,
+  }));
+  if (fields.length > 0) throw new TunehiveError('TH_ERR_RUN_PARAM_CHANGED', `params differ from the asked ones: ${fields.map((f) => f.reason).join('; ')}`, fields);
+}
 
 export class AskTell {
   /** Asks of one study are serialised here; the store's number check guards across replicas. */
@@ -77,7 +93,7 @@ export class AskTell {
   }
 
   /** Records a tell; for intermediate reports, answers whether the client should go on. */
-  async tell(studyId: string, number: number, tell: Tell): Promise<{ state: string; decision?: 'continue' | 'prune' }> {
+  async tell(studyId: string, number: number, tell: Tell, params?: Params): Promise<{ state: string; decision?: 'continue' | 'prune' }> {
     const study = await this.store.getStudy(studyId);
     const trial = study && (await this.store.getTrial(studyId, number));
     if (!study || !trial) throw new TunehiveError('TH_ERR_TRIAL_NOT_FOUND', `no trial ${trialId(studyId, number)}`);
@@ -85,6 +101,7 @@ export class AskTell {
     // A stopped or finished study is final: a late tell must not change its best trial.
     if (study.state !== 'RUNNING') throw new TunehiveError('TH_ERR_STUDY_NOT_RUNNING', `study ${studyId} is ${study.state}${study.reason ? ` (${study.reason})` : ''}; tells are no longer accepted`, [{ field: 'params.id', reason: `study is ${study.state}` }]);
     if (trial.state !== 'RUNNING') throw new TunehiveError('TH_ERR_TRIAL_NOT_PENDING', `trial ${trial.id} is already ${trial.state}`);
+    if (params !== undefined) checkToldParams(study.spec.searchSpace, trial.id, trial.params, params);
     const metric = study.spec.objective.metric;
     const o = { direction: study.spec.objective.direction, maxRetries: study.spec.maxRetries };
     const finish = async (outcome: 'COMPLETED' | 'FAILED' | 'PRUNED', reason: string) => {

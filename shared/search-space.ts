@@ -10,29 +10,46 @@ export const SAFE_INT = Number.MAX_SAFE_INTEGER;
 
 const SafeInt = (description: string) => Type.Integer({ minimum: -SAFE_INT, maximum: SAFE_INT, description });
 export const ParamValueSchema = Type.Union([Type.String(), Type.Number(), Type.Boolean()], { description: 'must be a string, number or boolean' });
+/**
+ * A conditional parameter's `when`: parent name -> the value (or one of the values) it must
+ * take. Several parents must all hold. Which parents and values are legal is checked in
+ * shared/conditional-space.ts (a schema cannot see the other parameters).
+ */
+export const WhenSchema = Type.Record(Type.String(), Type.Union([
+  ParamValueSchema,
+  Type.Array(ParamValueSchema, { minItems: 1, maxItems: 10_000, description: 'must be a non-empty array of values' }),
+], { description: 'must be a value of the parent, or a non-empty array of its values' }), {
+  minProperties: 1, maxProperties: 100,
+  description: 'must be an object {parent: value | [values], ...} naming 1 to 100 categorical parameters',
+});
+const When = Type.Optional(WhenSchema);
 export const FloatParamSchema = Type.Object({
   type: Type.Literal('float'),
   min: Type.Number({ description: 'must be a finite number' }),
   max: Type.Number({ description: 'must be a finite number' }),
   log: Type.Optional(Type.Boolean({ description: 'must be true or false' })),
   step: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'must be a finite number > 0' })),
-}, { additionalProperties: false, description: 'a float parameter {type: "float", min, max, log?, step?}' });
+  when: When,
+}, { additionalProperties: false, description: 'a float parameter {type: "float", min, max, log?, step?, when?}' });
 export const IntParamSchema = Type.Object({
   type: Type.Literal('int'),
   min: SafeInt(`must be an integer from ${-SAFE_INT} to ${SAFE_INT} (larger ones cannot be represented exactly)`),
   max: SafeInt(`must be an integer from ${-SAFE_INT} to ${SAFE_INT} (larger ones cannot be represented exactly)`),
   log: Type.Optional(Type.Boolean({ description: 'must be true or false' })),
   step: Type.Optional(Type.Integer({ minimum: 1, maximum: SAFE_INT, description: `must be an integer from 1 to ${SAFE_INT}` })),
-}, { additionalProperties: false, description: 'an int parameter {type: "int", min, max, log?, step?}' });
+  when: When,
+}, { additionalProperties: false, description: 'an int parameter {type: "int", min, max, log?, step?, when?}' });
 export const CategoricalParamSchema = Type.Object({
   type: Type.Literal('categorical'),
   values: Type.Array(ParamValueSchema, { minItems: 1, maxItems: 10_000, description: 'must be a non-empty array of at most 10000 strings, numbers or booleans' }),
-}, { additionalProperties: false, description: 'a categorical parameter {type: "categorical", values}' });
+  when: When,
+}, { additionalProperties: false, description: 'a categorical parameter {type: "categorical", values, when?}' });
 export const ParamSpecSchema = Type.Union([FloatParamSchema, IntParamSchema, CategoricalParamSchema], { description: 'must be an object with a type: "float", "int" or "categorical"' });
 export const SearchSpaceSchema = Type.Record(Type.String(), ParamSpecSchema, { minProperties: 1, maxProperties: 100, description: 'must be an object with 1 to 100 parameters' });
 export const ParamsSchema = Type.Record(Type.String(), ParamValueSchema, { description: 'parameter values by name' });
 
 export type ParamValue = Static<typeof ParamValueSchema>;
+export type Condition = Static<typeof WhenSchema>;
 export type Params = Record<string, ParamValue>;
 export type FloatParam = Static<typeof FloatParamSchema>;
 export type IntParam = Static<typeof IntParamSchema>;

@@ -13,6 +13,7 @@ import {
   CategoricalParamSchema, FloatParamSchema, IntParamSchema, reservedName, SAFE_INT, SearchSpaceSchema,
   type ParamSpec, type SearchSpace,
 } from './search-space.js';
+import { conditionErrors } from './conditional-space.js';
 
 export const LIMITS = {
   maxTrials: 1_000_000,
@@ -234,13 +235,17 @@ function withinLimits(raw: Raw): { space: Raw; command: unknown[] } {
 function semanticChecks(raw: Raw, err: Err): void {
   const within = withinLimits(raw);
   if (isObject(raw.searchSpace)) {
+    const valid: SearchSpace = {};
     for (const [name, p] of Object.entries(within.space)) {
       if (reservedName(name)) err(`searchSpace.${name}`, `"${name}" is a built-in name of JavaScript objects and cannot name a parameter; choose another`);
       else if (!PARAM_NAME.test(name)) err(`searchSpace.${name}`, 'parameter names start with a letter or _ and hold only letters, digits, _ . -');
       if (isObject(p) && Object.hasOwn(PARAM_VARIANTS, p.type as string) && Value.Check(PARAM_VARIANTS[p.type as keyof typeof PARAM_VARIANTS], p)) {
         paramChecks(`searchSpace.${name}`, p as ParamSpec, err);
+        if (!reservedName(name)) valid[name] = p as ParamSpec;
       }
     }
+    // Conditions (`when`) refer to other parameters: checked once every parameter's own shape is known.
+    for (const e of conditionErrors(valid, new Set(Object.keys(within.space)))) err(e.field, e.reason);
   }
   const trial = raw.trial;
   if (isObject(trial)) {
@@ -319,13 +324,15 @@ function withDefaults(raw: StudySpecInput): StudySpec {
 function copySpace(s: SearchSpace): SearchSpace {
   const out: SearchSpace = {};
   for (const [name, p] of Object.entries(s)) {
-    if (p.type === 'categorical') out[name] = { type: 'categorical', values: [...p.values] };
+    let q: ParamSpec;
+    if (p.type === 'categorical') q = { type: 'categorical', values: [...p.values] };
     else {
-      const q: ParamSpec = { type: p.type, min: p.min, max: p.max } as ParamSpec & { min: number; max: number };
+      q = { type: p.type, min: p.min, max: p.max } as ParamSpec & { min: number; max: number };
       if (p.log === true) (q as { log?: boolean }).log = true;
       if (p.step !== undefined) (q as { step?: number }).step = p.step;
-      out[name] = q;
     }
+    if (p.when !== undefined) q.when = Object.fromEntries(Object.entries(p.when).map(([k, v]) => [k, Array.isArray(v) ? [...v] : v]));
+    out[name] = q;
   }
   return out;
 }

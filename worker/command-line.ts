@@ -2,6 +2,13 @@
  * Builds the program's argv and environment from the job: `${params.NAME}` (and Katib's
  * `${trialParameters.NAME}`) placeholders are replaced inside each argument. The result is an
  * argv array handed to exec without a shell, so no parameter value can run a command.
+ *
+ * Conditional parameters: a trial's params hold only its active parameters, and the spec's
+ * validation has made sure every placeholder names a parameter of the space, so a name missing
+ * from the params is an inactive parameter: its placeholder becomes the empty string (an
+ * argument of its own stays in argv as "", `--lr=${params.lr}` becomes `--lr=`), never the
+ * literal placeholder text, which a program would take for a value. TUNEHIVE_PARAMS is the
+ * params as they are, so inactive parameters are absent from it.
  */
 import type { ParamValue, Params } from '../shared/search-space.js';
 import type { TrialRun } from '../shared/trial-job.js';
@@ -12,7 +19,7 @@ export const formatParam = (v: ParamValue): string => String(v);
 export function substitute(arg: string, params: Params, extra: Record<string, string> = {}): string {
   return arg.replace(/\$\{(params|trialParameters|trial)\.([A-Za-z0-9_.-]+)\}/g, (whole, scope: string, name: string) => {
     if (scope === 'trial') return Object.hasOwn(extra, name) ? extra[name]! : whole;
-    return Object.hasOwn(params, name) ? formatParam(params[name]!) : whole;
+    return Object.hasOwn(params, name) ? formatParam(params[name]!) : '';
   });
 }
 

@@ -5,7 +5,7 @@
  * types come from them (`Static`).
  */
 import { Type, type Static, type TSchema } from 'typebox';
-import { ParamsSchema } from '../../shared/search-space.js';
+import { ParamsSchema, ParamValueSchema } from '../../shared/search-space.js';
 import { AlgorithmSchema, ObjectiveSchema, ProjectNameSchema } from '../../shared/study-spec.js';
 import { STUDY_STATES, TRIAL_STATES } from '../../shared/trial.js';
 
@@ -100,7 +100,9 @@ export const TellBodySchema = Type.Object({
   step: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'must be an integer >= 0' })),
   state: Type.Optional(Type.Union([Type.Literal('completed'), Type.Literal('failed'), Type.Literal('pruned')], { description: 'must be "completed", "failed" or "pruned"' })),
   reason: Type.Optional(Type.String({ maxLength: 100_000, description: 'must be a string of at most 100000 characters (the first 1000 are kept)' })),
-}, { additionalProperties: false, description: 'must be an object: {value}, {step, value}, or {state: "failed" | "pruned", reason?}' });
+  /** The params the client evaluated, checked against the trial's: exactly its active parameters, as asked. */
+  params: Type.Optional(Type.Record(Type.String(), ParamValueSchema, { maxProperties: 100, description: 'must be an object of at most 100 parameter values: the trial\'s params as asked' })),
+}, { additionalProperties: false, description: 'must be an object: {value}, {step, value}, or {state: "failed" | "pruned", reason?}, each with the trial\'s params if wanted' });
 export const TellReplySchema = Type.Object({
   state: Type.String(),
   decision: Type.Optional(Type.Union([Type.Literal('continue'), Type.Literal('prune')])),

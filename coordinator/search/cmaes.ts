@@ -8,8 +8,10 @@
  * converges, which keeps a long study searching instead of repeating one point.
  *
  * Categorical parameters are rejected at validation: CMA-ES has no meaningful covariance for
- * them; use tpe for mixed spaces.
+ * them; use tpe for mixed spaces. So are conditional spaces (their parents are categorical, and
+ * a dimension that exists in some trials only has no place in one covariance matrix).
  */
+import { isConditional } from '../../shared/conditional-space.js';
 import { fromUnit, isNumeric, toUnit, type Params, type SearchSpace } from '../../shared/search-space.js';
 import type { FrozenTrial } from '../../shared/trial.js';
 import { CmaState, defaultPopsize, strategyParams, type StrategyParams } from './cmaes/strategy.js';
@@ -89,7 +91,9 @@ export const cmaesSampler: SamplerFactory = {
     const { r } = read(settings);
     const errors = r.onlyKnown(['popsize', 'sigma0', 'restart', 'incPopsize']);
     const categorical = Object.entries(space).filter(([, p]) => !isNumeric(p)).map(([k]) => k);
-    if (categorical.length > 0) {
+    // One covariance over a fixed set of coordinates has no meaning when coordinates come and go.
+    if (isConditional(space)) errors.push({ field: 'algorithm.name', reason: 'cmaes cannot search a conditional space; use tpe or gp' });
+    else if (categorical.length > 0) {
       errors.push({ field: 'algorithm.name', reason: `cmaes needs numeric parameters only; categorical: ${categorical.join(', ')} (use tpe for mixed spaces)` });
     }
     if (Object.keys(space).length === 0) errors.push({ field: 'searchSpace', reason: 'cmaes needs at least one parameter' });

@@ -7,11 +7,15 @@
  * The grid is never enumerated: an axis is a rule that gives its i-th value, and point n is
  * found by mixed-radix arithmetic over the axes' sizes, so an ask costs O(axes + trials) even
  * on an axis of ten million values (enumerating it blocked the coordinator for seconds per ask).
+ * A conditional space's grid holds only valid combinations (grid-conditional.ts), by the same
+ * kind of index arithmetic.
  */
 import { cardinality, gridValue, type ParamSpec, type ParamValue, type Params, type SearchSpace } from '../../shared/search-space.js';
+import { isConditional } from '../../shared/conditional-space.js';
 import { createRng } from '../../shared/rng.js';
 import type { FrozenTrial } from '../../shared/trial.js';
 import type { SamplerFactory } from './sampler.js';
+import { ConditionalGrid, GridTooEntangled, type GridIndex } from './grid-conditional.js';
 import { SettingsReader } from './settings.js';
 
 const MAX_GRID_POINTS = 10_000_000;
@@ -23,8 +27,18 @@ function read(settings: Record<string, unknown>) {
   return { r, pointsPerFloat, shuffle };
 }
 
+/** Number of grid points: the product of the axes, or for a conditional space the number of valid combinations. */
 export function gridSize(space: SearchSpace, pointsPerFloat: number): number {
+  if (isConditional(space)) return gridIndex(space, pointsPerFloat).size;
   return Object.values(space).reduce((n, p) => n * axisSize(p, pointsPerFloat), 1);
+}
+
+/** The grid of a space as an index: plain mixed radix, or the branch-counting grid of a conditional space. */
+export function gridIndex(space: SearchSpace, pointsPerFloat: number): GridIndex {
+  if (isConditional(space)) return new ConditionalGrid(space, (name) => gridAxis(name, space[name]!, pointsPerFloat));
+  const axes = Object.entries(space).map(([name, p]) => gridAxis(name, p, pointsPerFloat));
+  const size = axes.reduce((n, a) => n * a.size, 1);
+  return { size, point: (index) => gridPoint(axes, index), position: (params) => gridPosition(axes, params) };
 }
 
 /** One axis of the grid: how many values it has, the i-th of them and the inverse, without a list. */
@@ -103,7 +117,8 @@ const WINDOW = 64;
  * against a window of candidate positions (one pass over them, no set of every point), so an
  * ask stays O(trials · axes) with a small constant even with a million trials.
  */
-function walk(axes: readonly GridAxis[], size: number, order: (i: number) => number, from: number, trials: readonly FrozenTrial[], pending: readonly Params[]): Params | null {
+function walk(grid: GridIndex, order: (i: number) => number, from: number, trials: readonly FrozenTrial[], pending: readonly Params[]): Params | null {
+  const size = grid.size;
   const total = trials.length + pending.length;
   for (let start = from; start < size && start <= from + total; start += WINDOW) {
     const end = Math.min(size, start + WINDOW);
@@ -118,37 +133,44 @@ function walk(axes: readonly GridAxis[], size: number, order: (i: number) => num
     }
     const hit = new Set<number>();
     const mark = (params: Params) => {
-      const position = gridPosition(axes, params);
+      const position = grid.position(params);
       if (position < lo || position > hi) return;
       const i = candidates.get(position);
       if (i !== undefined) hit.add(i);
     };
     for (const t of trials) mark(t.params);
     for (const params of pending) mark(params);
-    for (let i = start; i < end; i++) if (!hit.has(i)) return gridPoint(axes, order(i));
+    for (let i = start; i < end; i++) if (!hit.has(i)) return grid.point(order(i));
   }
   return null;
 }
 
 export const gridSampler: SamplerFactory = {
   name: 'grid',
-  description: 'Exhaustive grid over all values (pointsPerFloat values of plain floats); the study ends when the grid is done.',
+  description: 'Exhaustive grid over all values (pointsPerFloat values of plain floats; only valid combinations of a conditional space); the study ends when the grid is done.',
   heavy: false,
   validate(settings, space) {
     const { r, pointsPerFloat } = read(settings);
     const errors = r.onlyKnown(['pointsPerFloat', 'shuffle']);
-    const size = gridSize(space, pointsPerFloat);
+    let size: number;
+    try {
+      size = gridSize(space, pointsPerFloat);
+    } catch (err) {
+      if (!(err instanceof GridTooEntangled)) throw err;
+      errors.push({ field: 'searchSpace', reason: `${err.message}: the grid cannot index it; use another algorithm (tpe, random)` });
+      return errors;
+    }
     if (size > MAX_GRID_POINTS) errors.push({ field: 'algorithm.settings.pointsPerFloat', reason: `the grid would have ${size.toExponential(2)} points (more than ${MAX_GRID_POINTS}); use fewer points, steps, or another algorithm` });
     return errors;
   },
   create(settings, space) {
     const { pointsPerFloat, shuffle } = read(settings);
-    const axes = Object.entries(space).map(([name, p]) => gridAxis(name, p, pointsPerFloat));
-    const size = gridSize(space, pointsPerFloat);
+    const grid = gridIndex(space, pointsPerFloat);
+    const size = grid.size;
     // The shuffle seed is fixed per space so that it does not depend on the trial's RNG.
-    const order = shuffle ? permutation(size, size * 7919 + axes.length) : (i: number) => i;
+    const order = shuffle ? permutation(size, size * 7919 + Object.keys(space).length) : (i: number) => i;
     return {
-      suggest: ({ trialNumber, trials, pending }) => walk(axes, size, order, trialNumber, trials, pending),
+      suggest: ({ trialNumber, trials, pending }) => walk(grid, order, trialNumber, trials, pending),
     };
   },
 };

@@ -6,7 +6,8 @@
  * artefacts of the plain sequence (such as point 0 being the corner of the box).
  */
 import { createRng, deriveSeed } from '../../shared/rng.js';
-import { fromUnit, type Params, type SearchSpace } from '../../shared/search-space.js';
+import { sampleActive } from '../../shared/conditional-space.js';
+import { fromUnit, type SearchSpace } from '../../shared/search-space.js';
 import type { SamplerContext, SamplerFactory } from './sampler.js';
 import { SettingsReader } from './settings.js';
 import { JOE_KUO_DIRECTIONS } from './sobol-directions.js';
@@ -141,13 +142,14 @@ export const sobolSampler: SamplerFactory = {
   create(settings, space) {
     const { scramble, seed } = read(settings);
     const names = Object.keys(space);
+    const dimOf = new Map(names.map((name, d) => [name, d]));
     return {
       suggest(ctx) {
         const seq = new SobolSequence(names.length, scramble ? scrambleSeedFor(ctx, seed) : null);
         const u = seq.point(ctx.trialNumber);
-        const params: Params = {};
-        names.forEach((name, d) => (params[name] = fromUnit(space[name]!, u[d]!)));
-        return params;
+        // Every parameter keeps its own dimension (declaration order), active or not: a branch's
+        // parameters then cover their box as evenly as the sequence does, whatever the parents chose.
+        return sampleActive(space, (name, p) => fromUnit(p, u[dimOf.get(name)!]!));
       },
     };
   },

@@ -17,13 +17,18 @@
  *   chosen only where the density ratio agrees;
  * - the best trial of each category value stays in the good group (see observations.ts);
  * - pending trials are lied about with half a trial's weight.
+ *
+ * A conditional space is decomposed into groups as Optuna's `group=True` does (suggestTpeGrouped).
  */
+import { isConditional, sampleActive } from '../../shared/conditional-space.js';
+import { fromUnit, type Params } from '../../shared/search-space.js';
 import { sampleUniform } from './random.js';
 import type { SamplerContext, SamplerFactory } from './sampler.js';
 import { encodePending, observationWeights, rankTrials, splitObservations, type Observation } from './tpe/observations.js';
 import { ParzenEstimator, type ParzenOptions } from './tpe/parzen.js';
 import { goodCount, readTpeSettings, TPE_SETTING_NAMES, type TpeSettings } from './tpe/settings.js';
-import { decodePoint, encodeSpace, snapUnit, type Dim } from './tpe/space.js';
+import { decomposeGroups } from './tpe/groups.js';
+import { decodeDim, decodePoint, encodeSpace, snapUnit, type Dim } from './tpe/space.js';
 
 function estimator(dims: readonly Dim[], active: readonly number[], obs: readonly Observation[], opts: ParzenOptions): ParzenEstimator {
   return new ParzenEstimator(dims, active, obs, observationWeights(obs), opts);
@@ -69,9 +74,50 @@ export function suggestTpe(ctx: SamplerContext, dims: readonly Dim[], s: TpeSett
   return decodePoint(dims, x);
 }
 
+/**
+ * TPE on a conditional space, as Optuna's TPESampler(multivariate=True, group=True): the good /
+ * bad split is made once over all ranked trials; the parameters are decomposed into groups that
+ * co-occur in the finished trials (tpe/groups.ts), and each group is sampled jointly from its own
+ * pair of Parzen estimators, fitted on the good and bad trials that have the group. Unlike
+ * Optuna (which samples every group and lets the objective ignore what it does not ask for), a
+ * group is sampled only when the parameters chosen so far, parents first, make one of its
+ * members active, and only active members are kept; a parameter no finished trial has yet is
+ * drawn uniformly. Univariate (multivariate: false) takes every parameter as its own group.
+ */
+export function suggestTpeGrouped(ctx: SamplerContext, dims: readonly Dim[], s: TpeSettings): Params {
+  const ranked = rankTrials(dims, ctx.trials, true);
+  if (ranked.length < s.nStartupTrials || ranked.length === 0) return sampleUniform(ctx.space, ctx.rng);
+  const liars = s.constantLiar ? encodePending(dims, ctx.pending, ctx.trials.at(-1)?.number ?? 0, s.liarWeight, true) : [];
+  const eliteDims = s.categoryElites ? dims.flatMap((d, i) => (d.kind === 'cat' ? [i] : [])) : [];
+  const { below, above } = splitObservations(ranked, liars, goodCount(s, ranked.length + liars.length), eliteDims);
+  const goodOpts: ParzenOptions = { ...s, focus: liars.length > 0 ? 1 : s.focus };
+  const badOpts: ParzenOptions = { ...s, focus: 1 };
+  const present = (o: Observation) => dims.flatMap((_, d) => (Number.isNaN(o.x[d]!) ? [] : [d]));
+  const groups = s.multivariate ? decomposeGroups(ranked.slice().sort((a, b) => a.age - b.age).map(present)) : [...new Set(ranked.flatMap(present))].map((d) => [d]);
+  const groupOf = new Map<number, number[]>();
+  for (const g of groups) for (const d of g) groupOf.set(d, g);
+  const dimOf = new Map(dims.map((dim, d) => [dim.name, d]));
+
+  const x = new Float64Array(dims.length);
+  const sampled = new Set<number[]>();
+  return sampleActive(ctx.space, (name, spec) => {
+    const d = dimOf.get(name)!;
+    const g = groupOf.get(d);
+    if (!g) return fromUnit(spec, ctx.rng.next());
+    if (!sampled.has(g)) {
+      sampled.add(g);
+      const has = (o: Observation) => g.every((k) => !Number.isNaN(o.x[k]!));
+      const good = below.filter(has);
+      const bad = above.filter(has);
+      chooseCandidate(ctx, dims, g, estimator(dims, g, good, goodOpts), estimator(dims, g, bad, badOpts), s, good.indexOf(ranked[0]!), x);
+    }
+    return decodeDim(dims[d]!, x[d]!);
+  });
+}
+
 export const tpeSampler: SamplerFactory = {
   name: 'tpe',
-  description: 'Tree-structured Parzen Estimator: multivariate, local refinement, constant liar for parallel workers (Optuna-like settings).',
+  description: 'Tree-structured Parzen Estimator: multivariate, local refinement, constant liar for parallel workers (Optuna-like settings); conditional spaces by group decomposition.',
   heavy: true,
   validate(settings) {
     const { reader } = readTpeSettings(settings);
@@ -80,6 +126,7 @@ export const tpeSampler: SamplerFactory = {
   create(settings, space) {
     const { s } = readTpeSettings(settings);
     const dims = encodeSpace(space);
-    return { suggest: (ctx) => suggestTpe(ctx, dims, s) };
+    const grouped = isConditional(space);
+    return { suggest: (ctx) => (grouped ? suggestTpeGrouped(ctx, dims, s) : suggestTpe(ctx, dims, s)) };
   },
 };

@@ -10,6 +10,7 @@ import { SAMPLERS, validateAlgorithm } from '../../coordinator/search/registry.j
 import type { SamplerContext, SamplerFactory } from '../../coordinator/search/sampler.js';
 import { suggestNow } from '../../coordinator/search/suggest.js';
 import { createRng, deriveSeed } from '../../shared/rng.js';
+import { activeNames, activeParams, conditionOrder, isConditional } from '../../shared/conditional-space.js';
 import { cardinality, contains, fromUnit, type ParamSpec, type Params, type SearchSpace } from '../../shared/search-space.js';
 import type { FrozenTrial } from '../../shared/trial.js';
 import { deepFreeze, knownSettings } from './freeze.js';
@@ -26,6 +27,16 @@ const SPACES: Record<string, SearchSpace> = {
     x: { type: 'float', min: -5, max: 5 }, n: { type: 'int', min: 1, max: 10 }, lr: { type: 'float', min: 1e-5, max: 1e-1, log: true },
     drop: { type: 'float', min: 0, max: 0.5, step: 0.05 }, opt: { type: 'categorical', values: ['sgd', 'adam', 3, true] },
   },
+  // Conditional: a branch choice with its own parameters per branch, a list condition, a nested
+  // branch (kernel -> degree) and a parameter with two parents.
+  conditional: {
+    model_type: { type: 'categorical', values: ['rf', 'gb', 'svm'] },
+    n_estimators: { type: 'int', min: 50, max: 300, step: 50 },
+    max_depth: { type: 'int', min: 3, max: 6, when: { model_type: ['rf', 'gb'] } },
+    lr: { type: 'float', min: 0.01, max: 0.3, log: true, when: { model_type: 'gb' } },
+    kernel: { type: 'categorical', values: ['rbf', 'poly'], when: { model_type: 'svm' } },
+    degree: { type: 'int', min: 2, max: 4, when: { kernel: 'poly', model_type: 'svm' } },
+  },
   'numeric mixed': {
     x: { type: 'float', min: -5, max: 5 }, n: { type: 'int', min: 1, max: 10 }, lr: { type: 'float', min: 1e-5, max: 1e-1, log: true },
     units: { type: 'int', min: 16, max: 1024, log: true }, k: { type: 'int', min: 0, max: 20, step: 4 },
@@ -34,19 +45,36 @@ const SPACES: Record<string, SearchSpace> = {
 
 /** What each sampler documents it does not do; its validation must refuse such a space. */
 const UNSUPPORTED: Record<string, (space: SearchSpace) => boolean> = {
-  cmaes: (space) => Object.values(space).some((p) => p.type === 'categorical'),
+  cmaes: (space) => Object.values(space).some((p) => p.type === 'categorical' || p.when !== undefined),
 };
+
+/** Valid combinations of a conditional space, counted by listing them (independent of the grid's arithmetic). */
+function combinations(space: SearchSpace, points: number): number {
+  const order = conditionOrder(space);
+  const go = (i: number, params: Params): number => {
+    if (i === order.length) return 1;
+    const name = order[i]!;
+    if (!activeNames(space, params).has(name)) return go(i + 1, params);
+    const p = space[name]!;
+    const n = Number.isFinite(cardinality(p)) ? cardinality(p) : points;
+    let total = 0;
+    for (let k = 0; k < n; k++) total += go(i + 1, { ...params, [name]: fromUnit(p, (k + 0.5) / n) });
+    return total;
+  };
+  return go(0, {});
+}
 /** Samplers that run out of points (answer null once exhausted), and after how many trials. */
 const EXHAUSTS: Record<string, (space: SearchSpace) => number> = {
   // Every value of discrete parameters, pointsPerFloat (default 5) of plain floats.
-  grid: (space) => Object.values(space).reduce((n, p) => n * (Number.isFinite(cardinality(p)) ? cardinality(p) : 5), 1),
+  grid: (space) => (isConditional(space) ? combinations(space, 5) : Object.values(space).reduce((n, p) => n * (Number.isFinite(cardinality(p)) ? cardinality(p) : 5), 1)),
 };
 
 const supports = (f: SamplerFactory, space: SearchSpace) => !UNSUPPORTED[f.name]?.(space);
 
+/** A random point of the space: active parameters only, as every trial holds them. */
 function randomParams(space: SearchSpace, seed: number): Params {
   const rng = createRng(seed);
-  return Object.fromEntries(Object.entries(space).map(([k, p]) => [k, fromUnit(p, rng.next())]));
+  return activeParams(space, Object.fromEntries(Object.entries(space).map(([k, p]) => [k, fromUnit(p, rng.next())])));
 }
 
 /** Histories past every model-based sampler's start-up phase (10 trials; 15 completed here), finished in every way. */
@@ -69,10 +97,14 @@ function histories(space: SearchSpace): Record<string, FrozenTrial[]> {
   };
 }
 
+/** Exactly the active parameters (all of them in a space without conditions), each a legal value. */
 function expectInside(space: SearchSpace, params: Params | null): void {
   expect(params).not.toBeNull();
-  expect(Object.keys(params!).sort()).toEqual(Object.keys(space).sort());
+  const active = activeNames(space, params!);
+  expect(Object.keys(params!).sort()).toEqual([...active].sort());
+  if (!isConditional(space)) expect(active.size).toBe(Object.keys(space).length);
   for (const [name, p] of Object.entries(space) as Array<[string, ParamSpec]>) {
+    if (!active.has(name)) continue;
     const v = params![name]!;
     expect(contains(p, v), `${name}=${String(v)} is not a value of ${JSON.stringify(p)}`).toBe(true);
     if (p.type === 'categorical') continue;
@@ -158,6 +190,33 @@ describe.each(samplers.map((f) => [f.name, f] as const))('sampler %s', (name, fa
     expect(suggestNow(req(1, 1))).toEqual(a);
     // Another study seed moves every seeded sampler (the grid's order does not depend on it).
     if (name !== 'grid') expect(suggestNow(req(2, 1))).not.toEqual(a);
+  });
+
+  it('conditional space: a whole run holds exactly the active parameters, reaches every branch and replays from the seed', () => {
+    const space = SPACES.conditional!;
+    if (!supports(factory, space)) {
+      expect(factory.validate({}, space)).toContainEqual({ field: 'algorithm.name', reason: 'cmaes cannot search a conditional space; use tpe or gp' });
+      return;
+    }
+    // Past the model-based samplers' start-up (10), with a loss that depends on the branch.
+    const run = () => {
+      const trials: FrozenTrial[] = [];
+      for (let i = 0; i < 24; i++) {
+        const req = deepFreeze({ algorithm: { name, settings: {} }, space, seed: 7, trialNumber: i, trials: [...trials], pending: [] });
+        const params = suggestNow(req);
+        if (params === null) break;
+        expectInside(space, params);
+        const loss = ({ rf: 1, gb: 0, svm: 2 }[params.model_type as string] ?? 9) + Number(params.n_estimators) / 300 + (params.lr === undefined ? 0 : Math.abs(Math.log10(Number(params.lr) / 0.05)));
+        trials.push({ number: i, params, state: i % 7 === 6 ? 'FAILED' : 'COMPLETED', ...(i % 7 === 6 ? {} : { loss }) });
+      }
+      return trials.map((t) => t.params);
+    };
+    const first = run();
+    expect(first.length).toBe(24);
+    // Grid walks its first branch first; every other sampler explores all three within 24 trials.
+    if (name !== 'grid') expect(new Set(first.map((p) => p.model_type))).toEqual(new Set(['rf', 'gb', 'svm']));
+    expect(first.some((p) => p.degree !== undefined)).toBe(name !== 'grid');
+    expect(run()).toEqual(first);
   });
 
   it('refuses bad settings at validation, naming the field', () => {

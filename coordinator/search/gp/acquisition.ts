@@ -99,6 +99,22 @@ export function maximizeAcquisition(acq: LogEI, enc: SpaceEncoding, seeds: reado
       // Coordinate search over categories, then re-polish the continuous part once if a level changed.
       let changed = false;
       for (const d of catDims) {
+        if (enc.conditional) {
+          // A level can switch a branch on or off: score each level's snapped (imputed) point.
+          if (!enc.activeDims(x)[d]) continue;
+          const keep = x[d]!;
+          let bestY = x;
+          for (let level = 0; level < dims[d]!.levels; level++) {
+            if (level === keep) continue;
+            const y = Float64Array.from(x);
+            y[d] = level;
+            enc.snap(y);
+            const lv = acq.value(y);
+            if (lv > v) { v = lv; bestY = y; }
+          }
+          if (bestY !== x) { x = bestY; changed = true; }
+          continue;
+        }
         const keep = x[d]!;
         let bestLevel = keep;
         for (let level = 0; level < dims[d]!.levels; level++) {
@@ -126,8 +142,10 @@ function polish(acq: LogEI, enc: SpaceEncoding, start: Float64Array, maxIter: nu
   const D = enc.D;
   const lo = new Float64Array(D);
   const hi = new Float64Array(D);
+  // Categories stay fixed, and so do the imputed features of parameters they leave inactive.
+  const active = enc.activeDims(start);
   for (let d = 0; d < D; d++) {
-    if (enc.dims[d]!.cat) { lo[d] = start[d]!; hi[d] = start[d]!; } else { lo[d] = 0; hi[d] = 1; }
+    if (enc.dims[d]!.cat || !active[d]) { lo[d] = start[d]!; hi[d] = start[d]!; } else { lo[d] = 0; hi[d] = 1; }
   }
   const res = minimizeBox((x, g) => {
     const v = acq.valueGrad(x, g);

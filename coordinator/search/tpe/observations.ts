@@ -18,22 +18,22 @@ export interface Observation {
 }
 
 /** Usable finished trials, best first. */
-export function rankTrials(dims: readonly Dim[], trials: readonly FrozenTrial[]): Observation[] {
+export function rankTrials(dims: readonly Dim[], trials: readonly FrozenTrial[], missing = false): Observation[] {
   const keyed: Array<{ key: RankKey; obs: Observation }> = [];
   for (const t of trials) {
     const key = rankKey(t);
     if (!key) continue;
-    const x = encodeParams(dims, t.params);
+    const x = encodeParams(dims, t.params, missing);
     if (x) keyed.push({ key, obs: { x, age: t.number } });
   }
   keyed.sort((a, b) => compareRankKeys(a.key, b.key) || a.obs.age - b.obs.age);
   return keyed.map((k) => k.obs);
 }
 
-export function encodePending(dims: readonly Dim[], pending: readonly Params[], newestAge: number, weight: number): Observation[] {
+export function encodePending(dims: readonly Dim[], pending: readonly Params[], newestAge: number, weight: number, missing = false): Observation[] {
   const out: Observation[] = [];
   for (const p of pending) {
-    const x = encodeParams(dims, p);
+    const x = encodeParams(dims, p, missing);
     if (x) out.push({ x, age: newestAge + 1 + out.length, weight });
   }
   return out;
@@ -59,7 +59,8 @@ export function splitObservations(ranked: readonly Observation[], liars: readonl
     let elite = false;
     eliteDims.forEach((d, j) => {
       const c = ranked[i]!.x[d]!;
-      if (!seen[j]!.has(c)) {
+      // A trial without this (conditional) parameter is no elite of it.
+      if (!Number.isNaN(c) && !seen[j]!.has(c)) {
         seen[j]!.add(c);
         elite = true;
       }
