@@ -70,6 +70,11 @@ export function runFromStart(job: TrialJob, start: Extract<StartResult, { run: t
   const run: TrialRun = { studyId: job.studyId, trialId: job.trialId, number: job.number, gpus: job.gpus, params, command: t.command, env: t.env ?? {} };
   if (t.timeoutSeconds > 0) run.timeoutSeconds = t.timeoutSeconds;
   if (t.image) run.image = t.image;
+  const c = t.metricsCollector;
+  if (c && c.kind) {
+    if ((c.kind !== 'stdout' && c.kind !== 'file') || (c.format !== 'text' && c.format !== 'json')) return `the coordinator sent an unknown metrics collector (${c.kind}, ${c.format}); upgrade this worker`;
+    run.metricsCollector = { kind: c.kind, format: c.format, metrics: c.metrics, ...(c.path ? { path: c.path } : {}), ...(c.filters.length > 0 ? { filters: c.filters } : {}) };
+  }
   if (t.limits) run.limits = { maxMetricPoints: t.limits.maxMetricPoints, maxCheckpointBytes: t.limits.maxCheckpointBytes, maxCheckpointFiles: t.limits.maxCheckpointFiles };
   return run;
 }
