@@ -295,6 +295,9 @@ function semanticChecks(raw: Raw, err: Err): void {
         if (reservedName(k)) err(`trial.env.${k}`, `"${k}" is a built-in name of JavaScript objects and cannot name a variable; choose another`);
         else if (!ENV_NAME.test(k)) err(`trial.env.${k}`, 'is not a valid environment variable name');
         else if (RESERVED_ENV.includes(k)) err(`trial.env.${k}`, `is set by the worker (reserved: ${RESERVED_ENV.join(', ')})`);
+        const v = trial.env[k];
+        const space = isObject(raw.searchSpace) ? raw.searchSpace : undefined;
+        if (typeof v === 'string' && space) for (const ref of placeholders(v)) if (!Object.hasOwn(space, ref)) err(`trial.env.${k}`, `refers to \${params.${ref}}, which is not in searchSpace`);
       }
     }
     if (isObject(trial.metricsCollector) && Value.Check(MetricsCollectorInputSchema, trial.metricsCollector)) {
