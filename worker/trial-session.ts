@@ -248,7 +248,14 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
       stdout.unblock();
     });
     const stderrTail: string[] = [];
+    // Katib's StdOut collector reads both streams (it runs the program with 2>&1): Python's
+    // logging, which Katib's examples report with, writes to stderr.
+    const stderrMetrics = collector?.kind === 'stdout';
     const stderrLines = new LineSplitter(maxLineBytes, (line, truncated) => {
+      if (stderrMetrics && !truncated) {
+        const parsed = parse(line);
+        if (parsed) onMetricLine(parsed);
+      }
       stderrTail.push(line.length > 500 || truncated ? `${line.slice(0, 500)}…` : line);
       if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
     });
