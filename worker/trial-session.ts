@@ -16,7 +16,7 @@ import { substitute, trialArgv, trialEnvironment } from './command-line.js';
 import { LineSplitter } from './metrics/line-splitter.js';
 import { parseMetricLine, StepCounter, type ParsedLine } from './metrics/parse-line.js';
 import { lineParser } from './metrics/collector-lines.js';
-import { FileTail } from './metrics/file-tail.js';
+import { claimFile, FileTail } from './metrics/file-tail.js';
 import type { Runtime } from './runtime/runtime.js';
 import { CheckpointRefused, CheckpointUploader, downloadCheckpoint, uploadCheckpoint } from './checkpoints/checkpoint-sync.js';
 import { DEFAULT_TRIAL_LIMITS } from '../shared/study-spec.js';
@@ -114,6 +114,7 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
   }
   // Whatever happens below (a full disk, a failed restore), the stream is closed.
   let tail: FileTail | undefined;
+  let releaseFile: (() => void) | undefined;
   try {
     const attempt = start.attempt;
     const secret = start.attemptSecret;
@@ -147,6 +148,15 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
       const reason = `trial.metricsCollector kind "file" needs the process runtime: the ${o.runtime.name} runtime's files are not visible to the agent (use kind "stdout")`;
       const state = await channel.finish({ outcome: 'OUTCOME_START_FAILED', reason, exitCode: -1, signal: '', stderrTail: '' });
       return { state, attempt };
+    }
+    if (metricsFile !== undefined) {
+      // Heartbeats go on while this trial waits for another one on the same file to end.
+      const waiting = setInterval(() => channel.heartbeat(), o.heartbeatMs);
+      try {
+        releaseFile = await claimFile(metricsFile, shutdown);
+      } finally {
+        clearInterval(waiting);
+      }
     }
     // The file's place is taken before the program starts: whatever it writes is its own.
     let fileSink: ((chunk: Buffer) => void) | undefined;
@@ -352,6 +362,7 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
     return { state, attempt };
   } finally {
     tail?.cancel();
+    releaseFile?.();
     channel.close();
   }
 }

@@ -108,3 +108,39 @@ describe('Katib metric collectors on the worker', () => {
     expect(pointsOf(j.trialId).map((p) => p.timeMs)).toEqual([1714557600250, 1714557600250, Date.parse('2024-05-01T10:00:01Z')]);
   });
 });
+
+describe('Katib File collector: trials on one agent sharing a fixed path', () => {
+  let coord: ScriptedCoordinator;
+  let client: grpc.Client;
+  beforeAll(async () => {
+    coord = await startScriptedCoordinator();
+    client = trialServiceClient(coord.address);
+  });
+  afterAll(() => {
+    client?.close();
+    coord?.close();
+  });
+
+  it('take turns, so each is credited with its own reports only', async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'tunehive-ks-')), 'metrics.log');
+    // Each program appends its own value five times, 20 ms apart: run at once, they would interleave.
+    const program = `
+      const fs = require('node:fs');
+      const [f, v] = process.argv.slice(1);
+      let i = 0;
+      const tick = () => { fs.appendFileSync(f, 'loss=' + v + '\\n'); if (++i < 5) setTimeout(tick, 20); };
+      tick();`;
+    const session = (): SessionOptions => ({
+      client, runtime: new ProcessRuntime(), workerId: 'w', workDir: mkdtempSync(path.join(os.tmpdir(), 'tunehive-ks-w-')), log: quietLog(), heartbeatMs: 200, graceMs: 1000,
+    });
+    const collector: MetricsCollector = { kind: 'file', format: 'text', path: file, metrics: ['loss'] };
+    const jobs = ['0.1', '0.2', '0.3'].map((v, i) => job(`ks-${i}.0`, program, collector, [file, v]));
+    const results = await Promise.all(jobs.map((j) => runTrialSession(j, [], session(), new AbortController().signal)));
+    expect(results.map((r) => r.state)).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
+    for (const [i, v] of ['0.1', '0.2', '0.3'].entries()) {
+      const values = coord.streams.filter((x) => x.got[0]?.started?.trialId === `ks-${i}.0`)
+        .flatMap((s) => s.got.filter((m) => m.metrics).flatMap((m) => m.metrics!.points)).map((p) => p.value);
+      expect(values).toEqual([Number(v), Number(v), Number(v), Number(v), Number(v)]);
+    }
+  });
+});

@@ -82,3 +82,29 @@ export class FileTail {
     }
   }
 }
+
+/**
+ * Trials on this agent that follow the same file take turns: Katib's paths are fixed (every
+ * trial of an experiment writes /var/log/katib/metrics.log), and two programs appending to one
+ * file at once would each be credited with the other's reports. A pod had a file of its own.
+ */
+const claims = new Map<string, Promise<void>>();
+
+export async function claimFile(file: string, abort?: AbortSignal): Promise<() => void> {
+  let release!: () => void;
+  const mine = new Promise<void>((resolve) => (release = resolve));
+  const before = claims.get(file);
+  const tail = before ? before.then(() => mine) : mine;
+  claims.set(file, tail);
+  const done = () => {
+    release();
+    if (claims.get(file) === tail) claims.delete(file);
+  };
+  if (before && !abort?.aborted) {
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<void>((resolve) => abort?.addEventListener('abort', (onAbort = () => resolve()), { once: true }));
+    await Promise.race([before, aborted]);
+    if (onAbort) abort?.removeEventListener('abort', onAbort);
+  }
+  return done;
+}
