@@ -69,6 +69,9 @@ export function mapKatibExperiment(doc: Raw): KatibMapping {
       if (es) out.earlyStopping = es;
     }
   }
+  if (resourceParam !== undefined && !(Array.isArray(spec.parameters) && spec.parameters.some((p) => isObject(p) && p.name === resourceParam))) {
+    ctx.refuse('spec.algorithm.algorithmSettings', `resource_name "${resourceParam}" is not in spec.parameters (Katib's rule)`);
+  }
   const params = new Set(Object.keys(spec.parameters && Array.isArray(spec.parameters) ? Object.fromEntries(spec.parameters.flatMap((p) => (isObject(p) && typeof p.name === 'string' ? [[p.name, 1]] : []))) : {}));
   // A NAS template refers to nasConfig's settings: its refusal is the one that matters.
   const trial = spec.nasConfig !== undefined ? undefined : mapTrialTemplate(ctx, spec.trialTemplate, { params, project: project ?? 'default', ...(resourceParam ? { resourceParam } : {}) });
@@ -192,7 +195,7 @@ function mapCounts(ctx: MapContext, spec: Raw, out: Partial<StudySpecInput>): vo
   if (maxTrials !== undefined && parallel !== undefined && parallel > maxTrials) ctx.refuse('spec.parallelTrialCount', `must not exceed maxTrialCount (${maxTrials}) (Katib's rule)`);
   if (maxTrials !== undefined && failed !== undefined && failed > maxTrials) ctx.refuse('spec.maxFailedTrialCount', `must not exceed maxTrialCount (${maxTrials}) (Katib's rule)`);
   if (parallel !== undefined) { out.parallelism = parallel; ctx.map('spec.parallelTrialCount', 'parallelism', parallel); }
-  else if (spec.parallelTrialCount === undefined) { out.parallelism = Math.min(3, maxTrials ?? 3); ctx.defaulted('spec.parallelTrialCount', 'parallelism', out.parallelism, 'Katib\'s default'); }
+  else if (spec.parallelTrialCount === undefined) { out.parallelism = Math.min(3, maxTrials ?? 3); ctx.defaulted('spec.parallelTrialCount', 'parallelism', out.parallelism, 'Katib\'s default 3, at most maxTrialCount'); }
   if (failed !== undefined) { out.maxFailedTrials = failed; ctx.map('spec.maxFailedTrialCount', 'maxFailedTrials', failed); }
 }
 

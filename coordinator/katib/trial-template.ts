@@ -173,6 +173,8 @@ function primaryContainer(ctx: MapContext, spec: Raw, name: unknown): { c: Raw; 
   if (job.backoffLimit !== undefined) ctx.record(`${at}.spec.backoffLimit`, 'Tunehive retries attempts lost with their worker (maxRetries); a program that fails is not re-run');
   if (job.ttlSecondsAfterFinished !== undefined) ctx.record(`${at}.spec.ttlSecondsAfterFinished`, 'nothing of a trial stays on the worker after it ends');
   if (job.activeDeadlineSeconds !== undefined) ctx.refuse(`${at}.spec.activeDeadlineSeconds`, 'is not read: set trial.timeoutSeconds in a Tunehive spec instead');
+  if (job.template.metadata !== undefined) ctx.record(`${at}.spec.template.metadata`, 'pod labels and annotations have no meaning without Kubernetes');
+  if (spec.metadata !== undefined) ctx.record(`${at}.metadata`, 'read only for ${trialSpec.Labels[k]} / ${trialSpec.Annotations[k]}');
   const pod = job.template.spec;
   const pat = `${at}.spec.template.spec`;
   ctx.unknownKeys(job.template, `${at}.spec.template`, ['spec', 'metadata']);

@@ -211,3 +211,18 @@ describe('Katib Experiment -> study spec: refusals name the Katib field', () => 
     expectRefusal((d) => { d.spec.parameters[0].feasibleSpace.min = 'abc'; }, 'spec.parameters[0].feasibleSpace.min', /must be a number/);
   });
 });
+
+describe('Katib Experiment -> study spec: Kubernetes-only fields are listed, not dropped', () => {
+  it('pod metadata and the template metadata are in katib.recorded', () => {
+    const d = load('job-basic.yaml');
+    d.spec.trialTemplate.trialSpec.spec.template.metadata = { annotations: { 'sidecar.istio.io/inject': 'false' } };
+    const s = accepted(d);
+    expect(s.tags!['katib.recorded']).toContain('spec.trialTemplate.trialSpec.spec.template.metadata');
+  });
+  it('hyperband\'s resource_name must be a parameter', () => {
+    const d = load('hyperband.yaml');
+    d.spec.algorithm.algorithmSettings[0].value = 'steps';
+    const r = studyFromKatib(d);
+    expect(!r.ok && r.refusals).toContainEqual({ field: 'spec.algorithm.algorithmSettings', reason: expect.stringMatching(/resource_name "steps" is not in spec.parameters/) });
+  });
+});
