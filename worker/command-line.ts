@@ -17,7 +17,7 @@ export function substitute(arg: string, params: Params, extra: Record<string, st
 }
 
 /** The trial's own placeholders: `${trial.id}`, `${trial.number}`, `${trial.budget}`. */
-function trialValues(job: TrialRun): Record<string, string> {
+export function trialValues(job: TrialRun): Record<string, string> {
   const extra: Record<string, string> = { id: job.trialId, number: String(job.number) };
   if (job.budget !== undefined) extra.budget = String(job.budget);
   return extra;

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { CommandAction, FinishOutcome, HardwareMsg, MetricPoint } from '../shared/proto.js';
 import type { TrialJob, TrialRun } from '../shared/trial-job.js';
 import { AttemptChannel, type StartResult } from './attempt-channel.js';
-import { substitute, trialArgv, trialEnvironment } from './command-line.js';
+import { substitute, trialArgv, trialEnvironment, trialValues } from './command-line.js';
 import { LineSplitter } from './metrics/line-splitter.js';
 import { parseMetricLine, StepCounter, type ParsedLine } from './metrics/parse-line.js';
 import { lineParser } from './metrics/collector-lines.js';
@@ -85,8 +85,7 @@ export function runFromStart(job: TrialJob, start: Extract<StartResult, { run: t
 export function metricsFilePath(job: TrialRun): string | undefined {
   const c = job.metricsCollector;
   if (c?.kind !== 'file' || !c.path) return undefined;
-  const extra: Record<string, string> = { id: job.trialId, number: String(job.number) };
-  return path.resolve(substitute(c.path, job.params, extra));
+  return path.resolve(substitute(c.path, job.params, trialValues(job)));
 }
 
 const checkpointMarkOnly = (line: string): ParsedLine | undefined => {
