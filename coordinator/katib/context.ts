@@ -25,12 +25,12 @@ export class MapContext {
   }
 
   map(katib: string, tunehive: string, value?: unknown, note?: string): void {
-    this.origins.set(tunehive.split(' ')[0]!, katib);
+    this.origins.set(originKey(tunehive), katib);
     this.rows.push({ katib, tunehive: value === undefined ? tunehive : `${tunehive} = ${show(value)}`, status: 'mapped', ...(note ? { note } : {}) });
   }
 
   defaulted(katib: string, tunehive: string, value: unknown, note: string): void {
-    this.origins.set(tunehive.split(' ')[0]!, katib);
+    this.origins.set(originKey(tunehive), katib);
     this.rows.push({ katib, tunehive: `${tunehive} = ${show(value)}`, status: 'default', note });
   }
 
@@ -44,6 +44,9 @@ export class MapContext {
     for (const k of Object.keys(obj)) if (!known.includes(k)) this.refuse(`${at}.${k}`, `is not a field Tunehive knows here (known: ${known.join(', ')})`);
   }
 }
+
+/** `tags.katib.label.*` -> `tags.katib.label`: the prefix a Tunehive error's field starts with. */
+const originKey = (tunehive: string): string => tunehive.split(' ')[0]!.replace(/\.\*$/, '');
 
 export function show(v: unknown): string {
   const text = typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v);

@@ -108,7 +108,7 @@ function mapMetadata(ctx: MapContext, meta: Raw, out: Partial<StudySpecInput> & 
     if (v === undefined) continue;
     if (!isObject(v)) { ctx.refuse(`metadata.${bag}`, `must be an object of strings (${describe(v)})`); continue; }
     for (const [k, val] of Object.entries(v)) out.tags[`katib.${bag === 'labels' ? 'label' : 'annotation'}.${k}`] = String(val);
-    ctx.map(`metadata.${bag}`, `tags katib.${bag === 'labels' ? 'label' : 'annotation'}.*`);
+    ctx.map(`metadata.${bag}`, `tags.katib.${bag === 'labels' ? 'label' : 'annotation'}.*`);
   }
   return project;
 }
@@ -173,7 +173,7 @@ function mapObjective(ctx: MapContext, raw: unknown, out: Partial<StudySpecInput
     const s = strategies.get(m) ?? byType;
     out.tags[`katib.metricStrategy.${m}`] = s;
   }
-  if (extra.length > 0) ctx.map(`${at}.metricStrategies`, 'tags katib.metricStrategy.*', undefined, 'Tunehive stores every report of an additional metric; the strategy is kept as a tag');
+  if (extra.length > 0) ctx.map(`${at}.metricStrategies`, 'tags.katib.metricStrategy.*', undefined, 'Tunehive stores every report of an additional metric; the strategy is kept as a tag');
   return [metric, ...extra];
 }
 
@@ -209,8 +209,8 @@ function mapResumePolicy(ctx: MapContext, raw: unknown, out: Partial<StudySpecIn
   if (policy === 'FromVolume') {
     out.keepCheckpoints = 'all';
     ctx.map('spec.resumePolicy', 'keepCheckpoints', 'all', 'every trial keeps its checkpoint folder (TUNEHIVE_CHECKPOINT_DIR), as a volume would');
-  } else if (raw === undefined) ctx.defaulted('spec.resumePolicy', 'tags katib.resumePolicy', 'Never', 'Katib\'s default; trials resume from checkpoints after a lost worker either way');
-  else ctx.map('spec.resumePolicy', 'tags katib.resumePolicy', policy, 'trials resume from their checkpoints after a lost worker whatever the policy');
+  } else if (raw === undefined) ctx.defaulted('spec.resumePolicy', 'tags.katib.resumePolicy', 'Never', 'Katib\'s default; trials resume from checkpoints after a lost worker either way');
+  else ctx.map('spec.resumePolicy', 'tags.katib.resumePolicy', policy, 'trials resume from their checkpoints after a lost worker whatever the policy');
 }
 
 /** The parameter a hyperband experiment names as its resource (read before the parameters are mapped). */

@@ -226,3 +226,13 @@ describe('Katib Experiment -> study spec: Kubernetes-only fields are listed, not
     expect(!r.ok && r.refusals).toContainEqual({ field: 'spec.algorithm.algorithmSettings', reason: expect.stringMatching(/resource_name "steps" is not in spec.parameters/) });
   });
 });
+
+describe('Katib Experiment -> study spec: errors of the mapped spec point at their Katib origin', () => {
+  it('a label key Tunehive tags cannot hold is named as metadata.labels', () => {
+    const d = load('job-basic.yaml');
+    d.metadata.labels = { 'bad~key': 'x' };
+    const r = studyFromKatib(d);
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.refusals.map((f) => f.field)).toEqual(['metadata.labels']);
+  });
+});
