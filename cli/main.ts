@@ -88,7 +88,9 @@ Usage:
   tunehive redis-acl --out-dir DIR [--prefix th] [--host tunehive-redis] [--port 6379]
                                       Redis ACL users with random passwords for a deployment: users.acl
                                       (for redis-server --aclfile), coordinator-url, worker-url
-  tunehive submit FILE [--api URL]    submit a study spec (JSON or YAML); prints the study id
+  tunehive submit FILE [--api URL]    submit a study spec or a Katib Experiment (JSON or YAML); prints the study id
+  tunehive katib check FILE           how a Katib Experiment maps onto a study, field by field
+                                      (exit 2 when a field is refused; submit it with tunehive submit)
   tunehive status ID [--api URL] [--watch]
   tunehive trials ID [--api URL] [--limit N] [--state STATE]
   tunehive stop ID [--api URL]
@@ -363,6 +365,14 @@ async function main(argv: string[]): Promise<number> {
       say(`study "${safeText(s.name)}" created; follow it with: tunehive status ${safeText(s.id)} --watch`);
       return 0;
     }
+
+    case 'katib':
+      try {
+        return await (await import('./katib-commands.js')).katibCommand(rest[0], rest.slice(1), say);
+      } catch (err) {
+        if (err instanceof Error && err.name === 'UsageError') throw new UsageError(err.message);
+        throw err;
+      }
 
     case 'status': {
       const f = flags(rest, { ...CLIENT, watch: { type: 'boolean' } }, 'status');

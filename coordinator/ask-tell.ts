@@ -112,7 +112,7 @@ export class AskTell {
     };
     switch (tell.kind) {
       case 'intermediate': {
-        await this.store.appendMetrics(studyId, number, trial.attempt, 0, metric, [{ name: metric, step: tell.step, value: tell.value, timeMs: Date.now() }], maxMetricPoints(study.spec));
+        await this.store.appendMetrics(studyId, number, trial.attempt, 0, metric, [{ name: metric, step: tell.step, value: tell.value, timeMs: Date.now() }], maxMetricPoints(study.spec), undefined, study.spec.objective.strategy);
         // A client has no checkpoint to pause on: any stop decision is a prune, recorded now.
         const rule = this.runner.rule(study);
         if (!rule) return { state: 'RUNNING', decision: 'continue' };

@@ -21,6 +21,7 @@ import type { CheckpointRequest__Output } from './generated/tunehive/v1/Checkpoi
 import type { JoinRequest__Output } from './generated/tunehive/v1/JoinRequest.js';
 import type { JoinReply__Output } from './generated/tunehive/v1/JoinReply.js';
 import type { TrialTemplate__Output } from './generated/tunehive/v1/TrialTemplate.js';
+import type { MetricsCollector__Output } from './generated/tunehive/v1/MetricsCollector.js';
 import type { TrialLimits__Output } from './generated/tunehive/v1/TrialLimits.js';
 
 /*
@@ -52,7 +53,8 @@ export interface WorkerMessage {
   };
 }
 export type TrialLimitsMsg = TrialLimits__Output;
-export interface TrialTemplateMsg { command: string[]; env: Record<string, string>; timeoutSeconds: number; image: string; limits?: TrialLimitsMsg }
+export type MetricsCollectorMsg = MetricsCollector__Output;
+export interface TrialTemplateMsg { command: string[]; env: Record<string, string>; timeoutSeconds: number; image: string; limits?: TrialLimitsMsg; metricsCollector?: MetricsCollectorMsg }
 export interface CoordinatorMessage {
   startReply?: {
     action: Exclude<StartReply__Output['action'], 'ACTION_UNSPECIFIED'>; attempt: number; reason: string; checkpointId?: string; checkpointStep?: number; budget?: number;

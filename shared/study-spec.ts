@@ -14,6 +14,7 @@ import {
   type ParamSpec, type SearchSpace,
 } from './search-space.js';
 import { conditionErrors } from './conditional-space.js';
+import { filterProblem } from './metric-filters.js';
 
 export const LIMITS = {
   maxTrials: 1_000_000,
@@ -36,11 +37,15 @@ export const RESERVED_ENV = ['TUNEHIVE_PARAMS', 'TUNEHIVE_TRIAL_ID', 'TUNEHIVE_S
 const intFrom = (min: number, max: number, extra = '') => Type.Integer({ minimum: min, maximum: max, description: `must be an integer from ${min} to ${max}${extra}` });
 
 export const DirectionSchema = Type.Union([Type.Literal('minimize'), Type.Literal('maximize')], { description: 'must be "minimize" or "maximize"' });
+/** Which of a trial's objective reports is its result: the last one (default), or its best by the study's direction (Katib's default). */
+export const ObjectiveStrategySchema = Type.Union([Type.Literal('latest'), Type.Literal('min'), Type.Literal('max')], { description: 'must be "latest", "min" or "max"' });
+const MetricNameSchema = Type.String({ pattern: METRIC_NAME.source, description: 'must be a metric name such as "accuracy" (letters, digits, _ . / -)' });
 export const ObjectiveSchema = Type.Object({
-  metric: Type.String({ pattern: METRIC_NAME.source, description: 'must be a metric name such as "accuracy" (letters, digits, _ . / -)' }),
+  metric: MetricNameSchema,
   direction: DirectionSchema,
   goal: Type.Optional(Type.Number({ description: 'must be a finite number' })),
-}, { additionalProperties: false, description: 'must be an object {metric, direction, goal?}' });
+  strategy: Type.Optional(ObjectiveStrategySchema),
+}, { additionalProperties: false, description: 'must be an object {metric, direction, goal?, strategy?}' });
 
 const SettingsSchema = Type.Record(Type.String(), Type.Unknown(), { description: 'must be an object' });
 const SeedSchema = intFrom(0, 0xffffffff);
@@ -70,6 +75,33 @@ export const TagsSchema = Type.Record(Type.String({ pattern: TAG_KEY.source }), 
 const Tags = TagsSchema;
 const CodeVersion = Type.String({ minLength: 1, maxLength: 250, description: 'must be a string of 1 to 250 characters, such as a git commit or a release tag' });
 const DataFiles = Type.Array(Type.String({ minLength: 1, maxLength: 4096, description: 'must be a file path' }), { maxItems: 1000, description: 'must be an array of at most 1000 file paths' });
+/**
+ * How the worker reads metrics when the native `name=value` / JSON-object lines are not what the
+ * program prints (Katib's collectors): from stdout or a file the program writes, as text lines
+ * matched by regex filters (Katib's default one when none) or as JSON lines with string values.
+ * Only the named metrics are kept, as Katib keeps only the declared ones.
+ */
+export const METRICS_COLLECTOR_LIMITS = { filters: 20, filterLength: 500, metrics: 100, pathLength: 4096 } as const;
+const CollectorKind = Type.Union([Type.Literal('stdout'), Type.Literal('file')], { description: 'must be "stdout" or "file"' });
+const CollectorFormat = Type.Union([Type.Literal('text'), Type.Literal('json')], { description: 'must be "text" or "json"' });
+const CollectorPath = Type.String({ minLength: 1, maxLength: METRICS_COLLECTOR_LIMITS.pathLength, description: 'must be a file path' });
+const CollectorFilters = Type.Array(Type.String({ minLength: 1, maxLength: METRICS_COLLECTOR_LIMITS.filterLength, description: `must be a regular expression of at most ${METRICS_COLLECTOR_LIMITS.filterLength} characters` }), {
+  minItems: 1, maxItems: METRICS_COLLECTOR_LIMITS.filters, description: `must be an array of 1 to ${METRICS_COLLECTOR_LIMITS.filters} regular expressions, each with two capture groups (name, value)`,
+});
+const CollectorMetrics = Type.Array(MetricNameSchema, { minItems: 1, maxItems: METRICS_COLLECTOR_LIMITS.metrics, description: `must be an array of 1 to ${METRICS_COLLECTOR_LIMITS.metrics} metric names` });
+export const MetricsCollectorSchema = Type.Object({
+  kind: CollectorKind,
+  /** kind "file": the file the program writes (relative paths are relative to the program's working directory). */
+  path: Type.Optional(CollectorPath),
+  format: CollectorFormat,
+  /** format "text": regexes whose first two capture groups are a metric's name and value; Katib's default filter when absent. */
+  filters: Type.Optional(CollectorFilters),
+  /** The metric names kept (the objective's among them); others are ignored. */
+  metrics: CollectorMetrics,
+}, { additionalProperties: false });
+const MetricsCollectorInputSchema = Type.Object({
+  kind: CollectorKind, path: Type.Optional(CollectorPath), format: Type.Optional(CollectorFormat), filters: Type.Optional(CollectorFilters), metrics: Type.Optional(CollectorMetrics),
+}, { additionalProperties: false, description: 'must be an object {kind: "stdout" | "file", path?, format?: "text" | "json", filters?, metrics?}' });
 export const TrialTemplateSchema = Type.Object({
   command: Command,
   /** Container image, for workers that run trials with the container runtime. */
@@ -83,11 +115,13 @@ export const TrialTemplateSchema = Type.Object({
   codeVersion: Type.Optional(CodeVersion),
   /** Files (relative to the working directory, or absolute) whose SHA-256 is the data version. */
   dataFiles: Type.Optional(DataFiles),
+  /** Absent: the native metric lines on stdout. */
+  metricsCollector: Type.Optional(MetricsCollectorSchema),
 }, { additionalProperties: false });
 const TrialTemplateInputSchema = Type.Object({
   command: Command, image: Type.Optional(Image), env: Type.Optional(Env), timeoutSeconds: Type.Optional(Timeout), gpus: Type.Optional(Gpus),
-  tags: Type.Optional(Tags), codeVersion: Type.Optional(CodeVersion), dataFiles: Type.Optional(DataFiles),
-}, { additionalProperties: false, description: 'must be an object {command, env?, timeoutSeconds?, gpus?, image?, tags?, codeVersion?, dataFiles?}' });
+  tags: Type.Optional(Tags), codeVersion: Type.Optional(CodeVersion), dataFiles: Type.Optional(DataFiles), metricsCollector: Type.Optional(MetricsCollectorInputSchema),
+}, { additionalProperties: false, description: 'must be an object {command, env?, timeoutSeconds?, gpus?, image?, tags?, codeVersion?, dataFiles?, metricsCollector?}' });
 
 /** Per-trial quotas: what one trial may store. */
 export const TrialLimitsSchema = Type.Object({
@@ -161,6 +195,8 @@ export const StudySpecInputSchema = Type.Object({
 
 export type Direction = Static<typeof DirectionSchema>;
 export type Objective = Static<typeof ObjectiveSchema>;
+export type ObjectiveStrategy = Static<typeof ObjectiveStrategySchema>;
+export type MetricsCollector = Static<typeof MetricsCollectorSchema>;
 export type AlgorithmSpec = Static<typeof AlgorithmSchema>;
 export type EarlyStoppingSpec = Static<typeof EarlyStoppingSchema>;
 export type TrialTemplate = Static<typeof TrialTemplateSchema>;
@@ -264,9 +300,30 @@ function semanticChecks(raw: Raw, err: Err): void {
         if (reservedName(k)) err(`trial.env.${k}`, `"${k}" is a built-in name of JavaScript objects and cannot name a variable; choose another`);
         else if (!ENV_NAME.test(k)) err(`trial.env.${k}`, 'is not a valid environment variable name');
         else if (RESERVED_ENV.includes(k)) err(`trial.env.${k}`, `is set by the worker (reserved: ${RESERVED_ENV.join(', ')})`);
+        const v = trial.env[k];
+        const space = isObject(raw.searchSpace) ? raw.searchSpace : undefined;
+        if (typeof v === 'string' && space) for (const ref of placeholders(v)) if (!Object.hasOwn(space, ref)) err(`trial.env.${k}`, `refers to \${params.${ref}}, which is not in searchSpace`);
       }
     }
+    if (isObject(trial.metricsCollector) && Value.Check(MetricsCollectorInputSchema, trial.metricsCollector)) {
+      const objective = isObject(raw.objective) && typeof raw.objective.metric === 'string' ? raw.objective.metric : undefined;
+      collectorChecks(trial.metricsCollector as Static<typeof MetricsCollectorInputSchema>, objective, err);
+    }
   }
+}
+
+function collectorChecks(c: Static<typeof MetricsCollectorInputSchema>, objective: string | undefined, err: Err): void {
+  const at = 'trial.metricsCollector';
+  if (c.kind === 'file' && c.path === undefined) err(`${at}.path`, 'is required with kind "file": the file the program writes its metrics to');
+  if (c.kind === 'stdout' && c.path !== undefined) err(`${at}.path`, 'applies to kind "file" only');
+  if (c.kind === 'stdout' && c.format === 'json') err(`${at}.format`, 'kind "stdout" reads text lines; JSON lines need kind "file"');
+  if (c.format === 'json' && c.filters !== undefined) err(`${at}.filters`, 'apply to format "text" only (JSON lines are read by metric name)');
+  c.filters?.forEach((f, i) => {
+    const problem = filterProblem(f);
+    if (problem) err(`${at}.filters[${i}]`, problem);
+  });
+  if (c.metrics && objective !== undefined && !c.metrics.includes(objective)) err(`${at}.metrics`, `must include the objective metric "${objective}" (only the metrics named here are kept)`);
+  if (c.metrics && new Set(c.metrics).size !== c.metrics.length) err(`${at}.metrics`, 'must not repeat a name');
 }
 
 function paramChecks(at: string, p: ParamSpec, err: Err): void {
@@ -297,7 +354,10 @@ function withDefaults(raw: StudySpecInput): StudySpec {
     project: raw.project ?? DEFAULT_PROJECT,
     limits: { ...DEFAULT_TRIAL_LIMITS, ...raw.limits },
     keepCheckpoints: raw.keepCheckpoints ?? 'best',
-    objective: { metric: raw.objective.metric, direction: raw.objective.direction, ...(raw.objective.goal !== undefined ? { goal: raw.objective.goal } : {}) },
+    objective: {
+      metric: raw.objective.metric, direction: raw.objective.direction,
+      ...(raw.objective.goal !== undefined ? { goal: raw.objective.goal } : {}), ...(raw.objective.strategy !== undefined ? { strategy: raw.objective.strategy } : {}),
+    },
     searchSpace: copySpace(raw.searchSpace),
     // An unseeded study still gets a stored seed, so it can be replayed.
     algorithm: { name: a?.name ?? 'random', seed: a?.seed ?? Math.floor(Math.random() * 0x100000000), settings: a?.settings ?? {} },
@@ -315,6 +375,12 @@ function withDefaults(raw: StudySpecInput): StudySpec {
     if (t.tags !== undefined) spec.trial.tags = { ...t.tags };
     if (t.codeVersion !== undefined) spec.trial.codeVersion = t.codeVersion;
     if (t.dataFiles !== undefined) spec.trial.dataFiles = [...t.dataFiles];
+    const c = t.metricsCollector;
+    if (c !== undefined) {
+      spec.trial.metricsCollector = { kind: c.kind, format: c.format ?? 'text', metrics: c.metrics ? [...c.metrics] : [raw.objective.metric] };
+      if (c.path !== undefined) spec.trial.metricsCollector.path = c.path;
+      if (c.filters !== undefined) spec.trial.metricsCollector.filters = [...c.filters];
+    }
   }
   if (raw.tags !== undefined) spec.tags = { ...raw.tags };
   if (raw.askTimeoutSeconds !== undefined) spec.askTimeoutSeconds = raw.askTimeoutSeconds;

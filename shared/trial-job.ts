@@ -23,7 +23,7 @@ export interface TrialJob {
 }
 
 /** A job with its study's trial template: everything needed to run one trial. */
-export type TrialRun = TrialJob & Pick<TrialTemplate, 'command' | 'env' | 'timeoutSeconds' | 'image'> & {
+export type TrialRun = TrialJob & Pick<TrialTemplate, 'command' | 'env' | 'timeoutSeconds' | 'image' | 'metricsCollector'> & {
   /** The study's per-trial quotas (spec `limits`); absent for studies created before they existed. */
   limits?: Partial<TrialLimits>;
 };

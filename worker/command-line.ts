@@ -23,9 +23,19 @@ export function substitute(arg: string, params: Params, extra: Record<string, st
   });
 }
 
+/** The trial's own placeholders: `${trial.id}`, `${trial.number}`, `${trial.budget}`. */
+export function trialValues(job: TrialRun): Record<string, string> {
+  const extra: Record<string, string> = { id: job.trialId, number: String(job.number) };
+  if (job.budget !== undefined) extra.budget = String(job.budget);
+  return extra;
+}
+
 export function trialEnvironment(job: TrialRun, attempt: number, checkpointDir: string, resume: boolean): Record<string, string> {
+  const extra = trialValues(job);
+  // Placeholders in values too: Katib templates pass parameters as `env: [{value: ${trialParameters.lr}}]`.
+  const own = Object.fromEntries(Object.entries(job.env).map(([k, v]) => [k, substitute(v, job.params, extra)]));
   const env: Record<string, string> = {
-    ...job.env,
+    ...own,
     TUNEHIVE_PARAMS: JSON.stringify(job.params),
     TUNEHIVE_TRIAL_ID: job.trialId,
     TUNEHIVE_STUDY_ID: job.studyId,
@@ -41,7 +51,6 @@ export function trialEnvironment(job: TrialRun, attempt: number, checkpointDir: 
 }
 
 export function trialArgv(job: TrialRun): string[] {
-  const extra: Record<string, string> = { id: job.trialId, number: String(job.number) };
-  if (job.budget !== undefined) extra.budget = String(job.budget);
+  const extra = trialValues(job);
   return job.command.map((a) => substitute(a, job.params, extra));
 }

@@ -12,9 +12,11 @@ import type { Logger } from 'pino';
 import type { CommandAction, FinishOutcome, HardwareMsg, MetricPoint } from '../shared/proto.js';
 import type { TrialJob, TrialRun } from '../shared/trial-job.js';
 import { AttemptChannel, type StartResult } from './attempt-channel.js';
-import { trialArgv, trialEnvironment } from './command-line.js';
+import { substitute, trialArgv, trialEnvironment, trialValues } from './command-line.js';
 import { LineSplitter } from './metrics/line-splitter.js';
-import { parseMetricLine, StepCounter } from './metrics/parse-line.js';
+import { parseMetricLine, StepCounter, type ParsedLine } from './metrics/parse-line.js';
+import { lineParser } from './metrics/collector-lines.js';
+import { claimFile, FileTail } from './metrics/file-tail.js';
 import type { Runtime } from './runtime/runtime.js';
 import { CheckpointRefused, CheckpointUploader, downloadCheckpoint, uploadCheckpoint } from './checkpoints/checkpoint-sync.js';
 import { DEFAULT_TRIAL_LIMITS } from '../shared/study-spec.js';
@@ -70,9 +72,26 @@ export function runFromStart(job: TrialJob, start: Extract<StartResult, { run: t
   const run: TrialRun = { studyId: job.studyId, trialId: job.trialId, number: job.number, gpus: job.gpus, params, command: t.command, env: t.env ?? {} };
   if (t.timeoutSeconds > 0) run.timeoutSeconds = t.timeoutSeconds;
   if (t.image) run.image = t.image;
+  const c = t.metricsCollector;
+  if (c && c.kind) {
+    if ((c.kind !== 'stdout' && c.kind !== 'file') || (c.format !== 'text' && c.format !== 'json')) return `the coordinator sent an unknown metrics collector (${c.kind}, ${c.format}); upgrade this worker`;
+    run.metricsCollector = { kind: c.kind, format: c.format, metrics: c.metrics, ...(c.path ? { path: c.path } : {}), ...(c.filters.length > 0 ? { filters: c.filters } : {}) };
+  }
   if (t.limits) run.limits = { maxMetricPoints: t.limits.maxMetricPoints, maxCheckpointBytes: t.limits.maxCheckpointBytes, maxCheckpointFiles: t.limits.maxCheckpointFiles };
   return run;
 }
+
+/** The file a file collector follows (its `${trial.id}`-style placeholders filled in), resolved against the agent's working directory. */
+export function metricsFilePath(job: TrialRun): string | undefined {
+  const c = job.metricsCollector;
+  if (c?.kind !== 'file' || !c.path) return undefined;
+  return path.resolve(substitute(c.path, job.params, trialValues(job)));
+}
+
+const checkpointMarkOnly = (line: string): ParsedLine | undefined => {
+  const parsed = parseMetricLine(line);
+  return parsed?.values.some((v) => v.name === CHECKPOINT_METRIC) ? { values: parsed.values.filter((v) => v.name === CHECKPOINT_METRIC) } : undefined;
+};
 
 const STDERR_TAIL_LINES = 30;
 export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
@@ -93,6 +112,8 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
     return { state: 'SKIPPED', attempt: 0 };
   }
   // Whatever happens below (a full disk, a failed restore), the stream is closed.
+  let tail: FileTail | undefined;
+  let releaseFile: (() => void) | undefined;
   try {
     const attempt = start.attempt;
     const secret = start.attemptSecret;
@@ -121,6 +142,25 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
       }
     }
     const budgeted = start.budget > 0 ? { ...job, budget: start.budget } : job;
+    const metricsFile = metricsFilePath(budgeted);
+    if (metricsFile !== undefined && o.runtime.name !== 'process') {
+      const reason = `trial.metricsCollector kind "file" needs the process runtime: the ${o.runtime.name} runtime's files are not visible to the agent (use kind "stdout")`;
+      const state = await channel.finish({ outcome: 'OUTCOME_START_FAILED', reason, exitCode: -1, signal: '', stderrTail: '' });
+      return { state, attempt };
+    }
+    if (metricsFile !== undefined) {
+      // Heartbeats go on while this trial waits for another one on the same file to end.
+      const waiting = setInterval(() => channel.heartbeat(), o.heartbeatMs);
+      try {
+        releaseFile = await claimFile(metricsFile, shutdown);
+      } finally {
+        clearInterval(waiting);
+      }
+    }
+    // The file's place is taken before the program starts: whatever it writes is its own.
+    let fileSink: ((chunk: Buffer) => void) | undefined;
+    const fileTail = tail = metricsFile !== undefined ? new FileTail(metricsFile, (chunk) => fileSink?.(chunk)) : undefined;
+    await fileTail?.start();
 
     const program = o.runtime.launch({
       trialId: job.trialId,
@@ -169,11 +209,9 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
     const batchCap = o.batchPoints ?? 500;
     const steps = new StepCounter();
     const maxLineBytes = o.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-    const stdoutLines = new LineSplitter(maxLineBytes, (line, truncated) => {
-      // A cut line may end in a cut number: never read metrics from it.
-      if (truncated) return;
-      const parsed = parseMetricLine(line);
-      if (!parsed) return;
+    const collector = job.metricsCollector;
+    const parse = lineParser(collector);
+    const onMetricLine = (parsed: ParsedLine) => {
       lastLineAt = Date.now();
       // `tunehive.checkpoint=N`: the program has written a complete checkpoint for step N.
       const mark = parsed.values.find((v) => v.name === CHECKPOINT_METRIC);
@@ -196,7 +234,20 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
         if (batch.length >= batchCap) flush();
       }
       if (batch.length > 0) flushTimer ??= setTimeout(() => flush(false), o.batchMs ?? 50);
+    };
+    // With a file collector, stdout carries only the checkpoint marks.
+    const parseStdout = collector?.kind === 'file' ? checkpointMarkOnly : parse;
+    const stdoutLines = new LineSplitter(maxLineBytes, (line, truncated) => {
+      // A cut line may end in a cut number: never read metrics from it.
+      if (truncated) return;
+      const parsed = parseStdout(line);
+      if (parsed) onMetricLine(parsed);
     });
+    const fileLines = metricsFile ? new LineSplitter(maxLineBytes, (line, truncated) => {
+      const parsed = truncated ? undefined : parse(line);
+      if (parsed) onMetricLine(parsed);
+    }) : undefined;
+    fileSink = fileLines ? (chunk) => fileLines.push(chunk) : undefined;
     // Backpressure: with the window full no more output is read, so the program blocks on its
     // pipe instead of the agent piling up batches (a coordinator that is away costs no memory).
     const stdout = readLines(program.stdout, stdoutLines, () => channel.windowFull);
@@ -206,7 +257,14 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
       stdout.unblock();
     });
     const stderrTail: string[] = [];
+    // Katib's StdOut collector reads both streams (it runs the program with 2>&1): Python's
+    // logging, which Katib's examples report with, writes to stderr.
+    const stderrMetrics = collector?.kind === 'stdout';
     const stderrLines = new LineSplitter(maxLineBytes, (line, truncated) => {
+      if (stderrMetrics && !truncated) {
+        const parsed = parse(line);
+        if (parsed) onMetricLine(parsed);
+      }
       stderrTail.push(line.length > 500 || truncated ? `${line.slice(0, 500)}…` : line);
       if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
     });
@@ -251,6 +309,10 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
     const stopLatencyMs = stoppedBy ? Date.now() - commandLineAt : 0;
     await stdoutDone;
     await stderrDone;
+    if (fileTail) {
+      await fileTail.stop().catch((err: Error) => log.warn({ err: err.message, file: metricsFile }, 'the metrics file could not be read'));
+      fileLines?.end();
+    }
     clearInterval(heartbeat);
     clearTimeout(timeout);
     shutdown.removeEventListener('abort', onShutdown);
@@ -282,8 +344,8 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
       const last = stderrTail.at(-1);
       if (last) reason += `: ${last}`;
     }
-    const truncatedLines = stdoutLines.truncatedLines + stderrLines.truncatedLines;
-    const droppedBytes = stdoutLines.droppedBytes + stderrLines.droppedBytes;
+    const truncatedLines = stdoutLines.truncatedLines + stderrLines.truncatedLines + (fileLines?.truncatedLines ?? 0);
+    const droppedBytes = stdoutLines.droppedBytes + stderrLines.droppedBytes + (fileLines?.droppedBytes ?? 0);
     if (truncatedLines > 0) log.warn({ truncatedLines, droppedBytes, maxLineBytes }, 'output lines longer than the line cap were cut');
     const state = await channel.finish({
       outcome, reason, exitCode: exit.code ?? -1, signal: exit.signal ?? '', stderrTail: stderrTail.join('\n'),
@@ -298,6 +360,8 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
       .catch((err: Error) => log.warn({ err: err.message }, 'could not remove the local checkpoint copy'));
     return { state, attempt };
   } finally {
+    tail?.cancel();
+    releaseFile?.();
     channel.close();
   }
 }

@@ -9,6 +9,7 @@ import type { StudyRecord } from '../store/study-store.js';
 import type { StudyStore } from '../store/study-store-contract.js';
 import type { StudyRunner } from '../runner/study-runner.js';
 import { validateStudy } from '../study-validation.js';
+import { isKatibExperiment, studyFromKatib } from '../katib/index.js';
 import type { Access } from '../auth/access.js';
 import { principal, projectNotFound } from '../auth/http-auth.js';
 import { page } from './pagination.js';
@@ -34,7 +35,7 @@ export const studyRoutes: FastifyPluginAsync<RouteOptions> = async (plain, { sto
   app.post('/studies', {
     config: { auth: { token: true, note: 'role editor in the spec\'s `project` (default "default")' } },
     schema: {
-      summary: 'Create a study (JSON or YAML body)',
+      summary: 'Create a study (JSON or YAML body): a Tunehive spec, or a Katib Experiment (apiVersion kubeflow.org/v1beta1, kind Experiment)',
       body: StudySpecInputSchema,
       response: { 201: StudyViewSchema, ...errorResponses },
     },
@@ -43,6 +44,12 @@ export const studyRoutes: FastifyPluginAsync<RouteOptions> = async (plain, { sto
     // with the same words; the handler gets the spec with its defaults (and a stored seed).
     validatorCompiler: () => (data: unknown) => {
       try {
+        // A Katib Experiment (apiVersion kubeflow.org/..., kind Experiment) is mapped field by field.
+        if (isKatibExperiment(data)) {
+          const k = studyFromKatib(data);
+          if (!k.ok) throw invalidSpec(k.refusals);
+          return { value: k.spec };
+        }
         return { value: validateStudy(data) };
       } catch (err) {
         return { error: err as Error };

@@ -81,6 +81,7 @@ export function templateOf(spec: StudySpec): TrialTemplateMsg {
   return {
     command: t.command, env: t.env, timeoutSeconds: t.timeoutSeconds ?? 0, image: t.image ?? '',
     ...(l ? { limits: { maxMetricPoints: l.maxMetricPoints, maxCheckpointBytes: l.maxCheckpointBytes, maxCheckpointFiles: l.maxCheckpointFiles } } : {}),
+    ...(t.metricsCollector ? { metricsCollector: { kind: t.metricsCollector.kind, path: t.metricsCollector.path ?? '', format: t.metricsCollector.format, filters: t.metricsCollector.filters ?? [], metrics: t.metricsCollector.metrics } } : {}),
   };
 }
 
@@ -258,7 +259,7 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
         const { attempt, seq, points } = msg.metrics;
         trialAtFault(() => checkBatch(points, Date.now(), seq));
         const r = await store.appendMetrics(state.studyId, state.number, attempt, seq, state.spec.objective.metric,
-          points.map((p) => ({ name: p.name, step: p.step, value: p.value, timeMs: p.timeMs })), maxMetricPoints(state.spec));
+          points.map((p) => ({ name: p.name, step: p.step, value: p.value, timeMs: p.timeMs })), maxMetricPoints(state.spec), undefined, state.spec.objective.strategy);
         if (r.status === -1) {
           // Acknowledged so the worker stops waiting on it; nothing was stored.
           send({ ack: { seq } });

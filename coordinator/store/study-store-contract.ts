@@ -21,7 +21,7 @@
  * from a study's own records and are only indexes; whoever reads them checks the study itself.
  */
 import type { Params } from '../../shared/search-space.js';
-import type { StudySpec } from '../../shared/study-spec.js';
+import type { ObjectiveStrategy, StudySpec } from '../../shared/study-spec.js';
 import type { StudyState } from '../../shared/trial.js';
 import type { TrialState } from '../../shared/trial.js';
 import type { AppendResult, FinishOutcome, HistoryEntry, SeriesPoint, StudyRecord, TrialRecord } from './study-store.js';
@@ -66,7 +66,8 @@ export interface TrialTransitions {
   /** Whether `secret` is the secret of the trial's current attempt `attempt`, held by `workerId`. */
   attemptOwnedBy(studyId: string, number: number, attempt: number, workerId: string, secret: string): Promise<boolean>;
   /** Stores a batch once and in seq order, up to `maxPoints` per trial (the rest counted as dropped). */
-  appendMetrics(studyId: string, number: number, attempt: number, seq: number, objectiveMetric: string, points: Array<{ name: string; step: number; value: number; timeMs: number }>, maxPoints: number, now?: number): Promise<AppendResult>;
+  /** The trial's result is its objective report chosen by `objectiveStrategy` (default: the latest). */
+  appendMetrics(studyId: string, number: number, attempt: number, seq: number, objectiveMetric: string, points: Array<{ name: string; step: number; value: number; timeMs: number }>, maxPoints: number, now?: number, objectiveStrategy?: ObjectiveStrategy): Promise<AppendResult>;
   finishTrial(studyId: string, number: number, attempt: number, outcome: FinishOutcome, o: { direction: string; reason: string; exitCode?: number; stderrTail?: string; maxRetries: number; stopLatencyMs?: number; truncatedLines?: number; droppedBytes?: number; now?: number }): Promise<{ state: string; applied: boolean }>;
   /** Ends a QUEUED trial (CANCELLED) or a PAUSED one (PRUNED); false when it was neither. */
   endWaitingTrial(studyId: string, number: number, state: 'CANCELLED' | 'PRUNED', reason: string, now?: number): Promise<boolean>;

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import type { Params } from '../../shared/search-space.js';
-import { DEFAULT_PROJECT, type StudySpec } from '../../shared/study-spec.js';
+import { DEFAULT_PROJECT, type ObjectiveStrategy, type StudySpec } from '../../shared/study-spec.js';
 import type { StudyState, TrialState } from '../../shared/trial.js';
 import { keys, studyKeys, trialId, trialKeys } from '../../shared/redis-keys.js';
 import type { StudyStore } from './study-store-contract.js';
@@ -353,13 +353,13 @@ export class RedisStudyStore implements StudyStore {
    * (or of new names past the names cap) are counted as dropped. Status: 1 appended,
    * 0 duplicate (already stored), -1 stale attempt, -2 gap (replay from the missing batch).
    */
-  async appendMetrics(studyId: string, number: number, attempt: number, seq: number, objectiveMetric: string, points: Array<{ name: string; step: number; value: number; timeMs: number }>, maxPoints: number, now = Date.now()): Promise<AppendResult> {
+  async appendMetrics(studyId: string, number: number, attempt: number, seq: number, objectiveMetric: string, points: Array<{ name: string; step: number; value: number; timeMs: number }>, maxPoints: number, now = Date.now(), objectiveStrategy: ObjectiveStrategy = 'latest'): Promise<AppendResult> {
     const p = this.prefix;
     const index = new Map<string, number>([[objectiveMetric, 1]]);
     for (const pt of points) if (!index.has(pt.name)) index.set(pt.name, index.size + 1);
     const names = [...index.keys()];
     // The run's search index is kept in the same step (coordinator/runs: latest value per name).
-    const args: (string | number)[] = [attempt, seq, now, maxPoints, WIRE_LIMITS.metricNamesPerTrial, names.length, ...names, trialId(studyId, number)];
+    const args: (string | number)[] = [attempt, seq, now, maxPoints, WIRE_LIMITS.metricNamesPerTrial, names.length, objectiveStrategy, ...names, trialId(studyId, number)];
     for (const pt of points) args.push(index.get(pt.name)!, pt.step, pt.value, pt.timeMs);
     const keyList = [keys.trial(p, studyId, number), keys.metricCounts(p, studyId, number), ...names.map((m) => keys.metricSeries(p, studyId, number, m)),
       keys.trialRun(p, studyId, number), keys.runIndexNames(p, studyId), ...names.map((m) => keys.runIndexMetric(p, studyId, m)), keys.experiment(p, studyId)];

@@ -15,6 +15,7 @@ import type { JoinReply as _tunehive_v1_JoinReply, JoinReply__Output as _tunehiv
 import type { JoinRequest as _tunehive_v1_JoinRequest, JoinRequest__Output as _tunehive_v1_JoinRequest__Output } from './tunehive/v1/JoinRequest.js';
 import type { MetricBatch as _tunehive_v1_MetricBatch, MetricBatch__Output as _tunehive_v1_MetricBatch__Output } from './tunehive/v1/MetricBatch.js';
 import type { MetricPoint as _tunehive_v1_MetricPoint, MetricPoint__Output as _tunehive_v1_MetricPoint__Output } from './tunehive/v1/MetricPoint.js';
+import type { MetricsCollector as _tunehive_v1_MetricsCollector, MetricsCollector__Output as _tunehive_v1_MetricsCollector__Output } from './tunehive/v1/MetricsCollector.js';
 import type { StartReply as _tunehive_v1_StartReply, StartReply__Output as _tunehive_v1_StartReply__Output } from './tunehive/v1/StartReply.js';
 import type { TrialCommand as _tunehive_v1_TrialCommand, TrialCommand__Output as _tunehive_v1_TrialCommand__Output } from './tunehive/v1/TrialCommand.js';
 import type { TrialFinished as _tunehive_v1_TrialFinished, TrialFinished__Output as _tunehive_v1_TrialFinished__Output } from './tunehive/v1/TrialFinished.js';
@@ -45,6 +46,7 @@ export interface ProtoGrpcType {
       JoinRequest: MessageTypeDefinition<_tunehive_v1_JoinRequest, _tunehive_v1_JoinRequest__Output>
       MetricBatch: MessageTypeDefinition<_tunehive_v1_MetricBatch, _tunehive_v1_MetricBatch__Output>
       MetricPoint: MessageTypeDefinition<_tunehive_v1_MetricPoint, _tunehive_v1_MetricPoint__Output>
+      MetricsCollector: MessageTypeDefinition<_tunehive_v1_MetricsCollector, _tunehive_v1_MetricsCollector__Output>
       StartReply: MessageTypeDefinition<_tunehive_v1_StartReply, _tunehive_v1_StartReply__Output>
       TrialCommand: MessageTypeDefinition<_tunehive_v1_TrialCommand, _tunehive_v1_TrialCommand__Output>
       TrialFinished: MessageTypeDefinition<_tunehive_v1_TrialFinished, _tunehive_v1_TrialFinished__Output>

@@ -11,7 +11,12 @@
  */
 import { checkStep } from '../../shared/wire-limits.js';
 
-export interface ParsedLine { values: Array<{ name: string; value: number }>; step?: number }
+export interface ParsedLine {
+  values: Array<{ name: string; value: number }>;
+  step?: number;
+  /** The time the line itself gives (Katib's timestamp prefix); otherwise the time it was read. */
+  timeMs?: number;
+}
 
 const STEP_KEYS = ['step', 'epoch', 'iteration', 'global_step'];
 const NAME = /^[A-Za-z_][A-Za-z0-9_./-]{0,99}$/;
@@ -70,7 +75,7 @@ export class StepCounter {
     return parsed.values.map(({ name, value }) => {
       const n = (this.counts.get(name) ?? 0) + 1;
       this.counts.set(name, n);
-      return { name, value, step: parsed.step ?? n, timeMs };
+      return { name, value, step: parsed.step ?? n, timeMs: parsed.timeMs ?? timeMs };
     });
   }
 }

@@ -9,10 +9,12 @@
   KEYS[3] the objective metric's series   KEYS[4..] the series of the batch's other names
   ARGV[1] attempt  ARGV[2] seq (0: the next one, for ask/tell reports that carry none)
   ARGV[3] now (ms)  ARGV[4] max points per trial  ARGV[5] max metric names per trial
-  ARGV[6] n = number of names; ARGV[7 .. 6+n] the names, in KEYS order (the objective first)
-  ARGV[7+n] the trial's run id ('' to skip the search index)
-  ARGV[8+n ..] points, 4 values each: name index (1-based, into the names), step, value, timeMs
-  Search index (when ARGV[7+n] is set; coordinator/runs): KEYS[3+n] the trial's run document,
+  ARGV[6] n = number of names  ARGV[7] the objective's strategy: latest | min | max (which
+  report is the trial's result: the last one, or the lowest / highest so far)
+  ARGV[8 .. 7+n] the names, in KEYS order (the objective first)
+  ARGV[8+n] the trial's run id ('' to skip the search index)
+  ARGV[9+n ..] points, 4 values each: name index (1-based, into the names), step, value, timeMs
+  Search index (when ARGV[8+n] is set; coordinator/runs): KEYS[3+n] the trial's run document,
   KEYS[4+n] the experiment's index names hash, KEYS[4+n+k] the latest-value zset of name k,
   KEYS[5+2n] the experiment hash. Each name with a stored point gets its last stored value in
   the document and the zset: per batch, 3 commands per distinct name plus 1 (no reads).
@@ -43,14 +45,22 @@ local allowed = {}
 local rows = {}
 local dropped, stored = 0, 0
 local objValue, objStep = nil, nil
-local runId = ARGV[7 + n]
+local strategy = ARGV[7]
+local best = nil
+if strategy ~= 'latest' then best = tonumber(redis.call('HGET', KEYS[1], 'objValue') or '') end
+local runId = ARGV[8 + n]
 local last = {}
-for i = 8 + n, #ARGV, 4 do
+for i = 9 + n, #ARGV, 4 do
   local k = tonumber(ARGV[i])
-  -- The trial's result follows its last objective report even past the cap.
-  if k == 1 then objStep = ARGV[i + 1]; objValue = ARGV[i + 2] end
+  -- The trial's result follows its objective reports even past the cap.
+  if k == 1 then
+    local v = tonumber(ARGV[i + 2])
+    if strategy == 'latest' or best == nil or (strategy == 'min' and v < best) or (strategy == 'max' and v > best) then
+      objStep = ARGV[i + 1]; objValue = ARGV[i + 2]; best = v
+    end
+  end
   if allowed[k] == nil then
-    local known = redis.call('HEXISTS', KEYS[2], ARGV[6 + k]) == 1
+    local known = redis.call('HEXISTS', KEYS[2], ARGV[7 + k]) == 1
     -- The objective is never refused for the cap: the stopping rules and the result read it.
     if not known and (namesLeft > 0 or k == 1) then namesLeft = namesLeft - 1; known = true end
     allowed[k] = known
@@ -72,7 +82,7 @@ local CHUNK = 1000
 for k, r in pairs(rows) do
   if #r > 0 then
     for j = 1, #r, CHUNK do redis.call('RPUSH', KEYS[2 + k], unpack(r, j, math.min(j + CHUNK - 1, #r))) end
-    redis.call('HINCRBY', KEYS[2], ARGV[6 + k], #r)
+    redis.call('HINCRBY', KEYS[2], ARGV[7 + k], #r)
   end
 end
 redis.call('HSET', KEYS[1], 'lastSeq', seq, 'heartbeatAt', ARGV[3])
@@ -81,9 +91,9 @@ if dropped > 0 then redis.call('HINCRBY', KEYS[1], 'pointsDropped', dropped) end
 if objValue then redis.call('HSET', KEYS[1], 'objValue', objValue, 'objStep', objStep) end
 if runId ~= '' and stored > 0 then
   for k, v in pairs(last) do
-    redis.call('HSET', KEYS[3 + n], 'm:' .. ARGV[6 + k], v)
+    redis.call('HSET', KEYS[3 + n], 'm:' .. ARGV[7 + k], v)
     redis.call('ZADD', KEYS[4 + n + k], v, runId)
-    redis.call('HSET', KEYS[4 + n], 'm:' .. ARGV[6 + k], 1)
+    redis.call('HSET', KEYS[4 + n], 'm:' .. ARGV[7 + k], 1)
   end
   redis.call('HSET', KEYS[5 + 2 * n], 'lastActivity', ARGV[3])
 end

@@ -1,6 +1,7 @@
 // Original file: proto/tunehive/v1/trials.proto
 
 import type { TrialLimits as _tunehive_v1_TrialLimits, TrialLimits__Output as _tunehive_v1_TrialLimits__Output } from '../../tunehive/v1/TrialLimits.js';
+import type { MetricsCollector as _tunehive_v1_MetricsCollector, MetricsCollector__Output as _tunehive_v1_MetricsCollector__Output } from '../../tunehive/v1/MetricsCollector.js';
 
 export interface TrialTemplate {
   'command'?: (string)[];
@@ -8,6 +9,7 @@ export interface TrialTemplate {
   'timeoutSeconds'?: (number);
   'image'?: (string);
   'limits'?: (_tunehive_v1_TrialLimits | null);
+  'metricsCollector'?: (_tunehive_v1_MetricsCollector | null);
 }
 
 export interface TrialTemplate__Output {
@@ -16,4 +18,5 @@ export interface TrialTemplate__Output {
   'timeoutSeconds': (number);
   'image': (string);
   'limits': (_tunehive_v1_TrialLimits__Output | null);
+  'metricsCollector': (_tunehive_v1_MetricsCollector__Output | null);
 }
