@@ -107,6 +107,10 @@ for (let i = 0; i < ROUNDS; i++) {
   copyKernel.push(await timed(() => copyFile(source, dest)));
   await rm(dest);
 }
+// Every byte is hashed once on the way in (the store checks it) and once by this client on the
+// way out: one core's SHA-256 rate is the other ceiling.
+const shaSeconds = await timed(async () => { const h = createHash('sha256'); for await (const c of createReadStream(source, { highWaterMark: 1024 * 1024 })) h.update(c as Buffer); h.digest(); });
+console.log(`${'sha-256'.padEnd(12)} ${mbps(shaSeconds).toFixed(0).padStart(5)} MB/s on one core (read + hash of the same file)`);
 console.log(`${'raw copy'.padEnd(12)} stream ${mbps(median(copyStream)).toFixed(0).padStart(5)} MB/s   copyFile ${mbps(median(copyKernel)).toFixed(0).padStart(5)} MB/s   (the ceiling: read + write of the same disk)`);
 await benchStore('filesystem', { artifactStore: path.join(dir, 'artifacts') });
 const s3 = await startLocalS3();
