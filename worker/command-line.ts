@@ -30,7 +30,7 @@ export function trialValues(job: TrialRun): Record<string, string> {
   return extra;
 }
 
-export function trialEnvironment(job: TrialRun, attempt: number, checkpointDir: string, resume: boolean): Record<string, string> {
+export function trialEnvironment(job: TrialRun, attempt: number, checkpointDir: string, resume: boolean, artifactDir?: string): Record<string, string> {
   const extra = trialValues(job);
   // Placeholders in values too: Katib templates pass parameters as `env: [{value: ${trialParameters.lr}}]`.
   const own = Object.fromEntries(Object.entries(job.env).map(([k, v]) => [k, substitute(v, job.params, extra)]));
@@ -45,6 +45,9 @@ export function trialEnvironment(job: TrialRun, attempt: number, checkpointDir: 
     // Asks programs that support it to print `tunehive.checkpoint=N` after each complete save.
     TUNEHIVE_CHECKPOINT_NOTIFY: '1',
   };
+  // Files written here are uploaded to the run when the program exits (or at once after a
+  // `tunehive.artifact=<path>` line).
+  if (artifactDir) env.TUNEHIVE_ARTIFACT_DIR = artifactDir;
   if (resume) env.TUNEHIVE_RESUME = '1';
   if (job.budget !== undefined) env.TUNEHIVE_BUDGET = String(job.budget);
   return env;

@@ -8,6 +8,8 @@ import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { call, ensureProject, studyWithTrial, userToken } from '../helpers/auth.js';
 
 type Rule = { public?: true; token?: true; admin?: true; scope?: string; openable?: boolean; study?: string; trial?: string; project?: string; run?: string; experiment?: string };
+/** The role a route needs in a project (whatever names the project: a study, trial, run, experiment or the project itself). */
+const projectRole = (r: Rule) => r.study ?? r.trial ?? r.project ?? r.run ?? r.experiment;
 const RANK: Record<string, number> = { viewer: 1, editor: 2, owner: 3, admin: 4 };
 
 // A body for every write route, so the route itself (not the body check) answers. A write
@@ -23,10 +25,12 @@ const BODIES: Record<string, unknown> = {
   'PATCH /api/v1/runs/{id}': { tags: { matrix: 'yes' } },
   'POST /api/v1/runs/{id}/params': { params: { matrix: '1' } },
   'POST /api/v1/runs/{id}/metrics': { metrics: [{ name: 'loss', value: 1 }] },
+  // The raw body is the artifact (any content type).
+  'PUT /api/v1/runs/{id}/artifacts/{*}': 'matrix artifact',
   // 'POST /api/v1/runs' is set in beforeAll: it names project A's experiment.
 };
 const NO_BODY = new Set(['POST /api/v1/studies/{id}/stop', 'POST /api/v1/studies/{id}/trials/ask', 'DELETE /api/v1/studies/{id}', 'DELETE /api/v1/tokens/{id}', 'DELETE /api/v1/projects/{name}/members/{owner}', 'DELETE /api/v1/workers/{id}', 'DELETE /api/v1/projects/{name}',
-  'DELETE /api/v1/runs/{id}', 'DELETE /api/v1/experiments/{id}']);
+  'DELETE /api/v1/runs/{id}', 'DELETE /api/v1/experiments/{id}', 'DELETE /api/v1/runs/{id}/artifacts/{*}']);
 
 describe('auth matrix over every route of the OpenAPI document', () => {
   let stack: TestStack;
@@ -56,6 +60,8 @@ describe('auth matrix over every route of the OpenAPI document', () => {
     experimentA = exp.id;
     runsA = [(await stack.coordinator.runs.createRun({ experimentId: exp.id, createdBy: 'alice' })).id, (await stack.coordinator.runs.createRun({ experimentId: exp.id, createdBy: 'alice' })).id];
     BODIES['POST /api/v1/runs'] = { experimentId: experimentA };
+    // The artifact the read routes ask for (the delete route, run last as admin, may remove it).
+    expect((await call(base, 'PUT', `/api/v1/runs/${runsA[0]}/artifacts/matrix.txt`, { body: 'matrix artifact' })).status).toBe(201);
     const doc = await call(base, 'GET', '/api/v1/openapi.json');
     expect(doc.status).toBe(200);
     ops = Object.entries(doc.body.paths as Record<string, Record<string, any>>).flatMap(([path, methods]) =>
@@ -65,7 +71,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
 
   const urlOf = (path: string) => path
     .replace(/^\/api\/v1\/runs\/compare$/, `/api/v1/runs/compare?ids=${runsA[0]},${runsA[1]}`)
-    .replace('/runs/{id}', `/runs/${runsA[0]}`).replace('/experiments/{id}', `/experiments/${experimentA}`)
+    .replace('/runs/{id}', `/runs/${runsA[0]}`).replace('/experiments/{id}', `/experiments/${experimentA}`).replace('{*}', 'matrix.txt')
     .replace('/metrics/{name}', '/metrics/loss').replace('/trials/{id}', `/trials/${a.trialId}`).replace('{trialId}', a.trialId.split('.')[1]!)
     .replace('/tokens/{id}', `/tokens/${aliceTokenId}`).replace('{id}', a.studyId).replace('{name}', 'proj-a').replace('{owner}', 'ed');
   const bodyOf = (method: string, path: string) => {
@@ -81,7 +87,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
   it('covers the routes it should, and every route declares its rule', () => {
     expect(ops.length).toBeGreaterThanOrEqual(24);
     const keys = ops.map((o) => `${o.method} ${o.path}`);
-    for (const k of ['GET /api/v1/runs/{id}', 'PATCH /api/v1/runs/{id}', 'GET /api/v1/runs', 'POST /api/v1/runs', 'GET /api/v1/experiments/{id}', 'DELETE /api/v1/experiments/{id}',
+    for (const k of ['GET /api/v1/runs/{id}/artifacts', 'PUT /api/v1/runs/{id}/artifacts/{*}', 'GET /api/v1/runs/{id}/artifacts/{*}', 'DELETE /api/v1/runs/{id}/artifacts/{*}', 'GET /api/v1/runs/{id}', 'PATCH /api/v1/runs/{id}', 'GET /api/v1/runs', 'POST /api/v1/runs', 'GET /api/v1/experiments/{id}', 'DELETE /api/v1/experiments/{id}',
       'GET /api/v1/studies/{id}', 'DELETE /api/v1/studies/{id}', 'GET /api/v1/trials/{id}/metrics/{name}', 'POST /api/v1/tokens', 'GET /api/v1/audit', 'GET /metrics', 'GET /healthz']) {
       expect(keys).toContain(k);
     }
@@ -124,7 +130,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
       if (o.rule.public) continue;
       const label = `${o.method} ${o.path}`;
       const r = await send(o, ownerB);
-      if (o.rule.study || o.rule.trial || o.rule.project || o.rule.run || o.rule.experiment) {
+      if (projectRole(o.rule)) {
         // Unreadable is unknown: a 404 that says no more than for an id that never existed.
         expect(r.status, label).toBe(404);
         expect(r.text, label).not.toContain('proj-a"');
@@ -160,8 +166,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
     for (const o of ops) {
       if (o.rule.public) continue;
       const label = `${o.method} ${o.path}`;
-      const wanted = o.rule.study ?? o.rule.trial ?? o.rule.project ?? o.rule.run ?? o.rule.experiment
-        ?? (['POST /api/v1/studies', 'POST /api/v1/experiments', 'POST /api/v1/runs'].includes(label) ? 'editor' : undefined);
+      const wanted = projectRole(o.rule) ?? (['POST /api/v1/studies', 'POST /api/v1/experiments', 'POST /api/v1/runs'].includes(label) ? 'editor' : undefined);
       const r = await send(o, viewerA);
       if (o.rule.scope) {
         expect(r.status, label).toBe(403);
@@ -178,7 +183,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
       }
     }
     // An editor is too small for what needs an owner.
-    for (const o of ops.filter((x) => (x.rule.study ?? x.rule.trial ?? x.rule.project ?? x.rule.run ?? x.rule.experiment) === 'owner')) {
+    for (const o of ops.filter((x) => projectRole(x.rule) === 'owner')) {
       const r = await send(o, editorA);
       expect(r.status, `${o.method} ${o.path} as editor`).toBe(403);
       expect(r.body.error.message).toContain('needs role owner');
