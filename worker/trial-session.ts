@@ -14,7 +14,8 @@ import type { TrialJob, TrialRun } from '../shared/trial-job.js';
 import { AttemptChannel, type StartResult } from './attempt-channel.js';
 import { trialArgv, trialEnvironment } from './command-line.js';
 import { LineSplitter } from './metrics/line-splitter.js';
-import { parseMetricLine, StepCounter } from './metrics/parse-line.js';
+import { parseControlLine, parseMetricLine, StepCounter } from './metrics/parse-line.js';
+import { AttemptProvenance } from './provenance/attempt-provenance.js';
 import type { Runtime } from './runtime/runtime.js';
 import { CheckpointRefused, CheckpointUploader, downloadCheckpoint, uploadCheckpoint } from './checkpoints/checkpoint-sync.js';
 import { DEFAULT_TRIAL_LIMITS } from '../shared/study-spec.js';
@@ -71,6 +72,9 @@ export function runFromStart(job: TrialJob, start: Extract<StartResult, { run: t
   if (t.timeoutSeconds > 0) run.timeoutSeconds = t.timeoutSeconds;
   if (t.image) run.image = t.image;
   if (t.limits) run.limits = { maxMetricPoints: t.limits.maxMetricPoints, maxCheckpointBytes: t.limits.maxCheckpointBytes, maxCheckpointFiles: t.limits.maxCheckpointFiles };
+  run.seed = start.seed;
+  if (t.codeVersion) run.codeVersion = t.codeVersion;
+  if (t.dataFiles && t.dataFiles.length > 0) run.dataFiles = t.dataFiles;
   return run;
 }
 
@@ -122,14 +126,35 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
     }
     const budgeted = start.budget > 0 ? { ...job, budget: start.budget } : job;
 
-    const program = o.runtime.launch({
+    const launch = {
       trialId: job.trialId,
       argv: trialArgv(budgeted),
       env: trialEnvironment(budgeted, attempt, checkpointDir, resume),
       checkpointDir,
       gpus,
       ...(job.image ? { image: job.image } : {}),
-    });
+    };
+    const context = o.runtime.context?.(launch) ?? { env: launch.env };
+    const provenance = new AttemptProvenance({
+      attempt, seed: job.seed ?? 0, command: launch.argv, env: context.env, runtime: o.runtime.name === 'container' ? 'container' : 'process',
+      ...(context.workingDir !== undefined ? { workingDir: context.workingDir } : {}),
+      ...(job.codeVersion ? { codeVersion: job.codeVersion } : {}), ...(job.dataFiles ? { dataFiles: job.dataFiles } : {}), ...(job.image ? { image: job.image } : {}),
+    }, { provenance: (json) => channel.sendProvenance(json), tags: (tags) => channel.sendTags(tags) }, log);
+    void provenance.start();
+    if (start.rerunCheck) {
+      // A rerun checks the code and data against the record before anything runs.
+      const differences = await provenance.differences(start.rerunCheck);
+      if (differences.length > 0 && !start.rerunCheck.force) {
+        await provenance.settle();
+        const reason = `rerun of ${start.rerunCheck.of} refused: ${differences.join('; ')}. Run \`tunehive rerun ${start.rerunCheck.of} --force\` to run it anyway`;
+        log.warn({ attempt, differences }, 'rerun refused: the code or data differ from the record');
+        const state = await channel.finish({ outcome: 'OUTCOME_START_FAILED', reason, exitCode: -1, signal: '', stderrTail: '' });
+        return { state, attempt };
+      }
+      if (differences.length > 0) provenance.control({ tag: { key: 'tunehive.rerun.differences', value: differences.join('; ').slice(0, 5000) } });
+    }
+    const program = o.runtime.launch(launch);
+    void program.imageDigest?.then((d) => { if (d) provenance.setImageDigest(d); });
     log.info({ attempt, gpus, resume }, 'trial started');
     const quota = { ...DEFAULT_TRIAL_LIMITS, ...job.limits };
     const uploader = new CheckpointUploader(
@@ -172,6 +197,8 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
     const stdoutLines = new LineSplitter(maxLineBytes, (line, truncated) => {
       // A cut line may end in a cut number: never read metrics from it.
       if (truncated) return;
+      const control = parseControlLine(line);
+      if (control) return provenance.control(control);
       const parsed = parseMetricLine(line);
       if (!parsed) return;
       lastLineAt = Date.now();
@@ -267,6 +294,8 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
       await uploader.idle();
     }
 
+    // The record goes before the exit: once Finished is acknowledged the stream ends.
+    await provenance.settle();
     let outcome: FinishOutcome = 'OUTCOME_EXITED';
     let reason = '';
     if (exit.startError) {

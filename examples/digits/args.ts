@@ -18,6 +18,8 @@ export interface TrialEnv {
   /** Total epochs to have completed at exit; overrides --epochs so a resumed trial can be given more. */
   budget: number | undefined;
   epochDelayMs: number;
+  /** TUNEHIVE_SEED: the trial's seed from Tunehive, used when --seed is not given. */
+  seed: number | undefined;
 }
 
 /** A bad argument or environment value: the program prints the message and exits 2. */
@@ -26,7 +28,8 @@ export class UsageError extends Error {
 }
 
 export const USAGE = `usage: train.ts [--lr 0.05] [--hidden 64] [--epochs 20] [--batch-size 32] [--l2 1e-4] [--momentum 0.9] [--seed 1]
-env: TUNEHIVE_CHECKPOINT_DIR, TUNEHIVE_RESUME=1, TUNEHIVE_CHECKPOINT_NOTIFY=1, TUNEHIVE_BUDGET=<epochs>, TUNEHIVE_EPOCH_DELAY_MS=<ms>`;
+env: TUNEHIVE_CHECKPOINT_DIR, TUNEHIVE_RESUME=1, TUNEHIVE_CHECKPOINT_NOTIFY=1, TUNEHIVE_BUDGET=<epochs>, TUNEHIVE_EPOCH_DELAY_MS=<ms>,
+     TUNEHIVE_SEED=<seed> (used when --seed is not given)`;
 
 export const DEFAULTS: Readonly<TrainOptions> = {
   lr: 0.05,
@@ -135,5 +138,6 @@ export function readTrialEnv(env: NodeJS.ProcessEnv): TrialEnv {
     notifyCheckpoint: envFlag(env, 'TUNEHIVE_CHECKPOINT_NOTIFY'),
     budget: envInt(env, 'TUNEHIVE_BUDGET', 1, 100_000),
     epochDelayMs: envInt(env, 'TUNEHIVE_EPOCH_DELAY_MS', 0, 3_600_000) ?? 0,
+    seed: envInt(env, 'TUNEHIVE_SEED', 0, 0xffffffff),
   };
 }

@@ -79,6 +79,9 @@ export async function runTrial(argv: readonly string[], env: NodeJS.ProcessEnv, 
       }
     }
   }
+  // An explicit --seed wins; under Tunehive, TUNEHIVE_SEED makes each trial deterministic given
+  // its record (params + seed), so a rerun reproduces its numbers exactly.
+  if (!argv.some((a) => a === '--seed' || a.startsWith('--seed='))) opts.seed = trialEnv.seed ?? opts.seed;
   if (model === undefined || rng === undefined) {
     rng = Rng.fromSeed(opts.seed);
     model = Mlp.create(opts.hidden, rng);

@@ -15,7 +15,10 @@ import type { JoinReply as _tunehive_v1_JoinReply, JoinReply__Output as _tunehiv
 import type { JoinRequest as _tunehive_v1_JoinRequest, JoinRequest__Output as _tunehive_v1_JoinRequest__Output } from './tunehive/v1/JoinRequest.js';
 import type { MetricBatch as _tunehive_v1_MetricBatch, MetricBatch__Output as _tunehive_v1_MetricBatch__Output } from './tunehive/v1/MetricBatch.js';
 import type { MetricPoint as _tunehive_v1_MetricPoint, MetricPoint__Output as _tunehive_v1_MetricPoint__Output } from './tunehive/v1/MetricPoint.js';
+import type { ProvenanceReport as _tunehive_v1_ProvenanceReport, ProvenanceReport__Output as _tunehive_v1_ProvenanceReport__Output } from './tunehive/v1/ProvenanceReport.js';
+import type { RerunCheck as _tunehive_v1_RerunCheck, RerunCheck__Output as _tunehive_v1_RerunCheck__Output } from './tunehive/v1/RerunCheck.js';
 import type { StartReply as _tunehive_v1_StartReply, StartReply__Output as _tunehive_v1_StartReply__Output } from './tunehive/v1/StartReply.js';
+import type { TagReport as _tunehive_v1_TagReport, TagReport__Output as _tunehive_v1_TagReport__Output } from './tunehive/v1/TagReport.js';
 import type { TrialCommand as _tunehive_v1_TrialCommand, TrialCommand__Output as _tunehive_v1_TrialCommand__Output } from './tunehive/v1/TrialCommand.js';
 import type { TrialFinished as _tunehive_v1_TrialFinished, TrialFinished__Output as _tunehive_v1_TrialFinished__Output } from './tunehive/v1/TrialFinished.js';
 import type { TrialLimits as _tunehive_v1_TrialLimits, TrialLimits__Output as _tunehive_v1_TrialLimits__Output } from './tunehive/v1/TrialLimits.js';
@@ -45,7 +48,10 @@ export interface ProtoGrpcType {
       JoinRequest: MessageTypeDefinition<_tunehive_v1_JoinRequest, _tunehive_v1_JoinRequest__Output>
       MetricBatch: MessageTypeDefinition<_tunehive_v1_MetricBatch, _tunehive_v1_MetricBatch__Output>
       MetricPoint: MessageTypeDefinition<_tunehive_v1_MetricPoint, _tunehive_v1_MetricPoint__Output>
+      ProvenanceReport: MessageTypeDefinition<_tunehive_v1_ProvenanceReport, _tunehive_v1_ProvenanceReport__Output>
+      RerunCheck: MessageTypeDefinition<_tunehive_v1_RerunCheck, _tunehive_v1_RerunCheck__Output>
       StartReply: MessageTypeDefinition<_tunehive_v1_StartReply, _tunehive_v1_StartReply__Output>
+      TagReport: MessageTypeDefinition<_tunehive_v1_TagReport, _tunehive_v1_TagReport__Output>
       TrialCommand: MessageTypeDefinition<_tunehive_v1_TrialCommand, _tunehive_v1_TrialCommand__Output>
       TrialFinished: MessageTypeDefinition<_tunehive_v1_TrialFinished, _tunehive_v1_TrialFinished__Output>
       TrialLimits: MessageTypeDefinition<_tunehive_v1_TrialLimits, _tunehive_v1_TrialLimits__Output>

@@ -8,6 +8,8 @@ export interface TrialTemplate {
   'timeoutSeconds'?: (number);
   'image'?: (string);
   'limits'?: (_tunehive_v1_TrialLimits | null);
+  'codeVersion'?: (string);
+  'dataFiles'?: (string)[];
 }
 
 export interface TrialTemplate__Output {
@@ -16,4 +18,6 @@ export interface TrialTemplate__Output {
   'timeoutSeconds': (number);
   'image': (string);
   'limits': (_tunehive_v1_TrialLimits__Output | null);
+  'codeVersion': (string);
+  'dataFiles': (string)[];
 }
