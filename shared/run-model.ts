@@ -102,7 +102,11 @@ export const ProvenanceSchema = Type.Object({
     dvc: Type.Array(Type.Object({ path: Str(4096), hash: Str(128), file: Str(4096) }, { additionalProperties: false }), { maxItems: 1000 }),
   }, { additionalProperties: false }),
   /** The container image as named in the spec and the digest the engine ran (container runtime). */
-  image: Type.Optional(Type.Object({ reference: Str(255), digest: Type.Optional(Str(200)) }, { additionalProperties: false })),
+  image: Type.Optional(Type.Object({
+    reference: Str(255), digest: Type.Optional(Str(200)),
+    /** The reference that runs exactly this image again (`repo@sha256:...`, or the local image id): what a rerun runs. */
+    pinned: Type.Optional(Str(255)),
+  }, { additionalProperties: false })),
   command: Type.Array(Str(8192), { maxItems: 1000 }),
   /** The program's environment minus secrets (names that look like secrets are dropped, not masked). */
   env: Type.Record(Type.String({ maxLength: 200 }), Str(8192), { maxProperties: 1000 }),

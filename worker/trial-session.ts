@@ -154,7 +154,7 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
       if (differences.length > 0) provenance.control({ tag: { key: 'tunehive.rerun.differences', value: differences.join('; ').slice(0, 5000) } });
     }
     const program = o.runtime.launch(launch);
-    void program.imageDigest?.then((d) => { if (d) provenance.setImageDigest(d); });
+    void program.imageDigest?.then((d) => { if (d) provenance.setImageDigest(d.digest, d.pinned); });
     log.info({ attempt, gpus, resume }, 'trial started');
     const quota = { ...DEFAULT_TRIAL_LIMITS, ...job.limits };
     const uploader = new CheckpointUploader(

@@ -74,7 +74,7 @@ describe.each(HARNESSES.map((h) => [h.name, h] as const))('runtime %s', (_, h) =
     const digest = await program.imageDigest;
     await program.exited;
     // The fake engine's inspect answers RepoDigests trainer@sha256:ddd...; the process runtime runs no image.
-    expect(digest).toBe(h.name.startsWith('container') ? `sha256:${'d'.repeat(64)}` : undefined);
+    expect(digest).toEqual(h.name.startsWith('container') ? { digest: `sha256:${'d'.repeat(64)}`, pinned: `trainer@sha256:${'d'.repeat(64)}` } : undefined);
   });
 
   it('keeps stdout and stderr apart, a MiB of output included, and reports the exit code', async () => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { call, ensureProject, studyWithTrial, userToken } from '../helpers/auth.js';
 
-type Rule = { public?: true; token?: true; admin?: true; scope?: string; openable?: boolean; study?: string; trial?: string; project?: string };
+type Rule = { public?: true; token?: true; admin?: true; scope?: string; openable?: boolean; study?: string; trial?: string; project?: string; run?: string; experiment?: string };
 const RANK: Record<string, number> = { viewer: 1, editor: 2, owner: 3, admin: 4 };
 
 // A body for every write route, so the route itself (not the body check) answers. A write
@@ -18,6 +18,7 @@ const BODIES: Record<string, unknown> = {
   'POST /api/v1/tokens': { description: 'matrix' },
   'POST /api/v1/projects': { name: 'matrix-made' },
   'PUT /api/v1/projects/{name}/members/{owner}': { role: 'editor' },
+  'POST /api/v1/runs/{id}/rerun': { force: false },
 };
 const NO_BODY = new Set(['POST /api/v1/studies/{id}/stop', 'POST /api/v1/studies/{id}/trials/ask', 'DELETE /api/v1/studies/{id}', 'DELETE /api/v1/tokens/{id}', 'DELETE /api/v1/projects/{name}/members/{owner}', 'DELETE /api/v1/workers/{id}', 'DELETE /api/v1/projects/{name}']);
 
@@ -51,7 +52,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
 
   const urlOf = (path: string) => path
     .replace('/metrics/{name}', '/metrics/loss').replace('/trials/{id}', `/trials/${a.trialId}`).replace('{trialId}', a.trialId.split('.')[1]!)
-    .replace('/tokens/{id}', `/tokens/${aliceTokenId}`).replace('{id}', a.studyId).replace('{name}', 'proj-a').replace('{owner}', 'ed');
+    .replace('/runs/{id}', `/runs/${a.trialId}`).replace('/tokens/{id}', `/tokens/${aliceTokenId}`).replace('{id}', a.studyId).replace('{name}', 'proj-a').replace('{owner}', 'ed');
   const bodyOf = (method: string, path: string) => {
     const key = `${method} ${path}`;
     if (method === 'GET') return undefined;
@@ -74,6 +75,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
       if (/^\/api\/v1\/studies\/\{id\}/.test(o.path)) expect(o.rule.study, `${o.method} ${o.path}`).toBeDefined();
       if (/^\/api\/v1\/trials\/\{id\}/.test(o.path)) expect(o.rule.trial, `${o.method} ${o.path}`).toBeDefined();
       if (/^\/api\/v1\/projects\/\{name\}/.test(o.path)) expect(o.rule.project, `${o.method} ${o.path}`).toBeDefined();
+      if (/^\/api\/v1\/runs\/\{id\}/.test(o.path)) expect(o.rule.run, `${o.method} ${o.path}`).toBeDefined();
       if (o.rule.public) expect(['/healthz', '/readyz'], `${o.path} may be public`).toContain(o.path);
     }
   });
@@ -105,7 +107,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
       if (o.rule.public) continue;
       const label = `${o.method} ${o.path}`;
       const r = await send(o, ownerB);
-      if (o.rule.study || o.rule.trial || o.rule.project) {
+      if (o.rule.study || o.rule.trial || o.rule.project || o.rule.run || o.rule.experiment) {
         // Unreadable is unknown: a 404 that says no more than for an id that never existed.
         expect(r.status, label).toBe(404);
         expect(r.text, label).not.toContain('proj-a"');
@@ -130,7 +132,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
     for (const o of ops) {
       if (o.rule.public) continue;
       const label = `${o.method} ${o.path}`;
-      const wanted = o.rule.study ?? o.rule.trial ?? o.rule.project ?? (label === 'POST /api/v1/studies' ? 'editor' : undefined);
+      const wanted = o.rule.study ?? o.rule.trial ?? o.rule.project ?? o.rule.run ?? o.rule.experiment ?? (label === 'POST /api/v1/studies' ? 'editor' : undefined);
       const r = await send(o, viewerA);
       if (o.rule.scope) {
         expect(r.status, label).toBe(403);
@@ -147,7 +149,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
       }
     }
     // An editor is too small for what needs an owner.
-    for (const o of ops.filter((x) => (x.rule.study ?? x.rule.trial ?? x.rule.project) === 'owner')) {
+    for (const o of ops.filter((x) => (x.rule.study ?? x.rule.trial ?? x.rule.project ?? x.rule.run ?? x.rule.experiment) === 'owner')) {
       const r = await send(o, editorA);
       expect(r.status, `${o.method} ${o.path} as editor`).toBe(403);
       expect(r.body.error.message).toContain('needs role owner');

@@ -25,7 +25,7 @@ export class AttemptProvenance {
   private data: Promise<Provenance['data']> | undefined;
   private captured: Provenance | undefined;
   private programVersion: string | undefined;
-  private digest: string | undefined;
+  private digest: { digest: string; pinned: string } | undefined;
   private sends = 0;
   private tagSends = 0;
   private readonly tagValues = new Map<string, string>();
@@ -59,8 +59,8 @@ export class AttemptProvenance {
     return rerunDifferences(check, code, data);
   }
 
-  setImageDigest(digest: string): void {
-    this.digest = digest.slice(0, 200);
+  setImageDigest(digest: string, pinned: string): void {
+    this.digest = { digest: digest.slice(0, 200), pinned: pinned.slice(0, 255) };
     this.send();
   }
 
@@ -96,7 +96,7 @@ export class AttemptProvenance {
     this.sends++;
     const p: Provenance = { ...this.captured, capturedAt: Date.now() };
     if (this.programVersion !== undefined) p.data = withProgramDataVersion(p.data, this.programVersion);
-    if (p.image && this.digest) p.image = { ...p.image, digest: this.digest };
+    if (p.image && this.digest) p.image = { ...p.image, ...this.digest };
     this.sink.provenance(JSON.stringify(p));
   }
 

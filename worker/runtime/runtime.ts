@@ -34,8 +34,8 @@ export interface RunningProgram {
   readonly exited: Promise<ExitInfo>;
   /** Asks the program to stop (SIGTERM), then kills it (SIGKILL) after graceMs. Resolves on exit. */
   stop(graceMs: number): Promise<ExitInfo>;
-  /** Container runtimes: the digest of the image the engine ran, once known (provenance). */
-  readonly imageDigest?: Promise<string | undefined>;
+  /** Container runtimes: the digest of the image the engine ran, once known, and the reference that pins it (provenance). */
+  readonly imageDigest?: Promise<{ digest: string; pinned: string } | undefined>;
 }
 
 /** What a program is given beyond its LaunchSpec, as a run records it (provenance). */

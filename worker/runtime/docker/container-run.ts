@@ -15,7 +15,7 @@ import { DockerLogDemuxer } from './demux.js';
 import { type DockerEngineClient, engineMessage } from './engine-client.js';
 import { pullImage } from './images.js';
 import { launchProblem } from '../launch-check.js';
-import { runningImageDigest } from './image-digest.js';
+import { runningImageDigest, type ImageDigest } from './image-digest.js';
 
 export interface RunDeps {
   engine: DockerEngineClient;
@@ -47,8 +47,8 @@ export class ContainerRun implements RunningProgram {
   readonly stderr = new PassThrough();
   readonly exited: Promise<ExitInfo>;
   /** The digest of the image the engine ran (provenance); undefined when it never ran or is unknown. */
-  readonly imageDigest: Promise<string | undefined>;
-  private settleDigest!: (d: string | undefined) => void;
+  readonly imageDigest: Promise<ImageDigest | undefined>;
+  private settleDigest!: (d: ImageDigest | undefined) => void;
   private settle!: (info: ExitInfo) => void;
   private phase: Phase = 'creating';
   private id: string | null = null;

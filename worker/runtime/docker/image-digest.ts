@@ -8,7 +8,10 @@ import type { DockerEngineClient } from './engine-client.js';
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 
-export async function runningImageDigest(engine: DockerEngineClient, containerId: string, reference: string): Promise<string | undefined> {
+/** The digest, and the reference that runs exactly that image again (`repo@sha256:...`, or the local image id). */
+export interface ImageDigest { digest: string; pinned: string }
+
+export async function runningImageDigest(engine: DockerEngineClient, containerId: string, reference: string): Promise<ImageDigest | undefined> {
   try {
     const c = await engine.call('GET', `/containers/${containerId}/json`);
     const imageId = (c.body as { Image?: unknown } | null)?.Image;
@@ -21,10 +24,10 @@ export async function runningImageDigest(engine: DockerEngineClient, containerId
       const mine = digests.find((d) => d.slice(0, d.indexOf('@')) === repo) ?? digests[0];
       if (mine) {
         const digest = mine.slice(mine.indexOf('@') + 1);
-        if (DIGEST.test(digest)) return digest;
+        if (DIGEST.test(digest)) return { digest, pinned: `${repo}@${digest}` };
       }
     }
-    return imageId;
+    return { digest: imageId, pinned: imageId };
   } catch {
     return undefined;
   }
