@@ -91,6 +91,8 @@ Usage:
   tunehive submit FILE [--api URL]    submit a study spec (JSON or YAML); prints the study id
   tunehive status ID [--api URL] [--watch]
   tunehive trials ID [--api URL] [--limit N] [--state STATE]
+  tunehive show RUN [--json]            a run's params, metrics, tags, note, provenance, attempts, artifacts
+  tunehive rerun TRIAL_ID [--force] [--no-wait] [--timeout S]   run a trial again from its record
   tunehive stop ID [--api URL]
   tunehive delete ID [--yes] [--force] [--api URL]
                                       delete a study and all it stored (--force: even a RUNNING one)
@@ -433,6 +435,18 @@ async function main(argv: string[]): Promise<number> {
         return await run(sub, f.values, f.positionals, (method, path, body) => api(base, method, path, body === undefined ? undefined : { text: JSON.stringify(body), type: 'application/json' }, auth), say);
       } catch (err) {
         if (err instanceof Error && err.name === 'UsageError') throw new UsageError(err.message);
+        throw err;
+      }
+    }
+
+    case 'show':
+    case 'rerun': {
+      const { CommandUsageError, showCommand } = await import('./show-commands.js');
+      const { rerunCommand } = await import('./rerun-commands.js');
+      try {
+        return command === 'show' ? await showCommand(rest) : await rerunCommand(rest);
+      } catch (err) {
+        if (err instanceof CommandUsageError) throw new UsageError(err.message);
         throw err;
       }
     }

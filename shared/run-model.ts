@@ -113,6 +113,10 @@ export const ProvenanceSchema = Type.Object({
   /** `TUNEHIVE_SEED` as given to the program. */
   seed: Type.Integer({ minimum: 0, maximum: 0xffffffff }),
   runtime: Type.Optional(Type.Union([Type.Literal('process'), Type.Literal('container')])),
+  /** The worker that ran the attempt (its start is about `capturedAt` of the first report). */
+  workerId: Type.Optional(Str(200)),
+  /** When the attempt's program was started (ms since the epoch). */
+  startedAt: Type.Optional(Type.Integer({ minimum: 0 })),
 }, { additionalProperties: false });
 export type Provenance = Static<typeof ProvenanceSchema>;
 

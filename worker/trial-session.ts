@@ -136,7 +136,7 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
     };
     const context = o.runtime.context?.(launch) ?? { env: launch.env };
     const provenance = new AttemptProvenance({
-      attempt, seed: job.seed ?? 0, command: launch.argv, env: context.env, runtime: o.runtime.name === 'container' ? 'container' : 'process',
+      attempt, seed: job.seed ?? 0, command: launch.argv, env: context.env, runtime: o.runtime.name === 'container' ? 'container' : 'process', workerId: o.workerId,
       ...(context.workingDir !== undefined ? { workingDir: context.workingDir } : {}),
       ...(job.codeVersion ? { codeVersion: job.codeVersion } : {}), ...(job.dataFiles ? { dataFiles: job.dataFiles } : {}), ...(job.image ? { image: job.image } : {}),
     }, { provenance: (json) => channel.sendProvenance(json), tags: (tags) => channel.sendTags(tags) }, log);
@@ -154,6 +154,7 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
       if (differences.length > 0) provenance.control({ tag: { key: 'tunehive.rerun.differences', value: differences.join('; ').slice(0, 5000) } });
     }
     const program = o.runtime.launch(launch);
+    provenance.started();
     void program.imageDigest?.then((d) => { if (d) provenance.setImageDigest(d.digest, d.pinned); });
     log.info({ attempt, gpus, resume }, 'trial started');
     const quota = { ...DEFAULT_TRIAL_LIMITS, ...job.limits };

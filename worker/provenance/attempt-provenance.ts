@@ -31,6 +31,8 @@ export class AttemptProvenance {
   private readonly tagValues = new Map<string, string>();
   private warned = new Set<string>();
   private done: Promise<void> | undefined;
+  /** Something changed since the last record sent. */
+  private changed = false;
 
   constructor(private readonly input: CaptureInput, private readonly sink: ProvenanceSink, private readonly log: Logger) {}
 
@@ -59,6 +61,15 @@ export class AttemptProvenance {
     return rerunDifferences(check, code, data);
   }
 
+  /** The program has been started now (the attempt's start time on the record). */
+  started(at = Date.now()): void {
+    this.input.startedAt = at;
+    if (this.captured) {
+      this.captured.startedAt = at;
+      this.changed = true;
+    }
+  }
+
   setImageDigest(digest: string, pinned: string): void {
     this.digest = { digest: digest.slice(0, 200), pinned: pinned.slice(0, 255) };
     this.send();
@@ -84,6 +95,7 @@ export class AttemptProvenance {
   /** Resolves once the capture is complete and its final record sent (before the attempt's Finished). */
   async settle(): Promise<void> {
     await this.start();
+    if (this.changed) this.send();
   }
 
   close(): void {
@@ -94,6 +106,7 @@ export class AttemptProvenance {
     if (!this.captured) return;
     if (this.sends >= MAX_SENDS.provenance) return this.warnOnce(`more than ${MAX_SENDS.provenance} provenance updates`, 'provenance update not sent');
     this.sends++;
+    this.changed = false;
     const p: Provenance = { ...this.captured, capturedAt: Date.now() };
     if (this.programVersion !== undefined) p.data = withProgramDataVersion(p.data, this.programVersion);
     if (p.image && this.digest) p.image = { ...p.image, ...this.digest };

@@ -25,6 +25,9 @@ export interface CaptureInput {
   codeVersion?: string;
   dataFiles?: readonly string[];
   image?: string;
+  workerId?: string;
+  /** When the program was started (ms). */
+  startedAt?: number;
   git?: GitOptions;
   hashLimits?: HashLimits;
   dvcLimits?: DvcLimits;
@@ -58,6 +61,8 @@ export function staticParts(i: CaptureInput, capturedAt: number): Omit<Provenanc
     env: recordedEnvironment(i.env), seed: i.seed >>> 0, runtime: i.runtime,
   };
   if (i.image) p.image = { reference: i.image.slice(0, 255) };
+  if (i.workerId) p.workerId = i.workerId.slice(0, 200);
+  if (i.startedAt !== undefined) p.startedAt = i.startedAt;
   return p;
 }
 
