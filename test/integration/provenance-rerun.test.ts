@@ -16,6 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessRuntime } from '../../worker/runtime/process-runtime.js';
 import { trialSeed } from '../../shared/seed.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
+import { TEST_ADMIN_TOKEN } from '../helpers/env.js';
+import { runCli } from '../helpers/processes.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/seeded-trainer.mjs', import.meta.url));
 const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_SYSTEM: '/dev/null' } }).trim();
@@ -143,6 +145,39 @@ describe('provenance and reruns with real workers', () => {
       writeFileSync(path.join(repo, 'data.csv'), 'a,b\n1,2\n');
     }
   }, 90_000);
+
+  it('tunehive rerun prints the new run id at once and, at the end, the objective next to the original\'s; a refusal says what differs and the fix', async () => {
+    const env = { TUNEHIVE_API: stack.coordinator.httpUrl, TUNEHIVE_TOKEN: TEST_ADMIN_TOKEN };
+    const original = await trialOf(studyId, 1);
+    const ok = await runCli(['rerun', original.id], { env });
+    expect(ok.code, ok.stderr).toBe(0);
+    const [newRun, verdict] = ok.stdout.trim().split('\n');
+    expect(newRun).toMatch(new RegExp(`^[a-z0-9]+\\.0$`));
+    expect(verdict).toBe(`objective score: rerun ${original.value}, original ${original.value}: identical`);
+    expect(ok.stderr).toContain(`rerun of ${original.id} queued as run ${newRun}`);
+    expect(ok.stderr).toContain(`the worker checks commit ${head.slice(0, 12)}`);
+
+    writeFileSync(path.join(repo, 'README'), 'v3\n');
+    git(repo, 'commit', '-qam', 'docs again');
+    const moved = git(repo, 'rev-parse', 'HEAD');
+    try {
+      const refused = await runCli(['rerun', original.id], { env });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`code: recorded commit ${head.slice(0, 12)}, working directory at ${moved.slice(0, 12)}`);
+      expect(refused.stderr).toContain(`or run it anyway with: tunehive rerun ${original.id} --force`);
+      const noWait = await runCli(['rerun', original.id, '--force', '--no-wait'], { env });
+      expect(noWait.code, noWait.stderr).toBe(0);
+      const queued = noWait.stdout.trim();
+      expect(queued).toMatch(/^[a-z0-9]+\.0$/);
+      await stack.waitForStudy(queued.split('.')[0]!, 60_000);
+      expect((await trialOf(queued.split('.')[0]!)).value).toBe(original.value);
+    } finally {
+      git(repo, 'reset', '-q', '--hard', head);
+    }
+    const bad = await runCli(['rerun', 'not-a-run'], { env });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('is not a trial id');
+  }, 120_000);
 
   it('refuses to rerun what has no record, saying why', async () => {
     const r = await stack.api('POST', `/api/v1/runs/${studyId}.99/rerun`, {});
