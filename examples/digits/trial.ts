@@ -45,6 +45,8 @@ export async function runTrial(argv: readonly string[], env: NodeJS.ProcessEnv, 
     throw e;
   }
 
+  // Under Tunehive, a tag on the run (tags from the program: `tunehive.tag key=value`).
+  if (env.TUNEHIVE_TRIAL_ID) await io.out(`tunehive.tag architecture=mlp 64-${opts.hidden}-10`);
   const { train, validation } = splitDigits(loadDigits());
   const dir = trialEnv.checkpointDir;
   let model: Mlp | undefined;
