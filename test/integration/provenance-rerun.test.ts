@@ -18,6 +18,7 @@ import { trialSeed } from '../../shared/seed.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { TEST_ADMIN_TOKEN } from '../helpers/env.js';
 import { runCli } from '../helpers/processes.js';
+import { renderRun } from '../../cli/show-commands.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/seeded-trainer.mjs', import.meta.url));
 const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_SYSTEM: '/dev/null' } }).trim();
@@ -178,6 +179,32 @@ describe('provenance and reruns with real workers', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('is not a trial id');
   }, 120_000);
+
+  it('tunehive show renders the run: params, metrics, tags, provenance, attempts; API text is made inert', async () => {
+    const runId = `${studyId}.0`;
+    await stack.coordinator.runs.setTags(runId, { evil: 'x\u001b[2J\u001b]52;c;AAAA\u0007y' });
+    const run = (await stack.coordinator.runs.getRun(runId))!;
+    const trial = (await stack.api('GET', `/api/v1/trials/${runId}`)).body;
+    const provenance = (await stack.api('GET', `/api/v1/runs/${runId}/provenance`)).body.provenance;
+    const text = renderRun(run, { provenance, trial, artifacts: { files: [{ path: 'model.json', size: 12, sha256: 'ab'.repeat(32) }] } });
+    expect(text).not.toMatch(/[\u001b\u0007]/);
+    expect(text).toContain(`run ${runId}: trial 0 of study ${studyId}, project default`);
+    expect(text).toContain('status    FINISHED (state COMPLETED)');
+    expect(text).toMatch(new RegExp(`  x +${String(trial.params.x).replace('.', '\\.')}`));
+    expect(text).toMatch(/  score +-?\d/);
+    expect(text).toMatch(/  model +mlp small/);
+    expect(text).toMatch(/  evil +xy/);
+    expect(text).toContain(`  code      git ${head} on main (clean), origin https://github.com/acme/trainer.git`);
+    expect(text).toMatch(/  data      sha256:[0-9a-f]{64} \(trial\.dataFiles\)/);
+    expect(text).toContain(`            data.csv  8 bytes  sha256 ${createHash('sha256').update('a,b\n1,2\n').digest('hex')}`);
+    expect(text).toContain(`  command   ${process.execPath} train.mjs --x ${trial.params.x}`);
+    expect(text).toContain(`  seed      ${trialSeed(11, 0)} (TUNEHIVE_SEED)`);
+    expect(text).toContain(`            LR_SCHEDULE=cosine`);
+    expect(text).not.toContain('WANDB_API_KEY');
+    expect(text).toMatch(/attempts \(1\)\n  #  worker +started/);
+    expect(text).toMatch(/  1  w0 +\d{4}-\d\d-\d\dT/);
+    expect(text).toContain('artifacts (1, 12 bytes)');
+  });
 
   it('refuses to rerun what has no record, saying why', async () => {
     const r = await stack.api('POST', `/api/v1/runs/${studyId}.99/rerun`, {});
