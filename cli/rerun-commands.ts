@@ -52,5 +52,7 @@ export async function rerunCommand(args: string[], o: { pollMs?: number } = {}):
   const rv = trial.value === null ? '-' : String(trial.value);
   const ov = original.value === null ? '-' : String(original.value);
   console.log(`objective ${metric}: rerun ${safeText(rv)}, original ${safeText(ov)}: ${same ? 'identical' : `differs by ${trial.value !== null && original.value !== null ? String(trial.value - original.value) : '?'}`}`);
+  // A pruned original stopped before its budget; the rerun ran to it, so the numbers may differ for that reason alone.
+  if (!same && original.state !== 'COMPLETED') say(`note: the original is ${safeText(original.state)} (its value is its last report before it was stopped)`);
   return 0;
 }
