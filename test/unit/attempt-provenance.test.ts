@@ -56,3 +56,18 @@ describe('AttemptProvenance', () => {
     expect(tags.length).toBe(MAX_SENDS.tags);
   });
 });
+
+describe('AttemptProvenance.settle', () => {
+  it('cuts hashing short once the attempt has ended, recording the file as not hashed rather than holding up the exit', async () => {
+    writeFileSync(path.join(dir, 'big.bin'), Buffer.alloc(32 * 1024 * 1024, 1));
+    const sent: Provenance[] = [];
+    const ap = new AttemptProvenance(
+      { attempt: 1, seed: 1, command: ['t'], env: {}, runtime: 'process', workingDir: dir, dataFiles: ['big.bin'] },
+      { provenance: (j) => sent.push(JSON.parse(j) as Provenance), tags: () => {} }, pino({ level: 'silent' }),
+    );
+    void ap.start();
+    await ap.settle(0);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.data.files).toEqual([{ path: 'big.bin', size: expect.any(Number), sha256: '', error: 'not hashed: the attempt ended before it was' }]);
+  });
+});

@@ -92,14 +92,24 @@ export class AttemptProvenance {
     this.sink.tags({ [key]: value });
   }
 
-  /** Resolves once the capture is complete and its final record sent (before the attempt's Finished). */
-  async settle(): Promise<void> {
-    await this.start();
+  /**
+   * Resolves once the capture is complete and its final record sent (before the attempt's
+   * Finished). Hashing still running `maxWaitMs` after the program ended is cut short: the files
+   * not hashed by then are recorded as such, and the exit is not held up by a huge file.
+   */
+  async settle(maxWaitMs = 30_000): Promise<void> {
+    const done = this.start();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.abort.abort();
+        resolve();
+      }, maxWaitMs);
+    });
+    await Promise.race([done, late]);
+    clearTimeout(timer);
+    await done;
     if (this.changed) this.send();
-  }
-
-  close(): void {
-    this.abort.abort();
   }
 
   private send(): void {

@@ -14,6 +14,9 @@ import type { Provenance } from '../../shared/run-model.js';
 export type DataFile = Provenance['data']['files'][number];
 
 export interface HashLimits { maxFiles: number; maxBytes: number }
+/** Hashing is cut short when the attempt ends first (a huge file must not hold up the exit). */
+export const STOPPED = 'not hashed: the attempt ended before it was';
+
 export const DEFAULT_HASH_LIMITS: HashLimits = { maxFiles: 1000, maxBytes: 64 * 1024 ** 3 };
 
 export async function hashDataFiles(paths: readonly string[], cwd: string, limits: HashLimits = DEFAULT_HASH_LIMITS, signal?: AbortSignal): Promise<DataFile[]> {
@@ -22,6 +25,10 @@ export async function hashDataFiles(paths: readonly string[], cwd: string, limit
   for (const p of paths.slice(0, limits.maxFiles)) {
     const full = path.resolve(cwd, p);
     const entry = (error: string, size = 0): DataFile => ({ path: p, size, sha256: '', error });
+    if (signal?.aborted) {
+      out.push(entry(STOPPED));
+      continue;
+    }
     let size: number;
     try {
       const s = await stat(full);
@@ -44,8 +51,7 @@ export async function hashDataFiles(paths: readonly string[], cwd: string, limit
       budget -= sha.bytes;
       out.push({ path: p, size: sha.bytes, sha256: sha.hex });
     } catch (err) {
-      if (signal?.aborted) throw err;
-      out.push(entry(`unreadable (${(err as NodeJS.ErrnoException).code ?? 'error'})`, size));
+      out.push(entry(signal?.aborted ? STOPPED : `unreadable (${(err as NodeJS.ErrnoException).code ?? 'error'})`, size));
     }
   }
   return out;
