@@ -23,14 +23,23 @@ const BODIES: Record<string, unknown> = {
   'POST /api/v1/runs/{id}/rerun': { force: false },
   // The raw body is the artifact (any content type).
   'PUT /api/v1/runs/{id}/artifacts/{*}': 'matrix artifact',
+  'POST /api/v1/experiments': { project: 'proj-a', name: 'matrix-experiment' },
+  'PATCH /api/v1/experiments/{id}': { description: 'matrix' },
+  'PATCH /api/v1/runs/{id}': { tags: { matrix: 'yes' } },
+  'POST /api/v1/runs/{id}/params': { params: { matrix: '1' } },
+  'POST /api/v1/runs/{id}/metrics': { metrics: [{ name: 'loss', value: 1 }] },
+  // 'POST /api/v1/runs' is set in beforeAll: it names project A's experiment.
 };
 const NO_BODY = new Set(['POST /api/v1/studies/{id}/stop', 'POST /api/v1/studies/{id}/trials/ask', 'DELETE /api/v1/studies/{id}', 'DELETE /api/v1/tokens/{id}', 'DELETE /api/v1/projects/{name}/members/{owner}', 'DELETE /api/v1/workers/{id}', 'DELETE /api/v1/projects/{name}',
-  'DELETE /api/v1/runs/{id}/artifacts/{*}']);
+  'DELETE /api/v1/runs/{id}/artifacts/{*}', 'DELETE /api/v1/runs/{id}', 'DELETE /api/v1/experiments/{id}']);
 
 describe('auth matrix over every route of the OpenAPI document', () => {
   let stack: TestStack;
   let base: string;
   let a: { studyId: string; trialId: string };
+  // Project A's plain experiment and two direct runs in it (the {run} and {experiment} rules).
+  let experimentA: string;
+  let runsA: string[];
   let viewerA: string;
   let editorA: string;
   let ownerB: string;
@@ -50,6 +59,10 @@ describe('auth matrix over every route of the OpenAPI document', () => {
     a = await studyWithTrial(base, 'proj-a');
     // The artifact the read routes ask for (the delete route, run last as admin, may remove it).
     expect((await call(base, 'PUT', `/api/v1/runs/${a.trialId}/artifacts/matrix.txt`, { body: 'matrix artifact' })).status).toBe(201);
+    const exp = await stack.coordinator.runs.createExperiment({ project: 'proj-a', name: 'matrix-runs', createdBy: 'alice' });
+    experimentA = exp.id;
+    runsA = [(await stack.coordinator.runs.createRun({ experimentId: exp.id, createdBy: 'alice' })).id, (await stack.coordinator.runs.createRun({ experimentId: exp.id, createdBy: 'alice' })).id];
+    BODIES['POST /api/v1/runs'] = { experimentId: experimentA };
     const doc = await call(base, 'GET', '/api/v1/openapi.json');
     expect(doc.status).toBe(200);
     ops = Object.entries(doc.body.paths as Record<string, Record<string, any>>).flatMap(([path, methods]) =>
@@ -58,7 +71,10 @@ describe('auth matrix over every route of the OpenAPI document', () => {
   afterAll(async () => stack?.close());
 
   const urlOf = (path: string) => path
-    .replace('/runs/{id}', `/runs/${a.trialId}`).replace('{*}', 'matrix.txt')
+    .replace(/^\/api\/v1\/runs\/compare$/, `/api/v1/runs/compare?ids=${runsA[0]},${runsA[1]}`)
+    // Artifacts, provenance and reruns of a trial run; the other run routes on a direct run.
+    .replace(/\/runs\/\{id\}(?=\/(artifacts|provenance|rerun))/, `/runs/${a.trialId}`).replace('{*}', 'matrix.txt')
+    .replace('/runs/{id}', `/runs/${runsA[0]}`).replace('/experiments/{id}', `/experiments/${experimentA}`)
     .replace('/metrics/{name}', '/metrics/loss').replace('/trials/{id}', `/trials/${a.trialId}`).replace('{trialId}', a.trialId.split('.')[1]!)
     .replace('/runs/{id}', `/runs/${a.trialId}`).replace('/tokens/{id}', `/tokens/${aliceTokenId}`).replace('{id}', a.studyId).replace('{name}', 'proj-a').replace('{owner}', 'ed');
   const bodyOf = (method: string, path: string) => {
@@ -74,7 +90,10 @@ describe('auth matrix over every route of the OpenAPI document', () => {
   it('covers the routes it should, and every route declares its rule', () => {
     expect(ops.length).toBeGreaterThanOrEqual(24);
     const keys = ops.map((o) => `${o.method} ${o.path}`);
-    for (const k of ['GET /api/v1/runs/{id}/artifacts', 'PUT /api/v1/runs/{id}/artifacts/{*}', 'GET /api/v1/runs/{id}/artifacts/{*}', 'DELETE /api/v1/runs/{id}/artifacts/{*}', 'GET /api/v1/studies/{id}', 'DELETE /api/v1/studies/{id}', 'GET /api/v1/trials/{id}/metrics/{name}', 'POST /api/v1/tokens', 'GET /api/v1/audit', 'GET /metrics', 'GET /healthz']) {
+    for (const k of ['GET /api/v1/runs/{id}/artifacts', 'PUT /api/v1/runs/{id}/artifacts/{*}', 'GET /api/v1/runs/{id}/artifacts/{*}', 'DELETE /api/v1/runs/{id}/artifacts/{*}',
+      'GET /api/v1/runs/{id}/provenance', 'POST /api/v1/runs/{id}/rerun',
+      'GET /api/v1/runs/{id}', 'PATCH /api/v1/runs/{id}', 'GET /api/v1/runs', 'POST /api/v1/runs', 'GET /api/v1/experiments/{id}', 'DELETE /api/v1/experiments/{id}',
+      'GET /api/v1/studies/{id}', 'DELETE /api/v1/studies/{id}', 'GET /api/v1/trials/{id}/metrics/{name}', 'POST /api/v1/tokens', 'GET /api/v1/audit', 'GET /metrics', 'GET /healthz']) {
       expect(keys).toContain(k);
     }
     for (const o of ops) {
@@ -84,6 +103,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
       if (/^\/api\/v1\/trials\/\{id\}/.test(o.path)) expect(o.rule.trial, `${o.method} ${o.path}`).toBeDefined();
       if (/^\/api\/v1\/projects\/\{name\}/.test(o.path)) expect(o.rule.project, `${o.method} ${o.path}`).toBeDefined();
       if (/^\/api\/v1\/runs\/\{id\}/.test(o.path)) expect(o.rule.run, `${o.method} ${o.path}`).toBeDefined();
+      if (/^\/api\/v1\/experiments\/\{id\}/.test(o.path)) expect(o.rule.experiment, `${o.method} ${o.path}`).toBeDefined();
       if (o.rule.public) expect(['/healthz', '/readyz'], `${o.path} may be public`).toContain(o.path);
     }
   });
@@ -121,9 +141,15 @@ describe('auth matrix over every route of the OpenAPI document', () => {
         expect(r.text, label).not.toContain('proj-a"');
       } else if (o.rule.scope || o.rule.admin) {
         expect(r.status, label).toBe(403);
-      } else if (label === 'POST /api/v1/studies') {
+      } else if (label === 'POST /api/v1/studies' || label === 'POST /api/v1/experiments') {
         expect(r.status, label).toBe(404);
         expect(r.body.error.fields[0].field).toBe('project');
+      } else if (label === 'POST /api/v1/runs') {
+        expect(r.status, label).toBe(404);
+        expect(r.body.error.fields[0].field).toBe('experimentId');
+      } else if (label === 'GET /api/v1/runs/compare') {
+        expect(r.status, label).toBe(404);
+        expect(r.text, label).not.toContain('proj-a"');
       } else if (label === 'DELETE /api/v1/tokens/{id}') {
         // Someone else's token is answered like an unknown one.
         expect(r.status, label).toBe(404);
@@ -140,7 +166,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
     for (const o of ops) {
       if (o.rule.public) continue;
       const label = `${o.method} ${o.path}`;
-      const wanted = projectRole(o.rule) ?? (label === 'POST /api/v1/studies' ? 'editor' : undefined);
+      const wanted = projectRole(o.rule) ?? (['POST /api/v1/studies', 'POST /api/v1/experiments', 'POST /api/v1/runs'].includes(label) ? 'editor' : undefined);
       const r = await send(o, viewerA);
       if (o.rule.scope) {
         expect(r.status, label).toBe(403);
@@ -163,6 +189,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
       expect(r.body.error.message).toContain('needs role owner');
     }
     expect((await call(base, 'GET', `/api/v1/studies/${a.studyId}`)).body.state).toBe('RUNNING');
+    expect((await call(base, 'GET', `/api/v1/runs/${runsA[0]}`)).status).toBe(200);
   });
 
   it('answers every GET route to the admin token', async () => {
