@@ -206,6 +206,24 @@ describe('provenance and reruns with real workers', () => {
     expect(text).toContain('artifacts (1, 12 bytes)');
   });
 
+  it('tunehive show RUN prints it all through the API (GET /runs/:id, its provenance, the trial, its artifacts)', async () => {
+    const env = { TUNEHIVE_API: stack.coordinator.httpUrl, TUNEHIVE_TOKEN: TEST_ADMIN_TOKEN };
+    const runId = `${studyId}.1`;
+    const r = await runCli(['show', runId], { env });
+    expect(r.code, r.stderr).toBe(0);
+    for (const part of [`run ${runId}: trial 1 of study ${studyId}`, '\nparams\n', '\nmetrics (latest)\n', '\ntags\n', '\nnote\n', '\nprovenance (attempt 1)\n',
+      `  code      git ${head} on main (clean)`, `  seed      ${trialSeed(11, 1)} (TUNEHIVE_SEED)`, '\nattempts (1)\n', '\nartifacts (0, 0 bytes)\n']) {
+      expect(r.stdout).toContain(part);
+    }
+    const json = await runCli(['show', runId, '--json'], { env });
+    expect(JSON.parse(json.stdout).provenance[0].seed).toBe(trialSeed(11, 1));
+    const missing = await runCli(['show', `${studyId}.77`], { env });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/no run|not found/i);
+    const bad = await runCli(['show', 'nope'], { env });
+    expect(bad.stderr).toContain('is not a run id');
+  }, 60_000);
+
   it('refuses to rerun what has no record, saying why', async () => {
     const r = await stack.api('POST', `/api/v1/runs/${studyId}.99/rerun`, {});
     expect(r.status).toBe(404);
