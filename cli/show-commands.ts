@@ -104,11 +104,11 @@ export function renderRun(run: RunView, o: { provenance: Provenance[]; trial?: a
   lines.push(`  ended     ${iso(run.endTime)}${duration(run.startTime, run.endTime)}`);
   if (run.parentRunId) lines.push(`  parent    ${t(run.parentRunId)}`);
   if (run.rerunOf) lines.push(`  rerun of  ${t(run.rerunOf)}`);
-  if (o.trial && o.trial.value !== null && o.trial.value !== undefined) lines.push(`  objective ${fmtValue(o.trial.value)} (${t(o.trial.value)})`);
+  if (o.trial && o.trial.value !== null && o.trial.value !== undefined) lines.push(`  objective ${t(o.trial.value)}`);
 
   const section = (title: string, rows: string[][], empty: string) => {
     lines.push('', title);
-    if (rows.length === 0) lines.push(`  ${empty}`);
+    if (rows.length <= 1) lines.push(`  ${empty}`);
     else for (const l of table(rows[0]!, rows.slice(1)).split('\n')) lines.push(`  ${l}`);
   };
   section('params', [['name', 'value'], ...Object.entries(run.params).map(([k, v]) => [k, v])], 'none');
