@@ -15,7 +15,7 @@ import { AttemptChannel, type StartResult } from './attempt-channel.js';
 import { trialArgv, trialEnvironment } from './command-line.js';
 import { LineSplitter } from './metrics/line-splitter.js';
 import { parseControlLine, parseMetricLine, StepCounter } from './metrics/parse-line.js';
-import { AttemptProvenance } from './provenance/attempt-provenance.js';
+import { AttemptProvenance, rerunRefusal } from './provenance/attempt-provenance.js';
 import type { Runtime } from './runtime/runtime.js';
 import { CheckpointRefused, CheckpointUploader, downloadCheckpoint, uploadCheckpoint } from './checkpoints/checkpoint-sync.js';
 import { DEFAULT_TRIAL_LIMITS } from '../shared/study-spec.js';
@@ -151,17 +151,12 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
       ...(job.codeVersion ? { codeVersion: job.codeVersion } : {}), ...(job.dataFiles ? { dataFiles: job.dataFiles } : {}), ...(job.image ? { image: job.image } : {}),
     }, { provenance: (json) => channel.sendProvenance(json), tags: (tags) => channel.sendTags(tags) }, log);
     void provenance.start();
-    if (start.rerunCheck) {
-      // A rerun checks the code and data against the record before anything runs.
-      const differences = await provenance.differences(start.rerunCheck);
-      if (differences.length > 0 && !start.rerunCheck.force) {
-        await provenance.settle();
-        const reason = `rerun of ${start.rerunCheck.of} refused: ${differences.join('; ')}. Run \`tunehive rerun ${start.rerunCheck.of} --force\` to run it anyway`;
-        log.warn({ attempt, differences }, 'rerun refused: the code or data differ from the record');
-        const state = await channel.finish({ outcome: 'OUTCOME_START_FAILED', reason, exitCode: -1, signal: '', stderrTail: '' });
-        return { state, attempt };
-      }
-      if (differences.length > 0) provenance.control({ tag: { key: 'tunehive.rerun.differences', value: differences.join('; ').slice(0, 5000) } });
+    // A rerun checks the code and data against the record before anything runs.
+    const refused = await rerunRefusal(provenance, start.rerunCheck);
+    if (refused) {
+      log.warn({ attempt, reason: refused }, 'rerun refused: the code or data differ from the record');
+      const state = await channel.finish({ outcome: 'OUTCOME_START_FAILED', reason: refused, exitCode: -1, signal: '', stderrTail: '' });
+      return { state, attempt };
     }
     const program = o.runtime.launch(launch);
     provenance.started();

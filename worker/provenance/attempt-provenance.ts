@@ -129,3 +129,19 @@ export class AttemptProvenance {
     this.log.warn({ reason }, msg);
   }
 }
+
+/**
+ * A rerun's check before the program starts: undefined to go on (nothing differs, or `force`:
+ * the differences are then tagged on the run), else the reason the attempt is refused with.
+ */
+export async function rerunRefusal(p: AttemptProvenance, check: RerunCheckMsg | undefined): Promise<string | undefined> {
+  if (!check) return undefined;
+  const differences = await p.differences(check);
+  if (differences.length === 0) return undefined;
+  if (check.force) {
+    p.control({ tag: { key: 'tunehive.rerun.differences', value: differences.join('; ').slice(0, RUN_LIMITS.tagValueLength) } });
+    return undefined;
+  }
+  await p.settle();
+  return `rerun of ${check.of} refused: ${differences.join('; ')}. Run \`tunehive rerun ${check.of} --force\` to run it anyway`;
+}
