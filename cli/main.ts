@@ -122,6 +122,8 @@ Usage:
                                       (exit 2 when a field is refused; submit it with tunehive submit)
   tunehive status ID [--api URL] [--watch]
   tunehive trials ID [--api URL] [--limit N] [--state STATE]
+  tunehive show RUN [--json]            a run's params, metrics, tags, note, provenance, attempts, artifacts
+  tunehive rerun TRIAL_ID [--force] [--no-wait] [--timeout S]   run a trial again from its record
   tunehive stop ID [--api URL]
   tunehive delete ID [--yes] [--force] [--api URL]
                                       delete a study and all it stored (--force: even a RUNNING one)
@@ -491,6 +493,17 @@ async function main(argv: string[]): Promise<number> {
     case 'artifacts':
     case 'download':
       return (await import('./artifact-commands.js')).artifactCommand(command, rest);
+    case 'show':
+    case 'rerun': {
+      const { CommandUsageError, showCommand } = await import('./show-commands.js');
+      const { rerunCommand } = await import('./rerun-commands.js');
+      try {
+        return command === 'show' ? await showCommand(rest) : await rerunCommand(rest);
+      } catch (err) {
+        if (err instanceof CommandUsageError) throw new UsageError(err.message);
+        throw err;
+      }
+    }
     case 'runs':
     case 'compare':
     case 'tag':

@@ -30,6 +30,7 @@ import type { SuggestionService } from './search/suggest.js';
 import { ThreadSuggestionService } from './search/suggestion-pool.js';
 import { RedisStudyStore } from './store/study-store.js';
 import { RedisRunStore } from './runs/redis-run-store.js';
+import { rerunRoutes } from './api/rerun-routes.js';
 import { StudyDeleter } from './lifecycle/study-deletion.js';
 import { CheckpointJanitor } from './lifecycle/checkpoint-janitor.js';
 import { RetentionSweeper } from './lifecycle/retention-sweeper.js';
@@ -206,6 +207,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
       async (a) => { await a.register(opsRoutes, { redis, metrics, workers, access }); },
       async (a) => { await a.register(studyDeleteRoutes, { prefix: '/api/v1', deleter }); },
       async (a) => { await a.register(workerRoutes, { prefix: '/api/v1', auth: workerAuth, workers }); },
+      async (a) => { await a.register(rerunRoutes, { prefix: '/api/v1', store, runs, runner }); },
       async (a) => { await a.register(artifactRoutes, { prefix: '/api/v1', artifacts }); },
     ],
   });
@@ -215,7 +217,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   const grpcServer = new grpc.Server({ 'grpc.keepalive_time_ms': 20_000, 'grpc.keepalive_permit_without_calls': 1 });
   grpcServer.addService(trialServiceDefinition(), {
     ...createTrialServiceHandlers({
-      store, runner, commands, auth: workerAuth, queue, log: o.log.child({ part: 'grpc' }),
+      store, runner, commands, auth: workerAuth, queue, runs, log: o.log.child({ part: 'grpc' }),
       onPoints: (n) => metrics.metricPoints.inc(n), onDecision: (d) => metrics.decisions.inc({ decision: d }),
       ...(o.maxQueuedPerStream ? { maxQueuedPerStream: o.maxQueuedPerStream } : {}),
       ...(o.streamStats ? { stats: o.streamStats } : {}),

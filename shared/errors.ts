@@ -60,6 +60,8 @@ export const ERROR_STATUS = {
   TH_ERR_ARTIFACT_QUOTA: 413,
   /** Bytes that do not match the size or SHA-256 they were declared with. */
   TH_ERR_ARTIFACT_CHECKSUM: 400,
+  /** A run that cannot be re-run from its record (a direct run, an ask/tell trial, one that never started: issue 14). */
+  TH_ERR_RERUN_UNSUPPORTED: 409,
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;
 

@@ -5,6 +5,16 @@ import { pino, type DestinationStream, type Logger } from 'pino';
  * have no deep wildcard). Values are replaced, the keys stay so a reader sees what was there.
  */
 const SECRET_FIELDS = ['token', 'password', 'secret', 'authorization', 'cookie', 'env', 'redisUrl', 'joinToken', 'adminToken', 'workerToken', 'attemptSecret', 'credential'];
+/**
+ * Whether a variable or field name names a secret: the one definition the log redaction and
+ * the recorded environment of a run (worker/provenance) share. Matched case-insensitively as
+ * a part of the name (`WANDB_API_KEY`, `AWS_SECRET_ACCESS_KEY`, `DB_PASSWORD`, `HF_TOKEN`).
+ */
+const SECRET_NAME = /token|passw(or)?d|secret|authorization|cookie|credential|api_?key|access_?key|private_?key|redis_?url|join_?token|session_?key/i;
+export function isSecretName(name: string): boolean {
+  return SECRET_NAME.test(name) || SECRET_FIELDS.some((f) => f !== 'env' && name.toLowerCase() === f.toLowerCase());
+}
+
 export const REDACT_PATHS = [
   ...SECRET_FIELDS, ...SECRET_FIELDS.map((f) => `*.${f}`),
   'headers.authorization', 'headers.cookie', 'req.headers.authorization', 'req.headers.cookie', 'req.headers["x-tunehive-token"]',

@@ -23,6 +23,7 @@ import type { JoinReply__Output } from './generated/tunehive/v1/JoinReply.js';
 import type { TrialTemplate__Output } from './generated/tunehive/v1/TrialTemplate.js';
 import type { MetricsCollector__Output } from './generated/tunehive/v1/MetricsCollector.js';
 import type { TrialLimits__Output } from './generated/tunehive/v1/TrialLimits.js';
+import type { RerunCheck__Output } from './generated/tunehive/v1/RerunCheck.js';
 import type { ArtifactChunk as GenArtifactChunk, ArtifactChunk__Output } from './generated/tunehive/v1/ArtifactChunk.js';
 import type { ArtifactsSaved__Output } from './generated/tunehive/v1/ArtifactsSaved.js';
 
@@ -53,14 +54,24 @@ export interface WorkerMessage {
     stderrTail: string; lastSeq: number; stoppedBy?: CommandAction | 'ACTION_UNSPECIFIED'; stopLatencyMs?: number;
     truncatedLines?: number; droppedBytes?: number;
   };
+  provenance?: { attempt: number; provenanceJson: string };
+  tags?: { attempt: number; tags: Record<string, string> };
 }
 export type TrialLimitsMsg = TrialLimits__Output;
 export type MetricsCollectorMsg = MetricsCollector__Output;
-export interface TrialTemplateMsg { command: string[]; env: Record<string, string>; timeoutSeconds: number; image: string; limits?: TrialLimitsMsg; metricsCollector?: MetricsCollectorMsg }
+export interface TrialTemplateMsg {
+  command: string[]; env: Record<string, string>; timeoutSeconds: number; image: string; limits?: TrialLimitsMsg; metricsCollector?: MetricsCollectorMsg;
+  /** Provenance capture: `trial.codeVersion` and `trial.dataFiles` of the spec. */
+  codeVersion?: string; dataFiles?: string[];
+}
+export type RerunCheckMsg = RerunCheck__Output;
 export interface CoordinatorMessage {
   startReply?: {
     action: Exclude<StartReply__Output['action'], 'ACTION_UNSPECIFIED'>; attempt: number; reason: string; checkpointId?: string; checkpointStep?: number; budget?: number;
     attemptSecret?: string; template?: TrialTemplateMsg; paramsJson?: string;
+    /** TUNEHIVE_SEED of the trial. */
+    seed?: number;
+    rerunCheck?: RerunCheckMsg;
   };
   ack?: { seq: number; droppedPoints?: number };
   command?: { action: CommandAction; reason: string };

@@ -96,18 +96,27 @@ export const ProvenanceSchema = Type.Object({
     /** One version for the whole data: a `tunehive.data_version=` line, or a SHA-256 over the file hashes below. */
     version: Type.Optional(Str(250)),
     source: Type.Union([Type.Literal('files'), Type.Literal('dvc'), Type.Literal('program'), Type.Literal('none')]),
-    files: Type.Array(Type.Object({ path: Str(4096), size: Type.Integer({ minimum: 0 }), sha256: Str(64) }, { additionalProperties: false }), { maxItems: 1000 }),
+    /** `sha256` is '' and `error` says why for a file that could not be hashed (`missing`, ...). */
+    files: Type.Array(Type.Object({ path: Str(4096), size: Type.Integer({ minimum: 0 }), sha256: Str(64), error: Type.Optional(Str(200)) }, { additionalProperties: false }), { maxItems: 1000 }),
     /** Hashes found in DVC `.dvc` / `dvc.lock` files: path -> md5 (or the hash DVC recorded). */
     dvc: Type.Array(Type.Object({ path: Str(4096), hash: Str(128), file: Str(4096) }, { additionalProperties: false }), { maxItems: 1000 }),
   }, { additionalProperties: false }),
   /** The container image as named in the spec and the digest the engine ran (container runtime). */
-  image: Type.Optional(Type.Object({ reference: Str(255), digest: Type.Optional(Str(200)) }, { additionalProperties: false })),
+  image: Type.Optional(Type.Object({
+    reference: Str(255), digest: Type.Optional(Str(200)),
+    /** The reference that runs exactly this image again (`repo@sha256:...`, or the local image id): what a rerun runs. */
+    pinned: Type.Optional(Str(255)),
+  }, { additionalProperties: false })),
   command: Type.Array(Str(8192), { maxItems: 1000 }),
   /** The program's environment minus secrets (names that look like secrets are dropped, not masked). */
-  env: Type.Record(Type.String({ maxLength: 200 }), Str(8192)),
+  env: Type.Record(Type.String({ maxLength: 200 }), Str(8192), { maxProperties: 1000 }),
   /** `TUNEHIVE_SEED` as given to the program. */
   seed: Type.Integer({ minimum: 0, maximum: 0xffffffff }),
   runtime: Type.Optional(Type.Union([Type.Literal('process'), Type.Literal('container')])),
+  /** The worker that ran the attempt (its start is about `capturedAt` of the first report). */
+  workerId: Type.Optional(Str(200)),
+  /** When the attempt's program was started (ms since the epoch). */
+  startedAt: Type.Optional(Type.Integer({ minimum: 0 })),
 }, { additionalProperties: false });
 export type Provenance = Static<typeof ProvenanceSchema>;
 

@@ -32,7 +32,7 @@ export const METRIC_NAME = /^[A-Za-z_][A-Za-z0-9_./-]{0,99}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** The variables of the trial program contract, which the worker sets itself. */
 export const RESERVED_ENV = ['TUNEHIVE_PARAMS', 'TUNEHIVE_TRIAL_ID', 'TUNEHIVE_STUDY_ID', 'TUNEHIVE_TRIAL_NUMBER', 'TUNEHIVE_ATTEMPT',
-  'TUNEHIVE_CHECKPOINT_DIR', 'TUNEHIVE_CHECKPOINT_NOTIFY', 'TUNEHIVE_ARTIFACT_DIR', 'TUNEHIVE_RESUME', 'TUNEHIVE_BUDGET', 'CUDA_VISIBLE_DEVICES'];
+  'TUNEHIVE_CHECKPOINT_DIR', 'TUNEHIVE_CHECKPOINT_NOTIFY', 'TUNEHIVE_ARTIFACT_DIR', 'TUNEHIVE_RESUME', 'TUNEHIVE_BUDGET', 'TUNEHIVE_SEED', 'CUDA_VISIBLE_DEVICES'];
 
 const intFrom = (min: number, max: number, extra = '') => Type.Integer({ minimum: min, maximum: max, description: `must be an integer from ${min} to ${max}${extra}` });
 
@@ -67,7 +67,7 @@ const Image = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$', de
 const Env = Type.Record(Type.String(), Type.String({ description: 'must be a string' }), { description: 'must be an object of strings' });
 const Timeout = Type.Number({ exclusiveMinimum: 0, maximum: 30 * 86400, description: 'must be a number of seconds > 0 and at most 30 days' });
 const Gpus = intFrom(0, 64);
-const TAG_KEY = /^[A-Za-z0-9_][A-Za-z0-9_.\-/ ]{0,249}$/;
+export const TAG_KEY = /^[A-Za-z0-9_][A-Za-z0-9_.\-/ ]{0,249}$/;
 /** Run and experiment tags (shared/run-model.ts RUN_LIMITS bound them). */
 export const TagsSchema = Type.Record(Type.String({ pattern: TAG_KEY.source }), Type.String({ maxLength: 5000, description: 'must be a string of at most 5000 characters' }), {
   maxProperties: 200, additionalProperties: false, description: 'must be an object of at most 200 tags, key -> string value (keys: letters, digits, _ . - / and spaces, up to 250 characters)',
@@ -123,6 +123,26 @@ const TrialTemplateInputSchema = Type.Object({
   tags: Type.Optional(Tags), codeVersion: Type.Optional(CodeVersion), dataFiles: Type.Optional(DataFiles), metricsCollector: Type.Optional(MetricsCollectorInputSchema),
 }, { additionalProperties: false, description: 'must be an object {command, env?, timeoutSeconds?, gpus?, image?, tags?, codeVersion?, dataFiles?, metricsCollector?}' });
 
+/**
+ * A study made by `POST /api/v1/runs/:id/rerun` (issue 14): one trial run again from the record
+ * of `of`. Its seed and budget are the original's; `expect` is what the worker must find (the
+ * code and data versions recorded for the original) before it starts the program, unless `force`.
+ */
+export const RerunSchema = Type.Object({
+  of: Type.String({ minLength: 1, maxLength: 60, description: 'must be the id of the trial run this study re-runs' }),
+  seed: SeedSchema,
+  budget: Type.Optional(Type.Integer({ minimum: 1, description: 'must be a positive integer' })),
+  force: Type.Boolean({ description: 'must be true or false' }),
+  expect: Type.Object({
+    commit: Type.Optional(Type.String({ maxLength: 64 })),
+    dirty: Type.Optional(Type.Boolean()),
+    codeVersion: Type.Optional(Type.String({ maxLength: 250 })),
+    dataVersion: Type.Optional(Type.String({ maxLength: 250 })),
+    dataSource: Type.Optional(Type.String({ maxLength: 20 })),
+  }, { additionalProperties: false }),
+}, { additionalProperties: false, description: 'must be an object {of, seed, budget?, force, expect}' });
+export type RerunSpec = Static<typeof RerunSchema>;
+
 /** Per-trial quotas: what one trial may store. */
 export const TrialLimitsSchema = Type.Object({
   /** Metric points stored per trial; later points are dropped and counted. */
@@ -172,6 +192,8 @@ export const StudySpecSchema = Type.Object({
   askTimeoutSeconds: Type.Optional(AskTimeout),
   /** The study's experiment tags. */
   tags: Type.Optional(Tags),
+  /** Set on the one-trial study of a rerun (issue 14). */
+  rerun: Type.Optional(RerunSchema),
 }, { additionalProperties: false });
 
 /** A spec as submitted (JSON or YAML): what `POST /api/v1/studies` takes. */
@@ -191,6 +213,7 @@ export const StudySpecInputSchema = Type.Object({
   trial: Type.Optional(TrialTemplateInputSchema),
   askTimeoutSeconds: Type.Optional(AskTimeout),
   tags: Type.Optional(Tags),
+  rerun: Type.Optional(RerunSchema),
 }, { additionalProperties: false, description: 'must be a JSON object' });
 
 export type Direction = Static<typeof DirectionSchema>;
@@ -384,6 +407,7 @@ function withDefaults(raw: StudySpecInput): StudySpec {
   }
   if (raw.tags !== undefined) spec.tags = { ...raw.tags };
   if (raw.askTimeoutSeconds !== undefined) spec.askTimeoutSeconds = raw.askTimeoutSeconds;
+  if (raw.rerun !== undefined) spec.rerun = { ...raw.rerun, expect: { ...raw.rerun.expect } };
   return spec;
 }
 

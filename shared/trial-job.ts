@@ -26,6 +26,11 @@ export interface TrialJob {
 export type TrialRun = TrialJob & Pick<TrialTemplate, 'command' | 'env' | 'timeoutSeconds' | 'image' | 'metricsCollector'> & {
   /** The study's per-trial quotas (spec `limits`); absent for studies created before they existed. */
   limits?: Partial<TrialLimits>;
+  /** TUNEHIVE_SEED (shared/seed.ts), from the coordinator's start reply. */
+  seed?: number;
+  /** What provenance capture needs of the spec. */
+  codeVersion?: string;
+  dataFiles?: string[];
 };
 
 export const DEFAULT_PROJECT = 'default';

@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { CommandAction, CoordinatorMessage, HardwareMsg, MetricPoint, TrialTemplateMsg, WorkerMessage } from '../shared/proto.js';
+import type { CommandAction, CoordinatorMessage, HardwareMsg, MetricPoint, RerunCheckMsg, TrialTemplateMsg, WorkerMessage } from '../shared/proto.js';
 
 type Duplex = grpc.ClientDuplexStream<WorkerMessage, CoordinatorMessage>;
 type Finished = NonNullable<WorkerMessage['finished']>;
@@ -54,7 +54,10 @@ export interface ChannelOptions {
 }
 
 export type StartResult =
-  | { run: true; attempt: number; checkpointId: string; checkpointStep: number; budget: number; attemptSecret: string; template?: TrialTemplateMsg; paramsJson: string }
+  | {
+    run: true; attempt: number; checkpointId: string; checkpointStep: number; budget: number; attemptSecret: string; template?: TrialTemplateMsg; paramsJson: string;
+    seed: number; rerunCheck?: RerunCheckMsg;
+  }
   | { run: false; reason: string; code?: grpc.status };
 
 export class AttemptChannel extends EventEmitter<{ command: [CommandAction, string]; window: [] }> {
@@ -85,6 +88,9 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
   private secret = '';
   /** The gRPC status that ended the attempt for good (UNAUTHENTICATED: the worker's credential is dead). */
   endedCode: grpc.status | undefined;
+  /** The latest provenance and every tag sent: not acknowledged, so sent again on each re-join (storing them is idempotent). */
+  private provenanceJson: string | undefined;
+  private readonly tags = new Map<string, string>();
   /** Streams opened after the first (re-joins and re-sent starts), for logs and tests. */
   reconnects = 0;
 
@@ -138,6 +144,20 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
   waitForAck(seq = this.seq): Promise<void> {
     if (this.ended || ![...this.unacked.keys()].some((s) => s <= seq)) return Promise.resolve();
     return new Promise((resolve) => this.ackWaiters.push({ seq, resolve }));
+  }
+
+  /** The attempt's provenance (a later one replaces it on the run). */
+  sendProvenance(json: string): void {
+    if (this.ended) return;
+    this.provenanceJson = json;
+    this.write({ provenance: { attempt: this.attempt, provenanceJson: json } });
+  }
+
+  /** Tags from the program; the caller bounds how many distinct keys it sends. */
+  sendTags(tags: Record<string, string>): void {
+    if (this.ended) return;
+    for (const [k, v] of Object.entries(tags)) this.tags.set(k, v);
+    this.write({ tags: { attempt: this.attempt, tags } });
   }
 
   heartbeat(): void {
@@ -267,11 +287,14 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
         this.stableTimer.unref();
         // Joined (again): send everything not yet acknowledged, in seq order, then the exit if known.
         for (const [seq, points] of [...this.unacked].sort((a, b) => a[0] - b[0])) this.write({ metrics: { attempt: this.attempt, seq, points } });
+        if (wasRejoin && this.provenanceJson) this.write({ provenance: { attempt: this.attempt, provenanceJson: this.provenanceJson } });
+        if (wasRejoin && this.tags.size > 0) this.write({ tags: { attempt: this.attempt, tags: Object.fromEntries(this.tags) } });
         if (this.finished) this.write({ finished: { ...this.finished, attempt: this.attempt } });
         const r = m.startReply;
         this.waitStart?.({
           run: true, attempt: this.attempt, checkpointId: r.checkpointId ?? '', checkpointStep: r.checkpointStep ?? 0, budget: r.budget ?? 0,
           attemptSecret: this.secret, paramsJson: r.paramsJson ?? '', ...(r.template ? { template: r.template } : {}),
+          seed: r.seed ?? 0, ...(r.rerunCheck?.of ? { rerunCheck: r.rerunCheck } : {}),
         });
       } else {
         this.waitStart?.({ run: false, reason: m.startReply.reason });

@@ -50,6 +50,7 @@ export function trialEnvironment(job: TrialRun, attempt: number, checkpointDir: 
   if (artifactDir) env.TUNEHIVE_ARTIFACT_DIR = artifactDir;
   if (resume) env.TUNEHIVE_RESUME = '1';
   if (job.budget !== undefined) env.TUNEHIVE_BUDGET = String(job.budget);
+  if (job.seed !== undefined) env.TUNEHIVE_SEED = String(job.seed);
   return env;
 }
 

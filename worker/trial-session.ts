@@ -14,9 +14,10 @@ import type { TrialJob, TrialRun } from '../shared/trial-job.js';
 import { AttemptChannel, type StartResult } from './attempt-channel.js';
 import { substitute, trialArgv, trialEnvironment, trialValues } from './command-line.js';
 import { LineSplitter } from './metrics/line-splitter.js';
-import { parseMetricLine, StepCounter, type ParsedLine } from './metrics/parse-line.js';
+import { parseControlLine, parseMetricLine, StepCounter, type ParsedLine } from './metrics/parse-line.js';
 import { lineParser } from './metrics/collector-lines.js';
 import { claimFile, FileTail } from './metrics/file-tail.js';
+import { AttemptProvenance, rerunRefusal } from './provenance/attempt-provenance.js';
 import type { Runtime } from './runtime/runtime.js';
 import { CheckpointRefused, CheckpointUploader, downloadCheckpoint, uploadCheckpoint } from './checkpoints/checkpoint-sync.js';
 import { DEFAULT_TRIAL_LIMITS } from '../shared/study-spec.js';
@@ -84,6 +85,9 @@ export function runFromStart(job: TrialJob, start: Extract<StartResult, { run: t
     if (t.limits.maxArtifactBytes > 0) run.limits.maxArtifactBytes = t.limits.maxArtifactBytes;
     if (t.limits.maxArtifactFiles > 0) run.limits.maxArtifactFiles = t.limits.maxArtifactFiles;
   }
+  run.seed = start.seed;
+  if (t.codeVersion) run.codeVersion = t.codeVersion;
+  if (t.dataFiles && t.dataFiles.length > 0) run.dataFiles = t.dataFiles;
   return run;
 }
 
@@ -172,7 +176,7 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
     const fileTail = tail = metricsFile !== undefined ? new FileTail(metricsFile, (chunk) => fileSink?.(chunk)) : undefined;
     await fileTail?.start();
 
-    const program = o.runtime.launch({
+    const launch = {
       trialId: job.trialId,
       argv: trialArgv(budgeted),
       env: trialEnvironment(budgeted, attempt, checkpointDir, resume, artifactDir),
@@ -180,7 +184,24 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
       artifactDir,
       gpus,
       ...(job.image ? { image: job.image } : {}),
-    });
+    };
+    const context = o.runtime.context?.(launch) ?? { env: launch.env };
+    const provenance = new AttemptProvenance({
+      attempt, seed: job.seed ?? 0, command: launch.argv, env: context.env, runtime: o.runtime.name === 'container' ? 'container' : 'process', workerId: o.workerId,
+      ...(context.workingDir !== undefined ? { workingDir: context.workingDir } : {}),
+      ...(job.codeVersion ? { codeVersion: job.codeVersion } : {}), ...(job.dataFiles ? { dataFiles: job.dataFiles } : {}), ...(job.image ? { image: job.image } : {}),
+    }, { provenance: (json) => channel.sendProvenance(json), tags: (tags) => channel.sendTags(tags) }, log);
+    void provenance.start();
+    // A rerun checks the code and data against the record before anything runs.
+    const refused = await rerunRefusal(provenance, start.rerunCheck);
+    if (refused) {
+      log.warn({ attempt, reason: refused }, 'rerun refused: the code or data differ from the record');
+      const state = await channel.finish({ outcome: 'OUTCOME_START_FAILED', reason: refused, exitCode: -1, signal: '', stderrTail: '' });
+      return { state, attempt };
+    }
+    const program = o.runtime.launch(launch);
+    provenance.started();
+    void program.imageDigest?.then((d) => { if (d) provenance.setImageDigest(d.digest, d.pinned); });
     log.info({ attempt, gpus, resume }, 'trial started');
     const quota = { ...DEFAULT_TRIAL_LIMITS, ...job.limits };
     const uploader = new CheckpointUploader(
@@ -258,6 +279,8 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
         else void artifacts.request([artifact.path]);
         return;
       }
+      const control = parseControlLine(line);
+      if (control) return provenance.control(control);
       const parsed = parseStdout(line);
       if (parsed) onMetricLine(parsed);
     });
@@ -351,6 +374,8 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
     if (!exit.startError && !channel.endedReason) await artifacts.request();
     else await artifacts.idle();
 
+    // The record goes before the exit: once Finished is acknowledged the stream ends.
+    await provenance.settle();
     let outcome: FinishOutcome = 'OUTCOME_EXITED';
     let reason = '';
     if (exit.startError) {

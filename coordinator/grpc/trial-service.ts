@@ -24,6 +24,9 @@ import type { StudyStore } from '../store/study-store-contract.js';
 import type { StudyRunner } from '../runner/study-runner.js';
 import type { TrialCommands } from '../runner/trial-commands.js';
 import { createReportHandler } from '../stopping/decider.js';
+import type { RunStore } from '../runs/run-store-contract.js';
+import { checkProvenanceReport, checkTagReport } from '../runs/provenance-report.js';
+import { trialSeed } from '../../shared/seed.js';
 
 export interface TrialServiceDeps {
   store: StudyStore;
@@ -33,6 +36,8 @@ export interface TrialServiceDeps {
   auth: WorkerAuth;
   /** Where a fresh start's proof of delivery (the job's lock) is checked. */
   queue: TrialQueue;
+  /** Where provenance and program tags are stored (without one they are checked and dropped). */
+  runs?: Pick<RunStore, 'setProvenance' | 'setTags'>;
   log: Logger;
   /** Counts metric points accepted and early-stopping decisions (for /metrics). */
   onPoints?: (n: number) => void;
@@ -81,6 +86,7 @@ export function templateOf(spec: StudySpec): TrialTemplateMsg {
   const l = spec.limits;
   return {
     command: t.command, env: t.env, timeoutSeconds: t.timeoutSeconds ?? 0, image: t.image ?? '',
+    codeVersion: t.codeVersion ?? '', dataFiles: t.dataFiles ?? [],
     ...(l ? { limits: { maxMetricPoints: l.maxMetricPoints, maxCheckpointBytes: l.maxCheckpointBytes, maxCheckpointFiles: l.maxCheckpointFiles,
       // Specs stored before artifact quotas existed have none: the defaults.
       maxArtifactBytes: l.maxArtifactBytes ?? DEFAULT_TRIAL_LIMITS.maxArtifactBytes, maxArtifactFiles: l.maxArtifactFiles ?? DEFAULT_TRIAL_LIMITS.maxArtifactFiles } } : {}),
@@ -104,6 +110,24 @@ interface StreamState {
   decided?: boolean;
   /** The trial's metric point cap was reached (logged once per stream). */
   dropping?: boolean;
+  /** Provenance and tag reports of this attempt on this stream (capped: provenance-report.ts). */
+  provenanceReports: number;
+  tagReports: number;
+}
+
+/** The seed a trial gets (TUNEHIVE_SEED): a rerun's is the original's. */
+export function seedOf(spec: StudySpec, number: number): number {
+  return spec.rerun ? spec.rerun.seed : trialSeed(spec.algorithm.seed, number);
+}
+
+/** What a rerun's worker must find before it starts the program (StartReply.rerun_check). */
+export function rerunCheckOf(spec: StudySpec): NonNullable<NonNullable<CoordinatorMessage['startReply']>['rerunCheck']> | undefined {
+  const r = spec.rerun;
+  if (!r) return undefined;
+  return {
+    of: r.of, commit: r.expect.commit ?? '', dirty: r.expect.dirty ?? false, codeVersion: r.expect.codeVersion ?? '',
+    dataVersion: r.expect.dataVersion ?? '', dataSource: r.expect.dataSource ?? '', force: r.force,
+  };
 }
 
 /** Maps how an attempt ended on the worker to the trial's outcome in the store. */
@@ -231,14 +255,16 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
         // Commands name no trial: an earlier Start's trial must not keep this stream as its sink.
         state?.unregister();
         state = {
-          studyId: ids.studyId, number: ids.number, trialId, attempt: r.attempt, spec: study.spec, worker: me,
+          studyId: ids.studyId, number: ids.number, trialId, attempt: r.attempt, spec: study.spec, worker: me, provenanceReports: 0, tagReports: 0,
           unregister: commands.register(trialId, (action, reason) => send({ command: { action, reason } })),
         };
         log.debug({ trialId, attempt: r.attempt, workerId: msg.started.workerId }, 'attempt started');
         const trial = await store.getTrial(ids.studyId, ids.number);
+        const rerunCheck = rerunCheckOf(study.spec);
         send({ startReply: {
           action: 'ACTION_RUN', attempt: r.attempt, reason: '',
-          checkpointId: trial?.checkpoint?.id ?? '', checkpointStep: trial?.checkpoint?.step ?? 0, budget: trial?.budget ?? 0,
+          checkpointId: trial?.checkpoint?.id ?? '', checkpointStep: trial?.checkpoint?.step ?? 0, budget: trial?.budget ?? study.spec.rerun?.budget ?? 0,
+          seed: seedOf(study.spec, ids.number), ...(rerunCheck ? { rerunCheck } : {}),
           // A re-join keeps the secret it proved; only a granted fresh start issues one.
           attemptSecret: resume === 0 ? secret : '',
           template: templateOf(study.spec), paramsJson: JSON.stringify(trial?.params ?? {}),
@@ -248,7 +274,7 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
         return;
       }
       if (!state) return; // Anything before a granted start is meaningless.
-      const claimed = msg.metrics?.attempt ?? msg.heartbeat?.attempt ?? msg.finished?.attempt;
+      const claimed = msg.metrics?.attempt ?? msg.heartbeat?.attempt ?? msg.finished?.attempt ?? msg.provenance?.attempt ?? msg.tags?.attempt;
       if (claimed !== undefined && claimed !== state.attempt) throw forbidden(`this stream is attempt ${state.attempt}; it cannot report for attempt ${claimed}`);
       // A revoked worker's streams end at their next message of any kind (not only a heartbeat,
       // which a rogue simply never sends): the trial is handed back. The check is the verifier's
@@ -277,6 +303,16 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
         }
         send({ ack: r.dropped > 0 ? { seq, droppedPoints: r.dropped } : { seq } });
         if (r.status === 1) await decideOnReports(state, points.filter((p) => p.name === state!.spec.objective.metric).length, (action, reason) => send({ command: { action, reason } }));
+        return;
+      }
+      if (msg.provenance) {
+        const p = checkProvenanceReport(msg.provenance.provenanceJson, state.attempt, state.provenanceReports++);
+        await deps.runs?.setProvenance(state.trialId, p);
+        return;
+      }
+      if (msg.tags) {
+        const tags = checkTagReport(msg.tags.tags ?? {}, state.tagReports++);
+        if (Object.keys(tags).length > 0) await deps.runs?.setTags(state.trialId, tags);
         return;
       }
       if (msg.heartbeat) {

@@ -498,13 +498,13 @@ export class RedisRunStore implements RunStore {
     if (!(await this.redis.hexists(keys.trialRun(this.p, ref.experimentId, ref.trialNumber), F.created))) await this.indexTrial(ref.experimentId, ref.trialNumber);
   }
 
-  private async specOf(studyId: string): Promise<{ trialTags: Record<string, string>; project: string } | undefined> {
+  private async specOf(studyId: string): Promise<{ trialTags: Record<string, string>; project: string; rerunOf?: string } | undefined> {
     const hit = this.specs.get(studyId);
     if (hit) return hit;
     const [spec, project] = await this.redis.hmget(keys.study(this.p, studyId), 'spec', 'project');
     if (spec === null || spec === undefined) return undefined;
     const parsed = JSON.parse(spec) as StudySpec;
-    const v = { trialTags: parsed.trial?.tags ?? {}, project: project ?? parsed.project ?? DEFAULT_PROJECT };
+    const v = { trialTags: parsed.trial?.tags ?? {}, project: project ?? parsed.project ?? DEFAULT_PROJECT, ...(parsed.rerun ? { rerunOf: parsed.rerun.of } : {}) };
     if (this.specs.size >= 10_000) this.specs.delete(this.specs.keys().next().value!);
     this.specs.set(studyId, v);
     return v;
@@ -531,7 +531,7 @@ export class RedisRunStore implements RunStore {
       id: ref.runId, experimentId: s, project: spec.project, name: doc[F.name] ?? ref.runId, kind: 'trial',
       status: RUN_STATUS_OF_TRIAL[trial.state] as ViewStatus, state: trial.state,
       startTime: trial.startedAt ?? null, endTime: ended ? (trial.finishedAt ?? null) : null, parentRunId: doc[F.parent] ?? null,
-      params, metrics, tags, note: doc[F.note] ?? '', provenance: latestProvenance(prov), studyId: s, trialNumber: n, rerunOf: doc[F.rerunOf] ?? null,
+      params, metrics, tags, note: doc[F.note] ?? '', provenance: latestProvenance(prov), studyId: s, trialNumber: n, rerunOf: doc[F.rerunOf] ?? spec.rerunOf ?? null,
     };
   }
 

@@ -20,6 +20,8 @@ export interface TrialEnv {
   epochDelayMs: number;
   /** TUNEHIVE_ARTIFACT_DIR: where the trained weights and the confusion matrix go at the end. */
   artifactDir: string | undefined;
+  /** TUNEHIVE_SEED: the trial's seed from Tunehive, used when --seed is not given. */
+  seed: number | undefined;
 }
 
 /** A bad argument or environment value: the program prints the message and exits 2. */
@@ -28,7 +30,8 @@ export class UsageError extends Error {
 }
 
 export const USAGE = `usage: train.ts [--lr 0.05] [--hidden 64] [--epochs 20] [--batch-size 32] [--l2 1e-4] [--momentum 0.9] [--seed 1]
-env: TUNEHIVE_CHECKPOINT_DIR, TUNEHIVE_RESUME=1, TUNEHIVE_CHECKPOINT_NOTIFY=1, TUNEHIVE_BUDGET=<epochs>, TUNEHIVE_EPOCH_DELAY_MS=<ms>`;
+env: TUNEHIVE_CHECKPOINT_DIR, TUNEHIVE_RESUME=1, TUNEHIVE_CHECKPOINT_NOTIFY=1, TUNEHIVE_BUDGET=<epochs>, TUNEHIVE_EPOCH_DELAY_MS=<ms>,
+     TUNEHIVE_SEED=<seed> (used when --seed is not given)`;
 
 export const DEFAULTS: Readonly<TrainOptions> = {
   lr: 0.05,
@@ -138,5 +141,6 @@ export function readTrialEnv(env: NodeJS.ProcessEnv): TrialEnv {
     budget: envInt(env, 'TUNEHIVE_BUDGET', 1, 100_000),
     epochDelayMs: envInt(env, 'TUNEHIVE_EPOCH_DELAY_MS', 0, 3_600_000) ?? 0,
     artifactDir: env.TUNEHIVE_ARTIFACT_DIR ? env.TUNEHIVE_ARTIFACT_DIR : undefined,
+    seed: envInt(env, 'TUNEHIVE_SEED', 0, 0xffffffff),
   };
 }

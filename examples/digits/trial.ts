@@ -46,6 +46,8 @@ export async function runTrial(argv: readonly string[], env: NodeJS.ProcessEnv, 
     throw e;
   }
 
+  // Under Tunehive, a tag on the run (tags from the program: `tunehive.tag key=value`).
+  if (env.TUNEHIVE_TRIAL_ID) await io.out(`tunehive.tag architecture=mlp 64-${opts.hidden}-10`);
   const { train, validation } = splitDigits(loadDigits());
   const dir = trialEnv.checkpointDir;
   let model: Mlp | undefined;
@@ -80,6 +82,9 @@ export async function runTrial(argv: readonly string[], env: NodeJS.ProcessEnv, 
       }
     }
   }
+  // An explicit --seed wins; under Tunehive, TUNEHIVE_SEED makes each trial deterministic given
+  // its record (params + seed), so a rerun reproduces its numbers exactly.
+  if (!argv.some((a) => a === '--seed' || a.startsWith('--seed='))) opts.seed = trialEnv.seed ?? opts.seed;
   if (model === undefined || rng === undefined) {
     rng = Rng.fromSeed(opts.seed);
     model = Mlp.create(opts.hidden, rng);

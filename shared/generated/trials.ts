@@ -18,7 +18,10 @@ import type { JoinRequest as _tunehive_v1_JoinRequest, JoinRequest__Output as _t
 import type { MetricBatch as _tunehive_v1_MetricBatch, MetricBatch__Output as _tunehive_v1_MetricBatch__Output } from './tunehive/v1/MetricBatch.js';
 import type { MetricPoint as _tunehive_v1_MetricPoint, MetricPoint__Output as _tunehive_v1_MetricPoint__Output } from './tunehive/v1/MetricPoint.js';
 import type { MetricsCollector as _tunehive_v1_MetricsCollector, MetricsCollector__Output as _tunehive_v1_MetricsCollector__Output } from './tunehive/v1/MetricsCollector.js';
+import type { ProvenanceReport as _tunehive_v1_ProvenanceReport, ProvenanceReport__Output as _tunehive_v1_ProvenanceReport__Output } from './tunehive/v1/ProvenanceReport.js';
+import type { RerunCheck as _tunehive_v1_RerunCheck, RerunCheck__Output as _tunehive_v1_RerunCheck__Output } from './tunehive/v1/RerunCheck.js';
 import type { StartReply as _tunehive_v1_StartReply, StartReply__Output as _tunehive_v1_StartReply__Output } from './tunehive/v1/StartReply.js';
+import type { TagReport as _tunehive_v1_TagReport, TagReport__Output as _tunehive_v1_TagReport__Output } from './tunehive/v1/TagReport.js';
 import type { TrialCommand as _tunehive_v1_TrialCommand, TrialCommand__Output as _tunehive_v1_TrialCommand__Output } from './tunehive/v1/TrialCommand.js';
 import type { TrialFinished as _tunehive_v1_TrialFinished, TrialFinished__Output as _tunehive_v1_TrialFinished__Output } from './tunehive/v1/TrialFinished.js';
 import type { TrialLimits as _tunehive_v1_TrialLimits, TrialLimits__Output as _tunehive_v1_TrialLimits__Output } from './tunehive/v1/TrialLimits.js';
@@ -51,7 +54,10 @@ export interface ProtoGrpcType {
       MetricBatch: MessageTypeDefinition<_tunehive_v1_MetricBatch, _tunehive_v1_MetricBatch__Output>
       MetricPoint: MessageTypeDefinition<_tunehive_v1_MetricPoint, _tunehive_v1_MetricPoint__Output>
       MetricsCollector: MessageTypeDefinition<_tunehive_v1_MetricsCollector, _tunehive_v1_MetricsCollector__Output>
+      ProvenanceReport: MessageTypeDefinition<_tunehive_v1_ProvenanceReport, _tunehive_v1_ProvenanceReport__Output>
+      RerunCheck: MessageTypeDefinition<_tunehive_v1_RerunCheck, _tunehive_v1_RerunCheck__Output>
       StartReply: MessageTypeDefinition<_tunehive_v1_StartReply, _tunehive_v1_StartReply__Output>
+      TagReport: MessageTypeDefinition<_tunehive_v1_TagReport, _tunehive_v1_TagReport__Output>
       TrialCommand: MessageTypeDefinition<_tunehive_v1_TrialCommand, _tunehive_v1_TrialCommand__Output>
       TrialFinished: MessageTypeDefinition<_tunehive_v1_TrialFinished, _tunehive_v1_TrialFinished__Output>
       TrialLimits: MessageTypeDefinition<_tunehive_v1_TrialLimits, _tunehive_v1_TrialLimits__Output>

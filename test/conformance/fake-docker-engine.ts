@@ -26,6 +26,10 @@ interface Container {
 
 export class FakeDockerEngine {
   readonly images = new Set(['trainer:1']);
+  /** What inspect says of each image: its local id and registry digests (provenance records them). */
+  readonly imageIds = new Map<string, { id: string; repoDigests: string[] }>([
+    ['trainer:1', { id: `sha256:${'1'.repeat(64)}`, repoDigests: [`trainer@sha256:${'d'.repeat(64)}`] }],
+  ]);
   readonly requests: string[] = [];
   private readonly containers = new Map<string, Container>();
   private next = 1;
@@ -68,6 +72,12 @@ export class FakeDockerEngine {
       return json(res, 201, { Id: id, Warnings: [] });
     }
     if (route === 'POST /images/create') return json(res, 200, { error: 'the fake engine pulls nothing' });
+    const img = /^\/images\/([^/]+)\/json$/.exec(path);
+    if (req.method === 'GET' && img) {
+      const name = decodeURIComponent(img[1]!);
+      const found = [...this.imageIds.values()].find((i) => i.id === name) ?? this.imageIds.get(name);
+      return found ? json(res, 200, { Id: found.id, RepoDigests: found.repoDigests }) : json(res, 404, { message: `No such image: ${name}` });
+    }
     if (!c) return json(res, 404, { message: `No such container: ${path}` });
     switch (route) {
       case 'POST /containers/:id/start':
@@ -97,7 +107,7 @@ export class FakeDockerEngine {
         this.signal(c, (url.searchParams.get('signal') ?? 'SIGKILL') as NodeJS.Signals);
         return void res.writeHead(204).end();
       case 'GET /containers/:id/json':
-        return json(res, 200, { Id: c.id, State: { Status: c.status, ExitCode: c.exitStatus ?? 0, OOMKilled: false } });
+        return json(res, 200, { Id: c.id, Image: this.imageIds.get(c.body.Image)?.id ?? '', State: { Status: c.status, ExitCode: c.exitStatus ?? 0, OOMKilled: false } });
       case 'DELETE /containers/:id':
         this.signal(c, 'SIGKILL');
         this.containers.delete(c.id);

@@ -69,6 +69,14 @@ describe.each(HARNESSES.map((h) => [h.name, h] as const))('runtime %s', (_, h) =
     expect(JSON.parse(await out.done)).toEqual(['bar baz', '{"lr":0.01}', '']);
   });
 
+  it('names the image digest it ran (container runtimes; provenance), or none (process)', async () => {
+    const { program } = run(rt, spec([node, '-e', 'setTimeout(() => {}, 200)']));
+    const digest = await program.imageDigest;
+    await program.exited;
+    // The fake engine's inspect answers RepoDigests trainer@sha256:ddd...; the process runtime runs no image.
+    expect(digest).toEqual(h.name.startsWith('container') ? { digest: `sha256:${'d'.repeat(64)}`, pinned: `trainer@sha256:${'d'.repeat(64)}` } : undefined);
+  });
+
   it('keeps stdout and stderr apart, a MiB of output included, and reports the exit code', async () => {
     const { program, out, err } = run(rt, spec([node, '-e', 'process.stdout.write("o".repeat(1 << 20) + "\\n"); console.error("to stderr"); console.log("last line"); process.exitCode = 7']));
     expect(await program.exited).toEqual({ code: 7, signal: null });

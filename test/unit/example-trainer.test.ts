@@ -207,3 +207,29 @@ describe('examples/digits/train.ts', () => {
     });
   });
 });
+
+describe('digits trainer: TUNEHIVE_SEED', () => {
+  it('seeds the run from TUNEHIVE_SEED when --seed is not given (same seed, same numbers; --seed still wins)', async () => {
+    const args = ['--epochs', '2', '--hidden', '16'];
+    const [fromEnv, again, explicit, other, flagWins] = await Promise.all([
+      runTrainer(args, { env: { TUNEHIVE_SEED: '5' } }),
+      runTrainer(args, { env: { TUNEHIVE_SEED: '5' } }),
+      runTrainer([...args, '--seed', '5']),
+      runTrainer(args, { env: { TUNEHIVE_SEED: '6' } }),
+      runTrainer([...args, '--seed', '5'], { env: { TUNEHIVE_SEED: '6' } }),
+    ]);
+    for (const r of [fromEnv, again, explicit, other, flagWins]) expect(r.code, r.stderr).toBe(0);
+    const text = (r: Run) => epochLines(r).map((l) => l.text);
+    expect(text(fromEnv)).toHaveLength(2);
+    expect(text(again)).toEqual(text(fromEnv));
+    expect(text(explicit)).toEqual(text(fromEnv));
+    expect(text(flagWins)).toEqual(text(fromEnv));
+    expect(text(other)).not.toEqual(text(fromEnv));
+  }, TIMEOUT * 2);
+
+  it('refuses a TUNEHIVE_SEED that is not a 32-bit unsigned integer', async () => {
+    const r = await runTrainer(['--epochs', '1'], { env: { TUNEHIVE_SEED: '-3' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('TUNEHIVE_SEED must be an integer from 0 to 4294967295');
+  }, TIMEOUT);
+});

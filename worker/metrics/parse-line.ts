@@ -10,6 +10,8 @@
  * numbers the reports of each metric 1, 2, 3, ... Names are letters, digits and _ . / - .
  */
 import { checkStep } from '../../shared/wire-limits.js';
+import { RUN_LIMITS } from '../../shared/run-model.js';
+import { TAG_KEY } from '../../shared/study-spec.js';
 
 export interface ParsedLine {
   values: Array<{ name: string; value: number }>;
@@ -78,4 +80,36 @@ export class StepCounter {
       return { name, value, step: parsed.step ?? n, timeMs: parsed.timeMs ?? timeMs };
     });
   }
+}
+
+/**
+ * Lines by which a program tells the worker something other than a metric (read before
+ * metrics, so `tunehive.data_version=3` is never taken for a metric named tunehive.data_version):
+ *   `tunehive.tag KEY=VALUE`        a tag on the run (VALUE is the rest of the line, spaces kept)
+ *   `tunehive.data_version=VALUE`   the data version, which wins over the worker's own
+ * A malformed one is `{ invalid }`, so the worker can say why it ignored it.
+ */
+export type ControlLine = { tag: { key: string; value: string } } | { dataVersion: string } | { invalid: string };
+
+const TAG_PREFIX = 'tunehive.tag ';
+const DATA_VERSION_PREFIX = 'tunehive.data_version=';
+
+export function parseControlLine(raw: string): ControlLine | undefined {
+  const line = raw.trim();
+  if (line.startsWith(TAG_PREFIX)) {
+    const body = line.slice(TAG_PREFIX.length).trim();
+    const eq = body.indexOf('=');
+    if (eq <= 0) return { invalid: 'a tag line is `tunehive.tag key=value`' };
+    const key = body.slice(0, eq).trim();
+    const value = body.slice(eq + 1).trim();
+    if (!TAG_KEY.test(key)) return { invalid: `tag key ${JSON.stringify(key.slice(0, 60))} must be 1 to 250 letters, digits, _ . - / and spaces` };
+    if (value.length > RUN_LIMITS.tagValueLength) return { invalid: `tag ${key}: the value is longer than ${RUN_LIMITS.tagValueLength} characters` };
+    return { tag: { key, value } };
+  }
+  if (line.startsWith(DATA_VERSION_PREFIX)) {
+    const v = line.slice(DATA_VERSION_PREFIX.length).trim();
+    if (v === '' || v.length > 250) return { invalid: 'tunehive.data_version= needs a value of 1 to 250 characters' };
+    return { dataVersion: v };
+  }
+  return undefined;
 }

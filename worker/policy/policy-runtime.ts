@@ -4,7 +4,7 @@
  * same path as a missing binary.
  */
 import { PassThrough } from 'node:stream';
-import type { LaunchSpec, RunningProgram, Runtime } from '../runtime/runtime.js';
+import type { LaunchContext, LaunchSpec, RunningProgram, Runtime } from '../runtime/runtime.js';
 import type { CommandPolicy } from './command-policy.js';
 
 export function refusedProgram(startError: string): RunningProgram {
@@ -26,5 +26,9 @@ export class PolicyRuntime implements Runtime {
   launch(spec: LaunchSpec): RunningProgram {
     const refusal = this.policy.refusal({ argv: spec.argv, image: spec.image, specEnv: spec.env });
     return refusal ? refusedProgram(refusal) : this.inner.launch(spec);
+  }
+
+  context(spec: LaunchSpec): LaunchContext {
+    return this.inner.context?.(spec) ?? { env: { ...spec.env } };
   }
 }

@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { PassThrough } from 'node:stream';
-import type { ExitInfo, LaunchSpec, RunningProgram, Runtime } from './runtime.js';
+import type { ExitInfo, LaunchContext, LaunchSpec, RunningProgram, Runtime } from './runtime.js';
 import { launchProblem, tooBigReason } from './launch-check.js';
 import { inheritedEnvironment } from './inherited-env.js';
 import { prepareTrialFolder, userEnvironment, type RunAsUser } from './run-as.js';
@@ -24,9 +24,16 @@ export class ProcessRuntime implements Runtime {
 
   constructor(private readonly cwd?: string, private readonly o: ProcessRuntimeOptions = {}) {}
 
+  context(spec: LaunchSpec): LaunchContext {
+    return { env: this.environment(spec), workingDir: this.cwd ?? process.cwd() };
+  }
+
+  private environment(spec: LaunchSpec): Record<string, string> {
+    return { ...inheritedEnvironment(process.env, this.o.passEnv), ...spec.env, CUDA_VISIBLE_DEVICES: spec.gpus.join(',') };
+  }
+
   launch(spec: LaunchSpec): RunningProgram {
-    const inherited = inheritedEnvironment(process.env, this.o.passEnv);
-    let env: Record<string, string> = { ...inherited, ...spec.env, CUDA_VISIBLE_DEVICES: spec.gpus.join(',') };
+    let env = this.environment(spec);
     const [file, ...args] = spec.argv;
     const stdout = new PassThrough();
     const stderr = new PassThrough();

@@ -36,6 +36,16 @@ export interface RunningProgram {
   readonly exited: Promise<ExitInfo>;
   /** Asks the program to stop (SIGTERM), then kills it (SIGKILL) after graceMs. Resolves on exit. */
   stop(graceMs: number): Promise<ExitInfo>;
+  /** Container runtimes: the digest of the image the engine ran, once known, and the reference that pins it (provenance). */
+  readonly imageDigest?: Promise<{ digest: string; pinned: string } | undefined>;
+}
+
+/** What a program is given beyond its LaunchSpec, as a run records it (provenance). */
+export interface LaunchContext {
+  /** The program's whole environment (inherited variables included). */
+  env: Record<string, string>;
+  /** The directory it runs in on this machine, when that is where its code lives (process runtime). */
+  workingDir?: string;
 }
 
 export interface Runtime {
@@ -46,4 +56,6 @@ export interface Runtime {
    * here would be taken for a lost worker and retried until the retries are gone.
    */
   launch(spec: LaunchSpec): RunningProgram;
+  /** What `launch(spec)` gives the program beyond the spec; absent: the spec's env, no working directory. */
+  context?(spec: LaunchSpec): LaunchContext;
 }

@@ -15,6 +15,7 @@ import { DockerLogDemuxer } from './demux.js';
 import { type DockerEngineClient, engineMessage } from './engine-client.js';
 import { pullImage } from './images.js';
 import { launchProblem } from '../launch-check.js';
+import { runningImageDigest, type ImageDigest } from './image-digest.js';
 
 export interface RunDeps {
   engine: DockerEngineClient;
@@ -45,6 +46,9 @@ export class ContainerRun implements RunningProgram {
   readonly stdout = new PassThrough();
   readonly stderr = new PassThrough();
   readonly exited: Promise<ExitInfo>;
+  /** The digest of the image the engine ran (provenance); undefined when it never ran or is unknown. */
+  readonly imageDigest: Promise<ImageDigest | undefined>;
+  private settleDigest!: (d: ImageDigest | undefined) => void;
   private settle!: (info: ExitInfo) => void;
   private phase: Phase = 'creating';
   private id: string | null = null;
@@ -59,6 +63,9 @@ export class ContainerRun implements RunningProgram {
   constructor(private readonly spec: LaunchSpec, private readonly deps: RunDeps) {
     this.exited = new Promise((resolve) => {
       this.settle = resolve;
+    });
+    this.imageDigest = new Promise((resolve) => {
+      this.settleDigest = resolve;
     });
     this.run().catch((err: unknown) => {
       // Only a bug lands here; the program must still be reported as ended.
@@ -100,6 +107,7 @@ export class ContainerRun implements RunningProgram {
     }
     this.phase = 'running';
     if (this.graceMs !== null) this.sendStop();
+    void runningImageDigest(this.deps.engine, created, image).then(this.settleDigest);
 
     // Logs (not attach): the engine keeps everything since start, so nothing written before
     // we connect is lost, and it needs no connection upgrade.
@@ -248,6 +256,7 @@ export class ContainerRun implements RunningProgram {
     this.clearKillTimer();
     this.stdout.end();
     this.stderr.end();
+    this.settleDigest(undefined);
     this.settle(info);
   }
 }

@@ -1,6 +1,7 @@
 // Original file: proto/tunehive/v1/trials.proto
 
 import type { TrialTemplate as _tunehive_v1_TrialTemplate, TrialTemplate__Output as _tunehive_v1_TrialTemplate__Output } from '../../tunehive/v1/TrialTemplate.js';
+import type { RerunCheck as _tunehive_v1_RerunCheck, RerunCheck__Output as _tunehive_v1_RerunCheck__Output } from '../../tunehive/v1/RerunCheck.js';
 import type { Long } from '@grpc/proto-loader';
 
 // Original file: proto/tunehive/v1/trials.proto
@@ -31,6 +32,8 @@ export interface StartReply {
   'attemptSecret'?: (string);
   'template'?: (_tunehive_v1_TrialTemplate | null);
   'paramsJson'?: (string);
+  'seed'?: (number);
+  'rerunCheck'?: (_tunehive_v1_RerunCheck | null);
 }
 
 export interface StartReply__Output {
@@ -43,4 +46,6 @@ export interface StartReply__Output {
   'attemptSecret': (string);
   'template': (_tunehive_v1_TrialTemplate__Output | null);
   'paramsJson': (string);
+  'seed': (number);
+  'rerunCheck': (_tunehive_v1_RerunCheck__Output | null);
 }

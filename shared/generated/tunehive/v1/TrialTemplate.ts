@@ -9,6 +9,8 @@ export interface TrialTemplate {
   'timeoutSeconds'?: (number);
   'image'?: (string);
   'limits'?: (_tunehive_v1_TrialLimits | null);
+  'codeVersion'?: (string);
+  'dataFiles'?: (string)[];
   'metricsCollector'?: (_tunehive_v1_MetricsCollector | null);
 }
 
@@ -18,5 +20,7 @@ export interface TrialTemplate__Output {
   'timeoutSeconds': (number);
   'image': (string);
   'limits': (_tunehive_v1_TrialLimits__Output | null);
+  'codeVersion': (string);
+  'dataFiles': (string)[];
   'metricsCollector': (_tunehive_v1_MetricsCollector__Output | null);
 }
