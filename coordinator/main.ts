@@ -178,6 +178,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
     store: artifactStore, studies: store,
     directRunExists: async (runId) => (await runs.getRun(runId)) !== undefined, experimentProject: (id) => runs.experimentProject(id), ...(o.projectArtifactBytes !== undefined ? { projectMaxBytes: o.projectArtifactBytes } : {}),
   });
+  runs.onDeleting = { run: (id) => artifacts.deleteRun(id), experiment: (id, project) => artifacts.deleteExperiment(id, project) };
   const janitor = new CheckpointJanitor({ store, checkpoints, log: o.log.child({ part: 'lifecycle' }) });
   store.onTrialsEnded = (studyId) => janitor.trialEnded(studyId);
   const deleter = new StudyDeleter({

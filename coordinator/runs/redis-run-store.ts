@@ -42,6 +42,12 @@ export class RedisRunStore implements RunStore {
   /** Spec parts a trial run needs (a study's spec never changes), bounded like the study store's objective cache. */
   private readonly specs = new Map<string, { trialTags: Record<string, string>; project: string }>();
   readonly searcher: RunSearcher;
+  /**
+   * What other owners keep for a direct run or a plain experiment outside Redis (artifact bytes,
+   * a project's artifact accounting): told before the run's or experiment's keys go, so a delete
+   * that dies halfway is finished by repeating it.
+   */
+  onDeleting?: { run(runId: string): Promise<void>; experiment(id: string, project: string): Promise<void> };
 
   constructor(private readonly studies: RedisStudyStore, private readonly random: (n: number) => Buffer = randomBytes) {
     this.redis = studies.redis;
@@ -176,6 +182,7 @@ export class RedisRunStore implements RunStore {
     const runs = await this.redis.zcard(keys.experimentDirectRuns(this.p, id));
     // Out of the listing first: a half-done delete is invisible and finished by repeating it.
     await this.redis.pipeline().zrem(keys.projectExperiments(this.p, exp.project), id).hdel(keys.projectExperimentNames(this.p, exp.project), exp.name).exec();
+    await this.onDeleting?.experiment(id, exp.project);
     const list = [...(await this.experimentDataKeys(id)), ...experimentKeys(this.p, id)];
     return { runs, keys: await this.studies.unlinkKeys(list) };
   }
@@ -421,6 +428,7 @@ export class RedisRunStore implements RunStore {
     if (ref.kind === 'trial') throw invalid('params.id', "a trial run is deleted with its study (DELETE /api/v1/studies/:id)");
     const e = ref.experimentId;
     const docKey = this.docKey(ref);
+    await this.onDeleting?.run(runId);
     const fields = (await this.redis.hkeys(docKey)).filter((f) => /^[ptm]:/.test(f));
     const r = await this.studies.script('deleteRun-12', [...this.fixedKeys(e, docKey), ...fields.map((f) => indexKeyOf(this.p, e, f.slice(0, 2), f.slice(2)))], [runId, ...fields]);
     const metricNames = fields.filter((f) => f.startsWith('m:')).map((f) => f.slice(2));

@@ -239,4 +239,22 @@ describe('artifacts of direct runs (RunStore)', () => {
     // A direct run id that was never created is unknown.
     expect((await c.list(`${exp.id}.r000000000000`)).status).toBe(404);
   });
+
+  it('DELETE /api/v1/runs/:id and DELETE /api/v1/experiments/:id remove the artifact bytes and give the project its bytes back', async () => {
+    const c = client(stack);
+    const runs = stack.coordinator.runs;
+    const redis = stack.coordinator.store.redis;
+    const exp = await runs.createExperiment({ project: 'default', name: 'deleted-with-artifacts', createdBy: 'test' });
+    const [a, b] = [await runs.createRun({ experimentId: exp.id, createdBy: 'test' }), await runs.createRun({ experimentId: exp.id, createdBy: 'test' })];
+    const before = Number((await redis.get(keys.projectArtifactBytes(stack.prefix, 'default'))) ?? 0);
+    expect((await c.put(a.id, 'a.bin', Buffer.from('aaaa'))).status).toBe(201);
+    expect((await c.put(b.id, 'b.bin', Buffer.from('bbbbbb'))).status).toBe(201);
+    const del = (url: string) => fetch(`${stack.coordinator.httpUrl}${url}`, { method: 'DELETE', headers: authHeaders() });
+    expect((await del(`/api/v1/runs/${a.id}`)).status).toBe(200);
+    expect(await stack.coordinator.artifacts.store.stat(`runs/${exp.id}/${a.id}/a.bin`)).toBeUndefined();
+    expect(Number(await redis.get(keys.projectArtifactBytes(stack.prefix, 'default')))).toBe(before + 6);
+    expect((await del(`/api/v1/experiments/${exp.id}`)).status).toBe(200);
+    expect(await stack.coordinator.artifacts.store.stat(`runs/${exp.id}/${b.id}/b.bin`)).toBeUndefined();
+    expect(Number(await redis.get(keys.projectArtifactBytes(stack.prefix, 'default')))).toBe(before);
+  });
 });

@@ -104,11 +104,13 @@ describe('metric series', () => {
     expect((await stack.api('GET', `/api/v1/trials/${id}.9/metrics`)).status).toBe(404);
   });
 
-  it('stores each point once: one series per metric, nothing else but the counts (item 10)', async () => {
+  it('stores each point once: one series per metric, nothing else but the counts and the run document (item 10)', async () => {
     const redis = stack.coordinator.store.redis;
     const found = (await redis.keys(`${stack.prefix}:{${id}}:trial:0*`)).sort();
     expect(found).toEqual([keys.trial(stack.prefix, id, 0), keys.metricCounts(stack.prefix, id, 0),
-      keys.metricSeries(stack.prefix, id, 0, 'loss'), keys.metricSeries(stack.prefix, id, 0, 'lr')].sort());
+      keys.metricSeries(stack.prefix, id, 0, 'loss'), keys.metricSeries(stack.prefix, id, 0, 'lr'),
+      // The run's search document (latest values, tags): what search reads, not a second copy of the series.
+      keys.trialRun(stack.prefix, id, 0)].sort());
     // The objective is not stored a second time: its series is what stopping rules read.
     expect(await redis.llen(keys.metricSeries(stack.prefix, id, 0, 'loss'))).toBe(N);
     const objective = await stack.coordinator.store.readObjective(id, 0, N - 2);
