@@ -44,7 +44,12 @@ export function rerunSpec(src: RerunSource, force: boolean): StudySpec {
   const runId = trial.id;
   const searchSpace: StudySpec['searchSpace'] = {};
   for (const [k, v] of Object.entries(trial.params)) searchSpace[k] = { type: 'categorical', values: [v as ParamValue] };
-  const trialTemplate: NonNullable<StudySpec['trial']> = { ...t, env: { ...t.env }, command: [...t.command], tags: { ...t.tags, [RERUN_OF_TAG]: runId } };
+  // A parameter the trial did not have (inactive in a conditional space) is not in the pinned
+  // space: its placeholders become the empty string here, as the worker made them for the original.
+  const absent = (arg: string) => arg.replace(/\$\{(?:params|trialParameters)\.([A-Za-z0-9_.-]+)\}/g, (whole, name: string) => (Object.hasOwn(trial.params, name) ? whole : ''));
+  const trialTemplate: NonNullable<StudySpec['trial']> = {
+    ...t, env: Object.fromEntries(Object.entries(t.env).map(([k, v]) => [k, absent(v)])), command: t.command.map(absent), tags: { ...t.tags, [RERUN_OF_TAG]: runId },
+  };
   const pinned = p?.image?.pinned;
   if (pinned && t.image) trialTemplate.image = pinned;
   const expect: NonNullable<StudySpec['rerun']>['expect'] = {};

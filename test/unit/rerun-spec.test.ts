@@ -40,4 +40,16 @@ describe('rerunSpec', () => {
     expect(spec.rerun).toMatchObject({ seed: trialSeed(123, 7), force: true, expect: {} });
     expect(spec.trial!.image).toBe('registry.example/team/trainer:2.1');
   });
+
+  it('a trial of a conditional space: its inactive parameters are empty in the command and env, as the original got them, and the spec validates', () => {
+    const cond = validateStudy({
+      name: 'cond', objective: { metric: 'acc', direction: 'maximize' }, maxTrials: 5,
+      searchSpace: { model: { type: 'categorical', values: ['rf', 'gb'] }, depth: { type: 'int', min: 2, max: 9, when: { model: 'rf' } }, lr: { type: 'float', min: 0.01, max: 0.3, when: { model: 'gb' } } },
+      trial: { command: ['train', '--model=${params.model}', '--depth=${params.depth}', '--lr=${params.lr}'], env: { LR: '${params.lr}', DEPTH: '${params.depth}' } },
+    });
+    const spec = validateStudy(rerunSpec({ study: { id: 'cond0001', spec: cond } as never, trial: { id: 'cond0001.2', number: 2, params: { model: 'rf', depth: 4 }, attempt: 1, state: 'COMPLETED' } as never, provenance: undefined }, false));
+    expect(spec.trial!.command).toEqual(['train', '--model=${params.model}', '--depth=${params.depth}', '--lr=']);
+    expect(spec.trial!.env).toEqual({ LR: '', DEPTH: '${params.depth}' });
+    expect(Object.keys(spec.searchSpace).sort()).toEqual(['depth', 'model']);
+  });
 });
