@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { trialWithSeries } from '../helpers/series.js';
+import { waitFor } from '../helpers/env.js';
 
 describe('ASHA with pause and resume', () => {
   let stack: TestStack;
@@ -23,6 +24,8 @@ describe('ASHA with pause and resume', () => {
     expect(created.status).toBe(201);
     const done = await stack.waitForStudy(created.body.id, 120_000);
     expect(done.state).toBe('COMPLETED');
+    // The study's wind-down (paused trials never promoted end PRUNED) runs just after it ends.
+    await waitFor(async () => (await stack.api('GET', `/api/v1/studies/${created.body.id}`)).body.counts.paused === 0, 30_000, 'the wind-down to prune the paused trials');
 
     const trials = (await stack.api('GET', `/api/v1/studies/${created.body.id}/trials`)).body.trials as any[];
     expect(trials).toHaveLength(9);
