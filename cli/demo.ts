@@ -7,11 +7,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../shared/logger.js';
 import { startDevStack } from './dev-stack.js';
+import { fetchRunRecord, renderRun } from './show-commands.js';
 import { humanBytes } from './artifact-commands.js';
 import { api } from './http-client.js';
 import { fmtParams, fmtValue, progressLine, studySummary, table } from './format.js';
 
 const trainer = fileURLToPath(new URL('../examples/digits/train.ts', import.meta.url));
+const data = fileURLToPath(new URL('../examples/digits/digits.csv.gz', import.meta.url));
 
 export function demoSpec(maxTrials = 20) {
   return {
@@ -33,6 +35,9 @@ export function demoSpec(maxTrials = 20) {
       command: [process.execPath, '--import', 'tsx', trainer, '--lr', '${params.lr}', '--hidden', '${params.hidden}', '--epochs', '${params.epochs}',
         '--batch-size', '${params.batch_size}', '--l2', '${params.l2}'],
       timeoutSeconds: 300,
+      // Their SHA-256 is each run's data version (provenance), checked again by `tunehive rerun`.
+      dataFiles: [data],
+      tags: { dataset: 'uci-digits', model: 'mlp' },
     },
   };
 }
@@ -69,8 +74,10 @@ export async function runDemo(): Promise<number> {
     console.log(`wall time: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     if (s.best) console.log(`\nBest trial: ${s.best.trialId} accuracy=${fmtValue(s.best.value)} with ${fmtParams(s.best.params)}`);
     if (s.best) {
-      const art = await api(base, 'GET', `/api/v1/runs/${s.best.trialId}/artifacts`, undefined, auth);
-      console.log(`\nArtifacts of run ${s.best.trialId}:\n${table(['path', 'size', 'sha256'], art.files.map((f: any) => [f.path, humanBytes(f.size), f.sha256]))}`);
+      // What `tunehive show` prints: params, metrics, provenance (code, data, seed, command), artifacts.
+      const r = await fetchRunRecord((p) => api(base, 'GET', p, undefined, auth), s.best.trialId);
+      console.log(`\nThe best run, as \`tunehive show ${s.best.trialId}\` prints it:\n${renderRun(r.run, { provenance: r.provenance, ...(r.trial ? { trial: r.trial } : {}), ...(r.artifacts ? { artifacts: r.artifacts } : {}) })}`);
+      console.log(`\nRe-run it from its record: tunehive rerun ${s.best.trialId}`);
     }
     return s.state === 'COMPLETED' ? 0 : 1;
   } finally {

@@ -140,17 +140,23 @@ export async function showCommand(args: string[]): Promise<number> {
   if (!id) throw new CommandUsageError('tunehive show needs a run id: tunehive show RUN (a trial id such as k3x9q2.17 is a run id)');
   if (!parseRunId(id)) throw new CommandUsageError(`${safeText(JSON.stringify(id.slice(0, 80)))} is not a run id (<experimentId>.<number> or <experimentId>.r<12 characters>)`);
   const c = commandClient(f.values);
-  const enc = encodeURIComponent(id);
-  const run = await c.get<RunView>(`/api/v1/runs/${enc}`);
-  const [prov, trial, artifacts] = await Promise.all([
-    c.get<{ provenance: Provenance[] }>(`/api/v1/runs/${enc}/provenance`),
-    run.kind === 'trial' ? optional(c.get(`/api/v1/trials/${enc}`)) : Promise.resolve(undefined),
-    optional(c.get<{ files: Array<{ path: string; size: number; sha256?: string }> }>(`/api/v1/runs/${enc}/artifacts`)),
-  ]);
+  const { run, provenance, trial, artifacts } = await fetchRunRecord(c.get, id);
   if (f.values.json) {
-    console.log(JSON.stringify({ run, provenance: prov.provenance, trial: trial ?? null, artifacts: artifacts?.files ?? null }, null, 2));
+    console.log(JSON.stringify({ run, provenance, trial: trial ?? null, artifacts: artifacts?.files ?? null }, null, 2));
     return 0;
   }
-  console.log(renderRun(run, { provenance: prov.provenance, ...(trial ? { trial } : {}), ...(artifacts ? { artifacts } : {}) }));
+  console.log(renderRun(run, { provenance, ...(trial ? { trial } : {}), ...(artifacts ? { artifacts } : {}) }));
   return 0;
+}
+
+/** Everything `tunehive show` prints of a run, in one round of requests (the demo prints its best run with it). */
+export async function fetchRunRecord(get: <T = any>(path: string) => Promise<T>, id: string) {
+  const enc = encodeURIComponent(id);
+  const run = await get<RunView>(`/api/v1/runs/${enc}`);
+  const [prov, trial, artifacts] = await Promise.all([
+    get<{ provenance: Provenance[] }>(`/api/v1/runs/${enc}/provenance`),
+    run.kind === 'trial' ? optional(get(`/api/v1/trials/${enc}`)) : Promise.resolve(undefined),
+    optional(get<{ files: Array<{ path: string; size: number; sha256?: string }> }>(`/api/v1/runs/${enc}/artifacts`)),
+  ]);
+  return { run, provenance: prov.provenance, trial, artifacts };
 }
