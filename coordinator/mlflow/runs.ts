@@ -12,6 +12,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { TunehiveError } from '../../shared/errors.js';
 import { RUN_LIMITS, RUN_STATUSES, type RunStatus, type RunView } from '../../shared/run-model.js';
 import { loadRun, requireActive, runIdOf, who, type MlflowDeps } from './deps.js';
 import { INPUTS_TAG, LIFECYCLE_TAG, LOG_MODEL_TAG, parseInputs, runInfo, runJson } from './mapping.js';
@@ -75,7 +76,15 @@ export async function runRoutes(app: FastifyInstance, d: MlflowDeps): Promise<vo
       if (Object.hasOwn(map, p.key) && map[p.key] !== p.value) throw new MlflowError('INVALID_PARAMETER_VALUE', `Duplicate parameter keys have been submitted: [${p.key}]`);
       map[p.key] = p.value;
     }
-    if (run.kind === 'direct') return d.runs.logParams(run.id, map);
+    if (run.kind === 'direct') {
+      try {
+        return await d.runs.logParams(run.id, map);
+      } catch (err) {
+        // MLflow's wording first: clients and users search for it.
+        if (err instanceof TunehiveError && err.code === 'TH_ERR_RUN_PARAM_CHANGED') throw new MlflowError('INVALID_PARAMETER_VALUE', `Changing param values is not allowed. ${err.message}`);
+        throw err;
+      }
+    }
     // A trial's params are what its sampler chose: re-logging them is the common case.
     for (const [k, v] of Object.entries(map)) {
       if (!Object.hasOwn(run.params, k)) {
