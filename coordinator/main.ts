@@ -225,7 +225,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
     ...createTrialServiceHandlers({
       store, runner, commands, auth: workerAuth, queue, log: o.log.child({ part: 'grpc' }),
       // Trial programs get MLFLOW_TRACKING_URI (this coordinator, or --public-url) and a run token.
-      runTokens: new RunTokens(creds, o.publicUrl ?? `${o.tls ? 'https' : 'http'}://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${httpPort}`),
+      runTokens: new RunTokens(creds, o.publicUrl ?? `${o.tls ? 'https' : 'http'}://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${httpPort}`, (id) => verifier.forget(id)),
       onPoints: (n) => metrics.metricPoints.inc(n), onDecision: (d) => metrics.decisions.inc({ decision: d }),
       ...(o.maxQueuedPerStream ? { maxQueuedPerStream: o.maxQueuedPerStream } : {}),
       ...(o.streamStats ? { stats: o.streamStats } : {}),
