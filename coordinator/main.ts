@@ -31,6 +31,8 @@ import { ThreadSuggestionService } from './search/suggestion-pool.js';
 import { RedisStudyStore } from './store/study-store.js';
 import { RedisRunStore } from './runs/redis-run-store.js';
 import { rerunRoutes } from './api/rerun-routes.js';
+import { registerMlflow } from './mlflow/index.js';
+import { RunTokens } from './mlflow/run-tokens.js';
 import { StudyDeleter } from './lifecycle/study-deletion.js';
 import { CheckpointJanitor } from './lifecycle/checkpoint-janitor.js';
 import { RetentionSweeper } from './lifecycle/retention-sweeper.js';
@@ -92,6 +94,11 @@ export interface CoordinatorOptions {
    * environment by the CLI, never from argv). Without it the first start mints one and shows it once.
    */
   adminToken?: string;
+  /**
+   * The URL trial programs reach this coordinator's HTTP API at (their MLFLOW_TRACKING_URI);
+   * default: the address it listens on (127.0.0.1 for 0.0.0.0), right only for workers on this host.
+   */
+  publicUrl?: string;
   /** /metrics without a token (`--open-metrics`). */
   openMetrics?: boolean;
   /** Failed authentications (HTTP tokens, worker joins) per client address per minute before 429 / RESOURCE_EXHAUSTED (default 20). */
@@ -210,6 +217,8 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
       async (a) => { await a.register(workerRoutes, { prefix: '/api/v1', auth: workerAuth, workers }); },
       async (a) => { await a.register(rerunRoutes, { prefix: '/api/v1', store, runs, runner }); },
       async (a) => { await a.register(artifactRoutes, { prefix: '/api/v1', artifacts }); },
+      // MLflow's tracking REST API and artifact proxy (coordinator/mlflow).
+      async (a) => registerMlflow(a, { runs, store, access, runner, commands, artifacts, log: o.log.child({ part: 'mlflow' }) }),
     ],
   });
   await app.listen({ host: o.host, port: o.httpPort });
@@ -219,6 +228,8 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   grpcServer.addService(trialServiceDefinition(), {
     ...createTrialServiceHandlers({
       store, runner, commands, auth: workerAuth, queue, runs, log: o.log.child({ part: 'grpc' }),
+      // Trial programs get MLFLOW_TRACKING_URI (this coordinator, or --public-url) and a run token.
+      runTokens: new RunTokens(creds, o.publicUrl ?? `${o.tls ? 'https' : 'http'}://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${httpPort}`, (id) => verifier.forget(id)),
       onPoints: (n) => metrics.metricPoints.inc(n), onDecision: (d) => metrics.decisions.inc({ decision: d }),
       ...(o.maxQueuedPerStream ? { maxQueuedPerStream: o.maxQueuedPerStream } : {}),
       ...(o.streamStats ? { stats: o.streamStats } : {}),

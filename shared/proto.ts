@@ -72,6 +72,8 @@ export interface CoordinatorMessage {
     /** TUNEHIVE_SEED of the trial. */
     seed?: number;
     rerunCheck?: RerunCheckMsg;
+    /** MLflow tracking for the program (coordinator/mlflow/run-tokens.ts); absent: none. */
+    mlflowTrackingUri?: string; mlflowTrackingToken?: string; mlflowRunId?: string; mlflowExperimentId?: string;
   };
   ack?: { seq: number; droppedPoints?: number };
   command?: { action: CommandAction; reason: string };

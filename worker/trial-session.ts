@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { CommandAction, FinishOutcome, HardwareMsg, MetricPoint } from '../shared/proto.js';
 import type { TrialJob, TrialRun } from '../shared/trial-job.js';
 import { AttemptChannel, type StartResult } from './attempt-channel.js';
-import { substitute, trialArgv, trialEnvironment, trialValues } from './command-line.js';
+import { mlflowEnvironment, substitute, trialArgv, trialEnvironment, trialValues } from './command-line.js';
 import { LineSplitter } from './metrics/line-splitter.js';
 import { parseControlLine, parseMetricLine, StepCounter, type ParsedLine } from './metrics/parse-line.js';
 import { lineParser } from './metrics/collector-lines.js';
@@ -179,7 +179,7 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
     const launch = {
       trialId: job.trialId,
       argv: trialArgv(budgeted),
-      env: trialEnvironment(budgeted, attempt, checkpointDir, resume, artifactDir),
+      env: { ...mlflowEnvironment(start.mlflow), ...trialEnvironment(budgeted, attempt, checkpointDir, resume, artifactDir) },
       checkpointDir,
       artifactDir,
       gpus,

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { call, ensureProject, studyWithTrial, userToken } from '../helpers/auth.js';
 
-type Rule = { public?: true; token?: true; admin?: true; scope?: string; openable?: boolean; study?: string; trial?: string; project?: string; run?: string; experiment?: string };
+const MLFLOW_PATH = /^\/(ajax-)?api\/2\.0\//;
+type Rule = { idIn?: string[]; runToken?: true; public?: true; token?: true; admin?: true; scope?: string; openable?: boolean; study?: string; trial?: string; project?: string; run?: string; experiment?: string };
 /** The role a route needs in a project (whatever names the project: a study, trial, run, experiment or the project itself). */
 const projectRole = (r: Rule) => r.study ?? r.trial ?? r.project ?? r.run ?? r.experiment;
 const RANK: Record<string, number> = { viewer: 1, editor: 2, owner: 3, admin: 4 };
@@ -41,6 +42,9 @@ describe('auth matrix over every route of the OpenAPI document', () => {
   let experimentA: string;
   let runsA: string[];
   let viewerA: string;
+  let mlOps: Array<{ method: string; path: string; rule: Rule }>;
+  /** The run of project A the MLflow part acts on (a direct run: every MLflow write applies to it). */
+  let mlRunA: string;
   let editorA: string;
   let ownerB: string;
   let aliceTokenId: string;
@@ -67,6 +71,11 @@ describe('auth matrix over every route of the OpenAPI document', () => {
     expect(doc.status).toBe(200);
     ops = Object.entries(doc.body.paths as Record<string, Record<string, any>>).flatMap(([path, methods]) =>
       Object.entries(methods).map(([method, op]) => ({ method: method.toUpperCase(), path, rule: op['x-tunehive-auth'] as Rule })));
+    // MLflow's routes answer in MLflow's shapes (ids in the query or body): their own part below.
+    mlOps = ops.filter((o) => MLFLOW_PATH.test(o.path));
+    ops = ops.filter((o) => !MLFLOW_PATH.test(o.path));
+    mlRunA = runsA[1]!;
+    await call(base, 'PUT', `/api/2.0/mlflow-artifacts/artifacts/${experimentA}/${mlRunA}/artifacts/matrix.txt`, { body: 'matrix' });
   });
   afterAll(async () => stack?.close());
 
@@ -205,6 +214,103 @@ describe('auth matrix over every route of the OpenAPI document', () => {
       expect(none.status, url).toBe(401);
       expect(none.headers.get('www-authenticate')).toContain('Basic realm="tunehive"');
       expect((await call(base, 'GET', url, { token: ownerB })).status, url).toBe(200);
+    }
+  });
+
+  // ---- MLflow routes (coordinator/mlflow): `{error_code, message}`, ids named by the rule's idIn ----
+  const mlRpc = (path: string) => path.replace(MLFLOW_PATH, '').replace(/^mlflow(-artifacts)?\//, '');
+  let made = 0;
+  const mlQuery = (): Record<string, string> => ({
+    experiment_id: experimentA, run_id: mlRunA, experiment_name: 'matrix-runs', metric_key: 'loss', path: `${experimentA}/${mlRunA}/artifacts`,
+  });
+  const mlBody = (rpc: string): Record<string, unknown> => {
+    const now = Date.now();
+    const run = { run_id: mlRunA };
+    const bodies: Record<string, Record<string, unknown>> = {
+      'experiments/create': { name: `matrix-ml-${made++}`, tags: [{ key: 'tunehive.project', value: 'proj-a' }] },
+      'experiments/update': { experiment_id: experimentA, new_name: 'matrix-runs' },
+      'experiments/delete': { experiment_id: experimentA }, 'experiments/restore': { experiment_id: experimentA },
+      'experiments/set-experiment-tag': { experiment_id: experimentA, key: 'k', value: 'v' }, 'experiments/delete-experiment-tag': { experiment_id: experimentA, key: 'k' },
+      'experiments/search': {}, 'runs/search': { experiment_ids: [experimentA] }, 'runs/create': { experiment_id: experimentA },
+      'runs/update': { ...run, run_name: 'matrix' }, 'runs/delete': run, 'runs/restore': run,
+      'runs/log-metric': { ...run, key: 'loss', value: 1, timestamp: now }, 'runs/log-parameter': { ...run, key: 'matrix', value: '1' },
+      'runs/set-tag': { ...run, key: 'k', value: 'v' }, 'runs/delete-tag': { ...run, key: 'k' },
+      'runs/log-batch': { ...run, metrics: [{ key: 'loss', value: 1, timestamp: now }] }, 'runs/log-inputs': { ...run, datasets: [] },
+      'runs/log-model': { ...run, model_json: '{}' },
+    };
+    if (!(rpc in bodies)) throw new Error(`POST ${rpc} is an MLflow route the auth matrix does not know: add its body`);
+    return bodies[rpc]!;
+  };
+  const mlSend = (o: { method: string; path: string }, token: string | null, authorization?: string) => {
+    const url = o.path.replace('{experiment}', experimentA).replace('{id}', mlRunA).replace('{*}', 'matrix.txt');
+    const rpc = mlRpc(o.path);
+    if (o.method === 'GET') return call(base, 'GET', `${url}?${new URLSearchParams(mlQuery())}`, { token, ...(authorization ? { authorization } : {}) });
+    if (o.method === 'PUT' || o.method === 'DELETE') return call(base, o.method, url, { token, ...(o.method === 'PUT' ? { body: 'matrix' } : {}) });
+    return call(base, o.method, url, { token, body: mlBody(rpc) });
+  };
+  const mlRole = (r: Rule) => r.run ?? r.experiment;
+
+  it('MLflow: covers every route under both prefixes, each with a rule that names where its id is', () => {
+    const keys = mlOps.map((o) => `${o.method} ${o.path}`);
+    for (const rpc of ['experiments/create', 'experiments/search', 'runs/create', 'runs/log-batch', 'runs/search', 'runs/update', 'runs/delete', 'runs/restore', 'runs/log-inputs', 'runs/log-model']) {
+      expect(keys).toContain(`POST /api/2.0/mlflow/${rpc}`);
+      expect(keys).toContain(`POST /ajax-api/2.0/mlflow/${rpc}`);
+    }
+    for (const rpc of ['experiments/get', 'experiments/get-by-name', 'runs/get', 'metrics/get-history', 'artifacts/list']) expect(keys).toContain(`GET /api/2.0/mlflow/${rpc}`);
+    for (const m of ['PUT', 'GET', 'DELETE']) expect(keys).toContain(`${m} /api/2.0/mlflow-artifacts/artifacts/{experiment}/{id}/artifacts/{*}`);
+    expect(keys).toContain('GET /api/2.0/mlflow-artifacts/artifacts');
+    for (const o of mlOps) {
+      expect(o.rule, `${o.method} ${o.path}`).toBeDefined();
+      expect(o.rule.public, `${o.method} ${o.path}`).toBeUndefined();
+      if (mlRole(o.rule) && !o.path.includes('{id}')) expect(o.rule.idIn?.length, `${o.method} ${o.path} names where its id is`).toBeGreaterThan(0);
+      const rpc = mlRpc(o.path);
+      if (/^(runs\/(get|update|delete|restore|log-|set-tag|delete-tag))|^metrics\/|^artifacts\/list/.test(rpc)) expect(o.rule.run, `${o.method} ${o.path}`).toBeDefined();
+      if (/^experiments\/(get$|update|delete|restore|set-|delete-)/.test(rpc)) expect(o.rule.experiment, `${o.method} ${o.path}`).toBeDefined();
+    }
+  });
+
+  it('MLflow: UNAUTHENTICATED 401 with WWW-Authenticate to no token or a bad one (Bearer and Basic)', async () => {
+    const bad = 'thk_0123456789abcdef_' + 'A'.repeat(43);
+    for (const o of mlOps) {
+      const label = `${o.method} ${o.path}`;
+      for (const r of [await mlSend(o, null), await mlSend(o, bad), await mlSend(o, null, `Basic ${Buffer.from(`${bad}:`).toString('base64')}`)]) {
+        expect(r.status, label).toBe(401);
+        expect(r.body.error_code, label).toBe('UNAUTHENTICATED');
+        expect(r.headers.get('www-authenticate'), label).toContain('Bearer');
+      }
+    }
+  });
+
+  it("MLflow: another project's token gets RESOURCE_DOES_NOT_EXIST for A's runs and experiments, and sees nothing of A", async () => {
+    for (const o of mlOps) {
+      const label = `${o.method} ${o.path}`;
+      const r = await mlSend(o, ownerB);
+      if (mlRole(o.rule)) {
+        expect(r.status, `${label}: ${r.text.slice(0, 200)}`).toBe(404);
+        expect(r.body.error_code, label).toBe('RESOURCE_DOES_NOT_EXIST');
+      } else {
+        for (const secret of [experimentA, mlRunA, '"proj-a"']) expect(r.text, `${label} leaks ${secret}`).not.toContain(secret);
+      }
+    }
+  });
+
+  it('MLflow: PERMISSION_DENIED 403 to too small a role, 2xx to enough; a run token only for its own run', async () => {
+    const { RunTokens } = await import('../../coordinator/mlflow/run-tokens.js');
+    const other = await new RunTokens(stack.coordinator.creds, base).mint({ studyId: a.studyId, number: Number(a.trialId.split('.')[1]), attempt: 1, project: 'proj-a', timeoutSeconds: 60 });
+    for (const o of mlOps) {
+      const label = `${o.method} ${o.path}`;
+      const wanted = mlRole(o.rule) ?? (mlRpc(o.path) === 'experiments/create' ? 'editor' : undefined);
+      const r = await mlSend(o, viewerA);
+      if (wanted === 'editor') {
+        expect(r.status, `${label}: ${r.text.slice(0, 200)}`).toBe(403);
+        expect(r.body.error_code, label).toBe('PERMISSION_DENIED');
+      } else if (wanted === 'viewer') {
+        expect(r.status, `${label}: ${r.text.slice(0, 200)}`).toBeLessThan(300);
+      }
+      // A trial's run token (of another run than A's) is refused here, whatever the route.
+      const t = await mlSend(o, other.token);
+      expect(t.status, `${label} with a run token: ${t.text.slice(0, 200)}`).toBe(o.rule.runToken && !mlRole(o.rule) ? t.status : 403);
+      if (!(o.rule.runToken && !mlRole(o.rule))) expect(t.body.error_code, label).toBe('PERMISSION_DENIED');
     }
   });
 });

@@ -34,6 +34,10 @@ export interface StartReply {
   'paramsJson'?: (string);
   'seed'?: (number);
   'rerunCheck'?: (_tunehive_v1_RerunCheck | null);
+  'mlflowTrackingUri'?: (string);
+  'mlflowTrackingToken'?: (string);
+  'mlflowRunId'?: (string);
+  'mlflowExperimentId'?: (string);
 }
 
 export interface StartReply__Output {
@@ -48,4 +52,8 @@ export interface StartReply__Output {
   'paramsJson': (string);
   'seed': (number);
   'rerunCheck': (_tunehive_v1_RerunCheck__Output | null);
+  'mlflowTrackingUri': (string);
+  'mlflowTrackingToken': (string);
+  'mlflowRunId': (string);
+  'mlflowExperimentId': (string);
 }

@@ -1,0 +1,27 @@
+/**
+ * Tunehive as an MLflow tracking server: every MLflow route, under `/api/2.0/` and
+ * `/ajax-api/2.0/` (wire.ts). Registered by the composition root (coordinator/main.ts).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { MlflowDeps } from './deps.js';
+import { artifactListRoutes, artifactProxyRoutes } from './artifacts.js';
+import { registerDefaultExperiment } from './default-experiment.js';
+import { experimentRoutes } from './experiments.js';
+import { metricRoutes } from './metrics.js';
+import { runRoutes } from './runs.js';
+import { searchRoutes } from './search.js';
+import { registerMlflowRoutes } from './wire.js';
+
+export type { MlflowDeps } from './deps.js';
+
+export async function registerMlflow(app: FastifyInstance, d: MlflowDeps): Promise<void> {
+  await registerMlflowRoutes(app, 'mlflow', async (scope) => {
+    registerDefaultExperiment(scope, d);
+    await experimentRoutes(scope, d);
+    await runRoutes(scope, d);
+    await searchRoutes(scope, d);
+    await metricRoutes(scope, d);
+    await artifactListRoutes(scope, d);
+  });
+  await registerMlflowRoutes(app, 'mlflow-artifacts', (scope) => artifactProxyRoutes(scope, d));
+}
