@@ -170,7 +170,7 @@ export function runArtifactKeys(p: string, e: string, runId: string): string[] {
 export function studyKeys(p: string, s: string): string[] {
   return [keys.study(p, s), keys.pending(p, s), keys.paused(p, s), keys.history(p, s), keys.lease(p, s),
     keys.stopState(p, s), keys.stopRungs(p, s), keys.stopCandidates(p, s), keys.stopAverages(p, s), keys.stopSteps(p, s),
-    ...experimentKeys(p, s), keys.experimentArtifactBytes(p, s)];
+    keys.experimentArtifactBytes(p, s), ...experimentKeys(p, s)];
 }
 
 /**
