@@ -70,7 +70,12 @@ export function runFromStart(job: TrialJob, start: Extract<StartResult, { run: t
   const run: TrialRun = { studyId: job.studyId, trialId: job.trialId, number: job.number, gpus: job.gpus, params, command: t.command, env: t.env ?? {} };
   if (t.timeoutSeconds > 0) run.timeoutSeconds = t.timeoutSeconds;
   if (t.image) run.image = t.image;
-  if (t.limits) run.limits = { maxMetricPoints: t.limits.maxMetricPoints, maxCheckpointBytes: t.limits.maxCheckpointBytes, maxCheckpointFiles: t.limits.maxCheckpointFiles };
+  if (t.limits) {
+    run.limits = { maxMetricPoints: t.limits.maxMetricPoints, maxCheckpointBytes: t.limits.maxCheckpointBytes, maxCheckpointFiles: t.limits.maxCheckpointFiles };
+    // 0: a coordinator from before artifact quotas (its own defaults apply there).
+    if (t.limits.maxArtifactBytes > 0) run.limits.maxArtifactBytes = t.limits.maxArtifactBytes;
+    if (t.limits.maxArtifactFiles > 0) run.limits.maxArtifactFiles = t.limits.maxArtifactFiles;
+  }
   return run;
 }
 

@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { call, ensureProject, studyWithTrial, userToken } from '../helpers/auth.js';
 
-type Rule = { public?: true; token?: true; admin?: true; scope?: string; openable?: boolean; study?: string; trial?: string; project?: string };
+type Rule = { public?: true; token?: true; admin?: true; scope?: string; openable?: boolean; study?: string; trial?: string; project?: string; run?: string; experiment?: string };
+/** The role a route needs in a project (whatever names the project: a study, trial, run, experiment or the project itself). */
+const projectRole = (r: Rule) => r.study ?? r.trial ?? r.project ?? r.run ?? r.experiment;
 const RANK: Record<string, number> = { viewer: 1, editor: 2, owner: 3, admin: 4 };
 
 // A body for every write route, so the route itself (not the body check) answers. A write
@@ -18,8 +20,11 @@ const BODIES: Record<string, unknown> = {
   'POST /api/v1/tokens': { description: 'matrix' },
   'POST /api/v1/projects': { name: 'matrix-made' },
   'PUT /api/v1/projects/{name}/members/{owner}': { role: 'editor' },
+  // The raw body is the artifact (any content type).
+  'PUT /api/v1/runs/{id}/artifacts/{*}': 'matrix artifact',
 };
-const NO_BODY = new Set(['POST /api/v1/studies/{id}/stop', 'POST /api/v1/studies/{id}/trials/ask', 'DELETE /api/v1/studies/{id}', 'DELETE /api/v1/tokens/{id}', 'DELETE /api/v1/projects/{name}/members/{owner}', 'DELETE /api/v1/workers/{id}', 'DELETE /api/v1/projects/{name}']);
+const NO_BODY = new Set(['POST /api/v1/studies/{id}/stop', 'POST /api/v1/studies/{id}/trials/ask', 'DELETE /api/v1/studies/{id}', 'DELETE /api/v1/tokens/{id}', 'DELETE /api/v1/projects/{name}/members/{owner}', 'DELETE /api/v1/workers/{id}', 'DELETE /api/v1/projects/{name}',
+  'DELETE /api/v1/runs/{id}/artifacts/{*}']);
 
 describe('auth matrix over every route of the OpenAPI document', () => {
   let stack: TestStack;
@@ -42,6 +47,8 @@ describe('auth matrix over every route of the OpenAPI document', () => {
     editorA = (await userToken(base, 'ed', { 'proj-a': 'editor' })).token;
     ownerB = (await userToken(base, 'bob', { 'proj-b': 'owner' })).token;
     a = await studyWithTrial(base, 'proj-a');
+    // The artifact the read routes ask for (the delete route, run last as admin, may remove it).
+    expect((await call(base, 'PUT', `/api/v1/runs/${a.trialId}/artifacts/matrix.txt`, { body: 'matrix artifact' })).status).toBe(201);
     const doc = await call(base, 'GET', '/api/v1/openapi.json');
     expect(doc.status).toBe(200);
     ops = Object.entries(doc.body.paths as Record<string, Record<string, any>>).flatMap(([path, methods]) =>
@@ -50,6 +57,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
   afterAll(async () => stack?.close());
 
   const urlOf = (path: string) => path
+    .replace('/runs/{id}', `/runs/${a.trialId}`).replace('{*}', 'matrix.txt')
     .replace('/metrics/{name}', '/metrics/loss').replace('/trials/{id}', `/trials/${a.trialId}`).replace('{trialId}', a.trialId.split('.')[1]!)
     .replace('/tokens/{id}', `/tokens/${aliceTokenId}`).replace('{id}', a.studyId).replace('{name}', 'proj-a').replace('{owner}', 'ed');
   const bodyOf = (method: string, path: string) => {
@@ -65,7 +73,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
   it('covers the routes it should, and every route declares its rule', () => {
     expect(ops.length).toBeGreaterThanOrEqual(24);
     const keys = ops.map((o) => `${o.method} ${o.path}`);
-    for (const k of ['GET /api/v1/studies/{id}', 'DELETE /api/v1/studies/{id}', 'GET /api/v1/trials/{id}/metrics/{name}', 'POST /api/v1/tokens', 'GET /api/v1/audit', 'GET /metrics', 'GET /healthz']) {
+    for (const k of ['GET /api/v1/runs/{id}/artifacts', 'PUT /api/v1/runs/{id}/artifacts/{*}', 'GET /api/v1/runs/{id}/artifacts/{*}', 'DELETE /api/v1/runs/{id}/artifacts/{*}', 'GET /api/v1/studies/{id}', 'DELETE /api/v1/studies/{id}', 'GET /api/v1/trials/{id}/metrics/{name}', 'POST /api/v1/tokens', 'GET /api/v1/audit', 'GET /metrics', 'GET /healthz']) {
       expect(keys).toContain(k);
     }
     for (const o of ops) {
@@ -74,6 +82,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
       if (/^\/api\/v1\/studies\/\{id\}/.test(o.path)) expect(o.rule.study, `${o.method} ${o.path}`).toBeDefined();
       if (/^\/api\/v1\/trials\/\{id\}/.test(o.path)) expect(o.rule.trial, `${o.method} ${o.path}`).toBeDefined();
       if (/^\/api\/v1\/projects\/\{name\}/.test(o.path)) expect(o.rule.project, `${o.method} ${o.path}`).toBeDefined();
+      if (/^\/api\/v1\/runs\/\{id\}/.test(o.path)) expect(o.rule.run, `${o.method} ${o.path}`).toBeDefined();
       if (o.rule.public) expect(['/healthz', '/readyz'], `${o.path} may be public`).toContain(o.path);
     }
   });
@@ -105,7 +114,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
       if (o.rule.public) continue;
       const label = `${o.method} ${o.path}`;
       const r = await send(o, ownerB);
-      if (o.rule.study || o.rule.trial || o.rule.project) {
+      if (projectRole(o.rule)) {
         // Unreadable is unknown: a 404 that says no more than for an id that never existed.
         expect(r.status, label).toBe(404);
         expect(r.text, label).not.toContain('proj-a"');
@@ -130,7 +139,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
     for (const o of ops) {
       if (o.rule.public) continue;
       const label = `${o.method} ${o.path}`;
-      const wanted = o.rule.study ?? o.rule.trial ?? o.rule.project ?? (label === 'POST /api/v1/studies' ? 'editor' : undefined);
+      const wanted = projectRole(o.rule) ?? (label === 'POST /api/v1/studies' ? 'editor' : undefined);
       const r = await send(o, viewerA);
       if (o.rule.scope) {
         expect(r.status, label).toBe(403);
@@ -147,7 +156,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
       }
     }
     // An editor is too small for what needs an owner.
-    for (const o of ops.filter((x) => (x.rule.study ?? x.rule.trial ?? x.rule.project) === 'owner')) {
+    for (const o of ops.filter((x) => projectRole(x.rule) === 'owner')) {
       const r = await send(o, editorA);
       expect(r.status, `${o.method} ${o.path} as editor`).toBe(403);
       expect(r.body.error.message).toContain('needs role owner');

@@ -1,12 +1,135 @@
-import type { RunView } from '../../../shared/run-model.js';
+/**
+ * Run search across experiments (RunStore.search): one searchRuns-3.lua call per experiment the
+ * caller may read (pipelined: one round trip), each returning its first pageSize+1 runs after the
+ * cursor, merged here in the same order. The page token is the last run's order values and id
+ * (keyset pagination: runs inserted meanwhile sort before or after it, never shift it), bound
+ * to the query it was made for.
+ */
+import type { Redis } from 'ioredis';
+import { TunehiveError } from '../../../shared/errors.js';
+import { keys, runDocKeyParts } from '../../../shared/redis-keys.js';
+import type { Filter, OrderKey } from '../../../shared/run-filter/ast.js';
+import { compareStrings } from '../../../shared/run-filter/evaluate.js';
+import { EXPERIMENT_ID, type RunView } from '../../../shared/run-model.js';
 import type { RedisStudyStore } from '../../store/study-store.js';
 import type { RunSearch } from '../run-store-contract.js';
-import type { RedisRunStore } from '../redis-run-store.js';
+import { bindExperiment, buildPlan, DEFAULT_ORDER, isNumericKey, type IndexKeys } from './plan.js';
+import { decodePageToken, encodePageToken, queryFingerprint } from './page-token.js';
+
+export interface SearchRow { id: string; v: Array<string | null> }
+/** What one search did, for the bench and the logs. */
+export interface SearchStats { experiments: number; plans: string[]; read: number }
+
+interface RunReader { getRuns(ids: readonly string[]): Promise<Array<RunView | undefined>> }
 
 export class RunSearcher {
-  constructor(private readonly studies: RedisStudyStore, private readonly runs: RedisRunStore) {}
-  async search(_q: RunSearch): Promise<{ runs: RunView[]; nextPageToken: string | null }> {
-    void this.studies; void this.runs;
-    return { runs: [], nextPageToken: null };
+  private readonly redis: Redis;
+  private readonly p: string;
+  lastStats: SearchStats = { experiments: 0, plans: [], read: 0 };
+
+  constructor(private readonly studies: RedisStudyStore, private readonly runs: RunReader) {
+    this.redis = studies.redis;
+    this.p = studies.prefix;
   }
+
+  async search(q: RunSearch): Promise<{ runs: RunView[]; nextPageToken: string | null }> {
+    const { rows, next } = await this.searchIds(q);
+    const views = await this.runs.getRuns(rows.map((r) => r.id));
+    return { runs: views.filter((v): v is RunView => v !== undefined), nextPageToken: next };
+  }
+
+  /** The ids (and order values) of one page, without reading the runs. */
+  async searchIds(q: RunSearch): Promise<{ rows: SearchRow[]; next: string | null }> {
+    const pageSize = q.pageSize;
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) throw invalid('query.pageSize', 'must be an integer from 1 to 1000');
+    const order = q.orderBy && q.orderBy.length > 0 ? q.orderBy : DEFAULT_ORDER;
+    const fp = queryFingerprint(q.filter, order, q.experimentIds);
+    const cursor = q.pageToken ? decodePageToken(q.pageToken, fp, order.length) : undefined;
+    const experiments = await this.experimentsOf(q);
+    const pipe = this.redis.pipeline() as unknown as Record<string, (...a: (string | number)[]) => unknown> & { exec(): Promise<Array<[Error | null, unknown]> | null> };
+    const used: string[] = [];
+    for (const e of experiments) {
+      const bound = bindExperiment(q.filter, e);
+      if (bound === false) continue;
+      const filter: Filter | undefined = bound === true ? undefined : bound;
+      const { plan, keys: keyList } = buildPlan({
+        filter, order, limit: pageSize + 1, keys: this.indexKeys(e), experimentId: e, docParts: runDocKeyParts(this.p, e), ...(cursor ? { cursor } : {}),
+      });
+      pipe.th_searchRuns!(keyList.length, ...keyList, JSON.stringify(plan));
+      used.push(e);
+    }
+    const stats: SearchStats = { experiments: used.length, plans: [], read: 0 };
+    const merged: SearchRow[] = [];
+    if (used.length > 0) {
+      for (const [err, out] of (await pipe.exec()) ?? []) {
+        if (err) throw err;
+        const flat = out as Array<string | null>;
+        stats.plans.push(String(flat[0]));
+        stats.read += Number(flat[1]);
+        for (let i = 2; i < flat.length; i += 1 + order.length) merged.push({ id: flat[i]!, v: flat.slice(i + 1, i + 1 + order.length) });
+      }
+    }
+    this.lastStats = stats;
+    merged.sort((a, b) => compareRows(a, b, order));
+    const rows = merged.slice(0, pageSize);
+    const last = rows[rows.length - 1];
+    return { rows, next: merged.length > pageSize && last ? encodePageToken({ v: last.v, id: last.id }, fp) : null };
+  }
+
+  private indexKeys(e: string): IndexKeys {
+    const p = this.p;
+    return {
+      all: keys.runIndexAll(p, e), names: keys.runIndexNames(p, e), experiment: keys.experiment(p, e),
+      metric: (n) => keys.runIndexMetric(p, e, n), param: (n) => keys.runIndexParam(p, e, n), tag: (n) => keys.runIndexTag(p, e, n),
+      start: keys.runIndexStart(p, e), end: keys.runIndexEnd(p, e), status: (s) => keys.runIndexStatus(p, e, s),
+    };
+  }
+
+  /** The experiments searched: those named (in a readable project), or every one of the readable projects. */
+  private async experimentsOf(q: RunSearch): Promise<string[]> {
+    const p = this.p;
+    const allowed = q.projects === undefined ? undefined : new Set(q.projects);
+    if (q.experimentIds && q.experimentIds.length > 0) {
+      const ids = [...new Set(q.experimentIds)].filter((id) => EXPERIMENT_ID.test(id));
+      if (!allowed) return ids;
+      const pipe = this.redis.pipeline();
+      for (const id of ids) pipe.hget(keys.experiment(p, id), 'project').hget(keys.study(p, id), 'project');
+      const rows = (await pipe.exec()) ?? [];
+      return ids.filter((_, i) => {
+        const project = (rows[2 * i]?.[1] as string | null) ?? (rows[2 * i + 1]?.[1] as string | null);
+        return project !== null && allowed.has(project);
+      });
+    }
+    const projects = q.projects ?? (await this.redis.zrange(keys.projects(p), '0', '-1'));
+    const pipe = this.redis.pipeline();
+    for (const name of projects) pipe.zrange(keys.projectExperiments(p, name), '0', '-1').zrange(keys.projectStudies(p, name), '0', '-1');
+    // Admins also see studies from before projects existed (they are adopted into "default" at start).
+    if (q.projects === undefined) pipe.zrange(keys.studies(p), '0', '-1');
+    const out = new Set<string>();
+    for (const [err, v] of (await pipe.exec()) ?? []) {
+      if (err) throw err;
+      for (const id of v as string[]) out.add(id);
+    }
+    return [...out].sort();
+  }
+}
+
+/** The script's order on its returned values: missing last in both directions, then run id ascending. */
+export function compareRows(a: SearchRow, b: SearchRow, order: readonly OrderKey[]): number {
+  for (let i = 0; i < order.length; i++) {
+    const x = a.v[i] ?? null;
+    const y = b.v[i] ?? null;
+    if (x === null || y === null) {
+      if (x !== y) return x === null ? 1 : -1;
+      continue;
+    }
+    const k = order[i]!;
+    const c = isNumericKey(k.key) ? Math.sign(Number(x) - Number(y)) : compareStrings(x, y);
+    if (c !== 0) return k.direction === 'DESC' ? -c : c;
+  }
+  return compareStrings(a.id, b.id);
+}
+
+function invalid(field: string, reason: string): TunehiveError {
+  return new TunehiveError('TH_ERR_REQUEST_INVALID', `${field}: ${reason}`, [{ field, reason }]);
 }
