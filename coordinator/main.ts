@@ -30,6 +30,10 @@ import type { SuggestionService } from './search/suggest.js';
 import { ThreadSuggestionService } from './search/suggestion-pool.js';
 import { RedisStudyStore } from './store/study-store.js';
 import { RedisRunStore } from './runs/redis-run-store.js';
+import { RedisModelRegistry } from './registry/redis-model-registry.js';
+import { modelRoutes } from './api/model-routes.js';
+import { mlflowRegistryRoutes } from './mlflow/registry-routes.js';
+import { registerMlflowRoutes } from './mlflow/wire.js';
 import { StudyDeleter } from './lifecycle/study-deletion.js';
 import { CheckpointJanitor } from './lifecycle/checkpoint-janitor.js';
 import { RetentionSweeper } from './lifecycle/retention-sweeper.js';
@@ -123,6 +127,8 @@ export interface Coordinator {
   janitor: CheckpointJanitor;
   sweeper: RetentionSweeper;
   artifacts: ArtifactService;
+  /** The model registry (issue 12). */
+  registry: RedisModelRegistry;
   checkpoints: CheckpointStore;
   close(): Promise<void>;
 }
@@ -185,6 +191,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
     ...(o.sweepIntervalMs ? { intervalMs: o.sweepIntervalMs } : {}),
   });
 
+  const registry = new RedisModelRegistry({ studies: store, runs, artifacts });
   const projects = new ProjectStore(storeRedis, o.prefix);
   await bootstrapAuth({ redis: storeRedis, prefix: o.prefix, creds, projects, announce: o.announce ?? ((m) => process.stderr.write(`${m}\n`)),
     ...(o.adminToken !== undefined ? { adminToken: o.adminToken } : {}) });
@@ -194,6 +201,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
     creds, projects, access, verifier, audit: new AuditLog(storeRedis, o.prefix, o.auditMaxLen ?? 100_000),
     openMetrics: o.openMetrics ?? false, failuresPerMinute: o.authFailuresPerMinute ?? 20,
     experimentProject: (id) => runs.experimentProject(id),
+    modelProject: (name) => registry.modelProject(name),
   };
 
   const app = await buildApp({
@@ -204,6 +212,9 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
       async (a) => { await a.register(studyDeleteRoutes, { prefix: '/api/v1', deleter }); },
       async (a) => { await a.register(workerRoutes, { prefix: '/api/v1', auth: workerAuth, workers }); },
       async (a) => { await a.register(artifactRoutes, { prefix: '/api/v1', artifacts }); },
+      async (a) => { await a.register(modelRoutes, { prefix: '/api/v1', registry, access, experimentProject: (id) => runs.experimentProject(id) }); },
+      // One MLflow scope per prefix: package "mlflow"'s tracking routes join this callback.
+      async (a) => { await registerMlflowRoutes(a, 'mlflow', (scope) => mlflowRegistryRoutes(scope, { registry, access, runs })); },
     ],
   });
   await app.listen({ host: o.host, port: o.httpPort });
@@ -232,7 +243,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   return {
     httpUrl: `${o.tls ? 'https' : 'http'}://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${httpPort}`,
     grpcAddress: `${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${grpcPort}`,
-    app, store, runs, creds, projects, runner, deleter, janitor, sweeper, artifacts, checkpoints,
+    app, store, runs, creds, projects, runner, deleter, janitor, sweeper, artifacts, checkpoints, registry,
     close() {
       closing ??= (async () => {
         await sweeper.close();

@@ -24,7 +24,9 @@ export type AuthRule =
   /** `params.id` is a run id (`<experimentId>.<suffix>`, shared/run-model.ts): the role is needed in its experiment's project. */
   | { run: Role }
   /** `params.id` is an experiment id (a study's id, or a plain experiment's). */
-  | { experiment: Role };
+  | { experiment: Role }
+  /** `params.name` is a registered model's name (coordinator/registry): the role is needed in the model's project. */
+  | { model: Role };
 
 export const ANY_TOKEN: AuthRule = { token: true };
 
@@ -43,6 +45,7 @@ export function describeRule(rule: AuthRule): string {
   if ('trial' in rule) return `Auth: role \`${rule.trial}\` in the project of the trial's study.`;
   if ('project' in rule) return `Auth: role \`${rule.project}\` in the project.`;
   if ('run' in rule) return `Auth: role \`${rule.run}\` in the project of the run's experiment.`;
+  if ('model' in rule) return `Auth: role \`${rule.model}\` in the registered model's project.`;
   if ('experiment' in rule) return `Auth: role \`${rule.experiment}\` in the experiment's project.`;
   return `Auth: any valid token${rule.note ? `; ${rule.note}` : ''}.`;
 }

@@ -7,9 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { call, ensureProject, studyWithTrial, userToken } from '../helpers/auth.js';
 
-type Rule = { public?: true; token?: true; admin?: true; scope?: string; openable?: boolean; study?: string; trial?: string; project?: string; run?: string; experiment?: string };
+type Rule = { public?: true; token?: true; admin?: true; scope?: string; openable?: boolean; study?: string; trial?: string; project?: string; run?: string; experiment?: string; model?: string };
 /** The role a route needs in a project (whatever names the project: a study, trial, run, experiment or the project itself). */
-const projectRole = (r: Rule) => r.study ?? r.trial ?? r.project ?? r.run ?? r.experiment;
+const projectRole = (r: Rule) => r.study ?? r.trial ?? r.project ?? r.run ?? r.experiment ?? r.model;
+/** MLflow's routes answer errors in MLflow's shape ({error_code, message}). */
+const isMlflow = (path: string) => /^\/(ajax-)?api\/2\.0\//.test(path);
 const RANK: Record<string, number> = { viewer: 1, editor: 2, owner: 3, admin: 4 };
 
 // A body for every write route, so the route itself (not the body check) answers. A write
@@ -22,9 +24,18 @@ const BODIES: Record<string, unknown> = {
   'PUT /api/v1/projects/{name}/members/{owner}': { role: 'editor' },
   // The raw body is the artifact (any content type).
   'PUT /api/v1/runs/{id}/artifacts/{*}': 'matrix artifact',
+  // Model registry (native): the model "matrix-model" (proj-a) with version 1 and alias champion.
+  'POST /api/v1/models': { name: 'matrix-new', project: 'proj-a' },
+  'PATCH /api/v1/models/{name}': { description: 'matrix' },
+  'POST /api/v1/models/{name}/versions': { source: 'runs:/RUN/matrix.txt' },
+  'PATCH /api/v1/models/{name}/versions/{version}': { description: 'matrix' },
+  'POST /api/v1/models/{name}/versions/{version}/stage': { stage: 'Staging' },
+  'PUT /api/v1/models/{name}/aliases/{alias}': { version: 1 },
 };
+/** The MLflow registry's write routes (both prefixes): one body that names the matrix model. */
+const MLFLOW_BODY = { name: 'matrix-model', version: '1', alias: 'champion', key: 'k', value: 'v', new_name: 'matrix-renamed', stage: 'Staging', source: 'runs:/RUN/matrix.txt', description: 'matrix' };
 const NO_BODY = new Set(['POST /api/v1/studies/{id}/stop', 'POST /api/v1/studies/{id}/trials/ask', 'DELETE /api/v1/studies/{id}', 'DELETE /api/v1/tokens/{id}', 'DELETE /api/v1/projects/{name}/members/{owner}', 'DELETE /api/v1/workers/{id}', 'DELETE /api/v1/projects/{name}',
-  'DELETE /api/v1/runs/{id}/artifacts/{*}']);
+  'DELETE /api/v1/runs/{id}/artifacts/{*}', 'DELETE /api/v1/models/{name}', 'DELETE /api/v1/models/{name}/versions/{version}', 'DELETE /api/v1/models/{name}/aliases/{alias}']);
 
 describe('auth matrix over every route of the OpenAPI document', () => {
   let stack: TestStack;
@@ -49,6 +60,9 @@ describe('auth matrix over every route of the OpenAPI document', () => {
     a = await studyWithTrial(base, 'proj-a');
     // The artifact the read routes ask for (the delete route, run last as admin, may remove it).
     expect((await call(base, 'PUT', `/api/v1/runs/${a.trialId}/artifacts/matrix.txt`, { body: 'matrix artifact' })).status).toBe(201);
+    expect((await call(base, 'POST', '/api/v1/models', { body: { name: 'matrix-model', project: 'proj-a' } })).status).toBe(201);
+    expect((await call(base, 'POST', '/api/v1/models/matrix-model/versions', { body: { runId: a.trialId, path: 'matrix.txt' } })).status).toBe(201);
+    expect((await call(base, 'PUT', '/api/v1/models/matrix-model/aliases/champion', { body: { version: 1 } })).status).toBe(200);
     const doc = await call(base, 'GET', '/api/v1/openapi.json');
     expect(doc.status).toBe(200);
     ops = Object.entries(doc.body.paths as Record<string, Record<string, any>>).flatMap(([path, methods]) =>
@@ -57,23 +71,25 @@ describe('auth matrix over every route of the OpenAPI document', () => {
   afterAll(async () => stack?.close());
 
   const urlOf = (path: string) => path
+    .replace('/models/{name}', '/models/matrix-model').replace('{version}', '1').replace('{alias}', 'champion')
     .replace('/runs/{id}', `/runs/${a.trialId}`).replace('{*}', 'matrix.txt')
     .replace('/metrics/{name}', '/metrics/loss').replace('/trials/{id}', `/trials/${a.trialId}`).replace('{trialId}', a.trialId.split('.')[1]!)
     .replace('/tokens/{id}', `/tokens/${aliceTokenId}`).replace('{id}', a.studyId).replace('{name}', 'proj-a').replace('{owner}', 'ed');
   const bodyOf = (method: string, path: string) => {
     const key = `${method} ${path}`;
     if (method === 'GET') return undefined;
-    if (key in BODIES) return BODIES[key];
+    if (key in BODIES) return JSON.parse(JSON.stringify(BODIES[key]).replace('RUN', a.trialId));
+    if (isMlflow(path) && /\/(registered-models|model-versions)\//.test(path)) return { ...MLFLOW_BODY, source: `runs:/${a.trialId}/matrix.txt` };
     if (NO_BODY.has(key)) return undefined;
     throw new Error(`${key} is a write route the auth matrix does not know: add its body to BODIES (or NO_BODY)`);
   };
   const send = (o: { method: string; path: string }, token: string | null, authorization?: string) =>
-    call(base, o.method, urlOf(o.path), { token, ...(authorization ? { authorization } : {}), ...(bodyOf(o.method, o.path) !== undefined ? { body: bodyOf(o.method, o.path) } : {}) });
+    call(base, o.method, urlOf(o.path) + (isMlflow(o.path) && o.method === 'GET' ? '?name=matrix-model&version=1&alias=champion' : o.path === '/api/v1/models/resolve' ? '?uri=models:/matrix-model@champion' : ''), { token, ...(authorization ? { authorization } : {}), ...(bodyOf(o.method, o.path) !== undefined ? { body: bodyOf(o.method, o.path) } : {}) });
 
   it('covers the routes it should, and every route declares its rule', () => {
     expect(ops.length).toBeGreaterThanOrEqual(24);
     const keys = ops.map((o) => `${o.method} ${o.path}`);
-    for (const k of ['GET /api/v1/runs/{id}/artifacts', 'PUT /api/v1/runs/{id}/artifacts/{*}', 'GET /api/v1/runs/{id}/artifacts/{*}', 'DELETE /api/v1/runs/{id}/artifacts/{*}', 'GET /api/v1/studies/{id}', 'DELETE /api/v1/studies/{id}', 'GET /api/v1/trials/{id}/metrics/{name}', 'POST /api/v1/tokens', 'GET /api/v1/audit', 'GET /metrics', 'GET /healthz']) {
+    for (const k of ['GET /api/v1/runs/{id}/artifacts', 'GET /api/v1/models/{name}', 'PUT /api/v1/models/{name}/aliases/{alias}', 'GET /api/v1/models/{name}/versions/{version}/files/{*}', 'POST /api/2.0/mlflow/registered-models/create', 'GET /ajax-api/2.0/mlflow/model-versions/get-download-uri', 'PUT /api/v1/runs/{id}/artifacts/{*}', 'GET /api/v1/runs/{id}/artifacts/{*}', 'DELETE /api/v1/runs/{id}/artifacts/{*}', 'GET /api/v1/studies/{id}', 'DELETE /api/v1/studies/{id}', 'GET /api/v1/trials/{id}/metrics/{name}', 'POST /api/v1/tokens', 'GET /api/v1/audit', 'GET /metrics', 'GET /healthz']) {
       expect(keys).toContain(k);
     }
     for (const o of ops) {
@@ -83,6 +99,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
       if (/^\/api\/v1\/trials\/\{id\}/.test(o.path)) expect(o.rule.trial, `${o.method} ${o.path}`).toBeDefined();
       if (/^\/api\/v1\/projects\/\{name\}/.test(o.path)) expect(o.rule.project, `${o.method} ${o.path}`).toBeDefined();
       if (/^\/api\/v1\/runs\/\{id\}/.test(o.path)) expect(o.rule.run, `${o.method} ${o.path}`).toBeDefined();
+      if (/^\/api\/v1\/models\/\{name\}/.test(o.path)) expect(o.rule.model, `${o.method} ${o.path}`).toBeDefined();
       if (o.rule.public) expect(['/healthz', '/readyz'], `${o.path} may be public`).toContain(o.path);
     }
   });
@@ -98,11 +115,13 @@ describe('auth matrix over every route of the OpenAPI document', () => {
       }
       expect(none.status, label).toBe(401);
       expect(none.headers.get('www-authenticate'), label).toBe('Bearer realm="tunehive", Basic realm="tunehive"');
-      expect(none.body.error.fields[0].field, label).toBe('headers.authorization');
+      if (isMlflow(o.path)) expect(none.body.error_code, label).toBe('UNAUTHENTICATED');
+      else expect(none.body.error.fields[0].field, label).toBe('headers.authorization');
       for (const t of bad) {
         const r = await send(o, t);
         expect(r.status, `${label} with ${t}`).toBe(401);
-        expect(r.body.error.code, label).toBe('TH_ERR_AUTH_INVALID');
+        if (isMlflow(o.path)) expect(r.body.error_code, label).toBe('UNAUTHENTICATED');
+        else expect(r.body.error.code, label).toBe('TH_ERR_AUTH_INVALID');
       }
       const basicBad = await send(o, null, `Basic ${Buffer.from(`${bad[0]}:`).toString('base64')}`);
       expect(basicBad.status, `${label} Basic`).toBe(401);
