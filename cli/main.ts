@@ -108,8 +108,11 @@ Usage:
                                       runs side by side: params, tags, metric summaries; * marks what differs
   tunehive tag RUN key=value [key2=value2 ...] [--delete key]...
   tunehive note RUN "text" | --file NOTE.md (- reads stdin)
+  tunehive models register RUN --name NAME [--path model] | alias NAME ALIAS VERSION | stage NAME VERSION STAGE [--archive-existing]
+  tunehive models list | show NAME | download models:/NAME@ALIAS|models:/NAME/VERSION|models:/NAME/STAGE DIR
+                                      the model registry (versions from run artifacts, aliases, stages, SHA-256-checked downloads)
 
-Client commands (submit, status, trials, stop, delete, login, token, project, runs, compare, tag, note) take --api URL,
+Client commands (submit, status, trials, stop, delete, login, token, project, runs, compare, tag, note, models) take --api URL,
 --token TOKEN or --token-file FILE; without them TUNEHIVE_TOKEN, then the stored login.
 The coordinator reads TUNEHIVE_ADMIN_TOKEN (an admin secret of yours; without it the first
 start prints a minted one) and takes --open-metrics (/metrics without a token).
@@ -443,6 +446,9 @@ async function main(argv: string[]): Promise<number> {
         throw err;
       }
     }
+
+    case 'models':
+      return (await import('./model-commands.js')).modelCommand(rest);
 
     case 'runs':
     case 'compare':
