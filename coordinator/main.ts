@@ -179,7 +179,10 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   const checkpointStore = openCheckpointStore(o.checkpointStore ?? o.checkpointDir, o.s3);
   const checkpoints = checkpointStore.store;
   const artifactStore = openArtifactStore(o.artifactStore ?? path.join(o.checkpointDir, '.artifacts'), o.s3);
-  const artifacts = new ArtifactService({ store: artifactStore, studies: store, ...(o.projectArtifactBytes !== undefined ? { projectMaxBytes: o.projectArtifactBytes } : {}) });
+  const artifacts = new ArtifactService({
+    store: artifactStore, studies: store,
+    directRunExists: async (runId) => (await runs.getRun(runId)) !== undefined, experimentProject: (id) => runs.experimentProject(id), ...(o.projectArtifactBytes !== undefined ? { projectMaxBytes: o.projectArtifactBytes } : {}),
+  });
   const janitor = new CheckpointJanitor({ store, checkpoints, log: o.log.child({ part: 'lifecycle' }) });
   store.onTrialsEnded = (studyId) => janitor.trialEnded(studyId);
   const deleter = new StudyDeleter({

@@ -174,17 +174,16 @@ export const keys = {
  */
 export function trialKeys(p: string, s: string, n: number, metricNames: readonly string[] = []): string[] {
   return [keys.trial(p, s, n), keys.metricCounts(p, s, n), ...metricNames.map((m) => keys.metricSeries(p, s, n, m)),
-    keys.legacyMetrics(p, s, n), keys.legacyObjective(p, s, n), keys.trialRun(p, s, n), keys.trialProvenance(p, s, n),
-    ...runArtifactKeys(p, s, trialId(s, n))];
+    keys.legacyMetrics(p, s, n), keys.legacyObjective(p, s, n), keys.trialRun(p, s, n), keys.trialProvenance(p, s, n), ...runArtifactKeys(p, s, trialId(s, n))];
 }
-/** The artifact keys of one run (a trial's are in trialKeys; a direct run's are deleted by ArtifactService.deleteRun). */
+/** The artifact keys of one run (a trial's are in trialKeys; a direct run's in RedisRunStore.experimentDataKeys and ArtifactService.deleteRun). */
 export function runArtifactKeys(p: string, e: string, runId: string): string[] {
   return [keys.runArtifacts(p, e, runId), keys.runArtifactBytes(p, e, runId), keys.runArtifactPending(p, e, runId)];
 }
 export function studyKeys(p: string, s: string): string[] {
   return [keys.study(p, s), keys.pending(p, s), keys.paused(p, s), keys.history(p, s), keys.lease(p, s),
     keys.stopState(p, s), keys.stopRungs(p, s), keys.stopCandidates(p, s), keys.stopAverages(p, s), keys.stopSteps(p, s),
-    keys.experimentArtifactBytes(p, s), ...experimentKeys(p, s)];
+    ...experimentKeys(p, s)];
 }
 
 /**
@@ -194,7 +193,7 @@ export function studyKeys(p: string, s: string): string[] {
  */
 export function experimentKeys(p: string, e: string): string[] {
   return [keys.experiment(p, e), keys.experimentTags(p, e), keys.experimentDirectRuns(p, e), keys.runIndexAll(p, e), keys.runIndexStart(p, e),
-    keys.runIndexEnd(p, e), keys.runIndexNames(p, e), ...RUN_STATUS_NAMES.map((st) => keys.runIndexStatus(p, e, st))];
+    keys.runIndexEnd(p, e), keys.runIndexNames(p, e), ...RUN_STATUS_NAMES.map((st) => keys.runIndexStatus(p, e, st)), keys.experimentArtifactBytes(p, e)];
 }
 /** MLflow's run statuses (shared/run-model.ts RUN_STATUSES; repeated here so this module imports nothing). */
 const RUN_STATUS_NAMES = ['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'] as const;

@@ -51,7 +51,7 @@ export class ArtifactIndex {
     const deadline = now + RESERVATION_MS;
     const bytes = files.reduce((n, f) => n + f.size, 0);
     const [runKeys, runArgs] = [this.runKeys(space), [now, deadline, quota.maxArtifactBytes, quota.maxArtifactFiles, token, ...files.flatMap((f) => [f.path, f.size])]];
-    const r = (await this.studies.runArtifactScript('reserveArtifacts-3', runKeys, runArgs)) as [number, string, string?, string?];
+    const r = (await this.studies.script('reserveArtifacts-3', runKeys, runArgs)) as [number, string, string?, string?];
     if (r[0] !== 1) {
       const [, what, used, limit] = r;
       const message = what === 'bytes'
@@ -60,7 +60,7 @@ export class ArtifactIndex {
       throw new TunehiveError('TH_ERR_ARTIFACT_QUOTA', message, [{ field: what === 'bytes' ? 'limits.maxArtifactBytes' : 'limits.maxArtifactFiles', reason: message }]);
     }
     const runMember = r[1];
-    const p = await this.studies.runArtifactScript('reserveProjectArtifacts-2', this.projectKeys(space.project),
+    const p = await this.studies.script('reserveProjectArtifacts-2', this.projectKeys(space.project),
       [now, deadline, this.projectMaxBytes ?? -1, token, bytes]) as [number, string, string?];
     if (p[0] !== 1) {
       await this.redis.zrem(keys.runArtifactPending(this.p, space.experimentId, space.runId), runMember);
@@ -84,9 +84,9 @@ export class ArtifactIndex {
     const projectNext = last ? '' : `${r.token}:${r.bytesLeft}`;
     const { space } = r;
     const value = `${entry.size}\t${entry.sha256}\t${entry.contentType}\t${entry.time}`;
-    const delta = Number(await this.studies.runArtifactScript('commitArtifact-4', [...this.runKeys(space).slice(0, 3), keys.experimentArtifactBytes(this.p, space.experimentId)],
+    const delta = Number(await this.studies.script('commitArtifact-4', [...this.runKeys(space).slice(0, 3), keys.experimentArtifactBytes(this.p, space.experimentId)],
       [entry.path, value, entry.size, r.runMember, runNext, r.deadline]));
-    await this.studies.runArtifactScript('commitProjectArtifact-2', this.projectKeys(space.project), [delta, r.projectMember, projectNext, r.deadline]);
+    await this.studies.script('commitProjectArtifact-2', this.projectKeys(space.project), [delta, r.projectMember, projectNext, r.deadline]);
     r.runMember = runNext;
     r.projectMember = projectNext;
   }
@@ -122,7 +122,7 @@ export class ArtifactIndex {
 
   /** Removes the entries at `path` and below ('' : all); the bytes go back to the run, experiment and project. */
   async remove(space: RunSpace, path: string): Promise<{ files: number; bytes: number }> {
-    const [files, bytes] = (await this.studies.runArtifactScript('deleteArtifacts-3',
+    const [files, bytes] = (await this.studies.script('deleteArtifacts-3',
       [keys.runArtifacts(this.p, space.experimentId, space.runId), keys.runArtifactBytes(this.p, space.experimentId, space.runId), keys.experimentArtifactBytes(this.p, space.experimentId)],
       [path])) as [number, number];
     if (bytes > 0) await this.redis.decrby(keys.projectArtifactBytes(this.p, space.project), bytes);

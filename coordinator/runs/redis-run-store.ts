@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { Value } from 'typebox/value';
 import { TunehiveError } from '../../shared/errors.js';
-import { directRunKeys, experimentKeys, keys, trialId } from '../../shared/redis-keys.js';
+import { directRunKeys, experimentKeys, keys, trialId, runArtifactKeys } from '../../shared/redis-keys.js';
 import {
   EXPERIMENT_ID, newDirectRunId, parseRunId, ProvenanceSchema, RUN_LIMITS, RUN_STATUS_OF_TRIAL, RUN_STATUSES,
   type Provenance, type RunRef, type RunStatus, type RunView,
@@ -162,7 +162,7 @@ export class RedisRunStore implements RunStore {
       const rows = (await pipe.exec()) ?? [];
       runs.forEach((r, i) => {
         const fields = (rows[i]?.[1] ?? []) as string[];
-        out.push(...directRunKeys(p, id, suffixOf(r), fields.filter((f) => f.startsWith('x:')).map((f) => f.slice(2))));
+        out.push(...directRunKeys(p, id, suffixOf(r), fields.filter((f) => f.startsWith('x:')).map((f) => f.slice(2))), ...runArtifactKeys(p, id, r));
       });
     }
     return out;
@@ -212,16 +212,71 @@ export class RedisRunStore implements RunStore {
     return (await this.getRun(id))!;
   }
 
+  /**
+   * Creates many direct runs of one experiment, whole (params, tags, status, times, one point per
+   * metric), pipelined 500 script calls per round trip: imports (and the search bench) write
+   * 100,000 runs in seconds instead of one request each. Returns the new run ids.
+   */
+  async importRuns(experimentId: string, inputs: ReadonlyArray<CreateRunInput & { endTime?: number; metrics?: Record<string, number> }>, now = Date.now()): Promise<string[]> {
+    const e = experimentId;
+    if (!(await this.experimentProject(e))) throw experimentNotFound(e, 'experimentId');
+    const ids: string[] = [];
+    for (let i = 0; i < inputs.length; i += 500) {
+      const pipe = this.redis.pipeline() as unknown as Record<string, (...a: (string | number)[]) => unknown> & { exec(): Promise<Array<[Error | null, unknown]> | null> };
+      for (const input of inputs.slice(i, i + 500)) {
+        const id = newDirectRunId(e, this.random);
+        ids.push(id);
+        const status = input.status ?? 'RUNNING';
+        const start = input.startTime ?? now;
+        const ops: Op[] = [[F.name, 'S', input.name ?? id.slice(e.length + 1), undefined], [F.status, 'S', status, undefined], [F.state, 'S', status, undefined],
+          [F.start, 'S', String(start), undefined], [F.by, 'S', input.createdBy, undefined]];
+        if (input.endTime !== undefined) ops.push([F.end, 'S', String(input.endTime), undefined]);
+        for (const [k, v] of Object.entries(checkParams(input.params ?? {}))) ops.push([paramField(k), 'S', v, keys.runIndexParam(this.p, e, k)]);
+        for (const [k, v] of Object.entries(checkTags(input.tags ?? {}, 'tags'))) ops.push([tagField(k), 'S', v, keys.runIndexTag(this.p, e, k)]);
+        const metrics = Object.entries(input.metrics ?? {});
+        if (metrics.length > 0) ops.push([F.points, 'N', String(metrics.length), String(DIRECT_RUN_MAX_POINTS)]);
+        for (const [k, v] of metrics) {
+          if (!METRIC_NAME.test(k) || !Number.isFinite(v)) throw invalid(`metrics.${k}`, 'must be a metric name with a finite value');
+          ops.push(['', 'R', `0\t${v}\t${start}`, keys.directRunSeries(this.p, e, suffixOf(id), k)],
+            [metricField(k), 'S', String(v), keys.runIndexMetric(this.p, e, k)], [metricExtraField(k), 'S', `0\t${start}`, undefined]);
+        }
+        const { keyList, args } = this.writeArgs(e, keys.directRun(this.p, e, suffixOf(id)), id, 'create', now, start, true, ops);
+        pipe.th_writeRun!(keyList.length, ...keyList, ...args);
+      }
+      for (const [err] of (await pipe.exec()) ?? []) if (err) throw err;
+    }
+    return ids;
+  }
+
   async getRun(runId: string): Promise<RunView | undefined> {
     return (await this.getRuns([runId]))[0];
   }
 
   async getRuns(runIds: readonly string[]): Promise<Array<RunView | undefined>> {
-    return Promise.all(runIds.map(async (id) => {
-      const ref = parseRunId(id);
-      if (!ref) return undefined;
-      return ref.kind === 'direct' ? this.directView(ref) : this.trialView(ref);
-    }));
+    const refs = runIds.map((id) => parseRunId(id));
+    // Direct runs: their documents and provenance in one pipeline, each experiment's project once.
+    const direct = refs.flatMap((r, i) => (r?.kind === 'direct' ? [{ r, i }] : []));
+    const projects = new Map<string, Promise<string | undefined>>();
+    const projectOf = (e: string) => {
+      let p = projects.get(e);
+      if (!p) projects.set(e, (p = this.experimentProject(e)));
+      return p;
+    };
+    const out: Array<RunView | undefined> = new Array(runIds.length).fill(undefined);
+    const pipe = this.redis.pipeline();
+    for (const { r } of direct) pipe.hgetall(this.docKey(r)).hgetall(this.provenanceKey(r));
+    const rows = direct.length > 0 ? ((await pipe.exec()) ?? []) : [];
+    await Promise.all([
+      ...direct.map(async ({ r, i }, j) => {
+        const project = await projectOf(r.experimentId);
+        const h = rows[2 * j]?.[1] as Record<string, string> | undefined;
+        if (project && h) out[i] = directViewOf(r, project, h, (rows[2 * j + 1]?.[1] ?? {}) as Record<string, string>);
+      }),
+      ...refs.map(async (r, i) => {
+        if (r?.kind === 'trial') out[i] = await this.trialView(r);
+      }),
+    ]);
+    return out;
   }
 
   async updateRun(runId: string, patch: { name?: string; status?: RunStatus; endTime?: number; note?: string }, now = Date.now()): Promise<RunView> {
@@ -423,26 +478,6 @@ export class RedisRunStore implements RunStore {
 
   // ---- views ----
 
-  private async directView(ref: RunRef): Promise<RunView | undefined> {
-    const [[, h], [, prov]] = (await this.redis.pipeline().hgetall(this.docKey(ref)).hgetall(this.provenanceKey(ref)).exec()) as [[unknown, Record<string, string>], [unknown, Record<string, string>]];
-    if (!h[F.created]) return undefined;
-    const project = await this.experimentProject(ref.experimentId);
-    if (!project) return undefined;
-    const metrics: RunView['metrics'] = {};
-    const extra = family(h, 'x:');
-    for (const [k, v] of Object.entries(family(h, 'm:'))) {
-      const [step, t] = (extra[k] ?? '0\t0').split('\t');
-      metrics[k] = { value: Number(v), step: Number(step), timestamp: Number(t) };
-    }
-    return {
-      id: ref.runId, experimentId: ref.experimentId, project, name: h[F.name] ?? '', kind: 'direct',
-      status: (h[F.status] ?? 'RUNNING') as ViewStatus, state: h[F.state] ?? h[F.status] ?? 'RUNNING',
-      startTime: optNum(h[F.start]), endTime: optNum(h[F.end]), parentRunId: h[F.parent] ?? null,
-      params: family(h, 'p:'), metrics, tags: family(h, 't:'), note: h[F.note] ?? '', provenance: latestProvenance(prov),
-      studyId: null, trialNumber: null, rerunOf: h[F.rerunOf] ?? null,
-    };
-  }
-
   private async trialView(ref: Extract<RunRef, { kind: 'trial' }>): Promise<RunView | undefined> {
     const { experimentId: s, trialNumber: n } = ref;
     const [trial, spec, counts, [[, doc], [, prov]]] = await Promise.all([
@@ -488,7 +523,13 @@ export class RedisRunStore implements RunStore {
       ...RUN_STATUSES_ORDER.map((s) => keys.runIndexStatus(p, e, s)), keys.experiment(p, e), keys.experimentDirectRuns(p, e)];
   }
 
-  private async write(e: string, docKey: string, runId: string, mode: 'create' | 'update' | 'ensure' | 'params' | 'metrics', now: number, created: number, newDirect: boolean, ops: Op[]): Promise<unknown[]> {
+  private async write(e: string, docKey: string, runId: string, mode: WriteMode, now: number, created: number, newDirect: boolean, ops: Op[]): Promise<unknown[]> {
+    const { keyList, args } = this.writeArgs(e, docKey, runId, mode, now, created, newDirect, ops);
+    return (await this.studies.script('writeRun-12', keyList, args)) as unknown[];
+  }
+
+  /** writeRun-12.lua's keys and arguments: per-name index keys follow the fixed ones, each once. */
+  private writeArgs(e: string, docKey: string, runId: string, mode: WriteMode, now: number, created: number, newDirect: boolean, ops: Op[]): { keyList: string[]; args: (string | number)[] } {
     const extra: string[] = [];
     const pos = new Map<string, number>();
     const args: (string | number)[] = [runId, mode, now, created, newDirect ? 1 : 0];
@@ -504,8 +545,27 @@ export class RedisRunStore implements RunStore {
       }
       args.push(field, op, value, at);
     }
-    return (await this.studies.script('writeRun-12', [...this.fixedKeys(e, docKey), ...extra], args)) as unknown[];
+    return { keyList: [...this.fixedKeys(e, docKey), ...extra], args };
   }
+}
+
+type WriteMode = 'create' | 'update' | 'ensure' | 'params' | 'metrics';
+
+function directViewOf(ref: RunRef, project: string, h: Record<string, string>, prov: Record<string, string>): RunView | undefined {
+  if (!h[F.created]) return undefined;
+  const metrics: RunView['metrics'] = {};
+  const extra = family(h, 'x:');
+  for (const [k, v] of Object.entries(family(h, 'm:'))) {
+    const [step, t] = (extra[k] ?? '0\t0').split('\t');
+    metrics[k] = { value: Number(v), step: Number(step), timestamp: Number(t) };
+  }
+  return {
+    id: ref.runId, experimentId: ref.experimentId, project, name: h[F.name] ?? '', kind: 'direct',
+    status: (h[F.status] ?? 'RUNNING') as ViewStatus, state: h[F.state] ?? h[F.status] ?? 'RUNNING',
+    startTime: optNum(h[F.start]), endTime: optNum(h[F.end]), parentRunId: h[F.parent] ?? null,
+    params: family(h, 'p:'), metrics, tags: family(h, 't:'), note: h[F.note] ?? '', provenance: latestProvenance(prov),
+    studyId: null, trialNumber: null, rerunOf: h[F.rerunOf] ?? null,
+  };
 }
 
 /** RunViewSchema's status union is built from a mapped array, which TypeBox types as never: the value is a RunStatus. */

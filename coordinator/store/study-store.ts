@@ -79,9 +79,9 @@ export type FinishOutcome = 'COMPLETED' | 'FAILED' | 'PRUNED' | 'PAUSED' | 'CANC
 const SCRIPT_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
 const SCRIPTS = ['createTrial-3', 'startAttempt-3', 'appendMetrics-3', 'finishTrial-5', 'endWaitingTrial-5', 'endStudy-1', 'commitCheckpoint-1',
   'acquireLease-1', 'releaseLease-1', 'recordDecision-1', 'resumeTrial-7', 'indexReports-4', 'recordPause-3', 'heartbeat-2',
+  'reserveArtifacts-3', 'commitArtifact-4', 'deleteArtifacts-3', 'reserveProjectArtifacts-2', 'commitProjectArtifact-2',
   // Runs and experiments (coordinator/runs/redis-run-store.ts calls them through `script`).
   'writeRun-12', 'deleteRun-12', 'createExperiment-2', 'searchRuns-3',
-  'reserveArtifacts-3', 'commitArtifact-4', 'deleteArtifacts-3', 'reserveProjectArtifacts-2', 'commitProjectArtifact-2',
   // Model registry (coordinator/registry/redis-model-registry.ts).
   'registryCreateModel-2', 'registryPatchModel-1', 'registryRename-2', 'registryDeleteModel-5', 'registryCreateVersion-3',
   'registryPatchVersion-2', 'registryTransition-3', 'registrySetAlias-4', 'registryDeleteAlias-3', 'registryDeleteVersion-4'] as const;
@@ -134,11 +134,6 @@ export class RedisStudyStore implements StudyStore {
     } catch {
       this.trialIndexFailures++;
     }
-  }
-
-  /** The artifact index's scripts (coordinator/artifacts/artifact-index.ts) run here, where every script is registered. */
-  runArtifactScript(name: Extract<ScriptName, `${string}Artifact${string}`>, keyList: string[], args: (string | number)[]): Promise<unknown> {
-    return this.run(name, keyList, args);
   }
 
   private run(name: ScriptName, keyList: string[], args: (string | number)[]): Promise<unknown> {

@@ -213,3 +213,30 @@ describe('project artifact quota (--project-artifact-bytes)', () => {
     expect((await c.put(a.runId, 'w.bin', Buffer.alloc(2900))).status).toBe(201);
   });
 });
+
+describe('artifacts of direct runs (RunStore)', () => {
+  let stack: TestStack;
+  beforeAll(async () => { stack = await startTestStack('art-direct', { workers: 0, coordinator: { projectArtifactBytes: 10_000 } }); });
+  afterAll(async () => stack?.close());
+
+  it('a direct run of a plain experiment takes uploads under the default quotas; deleting the run removes bytes, entries and accounting', async () => {
+    const c = client(stack);
+    const runs = stack.coordinator.runs;
+    const exp = await runs.createExperiment({ project: 'default', name: 'direct-artifacts', createdBy: 'test' });
+    const run = await runs.createRun({ experimentId: exp.id, createdBy: 'test' });
+    const body = Buffer.from('direct run weights');
+    expect((await c.put(run.id, 'weights.bin', body, { 'x-content-sha256': sha(body) })).status).toBe(201);
+    expect((await c.list(run.id)).body.files.map((f: any) => [f.path, f.sha256])).toEqual([['weights.bin', sha(body)]]);
+    expect(sha((await c.get(run.id, 'weights.bin')).bytes)).toBe(sha(body));
+    // The project quota covers direct runs too.
+    expect((await c.put(run.id, 'big.bin', Buffer.alloc(10_000))).status).toBe(413);
+    const redis = stack.coordinator.store.redis;
+    expect(Number(await redis.get(keys.projectArtifactBytes(stack.prefix, 'default')))).toBe(body.length);
+    await stack.coordinator.artifacts.deleteRun(run.id);
+    expect(await stack.coordinator.artifacts.store.stat(`runs/${exp.id}/${run.id}/weights.bin`)).toBeUndefined();
+    expect(await redis.exists(keys.runArtifacts(stack.prefix, exp.id, run.id))).toBe(0);
+    expect(Number(await redis.get(keys.projectArtifactBytes(stack.prefix, 'default')))).toBe(0);
+    // A direct run id that was never created is unknown.
+    expect((await c.list(`${exp.id}.r000000000000`)).status).toBe(404);
+  });
+});
