@@ -136,7 +136,9 @@ async function searchRuns(args: string[]): Promise<number> {
 
   const runs: any[] = [];
   let token: string | null = null;
-  // Bounded: every page brings at least one run or ends the loop, and at most `max` are kept.
+  let emptyPages = 0;
+  // Bounded: at most `max` runs are kept, and a run of empty pages (a server that hands out
+  // tokens without runs) ends the loop.
   do {
     const q = new URLSearchParams();
     if (filter.trim()) q.set('filter', filter);
@@ -148,7 +150,8 @@ async function searchRuns(args: string[]): Promise<number> {
       throw serverFilterError(err, filter, orderBy);
     });
     runs.push(...page.runs.slice(0, max - runs.length));
-    token = page.runs.length > 0 ? page.nextPageToken || null : null;
+    emptyPages = page.runs.length === 0 ? emptyPages + 1 : 0;
+    token = emptyPages < 10 ? page.nextPageToken || null : null;
   } while (token && runs.length < max);
 
   if (output === 'json') console.log(JSON.stringify({ runs, nextPageToken: token }, null, 2));

@@ -208,7 +208,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   };
 
   const app = await buildApp({
-    store, runner, workers, log: o.log.child({ part: 'api' }), auth,
+    store, runner, workers, runs, log: o.log.child({ part: 'api' }), auth,
     ...(o.tls ? { https: { key: o.tls.key, cert: o.tls.cert } } : {}),
     plugins: [
       async (a) => { await a.register(opsRoutes, { redis, metrics, workers, access }); },

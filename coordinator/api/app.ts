@@ -27,11 +27,15 @@ import { ANY_TOKEN, describeRule, type AuthRule } from '../auth/rules.js';
 import { tokenRoutes } from './token-routes.js';
 import { projectRoutes } from './project-routes.js';
 import { auditRoutes } from './audit-routes.js';
+import type { RunStore } from '../runs/run-store-contract.js';
+import { runCompareRoutes } from './run-compare-routes.js';
 
 export interface ApiDeps {
   store: StudyStore;
   runner: StudyRunner;
   workers: WorkerDirectory;
+  /** Experiments and runs (issue 11): the run routes are registered when given. */
+  runs?: RunStore;
   log: Logger;
   /** Extra routes (operations endpoints) registered by the composition root. */
   plugins?: Array<(app: FastifyInstance) => Promise<void> | void>;
@@ -156,6 +160,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(studyRoutes, { prefix: '/api/v1', store: deps.store, runner: deps.runner, workers: deps.workers, ...(deps.auth !== 'disabled-for-benchmark' ? { access: deps.auth.access } : {}) });
   await app.register(trialRoutes, { prefix: '/api/v1', store: deps.store, runner: deps.runner });
   await app.register(askTellRoutes, { prefix: '/api/v1', askTell: new AskTell(deps.store, deps.runner) });
+  if (deps.runs) {
+    await app.register(runCompareRoutes, { prefix: '/api/v1', runs: deps.runs, ...(deps.auth !== 'disabled-for-benchmark' ? { access: deps.auth.access } : {}) });
+  }
   for (const plugin of deps.plugins ?? []) await plugin(app);
   return app;
 }

@@ -121,8 +121,10 @@ export async function registerHttpAuth(app: FastifyInstance, auth: HttpAuth, sto
       blocked.delete(req.ip);
     }
     const rec = await auth.verifier.verify(token);
-    // Only API tokens speak HTTP: join tokens and worker credentials are for the gRPC service.
-    if (!rec || rec.kind !== 'api') return refuse(req, reply, false);
+    // Only API tokens speak HTTP: join tokens and worker credentials are for the gRPC service,
+    // run tokens for the MLflow routes of their own run.
+    if (!rec || (rec.kind !== 'api' && rec.kind !== 'run')) return refuse(req, reply, false);
+    if (rec.kind === 'run' && !('runToken' in rule && rule.runToken)) throw forbidden("a trial's run token may only log to its own run (MLflow run routes)");
     req.principal = principalOf(rec);
     if ('admin' in rule && !req.principal.admin) throw forbidden('this needs an admin token');
     if ('scope' in rule && !req.principal.admin && !req.principal.scopes.includes(rule.scope)) {
@@ -134,7 +136,8 @@ export async function registerHttpAuth(app: FastifyInstance, auth: HttpAuth, sto
   app.addHook('preHandler', async (req) => {
     const rule = req.routeOptions.config?.auth;
     if (!rule || !req.principal) return;
-    const id = String((req.params as Record<string, unknown> | undefined)?.id ?? (req.params as Record<string, unknown> | undefined)?.name ?? '');
+    const id = 'idIn' in rule && rule.idIn ? idFrom(req, rule.idIn) : String((req.params as Record<string, unknown> | undefined)?.id ?? (req.params as Record<string, unknown> | undefined)?.name ?? '');
+    const runOnly = req.principal.runId;
     if ('study' in rule) {
       const study = STUDY_ID.test(id) ? await store.getStudy(id) : undefined;
       if (!study) throw studyNotFound(id)();
@@ -151,6 +154,9 @@ export async function registerHttpAuth(app: FastifyInstance, auth: HttpAuth, sto
       const [experimentId, role, missing] = 'run' in rule
         ? [parseRunId(id)?.experimentId, rule.run, runNotFound(id)] as const
         : [EXPERIMENT_ID.test(id) ? id : undefined, rule.experiment, experimentNotFound(id)] as const;
+      if (runOnly !== undefined && ('run' in rule ? id !== runOnly : experimentId !== parseRunId(runOnly)?.experimentId)) {
+        throw forbidden(`this run token may only act on run ${runOnly}`);
+      }
       const project = experimentId && (await experimentProject(experimentId));
       if (!project) throw missing();
       await auth.access.require(req.principal, project, role, missing);
@@ -182,4 +188,17 @@ export async function registerHttpAuth(app: FastifyInstance, auth: HttpAuth, sto
       req.log.error({ err }, 'audit log write failed');
     }
   });
+}
+
+/** The id an `idIn` rule names: the first of its places present in the request (rules.ts). */
+function idFrom(req: FastifyRequest, places: readonly string[]): string {
+  for (const place of places) {
+    const m = /^(query|body|params)\.([A-Za-z0-9_*]+)(?:\[(\d+)\])?$/.exec(place);
+    if (!m) continue;
+    const part = (m[1] === 'query' ? req.query : m[1] === 'body' ? req.body : req.params) as Record<string, unknown> | undefined;
+    const v = part?.[m[2]!];
+    if (typeof v !== 'string' || v === '') continue;
+    return m[3] === undefined ? v : (v.split('/').filter(Boolean)[Number(m[3])] ?? '');
+  }
+  return '';
 }

@@ -41,6 +41,8 @@ describe('auth matrix over every route of the OpenAPI document', () => {
   let stack: TestStack;
   let base: string;
   let a: { studyId: string; trialId: string };
+  /** A second run of project A, for the routes that take several run ids (compare). */
+  let secondRunA: string;
   let viewerA: string;
   let editorA: string;
   let ownerB: string;
@@ -63,6 +65,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
     expect((await call(base, 'POST', '/api/v1/models', { body: { name: 'matrix-model', project: 'proj-a' } })).status).toBe(201);
     expect((await call(base, 'POST', '/api/v1/models/matrix-model/versions', { body: { runId: a.trialId, path: 'matrix.txt' } })).status).toBe(201);
     expect((await call(base, 'PUT', '/api/v1/models/matrix-model/aliases/champion', { body: { version: 1 } })).status).toBe(200);
+    secondRunA = (await call(base, 'POST', `/api/v1/studies/${a.studyId}/trials/ask`)).body.id;
     const doc = await call(base, 'GET', '/api/v1/openapi.json');
     expect(doc.status).toBe(200);
     ops = Object.entries(doc.body.paths as Record<string, Record<string, any>>).flatMap(([path, methods]) =>
@@ -73,6 +76,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
   const urlOf = (path: string) => path
     .replace('/models/{name}', '/models/matrix-model').replace('{version}', '1').replace('{alias}', 'champion')
     .replace('/runs/{id}', `/runs/${a.trialId}`).replace('{*}', 'matrix.txt')
+    .replace(/^\/api\/v1\/runs\/compare$/, `/api/v1/runs/compare?ids=${a.trialId},${secondRunA}`)
     .replace('/metrics/{name}', '/metrics/loss').replace('/trials/{id}', `/trials/${a.trialId}`).replace('{trialId}', a.trialId.split('.')[1]!)
     .replace('/tokens/{id}', `/tokens/${aliceTokenId}`).replace('{id}', a.studyId).replace('{name}', 'proj-a').replace('{owner}', 'ed');
   const bodyOf = (method: string, path: string) => {
@@ -142,6 +146,12 @@ describe('auth matrix over every route of the OpenAPI document', () => {
       } else if (label === 'POST /api/v1/studies') {
         expect(r.status, label).toBe(404);
         expect(r.body.error.fields[0].field).toBe('project');
+      } else if (label === 'GET /api/v1/runs/compare') {
+        // The ids are in the query: the handler checks each, and an unreadable run is an unknown one.
+        expect(r.status, label).toBe(404);
+        expect(r.body.error.code, label).toBe('TH_ERR_RUN_NOT_FOUND');
+        const unknown = await call(base, 'GET', `/api/v1/runs/compare?ids=${a.studyId}.99999,${secondRunA}`, { token: ownerB });
+        expect(r.text.replaceAll(a.trialId, 'ID'), label).toBe(unknown.text.replaceAll(`${a.studyId}.99999`, 'ID'));
       } else if (label === 'DELETE /api/v1/tokens/{id}') {
         // Someone else's token is answered like an unknown one.
         expect(r.status, label).toBe(404);
