@@ -208,7 +208,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   };
 
   const app = await buildApp({
-    store, runner, workers, runs, log: o.log.child({ part: 'api' }), auth,
+    store, runner, workers, log: o.log.child({ part: 'api' }), auth, runs, deleter,
     ...(o.tls ? { https: { key: o.tls.key, cert: o.tls.cert } } : {}),
     plugins: [
       async (a) => { await a.register(opsRoutes, { redis, metrics, workers, access }); },
@@ -239,6 +239,9 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   );
 
   runner.start(o.reconcileIntervalMs ?? 2000);
+  // Studies from before runs existed become searchable (once each; cheap when there are none).
+  let closingRuns = false;
+  const backfill = runs.backfillStudies(() => closingRuns).catch((err: unknown) => o.log.warn({ err }, 'indexing older studies for run search failed; it is retried at the next start'));
   sweeper.start();
   o.log.info({ http: httpPort, grpc: grpcPort }, 'coordinator listening');
 
@@ -249,6 +252,8 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
     app, store, runs, creds, projects, runner, deleter, janitor, sweeper, artifacts, checkpoints, registry,
     close() {
       closing ??= (async () => {
+        closingRuns = true;
+        await backfill;
         await sweeper.close();
         await runner.close();
         await app.close();

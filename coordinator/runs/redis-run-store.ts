@@ -460,6 +460,40 @@ export class RedisRunStore implements RunStore {
     await this.write(studyId, keys.trialRun(this.p, studyId, number), runId, 'ensure', now, Number(createdAt ?? now), false, ops);
   }
 
+  /**
+   * Indexes the trial runs of studies from before runs existed: a study whose experiment hash
+   * was never written (every run write sets its lastActivity) gets each trial's run document,
+   * latest metric values included. Bounded work per study (one trial at a time); `stop` ends it
+   * early (the coordinator closing). Returns the studies indexed.
+   */
+  async backfillStudies(stop: () => boolean = () => false): Promise<number> {
+    let done = 0;
+    for (let from = 0; !stop(); from += 500) {
+      const ids = await this.redis.zrange(keys.studies(this.p), String(from), String(from + 499));
+      if (ids.length === 0) break;
+      for (const id of ids) {
+        if (stop()) break;
+        if (await this.redis.hexists(keys.experiment(this.p, id), 'lastActivity')) continue;
+        const created = Number((await this.redis.hget(keys.study(this.p, id), 'nextNumber')) ?? 0);
+        for (let n = 0; n < created && !stop(); n++) {
+          await this.indexTrial(id, n);
+          await this.indexTrialMetrics(id, n);
+        }
+        done++;
+      }
+    }
+    return done;
+  }
+
+  /** Writes a trial's latest metric values into its run document and the metric indexes (backfill). */
+  async indexTrialMetrics(studyId: string, number: number): Promise<void> {
+    const counts = await this.studies.metricCounts(studyId, number);
+    if (counts.size === 0) return;
+    const last = await this.studies.lastPoints(studyId, number, [...counts.keys()]);
+    const ops: Op[] = [...last].map(([name, pt]) => [metricField(name), 'S', String(pt.value), keys.runIndexMetric(this.p, studyId, name)]);
+    await this.write(studyId, keys.trialRun(this.p, studyId, number), trialId(studyId, number), 'ensure', Date.now(), Date.now(), false, ops);
+  }
+
   private async ensureTrialDoc(ref: Extract<RunRef, { kind: 'trial' }>): Promise<void> {
     if (!(await this.redis.hexists(keys.trialRun(this.p, ref.experimentId, ref.trialNumber), F.created))) await this.indexTrial(ref.experimentId, ref.trialNumber);
   }

@@ -190,4 +190,22 @@ describe('RunStore contract: redis', () => {
     // The name is free again.
     await store.createExperiment({ project: 'default', name: 'to delete', createdBy: 'ann' });
   });
+  it('backfill: trials of a study from before runs existed become searchable, latest metrics included', async () => {
+    const h = harness();
+    h.studies.onTrialChanged = undefined;
+    const study = await h.studies.createStudy(spec());
+    for (let n = 0; n < 3; n++) await h.studies.createTrial(study.id, n, { lr: n / 10, model: n === 1 ? 'gbm' : 'rf' }, 10);
+    const { attempt } = await h.studies.startAttempt(study.id, 1, 'w', 0, '', 1);
+    await h.studies.appendMetrics(study.id, 1, attempt, 1, 'loss', [{ name: 'loss', step: 0, value: 0.3, timeMs: Date.now() }], 100);
+    // What an older coordinator left: no run documents, no experiment hash, no indexes.
+    await h.redis.del(...[0, 1, 2].map((n) => keys.trialRun(h.prefix, study.id, n)), keys.experiment(h.prefix, study.id), keys.runIndexMetric(h.prefix, study.id, 'loss'));
+    expect((await h.runs.search({ projects: ['default'], pageSize: 10 })).runs).toEqual([]);
+    expect(await h.runs.backfillStudies()).toBe(1);
+    const found = await h.runs.search({ projects: ['default'], pageSize: 10, filter: { type: 'clause', clause: { key: { kind: 'metric', name: 'loss' }, op: '<', value: 0.5, at: 0 } } });
+    expect(found.runs.map((r) => r.id)).toEqual([`${study.id}.1`]);
+    expect(found.runs[0]).toMatchObject({ params: { model: 'gbm' }, tags: { stage: 'dev', owner: 'ann' }, status: 'RUNNING' });
+    expect((await h.runs.search({ projects: ['default'], pageSize: 10 })).runs).toHaveLength(3);
+    // Once: a second pass finds nothing to do.
+    expect(await h.runs.backfillStudies()).toBe(0);
+  });
 });

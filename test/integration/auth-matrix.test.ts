@@ -8,7 +8,7 @@ import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { call, ensureProject, studyWithTrial, userToken } from '../helpers/auth.js';
 
 type Rule = { public?: true; token?: true; admin?: true; scope?: string; openable?: boolean; study?: string; trial?: string; project?: string; run?: string; experiment?: string; model?: string };
-/** The role a route needs in a project (whatever names the project: a study, trial, run, experiment or the project itself). */
+/** The role a route needs in a project (whatever names the project: a study, trial, run, experiment, model or the project itself). */
 const projectRole = (r: Rule) => r.study ?? r.trial ?? r.project ?? r.run ?? r.experiment ?? r.model;
 /** MLflow's routes answer errors in MLflow's shape ({error_code, message}). */
 const isMlflow = (path: string) => /^\/(ajax-)?api\/2\.0\//.test(path);
@@ -22,6 +22,12 @@ const BODIES: Record<string, unknown> = {
   'POST /api/v1/tokens': { description: 'matrix' },
   'POST /api/v1/projects': { name: 'matrix-made' },
   'PUT /api/v1/projects/{name}/members/{owner}': { role: 'editor' },
+  'POST /api/v1/experiments': { project: 'proj-a', name: 'matrix-experiment' },
+  'PATCH /api/v1/experiments/{id}': { description: 'matrix' },
+  'PATCH /api/v1/runs/{id}': { tags: { matrix: 'yes' } },
+  'POST /api/v1/runs/{id}/params': { params: { matrix: '1' } },
+  'POST /api/v1/runs/{id}/metrics': { metrics: [{ name: 'loss', value: 1 }] },
+  // 'POST /api/v1/runs' is set in beforeAll: it names project A's experiment.
   // The raw body is the artifact (any content type).
   'PUT /api/v1/runs/{id}/artifacts/{*}': 'matrix artifact',
   // Model registry (native): the model "matrix-model" (proj-a) with version 1 and alias champion.
@@ -35,14 +41,16 @@ const BODIES: Record<string, unknown> = {
 /** The MLflow registry's write routes (both prefixes): one body that names the matrix model. */
 const MLFLOW_BODY = { name: 'matrix-model', version: '1', alias: 'champion', key: 'k', value: 'v', new_name: 'matrix-renamed', stage: 'Staging', source: 'runs:/RUN/matrix.txt', description: 'matrix' };
 const NO_BODY = new Set(['POST /api/v1/studies/{id}/stop', 'POST /api/v1/studies/{id}/trials/ask', 'DELETE /api/v1/studies/{id}', 'DELETE /api/v1/tokens/{id}', 'DELETE /api/v1/projects/{name}/members/{owner}', 'DELETE /api/v1/workers/{id}', 'DELETE /api/v1/projects/{name}',
-  'DELETE /api/v1/runs/{id}/artifacts/{*}', 'DELETE /api/v1/models/{name}', 'DELETE /api/v1/models/{name}/versions/{version}', 'DELETE /api/v1/models/{name}/aliases/{alias}']);
+  'DELETE /api/v1/runs/{id}', 'DELETE /api/v1/experiments/{id}', 'DELETE /api/v1/runs/{id}/artifacts/{*}',
+  'DELETE /api/v1/models/{name}', 'DELETE /api/v1/models/{name}/versions/{version}', 'DELETE /api/v1/models/{name}/aliases/{alias}']);
 
 describe('auth matrix over every route of the OpenAPI document', () => {
   let stack: TestStack;
   let base: string;
   let a: { studyId: string; trialId: string };
-  /** A second run of project A, for the routes that take several run ids (compare). */
-  let secondRunA: string;
+  // Project A's plain experiment and two direct runs in it (the {run} and {experiment} rules).
+  let experimentA: string;
+  let runsA: string[];
   let viewerA: string;
   let editorA: string;
   let ownerB: string;
@@ -60,12 +68,15 @@ describe('auth matrix over every route of the OpenAPI document', () => {
     editorA = (await userToken(base, 'ed', { 'proj-a': 'editor' })).token;
     ownerB = (await userToken(base, 'bob', { 'proj-b': 'owner' })).token;
     a = await studyWithTrial(base, 'proj-a');
-    // The artifact the read routes ask for (the delete route, run last as admin, may remove it).
-    expect((await call(base, 'PUT', `/api/v1/runs/${a.trialId}/artifacts/matrix.txt`, { body: 'matrix artifact' })).status).toBe(201);
+    const exp = await stack.coordinator.runs.createExperiment({ project: 'proj-a', name: 'matrix-runs', createdBy: 'alice' });
+    experimentA = exp.id;
+    runsA = [(await stack.coordinator.runs.createRun({ experimentId: exp.id, createdBy: 'alice' })).id, (await stack.coordinator.runs.createRun({ experimentId: exp.id, createdBy: 'alice' })).id];
+    BODIES['POST /api/v1/runs'] = { experimentId: experimentA };
+    // The artifact the read routes ask for (the delete route, run last as admin, may remove it), and the registry's fixtures.
+    expect((await call(base, 'PUT', `/api/v1/runs/${runsA[0]}/artifacts/matrix.txt`, { body: 'matrix artifact' })).status).toBe(201);
     expect((await call(base, 'POST', '/api/v1/models', { body: { name: 'matrix-model', project: 'proj-a' } })).status).toBe(201);
-    expect((await call(base, 'POST', '/api/v1/models/matrix-model/versions', { body: { runId: a.trialId, path: 'matrix.txt' } })).status).toBe(201);
+    expect((await call(base, 'POST', '/api/v1/models/matrix-model/versions', { body: { runId: runsA[0], path: 'matrix.txt' } })).status).toBe(201);
     expect((await call(base, 'PUT', '/api/v1/models/matrix-model/aliases/champion', { body: { version: 1 } })).status).toBe(200);
-    secondRunA = (await call(base, 'POST', `/api/v1/studies/${a.studyId}/trials/ask`)).body.id;
     const doc = await call(base, 'GET', '/api/v1/openapi.json');
     expect(doc.status).toBe(200);
     ops = Object.entries(doc.body.paths as Record<string, Record<string, any>>).flatMap(([path, methods]) =>
@@ -74,16 +85,16 @@ describe('auth matrix over every route of the OpenAPI document', () => {
   afterAll(async () => stack?.close());
 
   const urlOf = (path: string) => path
-    .replace('/models/{name}', '/models/matrix-model').replace('{version}', '1').replace('{alias}', 'champion')
-    .replace('/runs/{id}', `/runs/${a.trialId}`).replace('{*}', 'matrix.txt')
-    .replace(/^\/api\/v1\/runs\/compare$/, `/api/v1/runs/compare?ids=${a.trialId},${secondRunA}`)
+    .replace('/models/{name}', '/models/matrix-model').replace('{version}', '1').replace('{alias}', 'champion').replace('{*}', 'matrix.txt')
+    .replace(/^\/api\/v1\/runs\/compare$/, `/api/v1/runs/compare?ids=${runsA[0]},${runsA[1]}`)
+    .replace('/runs/{id}', `/runs/${runsA[0]}`).replace('/experiments/{id}', `/experiments/${experimentA}`)
     .replace('/metrics/{name}', '/metrics/loss').replace('/trials/{id}', `/trials/${a.trialId}`).replace('{trialId}', a.trialId.split('.')[1]!)
     .replace('/tokens/{id}', `/tokens/${aliceTokenId}`).replace('{id}', a.studyId).replace('{name}', 'proj-a').replace('{owner}', 'ed');
   const bodyOf = (method: string, path: string) => {
     const key = `${method} ${path}`;
     if (method === 'GET') return undefined;
-    if (key in BODIES) return JSON.parse(JSON.stringify(BODIES[key]).replace('RUN', a.trialId));
-    if (isMlflow(path) && /\/(registered-models|model-versions)\//.test(path)) return { ...MLFLOW_BODY, source: `runs:/${a.trialId}/matrix.txt` };
+    if (key in BODIES) return JSON.parse(JSON.stringify(BODIES[key]).replace('RUN', runsA[0]!));
+    if (isMlflow(path) && /\/(registered-models|model-versions)\//.test(path)) return { ...MLFLOW_BODY, source: `runs:/${runsA[0]}/matrix.txt` };
     if (NO_BODY.has(key)) return undefined;
     throw new Error(`${key} is a write route the auth matrix does not know: add its body to BODIES (or NO_BODY)`);
   };
@@ -93,7 +104,9 @@ describe('auth matrix over every route of the OpenAPI document', () => {
   it('covers the routes it should, and every route declares its rule', () => {
     expect(ops.length).toBeGreaterThanOrEqual(24);
     const keys = ops.map((o) => `${o.method} ${o.path}`);
-    for (const k of ['GET /api/v1/runs/{id}/artifacts', 'GET /api/v1/models/{name}', 'PUT /api/v1/models/{name}/aliases/{alias}', 'GET /api/v1/models/{name}/versions/{version}/files/{*}', 'POST /api/2.0/mlflow/registered-models/create', 'GET /ajax-api/2.0/mlflow/model-versions/get-download-uri', 'PUT /api/v1/runs/{id}/artifacts/{*}', 'GET /api/v1/runs/{id}/artifacts/{*}', 'DELETE /api/v1/runs/{id}/artifacts/{*}', 'GET /api/v1/studies/{id}', 'DELETE /api/v1/studies/{id}', 'GET /api/v1/trials/{id}/metrics/{name}', 'POST /api/v1/tokens', 'GET /api/v1/audit', 'GET /metrics', 'GET /healthz']) {
+    for (const k of ['GET /api/v1/runs/{id}/artifacts', 'PUT /api/v1/runs/{id}/artifacts/{*}', 'GET /api/v1/models/{name}', 'PUT /api/v1/models/{name}/aliases/{alias}',
+      'GET /api/v1/models/{name}/versions/{version}/files/{*}', 'POST /api/2.0/mlflow/registered-models/create', 'GET /ajax-api/2.0/mlflow/model-versions/get-download-uri', 'GET /api/v1/runs/{id}', 'PATCH /api/v1/runs/{id}', 'GET /api/v1/runs', 'POST /api/v1/runs', 'GET /api/v1/experiments/{id}', 'DELETE /api/v1/experiments/{id}',
+      'GET /api/v1/studies/{id}', 'DELETE /api/v1/studies/{id}', 'GET /api/v1/trials/{id}/metrics/{name}', 'POST /api/v1/tokens', 'GET /api/v1/audit', 'GET /metrics', 'GET /healthz']) {
       expect(keys).toContain(k);
     }
     for (const o of ops) {
@@ -104,6 +117,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
       if (/^\/api\/v1\/projects\/\{name\}/.test(o.path)) expect(o.rule.project, `${o.method} ${o.path}`).toBeDefined();
       if (/^\/api\/v1\/runs\/\{id\}/.test(o.path)) expect(o.rule.run, `${o.method} ${o.path}`).toBeDefined();
       if (/^\/api\/v1\/models\/\{name\}/.test(o.path)) expect(o.rule.model, `${o.method} ${o.path}`).toBeDefined();
+      if (/^\/api\/v1\/experiments\/\{id\}/.test(o.path)) expect(o.rule.experiment, `${o.method} ${o.path}`).toBeDefined();
       if (o.rule.public) expect(['/healthz', '/readyz'], `${o.path} may be public`).toContain(o.path);
     }
   });
@@ -137,21 +151,21 @@ describe('auth matrix over every route of the OpenAPI document', () => {
       if (o.rule.public) continue;
       const label = `${o.method} ${o.path}`;
       const r = await send(o, ownerB);
-      if (projectRole(o.rule)) {
+      if (o.rule.study || o.rule.trial || o.rule.project || o.rule.run || o.rule.experiment) {
         // Unreadable is unknown: a 404 that says no more than for an id that never existed.
         expect(r.status, label).toBe(404);
         expect(r.text, label).not.toContain('proj-a"');
       } else if (o.rule.scope || o.rule.admin) {
         expect(r.status, label).toBe(403);
-      } else if (label === 'POST /api/v1/studies') {
+      } else if (label === 'POST /api/v1/studies' || label === 'POST /api/v1/experiments') {
         expect(r.status, label).toBe(404);
         expect(r.body.error.fields[0].field).toBe('project');
-      } else if (label === 'GET /api/v1/runs/compare') {
-        // The ids are in the query: the handler checks each, and an unreadable run is an unknown one.
+      } else if (label === 'POST /api/v1/runs') {
         expect(r.status, label).toBe(404);
-        expect(r.body.error.code, label).toBe('TH_ERR_RUN_NOT_FOUND');
-        const unknown = await call(base, 'GET', `/api/v1/runs/compare?ids=${a.studyId}.99999,${secondRunA}`, { token: ownerB });
-        expect(r.text.replaceAll(a.trialId, 'ID'), label).toBe(unknown.text.replaceAll(`${a.studyId}.99999`, 'ID'));
+        expect(r.body.error.fields[0].field).toBe('experimentId');
+      } else if (label === 'GET /api/v1/runs/compare') {
+        expect(r.status, label).toBe(404);
+        expect(r.text, label).not.toContain('proj-a"');
       } else if (label === 'DELETE /api/v1/tokens/{id}') {
         // Someone else's token is answered like an unknown one.
         expect(r.status, label).toBe(404);
@@ -168,7 +182,8 @@ describe('auth matrix over every route of the OpenAPI document', () => {
     for (const o of ops) {
       if (o.rule.public) continue;
       const label = `${o.method} ${o.path}`;
-      const wanted = projectRole(o.rule) ?? (label === 'POST /api/v1/studies' ? 'editor' : undefined);
+      const wanted = o.rule.study ?? o.rule.trial ?? o.rule.project ?? o.rule.run ?? o.rule.experiment
+        ?? (['POST /api/v1/studies', 'POST /api/v1/experiments', 'POST /api/v1/runs'].includes(label) ? 'editor' : undefined);
       const r = await send(o, viewerA);
       if (o.rule.scope) {
         expect(r.status, label).toBe(403);
@@ -185,12 +200,13 @@ describe('auth matrix over every route of the OpenAPI document', () => {
       }
     }
     // An editor is too small for what needs an owner.
-    for (const o of ops.filter((x) => projectRole(x.rule) === 'owner')) {
+    for (const o of ops.filter((x) => (x.rule.study ?? x.rule.trial ?? x.rule.project ?? x.rule.run ?? x.rule.experiment) === 'owner')) {
       const r = await send(o, editorA);
       expect(r.status, `${o.method} ${o.path} as editor`).toBe(403);
       expect(r.body.error.message).toContain('needs role owner');
     }
     expect((await call(base, 'GET', `/api/v1/studies/${a.studyId}`)).body.state).toBe('RUNNING');
+    expect((await call(base, 'GET', `/api/v1/runs/${runsA[0]}`)).status).toBe(200);
   });
 
   it('answers every GET route to the admin token', async () => {

@@ -85,6 +85,15 @@ export class RunSearcher {
     };
   }
 
+  /** The Redis client and key prefix (the export reads the searched experiments' index names). */
+  get redisClient(): Redis { return this.redis; }
+  get keyPrefix(): string { return this.p; }
+
+  /** The experiments a search reads. */
+  experiments(q: RunSearch): Promise<string[]> {
+    return this.experimentsOf(q);
+  }
+
   /** The experiments searched: those named (in a readable project), or every one of the readable projects. */
   private async experimentsOf(q: RunSearch): Promise<string[]> {
     const p = this.p;
