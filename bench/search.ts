@@ -93,6 +93,7 @@ try {
       const o = parseOrderBy(q.orderBy);
       if (!f.ok || !o.ok) throw new Error(`bad query ${q.filter}`);
       const times: number[] = [];
+      await redis.config('RESETSTAT');
       let found = 0;
       let plans = '';
       for (let i = 0; i < REPEATS + 5; i++) {
@@ -103,12 +104,15 @@ try {
         found = r.runs.length;
         plans = [...new Set(runs.searcher.lastStats.plans)].join('+') + ` read ${runs.searcher.lastStats.read}`;
       }
+      // Redis's own time in the search scripts (INFO commandstats): apart from client-side CPU contention.
+      const usec = [...(await redis.info('commandstats')).matchAll(/cmdstat_eval(?:sha)?:calls=\d+,usec=(\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
+      const serverMs = usec / 1000 / (REPEATS + 5);
       const p50 = pct(times, 50);
       const target = q.kind === 'one' ? 50 : 150;
-      rows.push(`${String(size).padStart(7)} | ${q.name.padEnd(52)} | ${q.kind === 'one' ? '1 clause ' : '3 clauses'} | p50 ${p50.toFixed(1).padStart(6)} ms | p99 ${pct(times, 99).toFixed(1).padStart(6)} ms | target p50 < ${target} ms ${p50 < target ? 'ok  ' : 'MISS'} | ${found} runs/page | ${plans}`);
+      rows.push(`${String(size).padStart(7)} | ${q.name.padEnd(52)} | ${q.kind === 'one' ? '1 clause ' : '3 clauses'} | p50 ${p50.toFixed(1).padStart(6)} ms | p99 ${pct(times, 99).toFixed(1).padStart(6)} ms | target p50 < ${target} ms ${p50 < target ? 'ok  ' : 'MISS'} | Redis ${serverMs.toFixed(1).padStart(5)} ms/search | ${found} runs/page | ${plans}`);
     }
   }
-  console.log(`\nsearch: one page of 100 runs, ${REPEATS} timed repeats each, through RedisRunStore.search (one Lua call per experiment, pipelined)\n`);
+  console.log(`\nsearch: one page of 100 runs, ${REPEATS} timed repeats each, through RedisRunStore.search (Lua per experiment, pipelined rounds); load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} CPUs\n`);
   for (const r of rows) console.log(r);
 } finally {
   await redis.quit();

@@ -14,7 +14,7 @@ import { EXPERIMENT_ID, type RunView } from '../../../shared/run-model.js';
 import type { RedisStudyStore } from '../../store/study-store.js';
 import type { RunSearch } from '../run-store-contract.js';
 import { bindExperiment, buildPlan, DEFAULT_ORDER, isNumericKey, type IndexKeys } from './plan.js';
-import { decodePageToken, encodePageToken, queryFingerprint } from './page-token.js';
+import { decodePageToken, encodePageToken, queryFingerprint, type PageCursor } from './page-token.js';
 
 export interface SearchRow { id: string; v: Array<string | null> }
 /** What one search did, for the bench and the logs. */
@@ -46,34 +46,63 @@ export class RunSearcher {
     const fp = queryFingerprint(q.filter, order, q.experimentIds);
     const cursor = q.pageToken ? decodePageToken(q.pageToken, fp, order.length) : undefined;
     const experiments = await this.experimentsOf(q);
-    const pipe = this.redis.pipeline() as unknown as Record<string, (...a: (string | number)[]) => unknown> & { exec(): Promise<Array<[Error | null, unknown]> | null> };
-    const used: string[] = [];
+    const parts: Array<{ e: string; filter: Filter | undefined; cursor: PageCursor | undefined; buf: SearchRow[]; done: boolean }> = [];
     for (const e of experiments) {
       const bound = bindExperiment(q.filter, e);
       if (bound === false) continue;
-      const filter: Filter | undefined = bound === true ? undefined : bound;
-      const { plan, keys: keyList } = buildPlan({
-        filter, order, limit: pageSize + 1, keys: this.indexKeys(e), experimentId: e, docParts: runDocKeyParts(this.p, e), ...(cursor ? { cursor } : {}),
-      });
-      pipe.th_searchRuns!(keyList.length, ...keyList, JSON.stringify(plan));
-      used.push(e);
+      parts.push({ e, filter: bound === true ? undefined : bound, cursor, buf: [], done: false });
     }
-    const stats: SearchStats = { experiments: used.length, plans: [], read: 0 };
-    const merged: SearchRow[] = [];
-    if (used.length > 0) {
-      for (const [err, out] of (await pipe.exec()) ?? []) {
-        if (err) throw err;
-        const flat = out as Array<string | null>;
-        stats.plans.push(String(flat[0]));
-        stats.read += Number(flat[1]);
-        for (let i = 2; i < flat.length; i += 1 + order.length) merged.push({ id: flat[i]!, v: flat.slice(i + 1, i + 1 + order.length) });
+    // A merge across experiments that asks each for only part of a page: first about its share,
+    // then more (doubling) from those whose rows ran out before the page was decided. A row is
+    // final once it sorts at or before the last row fetched from every experiment not exhausted.
+    const need = pageSize + 1;
+    const stats: SearchStats = { experiments: parts.length, plans: [], read: 0 };
+    const out: SearchRow[] = [];
+    let per = Math.max(8, Math.ceil((need * 1.5) / Math.max(1, parts.length)) + 1);
+    const cmp = (a: SearchRow, b: SearchRow) => compareRows(a, b, order);
+    for (let round = 0; round < 64 && out.length < need; round++) {
+      const fetch = parts.filter((x) => !x.done && x.buf.length === 0);
+      if (fetch.length > 0) {
+        const limit = Math.min(need, per);
+        const pipe = this.redis.pipeline() as unknown as Record<string, (...a: (string | number)[]) => unknown> & { exec(): Promise<Array<[Error | null, unknown]> | null> };
+        for (const x of fetch) {
+          const { plan, keys: keyList } = buildPlan({ filter: x.filter, order, limit, keys: this.indexKeys(x.e), experimentId: x.e, docParts: runDocKeyParts(this.p, x.e), ...(x.cursor ? { cursor: x.cursor } : {}) });
+          pipe.th_searchRuns!(keyList.length, ...keyList, JSON.stringify(plan));
+        }
+        const replies = (await pipe.exec()) ?? [];
+        fetch.forEach((x, i) => {
+          const [err, reply] = replies[i] ?? [new Error('no reply'), []];
+          if (err) throw err;
+          const flat = reply as Array<string | null>;
+          stats.plans.push(String(flat[0]));
+          stats.read += Number(flat[1]);
+          for (let j = 2; j < flat.length; j += 1 + order.length) x.buf.push({ id: flat[j]!, v: flat.slice(j + 1, j + 1 + order.length) });
+          if (x.buf.length < limit) x.done = true;
+          const last = x.buf[x.buf.length - 1];
+          if (last) x.cursor = { v: last.v, id: last.id };
+        });
+        per = Math.min(1000, per * 2);
       }
+      // The frontier: nothing unfetched sorts before the last row fetched from an unexhausted experiment.
+      let frontier: SearchRow | undefined;
+      for (const x of parts) {
+        if (x.done || !x.cursor) continue;
+        const last = { v: x.cursor.v, id: x.cursor.id };
+        if (!frontier || cmp(last, frontier) < 0) frontier = last;
+      }
+      for (;;) {
+        let best: (typeof parts)[number] | undefined;
+        for (const x of parts) if (x.buf.length > 0 && (!best || cmp(x.buf[0]!, best.buf[0]!) < 0)) best = x;
+        if (!best || out.length >= need) break;
+        if (frontier && cmp(best.buf[0]!, frontier) > 0) break;
+        out.push(best.buf.shift()!);
+      }
+      if (parts.every((x) => x.done && x.buf.length === 0)) break;
     }
     this.lastStats = stats;
-    merged.sort((a, b) => compareRows(a, b, order));
-    const rows = merged.slice(0, pageSize);
+    const rows = out.slice(0, pageSize);
     const last = rows[rows.length - 1];
-    return { rows, next: merged.length > pageSize && last ? encodePageToken({ v: last.v, id: last.id }, fp) : null };
+    return { rows, next: out.length > pageSize && last ? encodePageToken({ v: last.v, id: last.id }, fp) : null };
   }
 
   private indexKeys(e: string): IndexKeys {
