@@ -20,8 +20,13 @@ import {
   type Stage, type TagPatch,
 } from './model-registry.js';
 
-/** What a version's hash field holds (the rest of ModelVersion is derived). */
-type VersionDoc = Omit<ModelVersion, 'name' | 'aliases' | 'modelId'>;
+/**
+ * What a version's hash field holds (the rest of ModelVersion is derived). The lineage travels
+ * as a JSON string inside it: Lua's cjson rewrites the document on every change and keeps only
+ * 14 significant digits of a number, which would round the metrics (0.98342541436464 for
+ * 0.9834254143646409); a string it leaves alone.
+ */
+type VersionDoc = Omit<ModelVersion, 'name' | 'aliases' | 'modelId' | 'lineage'> & { lineageJson: string };
 
 interface ModelRecord { id: string; name: string; project: string; description: string; createdAt: number; updatedAt: number; createdBy: string; tags: Record<string, string> }
 
@@ -112,9 +117,10 @@ export class RedisModelRegistry implements ModelRegistry {
   }
 
   private versionView(r: ModelRecord, raw: string, aliases: Map<string, number>): ModelVersion {
-    const d = JSON.parse(raw) as VersionDoc;
+    const { lineageJson, ...d } = JSON.parse(raw) as VersionDoc;
     return {
       ...d,
+      lineage: JSON.parse(lineageJson) as ModelLineage,
       name: r.name, modelId: r.id,
       // An empty Lua table encodes as {}: lists and maps come back normalised.
       files: Array.isArray(d.files) ? d.files : [],
@@ -195,7 +201,7 @@ export class RedisModelRegistry implements ModelRegistry {
     const doc: Omit<VersionDoc, 'version'> = {
       createdAt: now, updatedAt: now, createdBy: input.createdBy, description: input.description ?? '',
       source: `runs:/${input.runId}${input.path ? `/${input.path}` : ''}`, runId: input.runId, artifactPath: input.path, runLink: input.runLink ?? '',
-      status: 'PENDING_REGISTRATION', statusMessage: '', stage: 'None', tags: input.tags ?? {}, lineage, files: [],
+      status: 'PENDING_REGISTRATION', statusMessage: '', stage: 'None', tags: input.tags ?? {}, lineageJson: JSON.stringify(lineage), files: [],
     };
     const [mk, vk, , hk] = registryModelKeys(this.p, r.id);
     const v = Number(await this.script('registryCreateVersion-3', [mk!, vk!, hk!], [luaJson(doc), now, REGISTRY_LIMITS.versionsPerModel, REGISTRY_LIMITS.historyPerModel, input.createdBy]));

@@ -31,6 +31,8 @@ describe('model registry (native API)', () => {
     editor = (await userToken(base, 'ed', { 'proj-a': 'editor' })).token;
     other = (await userToken(base, 'bob', { 'proj-b': 'owner' })).token;
     run = await studyWithTrial(base, 'proj-a');
+    // 17 significant digits: a lineage kept through Lua's cjson alone would read 0.3.
+    expect((await call(base, 'POST', `/api/v1/studies/${run.studyId}/trials/${run.trialId.split('.')[1]}/tell`, { body: { step: 2, value: 0.30000000000000004 } })).status).toBeLessThan(300);
     for (const [path, bytes] of [['model/weights.bin', WEIGHTS], ['model/MLmodel', MLMODEL], ['notes.txt', 'not part of the model']] as const) {
       const r = await fetch(`${base}/api/v1/runs/${run.trialId}/artifacts/${path}`, { method: 'PUT', headers: authHeaders(), body: bytes });
       expect(r.status, path).toBe(201);
@@ -64,7 +66,10 @@ describe('model registry (native API)', () => {
     expect(v.body.files).toEqual([{ path: 'MLmodel', size: MLMODEL.length, sha256: sha(MLMODEL) }, { path: 'weights.bin', size: WEIGHTS.length, sha256: sha(WEIGHTS) }]);
     expect(v.body.lineage).toMatchObject({ runId: run.trialId, experimentId: run.studyId, studyId: run.studyId, trialNumber: Number(run.trialId.split('.')[1]), project: 'proj-a' });
     expect(Object.keys(v.body.lineage.params)).toEqual(['x']);
-    expect(v.body.lineage.metrics.loss).toBe(0.5);
+    expect(v.body.lineage.metrics.loss).toBe(0.30000000000000004);
+    // Still exact after Lua rewrote the document (a stage change).
+    await call(base, 'PATCH', '/api/v1/models/fraud-detector/versions/1', { token: editor, body: { description: 'first!' } });
+    expect((await call(base, 'GET', '/api/v1/models/fraud-detector/versions/1')).body.lineage.metrics.loss).toBe(0.30000000000000004);
     // A run id and a path work too; a path with nothing below it is a 404 naming the path.
     const v2 = await call(base, 'POST', '/api/v1/models/fraud-detector/versions', { token: editor, body: { runId: run.trialId, path: 'model' } });
     expect(v2.body.version).toBe(2);
