@@ -19,7 +19,8 @@ const NO_TIMEOUT_TTL_MS = 24 * 3_600_000;
 export interface MintedRunToken { token: string; id: string }
 
 export class RunTokens {
-  constructor(private readonly creds: CredentialStore, readonly trackingUri: string) {}
+  /** `forget`: drops the credential from this replica's verifier cache, so a revocation applies at once here. */
+  constructor(private readonly creds: CredentialStore, readonly trackingUri: string, private readonly forget: (id: string) => void = () => undefined) {}
 
   async mint(a: { studyId: string; number: number; attempt: number; project: string; timeoutSeconds: number }, now = Date.now()): Promise<MintedRunToken> {
     const runId = `${a.studyId}.${a.number}`;
@@ -31,8 +32,10 @@ export class RunTokens {
     return { token, id: record.id };
   }
 
-  revoke(id: string): Promise<boolean> {
-    return this.creds.revoke(id);
+  async revoke(id: string): Promise<boolean> {
+    const revoked = await this.creds.revoke(id);
+    this.forget(id);
+    return revoked;
   }
 }
 

@@ -105,7 +105,8 @@ export function toMlflowError(err: unknown): { status: number; body: { error_cod
   const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
   if (status >= 500) return internalError();
   // Fastify's own refusals: a body over the limit, a bad content type, unparsable JSON.
-  const code = status === 413 ? 'RESOURCE_LIMIT_EXCEEDED' : mlflowCodeOfStatus(status);
+  // A body over the limit: MLflow's own answer to a log-batch over 1 MB is INVALID_PARAMETER_VALUE.
+  const code = mlflowCodeOfStatus(status);
   return { status: MLFLOW_ERROR_STATUS[code], body: { error_code: code, message: String(fe.message ?? 'bad request').slice(0, 1000) }, internal: false };
 }
 

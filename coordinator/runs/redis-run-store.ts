@@ -568,6 +568,11 @@ export class RedisRunStore implements RunStore {
     const pos = new Map<string, number>();
     const args: (string | number)[] = [runId, mode, now, created, newDirect ? 1 : 0];
     for (const [field, op, value, k] of ops) {
+      // An 'N' op's fourth element is its cap, not an index key: it travels as the number.
+      if (op === 'N') {
+        args.push(field, op, value, k ?? '0');
+        continue;
+      }
       let at = 0;
       if (k !== undefined) {
         at = pos.get(k) ?? 0;

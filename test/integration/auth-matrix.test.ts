@@ -38,8 +38,14 @@ const BODIES: Record<string, unknown> = {
   'POST /api/v1/models/{name}/versions/{version}/stage': { stage: 'Staging' },
   'PUT /api/v1/models/{name}/aliases/{alias}': { version: 1 },
 };
-/** The MLflow registry's write routes (both prefixes): one body that names the matrix model. */
-const MLFLOW_BODY = { name: 'matrix-model', version: '1', alias: 'champion', key: 'k', value: 'v', new_name: 'matrix-renamed', stage: 'Staging', source: 'runs:/RUN/matrix.txt', description: 'matrix' };
+/**
+ * MLflow's write routes (both prefixes) take one body that names project A's fixtures: the run
+ * and experiment (tracking) and the matrix model (registry). GETs take the same fields as a query.
+ */
+const mlflowFields = (experimentId: string, runId: string) => ({
+  experiment_id: experimentId, run_id: runId, name: 'matrix-model', version: '1', alias: 'champion', key: 'loss', value: '1', timestamp: 1_700_000_000_000, step: 0,
+  model_json: '{}', new_name: 'matrix-renamed', stage: 'Staging', source: `runs:/${runId}/matrix.txt`, description: 'matrix', metric_key: 'loss', experiment_name: 'matrix-runs', path: `${experimentId}/${runId}/artifacts`,
+});
 const NO_BODY = new Set(['POST /api/v1/studies/{id}/stop', 'POST /api/v1/studies/{id}/trials/ask', 'DELETE /api/v1/studies/{id}', 'DELETE /api/v1/tokens/{id}', 'DELETE /api/v1/projects/{name}/members/{owner}', 'DELETE /api/v1/workers/{id}', 'DELETE /api/v1/projects/{name}',
   'DELETE /api/v1/runs/{id}', 'DELETE /api/v1/experiments/{id}', 'DELETE /api/v1/runs/{id}/artifacts/{*}',
   'DELETE /api/v1/models/{name}', 'DELETE /api/v1/models/{name}/versions/{version}', 'DELETE /api/v1/models/{name}/aliases/{alias}']);
@@ -85,6 +91,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
   afterAll(async () => stack?.close());
 
   const urlOf = (path: string) => path
+    .replace('/artifacts/{experiment}/{id}/artifacts/', `/artifacts/${experimentA}/${runsA[0]}/artifacts/`)
     .replace('/models/{name}', '/models/matrix-model').replace('{version}', '1').replace('{alias}', 'champion').replace('{*}', 'matrix.txt')
     .replace(/^\/api\/v1\/runs\/compare$/, `/api/v1/runs/compare?ids=${runsA[0]},${runsA[1]}`)
     .replace('/runs/{id}', `/runs/${runsA[0]}`).replace('/experiments/{id}', `/experiments/${experimentA}`)
@@ -94,12 +101,14 @@ describe('auth matrix over every route of the OpenAPI document', () => {
     const key = `${method} ${path}`;
     if (method === 'GET') return undefined;
     if (key in BODIES) return JSON.parse(JSON.stringify(BODIES[key]).replace('RUN', runsA[0]!));
-    if (isMlflow(path) && /\/(registered-models|model-versions)\//.test(path)) return { ...MLFLOW_BODY, source: `runs:/${runsA[0]}/matrix.txt` };
+    if (isMlflow(path) && key.startsWith('PUT ')) return 'matrix artifact';
+    // log-metric's value is a double; every other MLflow value field is a string.
+    if (isMlflow(path)) return { ...mlflowFields(experimentA, runsA[0]!), ...(path.endsWith('/log-metric') ? { value: 1 } : {}) };
     if (NO_BODY.has(key)) return undefined;
     throw new Error(`${key} is a write route the auth matrix does not know: add its body to BODIES (or NO_BODY)`);
   };
   const send = (o: { method: string; path: string }, token: string | null, authorization?: string) =>
-    call(base, o.method, urlOf(o.path) + (isMlflow(o.path) && o.method === 'GET' ? '?name=matrix-model&version=1&alias=champion' : o.path === '/api/v1/models/resolve' ? '?uri=models:/matrix-model@champion' : ''), { token, ...(authorization ? { authorization } : {}), ...(bodyOf(o.method, o.path) !== undefined ? { body: bodyOf(o.method, o.path) } : {}) });
+    call(base, o.method, urlOf(o.path) + (isMlflow(o.path) && o.method === 'GET' ? `?${new URLSearchParams(Object.entries(mlflowFields(experimentA, runsA[0]!)).map(([k, v]): [string, string] => [k, String(v)]))}` : o.path === '/api/v1/models/resolve' ? '?uri=models:/matrix-model@champion' : ''), { token, ...(authorization ? { authorization } : {}), ...(bodyOf(o.method, o.path) !== undefined ? { body: bodyOf(o.method, o.path) } : {}) });
 
   it('covers the routes it should, and every route declares its rule', () => {
     expect(ops.length).toBeGreaterThanOrEqual(24);
@@ -198,8 +207,8 @@ describe('auth matrix over every route of the OpenAPI document', () => {
         expect(r.body.error.message, label).toContain('needs an admin token');
       } else if (wanted && RANK[wanted]! > RANK.viewer!) {
         expect(r.status, label).toBe(403);
-        expect(r.body.error.code, label).toBe('TH_ERR_AUTH_FORBIDDEN');
-        expect(r.body.error.message, label).toContain(`needs role ${wanted}`);
+        expect(isMlflow(o.path) ? r.body.error_code : r.body.error.code, label).toBe(isMlflow(o.path) ? 'PERMISSION_DENIED' : 'TH_ERR_AUTH_FORBIDDEN');
+        expect(isMlflow(o.path) ? r.body.message : r.body.error.message, label).toContain(`needs role ${wanted}`);
       } else if (wanted) {
         expect(r.status, `${label}: ${r.text.slice(0, 200)}`).toBeLessThan(300);
       }
