@@ -223,7 +223,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
       async (a) => { await a.register(modelRoutes, { prefix: '/api/v1', registry, access, experimentProject: (id) => runs.experimentProject(id) }); },
       // MLflow's tracking REST API, artifact proxy and model registry (coordinator/mlflow): one MLflow scope per prefix.
       async (a) => registerMlflow(a, { runs, store, access, runner, commands, artifacts, log: o.log.child({ part: 'mlflow' }) },
-        (scope) => mlflowRegistryRoutes(scope, { registry, access, runs })),
+        (scope) => mlflowRegistryRoutes(scope, { registry, access, runs, artifacts })),
     ],
   });
   await app.listen({ host: o.host, port: o.httpPort });

@@ -9,8 +9,12 @@
  * cannot read is RESOURCE_DOES_NOT_EXIST like an unknown one. A model created here goes to the
  * project named by its `tunehive.project` tag, else the token's project, else "default".
  *
- * `get-download-uri` answers `mlflow-artifacts:/registry/<name>/<version>`: the registry's own
- * copy of the files (registry-artifacts.ts serves that space for the artifacts proxy).
+ * `get-download-uri`: MLflow's client downloads what the URI names through the artifact proxy
+ * (`mlflow-artifacts:`, which lists and serves runs' artifacts). While the source run still holds
+ * every file of the version with the registered SHA-256, the answer is that run's artifact URI
+ * (the same bytes); once it does not (the run or its study deleted, a file replaced), it is
+ * `mlflow-artifacts:/registry/<name>/<version>`, the registry's own copy, which the native API
+ * serves (GET /api/v1/models/:name/versions/:version/files/*) and the proxy does not yet.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -22,13 +26,14 @@ import { DEFAULT_PROJECT } from '../../shared/trial-job.js';
 import type { Access } from '../auth/access.js';
 import { principal } from '../auth/http-auth.js';
 import type { Role } from '../store/credential-store.js';
+import type { ArtifactService } from '../artifacts/artifact-service.js';
 import type { RunStore } from '../runs/run-store-contract.js';
 import { parseRunSource, parseStage, STAGES, type ModelRegistry, type ModelVersion, type RegisteredModel } from '../registry/model-registry.js';
 import { mlflowModel, mlflowVersion, MlflowModelVersion, MlflowRegisteredModel } from './registry-views.js';
 import { compareBy, matchesClauses, parseRegistryFilter, parseRegistryOrderBy } from './registry-search.js';
 import { body, decodePageToken, doesNotExist, Empty, encodePageToken, ERROR_RESPONSES, invalidParam, missingParam, MlflowError } from './wire.js';
 
-export interface MlflowRegistryDeps { registry: ModelRegistry; access: Access; runs: RunStore }
+export interface MlflowRegistryDeps { registry: ModelRegistry; access: Access; runs: RunStore; artifacts: ArtifactService }
 
 export const PROJECT_TAG = 'tunehive.project';
 const Str = Type.String({ maxLength: 6000 });
@@ -48,7 +53,7 @@ const hidden = (code: ErrorCode, field: string, message: string) => new Tunehive
 const list = (v: string | string[] | undefined) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
 const truthy = (v: boolean | string | undefined) => v === true || v === 'true' || v === 'True';
 
-export async function mlflowRegistryRoutes(scope: FastifyInstance, { registry, access, runs }: MlflowRegistryDeps): Promise<void> {
+export async function mlflowRegistryRoutes(scope: FastifyInstance, { registry, access, runs, artifacts }: MlflowRegistryDeps): Promise<void> {
   const r = scope.withTypeProvider<TypeBoxTypeProvider>();
   const auth = { auth: { token: true as const, note: 'role `viewer` (reads) or `editor` (writes) in the registered model\'s project' } };
 
@@ -277,7 +282,7 @@ export async function mlflowRegistryRoutes(scope: FastifyInstance, { registry, a
   r.get('/model-versions/get-download-uri', { schema: { summary: 'MLflow: where a version\'s files are', querystring: VersionQuery, response: { 200: Type.Object({ artifact_uri: Type.String() }), ...ERROR_RESPONSES } }, config: auth }, async (req) => {
     const name = await withModel(principal(req), req.query.name, 'viewer', req);
     const v = await mustVersion(name, versionOf(req.query.version));
-    return { artifact_uri: registryArtifactUri(v) };
+    return { artifact_uri: (await intactRunUri(artifacts, v)) ?? registryArtifactUri(v) };
   });
 
   const VersionTag = body({ name: Type.String({ maxLength: 300 }), version: Version, key: Type.String({ maxLength: 300 }), value: Type.String({ maxLength: 6000 }) }, ['name', 'version', 'key']);
@@ -315,6 +320,21 @@ export function sourceOf(source: string, runId: string | undefined): { runId: st
     if (err instanceof MlflowError) throw err;
     throw invalidParam('source', `${JSON.stringify(source.slice(0, 200))} is not an artifact location of a Tunehive run (runs:/<run_id>/<path>)`);
   }
+}
+
+/** The source run's artifact URI of the version's files, if the run still holds each with its registered checksum. */
+export async function intactRunUri(artifacts: ArtifactService, v: ModelVersion): Promise<string | undefined> {
+  let space;
+  try {
+    space = await artifacts.run(v.runId);
+  } catch {
+    return undefined;
+  }
+  const single = v.files.length === 1 && v.files[0]!.path === v.artifactPath.slice(v.artifactPath.lastIndexOf('/') + 1);
+  const entries = new Map((await artifacts.list(space, v.artifactPath)).map((e) => [e.path, e.sha256]));
+  const runPath = (f: string) => (v.artifactPath === '' ? f : single && entries.has(v.artifactPath) ? v.artifactPath : `${v.artifactPath}/${f}`);
+  if (!v.files.every((f) => entries.get(runPath(f.path)) === f.sha256)) return undefined;
+  return `mlflow-artifacts:/${space.experimentId}/${v.runId}/artifacts${v.artifactPath ? `/${v.artifactPath}` : ''}`;
 }
 
 export const registryArtifactUri = (v: ModelVersion) => `mlflow-artifacts:/registry/${encodeURIComponent(v.name)}/${v.version}`;

@@ -187,12 +187,23 @@ describe('MLflow model registry REST endpoints (contract)', () => {
     expect((await ml('GET', 'model-versions/search', { filter: "name='fraud'" }, other)).body.model_versions).toEqual([]);
   });
 
-  it('model-versions/get-download-uri: the registry\'s own copy of the files', async () => {
-    const r = await ml('GET', 'model-versions/get-download-uri', { name: 'fraud', version: '2' }, viewer);
-    expect(r.body).toEqual({ artifact_uri: 'mlflow-artifacts:/registry/fraud/2' });
-    expectError(await ml('GET', 'model-versions/get-download-uri', { name: 'fraud', version: '5' }), 404, 'RESOURCE_DOES_NOT_EXIST');
+  it('model-versions/get-download-uri: the run\'s artifact URI while the run holds the same bytes (the proxy serves them), else the registry\'s own copy', async () => {
     const v = (await stack.coordinator.registry.getVersion('fraud', 2))!;
     expect(v.files).toEqual([{ path: 'model.json', size: MODEL_BYTES.length, sha256: sha(MODEL_BYTES) }]);
+    const r = await ml('GET', 'model-versions/get-download-uri', { name: 'fraud', version: '2' }, viewer);
+    expect(r.body).toEqual({ artifact_uri: `mlflow-artifacts:/${run.studyId}/${run.trialId}/artifacts/model` });
+    // What MLflow's client does with it: list through the proxy, then download each file.
+    const root = r.body.artifact_uri.slice('mlflow-artifacts:/'.length);
+    const listed = await fetch(`${base}/api/2.0/mlflow-artifacts/artifacts?path=${encodeURIComponent(root)}`, { headers: { authorization: `Bearer ${viewer}` } });
+    expect(((await listed.json()) as { files: Array<{ path: string }> }).files.map((f) => f.path)).toEqual(['model.json']);
+    const file = await fetch(`${base}/api/2.0/mlflow-artifacts/artifacts/${root}/model.json`, { headers: { authorization: `Bearer ${viewer}` } });
+    expect(sha(Buffer.from(await file.arrayBuffer()))).toBe(sha(MODEL_BYTES));
+    expectError(await ml('GET', 'model-versions/get-download-uri', { name: 'fraud', version: '5' }), 404, 'RESOURCE_DOES_NOT_EXIST');
+    // The run's file replaced by other bytes: the URI names the registry's copy instead.
+    const swap = await fetch(`${base}/api/v1/runs/${run.trialId}/artifacts/model/model.json`, { method: 'PUT', headers: authHeaders(), body: Buffer.from('other bytes') });
+    expect(swap.status).toBe(201);
+    expect((await ml('GET', 'model-versions/get-download-uri', { name: 'fraud', version: '2' }, viewer)).body).toEqual({ artifact_uri: 'mlflow-artifacts:/registry/fraud/2' });
+    await fetch(`${base}/api/v1/runs/${run.trialId}/artifacts/model/model.json`, { method: 'PUT', headers: authHeaders(), body: MODEL_BYTES });
   });
 
   it('registered-models/update and rename: RESOURCE_ALREADY_EXISTS for a taken name, the old name gone', async () => {
