@@ -210,6 +210,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
     openMetrics: o.openMetrics ?? false, failuresPerMinute: o.authFailuresPerMinute ?? 20,
     experimentProject: (id) => runs.experimentProject(id),
     modelProject: (name) => registry.modelProject(name),
+    modelsIn: async (project) => (await registry.listModels({ projects: [project], offset: 0, limit: 0 })).total,
   };
 
   const app = await buildApp({

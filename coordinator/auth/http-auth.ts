@@ -43,6 +43,8 @@ export interface HttpAuth {
   experimentProject?: (experimentId: string) => Promise<string | undefined>;
   /** The project of a registered model, for `{model}` rules (the registry's). */
   modelProject?: (name: string) => Promise<string | undefined>;
+  /** How many registered models a project holds (a project is deleted only once it holds none). */
+  modelsIn?: (project: string) => Promise<number>;
 }
 
 declare module 'fastify' {

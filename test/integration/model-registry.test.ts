@@ -159,6 +159,17 @@ describe('model registry (native API)', () => {
     expect((await call(base, 'GET', '/api/v1/models/fraud-detector/versions/1')).body.lineage.runId).toBe(run.trialId);
   });
 
+  it('refuses to delete a project that still holds registered models', async () => {
+    await ensureProject(base, 'proj-c');
+    expect((await call(base, 'POST', '/api/v1/models', { body: { name: 'c-model', project: 'proj-c' } })).status).toBe(201);
+    const refused = await call(base, 'DELETE', '/api/v1/projects/proj-c');
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('TH_ERR_PROJECT_NOT_EMPTY');
+    expect(refused.body.error.message).toContain('1 registered models');
+    expect((await call(base, 'DELETE', '/api/v1/models/c-model')).status).toBe(204);
+    expect((await call(base, 'DELETE', '/api/v1/projects/proj-c')).status).toBe(200);
+  });
+
   it('renames, updates tags, and deletes a version (its aliases and files) and then the model (every key and file)', async () => {
     const upd = await call(base, 'PATCH', '/api/v1/models/fraud-detector', { token: editor, body: { tags: { team: null, tier: 'gold' }, newName: 'fraud-model' } });
     expect(upd.status, upd.text).toBe(200);
