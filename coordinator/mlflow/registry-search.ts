@@ -32,6 +32,7 @@ export function parseRegistryFilter(filter: string | undefined, allowed: Readonl
       if (op !== 'IN' && op !== 'NOT IN') throw invalidParam('filter', `a list needs IN or NOT IN (${key})`);
     } else if (raw.startsWith("'") || raw.startsWith('"')) value = raw.slice(1, -1).replace(/\\(.)/g, '$1');
     else value = Number(raw);
+    if ((op === 'IN' || op === 'NOT IN') && !Array.isArray(value)) throw invalidParam('filter', `${op} needs a list such as ('a', 'b') (${key})`);
     out.push({ key, op, value });
     rest = rest.slice(m[0].length);
     if (rest.trim() === '') break;
