@@ -159,6 +159,21 @@ describe('model registry (native API)', () => {
     expect((await call(base, 'GET', '/api/v1/models/fraud-detector/versions/1')).body.lineage.runId).toBe(run.trialId);
   });
 
+  it('caps tags per model and per version, all or nothing', async () => {
+    await call(base, 'POST', '/api/v1/models', { token: editor, body: { name: 'capped', project: 'proj-a', tags: { keep: '1' } } });
+    const many = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`t${i}`, 'v']));
+    const over = await call(base, 'PATCH', '/api/v1/models/capped', { token: editor, body: { tags: many } });
+    expect(over.status).toBe(409);
+    expect(over.body.error.code).toBe('TH_ERR_MODEL_LIMIT');
+    expect((await call(base, 'GET', '/api/v1/models/capped')).body.tags).toEqual({ keep: '1' });
+    // Deleting one in the same change makes room.
+    expect((await call(base, 'PATCH', '/api/v1/models/capped', { token: editor, body: { tags: { ...many, keep: null } } })).status).toBe(200);
+    expect(Object.keys((await call(base, 'GET', '/api/v1/models/capped')).body.tags)).toHaveLength(100);
+    const tooLong = await call(base, 'PATCH', '/api/v1/models/capped', { token: editor, body: { tags: { k: 'x'.repeat(5001) } } });
+    expect(tooLong.status).toBe(400);
+    expect((await call(base, 'DELETE', '/api/v1/models/capped', { token: editor })).status).toBe(204);
+  });
+
   it('refuses to delete a project that still holds registered models', async () => {
     await ensureProject(base, 'proj-c');
     expect((await call(base, 'POST', '/api/v1/models', { body: { name: 'c-model', project: 'proj-c' } })).status).toBe(201);
