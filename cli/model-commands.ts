@@ -115,10 +115,7 @@ async function alias(args: string[]): Promise<number> {
   if (!name || !aliasName) throw new ModelUsageError(`give NAME and ALIAS\nusage: ${usage}`);
   const { base, auth } = client(f.values);
   if (f.values.delete) {
-    await api(base, 'DELETE', `/api/v1/models/${enc(name)}/aliases/${enc(aliasName)}`, undefined, auth).catch((err: unknown) => {
-      // 204 has no JSON body: the client reports it as unexpected; anything else is real.
-      if (!(err instanceof ApiError && err.status === 204)) throw err;
-    });
+    await api(base, 'DELETE', `/api/v1/models/${enc(name)}/aliases/${enc(aliasName)}`, undefined, auth);
     out(`removed alias ${safeText(aliasName)} of ${safeText(name)}`);
     return 0;
   }

@@ -139,11 +139,11 @@ export const modelRoutes: FastifyPluginAsync<ModelRouteOptions> = async (app, { 
   });
 
   r.delete('/models/:name', {
-    schema: { summary: 'Delete a model, every version and their files', params: NameParams, response: { 204: Type.Null(), ...errorResponses } },
+    schema: { summary: 'Delete a model, every version and their files', params: NameParams, response: { 200: Type.Object({ name: Type.String(), deleted: Type.Literal(true) }), ...errorResponses } },
     config: { auth: { model: 'editor' } },
-  }, async (req, reply) => {
+  }, async (req) => {
     await registry.deleteModel(req.params.name);
-    return reply.status(204).send(null);
+    return { name: req.params.name, deleted: true as const };
   });
 
   r.post('/models/:name/versions', {
@@ -188,12 +188,12 @@ export const modelRoutes: FastifyPluginAsync<ModelRouteOptions> = async (app, { 
   });
 
   r.delete('/models/:name/versions/:version', {
-    schema: { summary: 'Delete a version (its aliases and files go with it)', params: VersionParams, response: { 204: Type.Null(), ...errorResponses } },
+    schema: { summary: 'Delete a version (its aliases and files go with it)', params: VersionParams, response: { 200: Type.Object({ name: Type.String(), version: Type.Integer(), deleted: Type.Literal(true) }), ...errorResponses } },
     config: { auth: { model: 'editor' } },
-  }, async (req, reply) => {
+  }, async (req) => {
     await mustVersion(req.params.name, req.params.version);
     await registry.deleteVersion(req.params.name, req.params.version, by(req));
-    return reply.status(204).send(null);
+    return { name: req.params.name, version: req.params.version, deleted: true as const };
   });
 
   r.post('/models/:name/versions/:version/stage', {
@@ -214,11 +214,11 @@ export const modelRoutes: FastifyPluginAsync<ModelRouteOptions> = async (app, { 
   });
 
   r.delete('/models/:name/aliases/:alias', {
-    schema: { summary: 'Remove an alias', params: AliasParams, response: { 204: Type.Null(), ...errorResponses } },
+    schema: { summary: 'Remove an alias', params: AliasParams, response: { 200: Type.Object({ alias: Type.String(), deleted: Type.Literal(true) }), ...errorResponses } },
     config: { auth: { model: 'editor' } },
-  }, async (req, reply) => {
+  }, async (req) => {
     await registry.deleteAlias(req.params.name, req.params.alias, by(req));
-    return reply.status(204).send(null);
+    return { alias: req.params.alias, deleted: true as const };
   });
 
   r.get('/models/:name/history', {

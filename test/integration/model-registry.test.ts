@@ -171,7 +171,7 @@ describe('model registry (native API)', () => {
     expect(Object.keys((await call(base, 'GET', '/api/v1/models/capped')).body.tags)).toHaveLength(100);
     const tooLong = await call(base, 'PATCH', '/api/v1/models/capped', { token: editor, body: { tags: { k: 'x'.repeat(5001) } } });
     expect(tooLong.status).toBe(400);
-    expect((await call(base, 'DELETE', '/api/v1/models/capped', { token: editor })).status).toBe(204);
+    expect((await call(base, 'DELETE', '/api/v1/models/capped', { token: editor })).status).toBe(200);
   });
 
   it('refuses to delete a project that still holds registered models', async () => {
@@ -181,7 +181,7 @@ describe('model registry (native API)', () => {
     expect(refused.status).toBe(409);
     expect(refused.body.error.code).toBe('TH_ERR_PROJECT_NOT_EMPTY');
     expect(refused.body.error.message).toContain('1 registered models');
-    expect((await call(base, 'DELETE', '/api/v1/models/c-model')).status).toBe(204);
+    expect((await call(base, 'DELETE', '/api/v1/models/c-model')).status).toBe(200);
     expect((await call(base, 'DELETE', '/api/v1/projects/proj-c')).status).toBe(200);
   });
 
@@ -196,13 +196,13 @@ describe('model registry (native API)', () => {
     const modelId = (await stack.coordinator.registry.getVersion('fraud-model', 2))!.modelId;
     const keysOf = async (prefix: string) => { const out: string[] = []; for await (const o of store.list(prefix)) out.push(o.key); return out; };
     expect(await keysOf(`registry/${modelId}/2/`)).toHaveLength(2);
-    expect((await call(base, 'DELETE', '/api/v1/models/fraud-model/versions/2', { token: editor })).status).toBe(204);
+    expect((await call(base, 'DELETE', '/api/v1/models/fraud-model/versions/2', { token: editor })).status).toBe(200);
     expect(await keysOf(`registry/${modelId}/2/`)).toEqual([]);
     const m = (await call(base, 'GET', '/api/v1/models/fraud-model')).body;
     expect(m.aliases).toEqual({});
     expect(m.versions.map((v: { version: number }) => v.version)).toEqual([1]);
     expect((await call(base, 'DELETE', '/api/v1/models/fraud-model', { token: viewer })).status).toBe(403);
-    expect((await call(base, 'DELETE', '/api/v1/models/fraud-model', { token: editor })).status).toBe(204);
+    expect((await call(base, 'DELETE', '/api/v1/models/fraud-model', { token: editor })).status).toBe(200);
     expect(await keysOf(`registry/${modelId}`)).toEqual([]);
     const left = await stack.coordinator.store.redis.keys(`${stack.prefix}:{registry}:m:${modelId}*`);
     expect(left).toEqual([]);
