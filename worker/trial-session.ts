@@ -137,6 +137,7 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
       argv: trialArgv(budgeted),
       env: { ...mlflowEnvironment(start.mlflow), ...trialEnvironment(budgeted, attempt, checkpointDir, resume, artifactDir) },
       checkpointDir,
+      artifactDir,
       gpus,
       ...(job.image ? { image: job.image } : {}),
     });

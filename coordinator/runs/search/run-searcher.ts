@@ -58,11 +58,14 @@ export class RunSearcher {
     const need = pageSize + 1;
     const stats: SearchStats = { experiments: parts.length, plans: [], read: 0 };
     const out: SearchRow[] = [];
-    let per = Math.max(8, Math.ceil((need * 1.5) / Math.max(1, parts.length)) + 1);
+    let per = Math.max(8, Math.ceil((need * 1.2) / Math.max(1, parts.length)) + 1);
     const cmp = (a: SearchRow, b: SearchRow) => compareRows(a, b, order);
     for (let round = 0; round < 64 && out.length < need; round++) {
       const fetch = parts.filter((x) => !x.done && x.buf.length === 0);
       if (fetch.length > 0) {
+        // Refills ask for what the page still lacks, shared by the experiments that ran dry, and
+        // grow each round, so a page held by one experiment still needs only a few rounds.
+        if (round > 0) per = Math.max(Math.ceil(per * 1.5), Math.ceil(((need - out.length) * 1.5) / fetch.length));
         const limit = Math.min(need, per);
         const pipe = this.redis.pipeline() as unknown as Record<string, (...a: (string | number)[]) => unknown> & { exec(): Promise<Array<[Error | null, unknown]> | null> };
         for (const x of fetch) {
@@ -81,7 +84,7 @@ export class RunSearcher {
           const last = x.buf[x.buf.length - 1];
           if (last) x.cursor = { v: last.v, id: last.id };
         });
-        per = Math.min(1000, per * 2);
+
       }
       // The frontier: nothing unfetched sorts before the last row fetched from an unexhausted experiment.
       let frontier: SearchRow | undefined;
