@@ -5,10 +5,13 @@
  * resolution and downloads (Range), roles, and deletion of keys and files.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { call, ensureProject, studyWithTrial, userToken } from '../helpers/auth.js';
 import { authHeaders } from '../helpers/env.js';
+import type { FsArtifactStore } from '../../coordinator/artifacts/fs-artifact-store.js';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const WEIGHTS = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 31) % 251));
@@ -145,6 +148,34 @@ describe('model registry (native API)', () => {
     expect((await fetch(`${base}/api/v1/models/fraud-detector/versions/2/files/notes.txt`, { headers })).status).toBe(404);
     const listing = await call(base, 'GET', '/api/v1/models/fraud-detector/versions/2/files', { token: viewer });
     expect(listing.body.files.map((f: { path: string }) => f.path)).toEqual(['MLmodel', 'weights.bin']);
+  });
+
+  it('gives concurrent registrations distinct versions, and marks a version whose copy failed FAILED_REGISTRATION (its partial files removed)', async () => {
+    await call(base, 'POST', '/api/v1/models', { token: editor, body: { name: 'concurrent', project: 'proj-a' } });
+    const made = await Promise.all(Array.from({ length: 6 }, () => call(base, 'POST', '/api/v1/models/concurrent/versions', { token: editor, body: { runId: run.trialId, path: 'model' } })));
+    expect(made.map((r) => r.status)).toEqual(Array(6).fill(201));
+    expect(made.map((r) => r.body.version).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
+    // The run's index still lists weights.bin, but its bytes are gone from the store.
+    const store = stack.coordinator.artifacts.store as FsArtifactStore;
+    const object = path.join(store.root, 'objects', 'runs', run.studyId, run.trialId, 'model', 'weights.bin');
+    const saved = readFileSync(object);
+    rmSync(object);
+    try {
+      const failed = await call(base, 'POST', '/api/v1/models/concurrent/versions', { token: editor, body: { runId: run.trialId, path: 'model' } });
+      expect(failed.status).toBe(404);
+      expect(failed.body.error.code).toBe('TH_ERR_ARTIFACT_NOT_FOUND');
+      const v7 = (await call(base, 'GET', '/api/v1/models/concurrent/versions/7')).body;
+      expect(v7.status).toBe('FAILED_REGISTRATION');
+      expect(v7.statusMessage).toContain("copying the run's files failed");
+      const left: string[] = [];
+      for await (const o of store.list(`registry/${(await stack.coordinator.registry.getVersion('concurrent', 7))!.modelId}/7/`)) left.push(o.key);
+      expect(left).toEqual([]);
+      // A failed version is never what a stage or `latest` resolves to.
+      expect((await call(base, 'GET', `/api/v1/models/resolve?uri=${encodeURIComponent('models:/concurrent/latest')}`)).body.version).toBe(6);
+    } finally {
+      writeFileSync(object, saved);
+    }
+    expect((await call(base, 'DELETE', '/api/v1/models/concurrent', { token: editor })).status).toBe(200);
   });
 
   it('keeps a registered version whole after its run\'s study is deleted', async () => {
