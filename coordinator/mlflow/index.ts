@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { MlflowDeps } from './deps.js';
 import { artifactListRoutes, artifactProxyRoutes } from './artifacts.js';
+import { registerDefaultExperiment } from './default-experiment.js';
 import { experimentRoutes } from './experiments.js';
 import { metricRoutes } from './metrics.js';
 import { runRoutes } from './runs.js';
@@ -16,6 +17,7 @@ export type { MlflowDeps } from './deps.js';
 /** `more`: further routes of the `mlflow` area (the model registry, coordinator/mlflow/registry-routes.ts): a prefix has one MLflow scope. */
 export async function registerMlflow(app: FastifyInstance, d: MlflowDeps, more?: (scope: FastifyInstance) => Promise<void>): Promise<void> {
   await registerMlflowRoutes(app, 'mlflow', async (scope) => {
+    registerDefaultExperiment(scope, d);
     await experimentRoutes(scope, d);
     await runRoutes(scope, d);
     await searchRoutes(scope, d);

@@ -225,6 +225,24 @@ describe('MLflow tracking REST API', () => {
     });
   });
 
+  it("experiment 0 is the project's Default experiment (mlflow.start_run() with no experiment logs there)", async () => {
+    const g = await m.get('experiments/get', { experiment_id: '0' });
+    expect(g.status, g.text).toBe(200);
+    expect(g.body.experiment.name).toBe('Default');
+    const id = g.body.experiment.experiment_id;
+    expect(id).not.toBe('0');
+    const run = (await m.post('runs/create', { experiment_id: '0' })).body.run;
+    expect(run.info.experiment_id).toBe(id);
+    expect((await m.post('runs/search', { experiment_ids: ['0'] })).body.runs.map((r: any) => r.info.run_id)).toEqual([run.info.run_id]);
+    expect((await m.get('experiments/get', { experiment_id: '0' })).body.experiment.experiment_id).toBe(id);
+    // Only where the token may read: an outsider's 0 is its own project's, or nothing.
+    await ensureProject(base, 'zero-other');
+    const outsider = mlflow(base, (await userToken(base, 'zero-out', { 'zero-other': 'editor' }, { tokenProject: 'zero-other', tokenRole: 'editor' })).token);
+    const theirs = await outsider.get('experiments/get', { experiment_id: '0' });
+    expect(theirs.body.experiment.experiment_id).not.toBe(id);
+    expect(theirs.body.experiment.tags).toContainEqual({ key: 'tunehive.project', value: 'zero-other' });
+  });
+
   describe('runs/search', () => {
     let sExp: string;
     const made: Record<string, string> = {};

@@ -25,7 +25,7 @@ describe('a trial program logging through MLflow', () => {
       name: 'mlflow-logged', objective: { metric: 'f1', direction: 'maximize' },
       searchSpace: { x: { type: 'int', min: 0, max: 2 } }, algorithm: { name: 'grid' }, parallelism: 1, maxTrials: 3,
       earlyStopping: { rule: 'median', settings: { minTrialsRequired: 1, startStep: 2 } },
-      trial: { command: [process.execPath, path.resolve('test/fixtures/mlflow-logger.mjs'), '--x', '${params.x}', '--steps', '25', '--sleep-ms', '120'] },
+      trial: { command: [process.execPath, path.resolve('test/fixtures/mlflow-logger.mjs'), '--x', '${params.x}', '--steps', '25', '--sleep-ms', '120', '--stdout'] },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const studyId = created.body.id;
@@ -48,11 +48,13 @@ describe('a trial program logging through MLflow', () => {
       expect(h.body.metrics.length).toBeLessThan(25);
       expect((await m.get('runs/get', { run_id: t.id })).body.run.info.status).toBe('KILLED');
     }
-    // What the program logged is on its run; nothing came from stdout.
+    // What the program logged through MLflow is on its run, beside what its stdout gave.
     const run = (await m.get('runs/get', { run_id: best.id })).body.run;
     expect(run.data.tags).toContainEqual({ key: 'logged.by', value: 'mlflow-rest' });
     expect(run.data.tags).toContainEqual({ key: 'tunehive.study_id', value: studyId });
-    expect(run.data.metrics.map((x: any) => x.key).sort()).toEqual(['auc', 'f1']);
+    expect(run.data.metrics.map((x: any) => x.key).sort()).toEqual(['auc', 'f1', 'lines']);
+    // The worker's own batches (stdout) kept their numbering beside the MLflow points: none was taken for a replay and dropped.
+    expect((await m.get('metrics/get-history', { run_id: best.id, metric_key: 'lines' })).body.metrics.map((x: any) => x.value)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
     expect(run.info.status).toBe('FINISHED');
     expect((await m.get('metrics/get-history', { run_id: best.id, metric_key: 'f1' })).body.metrics).toHaveLength(25);
     const search = await m.post('runs/search', { experiment_ids: [studyId], filter: 'metrics.f1 > 0.85', order_by: ['metrics.f1 DESC'] });
