@@ -145,8 +145,11 @@ Usage:
                                       a run's artifacts: path, size, SHA-256
   tunehive download RUN PATH [DEST] [--force] [--quiet]
                                       one artifact to disk, streamed (progress on a terminal), SHA-256 checked
+  tunehive models register RUN --name NAME [--path model] | alias NAME ALIAS VERSION | stage NAME VERSION STAGE [--archive-existing]
+  tunehive models list | show NAME | download models:/NAME@ALIAS|models:/NAME/VERSION|models:/NAME/STAGE DIR
+                                      the model registry (versions from run artifacts, aliases, stages, SHA-256-checked downloads)
 
-Client commands (submit, status, trials, stop, delete, login, token, project, runs, compare, tag, note, artifacts, download) take --api URL,
+Client commands (submit, status, trials, stop, delete, login, token, project, runs, compare, tag, note, artifacts, download, models) take --api URL,
 --token TOKEN or --token-file FILE; without them TUNEHIVE_TOKEN, then the stored login.
 The coordinator reads TUNEHIVE_ADMIN_TOKEN (an admin secret of yours; without it the first
 start prints a minted one) and takes --open-metrics (/metrics without a token) and --public-url URL (TUNEHIVE_PUBLIC_URL:
@@ -491,6 +494,9 @@ async function main(argv: string[]): Promise<number> {
         throw err;
       }
     }
+
+    case 'models':
+      return (await import('./model-commands.js')).modelCommand(rest);
 
     case 'artifacts':
     case 'download':

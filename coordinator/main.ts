@@ -31,6 +31,9 @@ import { ThreadSuggestionService } from './search/suggestion-pool.js';
 import { RedisStudyStore } from './store/study-store.js';
 import { RedisRunStore } from './runs/redis-run-store.js';
 import { rerunRoutes } from './api/rerun-routes.js';
+import { RedisModelRegistry } from './registry/redis-model-registry.js';
+import { modelRoutes } from './api/model-routes.js';
+import { mlflowRegistryRoutes } from './mlflow/registry-routes.js';
 import { registerMlflow } from './mlflow/index.js';
 import { RunTokens } from './mlflow/run-tokens.js';
 import { StudyDeleter } from './lifecycle/study-deletion.js';
@@ -131,6 +134,8 @@ export interface Coordinator {
   janitor: CheckpointJanitor;
   sweeper: RetentionSweeper;
   artifacts: ArtifactService;
+  /** The model registry (issue 12). */
+  registry: RedisModelRegistry;
   checkpoints: CheckpointStore;
   close(): Promise<void>;
 }
@@ -197,6 +202,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
     ...(o.sweepIntervalMs ? { intervalMs: o.sweepIntervalMs } : {}),
   });
 
+  const registry = new RedisModelRegistry({ studies: store, runs, artifacts });
   const projects = new ProjectStore(storeRedis, o.prefix);
   await bootstrapAuth({ redis: storeRedis, prefix: o.prefix, creds, projects, announce: o.announce ?? ((m) => process.stderr.write(`${m}\n`)),
     ...(o.adminToken !== undefined ? { adminToken: o.adminToken } : {}) });
@@ -206,6 +212,8 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
     creds, projects, access, verifier, audit: new AuditLog(storeRedis, o.prefix, o.auditMaxLen ?? 100_000),
     openMetrics: o.openMetrics ?? false, failuresPerMinute: o.authFailuresPerMinute ?? 20,
     experimentProject: (id) => runs.experimentProject(id),
+    modelProject: (name) => registry.modelProject(name),
+    modelsIn: async (project) => (await registry.listModels({ projects: [project], offset: 0, limit: 0 })).total,
   };
 
   const app = await buildApp({
@@ -217,8 +225,10 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
       async (a) => { await a.register(workerRoutes, { prefix: '/api/v1', auth: workerAuth, workers }); },
       async (a) => { await a.register(rerunRoutes, { prefix: '/api/v1', store, runs, runner }); },
       async (a) => { await a.register(artifactRoutes, { prefix: '/api/v1', artifacts }); },
-      // MLflow's tracking REST API and artifact proxy (coordinator/mlflow).
-      async (a) => registerMlflow(a, { runs, store, access, runner, commands, artifacts, log: o.log.child({ part: 'mlflow' }) }),
+      async (a) => { await a.register(modelRoutes, { prefix: '/api/v1', registry, access, experimentProject: (id) => runs.experimentProject(id) }); },
+      // MLflow's tracking REST API, artifact proxy and model registry (coordinator/mlflow): one MLflow scope per prefix.
+      async (a) => registerMlflow(a, { runs, store, access, runner, commands, artifacts, log: o.log.child({ part: 'mlflow' }) },
+        (scope) => mlflowRegistryRoutes(scope, { registry, access, runs, artifacts })),
     ],
   });
   await app.listen({ host: o.host, port: o.httpPort });
@@ -252,7 +262,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   return {
     httpUrl: `${o.tls ? 'https' : 'http'}://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${httpPort}`,
     grpcAddress: `${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${grpcPort}`,
-    app, store, runs, creds, projects, runner, deleter, janitor, sweeper, artifacts, checkpoints,
+    app, store, runs, creds, projects, runner, deleter, janitor, sweeper, artifacts, checkpoints, registry,
     close() {
       closing ??= (async () => {
         closingRuns = true;

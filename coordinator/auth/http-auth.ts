@@ -41,6 +41,10 @@ export interface HttpAuth {
    * rules; without it only studies are experiments.
    */
   experimentProject?: (experimentId: string) => Promise<string | undefined>;
+  /** The project of a registered model, for `{model}` rules (the registry's). */
+  modelProject?: (name: string) => Promise<string | undefined>;
+  /** How many registered models a project holds (a project is deleted only once it holds none). */
+  modelsIn?: (project: string) => Promise<number>;
 }
 
 declare module 'fastify' {
@@ -62,6 +66,7 @@ const studyNotFound = (id: string) => notFound('TH_ERR_STUDY_NOT_FOUND', 'params
 const trialNotFound = (id: string) => notFound('TH_ERR_TRIAL_NOT_FOUND', 'params.id', `no trial with id ${JSON.stringify(id)} (trial ids look like <studyId>.<number>)`);
 const runNotFound = (id: string) => notFound('TH_ERR_RUN_NOT_FOUND', 'params.id', `no run with id ${JSON.stringify(id)} (run ids look like <experimentId>.<number> or <experimentId>.r<12 characters>)`);
 const experimentNotFound = (id: string) => notFound('TH_ERR_EXPERIMENT_NOT_FOUND', 'params.id', `no experiment with id ${JSON.stringify(id)}`);
+const modelNotFound = (name: string) => notFound('TH_ERR_MODEL_NOT_FOUND', 'params.name', `no registered model ${JSON.stringify(name.slice(0, 140))}`);
 export const projectNotFound = (name: string, field = 'params.name') => notFound('TH_ERR_PROJECT_NOT_FOUND', field, `no project ${JSON.stringify(name)} (or no access to it)`);
 
 export function unauthenticated(missing: boolean): TunehiveError {
@@ -157,6 +162,12 @@ export async function registerHttpAuth(app: FastifyInstance, auth: HttpAuth, sto
       const project = experimentId && (await experimentProject(experimentId));
       if (!project) throw missing();
       await auth.access.require(req.principal, project, role, missing);
+      req.authProject = project;
+    } else if ('model' in rule) {
+      const missing = modelNotFound(id);
+      const project = id && (await auth.modelProject?.(id));
+      if (!project) throw missing();
+      await auth.access.require(req.principal, project, rule.model, missing);
       req.authProject = project;
     } else if ('project' in rule) {
       if (!PROJECT_NAME.test(id) || !(await auth.projects.exists(id))) throw projectNotFound(id)();

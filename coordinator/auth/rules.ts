@@ -24,7 +24,9 @@ export type AuthRule =
   /** `params.id` is a run id (`<experimentId>.<suffix>`, shared/run-model.ts): the role is needed in its experiment's project. */
   | { run: Role; idIn?: readonly string[]; runToken?: true }
   /** `params.id` is an experiment id (a study's id, or a plain experiment's). */
-  | { experiment: Role; idIn?: readonly string[]; runToken?: true };
+  | { experiment: Role; idIn?: readonly string[]; runToken?: true }
+  /** `params.name` is a registered model's name (coordinator/registry): the role is needed in the model's project. */
+  | { model: Role };
 
 /*
  * `idIn`: where a `{run}` / `{experiment}` rule finds its id when it is not `params.id` (MLflow's
@@ -54,5 +56,6 @@ export function describeRule(rule: AuthRule): string {
   const runToken = (r: { runToken?: true }) => (r.runToken ? '; a trial\'s run token for its own run' : '');
   if ('run' in rule) return `Auth: role \`${rule.run}\` in the project of the run's experiment${where(rule)}${runToken(rule)}.`;
   if ('experiment' in rule) return `Auth: role \`${rule.experiment}\` in the experiment's project${where(rule)}${runToken(rule)}.`;
+  if ('model' in rule) return `Auth: role \`${rule.model}\` in the registered model's project.`;
   return `Auth: any valid token${rule.note ? `; ${rule.note}` : ''}.`;
 }

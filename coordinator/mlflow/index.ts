@@ -14,7 +14,8 @@ import { registerMlflowRoutes } from './wire.js';
 
 export type { MlflowDeps } from './deps.js';
 
-export async function registerMlflow(app: FastifyInstance, d: MlflowDeps): Promise<void> {
+/** `more`: further routes of the `mlflow` area (the model registry, coordinator/mlflow/registry-routes.ts): a prefix has one MLflow scope. */
+export async function registerMlflow(app: FastifyInstance, d: MlflowDeps, more?: (scope: FastifyInstance) => Promise<void>): Promise<void> {
   await registerMlflowRoutes(app, 'mlflow', async (scope) => {
     registerDefaultExperiment(scope, d);
     await experimentRoutes(scope, d);
@@ -22,6 +23,7 @@ export async function registerMlflow(app: FastifyInstance, d: MlflowDeps): Promi
     await searchRoutes(scope, d);
     await metricRoutes(scope, d);
     await artifactListRoutes(scope, d);
+    await more?.(scope);
   });
   await registerMlflowRoutes(app, 'mlflow-artifacts', (scope) => artifactProxyRoutes(scope, d));
 }

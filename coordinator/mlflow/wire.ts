@@ -63,6 +63,8 @@ const CODE_OF: Partial<Record<ErrorCode, MlflowErrorCode>> = {
   TH_ERR_AUTH_RATE_LIMITED: 'REQUEST_LIMIT_EXCEEDED',
   TH_ERR_EXPERIMENT_EXISTS: 'RESOURCE_ALREADY_EXISTS',
   TH_ERR_PROJECT_EXISTS: 'RESOURCE_ALREADY_EXISTS',
+  TH_ERR_MODEL_EXISTS: 'RESOURCE_ALREADY_EXISTS',
+  TH_ERR_MODEL_LIMIT: 'RESOURCE_LIMIT_EXCEEDED',
   // MLflow answers a changed param with INVALID_PARAMETER_VALUE ("Changing param values is not allowed").
   TH_ERR_RUN_PARAM_CHANGED: 'INVALID_PARAMETER_VALUE',
   // MLflow itself logs to ended runs; Tunehive's direct runs refuse it: a 400 the client shows, not a 500.

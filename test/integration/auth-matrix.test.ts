@@ -8,9 +8,9 @@ import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { call, ensureProject, studyWithTrial, userToken } from '../helpers/auth.js';
 
 const MLFLOW_PATH = /^\/(ajax-)?api\/2\.0\//;
-type Rule = { idIn?: string[]; runToken?: true; public?: true; token?: true; admin?: true; scope?: string; openable?: boolean; study?: string; trial?: string; project?: string; run?: string; experiment?: string };
-/** The role a route needs in a project (whatever names the project: a study, trial, run, experiment or the project itself). */
-const projectRole = (r: Rule) => r.study ?? r.trial ?? r.project ?? r.run ?? r.experiment;
+type Rule = { idIn?: string[]; runToken?: true; public?: true; token?: true; admin?: true; scope?: string; openable?: boolean; study?: string; trial?: string; project?: string; run?: string; experiment?: string; model?: string };
+/** The role a route needs in a project (whatever names the project: a study, trial, run, experiment, model or the project itself). */
+const projectRole = (r: Rule) => r.study ?? r.trial ?? r.project ?? r.run ?? r.experiment ?? r.model;
 const RANK: Record<string, number> = { viewer: 1, editor: 2, owner: 3, admin: 4 };
 
 // A body for every write route, so the route itself (not the body check) answers. A write
@@ -30,9 +30,17 @@ const BODIES: Record<string, unknown> = {
   'POST /api/v1/runs/{id}/params': { params: { matrix: '1' } },
   'POST /api/v1/runs/{id}/metrics': { metrics: [{ name: 'loss', value: 1 }] },
   // 'POST /api/v1/runs' is set in beforeAll: it names project A's experiment.
+  // Model registry (native): the model "matrix-model" (proj-a) with version 1 and alias champion.
+  'POST /api/v1/models': { name: 'matrix-new', project: 'proj-a' },
+  'PATCH /api/v1/models/{name}': { description: 'matrix' },
+  'POST /api/v1/models/{name}/versions': { source: 'runs:/RUN/matrix.txt' },
+  'PATCH /api/v1/models/{name}/versions/{version}': { description: 'matrix' },
+  'POST /api/v1/models/{name}/versions/{version}/stage': { stage: 'Staging' },
+  'PUT /api/v1/models/{name}/aliases/{alias}': { version: 1 },
 };
 const NO_BODY = new Set(['POST /api/v1/studies/{id}/stop', 'POST /api/v1/studies/{id}/trials/ask', 'DELETE /api/v1/studies/{id}', 'DELETE /api/v1/tokens/{id}', 'DELETE /api/v1/projects/{name}/members/{owner}', 'DELETE /api/v1/workers/{id}', 'DELETE /api/v1/projects/{name}',
-  'DELETE /api/v1/runs/{id}/artifacts/{*}', 'DELETE /api/v1/runs/{id}', 'DELETE /api/v1/experiments/{id}']);
+  'DELETE /api/v1/runs/{id}', 'DELETE /api/v1/experiments/{id}', 'DELETE /api/v1/runs/{id}/artifacts/{*}',
+  'DELETE /api/v1/models/{name}', 'DELETE /api/v1/models/{name}/versions/{version}', 'DELETE /api/v1/models/{name}/aliases/{alias}']);
 
 describe('auth matrix over every route of the OpenAPI document', () => {
   let stack: TestStack;
@@ -67,6 +75,12 @@ describe('auth matrix over every route of the OpenAPI document', () => {
     experimentA = exp.id;
     runsA = [(await stack.coordinator.runs.createRun({ experimentId: exp.id, createdBy: 'alice' })).id, (await stack.coordinator.runs.createRun({ experimentId: exp.id, createdBy: 'alice' })).id];
     BODIES['POST /api/v1/runs'] = { experimentId: experimentA };
+    // The artifact the read routes ask for (the delete route, run last as admin, may remove it).
+    expect((await call(base, 'PUT', `/api/v1/runs/${runsA[0]}/artifacts/matrix.txt`, { body: 'matrix artifact' })).status).toBe(201);
+    // The registry's fixtures: a model of project A with version 1 (from that artifact) and the alias champion.
+    expect((await call(base, 'POST', '/api/v1/models', { body: { name: 'matrix-model', project: 'proj-a' } })).status).toBe(201);
+    expect((await call(base, 'POST', '/api/v1/models/matrix-model/versions', { body: { runId: runsA[0], path: 'matrix.txt' } })).status).toBe(201);
+    expect((await call(base, 'PUT', '/api/v1/models/matrix-model/aliases/champion', { body: { version: 1 } })).status).toBe(200);
     const doc = await call(base, 'GET', '/api/v1/openapi.json');
     expect(doc.status).toBe(200);
     ops = Object.entries(doc.body.paths as Record<string, Record<string, any>>).flatMap(([path, methods]) =>
@@ -80,6 +94,8 @@ describe('auth matrix over every route of the OpenAPI document', () => {
   afterAll(async () => stack?.close());
 
   const urlOf = (path: string) => path
+    .replace('/models/{name}', '/models/matrix-model').replace('{version}', '1').replace('{alias}', 'champion')
+    .replace(/^\/api\/v1\/models\/resolve$/, '/api/v1/models/resolve?uri=models:/matrix-model@champion')
     .replace(/^\/api\/v1\/runs\/compare$/, `/api/v1/runs/compare?ids=${runsA[0]},${runsA[1]}`)
     // Artifacts, provenance and reruns of a trial run; the other run routes on a direct run.
     .replace(/\/runs\/\{id\}(?=\/(artifacts|provenance|rerun))/, `/runs/${a.trialId}`).replace('{*}', 'matrix.txt')
@@ -89,7 +105,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
   const bodyOf = (method: string, path: string) => {
     const key = `${method} ${path}`;
     if (method === 'GET') return undefined;
-    if (key in BODIES) return BODIES[key];
+    if (key in BODIES) return JSON.parse(JSON.stringify(BODIES[key]).replace('RUN', runsA[0]!));
     if (NO_BODY.has(key)) return undefined;
     throw new Error(`${key} is a write route the auth matrix does not know: add its body to BODIES (or NO_BODY)`);
   };
@@ -99,7 +115,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
   it('covers the routes it should, and every route declares its rule', () => {
     expect(ops.length).toBeGreaterThanOrEqual(24);
     const keys = ops.map((o) => `${o.method} ${o.path}`);
-    for (const k of ['GET /api/v1/runs/{id}/artifacts', 'PUT /api/v1/runs/{id}/artifacts/{*}', 'GET /api/v1/runs/{id}/artifacts/{*}', 'DELETE /api/v1/runs/{id}/artifacts/{*}',
+    for (const k of ['GET /api/v1/models', 'GET /api/v1/models/{name}', 'PUT /api/v1/models/{name}/aliases/{alias}', 'GET /api/v1/models/{name}/versions/{version}/files/{*}', 'GET /api/v1/runs/{id}/artifacts', 'PUT /api/v1/runs/{id}/artifacts/{*}', 'GET /api/v1/runs/{id}/artifacts/{*}', 'DELETE /api/v1/runs/{id}/artifacts/{*}',
       'GET /api/v1/runs/{id}/provenance', 'POST /api/v1/runs/{id}/rerun',
       'GET /api/v1/runs/{id}', 'PATCH /api/v1/runs/{id}', 'GET /api/v1/runs', 'POST /api/v1/runs', 'GET /api/v1/experiments/{id}', 'DELETE /api/v1/experiments/{id}',
       'GET /api/v1/studies/{id}', 'DELETE /api/v1/studies/{id}', 'GET /api/v1/trials/{id}/metrics/{name}', 'POST /api/v1/tokens', 'GET /api/v1/audit', 'GET /metrics', 'GET /healthz']) {
@@ -113,6 +129,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
       if (/^\/api\/v1\/projects\/\{name\}/.test(o.path)) expect(o.rule.project, `${o.method} ${o.path}`).toBeDefined();
       if (/^\/api\/v1\/runs\/\{id\}/.test(o.path)) expect(o.rule.run, `${o.method} ${o.path}`).toBeDefined();
       if (/^\/api\/v1\/experiments\/\{id\}/.test(o.path)) expect(o.rule.experiment, `${o.method} ${o.path}`).toBeDefined();
+      if (/^\/api\/v1\/models\/\{name\}/.test(o.path)) expect(o.rule.model, `${o.method} ${o.path}`).toBeDefined();
       if (o.rule.public) expect(['/healthz', '/readyz'], `${o.path} may be public`).toContain(o.path);
     }
   });
@@ -175,7 +192,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
     for (const o of ops) {
       if (o.rule.public) continue;
       const label = `${o.method} ${o.path}`;
-      const wanted = projectRole(o.rule) ?? (['POST /api/v1/studies', 'POST /api/v1/experiments', 'POST /api/v1/runs'].includes(label) ? 'editor' : undefined);
+      const wanted = projectRole(o.rule) ?? (['POST /api/v1/studies', 'POST /api/v1/experiments', 'POST /api/v1/runs', 'POST /api/v1/models'].includes(label) ? 'editor' : undefined);
       const r = await send(o, viewerA);
       if (o.rule.scope) {
         expect(r.status, label).toBe(403);
@@ -222,6 +239,8 @@ describe('auth matrix over every route of the OpenAPI document', () => {
   let made = 0;
   const mlQuery = (): Record<string, string> => ({
     experiment_id: experimentA, run_id: mlRunA, experiment_name: 'matrix-runs', metric_key: 'loss', path: `${experimentA}/${mlRunA}/artifacts`,
+    // The registry's GETs: the matrix model, its version 1 and alias champion.
+    name: 'matrix-model', version: '1', alias: 'champion',
   });
   const mlBody = (rpc: string): Record<string, unknown> => {
     const now = Date.now();
@@ -237,6 +256,14 @@ describe('auth matrix over every route of the OpenAPI document', () => {
       'runs/set-tag': { ...run, key: 'k', value: 'v' }, 'runs/delete-tag': { ...run, key: 'k' },
       'runs/log-batch': { ...run, metrics: [{ key: 'loss', value: 1, timestamp: now }] }, 'runs/log-inputs': { ...run, datasets: [] },
       'runs/log-model': { ...run, model_json: '{}' },
+      // Model registry (the matrix model of project A; name and version in the body, the handler checks the role).
+      'registered-models/create': { name: `matrix-rm-${made++}`, tags: [{ key: 'tunehive.project', value: 'proj-a' }] },
+      'registered-models/rename': { name: 'matrix-model', new_name: 'matrix-renamed' }, 'registered-models/update': { name: 'matrix-model', description: 'm' },
+      'registered-models/search': {}, 'registered-models/get-latest-versions': { name: 'matrix-model' },
+      'registered-models/set-tag': { name: 'matrix-model', key: 'k', value: 'v' }, 'registered-models/alias': { name: 'matrix-model', alias: 'champion', version: '1' },
+      'model-versions/create': { name: 'matrix-model', source: `runs:/${runsA[0]}/matrix.txt`, run_id: runsA[0] }, 'model-versions/search': {},
+      'model-versions/update': { name: 'matrix-model', version: '1', description: 'm' }, 'model-versions/transition-stage': { name: 'matrix-model', version: '1', stage: 'Staging' },
+      'model-versions/set-tag': { name: 'matrix-model', version: '1', key: 'k', value: 'v' },
     };
     if (!(rpc in bodies)) throw new Error(`POST ${rpc} is an MLflow route the auth matrix does not know: add its body`);
     return bodies[rpc]!;
@@ -245,6 +272,8 @@ describe('auth matrix over every route of the OpenAPI document', () => {
     const url = o.path.replace('{experiment}', experimentA).replace('{id}', mlRunA).replace('{*}', 'matrix.txt');
     const rpc = mlRpc(o.path);
     if (o.method === 'GET') return call(base, 'GET', `${url}?${new URLSearchParams(mlQuery())}`, { token, ...(authorization ? { authorization } : {}) });
+    // The registry's DELETEs carry their fields like MLflow's client sends them: a JSON body.
+    if (o.method === 'DELETE' && /^(registered-models|model-versions)\//.test(rpc)) return call(base, 'DELETE', url, { token, body: { name: 'matrix-model', version: '1', alias: 'champion', key: 'k' } });
     if (o.method === 'PUT' || o.method === 'DELETE') return call(base, o.method, url, { token, ...(o.method === 'PUT' ? { body: 'matrix' } : {}) });
     return call(base, o.method, url, { token, body: mlBody(rpc) });
   };
@@ -259,6 +288,14 @@ describe('auth matrix over every route of the OpenAPI document', () => {
     for (const rpc of ['experiments/get', 'experiments/get-by-name', 'runs/get', 'metrics/get-history', 'artifacts/list']) expect(keys).toContain(`GET /api/2.0/mlflow/${rpc}`);
     for (const m of ['PUT', 'GET', 'DELETE']) expect(keys).toContain(`${m} /api/2.0/mlflow-artifacts/artifacts/{experiment}/{id}/artifacts/{*}`);
     expect(keys).toContain('GET /api/2.0/mlflow-artifacts/artifacts');
+    for (const k of ['POST registered-models/create', 'GET registered-models/get', 'GET registered-models/search', 'POST registered-models/rename', 'PATCH registered-models/update', 'DELETE registered-models/delete',
+      'POST registered-models/get-latest-versions', 'POST registered-models/set-tag', 'DELETE registered-models/delete-tag', 'POST registered-models/alias', 'GET registered-models/alias', 'DELETE registered-models/alias',
+      'POST model-versions/create', 'GET model-versions/get', 'GET model-versions/search', 'PATCH model-versions/update', 'DELETE model-versions/delete', 'POST model-versions/transition-stage',
+      'GET model-versions/get-download-uri', 'POST model-versions/set-tag', 'DELETE model-versions/delete-tag']) {
+      const [m, rpc] = k.split(' ');
+      expect(keys).toContain(`${m} /api/2.0/mlflow/${rpc}`);
+      expect(keys).toContain(`${m} /ajax-api/2.0/mlflow/${rpc}`);
+    }
     for (const o of mlOps) {
       expect(o.rule, `${o.method} ${o.path}`).toBeDefined();
       expect(o.rule.public, `${o.method} ${o.path}`).toBeUndefined();
