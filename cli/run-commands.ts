@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { parseFilter, parseOrderBy } from '../shared/run-filter/parse-filter.js';
+import { parseFilter, parseOrderBy, splitOrderBy } from '../shared/run-filter/parse-filter.js';
 import type { Key } from '../shared/run-filter/ast.js';
 import { RUN_LIMITS } from '../shared/run-model.js';
 import { resolveToken } from './credentials.js';
@@ -77,17 +77,20 @@ export function caret(text: string, position: number): string {
  * The server refused the filter or an order key (a coordinator whose grammar differs from this
  * CLI's): its message is the parser's; show where, like a local error.
  */
-function serverFilterError(err: unknown, filter: string, orderBy: string[]): unknown {
+export function serverFilterError(err: unknown, filter: string, orderBy: string[]): unknown {
   if (!(err instanceof ApiError) || err.status !== 400) return err;
-  const at = /at position (\d+): expected/.exec(err.message);
+  const first = err.message.split('\n')[0]!;
+  const at = /at position (\d+): expected/.exec(first);
   if (!at) return err;
   const position = Number(at[1]);
-  if (/query\.filter|filter/i.test(err.message) && !/orderBy|order-by/i.test(err.message)) {
-    return new RunUsageError(`the coordinator refused --filter: ${err.message}\n${caret(filter, position)}\n${FILTER_HELP}`);
+  if (/orderBy/.test(first)) {
+    // run-routes.ts numbers the items from 1, after splitting comma-separated ones.
+    const item = /item (\d+)/.exec(first);
+    const items = orderBy.flatMap(splitOrderBy);
+    const shown = item ? items[Number(item[1]) - 1] : undefined;
+    return new RunUsageError(`the coordinator refused --order-by: ${first}${shown !== undefined ? `\n${caret(shown, position)}` : ''}`);
   }
-  const item = /orderBy(?:\[|\.)(\d+)|order-by item (\d+)/.exec(err.message);
-  const index = item ? Number(item[1] ?? item[2]) : 0;
-  return new RunUsageError(`the coordinator refused --order-by: ${err.message}${orderBy[index] !== undefined ? `\n${caret(orderBy[index]!, position)}` : ''}`);
+  return new RunUsageError(`the coordinator refused --filter: ${first}\n${caret(filter, position)}\n${FILTER_HELP}`);
 }
 
 /** A filter error from the server: its message is the parser's, so add the rules that fix it. */
@@ -105,10 +108,12 @@ function checkFilter(text: string): void {
   if (!p.ok) throw new RunUsageError(`--filter is invalid: ${p.error.message}\n${caret(text, p.error.position)}\n${FILTER_HELP}`);
 }
 
-function checkOrderBy(items: string[]): Key[] {
+/** The order keys of every --order-by (each may hold several, comma-separated, as the API takes them). */
+function checkOrderBy(flags: string[]): Key[] {
+  const items = flags.flatMap(splitOrderBy);
   const p = parseOrderBy(items);
   if (!p.ok) {
-    throw new RunUsageError(`--order-by ${JSON.stringify(items[p.error.index])} is invalid: at position ${p.error.position}: expected ${p.error.expected}\n` +
+    throw new RunUsageError(`--order-by ${JSON.stringify(items[p.error.index]?.trim())} is invalid: at position ${p.error.position}: expected ${p.error.expected}\n` +
       `${caret(items[p.error.index] ?? '', p.error.position)}\nOrder keys look like: metrics.f1 DESC, params.lr ASC, attributes.start_time (ASC by default; runs without the key come last).`);
   }
   return p.keys.map((k) => k.key);
@@ -136,7 +141,9 @@ async function searchRuns(args: string[]): Promise<number> {
 
   const runs: any[] = [];
   let token: string | null = null;
-  // Bounded: every page brings at least one run or ends the loop, and at most `max` are kept.
+  let emptyPages = 0;
+  // Bounded: at most `max` runs are kept, and a run of empty pages (a server that hands out
+  // tokens without runs) ends the loop.
   do {
     const q = new URLSearchParams();
     if (filter.trim()) q.set('filter', filter);
@@ -148,7 +155,8 @@ async function searchRuns(args: string[]): Promise<number> {
       throw serverFilterError(err, filter, orderBy);
     });
     runs.push(...page.runs.slice(0, max - runs.length));
-    token = page.runs.length > 0 ? page.nextPageToken || null : null;
+    emptyPages = page.runs.length === 0 ? emptyPages + 1 : 0;
+    token = emptyPages < 10 ? page.nextPageToken || null : null;
   } while (token && runs.length < max);
 
   if (output === 'json') console.log(JSON.stringify({ runs, nextPageToken: token }, null, 2));

@@ -151,6 +151,11 @@ function parseIdentifier(c: Cursor): Key {
     throw new Fail(start, 'an identifier such as metrics.f1, params.lr, tags.team or attributes.status');
   }
   if (c.s[c.i] !== '.') {
+    const upper = typeWord.toUpperCase();
+    if (upper === 'AND' || upper === 'OR' || upper === 'NOT') {
+      const hint = upper === 'NOT' ? '; there is no NOT: use !=, NOT IN or IS NULL' : '';
+      throw new Fail(start, `a clause such as metrics.f1 > 0.9 (got the keyword ${upper}${hint})`);
+    }
     return { kind: 'attribute', name: attributeName(typeWord, start) };
   }
   const kind = TYPE_OF[typeWord.toLowerCase()];
@@ -402,4 +407,28 @@ export function parseOrderBy(items: readonly string[]): ParseOrderByResult {
 
 function err(position: number, expected: string): FilterSyntaxError {
   return { position, expected, message: `at position ${position}: expected ${expected}` };
+}
+
+/**
+ * One order-by text as several items: "metrics.f1 DESC, params.lr" splits at commas outside
+ * backticks and quotes (a key may hold a comma: metrics.`a,b`). Blank items are dropped.
+ */
+export function splitOrderBy(text: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quote: string | undefined;
+  for (const ch of text) {
+    if (quote) {
+      if (ch === quote) quote = undefined;
+    } else if (ch === '`' || ch === '"' || ch === "'") {
+      quote = ch;
+    } else if (ch === ',') {
+      out.push(cur);
+      cur = '';
+      continue;
+    }
+    cur += ch;
+  }
+  out.push(cur);
+  return out.filter((s) => s.trim() !== '');
 }

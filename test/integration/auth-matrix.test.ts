@@ -137,8 +137,13 @@ describe('auth matrix over every route of the OpenAPI document', () => {
         expect(r.status, label).toBe(404);
         expect(r.body.error.fields[0].field).toBe('experimentId');
       } else if (label === 'GET /api/v1/runs/compare') {
+        // The ids are in the query: the handler checks each, and an unreadable run is answered byte for byte like an unknown one.
         expect(r.status, label).toBe(404);
+        expect(r.body.error.code, label).toBe('TH_ERR_RUN_NOT_FOUND');
         expect(r.text, label).not.toContain('proj-a"');
+        const unknownId = `${experimentA}.r000000000000`;
+        const unknown = await call(base, 'GET', `/api/v1/runs/compare?ids=${unknownId},${runsA[1]}`, { token: ownerB });
+        expect(r.text.replaceAll(runsA[0]!, 'ID'), label).toBe(unknown.text.replaceAll(unknownId, 'ID'));
       } else if (label === 'DELETE /api/v1/tokens/{id}') {
         // Someone else's token is answered like an unknown one.
         expect(r.status, label).toBe(404);

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Filter } from '../../shared/run-filter/ast.js';
 import { compareRuns, compareStrings, DEFAULT_ORDER_BY, matches } from '../../shared/run-filter/evaluate.js';
-import { FILTER_LIMITS, parseFilter, parseOrderBy } from '../../shared/run-filter/parse-filter.js';
+import { FILTER_LIMITS, parseFilter, parseOrderBy, splitOrderBy } from '../../shared/run-filter/parse-filter.js';
 import type { RunStatus, RunView } from '../../shared/run-model.js';
 
 interface Spec {
@@ -218,7 +218,9 @@ describe('invalid filters: the position and what was expected there', () => {
     ["params.p = 'abc", 15, "a closing ' for the string that starts at position 11"],
     ['params.p = "it""s', 17, 'a closing " for the string that starts at position 11'],
     ['metrics.a > 1 and', 17, "a clause (such as metrics.f1 > 0.9) or '('"],
-    ['and metrics.a > 1', 0, "an attribute (run_id, run_name, status, start_time, end_time, experiment_id, state, parent_run_id) or a key with its type, such as metrics.and, params.and or tags.and (got 'and')"],
+    ['and metrics.a > 1', 0, 'a clause such as metrics.f1 > 0.9 (got the keyword AND)'],
+    ['metrics.a > 1 and or metrics.b > 1', 18, 'a clause such as metrics.f1 > 0.9 (got the keyword OR)'],
+    ['NOT metrics.a > 1', 0, 'a clause such as metrics.f1 > 0.9 (got the keyword NOT; there is no NOT: use !=, NOT IN or IS NULL)'],
     ['metrics.a > 1 metrics.b > 2', 14, 'AND, OR or the end of the filter'],
     ['metrics.a > 1 && metrics.b > 2', 14, 'AND, OR or the end of the filter'],
     ['metrics.a > 1)', 13, "AND, OR or the end of the filter (this ')' has no '(')"],
@@ -286,6 +288,15 @@ describe('order by', () => {
   ];
   it.each(BAD)('%j fails at item %i, position %i', (items, index, position, expected) => {
     expect(parseOrderBy(items)).toEqual({ ok: false, error: { index, position, expected, message: `order-by item ${index}: at position ${position}: expected ${expected}` } });
+  });
+
+  it('splits comma-separated items outside backticks and quotes', () => {
+    expect(splitOrderBy('metrics.f1 DESC, params.lr')).toEqual(['metrics.f1 DESC', ' params.lr']);
+    expect(splitOrderBy('metrics.`a,b` DESC,tags."x,y"')).toEqual(['metrics.`a,b` DESC', 'tags."x,y"']);
+    expect(splitOrderBy(' , metrics.f1,')).toEqual([' metrics.f1']);
+    expect(parseOrderBy(splitOrderBy('metrics.`a,b` DESC, params.lr'))).toEqual({ ok: true, keys: [
+      { key: { kind: 'metric', name: 'a,b' }, direction: 'DESC' }, { key: { kind: 'param', name: 'lr' }, direction: 'ASC' },
+    ] });
   });
 
   it('refuses more than 20 keys', () => {
