@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../shared/logger.js';
 import { startDevStack } from './dev-stack.js';
+import { humanBytes } from './artifact-commands.js';
 import { api } from './http-client.js';
 import { fmtParams, fmtValue, progressLine, studySummary, table } from './format.js';
 
@@ -67,6 +68,10 @@ export async function runDemo(): Promise<number> {
     console.log(`\n${studySummary(s)}`);
     console.log(`wall time: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     if (s.best) console.log(`\nBest trial: ${s.best.trialId} accuracy=${fmtValue(s.best.value)} with ${fmtParams(s.best.params)}`);
+    if (s.best) {
+      const art = await api(base, 'GET', `/api/v1/runs/${s.best.trialId}/artifacts`, undefined, auth);
+      console.log(`\nArtifacts of run ${s.best.trialId}:\n${table(['path', 'size', 'sha256'], art.files.map((f: any) => [f.path, humanBytes(f.size), f.sha256]))}`);
+    }
     return s.state === 'COMPLETED' ? 0 : 1;
   } finally {
     await stack.close();

@@ -28,6 +28,35 @@ const servers = {
 class UsageError extends Error {}
 
 /** `--retention-days N` / TUNEHIVE_RETENTION_DAYS: unset keeps ended studies forever. */
+/**
+ * `--checkpoint-store` / `--artifact-store`: a folder or s3://bucket/prefix (`--s3-endpoint` for an
+ * S3-compatible server; credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the SDK's chain).
+ */
+function storeOptions(v: Record<string, string | boolean | undefined>) {
+  const where = (flag: unknown, env: string | undefined, fallback: string) => {
+    const w = (typeof flag === 'string' ? flag : undefined) ?? env ?? fallback;
+    return w.startsWith('s3://') ? w : path.resolve(w);
+  };
+  const checkpoints = where(v['checkpoint-store'] ?? v['checkpoint-dir'], process.env.TUNEHIVE_CHECKPOINT_STORE, '.tunehive/checkpoints');
+  const artifacts = where(v['artifact-store'], process.env.TUNEHIVE_ARTIFACT_STORE, '.tunehive/artifacts');
+  const endpoint = (typeof v['s3-endpoint'] === 'string' ? v['s3-endpoint'] : undefined) ?? process.env.TUNEHIVE_S3_ENDPOINT;
+  const projectBytes = typeof v['project-artifact-bytes'] === 'string' ? v['project-artifact-bytes'] : process.env.TUNEHIVE_PROJECT_ARTIFACT_BYTES;
+  let projectArtifactBytes: number | undefined;
+  if (projectBytes !== undefined) {
+    projectArtifactBytes = Number(projectBytes);
+    if (!Number.isSafeInteger(projectArtifactBytes) || projectArtifactBytes < 1) throw new UsageError(`--project-artifact-bytes must be a positive whole number of bytes (got ${JSON.stringify(projectBytes)})`);
+  }
+  return {
+    // Without S3 for checkpoints the folder is the store; with it, the folder is still where the
+    // default artifact folder would go, so keep it local.
+    checkpointDir: checkpoints.startsWith('s3://') ? path.resolve('.tunehive/checkpoints') : checkpoints,
+    ...(checkpoints.startsWith('s3://') ? { checkpointStore: checkpoints } : {}),
+    artifactStore: artifacts,
+    ...(endpoint ? { s3: { endpoint } } : {}),
+    ...(projectArtifactBytes !== undefined ? { projectArtifactBytes } : {}),
+  };
+}
+
 function retentionFlag(value: string | undefined): number | undefined {
   if (value === undefined || value === '') return undefined;
   const n = Number(value);
@@ -108,8 +137,12 @@ Usage:
                                       runs side by side: params, tags, metric summaries; * marks what differs
   tunehive tag RUN key=value [key2=value2 ...] [--delete key]...
   tunehive note RUN "text" | --file NOTE.md (- reads stdin)
+  tunehive artifacts RUN [--prefix P] [--output table|json]
+                                      a run's artifacts: path, size, SHA-256
+  tunehive download RUN PATH [DEST] [--force] [--quiet]
+                                      one artifact to disk, streamed (progress on a terminal), SHA-256 checked
 
-Client commands (submit, status, trials, stop, delete, login, token, project, runs, compare, tag, note) take --api URL,
+Client commands (submit, status, trials, stop, delete, login, token, project, runs, compare, tag, note, artifacts, download) take --api URL,
 --token TOKEN or --token-file FILE; without them TUNEHIVE_TOKEN, then the stored login.
 The coordinator reads TUNEHIVE_ADMIN_TOKEN (an admin secret of yours; without it the first
 start prints a minted one) and takes --open-metrics (/metrics without a token).
@@ -198,6 +231,7 @@ async function main(argv: string[]): Promise<number> {
     case 'coordinator': {
       refusePlaceholderToken();
       const f = flags(rest, { redis: { type: 'string' }, 'redis-url-file': { type: 'string' }, host: { type: 'string' }, 'http-port': { type: 'string' }, 'grpc-port': { type: 'string' }, prefix: { type: 'string' }, 'checkpoint-dir': { type: 'string' },
+        'checkpoint-store': { type: 'string' }, 'artifact-store': { type: 'string' }, 's3-endpoint': { type: 'string' }, 'project-artifact-bytes': { type: 'string' },
         'lease-ms': { type: 'string' }, 'reconcile-ms': { type: 'string' }, 'retention-days': { type: 'string' }, 'store-timeout-ms': { type: 'string' },
         'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-ca': { type: 'string' }, insecure: { type: 'boolean' },
         'open-metrics': { type: 'boolean' }, 'audit-max-len': { type: 'string' }, 'auth-failures-per-minute': { type: 'string' } }, 'coordinator');
@@ -214,7 +248,7 @@ async function main(argv: string[]): Promise<number> {
         httpPort: intFlag(f.values['http-port'] ?? process.env.TUNEHIVE_HTTP_PORT, 'http-port', 8080),
         grpcPort: intFlag(f.values['grpc-port'] ?? process.env.TUNEHIVE_GRPC_PORT, 'grpc-port', 50051),
         prefix: f.values.prefix ?? process.env.TUNEHIVE_PREFIX ?? 'th', log,
-        checkpointDir: path.resolve(f.values['checkpoint-dir'] ?? process.env.TUNEHIVE_CHECKPOINT_STORE ?? '.tunehive/checkpoints'),
+        ...storeOptions(f.values),
         leaseMs: intFlag(f.values['lease-ms'], 'lease-ms', 15_000, 1000, 600_000),
         reconcileIntervalMs: intFlag(f.values['reconcile-ms'], 'reconcile-ms', 2000, 100, 600_000),
         ...(retentionDays !== undefined ? { retentionDays } : {}),
@@ -444,6 +478,9 @@ async function main(argv: string[]): Promise<number> {
       }
     }
 
+    case 'artifacts':
+    case 'download':
+      return (await import('./artifact-commands.js')).artifactCommand(command, rest);
     case 'runs':
     case 'compare':
     case 'tag':

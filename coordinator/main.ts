@@ -5,6 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
+import path from 'node:path';
 import { keys } from '../shared/redis-keys.js';
 import { CoordinatorMetrics } from './ops/metrics.js';
 import { opsRoutes } from './api/ops-routes.js';
@@ -17,7 +18,11 @@ import { checkBind, grpcServerCredentials, type ServerTls } from '../shared/tls.
 import { buildApp } from './api/app.js';
 import { createTrialServiceHandlers, type StreamStats } from './grpc/trial-service.js';
 import { createCheckpointHandlers } from './grpc/checkpoint-service.js';
-import { FsCheckpointStore } from './checkpoints/checkpoint-store.js';
+import type { CheckpointStore } from './checkpoints/checkpoint-store.js';
+import { ArtifactService } from './artifacts/artifact-service.js';
+import { openArtifactStore, openCheckpointStore, type S3Settings } from './artifacts/open-stores.js';
+import { artifactRoutes } from './api/artifact-routes.js';
+import { createArtifactHandlers } from './grpc/artifact-service.js';
 import { TrialQueue } from './queue/trial-queue.js';
 import { StudyRunner } from './runner/study-runner.js';
 import { TrialCommands } from './runner/trial-commands.js';
@@ -54,6 +59,14 @@ export interface CoordinatorOptions {
   checkpointDir: string;
   /** Checkpoints kept per trial (older ones are pruned). */
   keepCheckpoints?: number;
+  /** `s3://bucket/prefix` (or a folder) for checkpoints instead of `checkpointDir`: replicas then share no volume. */
+  checkpointStore?: string;
+  /** Where artifacts live: a folder or `s3://bucket/prefix` (default: `<checkpointDir>/.artifacts`). */
+  artifactStore?: string;
+  /** The S3 endpoint (an S3-compatible server), region and credentials of the s3:// stores. */
+  s3?: S3Settings;
+  /** Artifact bytes all runs of one project may store together (`--project-artifact-bytes`); default no limit. */
+  projectArtifactBytes?: number;
   /** How long a replica's lease on driving a study lasts without renewal. */
   leaseMs?: number;
   /** Ended studies are deleted whole this many days after they ended; undefined keeps them forever. */
@@ -109,6 +122,8 @@ export interface Coordinator {
   deleter: StudyDeleter;
   janitor: CheckpointJanitor;
   sweeper: RetentionSweeper;
+  artifacts: ArtifactService;
+  checkpoints: CheckpointStore;
   close(): Promise<void>;
 }
 
@@ -155,11 +170,17 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   await subscriber.subscribe(kickChannel);
   subscriber.on('message', (_channel: string, studyId: string) => runner.kick(studyId, { local: true }));
 
-  const checkpoints = new FsCheckpointStore(o.checkpointDir);
+  const checkpointStore = openCheckpointStore(o.checkpointStore ?? o.checkpointDir, o.s3);
+  const checkpoints = checkpointStore.store;
+  const artifactStore = openArtifactStore(o.artifactStore ?? path.join(o.checkpointDir, '.artifacts'), o.s3);
+  const artifacts = new ArtifactService({
+    store: artifactStore, studies: store,
+    directRunExists: async (runId) => (await runs.getRun(runId)) !== undefined, experimentProject: (id) => runs.experimentProject(id), ...(o.projectArtifactBytes !== undefined ? { projectMaxBytes: o.projectArtifactBytes } : {}),
+  });
   const janitor = new CheckpointJanitor({ store, checkpoints, log: o.log.child({ part: 'lifecycle' }) });
   store.onTrialsEnded = (studyId) => janitor.trialEnded(studyId);
   const deleter = new StudyDeleter({
-    store, queue, checkpoints, stop: (study, reason) => runner.endStudy(study, 'STOPPED', reason), experimentDataKeys: (id) => runs.experimentDataKeys(id),
+    store, queue, checkpoints, artifacts, stop: (study, reason) => runner.endStudy(study, 'STOPPED', reason), experimentDataKeys: (id) => runs.experimentDataKeys(id),
   });
   const sweeper = new RetentionSweeper({
     store, deleter, janitor, log: o.log.child({ part: 'lifecycle' }), owner: coordinatorId, credentials: creds,
@@ -185,6 +206,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
       async (a) => { await a.register(opsRoutes, { redis, metrics, workers, access }); },
       async (a) => { await a.register(studyDeleteRoutes, { prefix: '/api/v1', deleter }); },
       async (a) => { await a.register(workerRoutes, { prefix: '/api/v1', auth: workerAuth, workers }); },
+      async (a) => { await a.register(artifactRoutes, { prefix: '/api/v1', artifacts }); },
     ],
   });
   await app.listen({ host: o.host, port: o.httpPort });
@@ -199,6 +221,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
       ...(o.streamStats ? { stats: o.streamStats } : {}),
     }),
     ...createCheckpointHandlers({ store, checkpoints, auth: workerAuth, log: o.log.child({ part: 'checkpoints' }), keep: o.keepCheckpoints ?? 2 }),
+    ...createArtifactHandlers({ store, artifacts, auth: workerAuth, log: o.log.child({ part: 'artifacts' }) }),
   });
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync(`${o.host}:${o.grpcPort}`, grpcServerCredentials(o.tls), (err, port) => (err ? reject(err) : resolve(port))),
@@ -215,7 +238,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   return {
     httpUrl: `${o.tls ? 'https' : 'http'}://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${httpPort}`,
     grpcAddress: `${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${grpcPort}`,
-    app, store, runs, creds, projects, runner, deleter, janitor, sweeper,
+    app, store, runs, creds, projects, runner, deleter, janitor, sweeper, artifacts, checkpoints,
     close() {
       closing ??= (async () => {
         closingRuns = true;
@@ -234,6 +257,8 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
         await subscriber.quit().catch(() => subscriber.disconnect());
         await redis.quit().catch(() => redis.disconnect());
         await storeRedis.quit().catch(() => storeRedis.disconnect());
+        checkpointStore.close();
+        await artifactStore.close?.();
       })();
       return closing;
     },

@@ -22,6 +22,8 @@ import type { JoinRequest__Output } from './generated/tunehive/v1/JoinRequest.js
 import type { JoinReply__Output } from './generated/tunehive/v1/JoinReply.js';
 import type { TrialTemplate__Output } from './generated/tunehive/v1/TrialTemplate.js';
 import type { TrialLimits__Output } from './generated/tunehive/v1/TrialLimits.js';
+import type { ArtifactChunk as GenArtifactChunk, ArtifactChunk__Output } from './generated/tunehive/v1/ArtifactChunk.js';
+import type { ArtifactsSaved__Output } from './generated/tunehive/v1/ArtifactsSaved.js';
 
 /*
  * The message types come from shared/generated (`npm run proto:types`, proto-loader-gen-types
@@ -68,6 +70,11 @@ export interface CheckpointChunk {
   fileIndex?: number; data?: Buffer; sha256?: string; attemptSecret?: string;
 }
 export type CheckpointSaved = CheckpointSaved__Output;
+export interface ArtifactChunk {
+  trialId?: string; attempt?: number; attemptSecret?: string; files?: Array<{ path: string; size: number }>;
+  fileIndex?: number; data?: Buffer; fileSha256?: string;
+}
+export type ArtifactsSaved = ArtifactsSaved__Output;
 export type CheckpointRequest = CheckpointRequest__Output;
 export type JoinRequest = Omit<JoinRequest__Output, 'hardware'> & { hardware?: HardwareMsg | null };
 export type JoinReply = JoinReply__Output;
@@ -102,6 +109,9 @@ export type ProtoTypesChecked = [
   Assert<NamesAll<Sub<CoordinatorMessage, 'ack'>, Sub<CoordinatorMessage__Output, 'ack'>>>,
   Assert<NamesAll<Sub<CoordinatorMessage, 'command'>, Sub<CoordinatorMessage__Output, 'command'>>>,
   Assert<NamesAll<CheckpointChunk, CheckpointChunk__Output>>,
+  Assert<ArtifactChunk extends GenArtifactChunk ? true : false>,
+  Assert<ArtifactChunk__Output extends ArtifactChunk ? true : false>,
+  Assert<NamesAll<ArtifactChunk, ArtifactChunk__Output>>,
 ];
 
 export type TrialStream = grpc.ServerDuplexStream<WorkerMessage, CoordinatorMessage>;

@@ -83,6 +83,23 @@ export const keys = {
    * worker's Redis user reads it).
    */
   queuedProjects: (p: string) => `${p}:q:trial-projects`,
+  /**
+   * Artifacts of one run (coordinator/artifacts/artifact-index.ts), under its experiment's hash
+   * tag. Hash: path -> "size\tsha256\tcontentType\ttimeMs"; a string of the bytes stored; a
+   * zset of live upload reservations ("token:bytes:files", scored by their deadline).
+   */
+  runArtifacts: (p: string, e: string, runId: string) => `${p}:{${e}}:run:${runId}:artifacts`,
+  runArtifactBytes: (p: string, e: string, runId: string) => `${p}:{${e}}:run:${runId}:artifacts:bytes`,
+  runArtifactPending: (p: string, e: string, runId: string) => `${p}:{${e}}:run:${runId}:artifacts:pending`,
+  /** string: artifact bytes stored by every run of an experiment (what its deletion gives back to the project). */
+  experimentArtifactBytes: (p: string, e: string) => `${p}:{${e}}:artifact-bytes`,
+  /**
+   * A project's artifact accounting (`--project-artifact-bytes`): a string of the bytes its runs
+   * store and a zset of live reservations ("token:bytes", scored by deadline). Own hash tag, so the
+   * two stay in one slot.
+   */
+  projectArtifactBytes: (p: string, name: string) => `${p}:project:{${name}}:artifact-bytes`,
+  projectArtifactPending: (p: string, name: string) => `${p}:project:{${name}}:artifact-pending`,
   /** BullMQ's lock of a job (its value is the token the holder got it with): read to prove a delivery. */
   jobLock: (queuePrefix: string, queueName: string, jobId: string) => `${queuePrefix}:${queueName}:${jobId}:lock`,
   // ---- runs and experiments (coordinator/runs): every key shares its experiment's hash tag {<experimentId>} ----
@@ -143,7 +160,11 @@ export const keys = {
  */
 export function trialKeys(p: string, s: string, n: number, metricNames: readonly string[] = []): string[] {
   return [keys.trial(p, s, n), keys.metricCounts(p, s, n), ...metricNames.map((m) => keys.metricSeries(p, s, n, m)),
-    keys.legacyMetrics(p, s, n), keys.legacyObjective(p, s, n), keys.trialRun(p, s, n), keys.trialProvenance(p, s, n)];
+    keys.legacyMetrics(p, s, n), keys.legacyObjective(p, s, n), keys.trialRun(p, s, n), keys.trialProvenance(p, s, n), ...runArtifactKeys(p, s, trialId(s, n))];
+}
+/** The artifact keys of one run (a trial's are in trialKeys; a direct run's in RedisRunStore.experimentDataKeys and ArtifactService.deleteRun). */
+export function runArtifactKeys(p: string, e: string, runId: string): string[] {
+  return [keys.runArtifacts(p, e, runId), keys.runArtifactBytes(p, e, runId), keys.runArtifactPending(p, e, runId)];
 }
 export function studyKeys(p: string, s: string): string[] {
   return [keys.study(p, s), keys.pending(p, s), keys.paused(p, s), keys.history(p, s), keys.lease(p, s),
@@ -158,7 +179,7 @@ export function studyKeys(p: string, s: string): string[] {
  */
 export function experimentKeys(p: string, e: string): string[] {
   return [keys.experiment(p, e), keys.experimentTags(p, e), keys.experimentDirectRuns(p, e), keys.runIndexAll(p, e), keys.runIndexStart(p, e),
-    keys.runIndexEnd(p, e), keys.runIndexNames(p, e), ...RUN_STATUS_NAMES.map((st) => keys.runIndexStatus(p, e, st))];
+    keys.runIndexEnd(p, e), keys.runIndexNames(p, e), ...RUN_STATUS_NAMES.map((st) => keys.runIndexStatus(p, e, st)), keys.experimentArtifactBytes(p, e)];
 }
 /** MLflow's run statuses (shared/run-model.ts RUN_STATUSES; repeated here so this module imports nothing). */
 const RUN_STATUS_NAMES = ['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'] as const;

@@ -30,7 +30,7 @@ export const METRIC_NAME = /^[A-Za-z_][A-Za-z0-9_./-]{0,99}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** The variables of the trial program contract, which the worker sets itself. */
 export const RESERVED_ENV = ['TUNEHIVE_PARAMS', 'TUNEHIVE_TRIAL_ID', 'TUNEHIVE_STUDY_ID', 'TUNEHIVE_TRIAL_NUMBER', 'TUNEHIVE_ATTEMPT',
-  'TUNEHIVE_CHECKPOINT_DIR', 'TUNEHIVE_CHECKPOINT_NOTIFY', 'TUNEHIVE_RESUME', 'TUNEHIVE_BUDGET', 'CUDA_VISIBLE_DEVICES'];
+  'TUNEHIVE_CHECKPOINT_DIR', 'TUNEHIVE_CHECKPOINT_NOTIFY', 'TUNEHIVE_ARTIFACT_DIR', 'TUNEHIVE_RESUME', 'TUNEHIVE_BUDGET', 'CUDA_VISIBLE_DEVICES'];
 
 const intFrom = (min: number, max: number, extra = '') => Type.Integer({ minimum: min, maximum: max, description: `must be an integer from ${min} to ${max}${extra}` });
 

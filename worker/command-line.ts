@@ -16,7 +16,7 @@ export function substitute(arg: string, params: Params, extra: Record<string, st
   });
 }
 
-export function trialEnvironment(job: TrialRun, attempt: number, checkpointDir: string, resume: boolean): Record<string, string> {
+export function trialEnvironment(job: TrialRun, attempt: number, checkpointDir: string, resume: boolean, artifactDir?: string): Record<string, string> {
   const env: Record<string, string> = {
     ...job.env,
     TUNEHIVE_PARAMS: JSON.stringify(job.params),
@@ -28,6 +28,9 @@ export function trialEnvironment(job: TrialRun, attempt: number, checkpointDir: 
     // Asks programs that support it to print `tunehive.checkpoint=N` after each complete save.
     TUNEHIVE_CHECKPOINT_NOTIFY: '1',
   };
+  // Files written here are uploaded to the run when the program exits (or at once after a
+  // `tunehive.artifact=<path>` line).
+  if (artifactDir) env.TUNEHIVE_ARTIFACT_DIR = artifactDir;
   if (resume) env.TUNEHIVE_RESUME = '1';
   if (job.budget !== undefined) env.TUNEHIVE_BUDGET = String(job.budget);
   return env;

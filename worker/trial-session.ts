@@ -18,6 +18,7 @@ import { parseMetricLine, StepCounter } from './metrics/parse-line.js';
 import type { Runtime } from './runtime/runtime.js';
 import { CheckpointRefused, CheckpointUploader, downloadCheckpoint, uploadCheckpoint } from './checkpoints/checkpoint-sync.js';
 import { DEFAULT_TRIAL_LIMITS } from '../shared/study-spec.js';
+import { ArtifactSync, artifactLine } from './artifacts/artifact-sync.js';
 
 /** The metric line by which a program announces a complete checkpoint (see README). */
 export const CHECKPOINT_METRIC = 'tunehive.checkpoint';
@@ -70,7 +71,12 @@ export function runFromStart(job: TrialJob, start: Extract<StartResult, { run: t
   const run: TrialRun = { studyId: job.studyId, trialId: job.trialId, number: job.number, gpus: job.gpus, params, command: t.command, env: t.env ?? {} };
   if (t.timeoutSeconds > 0) run.timeoutSeconds = t.timeoutSeconds;
   if (t.image) run.image = t.image;
-  if (t.limits) run.limits = { maxMetricPoints: t.limits.maxMetricPoints, maxCheckpointBytes: t.limits.maxCheckpointBytes, maxCheckpointFiles: t.limits.maxCheckpointFiles };
+  if (t.limits) {
+    run.limits = { maxMetricPoints: t.limits.maxMetricPoints, maxCheckpointBytes: t.limits.maxCheckpointBytes, maxCheckpointFiles: t.limits.maxCheckpointFiles };
+    // 0: a coordinator from before artifact quotas (its own defaults apply there).
+    if (t.limits.maxArtifactBytes > 0) run.limits.maxArtifactBytes = t.limits.maxArtifactBytes;
+    if (t.limits.maxArtifactFiles > 0) run.limits.maxArtifactFiles = t.limits.maxArtifactFiles;
+  }
   return run;
 }
 
@@ -121,12 +127,17 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
       }
     }
     const budgeted = start.budget > 0 ? { ...job, budget: start.budget } : job;
+    // An empty folder per attempt, like the checkpoint folder: what is in it at exit is this attempt's.
+    const artifactDir = path.join(o.workDir, 'trials', job.trialId, 'artifacts');
+    await rm(artifactDir, { recursive: true, force: true });
+    await mkdir(artifactDir, { recursive: true });
 
     const program = o.runtime.launch({
       trialId: job.trialId,
       argv: trialArgv(budgeted),
-      env: trialEnvironment(budgeted, attempt, checkpointDir, resume),
+      env: trialEnvironment(budgeted, attempt, checkpointDir, resume, artifactDir),
       checkpointDir,
+      artifactDir,
       gpus,
       ...(job.image ? { image: job.image } : {}),
     });
@@ -143,6 +154,7 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
       },
       (err) => log.warn({ reason: (err as Error).message }, err instanceof CheckpointRefused ? 'checkpoint upload refused' : 'checkpoint upload failed'),
     );
+    const artifacts = new ArtifactSync(o.client, { trialId: job.trialId, attempt, attemptSecret: secret, dir: artifactDir, quota }, log);
     let lastStep = 0;
     /** The step of the program's latest announced checkpoint. */
     let checkpointStep = -1;
@@ -172,6 +184,12 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
     const stdoutLines = new LineSplitter(maxLineBytes, (line, truncated) => {
       // A cut line may end in a cut number: never read metrics from it.
       if (truncated) return;
+      const artifact = artifactLine(line);
+      if (artifact) {
+        if ('error' in artifact) log.warn({ reason: artifact.error }, 'artifact line ignored');
+        else void artifacts.request([artifact.path]);
+        return;
+      }
       const parsed = parseMetricLine(line);
       if (!parsed) return;
       lastLineAt = Date.now();
@@ -266,6 +284,10 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
       uploader.request(lastStep);
       await uploader.idle();
     }
+
+    // Before Finished: a completed trial's artifacts are on the run when its state says so.
+    if (!exit.startError && !channel.endedReason) await artifacts.request();
+    else await artifacts.idle();
 
     let outcome: FinishOutcome = 'OUTCOME_EXITED';
     let reason = '';

@@ -20,15 +20,7 @@ const CHUNK = 256 * 1024;
 export function createCheckpointHandlers(deps: { store: StudyStore; checkpoints: CheckpointStore; log: Logger; keep: number; auth: WorkerAuth }) {
   const { store, checkpoints, log } = deps;
 
-  /**
-   * Checkpoints of an attempt move only with its secret, from its own worker: ids the API shows
-   * everyone (trial, checkpoint) open nothing by themselves.
-   */
-  const ownAttempt = async (me: WorkerPrincipal, studyId: string, number: number, attempt: number, secret: string): Promise<void> => {
-    if (!(await store.attemptOwnedBy(studyId, number, attempt, me.workerId, secret))) {
-      throw new TunehiveError('TH_ERR_WORKER_FORBIDDEN', `attempt ${attempt} of trial ${studyId}.${number} is not a current attempt of worker ${me.workerId} with that attempt secret`);
-    }
-  };
+  const ownAttempt = (me: WorkerPrincipal, studyId: string, number: number, attempt: number, secret: string) => checkOwnAttempt(store, me, studyId, number, attempt, secret);
 
   const uploadCheckpoint = (call: grpc.ServerReadableStream<CheckpointChunk, CheckpointSaved>, callback: grpc.sendUnaryData<CheckpointSaved>) => {
     const me = deps.auth.authenticate(call.metadata);
@@ -120,6 +112,16 @@ export function createCheckpointHandlers(deps: { store: StudyStore; checkpoints:
   };
 
   return { uploadCheckpoint, downloadCheckpoint };
+}
+
+/**
+ * Files of an attempt (checkpoints, artifacts) move only with its secret, from its own worker:
+ * ids the API shows everyone (trial, checkpoint) open nothing by themselves.
+ */
+export async function checkOwnAttempt(store: StudyStore, me: WorkerPrincipal, studyId: string, number: number, attempt: number, secret: string): Promise<void> {
+  if (!(await store.attemptOwnedBy(studyId, number, attempt, me.workerId, secret))) {
+    throw new TunehiveError('TH_ERR_WORKER_FORBIDDEN', `attempt ${attempt} of trial ${studyId}.${number} is not a current attempt of worker ${me.workerId} with that attempt secret`);
+  }
 }
 
 /** Why a header is refused before any byte is written, or undefined when it fits the study's quotas. */

@@ -6,6 +6,7 @@
  * message), and an attempt only to the worker that proved the job's delivery when it started it
  * (and re-joins with the attempt's secret): see ARCHITECTURE.md, "Worker authentication".
  */
+import { DEFAULT_TRIAL_LIMITS } from '../../shared/study-spec.js';
 import type * as grpc from '@grpc/grpc-js';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { randomBytes } from 'node:crypto';
@@ -80,7 +81,9 @@ export function templateOf(spec: StudySpec): TrialTemplateMsg {
   const l = spec.limits;
   return {
     command: t.command, env: t.env, timeoutSeconds: t.timeoutSeconds ?? 0, image: t.image ?? '',
-    ...(l ? { limits: { maxMetricPoints: l.maxMetricPoints, maxCheckpointBytes: l.maxCheckpointBytes, maxCheckpointFiles: l.maxCheckpointFiles } } : {}),
+    ...(l ? { limits: { maxMetricPoints: l.maxMetricPoints, maxCheckpointBytes: l.maxCheckpointBytes, maxCheckpointFiles: l.maxCheckpointFiles,
+      // Specs stored before artifact quotas existed have none: the defaults.
+      maxArtifactBytes: l.maxArtifactBytes ?? DEFAULT_TRIAL_LIMITS.maxArtifactBytes, maxArtifactFiles: l.maxArtifactFiles ?? DEFAULT_TRIAL_LIMITS.maxArtifactFiles } } : {}),
   };
 }
 

@@ -7,6 +7,7 @@
 import { TunehiveError } from '../../shared/errors.js';
 import { STUDY_ID } from '../../shared/redis-keys.js';
 import type { CheckpointStore } from '../checkpoints/checkpoint-store.js';
+import type { ArtifactService } from '../artifacts/artifact-service.js';
 import type { TrialQueue } from '../queue/trial-queue.js';
 import type { StudyRecord } from '../store/study-store.js';
 import type { StudyStore } from '../store/study-store-contract.js';
@@ -29,6 +30,8 @@ export interface DeletionDeps {
   store: StudyStore;
   queue: TrialQueue;
   checkpoints: CheckpointStore;
+  /** The runs' artifacts and the project's accounting of them. */
+  artifacts?: ArtifactService;
   /** The runner's stop path: ends the study and tells its running trials to stop. */
   stop(study: StudyRecord, reason: string): Promise<void>;
   /**
@@ -76,6 +79,8 @@ export class StudyDeleter {
       const list = (await Promise.all(numbers.map((n) => store.trialDataKeys(id, n)))).flat();
       keyCount += await store.unlinkKeys(list, this.deps.keyBatch ?? 500);
     }
+    // Before the study's keys: the experiment's byte count is what goes back to the project.
+    await this.deps.artifacts?.deleteExperiment(id, study.project);
     const checkpointTrials = (await checkpoints.trials(id)).length;
     await checkpoints.removeStudy(id);
     await store.unindexStudy(id);

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { Value } from 'typebox/value';
 import { TunehiveError } from '../../shared/errors.js';
-import { directRunKeys, experimentKeys, keys, trialId } from '../../shared/redis-keys.js';
+import { directRunKeys, experimentKeys, keys, trialId, runArtifactKeys } from '../../shared/redis-keys.js';
 import {
   EXPERIMENT_ID, newDirectRunId, parseRunId, ProvenanceSchema, RUN_LIMITS, RUN_STATUS_OF_TRIAL, RUN_STATUSES,
   type Provenance, type RunRef, type RunStatus, type RunView,
@@ -162,7 +162,7 @@ export class RedisRunStore implements RunStore {
       const rows = (await pipe.exec()) ?? [];
       runs.forEach((r, i) => {
         const fields = (rows[i]?.[1] ?? []) as string[];
-        out.push(...directRunKeys(p, id, suffixOf(r), fields.filter((f) => f.startsWith('x:')).map((f) => f.slice(2))));
+        out.push(...directRunKeys(p, id, suffixOf(r), fields.filter((f) => f.startsWith('x:')).map((f) => f.slice(2))), ...runArtifactKeys(p, id, r));
       });
     }
     return out;

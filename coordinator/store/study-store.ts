@@ -79,6 +79,7 @@ export type FinishOutcome = 'COMPLETED' | 'FAILED' | 'PRUNED' | 'PAUSED' | 'CANC
 const SCRIPT_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
 const SCRIPTS = ['createTrial-3', 'startAttempt-3', 'appendMetrics-3', 'finishTrial-5', 'endWaitingTrial-5', 'endStudy-1', 'commitCheckpoint-1',
   'acquireLease-1', 'releaseLease-1', 'recordDecision-1', 'resumeTrial-7', 'indexReports-4', 'recordPause-3', 'heartbeat-2',
+  'reserveArtifacts-3', 'commitArtifact-4', 'deleteArtifacts-3', 'reserveProjectArtifacts-2', 'commitProjectArtifact-2',
   // Runs and experiments (coordinator/runs/redis-run-store.ts calls them through `script`).
   'writeRun-12', 'deleteRun-12', 'createExperiment-2', 'searchRuns-3'] as const;
 /** Scripts that take further keys after their fixed ones (the count in the name): one per metric name. */

@@ -18,6 +18,8 @@ export interface TrialEnv {
   /** Total epochs to have completed at exit; overrides --epochs so a resumed trial can be given more. */
   budget: number | undefined;
   epochDelayMs: number;
+  /** TUNEHIVE_ARTIFACT_DIR: where the trained weights and the confusion matrix go at the end. */
+  artifactDir: string | undefined;
 }
 
 /** A bad argument or environment value: the program prints the message and exits 2. */
@@ -135,5 +137,6 @@ export function readTrialEnv(env: NodeJS.ProcessEnv): TrialEnv {
     notifyCheckpoint: envFlag(env, 'TUNEHIVE_CHECKPOINT_NOTIFY'),
     budget: envInt(env, 'TUNEHIVE_BUDGET', 1, 100_000),
     epochDelayMs: envInt(env, 'TUNEHIVE_EPOCH_DELAY_MS', 0, 3_600_000) ?? 0,
+    artifactDir: env.TUNEHIVE_ARTIFACT_DIR ? env.TUNEHIVE_ARTIFACT_DIR : undefined,
   };
 }

@@ -173,6 +173,19 @@ export class Mlp {
     update(s.b2, s.vb2, this.gb2, inv, 0, opt);
   }
 
+  /** The predicted class of each row of `data` (for the confusion matrix artifact). */
+  predict(data: Dataset): Uint8Array {
+    const out = new Uint8Array(data.rows);
+    const z = this.z;
+    for (let r = 0; r < data.rows; r++) {
+      this.forward(data.x, r, data.y[r]!);
+      let best = 0;
+      for (let k = 1; k < CLASSES; k++) if (z[k]! > z[best]!) best = k;
+      out[r] = best;
+    }
+    return out;
+  }
+
   evaluate(data: Dataset): { accuracy: number; loss: number } {
     let correct = 0;
     let loss = 0;

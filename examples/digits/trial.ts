@@ -13,6 +13,7 @@ import { CheckpointError, loadCheckpoint, saveCheckpoint, type Checkpoint } from
 import { loadDigits, splitDigits } from './data.js';
 import { Mlp } from './mlp.js';
 import { Rng } from './rng.js';
+import { writeArtifacts } from './artifacts.js';
 
 export interface TrialIo {
   /** Writes one line to stdout and resolves once it has been handed to the OS. */
@@ -101,6 +102,10 @@ export async function runTrial(argv: readonly string[], env: NodeJS.ProcessEnv, 
     // No pause after the last epoch: the delay exists to widen the window between epochs for
     // kill/resume tests, and a finished trial has nothing left to interrupt.
     if (trialEnv.epochDelayMs > 0 && epoch < total) await sleep(trialEnv.epochDelayMs);
+  }
+  if (trialEnv.artifactDir !== undefined) {
+    // Announced at once: the worker uploads them now, not only at exit.
+    for (const p of writeArtifacts(trialEnv.artifactDir, { epoch: total, model, rng, hyperparameters }, validation)) await io.out(`tunehive.artifact=${p}`);
   }
   return 0;
 }

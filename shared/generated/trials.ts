@@ -2,6 +2,8 @@ import type * as grpc from '@grpc/grpc-js';
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { Ack as _tunehive_v1_Ack, Ack__Output as _tunehive_v1_Ack__Output } from './tunehive/v1/Ack.js';
+import type { ArtifactChunk as _tunehive_v1_ArtifactChunk, ArtifactChunk__Output as _tunehive_v1_ArtifactChunk__Output } from './tunehive/v1/ArtifactChunk.js';
+import type { ArtifactsSaved as _tunehive_v1_ArtifactsSaved, ArtifactsSaved__Output as _tunehive_v1_ArtifactsSaved__Output } from './tunehive/v1/ArtifactsSaved.js';
 import type { CheckpointChunk as _tunehive_v1_CheckpointChunk, CheckpointChunk__Output as _tunehive_v1_CheckpointChunk__Output } from './tunehive/v1/CheckpointChunk.js';
 import type { CheckpointFile as _tunehive_v1_CheckpointFile, CheckpointFile__Output as _tunehive_v1_CheckpointFile__Output } from './tunehive/v1/CheckpointFile.js';
 import type { CheckpointRequest as _tunehive_v1_CheckpointRequest, CheckpointRequest__Output as _tunehive_v1_CheckpointRequest__Output } from './tunehive/v1/CheckpointRequest.js';
@@ -32,6 +34,8 @@ export interface ProtoGrpcType {
   tunehive: {
     v1: {
       Ack: MessageTypeDefinition<_tunehive_v1_Ack, _tunehive_v1_Ack__Output>
+      ArtifactChunk: MessageTypeDefinition<_tunehive_v1_ArtifactChunk, _tunehive_v1_ArtifactChunk__Output>
+      ArtifactsSaved: MessageTypeDefinition<_tunehive_v1_ArtifactsSaved, _tunehive_v1_ArtifactsSaved__Output>
       CheckpointChunk: MessageTypeDefinition<_tunehive_v1_CheckpointChunk, _tunehive_v1_CheckpointChunk__Output>
       CheckpointFile: MessageTypeDefinition<_tunehive_v1_CheckpointFile, _tunehive_v1_CheckpointFile__Output>
       CheckpointRequest: MessageTypeDefinition<_tunehive_v1_CheckpointRequest, _tunehive_v1_CheckpointRequest__Output>

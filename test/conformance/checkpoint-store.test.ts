@@ -9,12 +9,16 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FsArtifactStore } from '../../coordinator/artifacts/fs-artifact-store.js';
+import { ObjectCheckpointStore } from '../../coordinator/artifacts/object-checkpoint-store.js';
+import { S3ArtifactStore } from '../../coordinator/artifacts/s3-artifact-store.js';
+import { startLocalS3, type LocalS3 } from '../helpers/local-s3.js';
 import { CheckpointError, FsCheckpointStore, type CheckpointStore, type IncomingChunk } from '../../coordinator/checkpoints/checkpoint-store.js';
 
 interface Harness {
   name: string;
-  make(): { store: CheckpointStore; /** Every object or file the store holds, staging included. */ everything(): string[] };
+  make(): { store: CheckpointStore; /** Every object or file the store holds, staging included. */ everything(): string[] | Promise<string[]> };
 }
 
 function walk(dir: string, rel = ''): string[] {
@@ -37,7 +41,29 @@ const HARNESSES: Harness[] = [
       return { store: new FsCheckpointStore(root), everything: () => walk(parent) };
     },
   },
+  {
+    // Checkpoints over an object store: S3 against a real S3-compatible server (s3rver), and the
+    // same code over the filesystem object store.
+    name: 'object store (s3 via s3rver)',
+    make() {
+      const objects = new S3ArtifactStore({ bucket: s3.bucket, prefix: `c${s3Runs++}/`, endpoint: s3.endpoint, credentials: s3.credentials });
+      return { store: new ObjectCheckpointStore(objects), everything: async () => { const out: string[] = []; for await (const o of objects.list('')) out.push(o.key); return out; } };
+    },
+  },
+  {
+    name: 'object store (filesystem objects)',
+    make() {
+      const parent = mkdtempSync(path.join(os.tmpdir(), 'tunehive-store-'));
+      tmpRoots.push(parent);
+      return { store: new ObjectCheckpointStore(new FsArtifactStore(parent)), everything: () => walk(parent) };
+    },
+  },
 ];
+
+let s3: LocalS3;
+let s3Runs = 0;
+beforeAll(async () => { s3 = await startLocalS3(); });
+afterAll(async () => { await s3?.close(); });
 
 type Files = Record<string, Buffer>;
 const sha = (files: Files) => {
@@ -136,12 +162,12 @@ describe.each(HARNESSES.map((h) => [h.name, h] as const))('checkpoint store %s',
     ['a sender that fails mid-upload', { failAfter: 2, chunkSize: 50_000 }, /went away/],
   ] as Array<[string, WriteOptions, RegExp]>)('refuses %s, and leaves nothing behind', async (_, o, why) => {
     const { store, everything } = h.make();
-    const before = everything();
+    const before = await everything();
     await expect(write(store, STUDY, 1, 'a1-s2-cccccc', sample(), o)).rejects.toThrow(why);
     expect(await listing(store, STUDY, 1, 'a1-s2-cccccc')).toEqual([]);
     await expect(readFile(store, STUDY, 1, 'a1-s2-cccccc', 'optim/state.bin')).rejects.toThrow();
     // No staging left: the store holds what it held before (folders it created may stay).
-    expect(everything().filter((p) => !p.endsWith('/'))).toEqual(before.filter((p) => !p.endsWith('/')));
+    expect((await everything()).filter((p) => !p.endsWith('/'))).toEqual(before.filter((p) => !p.endsWith('/')));
   });
 
   it('a failed rewrite of a checkpoint leaves the complete one as it was; a good one replaces it whole', async () => {
@@ -158,7 +184,7 @@ describe.each(HARNESSES.map((h) => [h.name, h] as const))('checkpoint store %s',
       const { store, everything } = h.make();
       const files = { 'ok.bin': Buffer.from('fine'), [bad]: Buffer.from('escaped') };
       await expect(write(store, STUDY, 4, 'a1-s4-eeeeee', files)).rejects.toThrow(CheckpointError);
-      expect(everything().filter((p) => !p.endsWith('/'))).toEqual([]);
+      expect((await everything()).filter((p) => !p.endsWith('/'))).toEqual([]);
     },
   );
 
@@ -185,7 +211,7 @@ describe.each(HARNESSES.map((h) => [h.name, h] as const))('checkpoint store %s',
     await expect((async () => store.files(study, n, id))()).rejects.toThrow(CheckpointError);
     await expect(readFile(store, study, n, id, 'm.bin')).rejects.toThrow(CheckpointError);
     await expect((async () => store.remove(study, n, id))()).rejects.toThrow(CheckpointError);
-    expect(everything().filter((p) => !p.endsWith('/'))).toEqual([]);
+    expect((await everything()).filter((p) => !p.endsWith('/'))).toEqual([]);
   });
 
   it('remove deletes one checkpoint, leaves the trial\'s others alone, and is idempotent', async () => {

@@ -25,7 +25,7 @@ function withTemplate(trialId: string | undefined, m: CoordinatorMessage): Coord
   return { startReply: {
     attemptSecret: `secret-${trialId}`, ...m.startReply, paramsJson: JSON.stringify(run.params),
     template: { command: run.command, env: run.env, timeoutSeconds: run.timeoutSeconds ?? 0, image: run.image ?? '',
-      ...(run.limits ? { limits: { maxMetricPoints: 100_000, maxCheckpointBytes: 10 * 1024 ** 3, maxCheckpointFiles: 10_000, ...run.limits } } : {}) },
+      ...(run.limits ? { limits: { maxMetricPoints: 100_000, maxCheckpointBytes: 10 * 1024 ** 3, maxCheckpointFiles: 10_000, maxArtifactBytes: 10 * 1024 ** 3, maxArtifactFiles: 10_000, ...run.limits } } : {}) },
   } };
 }
 

@@ -7,7 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { call, ensureProject, studyWithTrial, userToken } from '../helpers/auth.js';
 
-type Rule = { public?: true; token?: true; admin?: true; scope?: string; openable?: boolean; study?: string; trial?: string; project?: string; run?: string; experiment?: string };
+type Rule = { public?: true; token?: true; admin?: true; scope?: string; openable?: boolean; study?: string; trial?: string; project?: string; run?: string; experiment?: string; model?: string };
+/** The role a route needs in a project (whatever names the project: a study, trial, run, experiment, model or the project itself). */
+const projectRole = (r: Rule) => r.study ?? r.trial ?? r.project ?? r.run ?? r.experiment ?? r.model;
+/** MLflow's routes answer errors in MLflow's shape ({error_code, message}). */
+const isMlflow = (path: string) => /^\/(ajax-)?api\/2\.0\//.test(path);
 const RANK: Record<string, number> = { viewer: 1, editor: 2, owner: 3, admin: 4 };
 
 // A body for every write route, so the route itself (not the body check) answers. A write
@@ -24,9 +28,21 @@ const BODIES: Record<string, unknown> = {
   'POST /api/v1/runs/{id}/params': { params: { matrix: '1' } },
   'POST /api/v1/runs/{id}/metrics': { metrics: [{ name: 'loss', value: 1 }] },
   // 'POST /api/v1/runs' is set in beforeAll: it names project A's experiment.
+  // The raw body is the artifact (any content type).
+  'PUT /api/v1/runs/{id}/artifacts/{*}': 'matrix artifact',
+  // Model registry (native): the model "matrix-model" (proj-a) with version 1 and alias champion.
+  'POST /api/v1/models': { name: 'matrix-new', project: 'proj-a' },
+  'PATCH /api/v1/models/{name}': { description: 'matrix' },
+  'POST /api/v1/models/{name}/versions': { source: 'runs:/RUN/matrix.txt' },
+  'PATCH /api/v1/models/{name}/versions/{version}': { description: 'matrix' },
+  'POST /api/v1/models/{name}/versions/{version}/stage': { stage: 'Staging' },
+  'PUT /api/v1/models/{name}/aliases/{alias}': { version: 1 },
 };
+/** The MLflow registry's write routes (both prefixes): one body that names the matrix model. */
+const MLFLOW_BODY = { name: 'matrix-model', version: '1', alias: 'champion', key: 'k', value: 'v', new_name: 'matrix-renamed', stage: 'Staging', source: 'runs:/RUN/matrix.txt', description: 'matrix' };
 const NO_BODY = new Set(['POST /api/v1/studies/{id}/stop', 'POST /api/v1/studies/{id}/trials/ask', 'DELETE /api/v1/studies/{id}', 'DELETE /api/v1/tokens/{id}', 'DELETE /api/v1/projects/{name}/members/{owner}', 'DELETE /api/v1/workers/{id}', 'DELETE /api/v1/projects/{name}',
-  'DELETE /api/v1/runs/{id}', 'DELETE /api/v1/experiments/{id}']);
+  'DELETE /api/v1/runs/{id}', 'DELETE /api/v1/experiments/{id}', 'DELETE /api/v1/runs/{id}/artifacts/{*}',
+  'DELETE /api/v1/models/{name}', 'DELETE /api/v1/models/{name}/versions/{version}', 'DELETE /api/v1/models/{name}/aliases/{alias}']);
 
 describe('auth matrix over every route of the OpenAPI document', () => {
   let stack: TestStack;
@@ -56,6 +72,8 @@ describe('auth matrix over every route of the OpenAPI document', () => {
     experimentA = exp.id;
     runsA = [(await stack.coordinator.runs.createRun({ experimentId: exp.id, createdBy: 'alice' })).id, (await stack.coordinator.runs.createRun({ experimentId: exp.id, createdBy: 'alice' })).id];
     BODIES['POST /api/v1/runs'] = { experimentId: experimentA };
+    // The artifact the read routes ask for (the delete route, run last as admin, may remove it).
+    expect((await call(base, 'PUT', `/api/v1/runs/${runsA[0]}/artifacts/matrix.txt`, { body: 'matrix artifact' })).status).toBe(201);
     const doc = await call(base, 'GET', '/api/v1/openapi.json');
     expect(doc.status).toBe(200);
     ops = Object.entries(doc.body.paths as Record<string, Record<string, any>>).flatMap(([path, methods]) =>
@@ -64,6 +82,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
   afterAll(async () => stack?.close());
 
   const urlOf = (path: string) => path
+    .replace('/models/{name}', '/models/matrix-model').replace('{version}', '1').replace('{alias}', 'champion').replace('{*}', 'matrix.txt')
     .replace(/^\/api\/v1\/runs\/compare$/, `/api/v1/runs/compare?ids=${runsA[0]},${runsA[1]}`)
     .replace('/runs/{id}', `/runs/${runsA[0]}`).replace('/experiments/{id}', `/experiments/${experimentA}`)
     .replace('/metrics/{name}', '/metrics/loss').replace('/trials/{id}', `/trials/${a.trialId}`).replace('{trialId}', a.trialId.split('.')[1]!)
@@ -71,17 +90,19 @@ describe('auth matrix over every route of the OpenAPI document', () => {
   const bodyOf = (method: string, path: string) => {
     const key = `${method} ${path}`;
     if (method === 'GET') return undefined;
-    if (key in BODIES) return BODIES[key];
+    if (key in BODIES) return JSON.parse(JSON.stringify(BODIES[key]).replace('RUN', runsA[0]!));
+    if (isMlflow(path) && /\/(registered-models|model-versions)\//.test(path)) return { ...MLFLOW_BODY, source: `runs:/${runsA[0]}/matrix.txt` };
     if (NO_BODY.has(key)) return undefined;
     throw new Error(`${key} is a write route the auth matrix does not know: add its body to BODIES (or NO_BODY)`);
   };
   const send = (o: { method: string; path: string }, token: string | null, authorization?: string) =>
-    call(base, o.method, urlOf(o.path), { token, ...(authorization ? { authorization } : {}), ...(bodyOf(o.method, o.path) !== undefined ? { body: bodyOf(o.method, o.path) } : {}) });
+    call(base, o.method, urlOf(o.path) + (isMlflow(o.path) && o.method === 'GET' ? '?name=matrix-model&version=1&alias=champion' : o.path === '/api/v1/models/resolve' ? '?uri=models:/matrix-model@champion' : ''), { token, ...(authorization ? { authorization } : {}), ...(bodyOf(o.method, o.path) !== undefined ? { body: bodyOf(o.method, o.path) } : {}) });
 
   it('covers the routes it should, and every route declares its rule', () => {
     expect(ops.length).toBeGreaterThanOrEqual(24);
     const keys = ops.map((o) => `${o.method} ${o.path}`);
-    for (const k of ['GET /api/v1/runs/{id}', 'PATCH /api/v1/runs/{id}', 'GET /api/v1/runs', 'POST /api/v1/runs', 'GET /api/v1/experiments/{id}', 'DELETE /api/v1/experiments/{id}',
+    for (const k of ['GET /api/v1/runs/{id}/artifacts', 'PUT /api/v1/runs/{id}/artifacts/{*}', 
+      'GET /api/v1/runs/{id}', 'PATCH /api/v1/runs/{id}', 'GET /api/v1/runs', 'POST /api/v1/runs', 'GET /api/v1/experiments/{id}', 'DELETE /api/v1/experiments/{id}',
       'GET /api/v1/studies/{id}', 'DELETE /api/v1/studies/{id}', 'GET /api/v1/trials/{id}/metrics/{name}', 'POST /api/v1/tokens', 'GET /api/v1/audit', 'GET /metrics', 'GET /healthz']) {
       expect(keys).toContain(k);
     }
@@ -92,6 +113,7 @@ describe('auth matrix over every route of the OpenAPI document', () => {
       if (/^\/api\/v1\/trials\/\{id\}/.test(o.path)) expect(o.rule.trial, `${o.method} ${o.path}`).toBeDefined();
       if (/^\/api\/v1\/projects\/\{name\}/.test(o.path)) expect(o.rule.project, `${o.method} ${o.path}`).toBeDefined();
       if (/^\/api\/v1\/runs\/\{id\}/.test(o.path)) expect(o.rule.run, `${o.method} ${o.path}`).toBeDefined();
+      if (/^\/api\/v1\/models\/\{name\}/.test(o.path)) expect(o.rule.model, `${o.method} ${o.path}`).toBeDefined();
       if (/^\/api\/v1\/experiments\/\{id\}/.test(o.path)) expect(o.rule.experiment, `${o.method} ${o.path}`).toBeDefined();
       if (o.rule.public) expect(['/healthz', '/readyz'], `${o.path} may be public`).toContain(o.path);
     }
@@ -108,11 +130,13 @@ describe('auth matrix over every route of the OpenAPI document', () => {
       }
       expect(none.status, label).toBe(401);
       expect(none.headers.get('www-authenticate'), label).toBe('Bearer realm="tunehive", Basic realm="tunehive"');
-      expect(none.body.error.fields[0].field, label).toBe('headers.authorization');
+      if (isMlflow(o.path)) expect(none.body.error_code, label).toBe('UNAUTHENTICATED');
+      else expect(none.body.error.fields[0].field, label).toBe('headers.authorization');
       for (const t of bad) {
         const r = await send(o, t);
         expect(r.status, `${label} with ${t}`).toBe(401);
-        expect(r.body.error.code, label).toBe('TH_ERR_AUTH_INVALID');
+        if (isMlflow(o.path)) expect(r.body.error_code, label).toBe('UNAUTHENTICATED');
+        else expect(r.body.error.code, label).toBe('TH_ERR_AUTH_INVALID');
       }
       const basicBad = await send(o, null, `Basic ${Buffer.from(`${bad[0]}:`).toString('base64')}`);
       expect(basicBad.status, `${label} Basic`).toBe(401);

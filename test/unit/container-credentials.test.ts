@@ -22,4 +22,18 @@ describe('container create body', () => {
       process.env = saved;
     }
   });
+
+  it('mounts the artifact folder too, where the program is told it is (fixed mounts: /tunehive/artifacts)', () => {
+    const spec = {
+      trialId: 's.0', argv: ['python3', 'train.py', '--out', '/w/trials/s.0/artifacts/model.pt'], env: { TUNEHIVE_ARTIFACT_DIR: '/w/trials/s.0/artifacts' },
+      checkpointDir: '/w/trials/s.0/checkpoint', artifactDir: '/w/trials/s.0/artifacts', gpus: [], image: 'trainer:1',
+    };
+    const fixed = buildCreateBody(spec, { checkpointMount: 'fixed' });
+    expect(fixed.HostConfig.Mounts).toContainEqual({ Type: 'bind', Source: '/w/trials/s.0/artifacts', Target: '/tunehive/artifacts', ReadOnly: false });
+    expect(fixed.Env).toContain('TUNEHIVE_ARTIFACT_DIR=/tunehive/artifacts');
+    expect(fixed.Cmd).toEqual(['python3', 'train.py', '--out', '/tunehive/artifacts/model.pt']);
+    const same = buildCreateBody(spec, { checkpointMount: 'same-path' });
+    expect(same.HostConfig.Mounts).toContainEqual({ Type: 'bind', Source: '/w/trials/s.0/artifacts', Target: '/w/trials/s.0/artifacts', ReadOnly: false });
+    expect(same.Env).toContain('TUNEHIVE_ARTIFACT_DIR=/w/trials/s.0/artifacts');
+  });
 });

@@ -3,7 +3,7 @@
  * shell), so the test covers argument handling, the stdout contract and checkpoint files together.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,6 +114,24 @@ describe('examples/digits/train.ts', () => {
       expect(Number.isFinite(e.loss)).toBe(true);
       expect(e.loss).toBeGreaterThan(0);
     }
+  });
+
+  it('writes the trained weights and a confusion-matrix CSV into TUNEHIVE_ARTIFACT_DIR and announces both', { timeout: TIMEOUT }, async () => {
+    const dir = tempDir();
+    const run = await runTrainer(['--epochs', '2', '--hidden', '16', '--seed', '3'], { env: { TUNEHIVE_ARTIFACT_DIR: dir } });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.lines.slice(-2)).toEqual(['tunehive.artifact=model/model.json', 'tunehive.artifact=confusion.csv']);
+    const weights = JSON.parse(readFileSync(join(dir, 'model', 'model.json'), 'utf8'));
+    expect([weights.format, weights.epoch, weights.hidden]).toEqual(['tunehive-digits-mlp', 2, 16]);
+    const rows = readFileSync(join(dir, 'confusion.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
+    expect(rows[0]).toEqual(['true\\predicted', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+    expect(rows.slice(1).map((r) => r[0])).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+    // The diagonal over the whole matrix is the accuracy the last epoch line printed.
+    const counts = rows.slice(1).map((r) => r.slice(1).map(Number));
+    const total = counts.flat().reduce((a, b) => a + b, 0);
+    const correct = counts.reduce((a, r, i) => a + r[i]!, 0);
+    expect((correct / total).toFixed(4)).toBe(epochLines(run).at(-1)!.accuracy.toFixed(4));
+    expect(readdirSync(dir).sort()).toEqual(['confusion.csv', 'model']);
   });
 
   it('reaches more than 0.9 validation accuracy with good hyperparameters', { timeout: TIMEOUT }, async () => {

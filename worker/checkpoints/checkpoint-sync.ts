@@ -44,7 +44,7 @@ const canCheckFdPath = process.platform === 'linux' && existsSync('/proc/self/fd
  * a regular file inside the folder: a file swapped for a link (or a folder swapped for a link
  * to elsewhere) after the listing must never bring outside bytes into a checkpoint.
  */
-async function openInside(dir: string, realDir: string, rel: string): Promise<{ fh: FileHandle; st: Stats }> {
+export async function openInside(dir: string, realDir: string, rel: string): Promise<{ fh: FileHandle; st: Stats }> {
   let fh: FileHandle;
   try {
     // O_NONBLOCK: a file swapped for a named pipe would otherwise hold the open (and a libuv

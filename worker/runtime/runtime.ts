@@ -13,6 +13,8 @@ export interface LaunchSpec {
   env: Record<string, string>;
   /** Absolute path of the trial's checkpoint folder on this machine. */
   checkpointDir: string;
+  /** Absolute path of the attempt's artifact folder (TUNEHIVE_ARTIFACT_DIR); a container gets it mounted too. */
+  artifactDir?: string;
   /** Device indices the trial may use (CUDA_VISIBLE_DEVICES is set to exactly these). */
   gpus: string[];
   /** Container image, for the container runtime. */

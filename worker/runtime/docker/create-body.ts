@@ -5,6 +5,7 @@
 import type { LaunchSpec } from '../runtime.js';
 
 export const CONTAINER_CHECKPOINT_DIR = '/tunehive/checkpoint';
+export const CONTAINER_ARTIFACT_DIR = '/tunehive/artifacts';
 
 export interface ContainerSettings {
   /** `same-path` mounts the checkpoint folder where it is on the host; `fixed` at /tunehive/checkpoint. */
@@ -51,12 +52,18 @@ export function buildCreateBody(spec: LaunchSpec & { image: string }, s: Contain
   const target = s.checkpointMount === 'fixed' ? CONTAINER_CHECKPOINT_DIR : spec.checkpointDir;
   // The program may have been handed the host path in its arguments (a ${checkpointDir}-style
   // placeholder) as well as in the environment; both must name the path it can see.
-  const inside = (v: string) => (target === spec.checkpointDir ? v : v.split(spec.checkpointDir).join(target));
+  const artifactTarget = spec.artifactDir && (s.checkpointMount === 'fixed' ? CONTAINER_ARTIFACT_DIR : spec.artifactDir);
+  const inside = (v: string) => {
+    let out = target === spec.checkpointDir ? v : v.split(spec.checkpointDir).join(target);
+    if (spec.artifactDir && artifactTarget !== spec.artifactDir) out = out.split(spec.artifactDir).join(artifactTarget!);
+    return out;
+  };
   const deviceIds = spec.gpus.map((g) => s.deviceIdMap?.[g] ?? g);
 
   const env = new Map<string, string>();
   for (const [k, v] of Object.entries(spec.env)) env.set(k, inside(v));
   env.set('TUNEHIVE_CHECKPOINT_DIR', target);
+  if (artifactTarget) env.set('TUNEHIVE_ARTIFACT_DIR', artifactTarget);
   // Inside the container the granted GPUs are renumbered from 0, so the host indices the agent
   // chose would point at devices that do not exist there.
   if (spec.gpus.length > 0) env.set('CUDA_VISIBLE_DEVICES', spec.gpus.map((_, i) => String(i)).join(','));
@@ -82,7 +89,8 @@ export function buildCreateBody(spec: LaunchSpec & { image: string }, s: Contain
       Init: true,
       // Mounts rather than Binds: a path containing ':' cannot be mis-split, and a missing
       // source is an error instead of a new empty root-owned folder.
-      Mounts: [{ Type: 'bind', Source: spec.checkpointDir, Target: target, ReadOnly: false }],
+      Mounts: [{ Type: 'bind', Source: spec.checkpointDir, Target: target, ReadOnly: false },
+        ...(spec.artifactDir ? [{ Type: 'bind' as const, Source: spec.artifactDir, Target: artifactTarget!, ReadOnly: false as const }] : [])],
       SecurityOpt: ['no-new-privileges'],
     },
   };

@@ -2,6 +2,8 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { ArtifactChunk as _tunehive_v1_ArtifactChunk, ArtifactChunk__Output as _tunehive_v1_ArtifactChunk__Output } from '../../tunehive/v1/ArtifactChunk.js';
+import type { ArtifactsSaved as _tunehive_v1_ArtifactsSaved, ArtifactsSaved__Output as _tunehive_v1_ArtifactsSaved__Output } from '../../tunehive/v1/ArtifactsSaved.js';
 import type { CheckpointChunk as _tunehive_v1_CheckpointChunk, CheckpointChunk__Output as _tunehive_v1_CheckpointChunk__Output } from '../../tunehive/v1/CheckpointChunk.js';
 import type { CheckpointRequest as _tunehive_v1_CheckpointRequest, CheckpointRequest__Output as _tunehive_v1_CheckpointRequest__Output } from '../../tunehive/v1/CheckpointRequest.js';
 import type { CheckpointSaved as _tunehive_v1_CheckpointSaved, CheckpointSaved__Output as _tunehive_v1_CheckpointSaved__Output } from '../../tunehive/v1/CheckpointSaved.js';
@@ -30,6 +32,15 @@ export interface TrialServiceClient extends grpc.Client {
   runTrial(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_tunehive_v1_WorkerMessage, _tunehive_v1_CoordinatorMessage__Output>;
   runTrial(options?: grpc.CallOptions): grpc.ClientDuplexStream<_tunehive_v1_WorkerMessage, _tunehive_v1_CoordinatorMessage__Output>;
   
+  UploadArtifacts(metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_tunehive_v1_ArtifactsSaved__Output>): grpc.ClientWritableStream<_tunehive_v1_ArtifactChunk>;
+  UploadArtifacts(metadata: grpc.Metadata, callback: grpc.requestCallback<_tunehive_v1_ArtifactsSaved__Output>): grpc.ClientWritableStream<_tunehive_v1_ArtifactChunk>;
+  UploadArtifacts(options: grpc.CallOptions, callback: grpc.requestCallback<_tunehive_v1_ArtifactsSaved__Output>): grpc.ClientWritableStream<_tunehive_v1_ArtifactChunk>;
+  UploadArtifacts(callback: grpc.requestCallback<_tunehive_v1_ArtifactsSaved__Output>): grpc.ClientWritableStream<_tunehive_v1_ArtifactChunk>;
+  uploadArtifacts(metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_tunehive_v1_ArtifactsSaved__Output>): grpc.ClientWritableStream<_tunehive_v1_ArtifactChunk>;
+  uploadArtifacts(metadata: grpc.Metadata, callback: grpc.requestCallback<_tunehive_v1_ArtifactsSaved__Output>): grpc.ClientWritableStream<_tunehive_v1_ArtifactChunk>;
+  uploadArtifacts(options: grpc.CallOptions, callback: grpc.requestCallback<_tunehive_v1_ArtifactsSaved__Output>): grpc.ClientWritableStream<_tunehive_v1_ArtifactChunk>;
+  uploadArtifacts(callback: grpc.requestCallback<_tunehive_v1_ArtifactsSaved__Output>): grpc.ClientWritableStream<_tunehive_v1_ArtifactChunk>;
+  
   UploadCheckpoint(metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_tunehive_v1_CheckpointSaved__Output>): grpc.ClientWritableStream<_tunehive_v1_CheckpointChunk>;
   UploadCheckpoint(metadata: grpc.Metadata, callback: grpc.requestCallback<_tunehive_v1_CheckpointSaved__Output>): grpc.ClientWritableStream<_tunehive_v1_CheckpointChunk>;
   UploadCheckpoint(options: grpc.CallOptions, callback: grpc.requestCallback<_tunehive_v1_CheckpointSaved__Output>): grpc.ClientWritableStream<_tunehive_v1_CheckpointChunk>;
@@ -48,6 +59,8 @@ export interface TrialServiceHandlers extends grpc.UntypedServiceImplementation 
   
   RunTrial: grpc.handleBidiStreamingCall<_tunehive_v1_WorkerMessage__Output, _tunehive_v1_CoordinatorMessage>;
   
+  UploadArtifacts: grpc.handleClientStreamingCall<_tunehive_v1_ArtifactChunk__Output, _tunehive_v1_ArtifactsSaved>;
+  
   UploadCheckpoint: grpc.handleClientStreamingCall<_tunehive_v1_CheckpointChunk__Output, _tunehive_v1_CheckpointSaved>;
   
 }
@@ -56,5 +69,6 @@ export interface TrialServiceDefinition extends grpc.ServiceDefinition {
   DownloadCheckpoint: MethodDefinition<_tunehive_v1_CheckpointRequest, _tunehive_v1_CheckpointChunk, _tunehive_v1_CheckpointRequest__Output, _tunehive_v1_CheckpointChunk__Output>
   Join: MethodDefinition<_tunehive_v1_JoinRequest, _tunehive_v1_JoinReply, _tunehive_v1_JoinRequest__Output, _tunehive_v1_JoinReply__Output>
   RunTrial: MethodDefinition<_tunehive_v1_WorkerMessage, _tunehive_v1_CoordinatorMessage, _tunehive_v1_WorkerMessage__Output, _tunehive_v1_CoordinatorMessage__Output>
+  UploadArtifacts: MethodDefinition<_tunehive_v1_ArtifactChunk, _tunehive_v1_ArtifactsSaved, _tunehive_v1_ArtifactChunk__Output, _tunehive_v1_ArtifactsSaved__Output>
   UploadCheckpoint: MethodDefinition<_tunehive_v1_CheckpointChunk, _tunehive_v1_CheckpointSaved, _tunehive_v1_CheckpointChunk__Output, _tunehive_v1_CheckpointSaved__Output>
 }
