@@ -32,6 +32,7 @@ import { experimentRoutes } from './experiment-routes.js';
 import { runCompareRoutes } from './run-compare-routes.js';
 import type { RedisRunStore } from '../runs/redis-run-store.js';
 import type { StudyDeleter } from '../lifecycle/study-deletion.js';
+import { staticRoutes } from './static-routes.js';
 
 export interface ApiDeps {
   store: StudyStore;
@@ -172,5 +173,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     await app.register(experimentRoutes, { prefix: '/api/v1', runs: deps.runs, ...access, ...(deps.deleter ? { deleter: deps.deleter } : {}) });
   }
   for (const plugin of deps.plugins ?? []) await plugin(app);
+  // The dashboard (issue 13): the built browser app at / (public assets; its data comes from the API above).
+  await app.register(staticRoutes);
   return app;
 }
