@@ -140,6 +140,7 @@ export function StudyPage(p: { id: string }) {
   if (error) return <main><p class="error" role="alert">{error}</p></main>;
   if (!study) return <main><p class="muted">loading…</p></main>;
   const writable = canWrite(project, who);
+  const positive = trials.every((t) => t.value === null || t.value > 0);
   const finished = study.counts.completed + study.counts.failed + study.counts.pruned + study.counts.cancelled;
 
   const exportCsv = () => {
@@ -166,9 +167,9 @@ export function StudyPage(p: { id: string }) {
       </header>
 
       <section class="card"><h2>Optimisation history</h2>
-        <label><input type="checkbox" checked={log} onChange={() => setLog(!log)} data-testid="log-toggle" /> log axis</label>
+        <label title={positive ? '' : 'a log axis needs positive values'}><input type="checkbox" checked={log && positive} disabled={!positive} onChange={() => setLog(!log)} data-testid="log-toggle" /> log axis</label>
         {history?.sampled && <span class="notice" data-testid="history-sampled"> sampled for the screen (min/max kept per bucket)</span>}
-        {history && <HistoryChart data={history} log={log} metric={metric} onDrawn={() => mark('th:history-drawn')} />}
+        {history && <HistoryChart data={history} log={log && positive} metric={metric} onDrawn={() => mark('th:history-drawn')} />}
       </section>
 
       <section class="card"><h2>Parameter importance</h2>
