@@ -101,8 +101,15 @@ Usage:
   tunehive token list [--owner O] [--kind K]    tunehive token revoke ID
   tunehive project create NAME [--description D] | list | show NAME | delete NAME (an empty project)
   tunehive project member NAME OWNER ROLE|--remove
+  tunehive runs [--filter "metrics.f1 > 0.9 and params.model = 'rf'"] [--order-by "metrics.f1 DESC"]...
+                [--experiment ID]... [--max N (100)] [--output table|json|csv]
+                                      search runs across the experiments you may read (MLflow's filter grammar)
+  tunehive compare RUN1 RUN2 [RUN3 ...] [--output table|json]
+                                      runs side by side: params, tags, metric summaries; * marks what differs
+  tunehive tag RUN key=value [key2=value2 ...] [--delete key]...
+  tunehive note RUN "text" | --file NOTE.md (- reads stdin)
 
-Client commands (submit, status, trials, stop, delete, login, token, project) take --api URL,
+Client commands (submit, status, trials, stop, delete, login, token, project, runs, compare, tag, note) take --api URL,
 --token TOKEN or --token-file FILE; without them TUNEHIVE_TOKEN, then the stored login.
 The coordinator reads TUNEHIVE_ADMIN_TOKEN (an admin secret of yours; without it the first
 start prints a minted one) and takes --open-metrics (/metrics without a token).
@@ -436,6 +443,12 @@ async function main(argv: string[]): Promise<number> {
         throw err;
       }
     }
+
+    case 'runs':
+    case 'compare':
+    case 'tag':
+    case 'note':
+      return (await import('./run-commands.js')).runCommand(command, rest);
 
     default:
       throw new UsageError(`unknown command "${command}". Run \`tunehive help\` for the list.`);

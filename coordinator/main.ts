@@ -24,6 +24,7 @@ import { TrialCommands } from './runner/trial-commands.js';
 import type { SuggestionService } from './search/suggest.js';
 import { ThreadSuggestionService } from './search/suggestion-pool.js';
 import { RedisStudyStore } from './store/study-store.js';
+import { RedisRunStore } from './runs/redis-run-store.js';
 import { StudyDeleter } from './lifecycle/study-deletion.js';
 import { CheckpointJanitor } from './lifecycle/checkpoint-janitor.js';
 import { RetentionSweeper } from './lifecycle/retention-sweeper.js';
@@ -99,6 +100,8 @@ export interface Coordinator {
   grpcAddress: string;
   app: FastifyInstance;
   store: RedisStudyStore;
+  /** Experiments and runs (trial runs read through `store`). */
+  runs: RedisRunStore;
   /** Credentials and projects (tests and the CLI's local stack use them directly). */
   creds: CredentialStore;
   projects: ProjectStore;
@@ -117,6 +120,9 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   // connections must not: they block by design).
   const storeRedis = connectRedis(o.redisUrl, 'tunehive-store', { commandTimeoutMs: o.storeCommandTimeoutMs ?? 5000 });
   const store = new RedisStudyStore(storeRedis, o.prefix);
+  const runs = new RedisRunStore(store);
+  // Trial runs are indexed for search as their trials change (the metric hook is in appendMetrics-3.lua).
+  store.onTrialChanged = (studyId, number) => runs.indexTrial(studyId, number);
   // Jobs go into their study's project queue; a study's project never changes.
   const queue = new TrialQueue(redis, o.prefix, async (studyId) => (await store.studyProject(studyId)) ?? DEFAULT_PROJECT);
   const creds = new CredentialStore(storeRedis, o.prefix);
@@ -152,7 +158,9 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   const checkpoints = new FsCheckpointStore(o.checkpointDir);
   const janitor = new CheckpointJanitor({ store, checkpoints, log: o.log.child({ part: 'lifecycle' }) });
   store.onTrialsEnded = (studyId) => janitor.trialEnded(studyId);
-  const deleter = new StudyDeleter({ store, queue, checkpoints, stop: (study, reason) => runner.endStudy(study, 'STOPPED', reason) });
+  const deleter = new StudyDeleter({
+    store, queue, checkpoints, stop: (study, reason) => runner.endStudy(study, 'STOPPED', reason), experimentDataKeys: (id) => runs.experimentDataKeys(id),
+  });
   const sweeper = new RetentionSweeper({
     store, deleter, janitor, log: o.log.child({ part: 'lifecycle' }), owner: coordinatorId, credentials: creds,
     ...(o.retentionDays !== undefined ? { retentionMs: o.retentionDays * 86_400_000 } : {}),
@@ -167,10 +175,11 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   const auth: HttpAuth = {
     creds, projects, access, verifier, audit: new AuditLog(storeRedis, o.prefix, o.auditMaxLen ?? 100_000),
     openMetrics: o.openMetrics ?? false, failuresPerMinute: o.authFailuresPerMinute ?? 20,
+    experimentProject: (id) => runs.experimentProject(id),
   };
 
   const app = await buildApp({
-    store, runner, workers, log: o.log.child({ part: 'api' }), auth,
+    store, runner, workers, log: o.log.child({ part: 'api' }), auth, runs, deleter,
     ...(o.tls ? { https: { key: o.tls.key, cert: o.tls.cert } } : {}),
     plugins: [
       async (a) => { await a.register(opsRoutes, { redis, metrics, workers, access }); },
@@ -196,6 +205,9 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   );
 
   runner.start(o.reconcileIntervalMs ?? 2000);
+  // Studies from before runs existed become searchable (once each; cheap when there are none).
+  let closingRuns = false;
+  const backfill = runs.backfillStudies(() => closingRuns).catch((err: unknown) => o.log.warn({ err }, 'indexing older studies for run search failed; it is retried at the next start'));
   sweeper.start();
   o.log.info({ http: httpPort, grpc: grpcPort }, 'coordinator listening');
 
@@ -203,9 +215,11 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   return {
     httpUrl: `${o.tls ? 'https' : 'http'}://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${httpPort}`,
     grpcAddress: `${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${grpcPort}`,
-    app, store, creds, projects, runner, deleter, janitor, sweeper,
+    app, store, runs, creds, projects, runner, deleter, janitor, sweeper,
     close() {
       closing ??= (async () => {
+        closingRuns = true;
+        await backfill;
         await sweeper.close();
         await runner.close();
         await app.close();

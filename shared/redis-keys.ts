@@ -85,6 +85,53 @@ export const keys = {
   queuedProjects: (p: string) => `${p}:q:trial-projects`,
   /** BullMQ's lock of a job (its value is the token the holder got it with): read to prove a delivery. */
   jobLock: (queuePrefix: string, queueName: string, jobId: string) => `${queuePrefix}:${queueName}:${jobId}:lock`,
+  // ---- runs and experiments (coordinator/runs): every key shares its experiment's hash tag {<experimentId>} ----
+  /**
+   * hash: an experiment's own record. A plain experiment: project, name, description, createdAt,
+   * createdBy, lastActivity, directRuns. A study's experiment: only lastActivity and directRuns
+   * (project and name are read from the study, never copied).
+   */
+  experiment: (p: string, e: string) => `${p}:{${e}}:exp`,
+  /** hash: an experiment's tags (a study's: its spec `tags`, then these on top). */
+  experimentTags: (p: string, e: string) => `${p}:{${e}}:exp:tags`,
+  /** zset: the direct runs of an experiment, scored by creation (ms). */
+  experimentDirectRuns: (p: string, e: string) => `${p}:{${e}}:exp:direct`,
+  /** hash: a project's plain experiment names -> ids (HSETNX: names are unique in a project, as in MLflow). */
+  projectExperimentNames: (p: string, name: string) => `${p}:project:${name}:experiment-names`,
+  /** zset: the plain experiments of a project, scored by creation (studies are in projectStudies). */
+  projectExperiments: (p: string, name: string) => `${p}:project:${name}:experiments`,
+  /**
+   * hash: a direct run, whole. Attributes `a:name a:status a:state a:start a:end a:parent
+   * a:created a:by a:note`, params `p:<key>`, tags `t:<key>`, latest metrics `m:<name>` (the
+   * value, what search reads) and `x:<name>` ("step<TAB>timeMs").
+   */
+  directRun: (p: string, e: string, suffix: string) => `${p}:{${e}}:run:${suffix}`,
+  /** list: one metric series of a direct run, rows "step<TAB>value<TAB>timeMs" in arrival order. */
+  directRunSeries: (p: string, e: string, suffix: string, name: string) => `${p}:{${e}}:run:${suffix}:m:${name}`,
+  /** hash: provenance of a direct run, attempt -> JSON (a client's is attempt 0). */
+  directRunProvenance: (p: string, e: string, suffix: string) => `${p}:{${e}}:run:${suffix}:prov`,
+  /**
+   * hash: what a trial's run has beyond the trial, and its search document: the same fields as a
+   * direct run's hash (params stringified as MLflow does, effective tags, latest metric values,
+   * status/state/start/end mirrored from the trial hash on each transition), `a:note`, `a:name`.
+   */
+  trialRun: (p: string, s: string, n: number) => `${p}:{${s}}:trial:${n}:run`,
+  /** hash: provenance of each attempt of a trial, attempt -> JSON (a re-captured attempt replaces its own). */
+  trialProvenance: (p: string, s: string, n: number) => `${p}:{${s}}:trial:${n}:prov`,
+  /** zset: every run of an experiment (trial and direct), scored by creation (ms): the search universe. */
+  runIndexAll: (p: string, e: string) => `${p}:{${e}}:ix:runs`,
+  /** zset: runs by latest value of one metric. */
+  runIndexMetric: (p: string, e: string, name: string) => `${p}:{${e}}:ix:m:${name}`,
+  /** zset (lex, score 0): "<value>\0<runId>" of one param / one tag. */
+  runIndexParam: (p: string, e: string, name: string) => `${p}:{${e}}:ix:p:${name}`,
+  runIndexTag: (p: string, e: string, name: string) => `${p}:{${e}}:ix:t:${name}`,
+  /** zset: runs by start / end time (ms); runs without one are absent. */
+  runIndexStart: (p: string, e: string) => `${p}:{${e}}:ix:start`,
+  runIndexEnd: (p: string, e: string) => `${p}:{${e}}:ix:end`,
+  /** set: runs with one MLflow status. */
+  runIndexStatus: (p: string, e: string, status: string) => `${p}:{${e}}:ix:st:${status}`,
+  /** hash: the per-name indexes that exist ("m:<name>", "p:<name>", "t:<name>" -> 1), so deletion and IS NULL find them. */
+  runIndexNames: (p: string, e: string) => `${p}:{${e}}:ix:names`,
   /** pub/sub channel: "a study needs a fill", heard by whichever replica drives it. */
   kickChannel: (p: string) => `${p}:kick`,
 };
@@ -96,11 +143,34 @@ export const keys = {
  */
 export function trialKeys(p: string, s: string, n: number, metricNames: readonly string[] = []): string[] {
   return [keys.trial(p, s, n), keys.metricCounts(p, s, n), ...metricNames.map((m) => keys.metricSeries(p, s, n, m)),
-    keys.legacyMetrics(p, s, n), keys.legacyObjective(p, s, n)];
+    keys.legacyMetrics(p, s, n), keys.legacyObjective(p, s, n), keys.trialRun(p, s, n), keys.trialProvenance(p, s, n)];
 }
 export function studyKeys(p: string, s: string): string[] {
   return [keys.study(p, s), keys.pending(p, s), keys.paused(p, s), keys.history(p, s), keys.lease(p, s),
-    keys.stopState(p, s), keys.stopRungs(p, s), keys.stopCandidates(p, s), keys.stopAverages(p, s), keys.stopSteps(p, s)];
+    keys.stopState(p, s), keys.stopRungs(p, s), keys.stopCandidates(p, s), keys.stopAverages(p, s), keys.stopSteps(p, s),
+    ...experimentKeys(p, s)];
+}
+
+/**
+ * An experiment's fixed keys (its record, tags, direct-run list, fixed indexes). Its per-name
+ * indexes (listed in runIndexNames) and its direct runs' keys are found at deletion time
+ * (RedisRunStore.experimentDataKeys), before these go.
+ */
+export function experimentKeys(p: string, e: string): string[] {
+  return [keys.experiment(p, e), keys.experimentTags(p, e), keys.experimentDirectRuns(p, e), keys.runIndexAll(p, e), keys.runIndexStart(p, e),
+    keys.runIndexEnd(p, e), keys.runIndexNames(p, e), ...RUN_STATUS_NAMES.map((st) => keys.runIndexStatus(p, e, st))];
+}
+/** MLflow's run statuses (shared/run-model.ts RUN_STATUSES; repeated here so this module imports nothing). */
+const RUN_STATUS_NAMES = ['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'] as const;
+
+/** Where a run's document lives (the search script builds a candidate's key from its run id with these). */
+export function runDocKeyParts(p: string, e: string): { trialPrefix: string; trialSuffix: string; directPrefix: string } {
+  return { trialPrefix: `${p}:{${e}}:trial:`, trialSuffix: ':run', directPrefix: `${p}:{${e}}:run:` };
+}
+
+/** The keys of one direct run (its series named by its metric names). */
+export function directRunKeys(p: string, e: string, suffix: string, metricNames: readonly string[] = []): string[] {
+  return [keys.directRun(p, e, suffix), keys.directRunProvenance(p, e, suffix), ...metricNames.map((m) => keys.directRunSeries(p, e, suffix, m))];
 }
 
 /** Trial ids are `<studyId>.<number>`: readable, and the API finds the study from the id alone. */

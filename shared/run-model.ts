@@ -121,7 +121,7 @@ export const RunViewSchema = Type.Object({
   project: Type.String(),
   name: Type.String(),
   kind: Type.Union([Type.Literal('trial'), Type.Literal('direct')]),
-  status: Type.Union(RUN_STATUSES.map((s) => Type.Literal(s))),
+  status: Type.Enum([...RUN_STATUSES]),
   /** Tunehive's own state: a trial's state, or the status for a direct run. */
   state: Type.String(),
   startTime: Type.Union([Type.Integer(), Type.Null()], { description: 'ms since the epoch' }),

@@ -27,6 +27,11 @@ import { ANY_TOKEN, describeRule, type AuthRule } from '../auth/rules.js';
 import { tokenRoutes } from './token-routes.js';
 import { projectRoutes } from './project-routes.js';
 import { auditRoutes } from './audit-routes.js';
+import { runRoutes } from './run-routes.js';
+import { experimentRoutes } from './experiment-routes.js';
+import { runCompareRoutes } from './run-compare-routes.js';
+import type { RedisRunStore } from '../runs/redis-run-store.js';
+import type { StudyDeleter } from '../lifecycle/study-deletion.js';
 
 export interface ApiDeps {
   store: StudyStore;
@@ -43,6 +48,10 @@ export interface ApiDeps {
    * below exists for `npm run bench:auth` only (the cost of auth is measured against it).
    */
   auth: HttpAuth | 'disabled-for-benchmark';
+  /** Experiments and runs (issue 11); their routes are registered when given. */
+  runs?: RedisRunStore;
+  /** A study's experiment is deleted with its study. */
+  deleter?: StudyDeleter;
 }
 
 /**
@@ -156,6 +165,12 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(studyRoutes, { prefix: '/api/v1', store: deps.store, runner: deps.runner, workers: deps.workers, ...(deps.auth !== 'disabled-for-benchmark' ? { access: deps.auth.access } : {}) });
   await app.register(trialRoutes, { prefix: '/api/v1', store: deps.store, runner: deps.runner });
   await app.register(askTellRoutes, { prefix: '/api/v1', askTell: new AskTell(deps.store, deps.runner) });
+  if (deps.runs) {
+    const access = deps.auth !== 'disabled-for-benchmark' ? { access: deps.auth.access } : {};
+    await app.register(runCompareRoutes, { prefix: '/api/v1', runs: deps.runs, ...access });
+    await app.register(runRoutes, { prefix: '/api/v1', runs: deps.runs, ...access });
+    await app.register(experimentRoutes, { prefix: '/api/v1', runs: deps.runs, ...access, ...(deps.deleter ? { deleter: deps.deleter } : {}) });
+  }
   for (const plugin of deps.plugins ?? []) await plugin(app);
   return app;
 }

@@ -31,6 +31,11 @@ export interface DeletionDeps {
   checkpoints: CheckpointStore;
   /** The runner's stop path: ends the study and tells its running trials to stop. */
   stop(study: StudyRecord, reason: string): Promise<void>;
+  /**
+   * The study's experiment data beyond trial and study keys (direct runs logged into it, the
+   * per-name search indexes): unlinked before the study's own keys.
+   */
+  experimentDataKeys?: (studyId: string) => Promise<string[]>;
   /** Trials handled per round (keys of a round go in pipelines of `keyBatch`). */
   trialBatch?: number;
   keyBatch?: number;
@@ -74,6 +79,7 @@ export class StudyDeleter {
     const checkpointTrials = (await checkpoints.trials(id)).length;
     await checkpoints.removeStudy(id);
     await store.unindexStudy(id);
+    if (this.deps.experimentDataKeys) keyCount += await store.unlinkKeys(await this.deps.experimentDataKeys(id), this.deps.keyBatch ?? 500);
     keyCount += await store.unlinkKeys(store.studyDataKeys(id));
     return { studyId: id, state: study.state, trials: study.created, keys: keyCount, jobs, checkpointTrials };
   }

@@ -78,10 +78,12 @@ export type FinishOutcome = 'COMPLETED' | 'FAILED' | 'PRUNED' | 'PAUSED' | 'CANC
 
 const SCRIPT_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
 const SCRIPTS = ['createTrial-3', 'startAttempt-3', 'appendMetrics-3', 'finishTrial-5', 'endWaitingTrial-5', 'endStudy-1', 'commitCheckpoint-1',
-  'acquireLease-1', 'releaseLease-1', 'recordDecision-1', 'resumeTrial-7', 'indexReports-4', 'recordPause-3', 'heartbeat-2'] as const;
+  'acquireLease-1', 'releaseLease-1', 'recordDecision-1', 'resumeTrial-7', 'indexReports-4', 'recordPause-3', 'heartbeat-2',
+  // Runs and experiments (coordinator/runs/redis-run-store.ts calls them through `script`).
+  'writeRun-12', 'deleteRun-12', 'createExperiment-2', 'searchRuns-3'] as const;
 /** Scripts that take further keys after their fixed ones (the count in the name): one per metric name. */
-const VARIADIC: ReadonlySet<ScriptName> = new Set(['appendMetrics-3']);
-type ScriptName = (typeof SCRIPTS)[number];
+const VARIADIC: ReadonlySet<ScriptName> = new Set(['appendMetrics-3', 'writeRun-12', 'deleteRun-12', 'searchRuns-3']);
+export type ScriptName = (typeof SCRIPTS)[number];
 
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 
@@ -91,6 +93,14 @@ export class RedisStudyStore implements StudyStore {
   private readonly scripts = new Map<ScriptName, ScriptFn>();
   /** Called (on this replica) when a trial of the study reached a final state or the study ended: checkpoint clean-up listens. */
   onTrialsEnded?: (studyId: string) => void;
+  /**
+   * Called (awaited) after a transition changed a trial's state, start or end: the run store
+   * re-indexes the trial's run from the trial hash (idempotent). Its failure never fails the
+   * transition, which has applied: the run is re-indexed at its next transition.
+   */
+  onTrialChanged?: (studyId: string, number: number) => Promise<void>;
+  /** Failed onTrialChanged calls (exported as a metric by whoever sets the hook). */
+  trialIndexFailures = 0;
   private readonly objectives = new Map<string, string>();
 
   constructor(
@@ -105,6 +115,20 @@ export class RedisStudyStore implements StudyStore {
       redis.defineCommand(`th_${cmd}`, VARIADIC.has(name) ? { lua } : { numberOfKeys: Number(count), lua });
       const fn = (redis as unknown as Record<string, ScriptFn>)[`th_${cmd}`]!.bind(redis);
       this.scripts.set(name, fn);
+    }
+  }
+
+  /** Runs one of the registered scripts (the run store's too: one registry of Lua scripts). */
+  script(name: ScriptName, keyList: string[], args: (string | number)[]): Promise<unknown> {
+    return this.run(name, keyList, args);
+  }
+
+  private async trialChanged(studyId: string, number: number): Promise<void> {
+    if (!this.onTrialChanged) return;
+    try {
+      await this.onTrialChanged(studyId, number);
+    } catch {
+      this.trialIndexFailures++;
     }
   }
 
@@ -264,8 +288,10 @@ export class RedisStudyStore implements StudyStore {
   /** 1 created, 0 study not running, -1 number clash (another driver), -2 maxTrials reached. */
   async createTrial(studyId: string, number: number, params: Params, maxTrials: number, budget?: number, now = Date.now()): Promise<number> {
     const p = this.prefix;
-    return Number(await this.run('createTrial-3', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId)],
+    const r = Number(await this.run('createTrial-3', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId)],
       [number, JSON.stringify(params), now, maxTrials, budget ?? '']));
+    if (r === 1) await this.trialChanged(studyId, number);
+    return r;
   }
 
   async getTrial(studyId: string, number: number): Promise<TrialRecord | undefined> {
@@ -308,6 +334,7 @@ export class RedisStudyStore implements StudyStore {
     const [attempt, reason, current] = (await this.run('startAttempt-3', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId)],
       [workerId, now, resumeAttempt, hardware, maxRetries, deliveryId, hashSecret(secret.issued), secret.presented ? hashSecret(secret.presented) : ''])) as [number, string, number?];
     if (Number(attempt) === -1) return { attempt: 0, reason, forbidden: true };
+    if (resumeAttempt === 0 && (Number(attempt) > 0 || reason === 'study is not running')) await this.trialChanged(studyId, number);
     return current !== undefined ? { attempt: Number(attempt), reason, exhausted: Number(current) } : { attempt: Number(attempt), reason };
   }
 
@@ -331,9 +358,11 @@ export class RedisStudyStore implements StudyStore {
     const index = new Map<string, number>([[objectiveMetric, 1]]);
     for (const pt of points) if (!index.has(pt.name)) index.set(pt.name, index.size + 1);
     const names = [...index.keys()];
-    const args: (string | number)[] = [attempt, seq, now, maxPoints, WIRE_LIMITS.metricNamesPerTrial, names.length, ...names];
+    // The run's search index is kept in the same step (coordinator/runs: latest value per name).
+    const args: (string | number)[] = [attempt, seq, now, maxPoints, WIRE_LIMITS.metricNamesPerTrial, names.length, ...names, trialId(studyId, number)];
     for (const pt of points) args.push(index.get(pt.name)!, pt.step, pt.value, pt.timeMs);
-    const keyList = [keys.trial(p, studyId, number), keys.metricCounts(p, studyId, number), ...names.map((m) => keys.metricSeries(p, studyId, number, m))];
+    const keyList = [keys.trial(p, studyId, number), keys.metricCounts(p, studyId, number), ...names.map((m) => keys.metricSeries(p, studyId, number, m)),
+      keys.trialRun(p, studyId, number), keys.runIndexNames(p, studyId), ...names.map((m) => keys.runIndexMetric(p, studyId, m)), keys.experiment(p, studyId)];
     const [status, dropped] = (await this.run('appendMetrics-3', keyList, args)) as [number, number];
     return { status: status as AppendResult['status'], dropped: Number(dropped) };
   }
@@ -343,6 +372,7 @@ export class RedisStudyStore implements StudyStore {
     const [state, applied] = (await this.run('finishTrial-5',
       [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.history(p, studyId), keys.paused(p, studyId)],
       [attempt, outcome, o.now ?? Date.now(), o.direction, o.reason, o.exitCode ?? '', o.stderrTail ?? '', o.maxRetries, o.stopLatencyMs ?? '', o.truncatedLines ?? 0, o.droppedBytes ?? 0])) as [string, number];
+    if (applied === 1) await this.trialChanged(studyId, number);
     if (applied === 1 && state !== 'QUEUED' && state !== 'PAUSED') this.onTrialsEnded?.(studyId);
     return { state, applied: applied === 1 };
   }
@@ -353,6 +383,7 @@ export class RedisStudyStore implements StudyStore {
     const applied = (await this.run('endWaitingTrial-5',
       [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.paused(p, studyId), keys.history(p, studyId)],
       [now, reason, state])) === 1;
+    if (applied) await this.trialChanged(studyId, number);
     if (applied) this.onTrialsEnded?.(studyId);
     return applied;
   }
@@ -370,6 +401,7 @@ export class RedisStudyStore implements StudyStore {
     const p = this.prefix;
     const r = Number(await this.run('resumeTrial-7', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.paused(p, studyId),
       keys.lease(p, studyId), keys.stopState(p, studyId), keys.stopCandidates(p, studyId)], [budget, now, owner]));
+    if (r === 1) await this.trialChanged(studyId, number);
     return r === 1 ? 'resumed' : r === -1 ? 'not-lease-holder' : 'not-paused';
   }
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { call, ensureProject, studyWithTrial, userToken } from '../helpers/auth.js';
 
-type Rule = { public?: true; token?: true; admin?: true; scope?: string; openable?: boolean; study?: string; trial?: string; project?: string };
+type Rule = { public?: true; token?: true; admin?: true; scope?: string; openable?: boolean; study?: string; trial?: string; project?: string; run?: string; experiment?: string };
 const RANK: Record<string, number> = { viewer: 1, editor: 2, owner: 3, admin: 4 };
 
 // A body for every write route, so the route itself (not the body check) answers. A write
@@ -18,13 +18,23 @@ const BODIES: Record<string, unknown> = {
   'POST /api/v1/tokens': { description: 'matrix' },
   'POST /api/v1/projects': { name: 'matrix-made' },
   'PUT /api/v1/projects/{name}/members/{owner}': { role: 'editor' },
+  'POST /api/v1/experiments': { project: 'proj-a', name: 'matrix-experiment' },
+  'PATCH /api/v1/experiments/{id}': { description: 'matrix' },
+  'PATCH /api/v1/runs/{id}': { tags: { matrix: 'yes' } },
+  'POST /api/v1/runs/{id}/params': { params: { matrix: '1' } },
+  'POST /api/v1/runs/{id}/metrics': { metrics: [{ name: 'loss', value: 1 }] },
+  // 'POST /api/v1/runs' is set in beforeAll: it names project A's experiment.
 };
-const NO_BODY = new Set(['POST /api/v1/studies/{id}/stop', 'POST /api/v1/studies/{id}/trials/ask', 'DELETE /api/v1/studies/{id}', 'DELETE /api/v1/tokens/{id}', 'DELETE /api/v1/projects/{name}/members/{owner}', 'DELETE /api/v1/workers/{id}', 'DELETE /api/v1/projects/{name}']);
+const NO_BODY = new Set(['POST /api/v1/studies/{id}/stop', 'POST /api/v1/studies/{id}/trials/ask', 'DELETE /api/v1/studies/{id}', 'DELETE /api/v1/tokens/{id}', 'DELETE /api/v1/projects/{name}/members/{owner}', 'DELETE /api/v1/workers/{id}', 'DELETE /api/v1/projects/{name}',
+  'DELETE /api/v1/runs/{id}', 'DELETE /api/v1/experiments/{id}']);
 
 describe('auth matrix over every route of the OpenAPI document', () => {
   let stack: TestStack;
   let base: string;
   let a: { studyId: string; trialId: string };
+  // Project A's plain experiment and two direct runs in it (the {run} and {experiment} rules).
+  let experimentA: string;
+  let runsA: string[];
   let viewerA: string;
   let editorA: string;
   let ownerB: string;
@@ -42,6 +52,10 @@ describe('auth matrix over every route of the OpenAPI document', () => {
     editorA = (await userToken(base, 'ed', { 'proj-a': 'editor' })).token;
     ownerB = (await userToken(base, 'bob', { 'proj-b': 'owner' })).token;
     a = await studyWithTrial(base, 'proj-a');
+    const exp = await stack.coordinator.runs.createExperiment({ project: 'proj-a', name: 'matrix-runs', createdBy: 'alice' });
+    experimentA = exp.id;
+    runsA = [(await stack.coordinator.runs.createRun({ experimentId: exp.id, createdBy: 'alice' })).id, (await stack.coordinator.runs.createRun({ experimentId: exp.id, createdBy: 'alice' })).id];
+    BODIES['POST /api/v1/runs'] = { experimentId: experimentA };
     const doc = await call(base, 'GET', '/api/v1/openapi.json');
     expect(doc.status).toBe(200);
     ops = Object.entries(doc.body.paths as Record<string, Record<string, any>>).flatMap(([path, methods]) =>
@@ -50,6 +64,8 @@ describe('auth matrix over every route of the OpenAPI document', () => {
   afterAll(async () => stack?.close());
 
   const urlOf = (path: string) => path
+    .replace(/^\/api\/v1\/runs\/compare$/, `/api/v1/runs/compare?ids=${runsA[0]},${runsA[1]}`)
+    .replace('/runs/{id}', `/runs/${runsA[0]}`).replace('/experiments/{id}', `/experiments/${experimentA}`)
     .replace('/metrics/{name}', '/metrics/loss').replace('/trials/{id}', `/trials/${a.trialId}`).replace('{trialId}', a.trialId.split('.')[1]!)
     .replace('/tokens/{id}', `/tokens/${aliceTokenId}`).replace('{id}', a.studyId).replace('{name}', 'proj-a').replace('{owner}', 'ed');
   const bodyOf = (method: string, path: string) => {
@@ -65,7 +81,8 @@ describe('auth matrix over every route of the OpenAPI document', () => {
   it('covers the routes it should, and every route declares its rule', () => {
     expect(ops.length).toBeGreaterThanOrEqual(24);
     const keys = ops.map((o) => `${o.method} ${o.path}`);
-    for (const k of ['GET /api/v1/studies/{id}', 'DELETE /api/v1/studies/{id}', 'GET /api/v1/trials/{id}/metrics/{name}', 'POST /api/v1/tokens', 'GET /api/v1/audit', 'GET /metrics', 'GET /healthz']) {
+    for (const k of ['GET /api/v1/runs/{id}', 'PATCH /api/v1/runs/{id}', 'GET /api/v1/runs', 'POST /api/v1/runs', 'GET /api/v1/experiments/{id}', 'DELETE /api/v1/experiments/{id}',
+      'GET /api/v1/studies/{id}', 'DELETE /api/v1/studies/{id}', 'GET /api/v1/trials/{id}/metrics/{name}', 'POST /api/v1/tokens', 'GET /api/v1/audit', 'GET /metrics', 'GET /healthz']) {
       expect(keys).toContain(k);
     }
     for (const o of ops) {
@@ -74,6 +91,8 @@ describe('auth matrix over every route of the OpenAPI document', () => {
       if (/^\/api\/v1\/studies\/\{id\}/.test(o.path)) expect(o.rule.study, `${o.method} ${o.path}`).toBeDefined();
       if (/^\/api\/v1\/trials\/\{id\}/.test(o.path)) expect(o.rule.trial, `${o.method} ${o.path}`).toBeDefined();
       if (/^\/api\/v1\/projects\/\{name\}/.test(o.path)) expect(o.rule.project, `${o.method} ${o.path}`).toBeDefined();
+      if (/^\/api\/v1\/runs\/\{id\}/.test(o.path)) expect(o.rule.run, `${o.method} ${o.path}`).toBeDefined();
+      if (/^\/api\/v1\/experiments\/\{id\}/.test(o.path)) expect(o.rule.experiment, `${o.method} ${o.path}`).toBeDefined();
       if (o.rule.public) expect(['/healthz', '/readyz'], `${o.path} may be public`).toContain(o.path);
     }
   });
@@ -105,15 +124,26 @@ describe('auth matrix over every route of the OpenAPI document', () => {
       if (o.rule.public) continue;
       const label = `${o.method} ${o.path}`;
       const r = await send(o, ownerB);
-      if (o.rule.study || o.rule.trial || o.rule.project) {
+      if (o.rule.study || o.rule.trial || o.rule.project || o.rule.run || o.rule.experiment) {
         // Unreadable is unknown: a 404 that says no more than for an id that never existed.
         expect(r.status, label).toBe(404);
         expect(r.text, label).not.toContain('proj-a"');
       } else if (o.rule.scope || o.rule.admin) {
         expect(r.status, label).toBe(403);
-      } else if (label === 'POST /api/v1/studies') {
+      } else if (label === 'POST /api/v1/studies' || label === 'POST /api/v1/experiments') {
         expect(r.status, label).toBe(404);
         expect(r.body.error.fields[0].field).toBe('project');
+      } else if (label === 'POST /api/v1/runs') {
+        expect(r.status, label).toBe(404);
+        expect(r.body.error.fields[0].field).toBe('experimentId');
+      } else if (label === 'GET /api/v1/runs/compare') {
+        // The ids are in the query: the handler checks each, and an unreadable run is answered byte for byte like an unknown one.
+        expect(r.status, label).toBe(404);
+        expect(r.body.error.code, label).toBe('TH_ERR_RUN_NOT_FOUND');
+        expect(r.text, label).not.toContain('proj-a"');
+        const unknownId = `${experimentA}.r000000000000`;
+        const unknown = await call(base, 'GET', `/api/v1/runs/compare?ids=${unknownId},${runsA[1]}`, { token: ownerB });
+        expect(r.text.replaceAll(runsA[0]!, 'ID'), label).toBe(unknown.text.replaceAll(unknownId, 'ID'));
       } else if (label === 'DELETE /api/v1/tokens/{id}') {
         // Someone else's token is answered like an unknown one.
         expect(r.status, label).toBe(404);
@@ -130,7 +160,8 @@ describe('auth matrix over every route of the OpenAPI document', () => {
     for (const o of ops) {
       if (o.rule.public) continue;
       const label = `${o.method} ${o.path}`;
-      const wanted = o.rule.study ?? o.rule.trial ?? o.rule.project ?? (label === 'POST /api/v1/studies' ? 'editor' : undefined);
+      const wanted = o.rule.study ?? o.rule.trial ?? o.rule.project ?? o.rule.run ?? o.rule.experiment
+        ?? (['POST /api/v1/studies', 'POST /api/v1/experiments', 'POST /api/v1/runs'].includes(label) ? 'editor' : undefined);
       const r = await send(o, viewerA);
       if (o.rule.scope) {
         expect(r.status, label).toBe(403);
@@ -147,12 +178,13 @@ describe('auth matrix over every route of the OpenAPI document', () => {
       }
     }
     // An editor is too small for what needs an owner.
-    for (const o of ops.filter((x) => (x.rule.study ?? x.rule.trial ?? x.rule.project) === 'owner')) {
+    for (const o of ops.filter((x) => (x.rule.study ?? x.rule.trial ?? x.rule.project ?? x.rule.run ?? x.rule.experiment) === 'owner')) {
       const r = await send(o, editorA);
       expect(r.status, `${o.method} ${o.path} as editor`).toBe(403);
       expect(r.body.error.message).toContain('needs role owner');
     }
     expect((await call(base, 'GET', `/api/v1/studies/${a.studyId}`)).body.state).toBe('RUNNING');
+    expect((await call(base, 'GET', `/api/v1/runs/${runsA[0]}`)).status).toBe(200);
   });
 
   it('answers every GET route to the admin token', async () => {

@@ -10,7 +10,12 @@
   ARGV[1] attempt  ARGV[2] seq (0: the next one, for ask/tell reports that carry none)
   ARGV[3] now (ms)  ARGV[4] max points per trial  ARGV[5] max metric names per trial
   ARGV[6] n = number of names; ARGV[7 .. 6+n] the names, in KEYS order (the objective first)
-  ARGV[7+n ..] points, 4 values each: name index (1-based, into the names), step, value, timeMs
+  ARGV[7+n] the trial's run id ('' to skip the search index)
+  ARGV[8+n ..] points, 4 values each: name index (1-based, into the names), step, value, timeMs
+  Search index (when ARGV[7+n] is set; coordinator/runs): KEYS[3+n] the trial's run document,
+  KEYS[4+n] the experiment's index names hash, KEYS[4+n+k] the latest-value zset of name k,
+  KEYS[5+2n] the experiment hash. Each name with a stored point gets its last stored value in
+  the document and the zset: per batch, 3 commands per distinct name plus 1 (no reads).
   Series rows are "step<TAB>value<TAB>dt[<TAB>attempt]": dt is timeMs minus the trial's
   createdAt (7-9 digits instead of 13), and the attempt is left out when it is 1 (most trials),
   which makes a point ~16% smaller.
@@ -38,7 +43,9 @@ local allowed = {}
 local rows = {}
 local dropped, stored = 0, 0
 local objValue, objStep = nil, nil
-for i = 7 + n, #ARGV, 4 do
+local runId = ARGV[7 + n]
+local last = {}
+for i = 8 + n, #ARGV, 4 do
   local k = tonumber(ARGV[i])
   -- The trial's result follows its last objective report even past the cap.
   if k == 1 then objStep = ARGV[i + 1]; objValue = ARGV[i + 2] end
@@ -55,6 +62,7 @@ for i = 7 + n, #ARGV, 4 do
     r[#r + 1] = ARGV[i + 1] .. '\t' .. ARGV[i + 2] .. '\t' .. (tonumber(ARGV[i + 3]) - base) .. suffix
     room = room - 1
     stored = stored + 1
+    last[k] = ARGV[i + 2]
   else
     dropped = dropped + 1
   end
@@ -71,4 +79,12 @@ redis.call('HSET', KEYS[1], 'lastSeq', seq, 'heartbeatAt', ARGV[3])
 if stored > 0 then redis.call('HINCRBY', KEYS[1], 'points', stored) end
 if dropped > 0 then redis.call('HINCRBY', KEYS[1], 'pointsDropped', dropped) end
 if objValue then redis.call('HSET', KEYS[1], 'objValue', objValue, 'objStep', objStep) end
+if runId ~= '' and stored > 0 then
+  for k, v in pairs(last) do
+    redis.call('HSET', KEYS[3 + n], 'm:' .. ARGV[6 + k], v)
+    redis.call('ZADD', KEYS[4 + n + k], v, runId)
+    redis.call('HSET', KEYS[4 + n], 'm:' .. ARGV[6 + k], 1)
+  end
+  redis.call('HSET', KEYS[5 + 2 * n], 'lastActivity', ARGV[3])
+end
 return {1, dropped}
