@@ -40,6 +40,7 @@ import { bootstrapAuth } from './auth/bootstrap.js';
 import { Access } from './auth/access.js';
 import { AuditLog } from './auth/audit-log.js';
 import { TokenVerifier } from './auth/principal.js';
+import { SessionStore } from './auth/session-store.js';
 import type { HttpAuth } from './auth/http-auth.js';
 import { WorkerAuth } from './auth/worker-auth.js';
 import { workerRoutes } from './api/worker-routes.js';
@@ -197,6 +198,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
     creds, projects, access, verifier, audit: new AuditLog(storeRedis, o.prefix, o.auditMaxLen ?? 100_000),
     openMetrics: o.openMetrics ?? false, failuresPerMinute: o.authFailuresPerMinute ?? 20,
     experimentProject: (id) => runs.experimentProject(id),
+    sessions: new SessionStore(storeRedis, creds, o.prefix),
   };
 
   const app = await buildApp({

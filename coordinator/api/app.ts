@@ -27,6 +27,7 @@ import { ANY_TOKEN, describeRule, type AuthRule } from '../auth/rules.js';
 import { tokenRoutes } from './token-routes.js';
 import { projectRoutes } from './project-routes.js';
 import { auditRoutes } from './audit-routes.js';
+import { sessionRoutes } from './session-routes.js';
 import { runRoutes } from './run-routes.js';
 import { experimentRoutes } from './experiment-routes.js';
 import { runCompareRoutes } from './run-compare-routes.js';
@@ -96,6 +97,9 @@ function fastifyErrorField(err: FastifyError): string {
   return '(body)';
 }
 
+const pageFetch = (h: Record<string, string | string[] | undefined>) =>
+  typeof h['sec-fetch-site'] === 'string' && typeof h['sec-fetch-mode'] === 'string' && h['sec-fetch-mode'] !== 'navigate';
+
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   // An https server is still the same Fastify for every route; only the listener differs.
   const app = Fastify({
@@ -113,7 +117,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler((err: FastifyError | TunehiveError, req, reply) => {
     if (err instanceof TunehiveError) {
-      if (err.status === 401) void reply.header('www-authenticate', CHALLENGE);
+      // A page's fetch (a browser's Sec-Fetch-Site with a mode other than navigate) gets no Basic
+      // challenge: browsers answer one with a native password dialog over the dashboard's login form.
+      if (err.status === 401) void reply.header('www-authenticate', pageFetch(req.headers) ? 'Bearer realm="tunehive"' : CHALLENGE);
       const fields = err.fields.length > 0 || err.status >= 500 ? err.fields : [{ field: '(request)', reason: err.message }];
       return reply.status(err.status).send({ error: { code: err.code, message: err.message, fields } });
     }
@@ -162,6 +168,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     await app.register(tokenRoutes, { prefix: '/api/v1', auth: deps.auth });
     await app.register(projectRoutes, { prefix: '/api/v1', auth: deps.auth });
     await app.register(auditRoutes, { prefix: '/api/v1', auth: deps.auth });
+    if (deps.auth.sessions) await app.register(sessionRoutes, { prefix: '/api/v1', auth: deps.auth, sessions: deps.auth.sessions });
   }
   await app.register(studyRoutes, { prefix: '/api/v1', store: deps.store, runner: deps.runner, workers: deps.workers, ...(deps.auth !== 'disabled-for-benchmark' ? { access: deps.auth.access } : {}) });
   await app.register(trialRoutes, { prefix: '/api/v1', store: deps.store, runner: deps.runner });
