@@ -58,16 +58,20 @@ export class StudyTrials {
 
   private async refreshLegacy(): Promise<void> {
     const names = new Set(this.paramNames);
-    for (let offset = 0, guard = 0; guard < 1000; guard++) {
-      const p = await get<any>(`/api/v1/studies/${enc(this.studyId)}/trials?offset=${offset}&limit=1000`);
+    const page = (offset: number) => get<any>(`/api/v1/studies/${enc(this.studyId)}/trials?offset=${offset}&limit=1000`);
+    const add = (p: any) => {
       for (const t of p.trials) {
         for (const k of Object.keys(t.params ?? {})) names.add(k);
         this.byNumber.set(t.number, { number: t.number, state: t.state, value: t.value ?? null, params: t.params ?? {}, startedAt: t.startedAt ? Date.parse(t.startedAt) : null, finishedAt: t.finishedAt ? Date.parse(t.finishedAt) : null });
       }
-      this.total = p.total;
-      offset += p.trials.length;
-      if (p.trials.length === 0 || offset >= p.total) break;
-    }
+    };
+    // The first page says how many there are; the rest are fetched 4 at a time.
+    const first = await page(0);
+    add(first);
+    this.total = first.total;
+    const offsets: number[] = [];
+    for (let o = first.trials.length; o < first.total && offsets.length < 1000; o += 1000) offsets.push(o);
+    for (let i = 0; i < offsets.length; i += 4) for (const p of await Promise.all(offsets.slice(i, i + 4).map(page))) add(p);
     this.paramNames = [...names].sort();
     this.version++;
   }

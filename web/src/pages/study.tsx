@@ -62,20 +62,26 @@ export function StudyPage(p: { id: string }) {
         } while (again);
         const s = await get(`/api/v1/studies/${enc(p.id)}`);
         if (!closed) setStudy(s);
-        void loadPlots(s);
+        await loadPlots(s);
       } catch (err) { if (!closed) setError(String((err as Error).message)); } finally { busy = false; }
     };
     const loadPlots = async (s: any) => {
-      const [h, c, i] = await Promise.all([
-        getOptional(`/api/v1/studies/${enc(p.id)}/plots/history?points=${2 * PLOT_W}`),
-        getOptional(`/api/v1/studies/${enc(p.id)}/plots/curves?trials=30&points=${PLOT_W}`),
-        getOptional(`/api/v1/studies/${enc(p.id)}/plots/importance`).catch(() => undefined),
-      ]);
-      if (closed) return;
-      const trials = data.current!.trials;
-      setHistory(h ?? { sampled: data.current!.sampled, points: trials.map((t) => ({ number: t.number, value: t.value, state: t.state })), best: bestSoFar(trials, s.objective.direction === 'minimize') });
-      setCurves(c ?? { sampled: false, curves: await curvesFromTrials(p.id, s.objective.metric, trials) });
-      setImportance(i ?? { method: 'η² estimate (in the browser: this coordinator has no importance route)', importances: importanceEstimate(trials, data.current!.paramNames) });
+      const d = data.current!;
+      const trials = d.trials;
+      const minimize = s.objective.direction === 'minimize';
+      // With every trial on the page the history is computed here (no wait); a sample asks the
+      // server, whose answer covers all trials (sized for the screen, min/max kept per bucket).
+      if (!d.sampled) setHistory({ sampled: false, points: trials.map((t) => ({ number: t.number, value: t.value, state: t.state })), best: bestSoFar(trials, minimize) });
+      else void getOptional(`/api/v1/studies/${enc(p.id)}/plots/history?points=${2 * PLOT_W}`).then((h) => {
+        if (!closed) setHistory(h ?? { sampled: true, points: trials.map((t) => ({ number: t.number, value: t.value, state: t.state })), best: bestSoFar(trials, minimize) });
+      });
+      void getOptional(`/api/v1/studies/${enc(p.id)}/plots/curves?trials=30&points=${PLOT_W}`).then(async (c) => {
+        const v = c ?? { sampled: false, curves: await curvesFromTrials(p.id, s.objective.metric, trials) };
+        if (!closed) setCurves(v);
+      }).catch(() => undefined);
+      void getOptional(`/api/v1/studies/${enc(p.id)}/plots/importance`).catch(() => undefined).then((i) => {
+        if (!closed) setImportance(i ?? { method: 'η² estimate (in the browser: this coordinator has no importance route)', importances: importanceEstimate(trials, d.paramNames) });
+      });
     };
     const poll = () => { timer = setTimeout(async () => { await refresh(); if (!closed) poll(); }, 2000); };
     (async () => {
