@@ -256,6 +256,13 @@ describe('dashboard in chromium', () => {
       await lp.getByTestId('row-count').waitFor();
       const cookies = await anon.cookies();
       expect(cookies.find((c) => c.name === 'th_session')?.httpOnly).toBe(true);
+      // A write through the cookie carries the CSRF header: the note is saved.
+      await lp.goto(`/runs/${doneId}.1`);
+      await lp.getByLabel('note').fill('seen in the browser');
+      await lp.getByRole('button', { name: 'Save note' }).click();
+      await waitFor(async () => (await stack.api('GET', `/api/v1/runs/${doneId}.1`)).body.note === 'seen in the browser' || undefined, 5000, 'the note saved');
+      await lp.getByRole('button', { name: 'Sign out' }).click();
+      await lp.locator('#token').waitFor();
     } finally { await anon.close(); }
   });
 });

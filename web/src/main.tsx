@@ -14,6 +14,9 @@ import { WorkersPage } from './pages/workers.js';
 import { ModelPage, ModelsPage } from './pages/models.js';
 import { ExperimentPage } from './pages/experiment.js';
 
+/** Only a path of this app: never another origin (`//host`) from a crafted link. */
+const safeNext = (n: string | null) => (n && n.startsWith('/') && !n.startsWith('//') ? n : '/');
+
 function App() {
   const loc = useSignal(location);
   const who = useSignal(me);
@@ -24,12 +27,13 @@ function App() {
     const token = h.get('token');
     if (token) {
       history.replaceState(null, '', window.location.pathname);
-      login(token).then(() => navigate(h.get('next') ?? '/', true), () => void loadMe());
+      login(token).then(() => navigate(safeNext(h.get('next')), true), () => void loadMe());
     } else void loadMe();
   }, []);
   useEffect(() => {
     if (who === null && m.name !== 'login') navigate(`/login?next=${encodeURIComponent(loc)}`, true);
-    if (who && m.name === 'login') navigate('/', true);
+    // Signed in on the login page: on to where the visitor was going.
+    if (who && m.name === 'login') navigate(safeNext(new URLSearchParams(window.location.search).get('next')), true);
   }, [who, m.name]);
   if (who === undefined) return <p class="muted">loading…</p>;
   return (

@@ -1,7 +1,6 @@
 /** The login form: an API token becomes an HttpOnly session cookie (POST /api/v1/session). */
 import { useState } from 'preact/hooks';
 import { login } from '../auth.js';
-import { navigate } from '../router.js';
 
 export function LoginPage() {
   const [token, setToken] = useState('');
@@ -12,7 +11,7 @@ export function LoginPage() {
       <form onSubmit={async (e) => {
         e.preventDefault();
         setError(undefined);
-        try { await login(token.trim()); navigate(new URLSearchParams(window.location.search).get('next') ?? '/', true); } catch (err) { setError((err as Error).message); }
+        try { await login(token.trim()); } catch (err) { setError((err as Error).message); }
       }}>
         <label for="token">API token</label>
         <input id="token" name="token" type="password" autocomplete="off" value={token} onInput={(e) => setToken((e.currentTarget as HTMLInputElement).value)} required />
