@@ -263,6 +263,11 @@ describe('dashboard in chromium', () => {
       await waitFor(async () => (await stack.api('GET', `/api/v1/runs/${doneId}.1`)).body.note === 'seen in the browser' || undefined, 5000, 'the note saved');
       await lp.getByRole('button', { name: 'Sign out' }).click();
       await lp.locator('#token').waitFor();
+      // The sign-in link npm start prints: the token in the fragment, taken off the address bar at once.
+      await lp.goto(`/login#token=${encodeURIComponent(TEST_ADMIN_TOKEN)}&next=${encodeURIComponent(`/studies/${doneId}`)}`);
+      await lp.waitForURL(`**/studies/${doneId}`);
+      await lp.getByTestId('row-count').waitFor();
+      expect(lp.url()).not.toContain('token');
     } finally { await anon.close(); }
   });
 });

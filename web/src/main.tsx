@@ -26,8 +26,10 @@ function App() {
     const h = new URLSearchParams(window.location.hash.slice(1));
     const token = h.get('token');
     if (token) {
-      history.replaceState(null, '', window.location.pathname);
-      login(token).then(() => navigate(safeNext(h.get('next')), true), () => void loadMe());
+      // Off the address bar at once; signed in, the login page's redirect takes the visitor on.
+      history.replaceState(null, '', `/login?next=${encodeURIComponent(safeNext(h.get('next')))}`);
+      location.set(window.location.pathname + window.location.search);
+      login(token).catch(() => loadMe());
     } else void loadMe();
   }, []);
   useEffect(() => {
