@@ -35,6 +35,7 @@ import type { RedisRunStore } from '../runs/redis-run-store.js';
 import type { StudyDeleter } from '../lifecycle/study-deletion.js';
 import { RedisStudyStore } from '../store/study-store.js';
 import { studyTableRoutes } from './study-table-routes.js';
+import { plotRoutes } from './plot-routes.js';
 import { EVENT_LIMITS, StudyEventHub, studyEventRoutes, type EventLimits } from './study-events.js';
 
 export interface ApiDeps {
@@ -180,6 +181,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   // The dashboard's study views read Redis directly (snapshots in one MULTI, shared pollers).
   if (deps.store instanceof RedisStudyStore) {
     await app.register(studyTableRoutes, { prefix: '/api/v1', store: deps.store });
+    await app.register(plotRoutes, { prefix: '/api/v1', store: deps.store });
     await app.register(studyEventRoutes, { prefix: '/api/v1', store: deps.store, hub: new StudyEventHub(deps.store.redis, deps.store.prefix, { ...EVENT_LIMITS, ...deps.eventLimits }) });
   }
   if (deps.runs) {
