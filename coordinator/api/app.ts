@@ -33,6 +33,10 @@ import { experimentRoutes } from './experiment-routes.js';
 import { runCompareRoutes } from './run-compare-routes.js';
 import type { RedisRunStore } from '../runs/redis-run-store.js';
 import type { StudyDeleter } from '../lifecycle/study-deletion.js';
+import { RedisStudyStore } from '../store/study-store.js';
+import { studyTableRoutes } from './study-table-routes.js';
+import { plotRoutes } from './plot-routes.js';
+import { EVENT_LIMITS, StudyEventHub, studyEventRoutes, type EventLimits } from './study-events.js';
 import { staticRoutes } from './static-routes.js';
 
 export interface ApiDeps {
@@ -54,6 +58,8 @@ export interface ApiDeps {
   runs?: RedisRunStore;
   /** A study's experiment is deleted with its study. */
   deleter?: StudyDeleter;
+  /** Limits of the dashboard's event streams (tests lower them). */
+  eventLimits?: Partial<EventLimits>;
 }
 
 /**
@@ -173,6 +179,12 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(studyRoutes, { prefix: '/api/v1', store: deps.store, runner: deps.runner, workers: deps.workers, ...(deps.auth !== 'disabled-for-benchmark' ? { access: deps.auth.access } : {}) });
   await app.register(trialRoutes, { prefix: '/api/v1', store: deps.store, runner: deps.runner });
   await app.register(askTellRoutes, { prefix: '/api/v1', askTell: new AskTell(deps.store, deps.runner) });
+  // The dashboard's study views read Redis directly (snapshots in one MULTI, shared pollers).
+  if (deps.store instanceof RedisStudyStore) {
+    await app.register(studyTableRoutes, { prefix: '/api/v1', store: deps.store });
+    await app.register(plotRoutes, { prefix: '/api/v1', store: deps.store });
+    await app.register(studyEventRoutes, { prefix: '/api/v1', store: deps.store, hub: new StudyEventHub(deps.store.redis, deps.store.prefix, { ...EVENT_LIMITS, ...deps.eventLimits }) });
+  }
   if (deps.runs) {
     const access = deps.auth !== 'disabled-for-benchmark' ? { access: deps.auth.access } : {};
     await app.register(runCompareRoutes, { prefix: '/api/v1', runs: deps.runs, ...access });
