@@ -77,6 +77,8 @@ describe('dashboard in chromium', () => {
       return want.every((k) => (p[k] ?? 0) > 50) ? p : undefined;
     }, 15_000, 'every plot to draw').catch(async (err) => { throw new Error(`${(err as Error).message}: ${JSON.stringify(await plotPixels(page))}`); });
     expect(Object.keys(pixels).sort()).toEqual([...want].sort());
+    // The importance is the server's PED-ANOVA, not the browser's stand-in.
+    expect(await page.getByText('method: ped-anova').count()).toBe(1);
     expect(await rowCount(page)).toBe(16);
     // The log-axis toggle redraws the history (still drawn).
     await page.getByTestId('log-toggle').check();
@@ -186,11 +188,13 @@ describe('dashboard in chromium', () => {
     const marker = await page.evaluate(() => { (window as any).__noReload = true; return true; });
     expect(marker).toBe(true);
     await waitFor(async () => (await rowCount(page)) > first || undefined, 30_000, 'new trials on the page');
+    // Through the event stream (not the polling fallback).
+    expect(await page.getByTestId('live').textContent()).toBe('live');
     await stack.waitForStudy(liveId, 60_000);
     // The last trials arrive too: every one of the 8, and the page was never reloaded.
     await waitFor(async () => (await rowCount(page)) === 8, 15_000, 'all 8 trials');
     expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
-    expect(await page.getByTestId('live').textContent()).toMatch(/live/);
+    await waitFor(async () => (await page.locator('.page-head .badge').textContent()) === 'completed' || undefined, 10_000, 'the study state on the page');
     await screenshot(page, '07-live-study');
   });
 

@@ -98,7 +98,13 @@ export function StudyPage(p: { id: string }) {
         es = new EventSource(`/api/v1/studies/${enc(p.id)}/events`);
         es.addEventListener('open', () => setLive('sse'));
         es.addEventListener('changed', () => void refresh());
-        es.addEventListener('study', (e) => { try { const d = JSON.parse((e as MessageEvent).data); setStudy((o: any) => ({ ...o, ...d })); } catch { /* ignore a bad event */ } });
+        es.addEventListener('study', (e) => {
+          let d: any;
+          try { d = JSON.parse((e as MessageEvent).data); } catch { return; }
+          setStudy((o: any) => ({ ...o, ...d }));
+          // The study ended: one last incremental fetch, and no more stream (nor reconnects).
+          if (d.state && d.state !== 'RUNNING') { es?.close(); es = undefined; setLive('off'); void refresh(); }
+        });
         es.addEventListener('error', () => {
           // No events route (or the stream dropped for good): poll the incremental table instead.
           if (es && es.readyState === EventSource.CLOSED && !closed) { es = undefined; setLive('poll'); poll(); }
