@@ -51,7 +51,7 @@ export async function startDevStack(o: { workers: number; slots: number; dataDir
     adminToken,
     workerJoinToken: joinToken,
     redisUrl, host: '127.0.0.1', httpPort: await portOr(o.httpPort ?? 8080), grpcPort: await portOr(o.grpcPort ?? 50051), prefix: 'th', log: o.log,
-    checkpointDir: path.join(o.dataDir, 'checkpoints'),
+    checkpointDir: path.join(o.dataDir, 'checkpoints'), artifactStore: path.join(o.dataDir, 'artifacts'),
   });
   const agents: Agent[] = [];
   for (let i = 0; i < o.workers; i++) {

@@ -142,11 +142,15 @@ Usage:
                                       a run's artifacts: path, size, SHA-256
   tunehive download RUN PATH [DEST] [--force] [--quiet]
                                       one artifact to disk, streamed (progress on a terminal), SHA-256 checked
+  tunehive models register RUN --name NAME [--path model] | alias NAME ALIAS VERSION | stage NAME VERSION STAGE [--archive-existing]
+  tunehive models list | show NAME | download models:/NAME@ALIAS|models:/NAME/VERSION|models:/NAME/STAGE DIR
+                                      the model registry (versions from run artifacts, aliases, stages, SHA-256-checked downloads)
 
-Client commands (submit, status, trials, stop, delete, login, token, project, runs, compare, tag, note, artifacts, download) take --api URL,
+Client commands (submit, status, trials, stop, delete, login, token, project, runs, compare, tag, note, artifacts, download, models) take --api URL,
 --token TOKEN or --token-file FILE; without them TUNEHIVE_TOKEN, then the stored login.
 The coordinator reads TUNEHIVE_ADMIN_TOKEN (an admin secret of yours; without it the first
-start prints a minted one) and takes --open-metrics (/metrics without a token).
+start prints a minted one) and takes --open-metrics (/metrics without a token) and --public-url URL (TUNEHIVE_PUBLIC_URL:
+where trial programs reach the API, their MLFLOW_TRACKING_URI).
 
 Environment: REDIS_URL (a URL with a password goes here or in --redis-url-file, never in
 --redis), TUNEHIVE_API (default http://127.0.0.1:8080), TUNEHIVE_TOKEN, TUNEHIVE_ADMIN_TOKEN,
@@ -235,7 +239,7 @@ async function main(argv: string[]): Promise<number> {
         'checkpoint-store': { type: 'string' }, 'artifact-store': { type: 'string' }, 's3-endpoint': { type: 'string' }, 'project-artifact-bytes': { type: 'string' },
         'lease-ms': { type: 'string' }, 'reconcile-ms': { type: 'string' }, 'retention-days': { type: 'string' }, 'store-timeout-ms': { type: 'string' },
         'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-ca': { type: 'string' }, insecure: { type: 'boolean' },
-        'open-metrics': { type: 'boolean' }, 'audit-max-len': { type: 'string' }, 'auth-failures-per-minute': { type: 'string' } }, 'coordinator');
+        'open-metrics': { type: 'boolean' }, 'audit-max-len': { type: 'string' }, 'auth-failures-per-minute': { type: 'string' }, 'public-url': { type: 'string' } }, 'coordinator');
       const { readServerTls } = await import('../shared/tls.js');
       const tls = readServerTls({
         certFile: f.values['tls-cert'] ?? process.env.TUNEHIVE_TLS_CERT, keyFile: f.values['tls-key'] ?? process.env.TUNEHIVE_TLS_KEY, caFile: f.values['tls-ca'] ?? process.env.TUNEHIVE_TLS_CA,
@@ -260,6 +264,7 @@ async function main(argv: string[]): Promise<number> {
         auditMaxLen: intFlag(f.values['audit-max-len'], 'audit-max-len', 100_000, 100, 100_000_000),
         authFailuresPerMinute: intFlag(f.values['auth-failures-per-minute'], 'auth-failures-per-minute', 20, 1, 1_000_000),
         ...(process.env.TUNEHIVE_WORKER_JOIN_TOKEN ? { workerJoinToken: process.env.TUNEHIVE_WORKER_JOIN_TOKEN } : {}),
+        ...publicUrlFlag(f.values['public-url'] ?? process.env.TUNEHIVE_PUBLIC_URL),
       });
       console.log(`coordinator: API ${c.httpUrl}, gRPC ${c.grpcAddress}`);
       await untilSignal();
@@ -479,6 +484,9 @@ async function main(argv: string[]): Promise<number> {
       }
     }
 
+    case 'models':
+      return (await import('./model-commands.js')).modelCommand(rest);
+
     case 'artifacts':
     case 'download':
       return (await import('./artifact-commands.js')).artifactCommand(command, rest);
@@ -506,4 +514,9 @@ main(process.argv.slice(2)).then(
   },
 );
 
-
+/** --public-url: the coordinator's HTTP URL as trial programs reach it (their MLFLOW_TRACKING_URI). */
+function publicUrlFlag(v: string | undefined): { publicUrl?: string } {
+  if (v === undefined || v === '') return {};
+  if (!/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(v)) throw new UsageError(`--public-url must be an http(s) URL such as http://tunehive.internal:8080 (got ${JSON.stringify(v.slice(0, 100))})`);
+  return { publicUrl: v.replace(/\/+$/, '') };
+}

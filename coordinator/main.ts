@@ -30,6 +30,11 @@ import type { SuggestionService } from './search/suggest.js';
 import { ThreadSuggestionService } from './search/suggestion-pool.js';
 import { RedisStudyStore } from './store/study-store.js';
 import { RedisRunStore } from './runs/redis-run-store.js';
+import { RedisModelRegistry } from './registry/redis-model-registry.js';
+import { modelRoutes } from './api/model-routes.js';
+import { mlflowRegistryRoutes } from './mlflow/registry-routes.js';
+import { registerMlflow } from './mlflow/index.js';
+import { RunTokens } from './mlflow/run-tokens.js';
 import { StudyDeleter } from './lifecycle/study-deletion.js';
 import { CheckpointJanitor } from './lifecycle/checkpoint-janitor.js';
 import { RetentionSweeper } from './lifecycle/retention-sweeper.js';
@@ -92,6 +97,11 @@ export interface CoordinatorOptions {
    * environment by the CLI, never from argv). Without it the first start mints one and shows it once.
    */
   adminToken?: string;
+  /**
+   * The URL trial programs reach this coordinator's HTTP API at (their MLFLOW_TRACKING_URI);
+   * default: the address it listens on (127.0.0.1 for 0.0.0.0), right only for workers on this host.
+   */
+  publicUrl?: string;
   /** /metrics without a token (`--open-metrics`). */
   openMetrics?: boolean;
   /** Failed authentications (HTTP tokens, worker joins) per client address per minute before 429 / RESOURCE_EXHAUSTED (default 20). */
@@ -124,6 +134,8 @@ export interface Coordinator {
   janitor: CheckpointJanitor;
   sweeper: RetentionSweeper;
   artifacts: ArtifactService;
+  /** The model registry (issue 12). */
+  registry: RedisModelRegistry;
   checkpoints: CheckpointStore;
   close(): Promise<void>;
 }
@@ -174,10 +186,9 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   const checkpointStore = openCheckpointStore(o.checkpointStore ?? o.checkpointDir, o.s3);
   const checkpoints = checkpointStore.store;
   const artifactStore = openArtifactStore(o.artifactStore ?? path.join(o.checkpointDir, '.artifacts'), o.s3);
-  const artifacts = new ArtifactService({
-    store: artifactStore, studies: store,
-    directRunExists: async (runId) => (await runs.getRun(runId)) !== undefined, experimentProject: (id) => runs.experimentProject(id), ...(o.projectArtifactBytes !== undefined ? { projectMaxBytes: o.projectArtifactBytes } : {}),
-  });
+  const artifacts = new ArtifactService({ store: artifactStore, studies: store, ...(o.projectArtifactBytes !== undefined ? { projectMaxBytes: o.projectArtifactBytes } : {}),
+    // Direct runs (MLflow's runs/create among them) have artifacts too.
+    directRunExists: async (id) => (await runs.getRun(id)) !== undefined, experimentProject: (id) => runs.experimentProject(id) });
   const janitor = new CheckpointJanitor({ store, checkpoints, log: o.log.child({ part: 'lifecycle' }) });
   store.onTrialsEnded = (studyId) => janitor.trialEnded(studyId);
   const deleter = new StudyDeleter({
@@ -189,6 +200,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
     ...(o.sweepIntervalMs ? { intervalMs: o.sweepIntervalMs } : {}),
   });
 
+  const registry = new RedisModelRegistry({ studies: store, runs, artifacts });
   const projects = new ProjectStore(storeRedis, o.prefix);
   await bootstrapAuth({ redis: storeRedis, prefix: o.prefix, creds, projects, announce: o.announce ?? ((m) => process.stderr.write(`${m}\n`)),
     ...(o.adminToken !== undefined ? { adminToken: o.adminToken } : {}) });
@@ -199,6 +211,8 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
     openMetrics: o.openMetrics ?? false, failuresPerMinute: o.authFailuresPerMinute ?? 20,
     experimentProject: (id) => runs.experimentProject(id),
     sessions: new SessionStore(storeRedis, creds, o.prefix),
+    modelProject: (name) => registry.modelProject(name),
+    modelsIn: async (project) => (await registry.listModels({ projects: [project], offset: 0, limit: 0 })).total,
   };
 
   const app = await buildApp({
@@ -209,6 +223,10 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
       async (a) => { await a.register(studyDeleteRoutes, { prefix: '/api/v1', deleter }); },
       async (a) => { await a.register(workerRoutes, { prefix: '/api/v1', auth: workerAuth, workers }); },
       async (a) => { await a.register(artifactRoutes, { prefix: '/api/v1', artifacts }); },
+      async (a) => { await a.register(modelRoutes, { prefix: '/api/v1', registry, access, experimentProject: (id) => runs.experimentProject(id) }); },
+      // MLflow's tracking REST API, artifact proxy and model registry (coordinator/mlflow): one MLflow scope per prefix.
+      async (a) => registerMlflow(a, { runs, store, access, runner, commands, artifacts, log: o.log.child({ part: 'mlflow' }) },
+        (scope) => mlflowRegistryRoutes(scope, { registry, access, runs, artifacts })),
     ],
   });
   await app.listen({ host: o.host, port: o.httpPort });
@@ -218,6 +236,8 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   grpcServer.addService(trialServiceDefinition(), {
     ...createTrialServiceHandlers({
       store, runner, commands, auth: workerAuth, queue, log: o.log.child({ part: 'grpc' }),
+      // Trial programs get MLFLOW_TRACKING_URI (this coordinator, or --public-url) and a run token.
+      runTokens: new RunTokens(creds, o.publicUrl ?? `${o.tls ? 'https' : 'http'}://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${httpPort}`, (id) => verifier.forget(id)),
       onPoints: (n) => metrics.metricPoints.inc(n), onDecision: (d) => metrics.decisions.inc({ decision: d }),
       ...(o.maxQueuedPerStream ? { maxQueuedPerStream: o.maxQueuedPerStream } : {}),
       ...(o.streamStats ? { stats: o.streamStats } : {}),
@@ -240,7 +260,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   return {
     httpUrl: `${o.tls ? 'https' : 'http'}://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${httpPort}`,
     grpcAddress: `${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${grpcPort}`,
-    app, store, runs, creds, projects, runner, deleter, janitor, sweeper, artifacts, checkpoints,
+    app, store, runs, creds, projects, runner, deleter, janitor, sweeper, artifacts, checkpoints, registry,
     close() {
       closing ??= (async () => {
         closingRuns = true;

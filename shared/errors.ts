@@ -64,6 +64,15 @@ export const ERROR_STATUS = {
   TH_ERR_ARTIFACT_QUOTA: 413,
   /** Bytes that do not match the size or SHA-256 they were declared with. */
   TH_ERR_ARTIFACT_CHECKSUM: 400,
+  /** Model registry (issue 12). */
+  TH_ERR_MODEL_NOT_FOUND: 404,
+  TH_ERR_MODEL_EXISTS: 409,
+  TH_ERR_MODEL_VERSION_NOT_FOUND: 404,
+  TH_ERR_MODEL_ALIAS_NOT_FOUND: 404,
+  /** A `models:/` URI that does not parse, or a model version source that is no run artifact path. */
+  TH_ERR_MODEL_URI_INVALID: 400,
+  /** A model past REGISTRY_LIMITS (versions, aliases, tags). */
+  TH_ERR_MODEL_LIMIT: 409,
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;
 

@@ -59,6 +59,8 @@ export interface CoordinatorMessage {
   startReply?: {
     action: Exclude<StartReply__Output['action'], 'ACTION_UNSPECIFIED'>; attempt: number; reason: string; checkpointId?: string; checkpointStep?: number; budget?: number;
     attemptSecret?: string; template?: TrialTemplateMsg; paramsJson?: string;
+    /** MLflow tracking for the program (coordinator/mlflow/run-tokens.ts); absent: none. */
+    mlflowTrackingUri?: string; mlflowTrackingToken?: string; mlflowRunId?: string; mlflowExperimentId?: string;
   };
   ack?: { seq: number; droppedPoints?: number };
   command?: { action: CommandAction; reason: string };

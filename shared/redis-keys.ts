@@ -155,6 +155,20 @@ export const keys = {
   runIndexStatus: (p: string, e: string, status: string) => `${p}:{${e}}:ix:st:${status}`,
   /** hash: the per-name indexes that exist ("m:<name>", "p:<name>", "t:<name>" -> 1), so deletion and IS NULL find them. */
   runIndexNames: (p: string, e: string) => `${p}:{${e}}:ix:names`,
+  // ---- model registry (coordinator/registry): one hash tag {registry} for all of it, so a
+  // change spanning the name index and a model is one Lua step (a registry is small: bounded
+  // by REGISTRY_LIMITS). A model's keys are named by its internal id (rename moves no key).
+  // The registry deletes its own keys (RedisModelRegistry.deleteModel) and files.
+  /** hash: model name -> internal model id (names are unique in the deployment: `models:/name` needs no project). */
+  registryNames: (p: string) => `${p}:{registry}:names`,
+  /** hash: a registered model: id name project description createdAt updatedAt createdBy nextVersion, tags `t:<key>`. */
+  registryModel: (p: string, id: string) => `${p}:{registry}:m:${id}`,
+  /** hash: version number -> the version's JSON document (lineage, files, stage, tags, status). */
+  registryVersions: (p: string, id: string) => `${p}:{registry}:m:${id}:versions`,
+  /** hash: alias -> version number. */
+  registryAliases: (p: string, id: string) => `${p}:{registry}:m:${id}:aliases`,
+  /** list: the model's stage and alias changes (JSON, newest first, capped). */
+  registryHistory: (p: string, id: string) => `${p}:{registry}:m:${id}:history`,
   /** pub/sub channel: "a study needs a fill", heard by whichever replica drives it. */
   kickChannel: (p: string) => `${p}:kick`,
 };
@@ -211,3 +225,8 @@ export function parseTrialId(id: string): { studyId: string; number: number } | 
 }
 
 export const STUDY_ID = /^[a-z0-9]{4,40}$/;
+
+/** Every key of one registered model (its deletion). */
+export function registryModelKeys(p: string, id: string): string[] {
+  return [keys.registryModel(p, id), keys.registryVersions(p, id), keys.registryAliases(p, id), keys.registryHistory(p, id)];
+}

@@ -53,8 +53,11 @@ export interface ChannelOptions {
   stableMs?: number;
 }
 
+/** What the coordinator gave the attempt for MLflow tracking (passed to the program as MLFLOW_* variables). */
+export interface MlflowEnv { trackingUri: string; token: string; runId: string; experimentId: string }
+
 export type StartResult =
-  | { run: true; attempt: number; checkpointId: string; checkpointStep: number; budget: number; attemptSecret: string; template?: TrialTemplateMsg; paramsJson: string }
+  | { run: true; attempt: number; checkpointId: string; checkpointStep: number; budget: number; attemptSecret: string; template?: TrialTemplateMsg; paramsJson: string; mlflow?: MlflowEnv }
   | { run: false; reason: string; code?: grpc.status };
 
 export class AttemptChannel extends EventEmitter<{ command: [CommandAction, string]; window: [] }> {
@@ -272,6 +275,7 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
         this.waitStart?.({
           run: true, attempt: this.attempt, checkpointId: r.checkpointId ?? '', checkpointStep: r.checkpointStep ?? 0, budget: r.budget ?? 0,
           attemptSecret: this.secret, paramsJson: r.paramsJson ?? '', ...(r.template ? { template: r.template } : {}),
+          ...(r.mlflowTrackingUri && r.mlflowTrackingToken ? { mlflow: { trackingUri: r.mlflowTrackingUri, token: r.mlflowTrackingToken, runId: r.mlflowRunId ?? '', experimentId: r.mlflowExperimentId ?? '' } } : {}),
         });
       } else {
         this.waitStart?.({ run: false, reason: m.startReply.reason });

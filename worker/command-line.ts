@@ -36,6 +36,16 @@ export function trialEnvironment(job: TrialRun, attempt: number, checkpointDir: 
   return env;
 }
 
+/**
+ * MLflow's own variables, so `mlflow.log_metric` in the program logs to this trial's run on the
+ * coordinator (mlflow.start_run() resumes MLFLOW_RUN_ID). The spec's `trial.env` wins: a study
+ * may point its programs at another MLflow server.
+ */
+export function mlflowEnvironment(m: { trackingUri: string; token: string; runId: string; experimentId: string } | undefined): Record<string, string> {
+  if (!m) return {};
+  return { MLFLOW_TRACKING_URI: m.trackingUri, MLFLOW_TRACKING_TOKEN: m.token, MLFLOW_RUN_ID: m.runId, MLFLOW_EXPERIMENT_ID: m.experimentId };
+}
+
 export function trialArgv(job: TrialRun): string[] {
   const extra: Record<string, string> = { id: job.trialId, number: String(job.number) };
   if (job.budget !== undefined) extra.budget = String(job.budget);

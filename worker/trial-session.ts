@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { CommandAction, FinishOutcome, HardwareMsg, MetricPoint } from '../shared/proto.js';
 import type { TrialJob, TrialRun } from '../shared/trial-job.js';
 import { AttemptChannel, type StartResult } from './attempt-channel.js';
-import { trialArgv, trialEnvironment } from './command-line.js';
+import { mlflowEnvironment, trialArgv, trialEnvironment } from './command-line.js';
 import { LineSplitter } from './metrics/line-splitter.js';
 import { parseMetricLine, StepCounter } from './metrics/parse-line.js';
 import type { Runtime } from './runtime/runtime.js';
@@ -135,7 +135,7 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
     const program = o.runtime.launch({
       trialId: job.trialId,
       argv: trialArgv(budgeted),
-      env: trialEnvironment(budgeted, attempt, checkpointDir, resume, artifactDir),
+      env: { ...mlflowEnvironment(start.mlflow), ...trialEnvironment(budgeted, attempt, checkpointDir, resume, artifactDir) },
       checkpointDir,
       artifactDir,
       gpus,

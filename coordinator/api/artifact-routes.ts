@@ -46,7 +46,7 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
 }
 
 /** `attachment`, with the name both ASCII-safe and exact (RFC 6266 filename*). */
-function disposition(path: string): string {
+export function disposition(path: string): string {
   const name = path.slice(path.lastIndexOf('/') + 1);
   const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;

@@ -101,6 +101,11 @@ export const projectRoutes: FastifyPluginAsync<{ auth: HttpAuth }> = async (plai
     if (studies > 0) {
       throw new TunehiveError('TH_ERR_PROJECT_NOT_EMPTY', `project "${name}" still holds ${studies} studies; delete them first (DELETE /api/v1/studies/:id)`, [{ field: 'params.name', reason: `holds ${studies} studies` }]);
     }
+    // Its models would outlive it (and pass to a new project of the same name).
+    const models = (await auth.modelsIn?.(name)) ?? 0;
+    if (models > 0) {
+      throw new TunehiveError('TH_ERR_PROJECT_NOT_EMPTY', `project "${name}" still holds ${models} registered models; delete them first (DELETE /api/v1/models/:name)`, [{ field: 'params.name', reason: `holds ${models} registered models` }]);
+    }
     for (const owner of await auth.projects.remove(name)) auth.access.forget(owner, name);
     // The deletion is audited in the global stream only: a project stream would outlive its project.
     delete req.authProject;

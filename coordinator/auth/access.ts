@@ -23,6 +23,8 @@ export class Access {
   /** The principal's effective role in the project, or undefined (cannot even read it). */
   async roleIn(who: Principal, project: string): Promise<Role | undefined> {
     if (who.admin) return 'admin';
+    // A run token acts for its trial, not for a member: its role, in its run's project only.
+    if (who.runId !== undefined) return who.project === project ? who.role : undefined;
     if (who.project !== '*' && who.project !== project) return undefined;
     const member = await this.membership(who.owner, project);
     return member ? lower(member, who.role) : undefined;

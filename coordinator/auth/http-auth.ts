@@ -49,6 +49,10 @@ export interface HttpAuth {
   experimentProject?: (experimentId: string) => Promise<string | undefined>;
   /** Browser sessions (the `th_session` cookie); without it only headers authenticate. */
   sessions?: SessionStore;
+  /** The project of a registered model, for `{model}` rules (the registry's). */
+  modelProject?: (name: string) => Promise<string | undefined>;
+  /** How many registered models a project holds (a project is deleted only once it holds none). */
+  modelsIn?: (project: string) => Promise<number>;
 }
 
 declare module 'fastify' {
@@ -82,6 +86,7 @@ const studyNotFound = (id: string) => notFound('TH_ERR_STUDY_NOT_FOUND', 'params
 const trialNotFound = (id: string) => notFound('TH_ERR_TRIAL_NOT_FOUND', 'params.id', `no trial with id ${JSON.stringify(id)} (trial ids look like <studyId>.<number>)`);
 const runNotFound = (id: string) => notFound('TH_ERR_RUN_NOT_FOUND', 'params.id', `no run with id ${JSON.stringify(id)} (run ids look like <experimentId>.<number> or <experimentId>.r<12 characters>)`);
 const experimentNotFound = (id: string) => notFound('TH_ERR_EXPERIMENT_NOT_FOUND', 'params.id', `no experiment with id ${JSON.stringify(id)}`);
+const modelNotFound = (name: string) => notFound('TH_ERR_MODEL_NOT_FOUND', 'params.name', `no registered model ${JSON.stringify(name.slice(0, 140))}`);
 export const projectNotFound = (name: string, field = 'params.name') => notFound('TH_ERR_PROJECT_NOT_FOUND', field, `no project ${JSON.stringify(name)} (or no access to it)`);
 
 export function unauthenticated(missing: boolean): TunehiveError {
@@ -126,18 +131,19 @@ export async function registerHttpAuth(app: FastifyInstance, auth: HttpAuth, sto
     throw unauthenticated(missing);
   };
 
-  const verifyPresented = async (req: FastifyRequest, reply: FastifyReply, token: string): Promise<CredentialRecord> => {
+  const verifyPresented = async (req: FastifyRequest, reply: FastifyReply, token: string, allowRun = false): Promise<CredentialRecord> => {
     const until = blocked.get(req.ip);
     if (until !== undefined && !parseToken(token)) {
       if (until > Date.now()) return refuse(req, reply, false);
       blocked.delete(req.ip);
     }
     const rec = await auth.verifier.verify(token);
-    // Only API tokens speak HTTP: join tokens and worker credentials are for the gRPC service.
-    if (!rec || rec.kind !== 'api') return refuse(req, reply, false);
+    // Only API tokens speak HTTP: join tokens and worker credentials are for the gRPC service,
+    // run tokens (allowRun) for the MLflow routes of their own run; never for a browser session.
+    if (!rec || (rec.kind !== 'api' && !(allowRun && rec.kind === 'run'))) return refuse(req, reply, false);
     return rec;
   };
-  app.decorate('verifyPresentedToken', verifyPresented);
+  app.decorate('verifyPresentedToken', (req: FastifyRequest, reply: FastifyReply, token: string) => verifyPresented(req, reply, token));
 
   app.addHook('onRequest', async (req, reply) => {
     const rule: AuthRule = req.routeOptions.config?.auth ?? ANY_TOKEN;
@@ -162,7 +168,9 @@ export async function registerHttpAuth(app: FastifyInstance, auth: HttpAuth, sto
     } else {
       const token = tokenFromHeader(req.headers.authorization);
       if (token === undefined) return refuse(req, reply, true);
-      req.principal = principalOf(await verifyPresented(req, reply, token));
+      const rec = await verifyPresented(req, reply, token, true);
+      if (rec.kind === 'run' && !('runToken' in rule && rule.runToken)) throw forbidden("a trial's run token may only log to its own run (MLflow run routes)");
+      req.principal = principalOf(rec);
       req.authVia = 'header';
     }
     if ('admin' in rule && !req.principal.admin) throw forbidden('this needs an admin token');
@@ -175,7 +183,8 @@ export async function registerHttpAuth(app: FastifyInstance, auth: HttpAuth, sto
   app.addHook('preHandler', async (req) => {
     const rule = req.routeOptions.config?.auth;
     if (!rule || !req.principal) return;
-    const id = String((req.params as Record<string, unknown> | undefined)?.id ?? (req.params as Record<string, unknown> | undefined)?.name ?? '');
+    const id = 'idIn' in rule && rule.idIn ? idFrom(req, rule.idIn) : String((req.params as Record<string, unknown> | undefined)?.id ?? (req.params as Record<string, unknown> | undefined)?.name ?? '');
+    const runOnly = req.principal.runId;
     if ('study' in rule) {
       const study = STUDY_ID.test(id) ? await store.getStudy(id) : undefined;
       if (!study) throw studyNotFound(id)();
@@ -192,9 +201,18 @@ export async function registerHttpAuth(app: FastifyInstance, auth: HttpAuth, sto
       const [experimentId, role, missing] = 'run' in rule
         ? [parseRunId(id)?.experimentId, rule.run, runNotFound(id)] as const
         : [EXPERIMENT_ID.test(id) ? id : undefined, rule.experiment, experimentNotFound(id)] as const;
+      if (runOnly !== undefined && ('run' in rule ? id !== runOnly : experimentId !== parseRunId(runOnly)?.experimentId)) {
+        throw forbidden(`this run token may only act on run ${runOnly}`);
+      }
       const project = experimentId && (await experimentProject(experimentId));
       if (!project) throw missing();
       await auth.access.require(req.principal, project, role, missing);
+      req.authProject = project;
+    } else if ('model' in rule) {
+      const missing = modelNotFound(id);
+      const project = id && (await auth.modelProject?.(id));
+      if (!project) throw missing();
+      await auth.access.require(req.principal, project, rule.model, missing);
       req.authProject = project;
     } else if ('project' in rule) {
       if (!PROJECT_NAME.test(id) || !(await auth.projects.exists(id))) throw projectNotFound(id)();
@@ -217,4 +235,17 @@ export async function registerHttpAuth(app: FastifyInstance, auth: HttpAuth, sto
       req.log.error({ err }, 'audit log write failed');
     }
   });
+}
+
+/** The id an `idIn` rule names: the first of its places present in the request (rules.ts). */
+function idFrom(req: FastifyRequest, places: readonly string[]): string {
+  for (const place of places) {
+    const m = /^(query|body|params)\.([A-Za-z0-9_*]+)(?:\[(\d+)\])?$/.exec(place);
+    if (!m) continue;
+    const part = (m[1] === 'query' ? req.query : m[1] === 'body' ? req.body : req.params) as Record<string, unknown> | undefined;
+    const v = part?.[m[2]!];
+    if (typeof v !== 'string' || v === '') continue;
+    return m[3] === undefined ? v : (v.split('/').filter(Boolean)[Number(m[3])] ?? '');
+  }
+  return '';
 }

@@ -17,11 +17,19 @@ export interface Principal {
   scopes: string[];
   expiresAt?: number;
   admin: boolean;
+  /** A run token's run and attempt: it may act on that run only (MLflow routes marked `runToken`). */
+  runId?: string;
+  attempt?: number;
 }
 
 export function principalOf(rec: CredentialRecord): Principal {
   const p: Principal = { credentialId: rec.id, owner: rec.owner, project: rec.project, role: rec.role, scopes: rec.scopes, admin: rec.role === 'admin' && rec.project === '*' };
   if (rec.expiresAt !== undefined) p.expiresAt = rec.expiresAt;
+  if (rec.kind === 'run') {
+    p.admin = false;
+    if (rec.runId !== undefined) p.runId = rec.runId;
+    if (rec.attempt !== undefined) p.attempt = rec.attempt;
+  }
   return p;
 }
 

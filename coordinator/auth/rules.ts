@@ -10,7 +10,7 @@ export type AuthRule =
   /** No token: liveness and readiness probes only. */
   | { public: true }
   /** Any valid API token; the handler filters or checks further (lists, creation, tokens). */
-  | { token: true; note?: string }
+  | { token: true; note?: string; runToken?: true }
   /** An admin token (the fleet: revoking workers). */
   | { admin: true }
   /** A token with this scope (or an admin token); `openable` routes are public with --open-metrics. */
@@ -22,9 +22,19 @@ export type AuthRule =
   /** `params.name` is a project name. */
   | { project: Role }
   /** `params.id` is a run id (`<experimentId>.<suffix>`, shared/run-model.ts): the role is needed in its experiment's project. */
-  | { run: Role }
+  | { run: Role; idIn?: readonly string[]; runToken?: true }
   /** `params.id` is an experiment id (a study's id, or a plain experiment's). */
-  | { experiment: Role };
+  | { experiment: Role; idIn?: readonly string[]; runToken?: true }
+  /** `params.name` is a registered model's name (coordinator/registry): the role is needed in the model's project. */
+  | { model: Role };
+
+/*
+ * `idIn`: where a `{run}` / `{experiment}` rule finds its id when it is not `params.id` (MLflow's
+ * RPCs carry ids in the query or the body): `query.run_id`, `body.experiment_id`; a `[n]` suffix
+ * takes the n-th '/'-separated segment (`query.path[1]`). The first one present is used.
+ * `runToken`: a run token (a trial attempt's MLFLOW_TRACKING_TOKEN) is accepted on the route,
+ * for its own run (and its run's experiment) only; every other route refuses it.
+ */
 
 export const ANY_TOKEN: AuthRule = { token: true };
 
@@ -42,7 +52,10 @@ export function describeRule(rule: AuthRule): string {
   if ('study' in rule) return `Auth: role \`${rule.study}\` in the study's project.`;
   if ('trial' in rule) return `Auth: role \`${rule.trial}\` in the project of the trial's study.`;
   if ('project' in rule) return `Auth: role \`${rule.project}\` in the project.`;
-  if ('run' in rule) return `Auth: role \`${rule.run}\` in the project of the run's experiment.`;
-  if ('experiment' in rule) return `Auth: role \`${rule.experiment}\` in the experiment's project.`;
+  const where = (r: { idIn?: readonly string[] }) => (r.idIn ? ` (the id in ${r.idIn.join(' or ')})` : '');
+  const runToken = (r: { runToken?: true }) => (r.runToken ? '; a trial\'s run token for its own run' : '');
+  if ('run' in rule) return `Auth: role \`${rule.run}\` in the project of the run's experiment${where(rule)}${runToken(rule)}.`;
+  if ('experiment' in rule) return `Auth: role \`${rule.experiment}\` in the experiment's project${where(rule)}${runToken(rule)}.`;
+  if ('model' in rule) return `Auth: role \`${rule.model}\` in the registered model's project.`;
   return `Auth: any valid token${rule.note ? `; ${rule.note}` : ''}.`;
 }

@@ -6,11 +6,12 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
-export type TokenKind = 'api' | 'worker-join' | 'worker';
+/** `run`: a trial attempt's MLflow token (MLFLOW_TRACKING_TOKEN), limited to that one run. */
+export type TokenKind = 'api' | 'worker-join' | 'worker' | 'run';
 
-const KIND_TAG: Record<TokenKind, string> = { api: 'thk', 'worker-join': 'thj', worker: 'thw' };
+const KIND_TAG: Record<TokenKind, string> = { api: 'thk', 'worker-join': 'thj', worker: 'thw', run: 'thr' };
 const TAG_KIND = new Map(Object.entries(KIND_TAG).map(([k, v]) => [v, k as TokenKind]));
-const TOKEN = /^(th[kjw])_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+const TOKEN = /^(th[kjwr])_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 
 export interface ParsedToken { kind: TokenKind; id: string; secret: string }
 

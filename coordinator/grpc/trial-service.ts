@@ -24,6 +24,7 @@ import type { StudyStore } from '../store/study-store-contract.js';
 import type { StudyRunner } from '../runner/study-runner.js';
 import type { TrialCommands } from '../runner/trial-commands.js';
 import { createReportHandler } from '../stopping/decider.js';
+import type { RunTokens } from '../mlflow/run-tokens.js';
 
 export interface TrialServiceDeps {
   store: StudyStore;
@@ -44,6 +45,8 @@ export interface TrialServiceDeps {
   maxQueuedPerStream?: number;
   /** Live figures of every stream together (for tests and /metrics). */
   stats?: StreamStats;
+  /** MLflow tracking for trial programs: each granted fresh attempt gets a run token (coordinator/mlflow/run-tokens.ts). */
+  runTokens?: RunTokens;
 }
 
 export interface StreamStats {
@@ -103,6 +106,8 @@ interface StreamState {
   decided?: boolean;
   /** The trial's metric point cap was reached (logged once per stream). */
   dropping?: boolean;
+  /** The attempt's run token (revoked when the attempt ends here). */
+  runTokenId?: string;
 }
 
 /** Maps how an attempt ended on the worker to the trial's outcome in the store. */
@@ -235,12 +240,18 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
         };
         log.debug({ trialId, attempt: r.attempt, workerId: msg.started.workerId }, 'attempt started');
         const trial = await store.getTrial(ids.studyId, ids.number);
+        // Only a fresh start mints: a re-joining worker's program keeps the token it was started with.
+        const mlflow = deps.runTokens && resume === 0
+          ? await deps.runTokens.mint({ studyId: ids.studyId, number: ids.number, attempt: r.attempt, project, timeoutSeconds: study.spec.trial.timeoutSeconds ?? 0 })
+          : undefined;
+        if (mlflow) state.runTokenId = mlflow.id;
         send({ startReply: {
           action: 'ACTION_RUN', attempt: r.attempt, reason: '',
           checkpointId: trial?.checkpoint?.id ?? '', checkpointStep: trial?.checkpoint?.step ?? 0, budget: trial?.budget ?? 0,
           // A re-join keeps the secret it proved; only a granted fresh start issues one.
           attemptSecret: resume === 0 ? secret : '',
           template: templateOf(study.spec), paramsJson: JSON.stringify(trial?.params ?? {}),
+          ...(mlflow ? { mlflowTrackingUri: deps.runTokens!.trackingUri, mlflowTrackingToken: mlflow.token, mlflowRunId: trialId, mlflowExperimentId: ids.studyId } : {}),
         } });
         // A re-joining worker may have missed the decision made before its stream broke.
         if (trial?.stopDecision) repeatDecision(trial.stopDecision, state);
@@ -303,15 +314,25 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
         }
         send({ finishAck: { state: r.state } });
         state.unregister();
+        await revokeRunToken(state);
         if (r.applied) runner.kick(state.studyId);
         call.end();
       }
+    };
+
+    /** The attempt ended: its program's MLflow token stops working now (the routes also check the attempt). */
+    const revokeRunToken = async (st: StreamState): Promise<void> => {
+      if (!st.runTokenId || !deps.runTokens) return;
+      const id = st.runTokenId;
+      st.runTokenId = undefined;
+      await deps.runTokens.revoke(id).catch((err: unknown) => log.warn({ err: (err as Error).message, trialId: st.trialId }, 'run token not revoked (it still ends with its attempt)'));
     };
 
     /** Gives the attempt up for another worker (as if its worker had been lost). */
     const handBack = async (st: StreamState, reason: string): Promise<void> => {
       const r = await store.finishTrial(st.studyId, st.number, st.attempt, 'RETRY', { direction: st.spec.objective.direction, reason, maxRetries: st.spec.maxRetries });
       log.warn({ trialId: st.trialId, attempt: st.attempt, state: r.state, reason }, 'attempt handed back');
+      await revokeRunToken(st);
       if (r.applied && r.state === 'QUEUED') {
         const study = await store.getStudy(st.studyId);
         const trial = await store.getTrial(st.studyId, st.number);

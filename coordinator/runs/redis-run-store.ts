@@ -12,7 +12,7 @@ import { Value } from 'typebox/value';
 import { TunehiveError } from '../../shared/errors.js';
 import { directRunKeys, experimentKeys, keys, trialId, runArtifactKeys } from '../../shared/redis-keys.js';
 import {
-  EXPERIMENT_ID, newDirectRunId, parseRunId, ProvenanceSchema, RUN_LIMITS, RUN_STATUS_OF_TRIAL, RUN_STATUSES,
+  EXPERIMENT_ID, newDirectRunId, parseRunId, ProvenanceSchema, RUN_LIMITS, RUN_STATUS_OF_TRIAL,
   type Provenance, type RunRef, type RunStatus, type RunView,
 } from '../../shared/run-model.js';
 import { DEFAULT_PROJECT, METRIC_NAME, type StudySpec } from '../../shared/study-spec.js';
@@ -568,6 +568,11 @@ export class RedisRunStore implements RunStore {
     const pos = new Map<string, number>();
     const args: (string | number)[] = [runId, mode, now, created, newDirect ? 1 : 0];
     for (const [field, op, value, k] of ops) {
+      // An 'N' op's fourth element is its cap, not an index key: it travels as the number.
+      if (op === 'N') {
+        args.push(field, op, value, k ?? '0');
+        continue;
+      }
       let at = 0;
       if (k !== undefined) {
         at = pos.get(k) ?? 0;
@@ -607,7 +612,6 @@ type ViewStatus = RunView['status'];
 
 /** The status sets in the order writeRun-12.lua expects them. */
 const RUN_STATUSES_ORDER = ['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'] as const satisfies readonly RunStatus[];
-void RUN_STATUSES;
 
 function indexKeyOf(p: string, e: string, fam: string, name: string): string {
   return fam === 'p:' ? keys.runIndexParam(p, e, name) : fam === 't:' ? keys.runIndexTag(p, e, name) : keys.runIndexMetric(p, e, name);

@@ -34,6 +34,9 @@ export interface CredentialRecord {
   uses: number;
   /** Worker credentials and join tokens: the projects the worker may serve ('*' for any). */
   projects?: string[];
+  /** Run tokens: the one run they may log to, and the trial attempt they were minted for. */
+  runId?: string;
+  attempt?: number;
 }
 
 export interface NewCredential {
@@ -46,6 +49,8 @@ export interface NewCredential {
   ttlMs?: number;
   maxUses?: number;
   projects?: string[];
+  runId?: string;
+  attempt?: number;
 }
 
 /** Operator secrets (TUNEHIVE_ADMIN_TOKEN, ...) shorter than this are refused at start-up. */
@@ -174,6 +179,8 @@ export class CredentialStore {
     if (c.ttlMs !== undefined) fields.expiresAt = now + c.ttlMs;
     if (c.maxUses !== undefined) fields.maxUses = c.maxUses;
     if (c.projects !== undefined) fields.projects = JSON.stringify(c.projects);
+    if (c.runId !== undefined) fields.runId = c.runId;
+    if (c.attempt !== undefined) fields.attempt = c.attempt;
     const k = keys.credential(this.prefix, id);
     const m = this.redis.multi().del(k).hset(k, fields).zadd(keys.credentials(this.prefix), now, id);
     // An expiring record deletes itself after the grace period even if no sweep runs.
@@ -196,5 +203,7 @@ function toRecord(id: string, h: Record<string, string>): CredentialRecord {
   if (h.revokedAt) r.revokedAt = Number(h.revokedAt);
   if (h.maxUses) r.maxUses = Number(h.maxUses);
   if (h.projects) r.projects = JSON.parse(h.projects) as string[];
+  if (h.runId) r.runId = h.runId;
+  if (h.attempt) r.attempt = Number(h.attempt);
   return r;
 }

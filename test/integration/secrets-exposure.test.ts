@@ -56,7 +56,9 @@ describe('secrets stay with the agent', () => {
     for (const [where, text] of [['agent cmdline', agentCmdline], ['trial env', JSON.stringify(dump.env)], ['parent cmdline', dump.parentCmdline]] as const) {
       for (const s of secrets) expect(text.includes(s), `${where} contains ${s.slice(0, 12)}…`).toBe(false);
     }
-    expect(Object.keys(dump.env).filter((k) => /REDIS|TOKEN|PASSWORD/.test(k))).toEqual([]);
+    // The one credential a trial is given is its own MLflow run token (thr_: its run only, issue 12), none of the agent's.
+    expect(Object.keys(dump.env).filter((k) => /REDIS|TOKEN|PASSWORD/.test(k))).toEqual(['MLFLOW_TRACKING_TOKEN']);
+    expect(dump.env.MLFLOW_TRACKING_TOKEN).toMatch(/^thr_[0-9a-f]{16}_/);
     // The trial's own variables are there.
     expect(dump.env.TUNEHIVE_TRIAL_ID).toBe(`${created.body.id}.0`);
   });

@@ -7,7 +7,7 @@
 
   KEYS[1] trial hash   KEYS[2] metric counts hash (name -> points stored)
   KEYS[3] the objective metric's series   KEYS[4..] the series of the batch's other names
-  ARGV[1] attempt  ARGV[2] seq (0: the next one, for ask/tell reports that carry none)
+  ARGV[1] attempt  ARGV[2] seq (0: the next one, for ask/tell reports that carry none; -1: out of band, no seq taken)
   ARGV[3] now (ms)  ARGV[4] max points per trial  ARGV[5] max metric names per trial
   ARGV[6] n = number of names; ARGV[7 .. 6+n] the names, in KEYS order (the objective first)
   ARGV[7+n] the trial's run id ('' to skip the search index)
@@ -28,11 +28,16 @@ if tonumber(redis.call('HGET', KEYS[1], 'attempt') or '0') ~= attempt
 end
 local lastSeq = tonumber(redis.call('HGET', KEYS[1], 'lastSeq') or '0')
 local seq = tonumber(ARGV[2])
-if seq == 0 then seq = lastSeq + 1 end
-if seq <= lastSeq then return {0, 0} end
--- Batches are stored strictly in order: after a gap the sender must replay from the gap,
--- or the missing batch would later look like a duplicate and be dropped.
-if seq ~= lastSeq + 1 then return {-2, 0} end
+-- seq -1: out of band (the program's MLflow calls, coordinator/mlflow): stored without taking a
+-- number, so the worker's own batches keep theirs (a bumped lastSeq would drop its next batch).
+local outOfBand = seq == -1
+if not outOfBand then
+  if seq == 0 then seq = lastSeq + 1 end
+  if seq <= lastSeq then return {0, 0} end
+  -- Batches are stored strictly in order: after a gap the sender must replay from the gap,
+  -- or the missing batch would later look like a duplicate and be dropped.
+  if seq ~= lastSeq + 1 then return {-2, 0} end
+end
 
 local room = tonumber(ARGV[4]) - tonumber(redis.call('HGET', KEYS[1], 'points') or '0')
 local namesLeft = tonumber(ARGV[5]) - redis.call('HLEN', KEYS[2])
@@ -75,7 +80,7 @@ for k, r in pairs(rows) do
     redis.call('HINCRBY', KEYS[2], ARGV[6 + k], #r)
   end
 end
-redis.call('HSET', KEYS[1], 'lastSeq', seq, 'heartbeatAt', ARGV[3])
+if outOfBand then redis.call('HSET', KEYS[1], 'heartbeatAt', ARGV[3]) else redis.call('HSET', KEYS[1], 'lastSeq', seq, 'heartbeatAt', ARGV[3]) end
 if stored > 0 then redis.call('HINCRBY', KEYS[1], 'points', stored) end
 if dropped > 0 then redis.call('HINCRBY', KEYS[1], 'pointsDropped', dropped) end
 if objValue then redis.call('HSET', KEYS[1], 'objValue', objValue, 'objStep', objStep) end

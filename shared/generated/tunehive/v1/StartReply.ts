@@ -31,6 +31,10 @@ export interface StartReply {
   'attemptSecret'?: (string);
   'template'?: (_tunehive_v1_TrialTemplate | null);
   'paramsJson'?: (string);
+  'mlflowTrackingUri'?: (string);
+  'mlflowTrackingToken'?: (string);
+  'mlflowRunId'?: (string);
+  'mlflowExperimentId'?: (string);
 }
 
 export interface StartReply__Output {
@@ -43,4 +47,8 @@ export interface StartReply__Output {
   'attemptSecret': (string);
   'template': (_tunehive_v1_TrialTemplate__Output | null);
   'paramsJson': (string);
+  'mlflowTrackingUri': (string);
+  'mlflowTrackingToken': (string);
+  'mlflowRunId': (string);
+  'mlflowExperimentId': (string);
 }
