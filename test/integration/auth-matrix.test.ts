@@ -33,8 +33,6 @@ async function callOrStream(base: string, method: string, url: string, o: { toke
   return { status: res.status, body, headers: res.headers, text };
 }
 
-/** The role a route needs in a project (whatever names the project: a study, trial, run, experiment, model or the project itself). */
-const projectRole = (r: Rule) => r.study ?? r.trial ?? r.project ?? r.run ?? r.experiment ?? r.model;
 const MLFLOW_PATH = /^\/(ajax-)?api\/2\.0\//;
 type Rule = { idIn?: string[]; runToken?: true; public?: true; token?: true; admin?: true; scope?: string; openable?: boolean; study?: string; trial?: string; project?: string; run?: string; experiment?: string; model?: string };
 const RANK: Record<string, number> = { viewer: 1, editor: 2, owner: 3, admin: 4 };
