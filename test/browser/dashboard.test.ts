@@ -111,6 +111,23 @@ describe('dashboard in chromium', () => {
     expect(lines.length).toBe(all + 1);
   });
 
+  it('sorts the table by a column and hides a column with the chooser', async () => {
+    const trials = (await stack.api('GET', `/api/v1/studies/${doneId}/trials?limit=100`)).body.trials as any[];
+    const best = [...trials].sort((a, b) => b.value - a.value)[0]!;
+    const score = page.getByRole('columnheader', { name: /^score/ });
+    await score.click(); // ascending
+    await score.click(); // descending: the best first
+    expect(await score.getAttribute('aria-sort')).toBe('descending');
+    const firstRow = page.locator('[data-testid="trials-body"] [role="row"]').first();
+    expect(await firstRow.locator('[role="gridcell"]').first().textContent()).toBe(String(best.number));
+    await page.getByRole('button', { name: 'Columns' }).click();
+    await page.getByRole('group', { name: 'columns' }).getByLabel('duration s').uncheck();
+    expect(await page.getByRole('columnheader', { name: /duration/ }).count()).toBe(0);
+    await page.getByRole('group', { name: 'columns' }).getByLabel('duration s').check();
+    await page.getByRole('button', { name: 'Columns' }).click();
+    await page.getByRole('columnheader', { name: /^#/ }).click();
+  });
+
   it('narrows the table by brushing the parallel coordinates', async () => {
     const all = await rowCount(page);
     const canvas = page.locator('[data-plot="parallel"]');
@@ -190,6 +207,13 @@ describe('dashboard in chromium', () => {
     await waitFor(async () => (await rowCount(page)) > first || undefined, 30_000, 'new trials on the page');
     // Through the event stream (not the polling fallback).
     expect(await page.getByTestId('live').textContent()).toBe('live');
+    // Meanwhile the workers page says which trials each worker runs.
+    const wp = await admin.newPage();
+    try {
+      await wp.goto('/workers');
+      await wp.locator(`[data-testid="workers"] a[href^="/runs/${liveId}."]`).first().waitFor({ timeout: 15_000 });
+      await screenshot(wp, '08-workers');
+    } finally { await wp.close(); }
     await stack.waitForStudy(liveId, 60_000);
     // The last trials arrive too: every one of the 8, and the page was never reloaded.
     await waitFor(async () => (await rowCount(page)) === 8, 15_000, 'all 8 trials');
@@ -202,7 +226,7 @@ describe('dashboard in chromium', () => {
     await page.goto('/workers');
     await page.getByTestId('workers').getByRole('row').nth(2).waitFor();
     expect(await page.getByTestId('workers').textContent()).toContain('w0');
-    await screenshot(page, '08-workers');
+    expect(await page.getByTestId('workers').textContent()).toMatch(/2 \/ 2/);
   });
 
   it('shows an alias change on the models page', async (ctx) => {
