@@ -116,7 +116,9 @@ export class ParallelCoordinates {
     const a = Math.max(0, Math.min(1, this.uOfY(this.drag.y0))), b = Math.max(0, Math.min(1, this.uOfY(p.y)));
     if (Math.abs(a - b) < 0.01) return;
     this.drag.moved = true;
-    this.brushes = { ...this.brushes, [this.drag.dim]: [Math.min(a, b), Math.max(a, b)] };
+    // A brush dragged to within a few pixels of an axis end takes the end in (the best trial sits there).
+    const snap = (u: number) => (u > 0.98 ? 1 : u < 0.02 ? 0 : u);
+    this.brushes = { ...this.brushes, [this.drag.dim]: [snap(Math.min(a, b)), snap(Math.max(a, b))] };
     this.draw();
   }
 
