@@ -10,6 +10,7 @@ import { useSignal } from '../signal.js';
 import { ago, StateBadge } from '../components/bits.js';
 import { CurvesChart } from '../components/plot-frames.js';
 import type { Curve } from '../plots/uplots.js';
+import type { Provenance } from '../../../shared/run-model.js';
 
 const PREVIEW_BYTES = 256 * 1024;
 
@@ -73,7 +74,7 @@ export function RunPage(p: { id: string }) {
           </form>
         ) : <p>{run.note || <span class="muted">no note</span>}</p>}
       </section>
-      <section class="card wide"><h2>Provenance</h2><Provenance p={run.provenance} all={prov} /></section>
+      <section class="card wide"><h2>Provenance</h2><Provenance p={run.provenance} hardware={trial?.hardware} /></section>
       <section class="card wide"><h2>Metric charts</h2>
         {charts.length === 0 && <p class="muted">no metrics</p>}
         <div class="grid">{charts.map((c) => <div key={c.name}><h3>{c.name}</h3><CurvesChart curves={[c.curve]} metric={c.name} name={`metric-${c.name}`} /></div>)}</div>
@@ -97,9 +98,8 @@ export function RunPage(p: { id: string }) {
           <section class="card wide"><h2>Attempts</h2>
             <table class="list"><thead><tr><th>attempt</th><th>worker</th><th>started</th><th>finished</th><th>exit</th><th>reason</th></tr></thead>
               <tbody>
-                {(Array.isArray(prov?.attempts) ? prov.attempts : [{ attempt: trial.attempt, workerId: trial.workerId, startedAt: trial.startedAt, finishedAt: trial.finishedAt }]).map((a: any, i: number) => (
-                  <tr key={i}><td>{a.attempt ?? i + 1}</td><td>{a.workerId ?? a.provenance?.workerId ?? trial.workerId ?? ''}</td><td>{fmtTime(a.startedAt)}</td><td>{fmtTime(a.finishedAt)}</td>
-                    <td>{i === 0 ? trial.exitCode ?? '' : ''}</td><td>{i === 0 ? trial.reason ?? '' : ''}</td></tr>
+                {attemptsOf(trial, prov).map((a) => (
+                  <tr key={a.attempt}><td>{a.attempt}</td><td>{a.workerId}</td><td>{fmtTime(a.startedAt)}</td><td>{fmtTime(a.finishedAt)}</td><td>{a.exitCode}</td><td>{a.reason}</td></tr>
                 ))}
               </tbody></table>
           </section>
@@ -110,6 +110,21 @@ export function RunPage(p: { id: string }) {
   );
 }
 
+/**
+ * One row per attempt: earlier attempts from their provenance records (when they were captured),
+ * the latest from the trial itself (its worker, times, exit code and reason).
+ */
+function attemptsOf(trial: any, prov: any): Array<{ attempt: number; workerId: string; startedAt: unknown; finishedAt: unknown; exitCode: string; reason: string }> {
+  const rows = new Map<number, { attempt: number; workerId: string; startedAt: unknown; finishedAt: unknown; exitCode: string; reason: string }>();
+  for (const p of (Array.isArray(prov?.provenance) ? prov.provenance : []) as Provenance[]) {
+    if (p.attempt > 0) rows.set(p.attempt, { attempt: p.attempt, workerId: '', startedAt: p.capturedAt, finishedAt: null, exitCode: '', reason: '' });
+  }
+  if (trial.attempt > 0) {
+    rows.set(trial.attempt, { attempt: trial.attempt, workerId: trial.workerId ?? '', startedAt: trial.startedAt, finishedAt: trial.finishedAt, exitCode: trial.exitCode ?? '', reason: trial.reason ?? trial.lastReason ?? '' });
+  }
+  return [...rows.values()].sort((a, b) => a.attempt - b.attempt);
+}
+
 const fmtTime = (t: unknown) => (t === null || t === undefined ? '' : new Date(typeof t === 'number' ? t : String(t)).toISOString().replace('T', ' ').slice(0, 19));
 
 function KV(p: { rec: Record<string, unknown> | null | undefined }) {
@@ -118,12 +133,30 @@ function KV(p: { rec: Record<string, unknown> | null | undefined }) {
   return <table class="kv"><tbody>{e.map(([k, v]) => <tr key={k}><th>{k}</th><td>{typeof v === 'object' ? JSON.stringify(v) : String(v)}</td></tr>)}</tbody></table>;
 }
 
-function Provenance(p: { p: any; all: any }) {
+/** Code and data version, seed, command, image, runtime, hardware; the environment folded away. */
+function Provenance(p: { p: Provenance | null; hardware?: unknown }) {
   const v = p.p;
   if (!v) return <p class="muted">none recorded</p>;
-  const rows: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) rows[k] = x;
-  return <KV rec={rows} />;
+  const code = v.code.source === 'none' ? 'not recorded'
+    : [v.code.commit ? `${v.code.commit.slice(0, 12)}${v.code.dirty ? ' (dirty)' : ''}` : '', v.code.branch ? `on ${v.code.branch}` : '', v.code.version ?? '', v.code.remote ? `from ${v.code.remote}` : '', `(${v.code.source})`].filter(Boolean).join(' ');
+  const data = v.data.source === 'none' ? 'not recorded' : `${v.data.version ?? ''} (${v.data.source}${v.data.files.length ? `, ${v.data.files.length} files hashed` : ''}${v.data.dvc.length ? `, ${v.data.dvc.length} DVC hashes` : ''})`;
+  const hw = p.hardware && typeof p.hardware === 'object' ? JSON.stringify(p.hardware) : '';
+  return (
+    <>
+      <table class="kv" data-testid="provenance"><tbody>
+        <tr><th>code</th><td class="mono">{code}</td></tr>
+        <tr><th>data</th><td class="mono">{data}</td></tr>
+        <tr><th>seed</th><td>{v.seed}</td></tr>
+        <tr><th>command</th><td class="mono">{v.command.join(' ')}</td></tr>
+        {v.image && <tr><th>image</th><td class="mono">{v.image.reference}{v.image.digest ? ` @ ${v.image.digest}` : ''}</td></tr>}
+        {v.runtime && <tr><th>runtime</th><td>{v.runtime}</td></tr>}
+        {hw && <tr><th>hardware</th><td class="mono">{hw}</td></tr>}
+        <tr><th>captured</th><td>{fmtTime(v.capturedAt)} (attempt {v.attempt})</td></tr>
+      </tbody></table>
+      {v.data.files.length > 0 && <details><summary>data files</summary><table class="list"><tbody>{v.data.files.map((f) => <tr key={f.path}><td class="mono">{f.path}</td><td>{f.size}</td><td class="mono">{f.sha256.slice(0, 16)}…</td></tr>)}</tbody></table></details>}
+      <details><summary>environment ({Object.keys(v.env).length} variables, secrets dropped)</summary><KV rec={v.env} /></details>
+    </>
+  );
 }
 
 function CsvPreview(p: { text: string }) {
