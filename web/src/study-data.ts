@@ -108,7 +108,7 @@ export function toCsv(trials: Trial[], paramNames: string[], metric: string): st
   const lines = [head.map(esc).join(',')];
   for (const t of trials) {
     lines.push([t.number, t.state, t.value, ...paramNames.map((p) => t.params[p] ?? null),
-      t.startedAt ? new Date(t.startedAt).toISOString() : '', t.finishedAt ? new Date(t.finishedAt).toISOString() : ''].map(esc).join(','));
+      t.startedAt !== null ? new Date(t.startedAt).toISOString() : '', t.finishedAt !== null ? new Date(t.finishedAt).toISOString() : ''].map(esc).join(','));
   }
   return lines.join('\n') + '\n';
 }
