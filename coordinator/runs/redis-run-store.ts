@@ -12,7 +12,7 @@ import { Value } from 'typebox/value';
 import { TunehiveError } from '../../shared/errors.js';
 import { directRunKeys, experimentKeys, keys, trialId } from '../../shared/redis-keys.js';
 import {
-  EXPERIMENT_ID, newDirectRunId, parseRunId, ProvenanceSchema, RUN_LIMITS, RUN_STATUS_OF_TRIAL, RUN_STATUSES,
+  EXPERIMENT_ID, newDirectRunId, parseRunId, ProvenanceSchema, RUN_LIMITS, RUN_STATUS_OF_TRIAL,
   type Provenance, type RunRef, type RunStatus, type RunView,
 } from '../../shared/run-model.js';
 import { DEFAULT_PROJECT, METRIC_NAME, type StudySpec } from '../../shared/study-spec.js';
@@ -607,7 +607,6 @@ type ViewStatus = RunView['status'];
 
 /** The status sets in the order writeRun-12.lua expects them. */
 const RUN_STATUSES_ORDER = ['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'] as const satisfies readonly RunStatus[];
-void RUN_STATUSES;
 
 function indexKeyOf(p: string, e: string, fam: string, name: string): string {
   return fam === 'p:' ? keys.runIndexParam(p, e, name) : fam === 't:' ? keys.runIndexTag(p, e, name) : keys.runIndexMetric(p, e, name);

@@ -176,7 +176,7 @@ export function buildPlan(o: {
   if (o.cursor) cursor = { v: o.cursor.v.map((x) => (x === null ? false : x)), id: o.cursor.id };
   if (first && walkField && !walkUseless) {
     const k = first.key.kind === 'metric' ? o.keys.metric(first.key.name) : first.key.name === 'start_time' ? o.keys.start : o.keys.end;
-    const w: Walk = { k: keyOf(k), min: bound(lo, false), max: bound(hi, true) };
+    const w: Walk = { k: keyOf(k), min: bound(lo), max: bound(hi) };
     if (required) w.req = true;
     const cv = o.cursor?.v[0];
     if (o.cursor) {
@@ -196,10 +196,9 @@ export function buildPlan(o: {
   return { plan, keys: keyList };
 }
 
-function bound(b: { v: number; open: boolean }, upper: boolean): string {
+function bound(b: { v: number; open: boolean }): string {
   if (b.v === -Infinity) return '-inf';
   if (b.v === Infinity) return '+inf';
-  void upper;
   return `${b.open ? '(' : ''}${fmt(b.v)}`;
 }
 

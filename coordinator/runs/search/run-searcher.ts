@@ -58,7 +58,7 @@ export class RunSearcher {
     const need = pageSize + 1;
     const stats: SearchStats = { experiments: parts.length, plans: [], read: 0 };
     const out: SearchRow[] = [];
-    let per = Math.max(8, Math.ceil((need * 1.5) / Math.max(1, parts.length)) + 1);
+    let per = Math.max(8, Math.ceil((need * 1.2) / Math.max(1, parts.length)) + 1);
     const cmp = (a: SearchRow, b: SearchRow) => compareRows(a, b, order);
     for (let round = 0; round < 64 && out.length < need; round++) {
       const fetch = parts.filter((x) => !x.done && x.buf.length === 0);
