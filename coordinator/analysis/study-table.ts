@@ -18,6 +18,7 @@
 import type { Redis } from 'ioredis';
 import { keys } from '../../shared/redis-keys.js';
 import type { HistoryEntry } from '../store/study-store.js';
+import type { HistoryCache } from './history-cache.js';
 import { FINAL_TRIAL_STATES } from '../../shared/trial.js';
 
 export type Cell = string | number | boolean | null;
@@ -40,17 +41,34 @@ interface Row { number: number; state: string; value: number | null; params: Rec
 const num = (v: string | null | undefined): number | null => (v === null || v === undefined || v === '' ? null : Number(v));
 
 export class StudyTableReader {
-  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+  /**
+   * Start and end times of finished trials, per study (a finished trial never changes): a
+   * repeated load of a big study reads only the times of trials finished since. LRU-bounded.
+   */
+  private readonly times = new Map<string, Map<number, [number | null, number | null]>>();
+
+  constructor(private readonly redis: Redis, private readonly prefix: string, private readonly history?: HistoryCache, private readonly maxStudies = 8) {}
+
+  private timesOf(studyId: string): Map<number, [number | null, number | null]> {
+    const held = this.times.get(studyId) ?? new Map<number, [number | null, number | null]>();
+    this.times.delete(studyId);
+    this.times.set(studyId, held);
+    while (this.times.size > this.maxStudies) this.times.delete(this.times.keys().next().value!);
+    return held;
+  }
 
   async read(studyId: string, direction: 'minimize' | 'maximize', q: TableQuery): Promise<StudyTable> {
     const p = this.prefix;
     const incremental = q.afterNumber !== undefined || q.afterHistory !== undefined;
     const afterNumber = q.afterNumber ?? -1;
     const from = Math.max(0, q.afterHistory ?? 0);
+    // A first load takes the history from the in-memory cache (extended from its tail) rather
+    // than the whole list again: the list only grows, so its first historyLen entries are the snapshot's.
+    const cached = !incremental && this.history !== undefined;
     const snap = (await this.redis.multi()
       .hget(keys.study(p, studyId), 'nextNumber')
       .llen(keys.history(p, studyId))
-      .lrange(keys.history(p, studyId), from, -1)
+      .lrange(keys.history(p, studyId), cached ? 1 : from, cached ? 0 : -1)
       .smembers(keys.pending(p, studyId))
       .smembers(keys.paused(p, studyId))
       .exec()) ?? [];
@@ -58,7 +76,9 @@ export class StudyTableReader {
     const created = Number(snap[0]?.[1] ?? 0);
     const historyLen = Number(snap[1]?.[1] ?? 0);
     // LLEN and LRANGE in one MULTI: the entries are exactly those from `from` to historyLen.
-    const entries = ((snap[2]?.[1] ?? []) as string[]).map((r) => JSON.parse(r) as HistoryEntry);
+    const entries = cached
+      ? (await this.history!.get(studyId)).slice(0, historyLen)
+      : ((snap[2]?.[1] ?? []) as string[]).map((r) => JSON.parse(r) as HistoryEntry);
     const pending = new Set(((snap[3]?.[1] ?? []) as string[]).map(Number));
     const paused = new Set(((snap[4]?.[1] ?? []) as string[]).map(Number));
 
@@ -88,15 +108,21 @@ export class StudyTableReader {
     const p = this.prefix;
     const out: Row[] = [];
     const CHUNK = 5000;
-    for (let i = 0; i < finished.length; i += CHUNK) {
-      const part = finished.slice(i, i + CHUNK);
+    const times = this.timesOf(studyId);
+    const missing = finished.filter((e) => !times.has(e.n));
+    for (let i = 0; i < missing.length; i += CHUNK) {
+      const part = missing.slice(i, i + CHUNK);
       const pipe = this.redis.pipeline();
       for (const e of part) pipe.hmget(keys.trial(p, studyId, e.n), 'startedAt', 'finishedAt');
       const got = (await pipe.exec()) ?? [];
       part.forEach((e, j) => {
         const [s, f] = (got[j]?.[1] ?? []) as Array<string | null>;
-        out.push({ number: e.n, state: e.s, value: e.s === 'COMPLETED' && e.v !== undefined ? e.v : null, params: e.p, startedAt: num(s), finishedAt: num(f) });
+        times.set(e.n, [num(s), num(f)]);
       });
+    }
+    for (const e of finished) {
+      const [s, f] = times.get(e.n) ?? [null, null];
+      out.push({ number: e.n, state: e.s, value: e.s === 'COMPLETED' && e.v !== undefined ? e.v : null, params: e.p, startedAt: s, finishedAt: f });
     }
     const whole = [...live, ...others];
     for (let i = 0; i < whole.length; i += CHUNK) {

@@ -36,6 +36,7 @@ import type { StudyDeleter } from '../lifecycle/study-deletion.js';
 import { RedisStudyStore } from '../store/study-store.js';
 import { studyTableRoutes } from './study-table-routes.js';
 import { plotRoutes } from './plot-routes.js';
+import { HistoryCache } from '../analysis/history-cache.js';
 import { EVENT_LIMITS, StudyEventHub, studyEventRoutes, type EventLimits } from './study-events.js';
 import { staticRoutes } from './static-routes.js';
 
@@ -181,8 +182,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(askTellRoutes, { prefix: '/api/v1', askTell: new AskTell(deps.store, deps.runner) });
   // The dashboard's study views read Redis directly (snapshots in one MULTI, shared pollers).
   if (deps.store instanceof RedisStudyStore) {
-    await app.register(studyTableRoutes, { prefix: '/api/v1', store: deps.store });
-    await app.register(plotRoutes, { prefix: '/api/v1', store: deps.store });
+    const history = new HistoryCache(deps.store);
+    await app.register(studyTableRoutes, { prefix: '/api/v1', store: deps.store, history });
+    await app.register(plotRoutes, { prefix: '/api/v1', store: deps.store, history });
     await app.register(studyEventRoutes, { prefix: '/api/v1', store: deps.store, hub: new StudyEventHub(deps.store.redis, deps.store.prefix, { ...EVENT_LIMITS, ...deps.eventLimits }) });
   }
   if (deps.runs) {

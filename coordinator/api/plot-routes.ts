@@ -7,7 +7,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { HistoryCache } from '../analysis/history-cache.js';
+import type { HistoryCache } from '../analysis/history-cache.js';
 import { pedAnova } from '../analysis/ped-anova.js';
 import { curveTrials, historyPlot, importanceInput } from '../analysis/plots.js';
 import { keys } from '../../shared/redis-keys.js';
@@ -43,9 +43,8 @@ const ImportanceReply = Type.Object({
 
 type Importance = { method: 'ped-anova'; finished: number; trials: number; importances: Array<{ param: string; importance: number }> };
 
-export const plotRoutes: FastifyPluginAsync<{ store: RedisStudyStore }> = async (plain, { store }) => {
+export const plotRoutes: FastifyPluginAsync<{ store: RedisStudyStore; history: HistoryCache }> = async (plain, { store, history }) => {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
-  const history = new HistoryCache(store);
   const importance = new Map<string, Importance>();
   const study = async (req: { study?: StudyRecord; params: { id: string } }) => req.study ?? (await loadStudy(store, req.params.id));
 
@@ -55,7 +54,8 @@ export const plotRoutes: FastifyPluginAsync<{ store: RedisStudyStore }> = async 
     config: { auth: { study: 'viewer' } },
   }, async (req) => {
     const s = await study(req);
-    return historyPlot(await history.get(s.id), s.spec.objective.direction, req.query.points ?? 2000);
+    const points = req.query.points ?? 2000;
+    return history.derive(s.id, `history:${points}`, (entries) => historyPlot(entries, s.spec.objective.direction, points));
   });
 
   app.get('/studies/:id/plots/curves', {
@@ -67,13 +67,19 @@ export const plotRoutes: FastifyPluginAsync<{ store: RedisStudyStore }> = async 
     const want = req.query.trials ?? 50;
     const points = req.query.points ?? 200;
     const metric = s.spec.objective.metric;
-    const [entries, pending, paused] = await Promise.all([history.get(s.id), store.pendingNumbers(s.id), store.pausedNumbers(s.id)]);
-    const numbers = curveTrials(entries, [...pending, ...paused], s.created, s.spec.objective.direction, want);
+    const [ranked, pending, paused] = await Promise.all([
+      history.derive(s.id, `best:${want}`, (entries) => curveTrials(entries, [], 0, s.spec.objective.direction, want)),
+      store.pendingNumbers(s.id), store.pausedNumbers(s.id)]);
+    // The best ones (memoised per history length), then the latest, live ones first.
+    const numbers = curveTrials([], [...pending, ...paused], s.created, s.spec.objective.direction, want - Math.ceil(want / 2));
+    const chosen = [...new Set([...ranked.slice(0, Math.ceil(want / 2)), ...numbers])];
+    for (let n = s.created - 1; n >= 0 && chosen.length < want; n--) if (!chosen.includes(n)) chosen.push(n);
+    const selected = chosen.slice(0, want);
     const pipe = store.redis.pipeline();
-    for (const n of numbers) pipe.hget(keys.trial(store.prefix, s.id, n), 'state').hget(keys.metricCounts(store.prefix, s.id, n), metric);
+    for (const n of selected) pipe.hget(keys.trial(store.prefix, s.id, n), 'state').hget(keys.metricCounts(store.prefix, s.id, n), metric);
     const meta = (await pipe.exec()) ?? [];
-    let sampled = numbers.length < s.created;
-    const curves = await Promise.all(numbers.map(async (n, i) => {
+    let sampled = selected.length < s.created;
+    const curves = await Promise.all(selected.map(async (n, i) => {
       const state = meta[2 * i]?.[1] as string | null;
       const count = Number(meta[2 * i + 1]?.[1] ?? 0);
       if (!state) return undefined;
