@@ -4,7 +4,7 @@
  * output, so `npm start` and `npm test` can call it every time (esbuild takes well under a second).
  */
 import { build } from 'esbuild';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,17 +22,25 @@ function newest(p: string): number {
   return m;
 }
 
+/** Each file lands whole (written aside, then renamed): a test reading it while another builds sees one version. */
+function writeAtomic(file: string, bytes: Uint8Array | string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, file);
+}
+
 export async function buildWeb(): Promise<void> {
   mkdirSync(path.join(WEB_OUT, 'assets'), { recursive: true });
-  await build({
+  const r = await build({
     entryPoints: [path.join(ROOT, 'web/src/main.tsx')],
     bundle: true, minify: true, sourcemap: true, format: 'esm', target: 'es2022',
-    outfile: path.join(WEB_OUT, 'assets/app.js'),
+    outfile: path.join(WEB_OUT, 'assets/app.js'), write: false,
     jsx: 'automatic', jsxImportSource: 'preact',
     logLevel: 'warning', legalComments: 'none',
   });
-  copyFileSync(path.join(ROOT, 'web/index.html'), path.join(WEB_OUT, 'index.html'));
-  writeFileSync(STAMP, String(Date.now()));
+  for (const f of r.outputFiles) writeAtomic(f.path, f.contents);
+  writeAtomic(path.join(WEB_OUT, 'index.html'), readFileSync(path.join(ROOT, 'web/index.html')));
+  writeAtomic(STAMP, String(Date.now()));
 }
 
 /** Builds when the output is missing or older than a source; returns whether it built. */
