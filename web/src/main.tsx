@@ -15,7 +15,7 @@ import { ModelPage, ModelsPage } from './pages/models.js';
 import { ExperimentPage } from './pages/experiment.js';
 
 /** Only a path of this app: never another origin (`//host`) from a crafted link. */
-const safeNext = (n: string | null) => (n && n.startsWith('/') && !n.startsWith('//') ? n : '/');
+const safeNext = (n: string | null) => (n && /^\/(?![/\\])/.test(n) ? n : '/');
 
 function App() {
   const loc = useSignal(location);
