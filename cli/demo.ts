@@ -42,7 +42,27 @@ export function demoSpec(maxTrials = 20) {
   };
 }
 
-export async function runDemo(): Promise<number> {
+/**
+ * A sign-in link for the dashboard: a 12 h token made for it (revocable like any other), in the
+ * URL's fragment, which the browser never sends to a server or writes to a proxy log.
+ */
+async function dashboardLink(base: string, auth: { token: string; source: string }, next: string): Promise<{ url: string; tokenId: string }> {
+  const t = await api(base, 'POST', '/api/v1/tokens', { text: JSON.stringify({ ttl: '12h', description: 'tunehive demo: dashboard sign-in link' }), type: 'application/json' }, auth);
+  return { url: `${base}/login#token=${encodeURIComponent(t.token)}&next=${encodeURIComponent(next)}`, tokenId: t.id };
+}
+
+/** Until Ctrl-C (SIGINT) or SIGTERM. */
+function untilInterrupted(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => { process.off('SIGINT', done); process.off('SIGTERM', done); resolve(); };
+    process.on('SIGINT', done);
+    process.on('SIGTERM', done);
+  });
+}
+
+/** `args`: `--exit` ends the demo when the study is done; without it the stack stays up for the dashboard until Ctrl-C. */
+export async function runDemo(args: readonly string[] = []): Promise<number> {
+  const exitWhenDone = args.includes('--exit');
   const say = (m: string) => process.stderr.write(`${m}\n`);
   const log = createLogger('tunehive-demo', process.env.LOG_LEVEL ?? 'warn');
   const started = Date.now();
@@ -53,6 +73,8 @@ export async function runDemo(): Promise<number> {
   try {
     const study = await api(base, 'POST', '/api/v1/studies', { text: JSON.stringify(demoSpec()), type: 'application/json' }, auth);
     console.log(`study ${study.id}: random search over lr, hidden, epochs, batch_size, l2 — 20 trials, 4 at a time`);
+    const link = await dashboardLink(base, auth, `/studies/${study.id}`);
+    console.log(`\nDashboard (watch it live): ${base}/studies/${study.id}\n  sign in with this link: ${link.url}\n  (a 12 h token made for the link; \`tunehive token revoke ${link.tokenId}\` ends it)\n`);
     const tty = process.stdout.isTTY;
     let s = study;
     let last = '';
@@ -79,7 +101,13 @@ export async function runDemo(): Promise<number> {
       console.log(`\nThe best run, as \`tunehive show ${s.best.trialId}\` prints it:\n${renderRun(r.run, { provenance: r.provenance, ...(r.trial ? { trial: r.trial } : {}), ...(r.artifacts ? { artifacts: r.artifacts } : {}) })}`);
       console.log(`\nRe-run it from its record: tunehive rerun ${s.best.trialId}`);
     }
-    return s.state === 'COMPLETED' ? 0 : 1;
+    const rc = s.state === 'COMPLETED' ? 0 : 1;
+    if (!exitWhenDone) {
+      console.log(`\nThe stack stays up for the dashboard: ${base}/studies/${study.id} (sign-in link above). Ctrl-C stops it; \`tunehive demo --exit\` ends when the study does.`);
+      await untilInterrupted();
+      say('stopping the stack');
+    }
+    return rc;
   } finally {
     await stack.close();
   }

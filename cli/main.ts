@@ -103,7 +103,8 @@ async function confirm(question: string): Promise<string> {
 const HELP = `tunehive — distributed hyperparameter optimisation
 
 Usage:
-  tunehive demo                       run the demo study (digits MLP, 20 trials) on a local stack
+  tunehive demo [--exit]              run the demo study (digits MLP, 20 trials) on a local stack, watchable in the dashboard;
+                                      the stack stays up until Ctrl-C (--exit: end when the study does)
   tunehive dev                        local stack: redis-server (unless REDIS_URL), coordinator, 2 workers
   tunehive coordinator [--redis-url-file FILE] [--host 127.0.0.1] [--http-port 8080] [--grpc-port 50051]
                   [--tls-cert FILE --tls-key FILE [--tls-ca FILE]] [--insecure]
@@ -218,7 +219,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
 
     case 'demo':
-      return (await servers.demo()).runDemo();
+      return (await servers.demo()).runDemo(rest);
 
     case 'dev': {
       const f = flags(rest, { 'http-port': { type: 'string' }, 'grpc-port': { type: 'string' }, workers: { type: 'string' }, slots: { type: 'string' } }, 'dev');

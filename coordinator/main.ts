@@ -46,6 +46,7 @@ import { bootstrapAuth } from './auth/bootstrap.js';
 import { Access } from './auth/access.js';
 import { AuditLog } from './auth/audit-log.js';
 import { TokenVerifier } from './auth/principal.js';
+import { SessionStore } from './auth/session-store.js';
 import type { HttpAuth } from './auth/http-auth.js';
 import { WorkerAuth } from './auth/worker-auth.js';
 import { workerRoutes } from './api/worker-routes.js';
@@ -212,6 +213,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
     creds, projects, access, verifier, audit: new AuditLog(storeRedis, o.prefix, o.auditMaxLen ?? 100_000),
     openMetrics: o.openMetrics ?? false, failuresPerMinute: o.authFailuresPerMinute ?? 20,
     experimentProject: (id) => runs.experimentProject(id),
+    sessions: new SessionStore(storeRedis, creds, o.prefix),
     modelProject: (name) => registry.modelProject(name),
     modelsIn: async (project) => (await registry.listModels({ projects: [project], offset: 0, limit: 0 })).total,
   };

@@ -30,6 +30,10 @@ export const ERROR_STATUS = {
   TH_ERR_AUTH_FORBIDDEN: 403,
   /** Too many failed authentications from one address. */
   TH_ERR_AUTH_RATE_LIMITED: 429,
+  /** A write authenticated by the session cookie without the session's x-tunehive-csrf header. */
+  TH_ERR_AUTH_CSRF: 403,
+  /** Too many open event streams (per principal or per replica). */
+  TH_ERR_EVENTS_LIMIT: 429,
   TH_ERR_PROJECT_NOT_FOUND: 404,
   TH_ERR_PROJECT_EXISTS: 409,
   /** Removing or demoting a project's last owner would leave nobody to manage it. */

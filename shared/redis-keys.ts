@@ -55,6 +55,12 @@ export const keys = {
   worker: (p: string, id: string) => `${p}:worker:${id}`,
   /** hash: one credential (API token, worker join token, worker credential) by its public id; only the secret's hash. */
   credential: (p: string, id: string) => `${p}:cred:${id}`,
+  /**
+   * hash: one browser session (coordinator/auth/session-store.ts) by the SHA-256 of its opaque
+   * cookie value: credential id, CSRF token, creation time. Owner: its own TTL (sliding, renewed
+   * on use); a session of a revoked or expired credential is deleted at its next use.
+   */
+  session: (p: string, idHash: string) => `${p}:session:${idHash}`,
   /** zset of credential ids, scored by creation time: for listing and the sweep. */
   credentials: (p: string) => `${p}:creds`,
   /** string, SET NX: the replica that mints the first admin token (no TUNEHIVE_ADMIN_TOKEN); its value is the credential id. */

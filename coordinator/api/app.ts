@@ -27,11 +27,18 @@ import { ANY_TOKEN, describeRule, type AuthRule } from '../auth/rules.js';
 import { tokenRoutes } from './token-routes.js';
 import { projectRoutes } from './project-routes.js';
 import { auditRoutes } from './audit-routes.js';
+import { sessionRoutes } from './session-routes.js';
 import { runRoutes } from './run-routes.js';
 import { experimentRoutes } from './experiment-routes.js';
 import { runCompareRoutes } from './run-compare-routes.js';
 import type { RedisRunStore } from '../runs/redis-run-store.js';
 import type { StudyDeleter } from '../lifecycle/study-deletion.js';
+import { RedisStudyStore } from '../store/study-store.js';
+import { studyTableRoutes } from './study-table-routes.js';
+import { plotRoutes } from './plot-routes.js';
+import { HistoryCache } from '../analysis/history-cache.js';
+import { EVENT_LIMITS, StudyEventHub, studyEventRoutes, type EventLimits } from './study-events.js';
+import { staticRoutes } from './static-routes.js';
 
 export interface ApiDeps {
   store: StudyStore;
@@ -52,6 +59,8 @@ export interface ApiDeps {
   runs?: RedisRunStore;
   /** A study's experiment is deleted with its study. */
   deleter?: StudyDeleter;
+  /** Limits of the dashboard's event streams (tests lower them). */
+  eventLimits?: Partial<EventLimits>;
 }
 
 /**
@@ -95,6 +104,9 @@ function fastifyErrorField(err: FastifyError): string {
   return '(body)';
 }
 
+const pageFetch = (h: Record<string, string | string[] | undefined>) =>
+  typeof h['sec-fetch-site'] === 'string' && typeof h['sec-fetch-mode'] === 'string' && h['sec-fetch-mode'] !== 'navigate';
+
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   // An https server is still the same Fastify for every route; only the listener differs.
   const app = Fastify({
@@ -112,7 +124,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler((err: FastifyError | TunehiveError, req, reply) => {
     if (err instanceof TunehiveError) {
-      if (err.status === 401) void reply.header('www-authenticate', CHALLENGE);
+      // A page's fetch (a browser's Sec-Fetch-Site with a mode other than navigate) gets no Basic
+      // challenge: browsers answer one with a native password dialog over the dashboard's login form.
+      if (err.status === 401) void reply.header('www-authenticate', pageFetch(req.headers) ? 'Bearer realm="tunehive"' : CHALLENGE);
       const fields = err.fields.length > 0 || err.status >= 500 ? err.fields : [{ field: '(request)', reason: err.message }];
       return reply.status(err.status).send({ error: { code: err.code, message: err.message, fields } });
     }
@@ -161,10 +175,18 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     await app.register(tokenRoutes, { prefix: '/api/v1', auth: deps.auth });
     await app.register(projectRoutes, { prefix: '/api/v1', auth: deps.auth });
     await app.register(auditRoutes, { prefix: '/api/v1', auth: deps.auth });
+    if (deps.auth.sessions) await app.register(sessionRoutes, { prefix: '/api/v1', auth: deps.auth, sessions: deps.auth.sessions });
   }
   await app.register(studyRoutes, { prefix: '/api/v1', store: deps.store, runner: deps.runner, workers: deps.workers, ...(deps.auth !== 'disabled-for-benchmark' ? { access: deps.auth.access } : {}) });
   await app.register(trialRoutes, { prefix: '/api/v1', store: deps.store, runner: deps.runner });
   await app.register(askTellRoutes, { prefix: '/api/v1', askTell: new AskTell(deps.store, deps.runner) });
+  // The dashboard's study views read Redis directly (snapshots in one MULTI, shared pollers).
+  if (deps.store instanceof RedisStudyStore) {
+    const history = new HistoryCache(deps.store);
+    await app.register(studyTableRoutes, { prefix: '/api/v1', store: deps.store, history });
+    await app.register(plotRoutes, { prefix: '/api/v1', store: deps.store, history });
+    await app.register(studyEventRoutes, { prefix: '/api/v1', store: deps.store, hub: new StudyEventHub(deps.store.redis, deps.store.prefix, { ...EVENT_LIMITS, ...deps.eventLimits }) });
+  }
   if (deps.runs) {
     const access = deps.auth !== 'disabled-for-benchmark' ? { access: deps.auth.access } : {};
     await app.register(runCompareRoutes, { prefix: '/api/v1', runs: deps.runs, ...access });
@@ -172,5 +194,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     await app.register(experimentRoutes, { prefix: '/api/v1', runs: deps.runs, ...access, ...(deps.deleter ? { deleter: deps.deleter } : {}) });
   }
   for (const plugin of deps.plugins ?? []) await plugin(app);
+  // The dashboard (issue 13): the built browser app at / (public assets; its data comes from the API above).
+  await app.register(staticRoutes);
   return app;
 }

@@ -15,6 +15,7 @@ import { atLeast, OWNER_NAME, SCOPES } from '../auth/roles.js';
 import { parseTtl } from '../auth/ttl.js';
 import { ROLES, type CredentialRecord, type NewCredential, type Role } from '../store/credential-store.js';
 import { errorResponses } from './schemas.js';
+import { whoamiDashboard, WhoamiDashboardFields } from './session-routes.js';
 
 const ProjectOrAll = Type.Union([ProjectNameSchema, Type.Literal('*')], { description: 'a project name, or "*" for every project the owner may use' });
 export const TokenCreateBody = Type.Object({
@@ -138,11 +139,12 @@ export const tokenRoutes: FastifyPluginAsync<{ auth: HttpAuth }> = async (plain,
   app.get('/whoami', {
     schema: { summary: 'The calling token: its owner, project, role, scopes and expiry (what `tunehive login` shows)',
       response: { 200: Type.Object({ credentialId: Type.String(), owner: Type.String(), project: Type.String(), role: Type.String(), scopes: Type.Array(Type.String()),
-        admin: Type.Boolean(), expiresAt: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses } },
+        admin: Type.Boolean(), expiresAt: Type.Union([Type.String(), Type.Null()]), ...WhoamiDashboardFields }), ...errorResponses } },
     config: { auth: { token: true } },
-  }, async (req) => {
+  }, async (req, reply) => {
     const who = principal(req);
-    return { ...who, expiresAt: who.expiresAt === undefined ? null : new Date(who.expiresAt).toISOString() };
+    void reply.header('cache-control', 'no-store');
+    return { ...who, expiresAt: who.expiresAt === undefined ? null : new Date(who.expiresAt).toISOString(), ...(await whoamiDashboard(req, auth)) };
   });
 
   app.get('/tokens', {

@@ -9,6 +9,10 @@
  *   the study, trial or project the route names is resolved and the role checked; another
  *   project's study is a 404 like an unknown one, and the handler reuses the loaded study.
  * * onResponse: every write of an authenticated caller goes to the audit log.
+ *
+ * Without an Authorization header, the dashboard's session cookie (session-store.ts) is
+ * accepted instead; a write so authenticated needs the session's CSRF header. A header always
+ * wins: a reverse proxy doing single sign-on decides who the request is.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
@@ -25,6 +29,8 @@ import { principalOf, tokenFromHeader, type Principal, type TokenVerifier } from
 import { parseToken } from './token-format.js';
 import { ANY_TOKEN, type AuthRule } from './rules.js';
 import { EXPERIMENT_ID, parseRunId } from '../../shared/run-model.js';
+import type { CredentialRecord } from '../store/credential-store.js';
+import { cookieValue, csrfMatches, SESSION_COOKIE, type SessionStore } from './session-store.js';
 
 export interface HttpAuth {
   creds: CredentialStore;
@@ -41,6 +47,8 @@ export interface HttpAuth {
    * rules; without it only studies are experiments.
    */
   experimentProject?: (experimentId: string) => Promise<string | undefined>;
+  /** Browser sessions (the `th_session` cookie); without it only headers authenticate. */
+  sessions?: SessionStore;
   /** The project of a registered model, for `{model}` rules (the registry's). */
   modelProject?: (name: string) => Promise<string | undefined>;
   /** How many registered models a project holds (a project is deleted only once it holds none). */
@@ -56,6 +64,18 @@ declare module 'fastify' {
     authProject?: string;
     /** Ids the handler created (the audit log's target). */
     auditTarget?: Record<string, string>;
+    /** How the principal was authenticated (the session cookie, or a header). */
+    authVia?: 'header' | 'cookie';
+    /** The cookie session that authenticated the request (its value and CSRF token). */
+    session?: { sid: string; csrf: string };
+  }
+  interface FastifyInstance {
+    /**
+     * Verifies a token presented other than in the Authorization header (the login body):
+     * the record of a live API token, or the same 401/429 a bad header gets, counted against
+     * the address's failure budget.
+     */
+    verifyPresentedToken(req: FastifyRequest, reply: FastifyReply, token: string): Promise<CredentialRecord>;
   }
 }
 
@@ -111,12 +131,7 @@ export async function registerHttpAuth(app: FastifyInstance, auth: HttpAuth, sto
     throw unauthenticated(missing);
   };
 
-  app.addHook('onRequest', async (req, reply) => {
-    const rule: AuthRule = req.routeOptions.config?.auth ?? ANY_TOKEN;
-    if ('public' in rule) return;
-    if ('scope' in rule && rule.openable && auth.openMetrics) return;
-    const token = tokenFromHeader(req.headers.authorization);
-    if (token === undefined) return refuse(req, reply, true);
+  const verifyPresented = async (req: FastifyRequest, reply: FastifyReply, token: string, allowRun = false): Promise<CredentialRecord> => {
     const until = blocked.get(req.ip);
     if (until !== undefined && !parseToken(token)) {
       if (until > Date.now()) return refuse(req, reply, false);
@@ -124,10 +139,40 @@ export async function registerHttpAuth(app: FastifyInstance, auth: HttpAuth, sto
     }
     const rec = await auth.verifier.verify(token);
     // Only API tokens speak HTTP: join tokens and worker credentials are for the gRPC service,
-    // run tokens for the MLflow routes of their own run.
-    if (!rec || (rec.kind !== 'api' && rec.kind !== 'run')) return refuse(req, reply, false);
-    if (rec.kind === 'run' && !('runToken' in rule && rule.runToken)) throw forbidden("a trial's run token may only log to its own run (MLflow run routes)");
-    req.principal = principalOf(rec);
+    // run tokens (allowRun) for the MLflow routes of their own run; never for a browser session.
+    if (!rec || (rec.kind !== 'api' && !(allowRun && rec.kind === 'run'))) return refuse(req, reply, false);
+    return rec;
+  };
+  app.decorate('verifyPresentedToken', (req: FastifyRequest, reply: FastifyReply, token: string) => verifyPresented(req, reply, token));
+
+  app.addHook('onRequest', async (req, reply) => {
+    const rule: AuthRule = req.routeOptions.config?.auth ?? ANY_TOKEN;
+    if ('public' in rule) return;
+    if ('scope' in rule && rule.openable && auth.openMetrics) return;
+    const sid = req.headers.authorization === undefined && auth.sessions ? cookieValue(req.headers.cookie, SESSION_COOKIE) : undefined;
+    if (sid !== undefined) {
+      // Not counted as a failure: a cookie value is 256 random bits (nothing to guess), and a
+      // browser whose session just expired must not lock its address out.
+      const session = await auth.sessions!.lookup(sid);
+      if (!session) {
+        const reason = 'the session has expired or ended (log in again), or its token was revoked';
+        throw new TunehiveError('TH_ERR_AUTH_INVALID', reason, [{ field: 'cookies.th_session', reason }]);
+      }
+      if (WRITES.has(req.method) && !csrfMatches(req.headers['x-tunehive-csrf'], session.csrf)) {
+        const reason = 'a write authenticated by the session cookie needs the header x-tunehive-csrf with the session\'s CSRF token (from POST /api/v1/session or GET /api/v1/whoami)';
+        throw new TunehiveError('TH_ERR_AUTH_CSRF', reason, [{ field: 'headers.x-tunehive-csrf', reason }]);
+      }
+      req.principal = principalOf(session.credential);
+      req.authVia = 'cookie';
+      req.session = { sid, csrf: session.csrf };
+    } else {
+      const token = tokenFromHeader(req.headers.authorization);
+      if (token === undefined) return refuse(req, reply, true);
+      const rec = await verifyPresented(req, reply, token, true);
+      if (rec.kind === 'run' && !('runToken' in rule && rule.runToken)) throw forbidden("a trial's run token may only log to its own run (MLflow run routes)");
+      req.principal = principalOf(rec);
+      req.authVia = 'header';
+    }
     if ('admin' in rule && !req.principal.admin) throw forbidden('this needs an admin token');
     if ('scope' in rule && !req.principal.admin && !req.principal.scopes.includes(rule.scope)) {
       throw forbidden(`this needs a token with scope ${rule.scope}`);

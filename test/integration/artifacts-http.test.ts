@@ -32,7 +32,7 @@ function client(stack: TestStack) {
   const url = (runId: string, path = '') => `${stack.coordinator.httpUrl}/api/v1/runs/${runId}/artifacts${path ? `/${path}` : ''}`;
   return {
     put: async (runId: string, path: string, body: Buffer, headers: Record<string, string> = {}) => {
-      const res = await fetch(url(runId, path), { method: 'PUT', headers: authHeaders({ 'content-type': 'application/octet-stream', ...headers }), body });
+      const res = await fetch(url(runId, path), { method: 'PUT', headers: authHeaders({ 'content-type': 'application/octet-stream', ...headers }), body: body as Uint8Array<ArrayBuffer> });
       return { status: res.status, body: (await res.json()) as any };
     },
     get: async (runId: string, path: string, headers: Record<string, string> = {}) => {

@@ -5,7 +5,33 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
-import { call, ensureProject, studyWithTrial, userToken } from '../helpers/auth.js';
+import { call, ensureProject, studyWithTrial, userToken, type Reply } from '../helpers/auth.js';
+import { TEST_ADMIN_TOKEN } from '../helpers/env.js';
+
+/**
+ * `call`, but an event stream (GET .../events) is not read to its end (it has none): its status
+ * and headers are what the matrix checks, then the stream is closed.
+ */
+async function callOrStream(base: string, method: string, url: string, o: { token?: string | null; body?: unknown; authorization?: string; cookie?: string; csrf?: string } = {}): Promise<Reply> {
+  if (!/\/events(\?|$)/.test(url) && o.cookie === undefined) return call(base, method, url, o);
+  const headers: Record<string, string> = {};
+  const token = o.token === undefined ? TEST_ADMIN_TOKEN : o.token;
+  if (o.authorization !== undefined) headers.authorization = o.authorization;
+  else if (token !== null) headers.authorization = `Bearer ${token}`;
+  if (o.cookie !== undefined) headers.cookie = o.cookie;
+  if (o.csrf !== undefined) headers['x-tunehive-csrf'] = o.csrf;
+  if (o.body !== undefined) headers['content-type'] = 'application/json';
+  const abort = new AbortController();
+  const res = await fetch(`${base}${url}`, { method, headers, body: o.body === undefined ? undefined : JSON.stringify(o.body), signal: abort.signal });
+  if ((res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+    abort.abort();
+    return { status: res.status, body: undefined, headers: res.headers, text: '' };
+  }
+  const text = await res.text();
+  let body: any = text;
+  try { body = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: res.status, body, headers: res.headers, text };
+}
 
 const MLFLOW_PATH = /^\/(ajax-)?api\/2\.0\//;
 type Rule = { idIn?: string[]; runToken?: true; public?: true; token?: true; admin?: true; scope?: string; openable?: boolean; study?: string; trial?: string; project?: string; run?: string; experiment?: string; model?: string };
@@ -29,6 +55,7 @@ const BODIES: Record<string, unknown> = {
   'PATCH /api/v1/runs/{id}': { tags: { matrix: 'yes' } },
   'POST /api/v1/runs/{id}/params': { params: { matrix: '1' } },
   'POST /api/v1/runs/{id}/metrics': { metrics: [{ name: 'loss', value: 1 }] },
+  'POST /api/v1/session': { token: 'not-a-token-at-all-000000' },
   // 'POST /api/v1/runs' is set in beforeAll: it names project A's experiment.
   // Model registry (native): the model "matrix-model" (proj-a) with version 1 and alias champion.
   'POST /api/v1/models': { name: 'matrix-new', project: 'proj-a' },
@@ -39,7 +66,7 @@ const BODIES: Record<string, unknown> = {
   'PUT /api/v1/models/{name}/aliases/{alias}': { version: 1 },
 };
 const NO_BODY = new Set(['POST /api/v1/studies/{id}/stop', 'POST /api/v1/studies/{id}/trials/ask', 'DELETE /api/v1/studies/{id}', 'DELETE /api/v1/tokens/{id}', 'DELETE /api/v1/projects/{name}/members/{owner}', 'DELETE /api/v1/workers/{id}', 'DELETE /api/v1/projects/{name}',
-  'DELETE /api/v1/runs/{id}', 'DELETE /api/v1/experiments/{id}', 'DELETE /api/v1/runs/{id}/artifacts/{*}',
+  'DELETE /api/v1/runs/{id}', 'DELETE /api/v1/experiments/{id}', 'DELETE /api/v1/runs/{id}/artifacts/{*}', 'DELETE /api/v1/session',
   'DELETE /api/v1/models/{name}', 'DELETE /api/v1/models/{name}/versions/{version}', 'DELETE /api/v1/models/{name}/aliases/{alias}']);
 
 describe('auth matrix over every route of the OpenAPI document', () => {
@@ -109,8 +136,9 @@ describe('auth matrix over every route of the OpenAPI document', () => {
     if (NO_BODY.has(key)) return undefined;
     throw new Error(`${key} is a write route the auth matrix does not know: add its body to BODIES (or NO_BODY)`);
   };
-  const send = (o: { method: string; path: string }, token: string | null, authorization?: string) =>
-    call(base, o.method, urlOf(o.path), { token, ...(authorization ? { authorization } : {}), ...(bodyOf(o.method, o.path) !== undefined ? { body: bodyOf(o.method, o.path) } : {}) });
+  const send = (o: { method: string; path: string }, token: string | null, authorization?: string, session?: { cookie: string; csrf?: string }) =>
+    callOrStream(base, o.method, urlOf(o.path), { token: session ? null : token, ...(authorization ? { authorization } : {}), ...(session ?? {}),
+      ...(bodyOf(o.method, o.path) !== undefined ? { body: bodyOf(o.method, o.path) } : {}) });
 
   it('covers the routes it should, and every route declares its rule', () => {
     expect(ops.length).toBeGreaterThanOrEqual(24);
@@ -128,9 +156,10 @@ describe('auth matrix over every route of the OpenAPI document', () => {
       if (/^\/api\/v1\/trials\/\{id\}/.test(o.path)) expect(o.rule.trial, `${o.method} ${o.path}`).toBeDefined();
       if (/^\/api\/v1\/projects\/\{name\}/.test(o.path)) expect(o.rule.project, `${o.method} ${o.path}`).toBeDefined();
       if (/^\/api\/v1\/runs\/\{id\}/.test(o.path)) expect(o.rule.run, `${o.method} ${o.path}`).toBeDefined();
-      if (/^\/api\/v1\/experiments\/\{id\}/.test(o.path)) expect(o.rule.experiment, `${o.method} ${o.path}`).toBeDefined();
       if (/^\/api\/v1\/models\/\{name\}/.test(o.path)) expect(o.rule.model, `${o.method} ${o.path}`).toBeDefined();
-      if (o.rule.public) expect(['/healthz', '/readyz'], `${o.path} may be public`).toContain(o.path);
+      if (/^\/api\/v1\/experiments\/\{id\}/.test(o.path)) expect(o.rule.experiment, `${o.method} ${o.path}`).toBeDefined();
+      // The dashboard's login and logout are public: there is no session before one, and an expired one must still clear its cookie.
+      if (o.rule.public) expect(['/healthz', '/readyz', '/api/v1/session'], `${o.path} may be public`).toContain(o.path);
     }
   });
 
@@ -140,7 +169,8 @@ describe('auth matrix over every route of the OpenAPI document', () => {
       const label = `${o.method} ${o.path}`;
       const none = await send(o, null);
       if (o.rule.public) {
-        expect(none.status, label).toBe(200);
+        // Login with the matrix's body (not a token) is refused like a bad header; logout without a session just clears the cookie.
+        expect(none.status, label).toBe(label === 'POST /api/v1/session' ? 401 : label === 'DELETE /api/v1/session' ? 204 : 200);
         continue;
       }
       expect(none.status, label).toBe(401);
@@ -223,6 +253,30 @@ describe('auth matrix over every route of the OpenAPI document', () => {
       const r = await send(o, undefined as unknown as null);
       expect(r.status, `${o.path}: ${r.text.slice(0, 200)}`).toBe(200);
     }
+  });
+
+  it('treats a session cookie like its token: the same answer to every route, and every write without the CSRF header is 403', async () => {
+    const login = await call(base, 'POST', '/api/v1/session', { token: null, body: { token: viewerA } });
+    expect(login.status).toBe(200);
+    const cookie = login.headers.getSetCookie().find((c) => c.startsWith('th_session='))!.split(';')[0]!;
+    expect(cookie).toMatch(/^th_session=[A-Za-z0-9_-]{43}$/);
+    for (const o of ops) {
+      if (o.rule.public) continue;
+      const label = `${o.method} ${o.path}`;
+      if (o.method !== 'GET') {
+        const r = await send(o, null, undefined, { cookie });
+        expect(r.status, label).toBe(403);
+        expect(r.body.error.code, label).toBe('TH_ERR_AUTH_CSRF');
+        continue;
+      }
+      const [byHeader, byCookie] = [await send(o, viewerA), await send(o, null, undefined, { cookie })];
+      expect(byCookie.status, label).toBe(byHeader.status);
+    }
+    // With its CSRF header a cookie write gets the role check a header write gets (a viewer may not stop a study).
+    const stop = await send({ method: 'POST', path: '/api/v1/studies/{id}/stop' }, null, undefined, { cookie, csrf: login.body.csrf });
+    expect(stop.status).toBe(403);
+    expect(stop.body.error.code).toBe('TH_ERR_AUTH_FORBIDDEN');
+    expect((await call(base, 'GET', `/api/v1/studies/${a.studyId}`)).body.state).toBe('RUNNING');
   });
 
   it('protects the docs UI and the OpenAPI document (not in the document themselves)', async () => {
