@@ -135,6 +135,8 @@ describe('study table (incremental) and events (SSE) on a real study', () => {
     // SSE: a `changed` with at least one finished trial arrived during the run, and the stream ended with the study.
     await waitFor(() => sse.events.some((e) => e.event === 'end'), 10_000, 'the end event');
     await sse.ended;
+    // Reconnecting to the ended study gets 204 (an EventSource then stops retrying).
+    expect((await fetch(`${base}/api/v1/studies/${id}/events`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } })).status).toBe(204);
     const changed = sse.events.filter((e) => e.event === 'changed');
     expect(changed.length).toBeGreaterThan(1);
     expect(changed.some((e) => e.data.afterHistory >= 1 && e.data.afterHistory < 14)).toBe(true);
@@ -206,5 +208,33 @@ describe('study table (incremental) and events (SSE) on a real study', () => {
     expect(c.events.at(-1)!.event).toBe('closing');
     // Well under Fastify's wait for connections to drain: the stream did not hold the close.
     expect(Date.now() - t0).toBeLessThan(8000);
+  }, 30_000);
+});
+
+describe('event streams per replica', () => {
+  it('are refused past the replica limit (429) whoever asks, and a closed one frees its place', async () => {
+    const stack = await startTestStack('study-live-replica', { workers: 0, coordinator: { eventLimits: { perReplica: 2 } } });
+    const streams: SseClient[] = [];
+    try {
+      const base = stack.coordinator.httpUrl;
+      await ensureProject(base, 'rep-a');
+      const s = await call(base, 'POST', '/api/v1/studies', { body: { name: 'rep', project: 'rep-a', objective: { metric: 'loss', direction: 'minimize' }, searchSpace: { x: { type: 'float', min: 0, max: 1 } }, maxTrials: 5 } });
+      const other = await userToken(base, 'rita', { 'rep-a': 'viewer' });
+      const url = `${base}/api/v1/studies/${s.body.id}/events`;
+      streams.push(await openEvents(url, { authorization: `Bearer ${TEST_ADMIN_TOKEN}` }), await openEvents(url, { authorization: `Bearer ${TEST_ADMIN_TOKEN}` }));
+      expect(streams.map((c) => c.status)).toEqual([200, 200]);
+      const third = await fetch(url, { headers: { authorization: `Bearer ${other.token}` } });
+      expect(third.status).toBe(429);
+      expect(((await third.json()) as any).error.message).toContain('at most 2 event streams');
+      streams.shift()!.close();
+      await waitFor(async () => {
+        const again = await openEvents(url, { authorization: `Bearer ${other.token}` });
+        if (again.status === 200) { streams.push(again); return true; }
+        return false;
+      }, 5000, 'a freed place');
+    } finally {
+      for (const c of streams) c.close();
+      await stack.close();
+    }
   }, 30_000);
 });
