@@ -57,6 +57,9 @@ describe('dashboard sessions (POST/DELETE /api/v1/session, GET /api/v1/whoami)',
     const ttl = await stack.coordinator.store.redis.pttl(sessions[0]!);
     expect(ttl).toBeGreaterThan(11 * 3_600_000);
     expect(await stack.coordinator.store.redis.hget(sessions[0]!, 'credentialId')).toBe(alice.id);
+    // The login is in the audit log, by its owner.
+    const audit = await call(base, 'GET', '/api/v1/audit');
+    expect(JSON.stringify(audit.body)).toMatch(/"owner":"alice"[^}]*"route":"\/api\/v1\/session"|"route":"\/api\/v1\/session"[^}]*"owner":"alice"/);
   });
 
   it('the cookie authenticates reads (whoami says via cookie, with projects and the CSRF token); writes need the CSRF header', async () => {
