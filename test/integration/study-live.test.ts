@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, startTestStack, type TestStack } from '../helpers/stack.js';
 import { call, ensureProject, userToken } from '../helpers/auth.js';
-import { TEST_ADMIN_TOKEN, waitFor } from '../helpers/env.js';
+import { redisUrl, TEST_ADMIN_TOKEN, waitFor } from '../helpers/env.js';
+import { monitorRedis } from '../helpers/redis-monitor.js';
 
 const FINAL = new Set(['COMPLETED', 'FAILED', 'PRUNED', 'CANCELLED']);
 
@@ -196,6 +197,26 @@ describe('study table (incremental) and events (SSE) on a real study', () => {
       for (const c of streams) c.close();
     }
   }, 60_000);
+
+  it('ten listeners of one study share one poller: its counter reads come every 500 ms, not ten times as often', async () => {
+    const s = await call(base, 'POST', '/api/v1/studies', { body: { name: 'shared', objective: { metric: 'loss', direction: 'minimize' }, searchSpace: { x: { type: 'float', min: 0, max: 1 } }, maxTrials: 5 } });
+    const id = s.body.id as string;
+    const monitor = await monitorRedis(redisUrl());
+    const clients: SseClient[] = [];
+    try {
+      // The poller's read is the only HMGET of the study hash that names bestNumber.
+      const polls = () => monitor.seen.filter((c) => c.args[0]?.toLowerCase() === 'hmget' && c.args[1] === `${stack.prefix}:{${id}}:study` && c.args.includes('bestNumber')).length;
+      for (let i = 0; i < 10; i++) clients.push(await openEvents(`${base}/api/v1/studies/${id}/events`, { authorization: `Bearer ${TEST_ADMIN_TOKEN}` }));
+      await waitFor(() => clients.every((c) => c.events.some((e) => e.event === 'changed')), 5000, 'every first changed');
+      const [c0, t0] = [polls(), Date.now()];
+      await waitFor(() => polls() >= c0 + 4, 10_000, 'four more poller reads');
+      // Four ticks of one 500 ms poller span at least 1.5 s; ten pollers would make four reads in a fraction of that.
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(1200);
+    } finally {
+      monitor.close();
+      for (const c of clients) c.close();
+    }
+  }, 30_000);
 
   it('closing the server ends the open streams (they would hold the close otherwise)', async () => {
     const s = await call(base, 'POST', '/api/v1/studies', { body: { name: 'close', objective: { metric: 'loss', direction: 'minimize' }, searchSpace: { x: { type: 'float', min: 0, max: 1 } }, maxTrials: 5 } });
