@@ -8,6 +8,7 @@ import { fixture, startTestStack, type TestStack } from '../helpers/stack.js';
 import { call, ensureProject, userToken } from '../helpers/auth.js';
 import { redisUrl, TEST_ADMIN_TOKEN, waitFor } from '../helpers/env.js';
 import { monitorRedis } from '../helpers/redis-monitor.js';
+import { keys } from '../../shared/redis-keys.js';
 
 const FINAL = new Set(['COMPLETED', 'FAILED', 'PRUNED', 'CANCELLED']);
 
@@ -205,7 +206,7 @@ describe('study table (incremental) and events (SSE) on a real study', () => {
     const clients: SseClient[] = [];
     try {
       // The poller's read is the only HMGET of the study hash that names bestNumber.
-      const polls = () => monitor.seen.filter((c) => c.args[0]?.toLowerCase() === 'hmget' && c.args[1] === `${stack.prefix}:{${id}}:study` && c.args.includes('bestNumber')).length;
+      const polls = () => monitor.seen.filter((c) => c.args[0]?.toLowerCase() === 'hmget' && c.args[1] === keys.study(stack.prefix, id) && c.args.includes('bestNumber')).length;
       for (let i = 0; i < 10; i++) clients.push(await openEvents(`${base}/api/v1/studies/${id}/events`, { authorization: `Bearer ${TEST_ADMIN_TOKEN}` }));
       await waitFor(() => clients.every((c) => c.events.some((e) => e.event === 'changed')), 5000, 'every first changed');
       const [c0, t0] = [polls(), Date.now()];
