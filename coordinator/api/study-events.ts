@@ -80,7 +80,7 @@ export class StudyEventHub {
     w.listeners.add(l);
     // The newcomer gets the present state at once; the others only when it changes.
     const snap = await this.read(studyId).catch(() => undefined);
-    if (snap && !res.writableEnded) this.deliver(studyId, [l], snap);
+    if (snap && !res.writableEnded) this.deliver([l], snap);
   }
 
   private detach(studyId: string, l: Listener): void {
@@ -123,7 +123,7 @@ export class StudyEventHub {
       const sig = JSON.stringify(snap);
       if (sig === w.last) return;
       w.last = sig;
-      this.deliver(studyId, [...w.listeners], snap);
+      this.deliver([...w.listeners], snap);
     } catch {
       // Redis unreachable for a moment: the next tick retries; clients keep their stream.
     } finally {
@@ -131,7 +131,7 @@ export class StudyEventHub {
     }
   }
 
-  private deliver(studyId: string, to: Listener[], s: Snapshot): void {
+  private deliver(to: Listener[], s: Snapshot): void {
     if (s.gone) {
       for (const l of to) this.end(l, 'event: deleted\ndata: {}\n\n');
       return;
@@ -142,7 +142,6 @@ export class StudyEventHub {
       if (s.state !== 'RUNNING') this.end(l, `${msg}event: end\ndata: ${JSON.stringify({ state: s.state })}\n\n`);
       else this.write(l, msg);
     }
-    void studyId;
   }
 
   private write(l: Listener, text: string): void {
