@@ -47,6 +47,7 @@ import { Access } from './auth/access.js';
 import { AuditLog } from './auth/audit-log.js';
 import { TokenVerifier } from './auth/principal.js';
 import { SessionStore } from './auth/session-store.js';
+import type { EventLimits } from './api/study-events.js';
 import type { HttpAuth } from './auth/http-auth.js';
 import { WorkerAuth } from './auth/worker-auth.js';
 import { workerRoutes } from './api/worker-routes.js';
@@ -118,6 +119,8 @@ export interface CoordinatorOptions {
    * Secret): registered at start, so agents given the same secret can join.
    */
   workerJoinToken?: string;
+  /** Limits of the dashboard's event streams (tests lower them). */
+  eventLimits?: Partial<EventLimits>;
 }
 
 export interface Coordinator {
@@ -219,7 +222,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   };
 
   const app = await buildApp({
-    store, runner, workers, log: o.log.child({ part: 'api' }), auth, runs, deleter,
+    store, runner, workers, log: o.log.child({ part: 'api' }), auth, runs, deleter, ...(o.eventLimits ? { eventLimits: o.eventLimits } : {}),
     ...(o.tls ? { https: { key: o.tls.key, cert: o.tls.cert } } : {}),
     plugins: [
       async (a) => { await a.register(opsRoutes, { redis, metrics, workers, access }); },

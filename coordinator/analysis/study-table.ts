@@ -77,7 +77,7 @@ export class StudyTableReader {
     const historyLen = Number(snap[1]?.[1] ?? 0);
     // LLEN and LRANGE in one MULTI: the entries are exactly those from `from` to historyLen.
     const entries = cached
-      ? (await this.history!.get(studyId)).slice(0, historyLen)
+      ? await this.historyUpTo(studyId, historyLen)
       : ((snap[2]?.[1] ?? []) as string[]).map((r) => JSON.parse(r) as HistoryEntry);
     const pending = new Set(((snap[3]?.[1] ?? []) as string[]).map(Number));
     const paused = new Set(((snap[4]?.[1] ?? []) as string[]).map(Number));
@@ -101,6 +101,17 @@ export class StudyTableReader {
     const rows = await this.rows(studyId, finished, liveList, incremental ? others : sampled ? [] : others, pending, paused);
     rows.sort((a, b) => a.number - b.number);
     return { afterNumber: created - 1, afterHistory: historyLen, total: created, finished: historyLen, sampled, ...columns(rows) };
+  }
+
+  /**
+   * The first `len` history entries. The cache may answer with a read that began before this
+   * request's snapshot (a concurrent refresh it joined): the entries it lacks are read here.
+   */
+  private async historyUpTo(studyId: string, len: number): Promise<HistoryEntry[]> {
+    const have = await this.history!.get(studyId);
+    if (have.length >= len) return have.slice(0, len);
+    const rest = await this.redis.lrange(keys.history(this.prefix, studyId), have.length, len - 1);
+    return have.concat(rest.map((r) => JSON.parse(r) as HistoryEntry));
   }
 
   /** History entries need only their times; live and other trials are read whole (HMGET, one pipeline). */

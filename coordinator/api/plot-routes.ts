@@ -100,10 +100,12 @@ export const plotRoutes: FastifyPluginAsync<{ store: RedisStudyStore; history: H
     config: { auth: { study: 'viewer' } },
   }, async (req) => {
     const s = await study(req);
-    const finished = Number(await store.redis.llen(keys.history(store.prefix, s.id)));
+    // The key is the history the result is computed from (its length: the finished count).
+    const entries = await history.get(s.id);
+    const finished = entries.length;
     const hit = importance.get(s.id);
     if (hit && hit.finished === finished) return hit;
-    const input = importanceInput(await history.get(s.id), s.spec.searchSpace, s.spec.objective.direction, IMPORTANCE_MAX_TRIALS);
+    const input = importanceInput(entries, s.spec.searchSpace, s.spec.objective.direction, IMPORTANCE_MAX_TRIALS);
     const result: Importance = { method: 'ped-anova', finished, trials: input.values.length, importances: pedAnova(input) };
     importance.delete(s.id);
     if (importance.size >= 1000) importance.delete(importance.keys().next().value!);

@@ -61,6 +61,8 @@ export const sessionRoutes: FastifyPluginAsync<SessionRouteOptions> = async (pla
     });
     const { sid, csrf } = await sessions.create(rec.id);
     const p = principalOf(rec);
+    // The audit log (onResponse) records writes of a known principal: a login is one.
+    req.principal = p;
     void reply.header('set-cookie', sessionCookie(sid, { secure: secure(req) })).header('cache-control', 'no-store');
     return { owner: p.owner, admin: p.admin, csrf };
   });
@@ -77,6 +79,7 @@ export const sessionRoutes: FastifyPluginAsync<SessionRouteOptions> = async (pla
         const reason = 'logging out a live session needs the header x-tunehive-csrf with its CSRF token';
         throw new TunehiveError('TH_ERR_AUTH_CSRF', reason, [{ field: 'headers.x-tunehive-csrf', reason }]);
       }
+      if (s) req.principal = principalOf(s.credential);
       await sessions.remove(sid);
     }
     clearCookie(req, reply);

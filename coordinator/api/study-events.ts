@@ -9,7 +9,7 @@
  * watched study, not per client, and changes are coalesced to at most one message per 500 ms.
  * A poller stops with its last listener. Streams are bounded per principal and per replica
  * (429 beyond), pinged every 15 s (proxies drop silent connections), and closed when the study
- * ends or is deleted, and when the server closes.
+ * ends or is deleted, and when the server closes; a study that has already ended gets a 204.
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
@@ -80,7 +80,7 @@ export class StudyEventHub {
     w.listeners.add(l);
     // The newcomer gets the present state at once; the others only when it changes.
     const snap = await this.read(studyId).catch(() => undefined);
-    if (snap && !res.writableEnded) this.deliver(studyId, [l], snap);
+    if (snap && !res.writableEnded) this.deliver([l], snap);
   }
 
   private detach(studyId: string, l: Listener): void {
@@ -123,7 +123,7 @@ export class StudyEventHub {
       const sig = JSON.stringify(snap);
       if (sig === w.last) return;
       w.last = sig;
-      this.deliver(studyId, [...w.listeners], snap);
+      this.deliver([...w.listeners], snap);
     } catch {
       // Redis unreachable for a moment: the next tick retries; clients keep their stream.
     } finally {
@@ -131,7 +131,7 @@ export class StudyEventHub {
     }
   }
 
-  private deliver(studyId: string, to: Listener[], s: Snapshot): void {
+  private deliver(to: Listener[], s: Snapshot): void {
     if (s.gone) {
       for (const l of to) this.end(l, 'event: deleted\ndata: {}\n\n');
       return;
@@ -142,7 +142,6 @@ export class StudyEventHub {
       if (s.state !== 'RUNNING') this.end(l, `${msg}event: end\ndata: ${JSON.stringify({ state: s.state })}\n\n`);
       else this.write(l, msg);
     }
-    void studyId;
   }
 
   private write(l: Listener, text: string): void {
@@ -178,11 +177,14 @@ export const studyEventRoutes: FastifyPluginAsync<{ store: RedisStudyStore; hub:
     schema: {
       summary: 'Server-sent events of a study: `study` {state, counts, best} and `changed` {afterNumber, afterHistory} (at most every 500 ms), `: ping` every 15 s; ends with `end` or `deleted`',
       params: StudyIdParams,
-      response: { 200: Type.String({ description: 'text/event-stream' }), ...errorResponses },
+      response: { 200: Type.String({ description: 'text/event-stream' }), 204: Type.Null({ description: 'the study has ended: nothing to stream (an EventSource stops reconnecting)' }), ...errorResponses },
     },
     config: { auth: { study: 'viewer' } },
   }, async (req, reply) => {
     const study = req.study ?? (await loadStudy(store, req.params.id));
+    // An ended study has nothing more to say: 204 is what makes an EventSource stop reconnecting
+    // (a stream that just ended would be reopened every `retry` ms by an idle tab for ever).
+    if (study.state !== 'RUNNING') return reply.status(204).header('cache-control', 'no-store').send(null);
     hub.admit(req.principal?.credentialId ?? req.ip);
     reply.hijack();
     const headers: Record<string, string | number | string[]> = {};

@@ -10,6 +10,7 @@ import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { call, ensureProject, userToken } from '../helpers/auth.js';
 import { TEST_ADMIN_TOKEN } from '../helpers/env.js';
 import { testCertificate } from '../helpers/tls.js';
+import { keys } from '../../shared/redis-keys.js';
 
 interface Raw { status: number; body: any; setCookie: string[]; headers: Headers }
 
@@ -52,18 +53,26 @@ describe('dashboard sessions (POST/DELETE /api/v1/session, GET /api/v1/whoami)',
     expect(set).not.toMatch(/Secure/);
     // The token itself is nowhere in the cookie.
     expect(set).not.toContain(alice.token.split('_')[2]);
-    const sessions = await stack.coordinator.store.redis.keys(`${stack.prefix}:session:*`);
+    const sessions = await stack.coordinator.store.redis.keys(keys.session(stack.prefix, '*'));
     expect(sessions).toHaveLength(1);
     const ttl = await stack.coordinator.store.redis.pttl(sessions[0]!);
     expect(ttl).toBeGreaterThan(11 * 3_600_000);
     expect(await stack.coordinator.store.redis.hget(sessions[0]!, 'credentialId')).toBe(alice.id);
+    // The login is in the audit log, by its owner.
+    const audit = await call(base, 'GET', '/api/v1/audit');
+    expect(JSON.stringify(audit.body)).toMatch(/"owner":"alice"[^}]*"route":"\/api\/v1\/session"|"route":"\/api\/v1\/session"[^}]*"owner":"alice"/);
   });
 
   it('the cookie authenticates reads (whoami says via cookie, with projects and the CSRF token); writes need the CSRF header', async () => {
     const login = await raw(base, 'POST', '/api/v1/session', { body: { token: alice.token } });
     const cookie = cookieOf(login.setCookie);
+    // Sliding: a session about to expire is renewed to the full TTL by its next use.
+    const [key] = await stack.coordinator.store.redis.keys(keys.session(stack.prefix, '*')).then((ks) => Promise.all(ks.map(async (k) => [k, await stack.coordinator.store.redis.hget(k, 'csrf')] as const)))
+      .then((pairs) => pairs.filter(([, c]) => c === login.body.csrf).map(([k]) => k));
+    await stack.coordinator.store.redis.pexpire(key!, 5000);
     const who = await raw(base, 'GET', '/api/v1/whoami', { cookie });
     expect(who.status).toBe(200);
+    expect(await stack.coordinator.store.redis.pttl(key!)).toBeGreaterThan(11 * 3_600_000);
     expect(who.body).toMatchObject({ owner: 'alice', admin: false, via: 'cookie', projects: [{ name: 'sess-a', role: 'editor' }], scopes: [], csrf: login.body.csrf });
     const spec = { name: 'by-cookie', project: 'sess-a', objective: { metric: 'loss', direction: 'minimize' }, searchSpace: { x: { type: 'float', min: 0, max: 1 } }, maxTrials: 3 };
     const noCsrf = await raw(base, 'POST', '/api/v1/studies', { cookie, body: spec });
@@ -115,12 +124,12 @@ describe('dashboard sessions (POST/DELETE /api/v1/session, GET /api/v1/whoami)',
     const login = await raw(base, 'POST', '/api/v1/session', { body: { token: bob.token } });
     const cookie = cookieOf(login.setCookie);
     expect((await raw(base, 'GET', '/api/v1/whoami', { cookie })).status).toBe(200);
-    const before = await stack.coordinator.store.redis.keys(`${stack.prefix}:session:*`);
+    const before = await stack.coordinator.store.redis.keys(keys.session(stack.prefix, '*'));
     expect((await call(base, 'DELETE', `/api/v1/tokens/${bob.id}`)).status).toBeLessThan(300);
     const r = await raw(base, 'GET', '/api/v1/whoami', { cookie });
     expect(r.status).toBe(401);
     expect(r.body.error.code).toBe('TH_ERR_AUTH_INVALID');
-    const after = await stack.coordinator.store.redis.keys(`${stack.prefix}:session:*`);
+    const after = await stack.coordinator.store.redis.keys(keys.session(stack.prefix, '*'));
     expect(after.length).toBe(before.length - 1);
   });
 

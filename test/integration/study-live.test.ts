@@ -6,7 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, startTestStack, type TestStack } from '../helpers/stack.js';
 import { call, ensureProject, userToken } from '../helpers/auth.js';
-import { TEST_ADMIN_TOKEN, waitFor } from '../helpers/env.js';
+import { redisUrl, TEST_ADMIN_TOKEN, waitFor } from '../helpers/env.js';
+import { monitorRedis } from '../helpers/redis-monitor.js';
+import { keys } from '../../shared/redis-keys.js';
 
 const FINAL = new Set(['COMPLETED', 'FAILED', 'PRUNED', 'CANCELLED']);
 
@@ -135,6 +137,8 @@ describe('study table (incremental) and events (SSE) on a real study', () => {
     // SSE: a `changed` with at least one finished trial arrived during the run, and the stream ended with the study.
     await waitFor(() => sse.events.some((e) => e.event === 'end'), 10_000, 'the end event');
     await sse.ended;
+    // Reconnecting to the ended study gets 204 (an EventSource then stops retrying).
+    expect((await fetch(`${base}/api/v1/studies/${id}/events`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } })).status).toBe(204);
     const changed = sse.events.filter((e) => e.event === 'changed');
     expect(changed.length).toBeGreaterThan(1);
     expect(changed.some((e) => e.data.afterHistory >= 1 && e.data.afterHistory < 14)).toBe(true);
@@ -195,6 +199,26 @@ describe('study table (incremental) and events (SSE) on a real study', () => {
     }
   }, 60_000);
 
+  it('ten listeners of one study share one poller: its counter reads come every 500 ms, not ten times as often', async () => {
+    const s = await call(base, 'POST', '/api/v1/studies', { body: { name: 'shared', objective: { metric: 'loss', direction: 'minimize' }, searchSpace: { x: { type: 'float', min: 0, max: 1 } }, maxTrials: 5 } });
+    const id = s.body.id as string;
+    const monitor = await monitorRedis(redisUrl());
+    const clients: SseClient[] = [];
+    try {
+      // The poller's read is the only HMGET of the study hash that names bestNumber.
+      const polls = () => monitor.seen.filter((c) => c.args[0]?.toLowerCase() === 'hmget' && c.args[1] === keys.study(stack.prefix, id) && c.args.includes('bestNumber')).length;
+      for (let i = 0; i < 10; i++) clients.push(await openEvents(`${base}/api/v1/studies/${id}/events`, { authorization: `Bearer ${TEST_ADMIN_TOKEN}` }));
+      await waitFor(() => clients.every((c) => c.events.some((e) => e.event === 'changed')), 5000, 'every first changed');
+      const [c0, t0] = [polls(), Date.now()];
+      await waitFor(() => polls() >= c0 + 4, 10_000, 'four more poller reads');
+      // Four ticks of one 500 ms poller span at least 1.5 s; ten pollers would make four reads in a fraction of that.
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(1200);
+    } finally {
+      monitor.close();
+      for (const c of clients) c.close();
+    }
+  }, 30_000);
+
   it('closing the server ends the open streams (they would hold the close otherwise)', async () => {
     const s = await call(base, 'POST', '/api/v1/studies', { body: { name: 'close', objective: { metric: 'loss', direction: 'minimize' }, searchSpace: { x: { type: 'float', min: 0, max: 1 } }, maxTrials: 5 } });
     const c = await openEvents(`${base}/api/v1/studies/${s.body.id}/events`, { authorization: `Bearer ${TEST_ADMIN_TOKEN}` });
@@ -206,5 +230,33 @@ describe('study table (incremental) and events (SSE) on a real study', () => {
     expect(c.events.at(-1)!.event).toBe('closing');
     // Well under Fastify's wait for connections to drain: the stream did not hold the close.
     expect(Date.now() - t0).toBeLessThan(8000);
+  }, 30_000);
+});
+
+describe('event streams per replica', () => {
+  it('are refused past the replica limit (429) whoever asks, and a closed one frees its place', async () => {
+    const stack = await startTestStack('study-live-replica', { workers: 0, coordinator: { eventLimits: { perReplica: 2 } } });
+    const streams: SseClient[] = [];
+    try {
+      const base = stack.coordinator.httpUrl;
+      await ensureProject(base, 'rep-a');
+      const s = await call(base, 'POST', '/api/v1/studies', { body: { name: 'rep', project: 'rep-a', objective: { metric: 'loss', direction: 'minimize' }, searchSpace: { x: { type: 'float', min: 0, max: 1 } }, maxTrials: 5 } });
+      const other = await userToken(base, 'rita', { 'rep-a': 'viewer' });
+      const url = `${base}/api/v1/studies/${s.body.id}/events`;
+      streams.push(await openEvents(url, { authorization: `Bearer ${TEST_ADMIN_TOKEN}` }), await openEvents(url, { authorization: `Bearer ${TEST_ADMIN_TOKEN}` }));
+      expect(streams.map((c) => c.status)).toEqual([200, 200]);
+      const third = await fetch(url, { headers: { authorization: `Bearer ${other.token}` } });
+      expect(third.status).toBe(429);
+      expect(((await third.json()) as any).error.message).toContain('at most 2 event streams');
+      streams.shift()!.close();
+      await waitFor(async () => {
+        const again = await openEvents(url, { authorization: `Bearer ${other.token}` });
+        if (again.status === 200) { streams.push(again); return true; }
+        return false;
+      }, 5000, 'a freed place');
+    } finally {
+      for (const c of streams) c.close();
+      await stack.close();
+    }
   }, 30_000);
 });

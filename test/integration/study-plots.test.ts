@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { call } from '../helpers/auth.js';
 import { createBigStudy, dropBigStudy } from '../../bench/fixtures/big-study.js';
+import { keys } from '../../shared/redis-keys.js';
 
 describe('study plots and the sampled table', () => {
   let stack: TestStack;
@@ -126,6 +127,17 @@ describe('study plots and the sampled table', () => {
     const after = (await call(base, 'GET', `/api/v1/studies/${id}/plots/importance`)).body;
     expect(after.finished).toBe(180);
     expect(after.importances[0].param).toBe('b');
+  }, 60_000);
+
+  it('the fixture can index its runs for search (and is otherwise marked indexed, so no coordinator backfills it)', async () => {
+    const small = await createBigStudy(stack.coordinator.store, { trials: 120, live: 2, runs: stack.coordinator.runs });
+    const r = await call(base, 'GET', `/api/v1/runs?experiment=${small.studyId}&filter=${encodeURIComponent("attributes.status = 'FINISHED'")}&pageSize=1000`);
+    expect(r.status).toBe(200);
+    const table = (await call(base, 'GET', `/api/v1/studies/${small.studyId}/table`)).body;
+    const completed = table.rows.state.filter((x: string) => x === 'COMPLETED').length;
+    expect(r.body.runs.length).toBe(completed);
+    expect(await stack.coordinator.store.redis.hget(keys.experiment(stack.prefix, big), 'lastActivity')).not.toBeNull();
+    await dropBigStudy(stack.coordinator.store, small.studyId, 120);
   }, 60_000);
 
   it('bad plot queries name the field', async () => {
