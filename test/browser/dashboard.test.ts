@@ -204,9 +204,10 @@ describe('dashboard in chromium', () => {
     const first = await rowCount(page);
     const marker = await page.evaluate(() => { (window as any).__noReload = true; return true; });
     expect(marker).toBe(true);
+    // Through the event stream (not the polling fallback), open while the study runs: once the
+    // study ends the page closes the stream, so this is read before the new rows are awaited.
+    await waitFor(async () => (await page.getByTestId('live').textContent()) === 'live' || undefined, 15_000, 'the event stream to open');
     await waitFor(async () => (await rowCount(page)) > first || undefined, 30_000, 'new trials on the page');
-    // Through the event stream (not the polling fallback).
-    expect(await page.getByTestId('live').textContent()).toBe('live');
     // Meanwhile the workers page says which trials each worker runs.
     const wp = await admin.newPage();
     try {
