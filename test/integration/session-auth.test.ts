@@ -8,7 +8,7 @@ import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { call, ensureProject, userToken } from '../helpers/auth.js';
-import { TEST_ADMIN_TOKEN } from '../helpers/env.js';
+import { TEST_ADMIN_TOKEN, waitFor } from '../helpers/env.js';
 import { testCertificate } from '../helpers/tls.js';
 import { keys } from '../../shared/redis-keys.js';
 
@@ -58,9 +58,9 @@ describe('dashboard sessions (POST/DELETE /api/v1/session, GET /api/v1/whoami)',
     const ttl = await stack.coordinator.store.redis.pttl(sessions[0]!);
     expect(ttl).toBeGreaterThan(11 * 3_600_000);
     expect(await stack.coordinator.store.redis.hget(sessions[0]!, 'credentialId')).toBe(alice.id);
-    // The login is in the audit log, by its owner.
-    const audit = await call(base, 'GET', '/api/v1/audit');
-    expect(JSON.stringify(audit.body)).toMatch(/"owner":"alice"[^}]*"route":"\/api\/v1\/session"|"route":"\/api\/v1\/session"[^}]*"owner":"alice"/);
+    // The login is in the audit log, by its owner (written once the answer is sent: waited for).
+    const logged = /"owner":"alice"[^}]*"route":"\/api\/v1\/session"|"route":"\/api\/v1\/session"[^}]*"owner":"alice"/;
+    await waitFor(async () => logged.test(JSON.stringify((await call(base, 'GET', '/api/v1/audit')).body)) || undefined, 10_000, 'the login in the audit log');
   });
 
   it('the cookie authenticates reads (whoami says via cookie, with projects and the CSRF token); writes need the CSRF header', async () => {
