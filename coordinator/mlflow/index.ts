@@ -2,10 +2,11 @@
  * Tunehive as an MLflow tracking server: every MLflow route, under `/api/2.0/` and
  * `/ajax-api/2.0/` (wire.ts). Registered by the composition root (coordinator/main.ts).
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { MlflowDeps } from './deps.js';
 import { artifactListRoutes, artifactProxyRoutes } from './artifacts.js';
 import { registerDefaultExperiment } from './default-experiment.js';
+import { checkRunToken } from './run-tokens.js';
 import { experimentRoutes } from './experiments.js';
 import { metricRoutes } from './metrics.js';
 import { runRoutes } from './runs.js';
@@ -15,7 +16,13 @@ import { registerMlflowRoutes } from './wire.js';
 export type { MlflowDeps } from './deps.js';
 
 export async function registerMlflow(app: FastifyInstance, d: MlflowDeps): Promise<void> {
+  // Every route a run token may reach, reads included (experiments/get, get-by-name), refuses it
+  // once its attempt has ended: one hook, so no route can forget the check (loadRun repeats it).
+  const attemptLive = async (req: FastifyRequest) => {
+    if (req.principal?.runId !== undefined) await checkRunToken(req.principal, d.store);
+  };
   await registerMlflowRoutes(app, 'mlflow', async (scope) => {
+    scope.addHook('preHandler', attemptLive);
     registerDefaultExperiment(scope, d);
     await experimentRoutes(scope, d);
     await runRoutes(scope, d);
@@ -23,5 +30,8 @@ export async function registerMlflow(app: FastifyInstance, d: MlflowDeps): Promi
     await metricRoutes(scope, d);
     await artifactListRoutes(scope, d);
   });
-  await registerMlflowRoutes(app, 'mlflow-artifacts', (scope) => artifactProxyRoutes(scope, d));
+  await registerMlflowRoutes(app, 'mlflow-artifacts', async (scope) => {
+    scope.addHook('preHandler', attemptLive);
+    await artifactProxyRoutes(scope, d);
+  });
 }
