@@ -29,7 +29,7 @@ const ENDED: ReadonlySet<string> = new Set(['FINISHED', 'FAILED', 'KILLED']);
 /** A study's spec tag deleted through the API: hidden, where a missing override would show the spec's value again. */
 const TOMBSTONE = '\u0000';
 
-type Op = [field: string, op: 'S' | 'D' | 'I' | 'R' | 'N', value: string, indexKey: string | undefined];
+type Op = [field: string, op: 'S' | 'D' | 'I' | 'R' | 'N' | 'C', value: string, indexKey: string | undefined];
 
 const invalid = (field: string, reason: string) => new TunehiveError('TH_ERR_REQUEST_INVALID', `${field}: ${reason}`, [{ field, reason }]);
 const runNotFound = (id: string) => new TunehiveError('TH_ERR_RUN_NOT_FOUND', `no run with id ${JSON.stringify(id)}`, [{ field: 'params.id', reason: `no run with id ${JSON.stringify(id)}` }]);
@@ -320,12 +320,12 @@ export class RedisRunStore implements RunStore {
     checkTags(tags, 'tags');
     if (ref.kind === 'trial') await this.ensureTrialDoc(ref);
     const docKey = this.docKey(ref);
-    const have = (await this.redis.hkeys(docKey)).filter((f) => f.startsWith('t:')).length;
-    const adding = Object.entries(tags).filter(([, v]) => v !== null).length;
-    if (have + adding > RUN_LIMITS.tagsPerRun) throw invalid('tags', `a run has at most ${RUN_LIMITS.tagsPerRun} tags`);
     const ops: Op[] = Object.entries(tags).map(([k, v]) => [tagField(k), v === null ? 'D' : 'S', v ?? '', keys.runIndexTag(this.p, ref.experimentId, k)]);
     if (ops.length === 0) return;
+    // The cap is counted by the script: a count read here first let concurrent calls each pass it.
+    ops.push(['t:', 'C', String(RUN_LIMITS.tagsPerRun), undefined]);
     const r = await this.write(ref.experimentId, docKey, runId, 'update', now, now, false, ops);
+    if (r[0] === -3) throw invalid('tags', `a run has at most ${RUN_LIMITS.tagsPerRun} tags`);
     if (r[0] !== 1) throw runNotFound(runId);
   }
 
@@ -340,8 +340,11 @@ export class RedisRunStore implements RunStore {
     if (ENDED.has(status)) throw new TunehiveError('TH_ERR_RUN_ENDED', `run ${runId} is ${status}: it takes no more params`, [{ field: 'params.id', reason: `the run is ${status}` }]);
     const ops: Op[] = Object.entries(checked).map(([k, v]) => [paramField(k), 'S', v, keys.runIndexParam(this.p, ref.experimentId, k)]);
     if (ops.length === 0) return;
+    // checkParams bounds one call; the run's total is bounded here, across calls.
+    ops.push(['p:', 'C', String(RUN_LIMITS.paramsPerRun), undefined]);
     const r = await this.write(ref.experimentId, docKey, runId, 'params', Date.now(), Date.now(), false, ops);
     if (r[0] === -1) throw runNotFound(runId);
+    if (r[0] === -3) throw invalid('params', `a run has at most ${RUN_LIMITS.paramsPerRun} params`);
     if (r[0] === 0) {
       const key = String(r[1]).slice(2);
       throw new TunehiveError('TH_ERR_RUN_PARAM_CHANGED', `param ${JSON.stringify(key)} of run ${runId} is ${JSON.stringify(r[2])}; it cannot be changed to ${JSON.stringify(r[3])} (params are set once; nothing of this call was applied)`,

@@ -26,7 +26,7 @@ async function mentions(redis: Redis, prefix: string, id: string): Promise<{ own
       const type = await redis.type(k);
       let text = k;
       if (type === 'hash') text += JSON.stringify(await redis.hgetall(k));
-      else if (type === 'zset') text += JSON.stringify(await redis.zrange(k, 0, -1));
+      else if (type === 'zset') text += JSON.stringify(await redis.zrange(k, '0', '-1'));
       else if (type === 'set') text += JSON.stringify(await redis.smembers(k));
       else if (type === 'list') text += JSON.stringify(await redis.lrange(k, 0, -1));
       else if (type === 'string') text += await redis.get(k);
