@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
-import { call, ensureProject } from '../helpers/auth.js';
+import { call, ensureProject, userToken } from '../helpers/auth.js';
 import { expectMlflowError, mlflow } from '../helpers/mlflow.js';
 import { RUN_LIMITS } from '../../shared/run-model.js';
 import { keys } from '../../shared/redis-keys.js';
@@ -84,5 +84,18 @@ describe('MLflow runs under a hostile client', () => {
       expect(r.text).toContain('TH_ERR_RUN_NOT_FOUND');
       expect((await call(base, 'GET', `/api/v1/runs/${id}`)).status).toBe(404);
     }
+  });
+
+  it('a viewer naming experiment 0 before it exists finds nothing and makes nothing (a write needs an editor)', async () => {
+    const base = stack.coordinator.httpUrl;
+    await ensureProject(base, 'viewers-only');
+    const viewer = mlflow(base, (await userToken(base, 'vic', { 'viewers-only': 'viewer' }, { tokenProject: 'viewers-only' })).token);
+    expectMlflowError(await viewer.get('experiments/get', { experiment_id: '0' }), 404, 'RESOURCE_DOES_NOT_EXIST');
+    expect((await stack.coordinator.runs.listExperiments(['viewers-only'], { offset: 0, limit: 10 })).experiments).toEqual([]);
+    // An editor's first use makes it, and the viewer then reads it.
+    const editor = mlflow(base, (await userToken(base, 'eve', { 'viewers-only': 'editor' }, { tokenProject: 'viewers-only' })).token);
+    const made = await editor.get('experiments/get', { experiment_id: '0' });
+    expect(made.status, made.text).toBe(200);
+    expect((await viewer.get('experiments/get', { experiment_id: '0' })).body.experiment.experiment_id).toBe(made.body.experiment.experiment_id);
   });
 });
