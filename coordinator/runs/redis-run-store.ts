@@ -395,6 +395,11 @@ export class RedisRunStore implements RunStore {
       throw invalid(where ? `provenance.${where}` : 'provenance', first?.message ?? 'does not match the provenance schema');
     }
     await this.redis.hset(this.provenanceKey(ref), String(provenance.attempt), JSON.stringify(provenance));
+    // A deletion between the check above and this write would leave the record without an owner.
+    if (!(await this.exists(ref))) {
+      await this.redis.unlink(this.provenanceKey(ref));
+      throw runNotFound(runId);
+    }
   }
 
   async provenanceOf(runId: string): Promise<Provenance[]> {
@@ -433,10 +438,11 @@ export class RedisRunStore implements RunStore {
     const docKey = this.docKey(ref);
     await this.onDeleting?.run(runId);
     const fields = (await this.redis.hkeys(docKey)).filter((f) => /^[ptm]:/.test(f));
-    const r = await this.studies.script('deleteRun-12', [...this.fixedKeys(e, docKey), ...fields.map((f) => indexKeyOf(this.p, e, f.slice(0, 2), f.slice(2)))], [runId, ...fields]);
-    const metricNames = fields.filter((f) => f.startsWith('m:')).map((f) => f.slice(2));
-    await this.studies.unlinkKeys(directRunKeys(this.p, e, suffixOf(runId), metricNames).slice(1));
-    return Number(r) === 1;
+    const r = (await this.studies.script('deleteRun-12', [...this.fixedKeys(e, docKey), ...fields.map((f) => indexKeyOf(this.p, e, f.slice(0, 2), f.slice(2)))], [runId, ...fields])) as Array<string | number>;
+    // The script's names, not only `fields`: a series first logged after the read above has no other owner.
+    const metricNames = new Set([...fields.filter((f) => f.startsWith('m:')).map((f) => f.slice(2)), ...r.slice(1).map(String)]);
+    await this.studies.unlinkKeys(directRunKeys(this.p, e, suffixOf(runId), [...metricNames]).slice(1));
+    return Number(r[0]) === 1;
   }
 
   search(q: RunSearch): Promise<{ runs: RunView[]; nextPageToken: string | null }> {
