@@ -12,7 +12,9 @@ import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { call, ensureProject } from '../helpers/auth.js';
 import { mlflow } from '../helpers/mlflow.js';
 import { RunTokens } from '../../coordinator/mlflow/run-tokens.js';
-import { TEST_ADMIN_TOKEN } from '../helpers/env.js';
+import http from 'node:http';
+import { TEST_ADMIN_TOKEN, waitFor } from '../helpers/env.js';
+import { keys } from '../../shared/redis-keys.js';
 
 const provenance = { attempt: 1, capturedAt: 1, code: { source: 'none' as const }, data: { source: 'none' as const, files: [], dvc: [] }, command: ['true'], env: {}, seed: 1 };
 
@@ -119,5 +121,34 @@ describe('deleting a study or an experiment leaves nothing of it', () => {
     expect(del.status, del.text).toBe(200);
     expect((await mentions(stack.coordinator.store.redis, stack.prefix, eid)).owned).toEqual([]);
     expect(await objects(stack, `runs/${eid}/`)).toEqual([]);
+  });
+
+  it('an upload still streaming when its run is deleted leaves no entry, byte count or object behind', async () => {
+    const m = mlflow(base);
+    const eid = (await m.post('experiments/create', { name: 'upload-while-deleted' })).body.experiment_id as string;
+    const rid = (await m.post('runs/create', { experiment_id: eid })).body.run.info.run_id as string;
+    const redis = stack.coordinator.store.redis;
+    const projectBytes = async () => Number((await redis.get(keys.projectArtifactBytes(stack.prefix, 'default'))) ?? 0);
+    const before = await projectBytes();
+    const u = new URL(base);
+    const size = 64 * 1024;
+    let answer: { status: number; text: string } | undefined;
+    const req = http.request({ host: u.hostname, port: u.port, method: 'PUT', path: `/api/v1/runs/${rid}/artifacts/slow.bin`, headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/octet-stream', 'content-length': size } }, (res) => {
+      let text = '';
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => { answer = { status: res.statusCode!, text }; });
+    });
+    req.on('error', () => undefined);
+    req.write(Buffer.alloc(size / 2, 1));
+    // The upload has its reservation (the server is streaming it) when the run goes.
+    await waitFor(async () => (await redis.zcard(keys.runArtifactPending(stack.prefix, eid, rid))) === 1 || undefined, 10_000, 'the upload to be reserved');
+    expect((await call(base, 'DELETE', `/api/v1/runs/${rid}`)).status).toBe(200);
+    req.end(Buffer.alloc(size / 2, 2));
+    await waitFor(() => answer, 10_000, 'the upload to be answered');
+    expect(answer!.status, answer!.text).toBe(404);
+    expect((await mentions(redis, stack.prefix, rid.slice(eid.length + 1))).owned).toEqual([]);
+    expect(await objects(stack, `runs/${eid}/${rid}`)).toEqual([]);
+    expect(await projectBytes()).toBe(before);
+    expect(Number((await redis.get(keys.experimentArtifactBytes(stack.prefix, eid))) ?? 0)).toBe(0);
   });
 });
