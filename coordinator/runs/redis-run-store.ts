@@ -124,14 +124,15 @@ export class RedisRunStore implements RunStore {
     if (!exp) throw experimentNotFound(id);
     checkTags(tags, 'tags');
     const specTags = exp.kind === 'study' ? ((await this.studies.getStudy(id))?.spec.tags ?? {}) : {};
-    const k = keys.experimentTags(this.p, id);
-    const pipe = this.redis.multi();
+    const args: string[] = [];
     for (const [key, v] of Object.entries(tags)) {
-      if (v !== null) pipe.hset(k, key, v);
-      else if (Object.hasOwn(specTags, key)) pipe.hset(k, key, TOMBSTONE);
-      else pipe.hdel(k, key);
+      if (v !== null) args.push(key, 'S', v);
+      else args.push(key, Object.hasOwn(specTags, key) ? 'T' : 'D', '');
     }
-    await pipe.exec();
+    if (args.length === 0) return;
+    // checkTags bounds one call; the experiment's total is bounded in the script, across calls.
+    const r = await this.studies.script('setExperimentTags-1', [keys.experimentTags(this.p, id)], [RUN_LIMITS.tagsPerRun, TOMBSTONE, ...args]);
+    if (Number(r) !== 1) throw invalid('tags', `an experiment has at most ${RUN_LIMITS.tagsPerRun} tags`);
   }
 
   async updateExperiment(id: string, patch: { name?: string; description?: string }): Promise<ExperimentRecord> {

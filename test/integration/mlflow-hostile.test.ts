@@ -98,4 +98,17 @@ describe('MLflow runs under a hostile client', () => {
     expect(made.status, made.text).toBe(200);
     expect((await viewer.get('experiments/get', { experiment_id: '0' })).body.experiment.experiment_id).toBe(made.body.experiment.experiment_id);
   });
+
+  it(`holds an experiment to ${RUN_LIMITS.tagsPerRun} tags across many set-experiment-tag calls`, async () => {
+    const e = (await m.post('experiments/create', { name: 'tag-cap' })).body.experiment_id;
+    const have = (await m.get('experiments/get', { experiment_id: e })).body.experiment.tags.length;
+    const replies = await Promise.all(Array.from({ length: RUN_LIMITS.tagsPerRun + 20 }, (_, i) => m.post('experiments/set-experiment-tag', { experiment_id: e, key: `k${i}`, value: 'v' })));
+    expect(replies.filter((r) => r.status === 200).length).toBe(RUN_LIMITS.tagsPerRun);
+    for (const r of replies) if (r.status !== 200) expectMlflowError(r, 400, 'INVALID_PARAMETER_VALUE');
+    // Changing or deleting one is still fine at the cap, and frees room.
+    expect((await m.post('experiments/set-experiment-tag', { experiment_id: e, key: 'k0', value: 'w' })).status).toBe(200);
+    expect((await m.post('experiments/delete-experiment-tag', { experiment_id: e, key: 'k0' })).status).toBe(200);
+    expect((await m.post('experiments/set-experiment-tag', { experiment_id: e, key: 'fresh', value: 'v' })).status).toBe(200);
+    expect((await m.get('experiments/get', { experiment_id: e })).body.experiment.tags.length).toBe(have + RUN_LIMITS.tagsPerRun);
+  });
 });
