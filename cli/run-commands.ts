@@ -6,6 +6,7 @@
  * coordinator uses, and printed with a caret under the position. What the server refuses (4xx)
  * and usage mistakes exit 2; an unreachable server exits 1 like the other commands.
  */
+import { csvCell } from '../coordinator/runs/run-export.js';
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseFilter, parseOrderBy, splitOrderBy } from '../shared/run-filter/parse-filter.js';
@@ -216,7 +217,8 @@ export function runTable(runs: any[], named: Key[]): string {
 /** RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled. */
 export function csvField(v: unknown): string {
   if (v === null || v === undefined) return '';
-  const s = safeText(v, { multiline: true });
+  // A formula cell is neutralised as the server's export does (run-export.ts csvCell).
+  const s = csvCell(safeText(v, { multiline: true }));
   return /[",\n\r]|^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

@@ -4,7 +4,7 @@ import { pino, type DestinationStream, type Logger } from 'pino';
  * Fields that hold a secret wherever they appear (one level of nesting: pino's redaction paths
  * have no deep wildcard). Values are replaced, the keys stay so a reader sees what was there.
  */
-const SECRET_FIELDS = ['token', 'password', 'secret', 'authorization', 'cookie', 'env', 'redisUrl', 'joinToken', 'adminToken', 'workerToken', 'attemptSecret', 'credential'];
+const SECRET_FIELDS = ['token', 'password', 'secret', 'authorization', 'cookie', 'env', 'redisUrl', 'joinToken', 'adminToken', 'workerToken', 'attemptSecret', 'credential', 'mlflowTrackingToken'];
 /**
  * Whether a variable or field name names a secret: the one definition the log redaction and
  * the recorded environment of a run (worker/provenance) share. Matched case-insensitively as
@@ -25,7 +25,8 @@ const CENSOR = '[redacted]';
 // A URL's password (redis://user:PASSWORD@host), a Tunehive token's secret part
 // (thk_<id>_SECRET: the id stays, it is public), and a bearer/basic credential in a string.
 const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]+@/gi;
-const TOKEN_SECRET = /\b(th[kjw]_[0-9a-f]{16}_)[A-Za-z0-9_-]+/g;
+// thr_ is a trial's MLflow run token (coordinator/mlflow/run-tokens.ts): its program may print it.
+const TOKEN_SECRET = /\b(th[kjwr]_[0-9a-f]{16}_)[A-Za-z0-9_-]+/g;
 const AUTH_VALUE = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g;
 
 /** A string with any credential it quotes replaced (error messages can quote URLs and headers). */

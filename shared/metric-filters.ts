@@ -4,9 +4,10 @@
  * further refused where matching could take time out of proportion to a line: nested or
  * alternated repetition (`(a+)+`, `(a|ab)*`), back-references and look-arounds. Go's RE2, which
  * Katib uses, has no back-references or look-arounds either, so a filter Katib accepts is
- * refused here only for nested repetition. What is left is at worst quadratic in the line, and
- * the worker applies filters to lines of at most MAX_FILTER_LINE_CHARS characters.
+ * refused here only for nested repetition. Filters run on V8's linear-time engine where Node has
+ * it (compileFilter), and the worker applies them to lines of at most MAX_FILTER_LINE_CHARS.
  */
+import v8 from 'node:v8';
 
 /** Katib's default filter (pkg/metricscollector/v1beta1/common/const.go). */
 export const KATIB_DEFAULT_FILTER = '([\\w|-]+)\\s*=\\s*([+-]?\\d*(\\.\\d+)?([Ee][+-]?\\d+)?)';
@@ -21,7 +22,7 @@ export function filterProblem(pattern: string): string | undefined {
   const shape = scan(pattern);
   if (typeof shape === 'string') return shape;
   try {
-    new RegExp(toJsSource(pattern), 'g');
+    compileFilter(pattern);
   } catch (err) {
     return `is not a valid regular expression: ${(err as Error).message}`;
   }
@@ -35,9 +36,31 @@ export function toJsSource(pattern: string): string {
   return pattern.replace(/\(\?P</g, '(?<');
 }
 
+/**
+ * V8's linear-time RegExp engine (the `l` flag), which never backtracks: the scan below refuses
+ * nested repetition, but adjacent repetition is polynomial with the number of quantifiers
+ * (`(\w+)=(a*a*a*a*b)` took 1.7 s on a 400-character line, hours on 4 KiB), and filters come
+ * from any project's study while workers are shared. Filters have no back-references or
+ * look-arounds (refused below; RE2, Katib's engine, has none), which is what the engine lacks.
+ * The flag is enabled at run time once; where this Node has no such engine, the backtracking
+ * one is used, guarded by the scan and the line length alone.
+ */
+let linear: string | undefined;
+function linearFlag(): string {
+  if (linear !== undefined) return linear;
+  try {
+    v8.setFlagsFromString('--enable-experimental-regexp-engine');
+    new RegExp('a', 'l');
+    linear = 'l';
+  } catch {
+    linear = '';
+  }
+  return linear;
+}
+
 /** Compiles a filter that passed `filterProblem`. */
 export function compileFilter(pattern: string): RegExp {
-  return new RegExp(toJsSource(pattern), 'g');
+  return new RegExp(toJsSource(pattern), `g${linearFlag()}`);
 }
 
 /** One linear pass over the pattern: capture groups, and repetition that can backtrack exponentially. */

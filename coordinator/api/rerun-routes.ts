@@ -6,6 +6,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { TunehiveError } from '../../shared/errors.js';
 import { ProvenanceSchema, RUN_LIMITS } from '../../shared/run-model.js';
 import { trialId } from '../../shared/redis-keys.js';
 import type { RunStore } from '../runs/run-store-contract.js';
@@ -38,7 +39,13 @@ export const rerunRoutes: FastifyPluginAsync<RerunRouteOptions> = async (plain, 
   app.get('/runs/:id/provenance', {
     schema: { summary: 'Every attempt\'s provenance of a run (code, data, image, command, environment, seed), oldest first', params: RunIdParams, response: { 200: ProvenanceListSchema, ...errorResponses } },
     config: { auth: { run: 'viewer' } },
-  }, async (req) => ({ runId: req.params.id, provenance: await runs.provenanceOf(req.params.id) }));
+  }, async (req) => {
+    // The auth hook found the experiment, not the run: an unknown run of it is a 404, not an empty list.
+    if (!(await runs.getRun(req.params.id))) {
+      throw new TunehiveError('TH_ERR_RUN_NOT_FOUND', `no run with id ${JSON.stringify(req.params.id)}`, [{ field: 'params.id', reason: 'no such run' }]);
+    }
+    return { runId: req.params.id, provenance: await runs.provenanceOf(req.params.id) };
+  });
 
   app.post('/runs/:id/rerun', {
     schema: {

@@ -7,6 +7,7 @@
 import type { Readable } from 'node:stream';
 import { artifactPathProblem, contentTypeOf } from '../../shared/artifact-path.js';
 import { TunehiveError } from '../../shared/errors.js';
+import { keys } from '../../shared/redis-keys.js';
 import { parseRunId, type RunRef } from '../../shared/run-model.js';
 import { DEFAULT_TRIAL_LIMITS } from '../../shared/study-spec.js';
 import { DEFAULT_PROJECT } from '../../shared/trial-job.js';
@@ -81,7 +82,27 @@ export class ArtifactService {
     const stored = await this.deps.store.put(artifactKey(r.space, checkArtifactPath(path)), body, expect);
     const entry: ArtifactEntry = { path, size: stored.size, sha256: stored.sha256, contentType: contentTypeOf(path), time: now() };
     await this.index.commit(r, entry);
+    await this.undoIfRunGone(r.space);
     return entry;
+  }
+
+  /**
+   * A run deleted while its upload streamed (its deletion already ran) would keep the entry,
+   * the object and the bytes charged to its experiment and project, with no owner left to
+   * delete them: the upload takes them back itself and answers that the run is gone.
+   */
+  private async undoIfRunGone(space: RunSpace): Promise<void> {
+    try {
+      await this.run(space.runId);
+      return;
+    } catch (err) {
+      if (!(err instanceof TunehiveError && err.code === 'TH_ERR_RUN_NOT_FOUND')) throw err;
+      await this.index.remove(space, '');
+      await this.deps.store.deletePrefix(artifactKey(space));
+      const experimentGone = !(await this.deps.studies.studyProject(space.experimentId)) && !(await this.deps.experimentProject?.(space.experimentId));
+      await this.deps.studies.unlinkKeys([...this.index.keysOf(space), ...(experimentGone ? [keys.experimentArtifactBytes(this.deps.studies.prefix, space.experimentId)] : [])]);
+      throw err;
+    }
   }
 
   end(r: Reservation): Promise<void> {

@@ -17,11 +17,14 @@ export function registerDefaultExperiment(scope: FastifyInstance, d: MlflowDeps)
     const p = req.principal;
     if (!p || p.runId !== undefined) return undefined;
     const project = p.project !== '*' ? p.project : DEFAULT_PROJECT;
-    if ((await d.access.roleIn(p, project)) === undefined) return undefined;
+    const role = await d.access.roleIn(p, project);
+    if (role === undefined) return undefined;
     const find = async () => (await d.runs.listExperiments([project], { offset: 0, limit: 10_000, nameContains: DEFAULT_EXPERIMENT_NAME })).experiments
       .find((e) => e.name === DEFAULT_EXPERIMENT_NAME && e.kind === 'plain')?.id;
     const have = await find();
     if (have) return have;
+    // Making it is a write: a viewer's read of experiment 0 before anyone made it finds nothing.
+    if (role === 'viewer') return undefined;
     try {
       return (await d.runs.createExperiment({ project, name: DEFAULT_EXPERIMENT_NAME, createdBy: p.owner })).id;
     } catch (err) {

@@ -9,6 +9,9 @@ import { ProvenanceSchema, RUN_LIMITS, type Provenance } from '../../shared/run-
 import { TAG_KEY } from '../../shared/study-spec.js';
 import { UnrecoverableError } from '../../shared/wire-limits.js';
 
+/** The tag namespace a program may not write (the worker ignores such lines; the coordinator refuses them). */
+export const PROGRAM_TAG_RESERVED = 'tunehive.';
+
 export const PER_ATTEMPT = { provenance: 16, tags: 1000 } as const;
 /** Bytes of one provenance report's JSON (1,000 env values of 8 KiB fit, a runaway does not). */
 export const MAX_PROVENANCE_BYTES = 4 * 1024 * 1024;
@@ -39,6 +42,8 @@ export function checkTagReport(tags: Record<string, string>, sentBefore: number)
   if (entries.length > RUN_LIMITS.tagsPerRun) throw tooLarge('tags', `more than ${RUN_LIMITS.tagsPerRun} tags in one report`);
   for (const [k, v] of entries) {
     if (k.length > RUN_LIMITS.tagKeyLength || !TAG_KEY.test(k)) throw invalid(`tags.${k.slice(0, 60)}`, 'is not a tag key (1 to 250 letters, digits, _ . - / and spaces)');
+    // Tunehive's own tags (the MLflow lifecycle stage, rerun references) would let a program hide its run or forge its history.
+    if (k.startsWith(PROGRAM_TAG_RESERVED)) throw invalid(`tags.${k.slice(0, 60)}`, `is reserved (keys starting with "${PROGRAM_TAG_RESERVED}" are Tunehive's)`);
     if (typeof v !== 'string' || v.length > RUN_LIMITS.tagValueLength) throw invalid(`tags.${k}`, `must be a string of at most ${RUN_LIMITS.tagValueLength} characters`);
   }
   return Object.fromEntries(entries);

@@ -29,7 +29,7 @@ const ENDED: ReadonlySet<string> = new Set(['FINISHED', 'FAILED', 'KILLED']);
 /** A study's spec tag deleted through the API: hidden, where a missing override would show the spec's value again. */
 const TOMBSTONE = '\u0000';
 
-type Op = [field: string, op: 'S' | 'D' | 'I' | 'R' | 'N', value: string, indexKey: string | undefined];
+type Op = [field: string, op: 'S' | 'D' | 'I' | 'R' | 'N' | 'C', value: string, indexKey: string | undefined];
 
 const invalid = (field: string, reason: string) => new TunehiveError('TH_ERR_REQUEST_INVALID', `${field}: ${reason}`, [{ field, reason }]);
 const runNotFound = (id: string) => new TunehiveError('TH_ERR_RUN_NOT_FOUND', `no run with id ${JSON.stringify(id)}`, [{ field: 'params.id', reason: `no run with id ${JSON.stringify(id)}` }]);
@@ -124,14 +124,15 @@ export class RedisRunStore implements RunStore {
     if (!exp) throw experimentNotFound(id);
     checkTags(tags, 'tags');
     const specTags = exp.kind === 'study' ? ((await this.studies.getStudy(id))?.spec.tags ?? {}) : {};
-    const k = keys.experimentTags(this.p, id);
-    const pipe = this.redis.multi();
+    const args: string[] = [];
     for (const [key, v] of Object.entries(tags)) {
-      if (v !== null) pipe.hset(k, key, v);
-      else if (Object.hasOwn(specTags, key)) pipe.hset(k, key, TOMBSTONE);
-      else pipe.hdel(k, key);
+      if (v !== null) args.push(key, 'S', v);
+      else args.push(key, Object.hasOwn(specTags, key) ? 'T' : 'D', '');
     }
-    await pipe.exec();
+    if (args.length === 0) return;
+    // checkTags bounds one call; the experiment's total is bounded in the script, across calls.
+    const r = await this.studies.script('setExperimentTags-1', [keys.experimentTags(this.p, id)], [RUN_LIMITS.tagsPerRun, TOMBSTONE, ...args]);
+    if (Number(r) !== 1) throw invalid('tags', `an experiment has at most ${RUN_LIMITS.tagsPerRun} tags`);
   }
 
   async updateExperiment(id: string, patch: { name?: string; description?: string }): Promise<ExperimentRecord> {
@@ -320,12 +321,12 @@ export class RedisRunStore implements RunStore {
     checkTags(tags, 'tags');
     if (ref.kind === 'trial') await this.ensureTrialDoc(ref);
     const docKey = this.docKey(ref);
-    const have = (await this.redis.hkeys(docKey)).filter((f) => f.startsWith('t:')).length;
-    const adding = Object.entries(tags).filter(([, v]) => v !== null).length;
-    if (have + adding > RUN_LIMITS.tagsPerRun) throw invalid('tags', `a run has at most ${RUN_LIMITS.tagsPerRun} tags`);
     const ops: Op[] = Object.entries(tags).map(([k, v]) => [tagField(k), v === null ? 'D' : 'S', v ?? '', keys.runIndexTag(this.p, ref.experimentId, k)]);
     if (ops.length === 0) return;
+    // The cap is counted by the script: a count read here first let concurrent calls each pass it.
+    ops.push(['t:', 'C', String(RUN_LIMITS.tagsPerRun), undefined]);
     const r = await this.write(ref.experimentId, docKey, runId, 'update', now, now, false, ops);
+    if (r[0] === -3) throw invalid('tags', `a run has at most ${RUN_LIMITS.tagsPerRun} tags`);
     if (r[0] !== 1) throw runNotFound(runId);
   }
 
@@ -340,8 +341,11 @@ export class RedisRunStore implements RunStore {
     if (ENDED.has(status)) throw new TunehiveError('TH_ERR_RUN_ENDED', `run ${runId} is ${status}: it takes no more params`, [{ field: 'params.id', reason: `the run is ${status}` }]);
     const ops: Op[] = Object.entries(checked).map(([k, v]) => [paramField(k), 'S', v, keys.runIndexParam(this.p, ref.experimentId, k)]);
     if (ops.length === 0) return;
+    // checkParams bounds one call; the run's total is bounded here, across calls.
+    ops.push(['p:', 'C', String(RUN_LIMITS.paramsPerRun), undefined]);
     const r = await this.write(ref.experimentId, docKey, runId, 'params', Date.now(), Date.now(), false, ops);
     if (r[0] === -1) throw runNotFound(runId);
+    if (r[0] === -3) throw invalid('params', `a run has at most ${RUN_LIMITS.paramsPerRun} params`);
     if (r[0] === 0) {
       const key = String(r[1]).slice(2);
       throw new TunehiveError('TH_ERR_RUN_PARAM_CHANGED', `param ${JSON.stringify(key)} of run ${runId} is ${JSON.stringify(r[2])}; it cannot be changed to ${JSON.stringify(r[3])} (params are set once; nothing of this call was applied)`,
@@ -392,6 +396,11 @@ export class RedisRunStore implements RunStore {
       throw invalid(where ? `provenance.${where}` : 'provenance', first?.message ?? 'does not match the provenance schema');
     }
     await this.redis.hset(this.provenanceKey(ref), String(provenance.attempt), JSON.stringify(provenance));
+    // A deletion between the check above and this write would leave the record without an owner.
+    if (!(await this.exists(ref))) {
+      await this.redis.unlink(this.provenanceKey(ref));
+      throw runNotFound(runId);
+    }
   }
 
   async provenanceOf(runId: string): Promise<Provenance[]> {
@@ -430,10 +439,11 @@ export class RedisRunStore implements RunStore {
     const docKey = this.docKey(ref);
     await this.onDeleting?.run(runId);
     const fields = (await this.redis.hkeys(docKey)).filter((f) => /^[ptm]:/.test(f));
-    const r = await this.studies.script('deleteRun-12', [...this.fixedKeys(e, docKey), ...fields.map((f) => indexKeyOf(this.p, e, f.slice(0, 2), f.slice(2)))], [runId, ...fields]);
-    const metricNames = fields.filter((f) => f.startsWith('m:')).map((f) => f.slice(2));
-    await this.studies.unlinkKeys(directRunKeys(this.p, e, suffixOf(runId), metricNames).slice(1));
-    return Number(r) === 1;
+    const r = (await this.studies.script('deleteRun-12', [...this.fixedKeys(e, docKey), ...fields.map((f) => indexKeyOf(this.p, e, f.slice(0, 2), f.slice(2)))], [runId, ...fields])) as Array<string | number>;
+    // The script's names, not only `fields`: a series first logged after the read above has no other owner.
+    const metricNames = new Set([...fields.filter((f) => f.startsWith('m:')).map((f) => f.slice(2)), ...r.slice(1).map(String)]);
+    await this.studies.unlinkKeys(directRunKeys(this.p, e, suffixOf(runId), [...metricNames]).slice(1));
+    return Number(r[0]) === 1;
   }
 
   search(q: RunSearch): Promise<{ runs: RunView[]; nextPageToken: string | null }> {

@@ -32,7 +32,20 @@ export function runCells(r: RunView, cols: readonly Column[]): string[] {
   return cols.map((c) => c.cell(r));
 }
 
+const FORMULA_START = /^[=+\-@\t\r]/;
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * A cell a spreadsheet would run as a formula (`=HYPERLINK(...)`, `@SUM(...)`, `+cmd|...`),
+ * prefixed with an apostrophe (OWASP's CSV-injection rule): tags and params are written by
+ * trial programs and MLflow clients, the export is opened by the project's members. A number
+ * (-0.5, +1e3) is left as it is.
+ */
+export function csvCell(c: string): string {
+  return FORMULA_START.test(c) && !NUMBER.test(c) ? `'${c}` : c;
+}
+
 /** One CSV record: a field with a comma, quote, CR or LF is quoted, quotes doubled. */
 export function csvLine(cells: readonly string[]): string {
-  return `${cells.map((c) => (/[",\r\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c)).join(',')}\r\n`;
+  return `${cells.map(csvCell).map((c) => (/[",\r\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c)).join(',')}\r\n`;
 }

@@ -81,7 +81,7 @@ const SCRIPTS = ['createTrial-3', 'startAttempt-3', 'appendMetrics-3', 'finishTr
   'acquireLease-1', 'releaseLease-1', 'recordDecision-1', 'resumeTrial-7', 'indexReports-4', 'recordPause-3', 'heartbeat-2',
   'reserveArtifacts-3', 'commitArtifact-4', 'deleteArtifacts-3', 'reserveProjectArtifacts-2', 'commitProjectArtifact-2',
   // Runs and experiments (coordinator/runs/redis-run-store.ts calls them through `script`).
-  'writeRun-12', 'deleteRun-12', 'createExperiment-2', 'searchRuns-3',
+  'writeRun-12', 'deleteRun-12', 'createExperiment-2', 'searchRuns-3', 'setExperimentTags-1',
   // Model registry (coordinator/registry/redis-model-registry.ts).
   'registryCreateModel-2', 'registryPatchModel-1', 'registryRename-2', 'registryDeleteModel-5', 'registryCreateVersion-3',
   'registryPatchVersion-2', 'registryTransition-3', 'registrySetAlias-4', 'registryDeleteAlias-3', 'registryDeleteVersion-4'] as const;

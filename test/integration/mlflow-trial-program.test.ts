@@ -91,6 +91,9 @@ describe('a trial program logging through MLflow', () => {
     const told = await call(base(), 'POST', `/api/v1/studies/${studyId}/trials/${trial.number}/tell`, { body: { value: 0.5 } });
     expect(told.status, told.text).toBeLessThan(300);
     expectMlflowError(await mlflow(base(), current.token).post('runs/set-tag', { run_id: trial.id, key: 'late', value: 'x' }), 403, 'PERMISSION_DENIED');
+    // Reads too, the experiment's included: an ended attempt's program learns nothing more.
+    expectMlflowError(await mlflow(base(), current.token).get('experiments/get', { experiment_id: studyId }), 403, 'PERMISSION_DENIED');
+    expectMlflowError(await mlflow(base(), current.token).get('experiments/get-by-name', { experiment_name: 'token-life' }), 403, 'PERMISSION_DENIED');
     // Revoked: unknown to the coordinator (within the verifier's cache time on other replicas).
     expect(await tokens.revoke(current.id)).toBe(true);
     await waitFor(async () => (await mlflow(base(), current.token).get('runs/get', { run_id: trial.id })).status === 401 || undefined, 10_000, 'the revoked token to be refused');

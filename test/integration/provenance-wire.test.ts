@@ -87,6 +87,7 @@ describe('provenance and tag reports at the coordinator edge', () => {
     ['a provenance outside the schema (a negative seed)', { provenance: { attempt: 1, provenanceJson: JSON.stringify(record({ seed: -1 })) } }, grpcStatus.INVALID_ARGUMENT, /provenance\.seed/],
     ['a provenance naming another attempt', { provenance: { attempt: 1, provenanceJson: JSON.stringify(record({ attempt: 7 })) } }, grpcStatus.INVALID_ARGUMENT, /provenance\.attempt: is 7, but this stream is attempt 1/],
     ['a tag with a bad key', { tags: { attempt: 1, tags: { 'b\u0000d': 'x' } } }, grpcStatus.INVALID_ARGUMENT, /is not a tag key/],
+    ['a tag in Tunehive\'s namespace (the MLflow lifecycle stage: a program hiding its run)', { tags: { attempt: 1, tags: { 'tunehive.lifecycle_stage': 'deleted' } } }, grpcStatus.INVALID_ARGUMENT, /tags\.tunehive\.lifecycle_stage: is reserved/],
     ['a tag value past RUN_LIMITS', { tags: { attempt: 1, tags: { k: 'v'.repeat(5001) } } }, grpcStatus.INVALID_ARGUMENT, /at most 5000 characters/],
   ];
   for (const [what, msg, code, reason] of refusals) {

@@ -49,6 +49,9 @@ describe('AttemptProvenance', () => {
     ap.control({ tag: { key: 'a', value: '1' } });
     ap.control({ tag: { key: 'a', value: '2' } });
     expect(tags).toEqual([{ a: '1' }, { a: '2' }]);
+    // Tunehive's namespace is not the program's (the coordinator would fail the trial for it).
+    ap.control({ tag: { key: 'tunehive.lifecycle_stage', value: 'deleted' } });
+    expect(tags).toEqual([{ a: '1' }, { a: '2' }]);
     for (let i = 0; i < 300; i++) ap.control({ tag: { key: `k${i}`, value: 'v' } });
     // 200 distinct keys per run: 'a' and 199 more.
     expect(new Set(tags.flatMap((t) => Object.keys(t))).size).toBe(200);

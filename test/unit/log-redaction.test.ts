@@ -30,6 +30,16 @@ describe('log redaction', () => {
     expect(lines).toHaveLength(3);
   });
 
+  it("redacts a trial's MLflow run token (thr_) like the others: in strings, its field and a recorded environment", async () => {
+    const run = 'thr_0123456789abcdef_RuNsEcReTRuNsEcReTRuNsEcReTRuNsEcReT1234567';
+    const { lines, log } = capture();
+    log.info({ startReply: { mlflowTrackingToken: run }, mlflowTrackingToken: run }, `program said: export MLFLOW_TRACKING_TOKEN=${run}`);
+    expect(lines.join('')).not.toContain('RuNsEcReT');
+    expect(scrubSecrets(`token ${run}`)).toBe('token thr_0123456789abcdef_[redacted]');
+    const { recordedEnvironment } = await import('../../worker/provenance/recorded-env.js');
+    expect(JSON.stringify(recordedEnvironment({ MLFLOW_TRACKING_TOKEN: run, NOTE: `see ${run}` }))).not.toContain('RuNsEcReT');
+  });
+
   it('leaves ordinary strings alone', () => {
     expect(scrubSecrets('trial th1234.5 finished: http://127.0.0.1:8080/api')).toBe('trial th1234.5 finished: http://127.0.0.1:8080/api');
   });

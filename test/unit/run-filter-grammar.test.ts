@@ -5,7 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Filter } from '../../shared/run-filter/ast.js';
-import { compareRuns, compareStrings, DEFAULT_ORDER_BY, matches } from '../../shared/run-filter/evaluate.js';
+import { compareRuns, compareStrings, DEFAULT_ORDER_BY, likeRegExp, matches } from '../../shared/run-filter/evaluate.js';
+import { likeReference, randomLikeCase } from '../helpers/like-reference.js';
+import { createRng } from '../../shared/rng.js';
 import { FILTER_LIMITS, parseFilter, parseOrderBy, splitOrderBy } from '../../shared/run-filter/parse-filter.js';
 import type { RunStatus, RunView } from '../../shared/run-model.js';
 
@@ -346,4 +348,24 @@ describe('order by', () => {
       expect([none, nan, one].sort((x, y) => compareRuns(x, y, [{ key: { kind: 'metric', name: 'm' }, direction: dir }])).map((r) => r.id)).toEqual(['expd.2', 'expd.1', 'expd.3']);
     }
   });
+});
+
+describe('LIKE', () => {
+  it('agrees with a dynamic-programming reference on 5,000 random patterns and values', () => {
+    const rng = createRng(7);
+    for (let i = 0; i < 5000; i++) {
+      const { pattern, value } = randomLikeCase(() => rng.next());
+      expect(likeRegExp(pattern, false).test(value), `${JSON.stringify(pattern)} on ${JSON.stringify(value)}`).toBe(likeReference(pattern, value));
+    }
+  });
+
+  it('answers at once for many % on a long value it does not match (one backtracking RegExp took hours)', () => {
+    const value = 'a'.repeat(5000);
+    for (const stars of [3, 6, 500]) {
+      const pattern = `${'%a'.repeat(stars)}%b`;
+      expect(likeRegExp(pattern, false).test(value)).toBe(false);
+      expect(likeRegExp(pattern, true).test(`${value}B`)).toBe(true);
+      expect(matches(run('e.1', { status: 'RUNNING', start: 1, end: null, tags: { t: value } }), { type: 'clause', clause: { key: { kind: 'tag', name: 't' }, op: 'LIKE', value: pattern, at: 0 } })).toBe(false);
+    }
+  }, 10_000);
 });

@@ -84,6 +84,8 @@ export class AttemptProvenance {
       return this.send();
     }
     const { key, value } = c.tag;
+    // coordinator/runs/provenance-report.ts refuses (and fails the trial for) Tunehive's own namespace.
+    if (key.startsWith('tunehive.')) return this.warnOnce(`tag ${key.slice(0, 60)} is reserved (keys starting with "tunehive." are Tunehive's)`, 'program tag ignored');
     if (this.tagValues.get(key) === value) return;
     if (!this.tagValues.has(key) && this.tagValues.size >= RUN_LIMITS.tagsPerRun) return this.warnOnce(`more than ${RUN_LIMITS.tagsPerRun} tags`, 'program tag ignored');
     if (this.tagSends >= MAX_SENDS.tags) return this.warnOnce(`more than ${MAX_SENDS.tags} tag lines`, 'program tag ignored');

@@ -55,32 +55,56 @@ local function docKey(id)
   return plan.tp .. rest .. plan.ts
 end
 
--- SQL LIKE -> an anchored Lua pattern: % any run, _ one (UTF-8) character, \ makes the next
--- character literal, everything else literal.
+-- SQL LIKE: % any run, _ one (UTF-8) character, \ makes the next character literal,
+-- everything else literal. Matched without backtracking across a %: one anchored pattern
+-- (`^.-a.-a.-b$`) costs O(n^k) on a value it does not match, k the number of %s, with Redis
+-- blocked for everyone meanwhile. The pattern is cut at its %s into fixed-length segments
+-- (literals and _): the first must match at the start, the last at the end, and each middle
+-- one is taken at its leftmost place after the previous (optimal, their lengths being fixed).
 local ONE_CHAR = '[%z\1-\127\194-\244][\128-\191]*'
-local patterns = {}
-local function likePattern(s)
-  local p = patterns[s]
-  if p then return p end
-  local out = {'^'}
+local SPECIAL = '[%^%$%(%)%.%[%]%*%+%-%?%%]'
+local segmentsOf = {}
+local function likeSegments(s)
+  local segs = segmentsOf[s]
+  if segs then return segs end
+  segs = {}
+  local cur = {}
   local i, n = 1, #s
   while i <= n do
     local ch = string.sub(s, i, i)
     if ch == '\\' and i < n then
       i = i + 1
       ch = string.sub(s, i, i)
-      if string.find(ch, '[%^%$%(%)%.%[%]%*%+%-%?%%]') then out[#out + 1] = '%' .. ch
-      elseif ch == '\0' then out[#out + 1] = '%z' else out[#out + 1] = ch end
-    elseif ch == '%' then out[#out + 1] = '.-'
-    elseif ch == '_' then out[#out + 1] = ONE_CHAR
-    elseif string.find(ch, '[%^%$%(%)%.%[%]%*%+%-%?%%]') then out[#out + 1] = '%' .. ch
-    else out[#out + 1] = ch end
+      if string.find(ch, SPECIAL) then cur[#cur + 1] = '%' .. ch
+      elseif ch == '\0' then cur[#cur + 1] = '%z' else cur[#cur + 1] = ch end
+    elseif ch == '%' then
+      segs[#segs + 1] = table.concat(cur)
+      cur = {}
+    elseif ch == '_' then cur[#cur + 1] = ONE_CHAR
+    elseif string.find(ch, SPECIAL) then cur[#cur + 1] = '%' .. ch
+    else cur[#cur + 1] = ch end
     i = i + 1
   end
-  out[#out + 1] = '$'
-  p = table.concat(out)
-  patterns[s] = p
-  return p
+  segs[#segs + 1] = table.concat(cur)
+  segmentsOf[s] = segs
+  return segs
+end
+
+local function like(x, s)
+  local segs = likeSegments(s)
+  local n = #segs
+  if n == 1 then return string.find(x, '^' .. segs[1] .. '$') ~= nil end
+  local _, e = string.find(x, '^' .. segs[1])
+  if not e then return false end
+  local at = e + 1
+  for k = 2, n - 1 do
+    if segs[k] ~= '' then
+      local _, e2 = string.find(x, segs[k], at)
+      if not e2 then return false end
+      at = e2 + 1
+    end
+  end
+  return string.find(x, segs[n] .. '$', at) ~= nil
 end
 
 local function clause(c, vals, id)
@@ -110,8 +134,8 @@ local function clause(c, vals, id)
     for _, v in ipairs(c.vs) do if x == v then found = true break end end
     if op == 'IN' then return found else return not found end
   end
-  if op == 'LIKE' then return string.find(x, likePattern(c.v)) ~= nil end
-  if op == 'ILIKE' then return string.find(string.lower(x), likePattern(string.lower(c.v))) ~= nil end
+  if op == 'LIKE' then return like(x, c.v) end
+  if op == 'ILIKE' then return like(string.lower(x), string.lower(c.v)) end
   local b = c.v
   if op == '=' then return x == b elseif op == '!=' then return x ~= b
   elseif op == '<' then return lt(x, b) elseif op == '<=' then return not lt(b, x)

@@ -17,10 +17,13 @@
     op S: set   D: delete   I: set only if the document is new (trial defaults)
     R: RPUSH the value onto the list at the index key position (a metric series)
     N: add the value to the counter field, refused ({-2}) past the cap in the index key position
+    C: a cap on a field family: the field is the family ('p:' or 't:'), the value its most
+       fields once the call is applied; refused ({-3, family, cap}) past it, nothing applied.
+       Counted here, not by the caller: two concurrent calls that each fit cannot both pass.
     field families: `p:`/`t:` lex index "<value>\0<run id>", `m:` score index, `a:start`/`a:end`
     score indexes, `a:status` the status sets, anything else: no index
   Returns {1} applied, {-1} exists (create) or missing (update, params, metrics), {-2} over a cap,
-  {0, field, old, new} a param already set to another value (nothing applied).
+  {-3, family, cap} over a family cap, {0, field, old, new} a param already set to another value (nothing applied).
 ]]
 local id = ARGV[1]
 local mode = ARGV[2]
@@ -31,6 +34,25 @@ if mode == 'create' and exists then return {-1} end
 if (mode == 'update' or mode == 'params' or mode == 'metrics') and not exists then return {-1} end
 for i = 6, #ARGV, 4 do
   if ARGV[i + 1] == 'N' and tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0') + tonumber(ARGV[i + 2]) > tonumber(ARGV[i + 3]) then return {-2} end
+end
+
+for i = 6, #ARGV, 4 do
+  if ARGV[i + 1] == 'C' then
+    local fam, cap = ARGV[i], tonumber(ARGV[i + 2])
+    local n = 0
+    for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+      if string.sub(f, 1, 2) == fam then n = n + 1 end
+    end
+    for j = 6, #ARGV, 4 do
+      local f, op = ARGV[j], ARGV[j + 1]
+      if string.sub(f, 1, 2) == fam and op ~= 'C' then
+        local has = redis.call('HEXISTS', KEYS[1], f) == 1
+        if (op == 'S' or (op == 'I' and fresh)) and not has then n = n + 1 end
+        if op == 'D' and has then n = n - 1 end
+      end
+    end
+    if n > cap then return {-3, fam, cap} end
+  end
 end
 
 if mode == 'params' then
@@ -45,7 +67,9 @@ end
 local STATUS = {RUNNING = 6, SCHEDULED = 7, FINISHED = 8, FAILED = 9, KILLED = 10}
 for i = 6, #ARGV, 4 do
   local field, op, value, ki = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
-  if op == 'R' then
+  if op == 'C' then
+    -- checked above
+  elseif op == 'R' then
     redis.call('RPUSH', KEYS[ki], value)
   elseif op == 'N' then
     redis.call('HINCRBY', KEYS[1], field, value)
