@@ -26,6 +26,9 @@ import type { TrialCommands } from '../runner/trial-commands.js';
 import { createReportHandler } from '../stopping/decider.js';
 import type { RunStore } from '../runs/run-store-contract.js';
 import { checkProvenanceReport, checkTagReport } from '../runs/provenance-report.js';
+import { rerunDifferences } from '../../shared/rerun-check.js';
+import { RERUN_DIFFERENCES_TAG } from '../runs/rerun.js';
+import { RUN_LIMITS } from '../../shared/run-model.js';
 import { trialSeed } from '../../shared/seed.js';
 import type { RunTokens } from '../mlflow/run-tokens.js';
 
@@ -319,6 +322,12 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
       if (msg.provenance) {
         const p = checkProvenanceReport(msg.provenance.provenanceJson, state.attempt, state.provenanceReports++);
         await deps.runs?.setProvenance(state.trialId, p);
+        // A forced rerun ran although code or data differ from the record: the run says what
+        // differs. Worked out here from what is stored, not taken from the worker's tags
+        // (`tunehive.` tags are refused from workers: a program could forge them).
+        const check = state.spec.rerun?.force ? rerunCheckOf(state.spec) : undefined;
+        const differences = check ? rerunDifferences(check, p.code, p.data) : [];
+        if (differences.length > 0) await deps.runs?.setTags(state.trialId, { [RERUN_DIFFERENCES_TAG]: differences.join('; ').slice(0, RUN_LIMITS.tagValueLength) });
         return;
       }
       if (msg.tags) {

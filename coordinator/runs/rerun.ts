@@ -16,6 +16,8 @@ import type { StudyStore } from '../store/study-store-contract.js';
 
 /** The tag a rerun's run carries (and its spec: the run view's `rerunOf` comes from there) and the original's reverse reference. */
 export const RERUN_OF_TAG = 'tunehive.rerunOf';
+/** On a forced rerun: what differed from the record (set by the coordinator from the stored provenance). */
+export const RERUN_DIFFERENCES_TAG = 'tunehive.rerun.differences';
 export const RERUNS_TAG = 'tunehive.reruns';
 
 const unsupported = (why: string) => new TunehiveError('TH_ERR_RERUN_UNSUPPORTED', why, [{ field: 'params.id', reason: why }]);

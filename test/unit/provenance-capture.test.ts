@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { captureCode, captureData } from '../../worker/provenance/capture.js';
 import { remoteWithoutCredentials } from '../../worker/provenance/remote-url.js';
 import { recordedEnvironment } from '../../worker/provenance/recorded-env.js';
-import { rerunDifferences } from '../../worker/provenance/rerun-check.js';
+import { rerunDifferences } from '../../shared/rerun-check.js';
 import { parseControlLine, parseMetricLine } from '../../worker/metrics/parse-line.js';
 import { trialSeed } from '../../shared/seed.js';
 import { ProvenanceSchema } from '../../shared/run-model.js';

@@ -9,7 +9,7 @@ import type { RerunCheckMsg } from '../../shared/proto.js';
 import { RUN_LIMITS, type Provenance } from '../../shared/run-model.js';
 import type { ControlLine } from '../metrics/parse-line.js';
 import { captureCode, captureData, staticParts, withProgramDataVersion, type CaptureInput } from './capture.js';
-import { rerunDifferences } from './rerun-check.js';
+import { rerunDifferences } from '../../shared/rerun-check.js';
 
 /** Per attempt, per kind (the coordinator refuses more: shared/wire-limits.ts PROVENANCE_LIMITS). */
 export const MAX_SENDS = { provenance: 16, tags: 1000 } as const;
@@ -140,10 +140,8 @@ export async function rerunRefusal(p: AttemptProvenance, check: RerunCheckMsg | 
   if (!check) return undefined;
   const differences = await p.differences(check);
   if (differences.length === 0) return undefined;
-  if (check.force) {
-    p.control({ tag: { key: 'tunehive.rerun.differences', value: differences.join('; ').slice(0, RUN_LIMITS.tagValueLength) } });
-    return undefined;
-  }
+  // Forced: the coordinator tags the run with the differences, from the provenance it stores.
+  if (check.force) return undefined;
   await p.settle();
   return `rerun of ${check.of} refused: ${differences.join('; ')}. Run \`tunehive rerun ${check.of} --force\` to run it anyway`;
 }

@@ -1,16 +1,19 @@
 /**
- * A rerun's check (issue 14): what the worker found against what the original run recorded,
- * before the program starts. Each difference is one line a user can act on, e.g.
+ * A rerun's check (issue 14): what the worker found against what the original run recorded —
+ * on the worker before the program starts (refusal), and on the coordinator from the provenance
+ * it stores (the `tunehive.rerun.differences` tag of a forced rerun, which no worker may set). Each difference is one line a user can act on, e.g.
  *   code: recorded commit 1a2b3c4d5e6f, working directory at 4d5e6f7a8b9c (dirty)
  * Nothing recorded is nothing to compare; a program-reported data version cannot be known
  * before the program runs, so it is compared by nobody here (the run records its new one).
  */
-import type { RerunCheckMsg } from '../../shared/proto.js';
-import type { Provenance } from '../../shared/run-model.js';
+import type { Provenance } from './run-model.js';
+
+/** What the original run recorded ('' : not recorded): the worker gets it as StartReply.rerun_check. */
+export interface RerunExpectation { of: string; commit: string; dirty: boolean; codeVersion: string; dataVersion: string; dataSource: string }
 
 const short = (c: string) => c.slice(0, 12);
 
-export function rerunDifferences(check: RerunCheckMsg, code: Provenance['code'], data: Provenance['data']): string[] {
+export function rerunDifferences(check: RerunExpectation, code: Provenance['code'], data: Provenance['data']): string[] {
   const out: string[] = [];
   if (check.commit) {
     const here = code.source === 'git' ? `working directory at ${short(code.commit ?? '')}${code.dirty ? ' (dirty)' : ''}` : code.workdir ? `working directory ${code.workdir} is not a git checkout` : 'no git checkout here';
