@@ -9,48 +9,20 @@ import { once } from 'node:events';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { resolveToken } from './credentials.js';
+import { commandClient, commandFlags, CommandUsageError, runCommand } from './command-kit.js';
 import { safeText, table } from './format.js';
-import { api, apiBase, ApiError, type ClientAuth } from './http-client.js';
+import { api, ApiError } from './http-client.js';
 
 export const ARTIFACT_COMMANDS = ['artifacts', 'download'] as const;
 
-class ArtifactUsageError extends Error {}
 const say = (m: string) => process.stderr.write(`${m}\n`);
-const CLIENT = { api: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' } } as const;
 
 export async function artifactCommand(command: string, args: string[]): Promise<number> {
-  try {
-    if (command === 'artifacts') return await listArtifacts(args);
-    if (command === 'download') return await download(args);
-    throw new ArtifactUsageError(`unknown command ${command}`);
-  } catch (err) {
-    if (err instanceof ArtifactUsageError) {
-      say(`tunehive: ${safeText(err.message, { multiline: true })}`);
-      return 2;
-    }
-    if (err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 401) {
-      say(`tunehive: ${safeText(err.message, { multiline: true })}`);
-      return 2;
-    }
-    throw err;
-  }
-}
-
-function flags<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, command: string) {
-  try {
-    return parseArgs({ args, options, allowPositionals: true as const, strict: true as const });
-  } catch (err) {
-    throw new ArtifactUsageError(`${(err as Error).message.split('\n')[0]}\nRun \`tunehive help\` for the options of \`tunehive ${command}\`.`);
-  }
-}
-
-function client(v: { api?: unknown; token?: unknown; 'token-file'?: unknown }): { base: string; auth: ClientAuth } {
-  const base = apiBase(typeof v.api === 'string' ? v.api : undefined);
-  const flag = typeof v.token === 'string' ? v.token : undefined;
-  const file = typeof v['token-file'] === 'string' ? v['token-file'] : undefined;
-  return { base, auth: resolveToken(base, { ...(flag ? { flag } : {}), ...(file ? { file } : {}) }) };
+  return runCommand(async () => {
+    if (command === 'artifacts') return listArtifacts(args);
+    if (command === 'download') return download(args);
+    throw new CommandUsageError(`unknown command ${command}`);
+  });
 }
 
 /** Each part of the path %-escaped, the slashes kept. */
@@ -65,12 +37,12 @@ export function humanBytes(n: number): string {
 }
 
 async function listArtifacts(args: string[]): Promise<number> {
-  const f = flags(args, { ...CLIENT, prefix: { type: 'string' }, output: { type: 'string' } }, 'artifacts');
+  const f = commandFlags(args, { prefix: { type: 'string' }, output: { type: 'string' } }, 'artifacts');
   const run = f.positionals[0];
-  if (!run || f.positionals.length > 1) throw new ArtifactUsageError('usage: tunehive artifacts RUN [--prefix P] [--output table|json]');
+  if (!run || f.positionals.length > 1) throw new CommandUsageError('usage: tunehive artifacts RUN [--prefix P] [--output table|json]');
   const output = f.values.output ?? 'table';
-  if (output !== 'table' && output !== 'json') throw new ArtifactUsageError(`--output must be table or json (got ${JSON.stringify(output)})`);
-  const { base, auth } = client(f.values);
+  if (output !== 'table' && output !== 'json') throw new CommandUsageError(`--output must be table or json (got ${JSON.stringify(output)})`);
+  const { base, auth } = commandClient(f.values);
   const q = f.values.prefix !== undefined ? `?prefix=${encodeURIComponent(f.values.prefix)}` : '';
   const r = await api<{ files: Array<{ path: string; size: number; sha256: string }> }>(base, 'GET', `/api/v1/runs/${encodeURIComponent(run)}/artifacts${q}`, undefined, auth);
   if (output === 'json') {
@@ -97,14 +69,14 @@ export function progressText(done: number, total: number, seconds: number): stri
 }
 
 async function download(args: string[]): Promise<number> {
-  const f = flags(args, { ...CLIENT, force: { type: 'boolean' }, quiet: { type: 'boolean' } }, 'download');
+  const f = commandFlags(args, { force: { type: 'boolean' }, quiet: { type: 'boolean' } }, 'download');
   const [run, artifact, destArg] = f.positionals;
-  if (!run || !artifact || f.positionals.length > 3) throw new ArtifactUsageError('usage: tunehive download RUN PATH [DEST] [--force] [--quiet]');
+  if (!run || !artifact || f.positionals.length > 3) throw new CommandUsageError('usage: tunehive download RUN PATH [DEST] [--force] [--quiet]');
   const name = artifact.slice(artifact.lastIndexOf('/') + 1);
   let dest = destArg ?? name;
   if (existsSync(dest) && statSync(dest).isDirectory()) dest = path.join(dest, name);
-  if (existsSync(dest) && !f.values.force) throw new ArtifactUsageError(`${dest} exists; pass --force to replace it`);
-  const { base, auth } = client(f.values);
+  if (existsSync(dest) && !f.values.force) throw new CommandUsageError(`${dest} exists; pass --force to replace it`);
+  const { base, auth } = commandClient(f.values);
   const url = `${base}/api/v1/runs/${encodeURIComponent(run)}/artifacts/${urlPath(artifact)}`;
   let res: Response;
   try {

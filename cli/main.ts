@@ -504,7 +504,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./artifact-commands.js')).artifactCommand(command, rest);
     case 'show':
     case 'rerun': {
-      const { CommandUsageError, showCommand } = await import('./show-commands.js');
+      const { CommandUsageError } = await import('./command-kit.js');
+      const { showCommand } = await import('./show-commands.js');
       const { rerunCommand } = await import('./rerun-commands.js');
       try {
         return command === 'show' ? await showCommand(rest) : await rerunCommand(rest);

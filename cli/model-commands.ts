@@ -11,17 +11,13 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { artifactPathProblem } from '../shared/artifact-path.js';
-import { resolveToken } from './credentials.js';
+import { commandClient, commandFlags, CommandUsageError, runCommand } from './command-kit.js';
 import { fmtValue, safeText, table } from './format.js';
-import { api, apiBase, ApiError, type ClientAuth } from './http-client.js';
-
-class ModelUsageError extends Error {}
+import { api, ApiError } from './http-client.js';
 
 const say = (m: string) => process.stderr.write(`${m}\n`);
 const out = (m: string) => process.stdout.write(`${m}\n`);
-const CLIENT = { api: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' } } as const;
 const STAGES = ['None', 'Staging', 'Production', 'Archived'];
 
 export const MODEL_HELP = `  tunehive models register RUN --name NAME [--path model] [--project P] [--description D]
@@ -35,7 +31,7 @@ export const MODEL_HELP = `  tunehive models register RUN --name NAME [--path mo
 
 export async function modelCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  try {
+  return runCommand(async () => {
     switch (sub) {
       case 'register': return await register(rest);
       case 'alias': return await alias(rest);
@@ -43,54 +39,25 @@ export async function modelCommand(args: string[]): Promise<number> {
       case 'list': return await list(rest);
       case 'show': return await show(rest);
       case 'download': return await download(rest);
-      default: throw new ModelUsageError(`${sub === undefined ? 'a subcommand is needed' : `unknown subcommand "${sub}"`}: tunehive models register|alias|stage|list|show|download\n${MODEL_HELP}`);
+      default: throw new CommandUsageError(`${sub === undefined ? 'a subcommand is needed' : `unknown subcommand "${sub}"`}: tunehive models register|alias|stage|list|show|download\n${MODEL_HELP}`);
     }
-  } catch (err) {
-    if (err instanceof ModelUsageError) {
-      say(`tunehive: ${safeText(err.message, { multiline: true })}`);
-      return 2;
-    }
-    if (err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 401) {
-      say(`tunehive: ${safeText(err.message, { multiline: true })}`);
-      return 2;
-    }
-    throw err;
-  }
-}
-
-function flags<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, usage: string) {
-  try {
-    return parseArgs({ args, options: { ...CLIENT, ...options }, allowPositionals: true as const, strict: true as const });
-  } catch (err) {
-    throw new ModelUsageError(`${(err as Error).message.split('\n')[0]}\nusage: ${usage}`);
-  }
-}
-
-function client(v: Record<string, unknown>): { base: string; auth: ClientAuth } {
-  const base = apiBase(typeof v.api === 'string' ? v.api : undefined);
-  try {
-    const flag = typeof v.token === 'string' ? v.token : undefined;
-    const file = typeof v['token-file'] === 'string' ? v['token-file'] : undefined;
-    return { base, auth: resolveToken(base, { ...(flag ? { flag } : {}), ...(file ? { file } : {}) }) };
-  } catch (err) {
-    throw new ModelUsageError(`cannot read --token-file: ${(err as Error).message}`);
-  }
+  });
 }
 
 const json = (body: unknown) => ({ text: JSON.stringify(body), type: 'application/json' });
 const enc = encodeURIComponent;
 const versionArg = (v: string | undefined, usage: string): number => {
-  if (!v || !/^[1-9]\d{0,8}$/.test(v)) throw new ModelUsageError(`VERSION must be a version number (got ${JSON.stringify(v ?? '')})\nusage: ${usage}`);
+  if (!v || !/^[1-9]\d{0,8}$/.test(v)) throw new CommandUsageError(`VERSION must be a version number (got ${JSON.stringify(v ?? '')})\nusage: ${usage}`);
   return Number(v);
 };
 
 async function register(args: string[]): Promise<number> {
   const usage = 'tunehive models register RUN --name NAME [--path model] [--project P] [--description D]';
-  const f = flags(args, { name: { type: 'string' }, path: { type: 'string' }, project: { type: 'string' }, description: { type: 'string' } }, usage);
+  const f = commandFlags(args, { name: { type: 'string' }, path: { type: 'string' }, project: { type: 'string' }, description: { type: 'string' } }, 'models', usage);
   const [runId] = f.positionals;
-  if (!runId || f.positionals.length > 1) throw new ModelUsageError(`give one RUN id\nusage: ${usage}`);
-  if (!f.values.name) throw new ModelUsageError(`--name is required\nusage: ${usage}`);
-  const { base, auth } = client(f.values);
+  if (!runId || f.positionals.length > 1) throw new CommandUsageError(`give one RUN id\nusage: ${usage}`);
+  if (!f.values.name) throw new CommandUsageError(`--name is required\nusage: ${usage}`);
+  const { base, auth } = commandClient(f.values);
   const name = f.values.name;
   const exists = await api(base, 'GET', `/api/v1/models/${enc(name)}`, undefined, auth).then(() => true, (err: unknown) => {
     if (err instanceof ApiError && err.status === 404) return false;
@@ -110,10 +77,10 @@ async function register(args: string[]): Promise<number> {
 
 async function alias(args: string[]): Promise<number> {
   const usage = 'tunehive models alias NAME ALIAS VERSION | tunehive models alias NAME ALIAS --delete';
-  const f = flags(args, { delete: { type: 'boolean' } }, usage);
+  const f = commandFlags(args, { delete: { type: 'boolean' } }, 'models', usage);
   const [name, aliasName, version] = f.positionals;
-  if (!name || !aliasName) throw new ModelUsageError(`give NAME and ALIAS\nusage: ${usage}`);
-  const { base, auth } = client(f.values);
+  if (!name || !aliasName) throw new CommandUsageError(`give NAME and ALIAS\nusage: ${usage}`);
+  const { base, auth } = commandClient(f.values);
   if (f.values.delete) {
     await api(base, 'DELETE', `/api/v1/models/${enc(name)}/aliases/${enc(aliasName)}`, undefined, auth);
     out(`removed alias ${safeText(aliasName)} of ${safeText(name)}`);
@@ -126,11 +93,11 @@ async function alias(args: string[]): Promise<number> {
 
 async function stage(args: string[]): Promise<number> {
   const usage = 'tunehive models stage NAME VERSION None|Staging|Production|Archived [--archive-existing]';
-  const f = flags(args, { 'archive-existing': { type: 'boolean' } }, usage);
+  const f = commandFlags(args, { 'archive-existing': { type: 'boolean' } }, 'models', usage);
   const [name, version, stageName] = f.positionals;
   const st = STAGES.find((s) => s.toLowerCase() === (stageName ?? '').toLowerCase());
-  if (!name || !st) throw new ModelUsageError(`give NAME, VERSION and a stage (${STAGES.join(', ')})\nusage: ${usage}`);
-  const { base, auth } = client(f.values);
+  if (!name || !st) throw new CommandUsageError(`give NAME, VERSION and a stage (${STAGES.join(', ')})\nusage: ${usage}`);
+  const { base, auth } = commandClient(f.values);
   const r = await api(base, 'POST', `/api/v1/models/${enc(name)}/versions/${versionArg(version, usage)}/stage`, json({ stage: st, archiveExisting: f.values['archive-existing'] ?? false }), auth);
   out(`${safeText(name)} version ${r.version.version} is now ${r.version.stage}${r.archived.length ? `; archived ${r.archived.join(', ')}` : ''}`);
   return 0;
@@ -138,8 +105,8 @@ async function stage(args: string[]): Promise<number> {
 
 async function list(args: string[]): Promise<number> {
   const usage = 'tunehive models list [--project P] [--output table|json]';
-  const f = flags(args, { project: { type: 'string' }, output: { type: 'string' } }, usage);
-  const { base, auth } = client(f.values);
+  const f = commandFlags(args, { project: { type: 'string' }, output: { type: 'string' } }, 'models', usage);
+  const { base, auth } = commandClient(f.values);
   const models: any[] = [];
   for (let offset = 0; ; offset += 1000) {
     const page = await api(base, 'GET', `/api/v1/models?limit=1000&offset=${offset}${f.values.project ? `&project=${enc(f.values.project)}` : ''}`, undefined, auth);
@@ -164,10 +131,10 @@ async function list(args: string[]): Promise<number> {
 
 async function show(args: string[]): Promise<number> {
   const usage = 'tunehive models show NAME [--output table|json]';
-  const f = flags(args, { output: { type: 'string' } }, usage);
+  const f = commandFlags(args, { output: { type: 'string' } }, 'models', usage);
   const [name] = f.positionals;
-  if (!name) throw new ModelUsageError(`give NAME\nusage: ${usage}`);
-  const { base, auth } = client(f.values);
+  if (!name) throw new CommandUsageError(`give NAME\nusage: ${usage}`);
+  const { base, auth } = commandClient(f.values);
   const m = await api(base, 'GET', `/api/v1/models/${enc(name)}`, undefined, auth);
   const h = await api(base, 'GET', `/api/v1/models/${enc(name)}/history?limit=20`, undefined, auth);
   if (f.values.output === 'json') {
@@ -208,11 +175,11 @@ async function show(args: string[]): Promise<number> {
 
 async function download(args: string[]): Promise<number> {
   const usage = 'tunehive models download models:/NAME@ALIAS|models:/NAME/VERSION|models:/NAME/STAGE DIR';
-  const f = flags(args, {}, usage);
+  const f = commandFlags(args, {}, 'models', usage);
   const [uri, dir] = f.positionals;
-  if (!uri || !dir || f.positionals.length > 2) throw new ModelUsageError(`give a models:/ URI and a folder\nusage: ${usage}`);
-  if (!uri.startsWith('models:/')) throw new ModelUsageError(`${JSON.stringify(uri)} is no models:/ URI\nusage: ${usage}`);
-  const { base, auth } = client(f.values);
+  if (!uri || !dir || f.positionals.length > 2) throw new CommandUsageError(`give a models:/ URI and a folder\nusage: ${usage}`);
+  if (!uri.startsWith('models:/')) throw new CommandUsageError(`${JSON.stringify(uri)} is no models:/ URI\nusage: ${usage}`);
+  const { base, auth } = commandClient(f.values);
   const v = await api(base, 'GET', `/api/v1/models/resolve?uri=${enc(uri)}`, undefined, auth);
   const files = v.files as Array<{ path: string; size: number; sha256: string }>;
   for (const file of files) {

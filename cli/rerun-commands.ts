@@ -5,7 +5,7 @@
  * record) is printed with what differs and the fix.
  */
 import { parseRunId } from '../shared/run-model.js';
-import { commandClient, commandFlags, CommandUsageError } from './show-commands.js';
+import { commandClient, commandFlags, CommandUsageError } from './command-kit.js';
 import { safeText } from './format.js';
 
 const say = (m: string) => process.stderr.write(`${m}\n`);

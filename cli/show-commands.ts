@@ -5,39 +5,10 @@
  * trial run (hardware, attempts, reason), and GET /api/v1/runs/:id/artifacts when the
  * coordinator serves it (skipped on a 404). Every value from the API goes through safeText.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseRunId, type Provenance, type RunView } from '../shared/run-model.js';
-import { resolveToken } from './credentials.js';
+import { commandClient, commandFlags, CommandUsageError } from './command-kit.js';
 import { fmtValue, safeText, table } from './format.js';
-import { api, apiBase, ApiError, type ClientAuth } from './http-client.js';
-
-export class CommandUsageError extends Error {}
-
-const CLIENT = { api: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' } } as const;
-type ClientValues = { api?: string | boolean | undefined; token?: string | boolean | undefined; 'token-file'?: string | boolean | undefined };
-
-export function commandFlags<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, command: string) {
-  try {
-    return parseArgs({ args, options: { ...CLIENT, ...options }, allowPositionals: true as const, strict: true as const });
-  } catch (err) {
-    throw new CommandUsageError(`${(err as Error).message.split('\n')[0]}\nRun \`tunehive help\` for the options of \`tunehive ${command}\`.`);
-  }
-}
-
-export function commandClient(v: ClientValues): { base: string; auth: ClientAuth; get: <T = any>(path: string) => Promise<T>; post: <T = any>(path: string, body: unknown) => Promise<T> } {
-  const base = apiBase(typeof v.api === 'string' ? v.api : undefined);
-  let auth: ClientAuth;
-  try {
-    auth = resolveToken(base, { ...(typeof v.token === 'string' ? { flag: v.token } : {}), ...(typeof v['token-file'] === 'string' ? { file: v['token-file'] } : {}) });
-  } catch (err) {
-    throw new CommandUsageError(`cannot read --token-file: ${(err as Error).message}`);
-  }
-  return {
-    base, auth,
-    get: (path) => api(base, 'GET', path, undefined, auth),
-    post: (path, body) => api(base, 'POST', path, { text: JSON.stringify(body), type: 'application/json' }, auth),
-  };
-}
+import { ApiError } from './http-client.js';
 
 const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? '-' : new Date(ms).toISOString());
 const duration = (a: number | null | undefined, b: number | null | undefined) => (a && b && b >= a ? ` (${((b - a) / 1000).toFixed(1)} s)` : '');
