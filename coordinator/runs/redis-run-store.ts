@@ -29,7 +29,7 @@ const ENDED: ReadonlySet<string> = new Set(['FINISHED', 'FAILED', 'KILLED']);
 /** A study's spec tag deleted through the API: hidden, where a missing override would show the spec's value again. */
 const TOMBSTONE = '\u0000';
 
-type Op = [field: string, op: 'S' | 'D' | 'I' | 'R' | 'N' | 'C', value: string, indexKey: string | undefined];
+type Op = [field: string, op: 'S' | 'D' | 'I' | 'R' | 'N' | 'C' | 'E', value: string, indexKey: string | undefined];
 
 const invalid = (field: string, reason: string) => new TunehiveError('TH_ERR_REQUEST_INVALID', `${field}: ${reason}`, [{ field, reason }]);
 const runNotFound = (id: string) => new TunehiveError('TH_ERR_RUN_NOT_FOUND', `no run with id ${JSON.stringify(id)}`, [{ field: 'params.id', reason: `no run with id ${JSON.stringify(id)}` }]);
@@ -475,7 +475,7 @@ export class RedisRunStore implements RunStore {
       ops.push([paramField(k), 'I', mlflowParamString(v), keys.runIndexParam(this.p, studyId, k)]);
     }
     for (const [k, v] of Object.entries(spec.trialTags)) ops.push([tagField(k), 'I', v, keys.runIndexTag(this.p, studyId, k)]);
-    await this.write(studyId, keys.trialRun(this.p, studyId, number), runId, 'ensure', now, Number(createdAt ?? now), false, ops);
+    await this.write(studyId, keys.trialRun(this.p, studyId, number), runId, 'ensure', now, Number(createdAt ?? now), false, [trialExists(this.p, studyId, number), ...ops]);
   }
 
   /**
@@ -509,7 +509,7 @@ export class RedisRunStore implements RunStore {
     if (counts.size === 0) return;
     const last = await this.studies.lastPoints(studyId, number, [...counts.keys()]);
     const ops: Op[] = [...last].map(([name, pt]) => [metricField(name), 'S', String(pt.value), keys.runIndexMetric(this.p, studyId, name)]);
-    await this.write(studyId, keys.trialRun(this.p, studyId, number), trialId(studyId, number), 'ensure', Date.now(), Date.now(), false, ops);
+    await this.write(studyId, keys.trialRun(this.p, studyId, number), trialId(studyId, number), 'ensure', Date.now(), Date.now(), false, [trialExists(this.p, studyId, number), ...ops]);
   }
 
   private async ensureTrialDoc(ref: Extract<RunRef, { kind: 'trial' }>): Promise<void> {
@@ -607,6 +607,8 @@ export class RedisRunStore implements RunStore {
 }
 
 type WriteMode = 'create' | 'update' | 'ensure' | 'params' | 'metrics';
+/** The guard of a trial run's write: its trial still exists (a study deleted meanwhile gets no index keys back). */
+const trialExists = (p: string, studyId: string, number: number): Op => ['', 'E', '', keys.trial(p, studyId, number)];
 
 function directViewOf(ref: RunRef, project: string, h: Record<string, string>, prov: Record<string, string>): RunView | undefined {
   if (!h[F.created]) return undefined;

@@ -9,6 +9,8 @@ import { connectRedis } from '../../shared/redis.js';
 import { RedisStudyStore } from '../../coordinator/store/study-store.js';
 import { RedisRunStore } from '../../coordinator/runs/redis-run-store.js';
 import { redisUrl, uniquePrefix } from '../helpers/env.js';
+import { parseStudySpec } from '../../shared/study-spec.js';
+import { keys } from '../../shared/redis-keys.js';
 
 let redis: Redis;
 let runs: RedisRunStore;
@@ -55,5 +57,43 @@ describe('deleting a direct run under concurrent writes', () => {
       await Promise.allSettled(calls);
       expect(await keysNaming(run.id), `round ${round}`).toEqual([]);
     }
+  });
+});
+
+describe('indexing a trial run while its study is deleted', () => {
+  it('re-creates no run document or index key once the trial is gone (the write is guarded by the trial hash)', async () => {
+    const r = parseStudySpec({ name: 'gone', objective: { metric: 'loss', direction: 'minimize' }, searchSpace: { lr: { type: 'float', min: 0, max: 1 } }, maxTrials: 5, trial: { command: ['true'] } });
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    const studies = new RedisStudyStore(redis, prefix);
+    const local = new RedisRunStore(studies);
+    const study = await studies.createStudy(r.spec);
+    expect(await studies.createTrial(study.id, 0, { lr: 0.5 }, 5)).toBe(1);
+    // Indexed once (its creation): the store now holds the study's spec in memory, as a running coordinator does.
+    await local.indexTrial(study.id, 0);
+    // The deletion lands between the indexer's read of the trial and its write: the interleaving
+    // that left keys behind under load (study-lifecycle's forced delete of a running study).
+    const original = redis.hmget.bind(redis) as (...a: unknown[]) => Promise<unknown>;
+    (redis as unknown as { hmget: unknown }).hmget = async (...a: unknown[]) => {
+      const got = await original(...a);
+      if (a[0] === keys.trial(prefix, study.id, 0)) {
+        const all = await studies.trialDataKeys(study.id, 0);
+        await redis.del(...all, ...studies.studyDataKeys(study.id), ...(await local.experimentDataKeys(study.id)));
+      }
+      return got;
+    };
+    try {
+      await local.indexTrial(study.id, 0);
+    } finally {
+      (redis as unknown as { hmget: unknown }).hmget = original;
+    }
+    const left: string[] = [];
+    let cursor = '0';
+    for (let i = 0; i < 10_000; i++) {
+      const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}:{${study.id}}:*`, 'COUNT', 1000);
+      left.push(...batch);
+      cursor = next;
+      if (cursor === '0') break;
+    }
+    expect(left, 'keys of the deleted study').toEqual([]);
   });
 });

@@ -85,7 +85,11 @@ describe('deleting a study', () => {
     const created = await stack.api('POST', '/api/v1/studies', { ...spec({ maxTrials: 20, sleepMs: 300, steps: 20 }), parallelism: 5 });
     const id = created.body.id as string;
     const redis = stack.coordinator.store.redis;
-    await waitFor(async () => (await stack.api('GET', `/api/v1/studies/${id}`)).body.counts.running >= 2, 20_000, 'two running trials');
+    // Two running and the rest of the parallelism queued: the runner fills in steps, so both are waited for.
+    await waitFor(async () => {
+      const c = (await stack.api('GET', `/api/v1/studies/${id}`)).body.counts;
+      return c.running >= 2 && c.running + c.queued === 5;
+    }, 20_000, 'two running trials and five in all');
 
     const refused = await stack.api('DELETE', `/api/v1/studies/${id}`);
     expect(refused.status).toBe(409);

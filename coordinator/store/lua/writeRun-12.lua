@@ -17,6 +17,9 @@
     op S: set   D: delete   I: set only if the document is new (trial defaults)
     R: RPUSH the value onto the list at the index key position (a metric series)
     N: add the value to the counter field, refused ({-2}) past the cap in the index key position
+    E: a guard: the key at the index key position must exist, else nothing is applied ({-1}).
+       A trial run's writes name the trial's hash: a write racing the study's deletion must not
+       re-create index keys that nobody would delete.
     C: a cap on a field family: the field is the family ('p:' or 't:'), the value its most
        fields once the call is applied; refused ({-3, family, cap}) past it, nothing applied.
        Counted here, not by the caller: two concurrent calls that each fit cannot both pass.
@@ -32,6 +35,9 @@ local exists = redis.call('EXISTS', KEYS[1]) == 1
 local fresh = redis.call('HEXISTS', KEYS[1], 'a:created') == 0
 if mode == 'create' and exists then return {-1} end
 if (mode == 'update' or mode == 'params' or mode == 'metrics') and not exists then return {-1} end
+for i = 6, #ARGV, 4 do
+  if ARGV[i + 1] == 'E' and redis.call('EXISTS', KEYS[tonumber(ARGV[i + 3])]) == 0 then return {-1} end
+end
 for i = 6, #ARGV, 4 do
   if ARGV[i + 1] == 'N' and tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0') + tonumber(ARGV[i + 2]) > tonumber(ARGV[i + 3]) then return {-2} end
 end
@@ -67,7 +73,7 @@ end
 local STATUS = {RUNNING = 6, SCHEDULED = 7, FINISHED = 8, FAILED = 9, KILLED = 10}
 for i = 6, #ARGV, 4 do
   local field, op, value, ki = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
-  if op == 'C' then
+  if op == 'C' or op == 'E' then
     -- checked above
   elseif op == 'R' then
     redis.call('RPUSH', KEYS[ki], value)
