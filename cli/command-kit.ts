@@ -38,13 +38,17 @@ export function commandClient(v: ClientValues): { base: string; auth: ClientAuth
   };
 }
 
-/** Runs a command: usage errors and 4xx answers (but 401, which main.ts explains) exit 2 with their message. */
-export async function runCommand(run: () => Promise<number>): Promise<number> {
+/**
+ * Runs a command: usage errors and 4xx answers (but 401, which main.ts explains) exit 2 with their
+ * message; `explain` may turn a server's refusal into one with the fix (a filter's caret).
+ */
+export async function runCommand(run: () => Promise<number>, explain: (err: ApiError) => Error = (e) => e): Promise<number> {
   try {
     return await run();
   } catch (err) {
-    if (err instanceof CommandUsageError || (err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 401)) {
-      process.stderr.write(`tunehive: ${safeText((err as Error).message, { multiline: true })}\n`);
+    const shown = err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 401 ? explain(err) : err instanceof CommandUsageError ? err : undefined;
+    if (shown) {
+      process.stderr.write(`tunehive: ${safeText(shown.message, { multiline: true })}\n`);
       return 2;
     }
     throw err;

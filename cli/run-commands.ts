@@ -8,64 +8,32 @@
  */
 import { csvCell } from '../coordinator/runs/run-export.js';
 import { readFileSync } from 'node:fs';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseFilter, parseOrderBy, splitOrderBy } from '../shared/run-filter/parse-filter.js';
 import type { Key } from '../shared/run-filter/ast.js';
 import { RUN_LIMITS } from '../shared/run-model.js';
-import { resolveToken } from './credentials.js';
+import { commandClient, commandFlags, CommandUsageError, runCommand as runWithExitCodes } from './command-kit.js';
 import { fmtValue, safeText, table } from './format.js';
-import { api, apiBase, ApiError, type ClientAuth } from './http-client.js';
+import { api, ApiError } from './http-client.js';
 
 export const RUN_COMMANDS = ['runs', 'compare', 'tag', 'note'] as const;
 
-class RunUsageError extends Error {}
 
 const say = (m: string) => process.stderr.write(`${m}\n`);
-const CLIENT = { api: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' } } as const;
 /** The API's page size ceiling (RunSearch.pageSize). */
 const PAGE_MAX = 1000;
 const MAX_MAX = 100_000;
 
 /** Runs one of RUN_COMMANDS; returns the exit code (2: bad input, here or as the server saw it). */
 export async function runCommand(command: string, args: string[]): Promise<number> {
-  try {
+  return runWithExitCodes(async () => {
     switch (command) {
-      case 'runs': return await searchRuns(args);
-      case 'compare': return await compare(args);
-      case 'tag': return await tag(args);
-      case 'note': return await note(args);
-      default: throw new RunUsageError(`unknown command ${command}`);
+      case 'runs': return searchRuns(args);
+      case 'compare': return compare(args);
+      case 'tag': return tag(args);
+      case 'note': return note(args);
+      default: throw new CommandUsageError(`unknown command ${command}`);
     }
-  } catch (err) {
-    if (err instanceof RunUsageError) {
-      say(`tunehive: ${safeText(err.message, { multiline: true })}`);
-      return 2;
-    }
-    if (err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 401) {
-      say(`tunehive: ${safeText(explainServerError(err.message), { multiline: true })}`);
-      return 2;
-    }
-    throw err;
-  }
-}
-
-function flags<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, command: string) {
-  try {
-    return parseArgs({ args, options, allowPositionals: true as const, strict: true as const });
-  } catch (err) {
-    throw new RunUsageError(`${(err as Error).message.split('\n')[0]}\nRun \`tunehive help\` for the options of \`tunehive ${command}\`.`);
-  }
-}
-
-function client(v: { api?: string | boolean | string[] | undefined; token?: string | boolean | string[] | undefined; 'token-file'?: string | boolean | string[] | undefined }): { base: string; auth: ClientAuth } {
-  const base = apiBase(typeof v.api === 'string' ? v.api : undefined);
-  try {
-    const flag = typeof v.token === 'string' ? v.token : undefined;
-    const file = typeof v['token-file'] === 'string' ? v['token-file'] : undefined;
-    return { base, auth: resolveToken(base, { ...(flag ? { flag } : {}), ...(file ? { file } : {}) }) };
-  } catch (err) {
-    throw new RunUsageError(`cannot read --token-file: ${(err as Error).message}`);
-  }
+  }, (err) => new ApiError(explainServerError(err.message), err.status));
 }
 
 /** The text with a caret under `position`, for a one-line filter. */
@@ -89,9 +57,9 @@ export function serverFilterError(err: unknown, filter: string, orderBy: string[
     const item = /item (\d+)/.exec(first);
     const items = orderBy.flatMap(splitOrderBy);
     const shown = item ? items[Number(item[1]) - 1] : undefined;
-    return new RunUsageError(`the coordinator refused --order-by: ${first}${shown !== undefined ? `\n${caret(shown, position)}` : ''}`);
+    return new CommandUsageError(`the coordinator refused --order-by: ${first}${shown !== undefined ? `\n${caret(shown, position)}` : ''}`);
   }
-  return new RunUsageError(`the coordinator refused --filter: ${first}\n${caret(filter, position)}\n${FILTER_HELP}`);
+  return new CommandUsageError(`the coordinator refused --filter: ${first}\n${caret(filter, position)}\n${FILTER_HELP}`);
 }
 
 /** A filter error from the server: its message is the parser's, so add the rules that fix it. */
@@ -106,7 +74,7 @@ const FILTER_HELP = 'Filters are MLflow\'s: metrics.f1 > 0.9 and params.model = 
 
 function checkFilter(text: string): void {
   const p = parseFilter(text);
-  if (!p.ok) throw new RunUsageError(`--filter is invalid: ${p.error.message}\n${caret(text, p.error.position)}\n${FILTER_HELP}`);
+  if (!p.ok) throw new CommandUsageError(`--filter is invalid: ${p.error.message}\n${caret(text, p.error.position)}\n${FILTER_HELP}`);
 }
 
 /** The order keys of every --order-by (each may hold several, comma-separated, as the API takes them). */
@@ -114,7 +82,7 @@ function checkOrderBy(flags: string[]): Key[] {
   const items = flags.flatMap(splitOrderBy);
   const p = parseOrderBy(items);
   if (!p.ok) {
-    throw new RunUsageError(`--order-by ${JSON.stringify(items[p.error.index]?.trim())} is invalid: at position ${p.error.position}: expected ${p.error.expected}\n` +
+    throw new CommandUsageError(`--order-by ${JSON.stringify(items[p.error.index]?.trim())} is invalid: at position ${p.error.position}: expected ${p.error.expected}\n` +
       `${caret(items[p.error.index] ?? '', p.error.position)}\nOrder keys look like: metrics.f1 DESC, params.lr ASC, attributes.start_time (ASC by default; runs without the key come last).`);
   }
   return p.keys.map((k) => k.key);
@@ -123,22 +91,22 @@ function checkOrderBy(flags: string[]): Key[] {
 function intFlag(value: unknown, name: string, def: number, min: number, max: number): number {
   if (value === undefined) return def;
   const n = Number(value);
-  if (typeof value !== 'string' || !Number.isInteger(n) || n < min || n > max) throw new RunUsageError(`--${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`);
+  if (typeof value !== 'string' || !Number.isInteger(n) || n < min || n > max) throw new CommandUsageError(`--${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`);
   return n;
 }
 
 async function searchRuns(args: string[]): Promise<number> {
-  const f = flags(args, { ...CLIENT, filter: { type: 'string' }, 'order-by': { type: 'string', multiple: true }, max: { type: 'string' }, output: { type: 'string' },
+  const f = commandFlags(args, { filter: { type: 'string' }, 'order-by': { type: 'string', multiple: true }, max: { type: 'string' }, output: { type: 'string' },
     experiment: { type: 'string', multiple: true } }, 'runs');
-  if (f.positionals.length > 0) throw new RunUsageError(`tunehive runs takes no positional arguments (got ${JSON.stringify(f.positionals[0])}); quote the filter: --filter "metrics.f1 > 0.9"`);
+  if (f.positionals.length > 0) throw new CommandUsageError(`tunehive runs takes no positional arguments (got ${JSON.stringify(f.positionals[0])}); quote the filter: --filter "metrics.f1 > 0.9"`);
   const output = f.values.output ?? 'table';
-  if (!['table', 'json', 'csv'].includes(output)) throw new RunUsageError(`--output must be table, json or csv (got ${JSON.stringify(output)})`);
+  if (!['table', 'json', 'csv'].includes(output)) throw new CommandUsageError(`--output must be table, json or csv (got ${JSON.stringify(output)})`);
   const max = intFlag(f.values.max, 'max', 100, 1, MAX_MAX);
   const filter = f.values.filter ?? '';
   checkFilter(filter);
   const orderBy = f.values['order-by'] ?? [];
   const orderKeys = checkOrderBy(orderBy);
-  const { base, auth } = client(f.values);
+  const { base, auth } = commandClient(f.values);
 
   const runs: any[] = [];
   let token: string | null = null;
@@ -236,12 +204,12 @@ export function toCsv(runs: any[]): string {
 }
 
 async function compare(args: string[]): Promise<number> {
-  const f = flags(args, { ...CLIENT, output: { type: 'string' } }, 'compare');
+  const f = commandFlags(args, { output: { type: 'string' } }, 'compare');
   const ids = f.positionals;
-  if (ids.length < 2 || ids.length > 20) throw new RunUsageError(`tunehive compare needs 2 to 20 run ids (got ${ids.length}): tunehive compare RUN1 RUN2 [RUN3 ...]`);
+  if (ids.length < 2 || ids.length > 20) throw new CommandUsageError(`tunehive compare needs 2 to 20 run ids (got ${ids.length}): tunehive compare RUN1 RUN2 [RUN3 ...]`);
   const output = f.values.output ?? 'table';
-  if (!['table', 'json'].includes(output)) throw new RunUsageError(`--output must be table or json (got ${JSON.stringify(output)})`);
-  const { base, auth } = client(f.values);
+  if (!['table', 'json'].includes(output)) throw new CommandUsageError(`--output must be table or json (got ${JSON.stringify(output)})`);
+  const { base, auth } = commandClient(f.values);
   const c = await api(base, 'GET', `/api/v1/runs/compare?ids=${encodeURIComponent(ids.join(','))}`, undefined, auth);
   if (output === 'json') console.log(JSON.stringify(c, null, 2));
   else console.log(comparisonTable(c));
@@ -274,24 +242,24 @@ export function comparisonTable(c: any): string {
 }
 
 async function tag(args: string[]): Promise<number> {
-  const f = flags(args, { ...CLIENT, delete: { type: 'string', multiple: true } }, 'tag');
+  const f = commandFlags(args, { delete: { type: 'string', multiple: true } }, 'tag');
   const [run, ...pairs] = f.positionals;
-  if (!run) throw new RunUsageError('tunehive tag needs a run id: tunehive tag RUN key=value [key2=value2 ...] [--delete key]');
+  if (!run) throw new CommandUsageError('tunehive tag needs a run id: tunehive tag RUN key=value [key2=value2 ...] [--delete key]');
   const tags: Record<string, string | null> = {};
   for (const p of pairs) {
     const eq = p.indexOf('=');
-    if (eq <= 0) throw new RunUsageError(`tag ${JSON.stringify(p)} is not key=value (to delete a tag: --delete ${eq === 0 ? 'KEY' : p})`);
+    if (eq <= 0) throw new CommandUsageError(`tag ${JSON.stringify(p)} is not key=value (to delete a tag: --delete ${eq === 0 ? 'KEY' : p})`);
     const key = p.slice(0, eq);
-    if (key.length > RUN_LIMITS.tagKeyLength) throw new RunUsageError(`tag key ${JSON.stringify(key.slice(0, 40))}… is longer than ${RUN_LIMITS.tagKeyLength} characters`);
-    if (p.length - eq - 1 > RUN_LIMITS.tagValueLength) throw new RunUsageError(`the value of tag ${JSON.stringify(key)} is longer than ${RUN_LIMITS.tagValueLength} characters`);
+    if (key.length > RUN_LIMITS.tagKeyLength) throw new CommandUsageError(`tag key ${JSON.stringify(key.slice(0, 40))}… is longer than ${RUN_LIMITS.tagKeyLength} characters`);
+    if (p.length - eq - 1 > RUN_LIMITS.tagValueLength) throw new CommandUsageError(`the value of tag ${JSON.stringify(key)} is longer than ${RUN_LIMITS.tagValueLength} characters`);
     tags[key] = p.slice(eq + 1);
   }
   for (const k of f.values.delete ?? []) {
-    if (k in tags) throw new RunUsageError(`tag ${JSON.stringify(k)} is both set and deleted`);
+    if (k in tags) throw new CommandUsageError(`tag ${JSON.stringify(k)} is both set and deleted`);
     tags[k] = null;
   }
-  if (Object.keys(tags).length === 0) throw new RunUsageError('tunehive tag needs at least one key=value or --delete key');
-  const { base, auth } = client(f.values);
+  if (Object.keys(tags).length === 0) throw new CommandUsageError('tunehive tag needs at least one key=value or --delete key');
+  const { base, auth } = commandClient(f.values);
   const r = await api(base, 'PATCH', `/api/v1/runs/${encodeURIComponent(run)}`, { text: JSON.stringify({ tags }), type: 'application/json' }, auth);
   const set = Object.keys(tags).filter((k) => tags[k] !== null);
   const removed = Object.keys(tags).filter((k) => tags[k] === null);
@@ -301,22 +269,22 @@ async function tag(args: string[]): Promise<number> {
 }
 
 async function note(args: string[]): Promise<number> {
-  const f = flags(args, { ...CLIENT, file: { type: 'string' } }, 'note');
+  const f = commandFlags(args, { file: { type: 'string' } }, 'note');
   const [run, text, ...extra] = f.positionals;
-  if (!run) throw new RunUsageError('tunehive note needs a run id and the note: tunehive note RUN "text" (or --file NOTE.md, - for stdin)');
-  if (extra.length) throw new RunUsageError(`tunehive note takes one text argument; quote it: tunehive note ${safeText(run)} "the whole note"`);
-  if ((text === undefined) === (f.values.file === undefined)) throw new RunUsageError('tunehive note needs the note as one argument or --file F (not both)');
+  if (!run) throw new CommandUsageError('tunehive note needs a run id and the note: tunehive note RUN "text" (or --file NOTE.md, - for stdin)');
+  if (extra.length) throw new CommandUsageError(`tunehive note takes one text argument; quote it: tunehive note ${safeText(run)} "the whole note"`);
+  if ((text === undefined) === (f.values.file === undefined)) throw new CommandUsageError('tunehive note needs the note as one argument or --file F (not both)');
   let body: string;
   if (f.values.file !== undefined) {
     try {
       body = readFileSync(f.values.file === '-' ? 0 : f.values.file, 'utf8');
     } catch (err) {
-      throw new RunUsageError(`cannot read ${f.values.file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+      throw new CommandUsageError(`cannot read ${f.values.file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
     }
   } else body = text!;
   const bytes = Buffer.byteLength(body);
-  if (bytes > RUN_LIMITS.noteBytes) throw new RunUsageError(`the note is ${bytes} bytes; a run's note holds at most ${RUN_LIMITS.noteBytes} (64 KiB): store longer text as an artifact`);
-  const { base, auth } = client(f.values);
+  if (bytes > RUN_LIMITS.noteBytes) throw new CommandUsageError(`the note is ${bytes} bytes; a run's note holds at most ${RUN_LIMITS.noteBytes} (64 KiB): store longer text as an artifact`);
+  const { base, auth } = commandClient(f.values);
   await api(base, 'PATCH', `/api/v1/runs/${encodeURIComponent(run)}`, { text: JSON.stringify({ note: body }), type: 'application/json' }, auth);
   say(`run ${safeText(run)}: note set (${bytes} bytes)`);
   return 0;
