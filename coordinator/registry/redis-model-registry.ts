@@ -221,7 +221,14 @@ export class RedisModelRegistry implements ModelRegistry {
       await this.patchVersion(r, v, { status: 'FAILED_REGISTRATION', statusMessage: `copying the run's files failed: ${message}` }, Date.now());
       throw err;
     }
-    return this.patchVersion(r, v, { status: 'READY', files }, Date.now());
+    try {
+      return await this.patchVersion(r, v, { status: 'READY', files }, Date.now());
+    } catch (err) {
+      // The version (or its model) was deleted while its files were copied: that deletion's
+      // deletePrefix may have run before the last put, so these bytes would have no owner.
+      await this.deps.artifacts.store.deletePrefix(registryFileKey(r.id, v)).catch(() => 0);
+      throw err;
+    }
   }
 
   private async patchVersion(r: ModelRecord, version: number, patch: Record<string, unknown>, now: number): Promise<ModelVersion> {
