@@ -66,6 +66,9 @@ export class StudyEventHub {
   }
 
   async attach(studyId: string, principal: string, res: ServerResponse): Promise<void> {
+    // A client that hung up while the auth hooks ran has had its `close` already: counted now,
+    // it would never be detached (its slot and the study's poller kept for ever).
+    if (res.destroyed || res.writableEnded || !res.socket || res.socket.destroyed) return;
     const l: Listener = { res, principal };
     this.open++;
     this.perPrincipal.set(principal, (this.perPrincipal.get(principal) ?? 0) + 1);
