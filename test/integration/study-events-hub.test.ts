@@ -11,7 +11,9 @@ import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StudyEventHub } from '../../coordinator/api/study-events.js';
+import { call, ensureProject, userToken } from '../helpers/auth.js';
 import { redisUrl, uniquePrefix, waitFor } from '../helpers/env.js';
+import { startTestStack } from '../helpers/stack.js';
 
 describe('study event hub', () => {
   const redis = new Redis(redisUrl());
@@ -39,6 +41,50 @@ describe('study event hub', () => {
       expect(() => hub.admit('tok-1')).not.toThrow();
     } finally {
       server.close();
+    }
+  });
+});
+
+/** Reads an SSE response until it ends; resolves to everything it sent. */
+async function readAll(res: Response): Promise<string> {
+  let text = '';
+  const reader = res.body!.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return text;
+    text += Buffer.from(value).toString('utf8');
+  }
+}
+
+describe('an open event stream and its credential', () => {
+  it('ends within a ping interval when its token is revoked or its session logged out', async () => {
+    const stack = await startTestStack('events-revoke', { workers: 0, coordinator: { eventLimits: { pingMs: 100 } } });
+    try {
+      const base = stack.coordinator.httpUrl;
+      await ensureProject(base, 'ev-a');
+      const s = await call(base, 'POST', '/api/v1/studies', { body: { name: 'ev', project: 'ev-a', objective: { metric: 'loss', direction: 'minimize' }, searchSpace: { x: { type: 'float', min: 0, max: 1 } }, maxTrials: 5 } });
+      expect(s.status, s.text).toBe(201);
+      const url = `${base}/api/v1/studies/${s.body.id as string}/events`;
+      const vic = await userToken(base, 'vic', { 'ev-a': 'viewer' });
+      const byHeader = await fetch(url, { headers: { authorization: `Bearer ${vic.token}` } });
+      expect(byHeader.status).toBe(200);
+      const headerDone = readAll(byHeader);
+      const amy = await userToken(base, 'amy', { 'ev-a': 'viewer' });
+      const login = await call(base, 'POST', '/api/v1/session', { token: null, body: { token: amy.token } });
+      const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!;
+      const byCookie = await fetch(url, { headers: { cookie } });
+      expect(byCookie.status).toBe(200);
+      const cookieDone = readAll(byCookie);
+      expect((await call(base, 'DELETE', `/api/v1/tokens/${vic.id}`)).status).toBeLessThan(300);
+      const logout = await fetch(`${base}/api/v1/session`, { method: 'DELETE', headers: { cookie, 'x-tunehive-csrf': login.body.csrf as string } });
+      expect(logout.status).toBe(204);
+      let ended: string[] | undefined;
+      void Promise.all([headerDone, cookieDone]).then((texts) => { ended = texts; });
+      await waitFor(() => ended, 5000, 'both streams ended by themselves');
+      expect(ended![0]).toContain('event: revoked');
+      expect(ended![1]).toContain('event: revoked');
+    } finally {
+      await stack.close();
     }
   });
 });
