@@ -271,6 +271,10 @@ export class RedisModelRegistry implements ModelRegistry {
     const res = await this.script('registryTransition-3', [keys.registryModel(this.p, r.id), keys.registryVersions(this.p, r.id), keys.registryHistory(this.p, r.id)],
       [version, stage, archiveExisting ? '1' : '0', by, now, REGISTRY_LIMITS.historyPerModel]);
     if (res === null) throw versionNotFound(name, version);
+    if (res === -1) {
+      const reason = `version ${version} is not READY (still registering, or its registration failed): only a READY version moves to ${stage}`;
+      throw new TunehiveError('TH_ERR_MODEL_VERSION_NOT_READY', reason, [{ field: 'version', reason }]);
+    }
     const changes = JSON.parse(res as string) as Array<{ version: number }> | Record<string, never>;
     const archived = (Array.isArray(changes) ? changes : []).map((c) => c.version).filter((v) => v !== version);
     return { version: (await this.getVersion(name, version))!, archived };

@@ -69,4 +69,26 @@ describe('registry races with a registration in progress', () => {
       expect(await keysOf(`registry/${modelId}/`)).toEqual([]);
     });
   }
+
+  it('refuses to move a version still registering to Staging or Production: archive-existing would retire the live one for a version without files', async () => {
+    const name = 'race-stage';
+    expect((await call(base, 'POST', '/api/v1/models', { body: { name, project: 'proj-r' } })).status).toBe(201);
+    expect((await call(base, 'POST', `/api/v1/models/${name}/versions`, { body: { runId: run.trialId, path: 'model' } })).status).toBe(201);
+    expect((await call(base, 'POST', `/api/v1/models/${name}/versions/1/stage`, { body: { stage: 'Production' } })).status).toBe(200);
+    let during: { status: number; body: any } | undefined;
+    const restore = duringFirstCopy(async () => {
+      during = await call(base, 'POST', `/api/v1/models/${name}/versions/2/stage`, { body: { stage: 'Production', archiveExisting: true } });
+    });
+    try {
+      expect((await call(base, 'POST', `/api/v1/models/${name}/versions`, { body: { runId: run.trialId, path: 'model' } })).status).toBe(201);
+    } finally {
+      restore();
+    }
+    expect(during!.status).toBe(409);
+    expect(during!.body.error.code).toBe('TH_ERR_MODEL_VERSION_NOT_READY');
+    expect(during!.body.error.fields[0].field).toBe('version');
+    expect((await call(base, 'GET', `/api/v1/models/${name}/versions/1`)).body.stage).toBe('Production');
+    // Once READY it moves, and None/Archived never needed files.
+    expect((await call(base, 'POST', `/api/v1/models/${name}/versions/2/stage`, { body: { stage: 'Production', archiveExisting: true } })).body.archived).toEqual([1]);
+  });
 });
