@@ -91,4 +91,24 @@ describe('registry races with a registration in progress', () => {
     // Once READY it moves, and None/Archived never needed files.
     expect((await call(base, 'POST', `/api/v1/models/${name}/versions/2/stage`, { body: { stage: 'Production', archiveExisting: true } })).body.archived).toEqual([1]);
   });
+
+  it('refuses to point an alias at a version still registering: models:/<name>@<alias> would name a version without its files', async () => {
+    const name = 'race-alias';
+    expect((await call(base, 'POST', '/api/v1/models', { body: { name, project: 'proj-r' } })).status).toBe(201);
+    expect((await call(base, 'POST', `/api/v1/models/${name}/versions`, { body: { runId: run.trialId, path: 'model' } })).status).toBe(201);
+    expect((await call(base, 'PUT', `/api/v1/models/${name}/aliases/champion`, { body: { version: 1 } })).status).toBe(200);
+    let during: { status: number; body: any } | undefined;
+    const restore = duringFirstCopy(async () => {
+      during = await call(base, 'PUT', `/api/v1/models/${name}/aliases/champion`, { body: { version: 2 } });
+    });
+    try {
+      expect((await call(base, 'POST', `/api/v1/models/${name}/versions`, { body: { runId: run.trialId, path: 'model' } })).status).toBe(201);
+    } finally {
+      restore();
+    }
+    expect(during!.status).toBe(409);
+    expect(during!.body.error.code).toBe('TH_ERR_MODEL_VERSION_NOT_READY');
+    expect((await call(base, 'GET', `/api/v1/models/resolve?uri=${encodeURIComponent(`models:/${name}@champion`)}`)).body.version).toBe(1);
+    expect((await call(base, 'PUT', `/api/v1/models/${name}/aliases/champion`, { body: { version: 2 } })).status).toBe(200);
+  });
 });
