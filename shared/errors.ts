@@ -75,6 +75,8 @@ export const ERROR_STATUS = {
   TH_ERR_MODEL_URI_INVALID: 400,
   /** A model past REGISTRY_LIMITS (versions, aliases, tags). */
   TH_ERR_MODEL_LIMIT: 409,
+  /** A version still registering (or whose registration failed) moved to Staging or Production, or given an alias. */
+  TH_ERR_MODEL_VERSION_NOT_READY: 409,
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;
 

@@ -185,7 +185,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     const history = new HistoryCache(deps.store);
     await app.register(studyTableRoutes, { prefix: '/api/v1', store: deps.store, history });
     await app.register(plotRoutes, { prefix: '/api/v1', store: deps.store, history });
-    await app.register(studyEventRoutes, { prefix: '/api/v1', store: deps.store, hub: new StudyEventHub(deps.store.redis, deps.store.prefix, { ...EVENT_LIMITS, ...deps.eventLimits }) });
+    await app.register(studyEventRoutes, { prefix: '/api/v1', store: deps.store, ...(deps.auth !== 'disabled-for-benchmark' ? { auth: deps.auth } : {}), hub: new StudyEventHub(deps.store.redis, deps.store.prefix, { ...EVENT_LIMITS, ...deps.eventLimits }) });
   }
   if (deps.runs) {
     const access = deps.auth !== 'disabled-for-benchmark' ? { access: deps.auth.access } : {};

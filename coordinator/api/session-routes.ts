@@ -59,6 +59,10 @@ export const sessionRoutes: FastifyPluginAsync<SessionRouteOptions> = async (pla
       if (err instanceof TunehiveError && err.status === 401) throw new TunehiveError(err.code, err.message, [{ field: 'token', reason: err.message }]);
       throw err;
     });
+    // The browser drops the cookie it held for the new one: a copy of the old value (a stolen
+    // one) must not keep a session alive for its sliding 12 h nobody can end any more.
+    const prior = cookieValue(req.headers.cookie, SESSION_COOKIE);
+    if (prior !== undefined) await sessions.remove(prior);
     const { sid, csrf } = await sessions.create(rec.id);
     const p = principalOf(rec);
     // The audit log (onResponse) records writes of a known principal: a login is one.

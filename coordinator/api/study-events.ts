@@ -18,6 +18,8 @@ import type { Redis } from 'ioredis';
 import { Type } from 'typebox';
 import { TunehiveError } from '../../shared/errors.js';
 import { keys } from '../../shared/redis-keys.js';
+import type { HttpAuth } from '../auth/http-auth.js';
+import { live } from '../store/credential-store.js';
 import type { RedisStudyStore } from '../store/study-store.js';
 import { loadStudy } from './studies-routes.js';
 import { errorResponses, StudyIdParams } from './schemas.js';
@@ -29,7 +31,9 @@ const MAX_BUFFERED = 256 * 1024;
 
 const COUNT_FIELDS = ['queued', 'running', 'completed', 'failed', 'pruned', 'paused', 'cancelled'] as const;
 
-interface Listener { res: ServerResponse; principal: string }
+/** `valid` re-checks the request's credential (a revoked token, a logged-out session): a stream
+ * would otherwise outlive it for as long as the study runs. */
+interface Listener { res: ServerResponse; principal: string; valid?: () => Promise<boolean>; checking?: boolean }
 interface Watch { listeners: Set<Listener>; timer: NodeJS.Timeout; last: string; reading: boolean }
 interface Snapshot { gone: boolean; state: string; counts: Record<string, number>; best: { number: number; value: number } | null; afterNumber: number; afterHistory: number; activity: string }
 
@@ -42,7 +46,12 @@ export class StudyEventHub {
 
   constructor(private readonly redis: Redis, private readonly prefix: string, private readonly limits: EventLimits = EVENT_LIMITS) {
     this.ping = setInterval(() => {
-      for (const w of this.watches.values()) for (const l of w.listeners) this.write(l, ': ping\n\n');
+      for (const w of this.watches.values()) {
+        for (const l of w.listeners) {
+          this.write(l, ': ping\n\n');
+          void this.recheck(l);
+        }
+      }
     }, limits.pingMs);
     this.ping.unref();
   }
@@ -65,8 +74,24 @@ export class StudyEventHub {
     }
   }
 
-  async attach(studyId: string, principal: string, res: ServerResponse): Promise<void> {
-    const l: Listener = { res, principal };
+  /** Ends a stream whose credential is no longer live; a Redis hiccup keeps it (next ping retries). */
+  private async recheck(l: Listener): Promise<void> {
+    if (!l.valid || l.checking) return;
+    l.checking = true;
+    try {
+      if (!(await l.valid())) this.end(l, 'event: revoked\ndata: {}\n\n');
+    } catch {
+      // Unknown is not revoked: the next ping checks again.
+    } finally {
+      l.checking = false;
+    }
+  }
+
+  async attach(studyId: string, principal: string, res: ServerResponse, valid?: () => Promise<boolean>): Promise<void> {
+    // A client that hung up while the auth hooks ran has had its `close` already: counted now,
+    // it would never be detached (its slot and the study's poller kept for ever).
+    if (res.destroyed || res.writableEnded || !res.socket || res.socket.destroyed) return;
+    const l: Listener = { res, principal, ...(valid ? { valid } : {}) };
     this.open++;
     this.perPrincipal.set(principal, (this.perPrincipal.get(principal) ?? 0) + 1);
     res.on('close', () => this.detach(studyId, l));
@@ -170,7 +195,7 @@ export class StudyEventHub {
   }
 }
 
-export const studyEventRoutes: FastifyPluginAsync<{ store: RedisStudyStore; hub: StudyEventHub }> = async (plain, { store, hub }) => {
+export const studyEventRoutes: FastifyPluginAsync<{ store: RedisStudyStore; hub: StudyEventHub; auth?: HttpAuth }> = async (plain, { store, hub, auth }) => {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   app.addHook('preClose', async () => hub.close());
   app.get('/studies/:id/events', {
@@ -190,6 +215,12 @@ export const studyEventRoutes: FastifyPluginAsync<{ store: RedisStudyStore; hub:
     const headers: Record<string, string | number | string[]> = {};
     for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) headers[k] = v as string;
     reply.raw.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', connection: 'keep-alive' });
-    await hub.attach(study.id, req.principal?.credentialId ?? req.ip, reply.raw);
+    const session = req.authVia === 'cookie' ? req.session : undefined;
+    const credentialId = req.principal?.credentialId;
+    const valid = !auth ? undefined
+      : session && auth.sessions ? async () => (await auth.sessions!.lookup(session.sid)) !== undefined
+        : credentialId !== undefined ? async () => { const r = await auth.creds.get(credentialId); return r !== undefined && live(r, Date.now()); }
+          : undefined;
+    await hub.attach(study.id, req.principal?.credentialId ?? req.ip, reply.raw, valid);
   });
 };

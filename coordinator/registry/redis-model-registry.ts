@@ -221,7 +221,14 @@ export class RedisModelRegistry implements ModelRegistry {
       await this.patchVersion(r, v, { status: 'FAILED_REGISTRATION', statusMessage: `copying the run's files failed: ${message}` }, Date.now());
       throw err;
     }
-    return this.patchVersion(r, v, { status: 'READY', files }, Date.now());
+    try {
+      return await this.patchVersion(r, v, { status: 'READY', files }, Date.now());
+    } catch (err) {
+      // The version (or its model) was deleted while its files were copied: that deletion's
+      // deletePrefix may have run before the last put, so these bytes would have no owner.
+      await this.deps.artifacts.store.deletePrefix(registryFileKey(r.id, v)).catch(() => 0);
+      throw err;
+    }
   }
 
   private async patchVersion(r: ModelRecord, version: number, patch: Record<string, unknown>, now: number): Promise<ModelVersion> {
@@ -264,6 +271,7 @@ export class RedisModelRegistry implements ModelRegistry {
     const res = await this.script('registryTransition-3', [keys.registryModel(this.p, r.id), keys.registryVersions(this.p, r.id), keys.registryHistory(this.p, r.id)],
       [version, stage, archiveExisting ? '1' : '0', by, now, REGISTRY_LIMITS.historyPerModel]);
     if (res === null) throw versionNotFound(name, version);
+    if (res === -1) throw notReady(version, stage);
     const changes = JSON.parse(res as string) as Array<{ version: number }> | Record<string, never>;
     const archived = (Array.isArray(changes) ? changes : []).map((c) => c.version).filter((v) => v !== version);
     return { version: (await this.getVersion(name, version))!, archived };
@@ -276,6 +284,7 @@ export class RedisModelRegistry implements ModelRegistry {
     const res = await this.script('registrySetAlias-4', [mk!, vk!, ak!, hk!], [alias, version, by, now, REGISTRY_LIMITS.historyPerModel, REGISTRY_LIMITS.aliasesPerModel]);
     if (res === -1) throw versionNotFound(name, version);
     if (res === -2) throw limit(`model ${name} has too many aliases`, REGISTRY_LIMITS.aliasesPerModel, 'alias');
+    if (res === -3) throw notReady(version, `alias ${alias}`);
     return { previous: res === '' ? undefined : Number(res) };
   }
 
@@ -317,6 +326,11 @@ export class RedisModelRegistry implements ModelRegistry {
     return this.deps.artifacts.store.get(registryFileKey(v.modelId, v.version, path), range);
   }
 }
+
+const notReady = (version: number, target: string) => {
+  const reason = `version ${version} is not READY (still registering, or its registration failed): only a READY version gets ${target}`;
+  return new TunehiveError('TH_ERR_MODEL_VERSION_NOT_READY', reason, [{ field: 'version', reason }]);
+};
 
 export const aliasNotFound = (name: string, alias: string, field = 'alias') =>
   new TunehiveError('TH_ERR_MODEL_ALIAS_NOT_FOUND', `registered model ${JSON.stringify(name.slice(0, 140))} has no alias ${JSON.stringify(alias.slice(0, 260))}`, [{ field, reason: 'no such alias' }]);

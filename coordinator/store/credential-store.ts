@@ -190,7 +190,8 @@ export class CredentialStore {
   }
 }
 
-function live(r: CredentialRecord, now: number): boolean {
+/** Not revoked and not expired (the kind is the caller's business). */
+export function live(r: CredentialRecord, now: number): boolean {
   return r.revokedAt === undefined && (r.expiresAt === undefined || r.expiresAt > now);
 }
 

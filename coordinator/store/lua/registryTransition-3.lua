@@ -5,11 +5,14 @@
 
   KEYS[1] model hash  KEYS[2] versions hash  KEYS[3] history list
   ARGV[1] version  ARGV[2] stage  ARGV[3] archive existing (1/0)  ARGV[4] by  ARGV[5] now (ms)  ARGV[6] history cap
-  Returns the JSON list of changes [{version, from, to}], or false when there is no such version.
+  Returns the JSON list of changes [{version, from, to}], false when there is no such version, or
+  -1 when the target is Staging or Production and the version is not READY (its files are not all
+  there: archive-existing would retire a working version for it).
 ]]
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local raw = redis.call('HGET', KEYS[2], ARGV[1])
 if not raw then return false end
+if (ARGV[2] == 'Staging' or ARGV[2] == 'Production') and cjson.decode(raw).status ~= 'READY' then return -1 end
 local now = tonumber(ARGV[5])
 local changes = {}
 local function move(v, doc, to)
