@@ -292,8 +292,13 @@ describe('dashboard in chromium', () => {
       await waitFor(async () => (await stack.api('GET', `/api/v1/runs/${doneId}.1`)).body.note === 'seen in the browser' || undefined, 5000, 'the note saved');
       await lp.getByRole('button', { name: 'Sign out' }).click();
       await lp.locator('#token').waitFor();
-      // The sign-in link npm start prints: the token in the fragment, taken off the address bar at once.
+      // The sign-in link npm start prints: the token in the fragment, taken off the address bar at
+      // once; it only fills the form (no login CSRF): nobody is signed in until the click.
       await lp.goto(`/login#token=${encodeURIComponent(TEST_ADMIN_TOKEN)}&next=${encodeURIComponent(`/studies/${doneId}`)}`);
+      await lp.getByTestId('link-token').waitFor();
+      expect(lp.url()).not.toContain('token=');
+      expect((await lp.context().cookies()).some((c) => c.name === 'th_session')).toBe(false);
+      await lp.getByRole('button', { name: 'Sign in' }).click();
       await lp.waitForURL(`**/studies/${doneId}`);
       await lp.getByTestId('row-count').waitFor();
       expect(lp.url()).not.toContain('token');

@@ -31,6 +31,19 @@ export async function login(token: string): Promise<void> {
   await loadMe();
 }
 
+/**
+ * A token from a sign-in link (the demo prints one) only fills the login form: signing in takes
+ * the visitor's click, so a link from someone else cannot silently sign a browser in as them
+ * (login CSRF), and a browser already signed in stays who it is.
+ */
+let linkToken: string | undefined;
+export function offerLinkToken(token: string): void { linkToken = token; }
+export function takeLinkToken(): string | undefined {
+  const t = linkToken;
+  linkToken = undefined;
+  return t;
+}
+
 export async function logout(): Promise<void> {
   try { await api('DELETE', '/api/v1/session'); } finally { setCsrf(null); me.set(null); }
 }

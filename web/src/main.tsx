@@ -5,7 +5,7 @@ import 'uplot/dist/uPlot.min.css';
 import './styles.css';
 import { location, match, navigate } from './router.js';
 import { useSignal } from './signal.js';
-import { loadMe, login, logout, me } from './auth.js';
+import { loadMe, logout, me, offerLinkToken } from './auth.js';
 import { LoginPage } from './pages/login.js';
 import { HomePage } from './pages/home.js';
 import { StudyPage } from './pages/study.js';
@@ -26,11 +26,12 @@ function App() {
     const h = new URLSearchParams(window.location.hash.slice(1));
     const token = h.get('token');
     if (token) {
-      // Off the address bar at once; signed in, the login page's redirect takes the visitor on.
+      // Off the address bar at once; the login form is filled with it and waits for a click.
       history.replaceState(null, '', `/login?next=${encodeURIComponent(safeNext(h.get('next')))}`);
       location.set(window.location.pathname + window.location.search);
-      login(token).catch(() => loadMe());
-    } else void loadMe();
+      offerLinkToken(token);
+    }
+    void loadMe();
   }, []);
   useEffect(() => {
     if (who === null && m.name !== 'login') navigate(`/login?next=${encodeURIComponent(loc)}`, true);
