@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import { httpRequest } from './http-request.js';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -38,21 +39,8 @@ await plain.listen({ host: '127.0.0.1', port: 0 });
 const plainUrl = `http://127.0.0.1:${(plain.server.address() as { port: number }).port}`;
 const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 
-function request(base: string, method: string, url: string, token?: string, body?: unknown): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = {};
-    if (token) headers.authorization = `Bearer ${token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const req = http.request(`${base}${url}`, { method, agent, headers }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
+const request = (base: string, method: string, url: string, token?: string, body?: unknown) =>
+  httpRequest(agent, base, method, url, { ...(token ? { token } : {}), ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
 
 async function json(base: string, method: string, url: string, token: string, body?: unknown): Promise<any> {
   const r = await request(base, method, url, token, body);

@@ -13,6 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import { httpRequest } from './http-request.js';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -47,20 +48,7 @@ await noop.listen({ host: '127.0.0.1', port: 0 });
 const noopUrl = `http://127.0.0.1:${(noop.server.address() as { port: number }).port}`;
 const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
 
-function request(base: string, method: string, url: string, body?: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { authorization: `Bearer ${ADMIN}` };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const req = http.request(`${base}${url}`, { method, agent, headers }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const request = (base: string, method: string, url: string, body?: string) => httpRequest(agent, base, method, url, { token: ADMIN, ...(body !== undefined ? { body } : {}) });
 
 async function json(method: string, url: string, body: unknown): Promise<any> {
   const r = await request(c.httpUrl, method, url, JSON.stringify(body));
