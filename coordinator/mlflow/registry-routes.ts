@@ -53,6 +53,26 @@ const hidden = (code: ErrorCode, field: string, message: string) => new Tunehive
 const list = (v: string | string[] | undefined) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
 const truthy = (v: boolean | string | undefined) => v === true || v === 'true' || v === 'True';
 
+/**
+ * What both registry searches (models, versions) do with MLflow's request before they filter:
+ * the page size and its ceiling, the parsed filter and order, and the page of the sorted hits a
+ * page token (tied to this filter and order) names.
+ */
+function searchQuery(q: { filter?: string; max_results?: number; order_by?: string | string[]; page_token?: string },
+  o: { defaultMax: number; maxMax: number; filterKeys: ReadonlySet<string>; orderKeys: ReadonlySet<string> }) {
+  const max = q.max_results ?? o.defaultMax;
+  if (max > o.maxMax) throw invalidParam('max_results', `Invalid value for request parameter max_results. It must be at most ${o.maxMax}, but got value ${max}`);
+  const clauses = parseRegistryFilter(q.filter, o.filterKeys);
+  const order = parseRegistryOrderBy(list(q.order_by), o.orderKeys);
+  const sig = JSON.stringify([q.filter ?? '', order]);
+  const start = decodePageToken(q.page_token, (v): v is { o: number; s: string } => typeof v.o === 'number' && Number.isSafeInteger(v.o) && v.o >= 0 && v.s === sig)?.o ?? 0;
+  const page = <T>(hits: T[]) => ({
+    items: hits.slice(start, start + max),
+    next: start + max < hits.length ? { next_page_token: encodePageToken({ o: start + max, s: sig }) } : {},
+  });
+  return { clauses, order, page };
+}
+
 export async function mlflowRegistryRoutes(scope: FastifyInstance, { registry, access, runs, artifacts }: MlflowRegistryDeps): Promise<void> {
   const r = scope.withTypeProvider<TypeBoxTypeProvider>();
   const auth = { auth: { token: true as const, note: 'role `viewer` (reads) or `editor` (writes) in the registered model\'s project' } };
@@ -108,19 +128,14 @@ export async function mlflowRegistryRoutes(scope: FastifyInstance, { registry, a
 
   const SearchModels = body({ filter: Type.String({ maxLength: 4000 }), max_results: Type.Integer({ minimum: 1 }), order_by: StrList, page_token: Type.String({ maxLength: 4096 }) });
   const searchModels = async (req: FastifyRequest, q: Static<typeof SearchModels>) => {
-    const max = q.max_results ?? 100;
-    if (max > 1000) throw invalidParam('max_results', `Invalid value for request parameter max_results. It must be at most 1000, but got value ${max}`);
-    const clauses = parseRegistryFilter(q.filter, RM_FILTER_KEYS);
-    const order = parseRegistryOrderBy(list(q.order_by), RM_ORDER_KEYS);
-    const sig = JSON.stringify([q.filter ?? '', order]);
-    const start = decodePageToken(q.page_token, (v): v is { o: number; s: string } => typeof v.o === 'number' && Number.isSafeInteger(v.o) && v.o >= 0 && v.s === sig)?.o ?? 0;
+    const { clauses, order, page } = searchQuery(q, { defaultMax: 100, maxMax: 1000, filterKeys: RM_FILTER_KEYS, orderKeys: RM_ORDER_KEYS });
     const all = (await registry.listModels({ projects: await access.readable(principal(req)), offset: 0, limit: Number.MAX_SAFE_INTEGER })).models;
     const get = (m: RegisteredModel, key: string): string | number | undefined =>
       key.startsWith('tags.') ? m.tags[key.slice(5)] : key === 'name' ? m.name : key === 'creation_timestamp' ? m.createdAt : m.updatedAt;
     const hits = all.filter((m) => matchesClauses((k) => get(m, k), clauses))
       .sort(compareBy((m: RegisteredModel, k) => get(m, k) ?? '', [...order, { key: 'name', desc: false }]));
-    const page = hits.slice(start, start + max);
-    return { registered_models: page.map(mlflowModel), ...(start + max < hits.length ? { next_page_token: encodePageToken({ o: start + max, s: sig }) } : {}) };
+    const p = page(hits);
+    return { registered_models: p.items.map(mlflowModel), ...p.next };
   };
   const SearchModelsReply = Type.Object({ registered_models: Type.Array(MlflowRegisteredModel), next_page_token: Type.Optional(Type.String()) });
   r.get('/registered-models/search', { schema: { summary: 'MLflow: search registered models', querystring: SearchModels, response: { 200: SearchModelsReply, ...ERROR_RESPONSES } }, config: auth }, (req) => searchModels(req, req.query));
@@ -223,12 +238,7 @@ export async function mlflowRegistryRoutes(scope: FastifyInstance, { registry, a
 
   const SearchVersions = body({ filter: Type.String({ maxLength: 4000 }), max_results: Type.Integer({ minimum: 1 }), order_by: StrList, page_token: Type.String({ maxLength: 4096 }) });
   const searchVersions = async (req: FastifyRequest, q: Static<typeof SearchVersions>) => {
-    const max = q.max_results ?? 10_000;
-    if (max > 200_000) throw invalidParam('max_results', `Invalid value for request parameter max_results. It must be at most 200000, but got value ${max}`);
-    const clauses = parseRegistryFilter(q.filter, MV_FILTER_KEYS);
-    const order = parseRegistryOrderBy(list(q.order_by), MV_ORDER_KEYS);
-    const sig = JSON.stringify([q.filter ?? '', order]);
-    const start = decodePageToken(q.page_token, (v): v is { o: number; s: string } => typeof v.o === 'number' && Number.isSafeInteger(v.o) && v.o >= 0 && v.s === sig)?.o ?? 0;
+    const { clauses, order, page } = searchQuery(q, { defaultMax: 10_000, maxMax: 200_000, filterKeys: MV_FILTER_KEYS, orderKeys: MV_ORDER_KEYS });
     // A `name = '...'` clause reads one model; otherwise every readable model's versions.
     const named = clauses.find((c) => c.key === 'name' && c.op === '=');
     let models: RegisteredModel[];
@@ -246,8 +256,8 @@ export async function mlflowRegistryRoutes(scope: FastifyInstance, { registry, a
         : key === 'version_number' ? v.version : key === 'current_stage' ? v.stage : key === 'creation_timestamp' ? v.createdAt : v.updatedAt;
     const hits = versions.filter((v) => matchesClauses((k) => get(v, k), clauses))
       .sort(compareBy((v: ModelVersion, k) => get(v, k) ?? '', [...order, { key: 'name', desc: false }, { key: 'version_number', desc: true }]));
-    const page = hits.slice(start, start + max);
-    return { model_versions: page.map(mlflowVersion), ...(start + max < hits.length ? { next_page_token: encodePageToken({ o: start + max, s: sig }) } : {}) };
+    const p = page(hits);
+    return { model_versions: p.items.map(mlflowVersion), ...p.next };
   };
   const SearchVersionsReply = Type.Object({ model_versions: Type.Array(MlflowModelVersion), next_page_token: Type.Optional(Type.String()) });
   r.get('/model-versions/search', { schema: { summary: 'MLflow: search model versions', querystring: SearchVersions, response: { 200: SearchVersionsReply, ...ERROR_RESPONSES } }, config: auth }, (req) => searchVersions(req, req.query));
