@@ -13,7 +13,7 @@ import { WorkerDirectory } from './store/worker-directory.js';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { trialServiceDefinition } from '../shared/proto.js';
-import { connectRedis } from '../shared/redis.js';
+import { connectRedis, duplicateClient } from '../shared/redis.js';
 import { checkBind, grpcServerCredentials, type ServerTls } from '../shared/tls.js';
 import { buildApp } from './api/app.js';
 import { createTrialServiceHandlers, type StreamStats } from './grpc/trial-service.js';
@@ -175,8 +175,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   const metrics = new CoordinatorMetrics({ store, queue, workers, commands });
   const coordinatorId = `${os.hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
   // Kicks travel between replicas on pub/sub, which needs a connection of its own.
-  const subscriber = redis.duplicate();
-  subscriber.on('error', () => undefined);
+  const subscriber = duplicateClient(redis);
   const kickChannel = keys.kickChannel(o.prefix);
   const runner = new StudyRunner({
     store, queue, suggestions, commands, log: o.log.child({ part: 'runner', coordinatorId }), coordinatorId,

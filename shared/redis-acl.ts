@@ -35,6 +35,8 @@ export function workerAclRules(prefix: string): string[] {
     '-@dangerous', '-@admin', '+info',
     // Key names of other studies (SCAN, RANDOMKEY) and server-wide script state stay out of reach.
     '-scan', '-randomkey', '-script|flush', '-script|kill', '-function', '-fcall', '-fcall_ro',
+    // A Redis Cluster client reads the slot map and the cluster's state (no key names in either).
+    '+cluster|slots', '+cluster|info',
   ];
 }
 

@@ -47,9 +47,11 @@ export function projectOf(spec: object): string {
 /**
  * One queue per project and resource class (the GPU count a trial needs): an agent consumes
  * only the queues of the projects it was joined for, and a 1-GPU trial never waits behind an
- * 8-GPU one at the head of a shared queue.
+ * 8-GPU one at the head of a shared queue. The name is a Redis Cluster hash tag: BullMQ's
+ * scripts need every key of a queue (`<prefix>:<name>:...`) in one slot, and a tag per queue
+ * (not one in the prefix) lets different queues land on different masters.
  */
-export const trialQueueName = (project: string, gpus: number) => `trials-${project}-g${gpus}`;
+export const trialQueueName = (project: string, gpus: number) => `{trials-${project}-g${gpus}}`;
 
 /** BullMQ prefix for a key prefix, so queue keys sit beside the store's keys. */
 export const queuePrefix = (prefix: string) => `${prefix}:q`;

@@ -3,7 +3,7 @@
  * expires unless refreshed, so the coordinator knows the fleet (for /metrics, GET /workers and
  * rejecting trials no machine can fit) and forgets an agent that died without a word.
  */
-import type { Redis } from 'ioredis';
+import { type RedisClient, slotMulti } from '../shared/redis.js';
 import { keys } from '../shared/redis-keys.js';
 
 const REFRESH_MS = 5000;
@@ -13,7 +13,7 @@ export class WorkerRegistration {
   private timer: NodeJS.Timeout | undefined;
   private soon: NodeJS.Timeout | undefined;
 
-  constructor(private readonly redis: Redis, private readonly prefix: string, private readonly id: string, private readonly describe: () => Record<string, unknown>) {}
+  constructor(private readonly redis: RedisClient, private readonly prefix: string, private readonly id: string, private readonly describe: () => Record<string, unknown>) {}
 
   async start(): Promise<void> {
     await this.refresh().catch(() => undefined);
@@ -31,7 +31,7 @@ export class WorkerRegistration {
 
   private async refresh(): Promise<void> {
     const key = keys.worker(this.prefix, this.id);
-    await this.redis.multi()
+    await slotMulti(this.redis)
       .hset(key, { id: this.id, info: JSON.stringify(this.describe()), updatedAt: Date.now() })
       .pexpire(key, TTL_MS)
       .sadd(keys.workers(this.prefix), this.id)
@@ -41,6 +41,6 @@ export class WorkerRegistration {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     clearTimeout(this.soon);
-    await this.redis.multi().del(keys.worker(this.prefix, this.id)).srem(keys.workers(this.prefix), this.id).exec().catch(() => undefined);
+    await slotMulti(this.redis).del(keys.worker(this.prefix, this.id)).srem(keys.workers(this.prefix), this.id).exec().catch(() => undefined);
   }
 }

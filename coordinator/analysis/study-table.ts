@@ -15,7 +15,7 @@
  * completed ones, and per state an evenly spaced pick in trial-number order, proportional to the
  * state's count, so the plots keep their shape and the optimum is always in them.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis.js';
 import { keys } from '../../shared/redis-keys.js';
 import type { HistoryEntry } from '../store/study-store.js';
 import type { HistoryCache } from './history-cache.js';
@@ -47,7 +47,7 @@ export class StudyTableReader {
    */
   private readonly times = new Map<string, Map<number, [number | null, number | null]>>();
 
-  constructor(private readonly redis: Redis, private readonly prefix: string, private readonly history?: HistoryCache, private readonly maxStudies = 8) {}
+  constructor(private readonly redis: RedisClient, private readonly prefix: string, private readonly history?: HistoryCache, private readonly maxStudies = 8) {}
 
   private timesOf(studyId: string): Map<number, [number | null, number | null]> {
     const held = this.times.get(studyId) ?? new Map<number, [number | null, number | null]>();

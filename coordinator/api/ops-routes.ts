@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis.js';
 import { Type } from 'typebox';
 import type { CoordinatorMetrics } from '../ops/metrics.js';
 import type { WorkerDirectory } from '../store/worker-directory.js';
@@ -8,7 +8,7 @@ import type { Access } from '../auth/access.js';
 import { errorResponses, HealthSchema, NotReadySchema, WorkerListSchema } from './schemas.js';
 
 /** Probes and metrics for operators (outside /api/v1: they are not part of the versioned API). */
-export const opsRoutes: FastifyPluginAsync<{ redis: Redis; metrics: CoordinatorMetrics; workers: WorkerDirectory; access?: Access }> = async (plain, { redis, metrics, workers, access }) => {
+export const opsRoutes: FastifyPluginAsync<{ redis: RedisClient; metrics: CoordinatorMetrics; workers: WorkerDirectory; access?: Access }> = async (plain, { redis, metrics, workers, access }) => {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   app.get('/healthz', { schema: { summary: 'Liveness: the process answers', response: { 200: HealthSchema } }, config: { auth: { public: true } } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { summary: 'Readiness: Redis answers within a second', response: { 200: HealthSchema, 503: NotReadySchema } }, config: { auth: { public: true } } }, async (_req, reply) => {

@@ -14,7 +14,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis.js';
 import { Type } from 'typebox';
 import { TunehiveError } from '../../shared/errors.js';
 import { keys } from '../../shared/redis-keys.js';
@@ -44,7 +44,7 @@ export class StudyEventHub {
   private readonly ping: NodeJS.Timeout;
   private closed = false;
 
-  constructor(private readonly redis: Redis, private readonly prefix: string, private readonly limits: EventLimits = EVENT_LIMITS) {
+  constructor(private readonly redis: RedisClient, private readonly prefix: string, private readonly limits: EventLimits = EVENT_LIMITS) {
     this.ping = setInterval(() => {
       for (const w of this.watches.values()) {
         for (const l of w.listeners) {

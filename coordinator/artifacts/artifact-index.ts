@@ -6,7 +6,7 @@
  * that died lapses at its deadline, so a crash never eats a quota for good.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis.js';
 import { keys, runArtifactKeys } from '../../shared/redis-keys.js';
 import { TunehiveError } from '../../shared/errors.js';
 import type { RedisStudyStore } from '../store/study-store.js';
@@ -32,7 +32,7 @@ const MiB = 1024 * 1024;
 const human = (n: number) => (n >= MiB ? `${(n / MiB).toFixed(1)} MiB` : `${n} bytes`);
 
 export class ArtifactIndex {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly p: string;
 
   /** `projectMaxBytes`: undefined counts a project's bytes without a limit. */

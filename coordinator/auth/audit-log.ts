@@ -4,7 +4,7 @@
  * concerns, so a project's owners read theirs without scanning everyone's. Both are capped
  * with XADD MAXLEN ~ N: the log is bounded and its oldest entries go first.
  */
-import type { Redis } from 'ioredis';
+import { type RedisClient, spreadPipeline } from '../../shared/redis.js';
 import { keys } from '../../shared/redis-keys.js';
 
 export interface AuditEntry {
@@ -25,12 +25,12 @@ export interface AuditEntry {
 export type NewAuditEntry = Omit<AuditEntry, 'id' | 'time'>;
 
 export class AuditLog {
-  constructor(private readonly redis: Redis, private readonly prefix = 'th', private readonly maxLen = 100_000) {}
+  constructor(private readonly redis: RedisClient, private readonly prefix = 'th', private readonly maxLen = 100_000) {}
 
   async record(e: NewAuditEntry): Promise<void> {
     const fields = ['cred', e.credentialId, 'owner', e.owner, 'method', e.method, 'route', e.route, 'target', JSON.stringify(e.target),
       'project', e.project ?? '', 'status', String(e.status), 'ip', e.ip];
-    const pipe = this.redis.pipeline().xadd(keys.audit(this.prefix), 'MAXLEN', '~', String(this.maxLen), '*', ...fields);
+    const pipe = spreadPipeline(this.redis).xadd(keys.audit(this.prefix), 'MAXLEN', '~', String(this.maxLen), '*', ...fields);
     if (e.project) pipe.xadd(keys.projectAudit(this.prefix, e.project), 'MAXLEN', '~', String(this.maxLen), '*', ...fields);
     for (const [err] of (await pipe.exec()) ?? []) if (err) throw err;
   }

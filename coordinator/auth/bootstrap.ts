@@ -5,7 +5,7 @@
  * started together mint exactly one. A later start prints nothing: a lost admin token is
  * replaced by starting once with TUNEHIVE_ADMIN_TOKEN.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis.js';
 import { keys } from '../../shared/redis-keys.js';
 import { DEFAULT_PROJECT } from '../../shared/study-spec.js';
 import type { CredentialStore, NewCredential } from '../store/credential-store.js';
@@ -17,7 +17,7 @@ export const ADMIN_OWNER = 'admin';
 const ADMIN: NewCredential = { kind: 'api', owner: ADMIN_OWNER, project: '*', role: 'admin', scopes: ['metrics'] };
 
 export async function bootstrapAuth(o: {
-  redis: Redis; prefix: string; creds: CredentialStore; projects: ProjectStore; adminToken?: string;
+  redis: RedisClient; prefix: string; creds: CredentialStore; projects: ProjectStore; adminToken?: string;
   /** Where a minted token is shown (once). */
   announce: (message: string) => void;
 }): Promise<{ minted: boolean; credentialId?: string }> {

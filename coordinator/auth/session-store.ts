@@ -9,7 +9,7 @@
  * expired token ends its sessions at their next request.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis.js';
 import { keys } from '../../shared/redis-keys.js';
 import type { CredentialRecord, CredentialStore } from '../store/credential-store.js';
 
@@ -23,7 +23,7 @@ export interface Session { credential: CredentialRecord; csrf: string }
 const hashOf = (sid: string) => createHash('sha256').update(sid).digest('hex');
 
 export class SessionStore {
-  constructor(private readonly redis: Redis, private readonly creds: CredentialStore, private readonly prefix = 'th', readonly ttlMs = SESSION_TTL_MS) {}
+  constructor(private readonly redis: RedisClient, private readonly creds: CredentialStore, private readonly prefix = 'th', readonly ttlMs = SESSION_TTL_MS) {}
 
   /** A new session for a verified API credential: the cookie value and the CSRF token. */
   async create(credentialId: string, now = Date.now()): Promise<{ sid: string; csrf: string }> {

@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis.js';
 import { keys } from '../../shared/redis-keys.js';
 import { TunehiveError } from '../../shared/errors.js';
 import { AUTH_METADATA, type JoinReply, type JoinRequest } from '../../shared/proto.js';
@@ -51,7 +51,7 @@ export class WorkerAuth {
   /** Failed joins (unknown, expired or revoked join tokens) per client address in the window. */
   private readonly joinFailures = new Map<string, { n: number; since: number }>();
 
-  constructor(private readonly credentials: CredentialStore, private readonly verifier: TokenVerifier, private readonly redis: Redis, private readonly prefix: string,
+  constructor(private readonly credentials: CredentialStore, private readonly verifier: TokenVerifier, private readonly redis: RedisClient, private readonly prefix: string,
     private readonly failuresPerMinute = 20) {}
 
   /** The presented bearer credential of a call's metadata ('' when there is none). */

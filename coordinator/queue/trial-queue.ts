@@ -2,12 +2,12 @@
  * The producer side of the trial queues. One job per trial attempt-to-be: the job id is
  * `<trialId>-r<attempt>`, so re-adding a job for the same QUEUED trial (after a coordinator
  * restart) is a no-op, and a trial handed back for a retry gets a fresh job. Jobs go into the
- * queue of their study's project and GPU class (`trials-<project>-g<N>`); every enqueue also
+ * queue of their study's project and GPU class (`{trials-<project>-g<N>}`, a Cluster hash tag); every enqueue also
  * scores the project in `queuedProjects`, where agents joined for all projects find it.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis.js';
 import { keys } from '../../shared/redis-keys.js';
 import { jobIdFor, queuePrefix, trialQueueName, type TrialJob } from '../../shared/trial-job.js';
 
@@ -21,7 +21,7 @@ export class TrialQueue {
   private readonly projects = new Map<string, string>();
   private closing?: Promise<void>;
 
-  constructor(private readonly connection: Redis, private readonly prefix: string, private readonly resolveProject: ProjectResolver = async () => 'default') {}
+  constructor(private readonly connection: RedisClient, private readonly prefix: string, private readonly resolveProject: ProjectResolver = async () => 'default') {}
 
   private queue(project: string, gpus: number): Queue<TrialJob> {
     const name = trialQueueName(project, gpus);

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis.js';
 import { TunehiveError } from '../../shared/errors.js';
 import { keys, registryModelKeys } from '../../shared/redis-keys.js';
 import { likeRegExp } from '../../shared/run-filter/evaluate.js';
@@ -38,7 +38,7 @@ const limit = (what: string, max: number, field: string) => new TunehiveError('T
 export interface RegistryDeps { studies: RedisStudyStore; runs: RunStore; artifacts: ArtifactService }
 
 export class RedisModelRegistry implements ModelRegistry {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly p: string;
 
   constructor(private readonly deps: RegistryDeps) {

@@ -7,7 +7,7 @@
  * Every key of an experiment shares its hash tag, so each write is one script in one slot.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { type RedisClient, spreadPipeline } from '../../shared/redis.js';
 import { Value } from 'typebox/value';
 import { TunehiveError } from '../../shared/errors.js';
 import { directRunKeys, experimentKeys, keys, trialId, runArtifactKeys } from '../../shared/redis-keys.js';
@@ -37,7 +37,7 @@ const experimentNotFound = (id: string, field = 'params.id') =>
   new TunehiveError('TH_ERR_EXPERIMENT_NOT_FOUND', `no experiment with id ${JSON.stringify(id)}`, [{ field, reason: `no experiment with id ${JSON.stringify(id)}` }]);
 
 export class RedisRunStore implements RunStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly p: string;
   /** Spec parts a trial run needs (a study's spec never changes), bounded like the study store's objective cache. */
   private readonly specs = new Map<string, { trialTags: Record<string, string>; project: string }>();
@@ -104,7 +104,7 @@ export class RedisRunStore implements RunStore {
   async listExperiments(projects: readonly string[] | undefined, o: { offset: number; limit: number; nameContains?: string }): Promise<{ total: number; experiments: ExperimentRecord[] }> {
     const names = projects ? [...projects] : await this.redis.zrange(keys.projects(this.p), "0", "-1");
     if (projects === undefined && !names.includes(DEFAULT_PROJECT)) names.push(DEFAULT_PROJECT);
-    const pipe = this.redis.pipeline();
+    const pipe = spreadPipeline(this.redis);
     for (const name of names) pipe.zrange(keys.projectExperiments(this.p, name), "0", "-1").zrange(keys.projectStudies(this.p, name), "0", "-1");
     const ids = [...new Set(((await pipe.exec()) ?? []).flatMap(([, v]) => v as string[]))];
     const all: ExperimentRecord[] = [];
@@ -182,7 +182,7 @@ export class RedisRunStore implements RunStore {
     if (exp.kind === 'study') throw new TunehiveError('TH_ERR_STUDY_MODE', `experiment ${id} is a study's: delete the study (DELETE /api/v1/studies/${id})`, [{ field: 'params.id', reason: "a study's experiment is deleted with its study" }]);
     const runs = await this.redis.zcard(keys.experimentDirectRuns(this.p, id));
     // Out of the listing first: a half-done delete is invisible and finished by repeating it.
-    await this.redis.pipeline().zrem(keys.projectExperiments(this.p, exp.project), id).hdel(keys.projectExperimentNames(this.p, exp.project), exp.name).exec();
+    await spreadPipeline(this.redis).zrem(keys.projectExperiments(this.p, exp.project), id).hdel(keys.projectExperimentNames(this.p, exp.project), exp.name).exec();
     await this.onDeleting?.experiment(id, exp.project);
     const list = [...(await this.experimentDataKeys(id)), ...experimentKeys(this.p, id)];
     return { runs, keys: await this.studies.unlinkKeys(list) };
@@ -271,7 +271,7 @@ export class RedisRunStore implements RunStore {
       return p;
     };
     const out: Array<RunView | undefined> = new Array(runIds.length).fill(undefined);
-    const pipe = this.redis.pipeline();
+    const pipe = spreadPipeline(this.redis);
     for (const { r } of direct) pipe.hgetall(this.docKey(r)).hgetall(this.provenanceKey(r));
     const rows = direct.length > 0 ? ((await pipe.exec()) ?? []) : [];
     await Promise.all([

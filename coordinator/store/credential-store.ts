@@ -8,7 +8,7 @@
  * replica serves them). Expired and revoked records are deleted by `sweep` after a grace
  * period, so the set of records is bounded by the live credentials.
  */
-import type { Redis } from 'ioredis';
+import { type RedisClient, spreadPipeline, slotMulti } from '../../shared/redis.js';
 import { keys } from '../../shared/redis-keys.js';
 import { hashSecret, mintToken, parseToken, secretMatches, tokenFromSecret, type TokenKind } from '../auth/token-format.js';
 
@@ -60,7 +60,7 @@ export const CREDENTIAL_GRACE_MS = 7 * 86_400_000;
 const GRACE_MS = CREDENTIAL_GRACE_MS;
 
 export class CredentialStore {
-  constructor(private readonly redis: Redis, private readonly prefix = 'th') {}
+  constructor(private readonly redis: RedisClient, private readonly prefix = 'th') {}
 
   async create(c: NewCredential, now = Date.now()): Promise<{ token: string; record: CredentialRecord }> {
     const { token, id, hash } = mintToken(c.kind);
@@ -111,7 +111,7 @@ export class CredentialStore {
 
   async list(filter: { owner?: string; kind?: TokenKind } = {}): Promise<CredentialRecord[]> {
     const ids = await this.redis.zrange(keys.credentials(this.prefix), '0', '-1');
-    const pipe = this.redis.pipeline();
+    const pipe = spreadPipeline(this.redis);
     for (const id of ids) pipe.hgetall(keys.credential(this.prefix, id));
     const rows = (await pipe.exec()) ?? [];
     return ids.flatMap((id, i) => {
@@ -133,7 +133,7 @@ export class CredentialStore {
 
   /** Deletes a record outright (a bootstrap token minted by a replica that lost the race). */
   async remove(id: string): Promise<void> {
-    await this.redis.multi().unlink(keys.credential(this.prefix, id)).zrem(keys.credentials(this.prefix), id).exec();
+    await slotMulti(this.redis).unlink(keys.credential(this.prefix, id)).zrem(keys.credentials(this.prefix), id).exec();
   }
 
   /** Moves a live credential's expiry to now + ttlMs (sliding expiry); false when it is not live. */
@@ -151,10 +151,10 @@ export class CredentialStore {
     const ids = await this.redis.zrange(keys.credentials(this.prefix), '0', '-1');
     for (let i = 0; i < ids.length; i += 500) {
       const batch = ids.slice(i, i + 500);
-      const read = this.redis.pipeline();
+      const read = spreadPipeline(this.redis);
       for (const id of batch) read.hgetall(keys.credential(this.prefix, id));
       const rows = (await read.exec()) ?? [];
-      const drop = this.redis.pipeline();
+      const drop = spreadPipeline(this.redis);
       batch.forEach((id, j) => {
         const h = rows[j]?.[1] as Record<string, string> | undefined;
         // A record that expired by its own TTL leaves only its index entry.
@@ -182,7 +182,7 @@ export class CredentialStore {
     if (c.runId !== undefined) fields.runId = c.runId;
     if (c.attempt !== undefined) fields.attempt = c.attempt;
     const k = keys.credential(this.prefix, id);
-    const m = this.redis.multi().del(k).hset(k, fields).zadd(keys.credentials(this.prefix), now, id);
+    const m = slotMulti(this.redis).del(k).hset(k, fields).zadd(keys.credentials(this.prefix), now, id);
     // An expiring record deletes itself after the grace period even if no sweep runs.
     if (c.ttlMs !== undefined) m.pexpire(k, c.ttlMs + GRACE_MS);
     await m.exec();

@@ -6,7 +6,7 @@
  *
  * What a role allows is decided in coordinator/auth/access.ts; this module only stores.
  */
-import type { Redis } from 'ioredis';
+import { type RedisClient, spreadPipeline, slotMulti } from '../../shared/redis.js';
 import { keys } from '../../shared/redis-keys.js';
 import type { ProjectRole } from '../auth/roles.js';
 
@@ -18,7 +18,7 @@ export interface ProjectRecord {
 }
 
 export class ProjectStore {
-  constructor(private readonly redis: Redis, private readonly prefix = 'th') {}
+  constructor(private readonly redis: RedisClient, private readonly prefix = 'th') {}
 
   /** Creates the project with `owner` as its owner; false when the name is taken. */
   async create(name: string, owner: string, description = '', now = Date.now()): Promise<boolean> {
@@ -26,7 +26,8 @@ export class ProjectStore {
     // HSETNX on the project's own hash decides a race between two creators of one name.
     const won = await this.redis.hsetnx(keys.project(p, name), 'createdAt', String(now));
     if (won !== 1) return false;
-    await this.redis.multi()
+    // Atomic per hash tag on a Cluster (project keys are in different slots).
+    await slotMulti(this.redis)
       .hset(keys.project(p, name), { createdBy: owner, description })
       .zadd(keys.projects(p), now, name)
       .hset(keys.projectMembers(p, name), owner, 'owner')
@@ -58,7 +59,7 @@ export class ProjectStore {
 
   async list(names: readonly string[]): Promise<ProjectRecord[]> {
     if (names.length === 0) return [];
-    const pipe = this.redis.pipeline();
+    const pipe = spreadPipeline(this.redis);
     for (const n of names) pipe.hgetall(keys.project(this.prefix, n));
     const rows = (await pipe.exec()) ?? [];
     return names.flatMap((name, i) => {
@@ -85,7 +86,7 @@ export class ProjectStore {
 
   async setMember(project: string, owner: string, role: ProjectRole): Promise<void> {
     const p = this.prefix;
-    await this.redis.multi().hset(keys.projectMembers(p, project), owner, role).hset(keys.memberProjects(p, owner), project, role).exec();
+    await slotMulti(this.redis).hset(keys.projectMembers(p, project), owner, role).hset(keys.memberProjects(p, owner), project, role).exec();
   }
 
   /** How many studies the project holds (its index). */
@@ -100,7 +101,9 @@ export class ProjectStore {
   async remove(name: string): Promise<string[]> {
     const p = this.prefix;
     const owners = [...(await this.members(name)).keys()];
-    const m = this.redis.multi().unlink(keys.project(p, name), keys.projectMembers(p, name), keys.projectStudies(p, name), keys.projectAudit(p, name)).zrem(keys.projects(p), name);
+    // One UNLINK per key: a multi-key command must stay in one slot of a Cluster.
+    const m = slotMulti(this.redis).unlink(keys.project(p, name)).unlink(keys.projectMembers(p, name)).unlink(keys.projectStudies(p, name)).unlink(keys.projectAudit(p, name))
+      .zrem(keys.projects(p), name);
     for (const owner of owners) m.hdel(keys.memberProjects(p, owner), name);
     // Queue bookkeeping of the project: workers stop looking for its queues.
     m.zrem(keys.queuedProjects(p), name);
@@ -111,7 +114,7 @@ export class ProjectStore {
   /** False when the owner was not a member. */
   async removeMember(project: string, owner: string): Promise<boolean> {
     const p = this.prefix;
-    const [[, removed]] = (await this.redis.multi().hdel(keys.projectMembers(p, project), owner).hdel(keys.memberProjects(p, owner), project).exec()) as [[null, number], unknown];
+    const [[, removed]] = (await slotMulti(this.redis).hdel(keys.projectMembers(p, project), owner).hdel(keys.memberProjects(p, owner), project).exec()) as [[null, number], unknown];
     return removed === 1;
   }
 }

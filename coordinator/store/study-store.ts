@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Redis } from 'ioredis';
+import { type RedisClient, slotMulti, spreadPipeline } from '../../shared/redis.js';
 import type { Params } from '../../shared/search-space.js';
 import { DEFAULT_PROJECT, type ObjectiveStrategy, type StudySpec } from '../../shared/study-spec.js';
 import type { StudyState, TrialState } from '../../shared/trial.js';
@@ -108,7 +108,7 @@ export class RedisStudyStore implements StudyStore {
   private readonly objectives = new Map<string, string>();
 
   constructor(
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     /** Key prefix: lets several deployments (or test files) share one Redis. */
     readonly prefix = 'th',
   ) {
@@ -147,8 +147,8 @@ export class RedisStudyStore implements StudyStore {
     const id = newStudyId();
     const p = this.prefix;
     const project = spec.project ?? DEFAULT_PROJECT;
-    await this.redis
-      .multi()
+    // Per hash tag on a Cluster: the study's hash first, then the global indexes that point at it.
+    await slotMulti(this.redis)
       .hset(keys.study(p, id), {
         spec: JSON.stringify(spec), name: spec.name, project, state: 'RUNNING', createdAt: now, updatedAt: now, nextNumber: 0,
         queued: 0, running: 0, completed: 0, failed: 0, pruned: 0, paused: 0, cancelled: 0,
@@ -174,7 +174,7 @@ export class RedisStudyStore implements StudyStore {
     if (projects === undefined) return this.listStudies(offset, limit);
     const p = this.prefix;
     if (projects.length === 0) return { total: 0, studies: [] };
-    const pipe = this.redis.pipeline();
+    const pipe = spreadPipeline(this.redis);
     for (const name of projects) pipe.zcard(keys.projectStudies(p, name)).zrevrange(keys.projectStudies(p, name), 0, offset + limit - 1, 'WITHSCORES');
     const rows = (await pipe.exec()) ?? [];
     let total = 0;
@@ -199,10 +199,10 @@ export class RedisStudyStore implements StudyStore {
     for (let offset = 0; ; offset += batch) {
       const flat = await this.redis.zrange(keys.studies(p), String(offset), String(offset + batch - 1), 'WITHSCORES');
       if (flat.length === 0) break;
-      const read = this.redis.pipeline();
+      const read = spreadPipeline(this.redis);
       for (let i = 0; i < flat.length; i += 2) read.hmget(keys.study(p, flat[i]!), 'project', 'spec');
       const rows = (await read.exec()) ?? [];
-      const write = this.redis.pipeline();
+      const write = spreadPipeline(this.redis);
       for (let i = 0; i < flat.length; i += 2) {
         const [project, spec] = (rows[i / 2]?.[1] ?? []) as Array<string | null>;
         if (project !== null || spec === null) continue;
@@ -216,7 +216,7 @@ export class RedisStudyStore implements StudyStore {
   }
 
   private async readStudies(ids: string[]): Promise<StudyRecord[]> {
-    const pipe = this.redis.pipeline();
+    const pipe = spreadPipeline(this.redis);
     for (const id of ids) pipe.hgetall(keys.study(this.prefix, id));
     const rows = (await pipe.exec()) ?? [];
     return ids.flatMap((id, i) => {
@@ -233,7 +233,7 @@ export class RedisStudyStore implements StudyStore {
   async listStudies(offset: number, limit: number): Promise<{ total: number; studies: StudyRecord[] }> {
     const p = this.prefix;
     const [total, ids] = await Promise.all([this.redis.zcard(keys.studies(p)), this.redis.zrevrange(keys.studies(p), offset, offset + limit - 1)]);
-    const pipe = this.redis.pipeline();
+    const pipe = spreadPipeline(this.redis);
     for (const id of ids) pipe.hgetall(keys.study(p, id));
     const rows = (await pipe.exec()) ?? [];
     const studies = ids.flatMap((id, i) => {
@@ -271,13 +271,13 @@ export class RedisStudyStore implements StudyStore {
 
   /** The study's wind-down is complete: it leaves the runner's indexes. */
   async windDownDone(id: string): Promise<void> {
-    await this.redis.multi().srem(keys.endingStudies(this.prefix), id).srem(keys.activeStudies(this.prefix), id).exec();
+    await slotMulti(this.redis).srem(keys.endingStudies(this.prefix), id).srem(keys.activeStudies(this.prefix), id).exec();
   }
 
   /** acquireLease for many studies in one pipeline: whether each is held by `owner` now. */
   async acquireLeases(ids: readonly string[], owner: string, ttlMs: number): Promise<boolean[]> {
     if (ids.length === 0) return [];
-    const pipe = this.redis.pipeline() as unknown as Record<string, (...a: (string | number)[]) => unknown> & { exec(): Promise<Array<[Error | null, unknown]> | null> };
+    const pipe = spreadPipeline(this.redis) as unknown as Record<string, (...a: (string | number)[]) => unknown> & { exec(): Promise<Array<[Error | null, unknown]> | null> };
     for (const id of ids) pipe.th_acquireLease!(keys.lease(this.prefix, id), owner, ttlMs);
     const rows = (await pipe.exec()) ?? [];
     return ids.map((_, i) => {
@@ -588,7 +588,7 @@ export class RedisStudyStore implements StudyStore {
   async unlinkKeys(list: string[], batch = 500): Promise<number> {
     let removed = 0;
     for (let i = 0; i < list.length; i += batch) {
-      const pipe = this.redis.pipeline();
+      const pipe = spreadPipeline(this.redis);
       // One UNLINK per key: in a Redis Cluster a multi-key command must stay in one slot.
       for (const k of list.slice(i, i + batch)) pipe.unlink(k);
       for (const [err, n] of (await pipe.exec()) ?? []) {
@@ -603,7 +603,7 @@ export class RedisStudyStore implements StudyStore {
   async unindexStudy(studyId: string): Promise<void> {
     const p = this.prefix;
     const project = (await this.studyProject(studyId)) ?? DEFAULT_PROJECT;
-    await this.redis.pipeline().zrem(keys.projectStudies(p, project), studyId).zrem(keys.studies(p), studyId).srem(keys.activeStudies(p), studyId).zrem(keys.endedStudies(p), studyId)
+    await spreadPipeline(this.redis).zrem(keys.projectStudies(p, project), studyId).zrem(keys.studies(p), studyId).srem(keys.activeStudies(p), studyId).zrem(keys.endedStudies(p), studyId)
       .srem(keys.endingStudies(p), studyId).exec();
   }
 
@@ -613,7 +613,7 @@ export class RedisStudyStore implements StudyStore {
     const finishedAt = await this.redis.hget(keys.study(p, studyId), 'finishedAt');
     // A study deleted meanwhile must not come back into an index.
     if (finishedAt === null) return;
-    await this.redis.pipeline().zadd(keys.endedStudies(p), 'NX', Number(finishedAt || endedAt), studyId).unlink(keys.lease(p, studyId)).exec();
+    await spreadPipeline(this.redis).zadd(keys.endedStudies(p), 'NX', Number(finishedAt || endedAt), studyId).unlink(keys.lease(p, studyId)).exec();
     this.onTrialsEnded?.(studyId);
   }
 
@@ -626,10 +626,10 @@ export class RedisStudyStore implements StudyStore {
     const p = this.prefix;
     const ids = await this.redis.zrevrange(keys.studies(p), offset, offset + limit - 1);
     if (ids.length === 0) return undefined;
-    const read = this.redis.pipeline();
+    const read = spreadPipeline(this.redis);
     for (const id of ids) read.hmget(keys.study(p, id), 'state', 'finishedAt');
     const rows = (await read.exec()) ?? [];
-    const add = this.redis.pipeline();
+    const add = spreadPipeline(this.redis);
     ids.forEach((id, i) => {
       const [state, finishedAt] = (rows[i]?.[1] ?? []) as Array<string | null>;
       if (state && state !== 'RUNNING' && finishedAt) add.zadd(keys.endedStudies(p), 'NX', Number(finishedAt), id);
@@ -703,7 +703,7 @@ function parsePoint(row: string, createdAt: number): SeriesPoint {
   return { step: Number(step), value: Number(value), timeMs: createdAt + Number(dt), attempt: attempt === undefined ? 1 : Number(attempt) };
 }
 
-async function execOrThrow(pipe: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
+async function execOrThrow(pipe: ReturnType<RedisClient['pipeline']>): Promise<unknown[]> {
   const rows = (await pipe.exec()) ?? [];
   return rows.map(([err, v]) => {
     if (err) throw err;

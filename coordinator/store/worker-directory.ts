@@ -1,5 +1,5 @@
 /** The fleet as the agents registered it (see worker/registration.ts): read side. */
-import type { Redis } from 'ioredis';
+import { type RedisClient, spreadPipeline, slotMulti } from '../../shared/redis.js';
 import { keys } from '../../shared/redis-keys.js';
 
 export interface RegisteredWorker {
@@ -9,13 +9,13 @@ export interface RegisteredWorker {
 }
 
 export class WorkerDirectory {
-  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+  constructor(private readonly redis: RedisClient, private readonly prefix: string) {}
 
   /** Live agents; ids whose registration expired are dropped from the index on the way. */
   async list(): Promise<RegisteredWorker[]> {
     const ids = await this.redis.smembers(keys.workers(this.prefix));
     if (ids.length === 0) return [];
-    const pipe = this.redis.pipeline();
+    const pipe = spreadPipeline(this.redis);
     for (const id of ids) pipe.hgetall(keys.worker(this.prefix, id));
     const rows = (await pipe.exec()) ?? [];
     const out: RegisteredWorker[] = [];
@@ -31,7 +31,7 @@ export class WorkerDirectory {
 
   /** Drops a worker from the fleet listing (a revoked one); true when it was registered. */
   async forget(id: string): Promise<boolean> {
-    const [[, removed], [, member]] = (await this.redis.multi().del(keys.worker(this.prefix, id)).srem(keys.workers(this.prefix), id).exec()) as [[null, number], [null, number]];
+    const [[, removed], [, member]] = (await slotMulti(this.redis).del(keys.worker(this.prefix, id)).srem(keys.workers(this.prefix), id).exec()) as [[null, number], [null, number]];
     return removed + member > 0;
   }
 }

@@ -4,8 +4,7 @@
  * metrics and their history, provenance per attempt, and the search index following a trial.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
-import { connectRedis } from '../../shared/redis.js';
+import { connectRedis, type RedisClient } from '../../shared/redis.js';
 import { parseStudySpec, type StudySpec } from '../../shared/study-spec.js';
 import { RedisStudyStore } from '../../coordinator/store/study-store.js';
 import { RedisRunStore } from '../../coordinator/runs/redis-run-store.js';
@@ -14,10 +13,10 @@ import { keys } from '../../shared/redis-keys.js';
 import type { Provenance } from '../../shared/run-model.js';
 import { redisUrl, uniquePrefix } from '../helpers/env.js';
 
-const clients: Redis[] = [];
+const clients: RedisClient[] = [];
 afterAll(async () => { await Promise.all(clients.map((c) => c.quit())); });
 
-function harness(): { studies: RedisStudyStore; runs: RedisRunStore; redis: Redis; prefix: string } {
+function harness(): { studies: RedisStudyStore; runs: RedisRunStore; redis: RedisClient; prefix: string } {
   const redis = connectRedis(redisUrl(), 'run-store-conformance');
   clients.push(redis);
   const prefix = uniquePrefix('runs');

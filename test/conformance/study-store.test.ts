@@ -6,15 +6,14 @@
  * once and in order, and reads reflect every applied transition.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
-import { connectRedis } from '../../shared/redis.js';
+import { connectRedis, type RedisClient } from '../../shared/redis.js';
 import { parseStudySpec, type StudySpec } from '../../shared/study-spec.js';
 import { RedisStudyStore } from '../../coordinator/store/study-store.js';
 import type { StudyStore } from '../../coordinator/store/study-store-contract.js';
 import { redisUrl, uniquePrefix } from '../helpers/env.js';
 
 interface Harness { name: string; make(): StudyStore }
-const clients: Redis[] = [];
+const clients: RedisClient[] = [];
 const HARNESSES: Harness[] = [
   {
     name: 'redis',

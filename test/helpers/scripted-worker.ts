@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis.js';
 import { keys, parseTrialId } from '../../shared/redis-keys.js';
 import { trialServiceClient, type CoordinatorMessage, type JoinReply, type JoinRequest, type WorkerMessage } from '../../shared/proto.js';
 import { queuePrefix, trialQueueName } from '../../shared/trial-job.js';
@@ -58,7 +58,7 @@ export class ScriptedFleet {
 
   constructor(private readonly address: string, private readonly store: RedisStudyStore, private readonly joinToken = TEST_JOIN_TOKEN) {}
 
-  private get redis(): Redis {
+  private get redis(): RedisClient {
     return this.store.redis;
   }
 

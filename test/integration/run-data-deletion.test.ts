@@ -7,7 +7,7 @@
  * the filesystem artifact store.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { call, ensureProject } from '../helpers/auth.js';
 import { mlflow } from '../helpers/mlflow.js';
@@ -19,7 +19,7 @@ import { keys } from '../../shared/redis-keys.js';
 const provenance = { attempt: 1, capturedAt: 1, code: { source: 'none' as const }, data: { source: 'none' as const, files: [], dvc: [] }, command: ['true'], env: {}, seed: 1 };
 
 /** Every key under the prefix, with whatever of it (name, members, values) mentions `id`. Audit and credential records are owned elsewhere (retention, TTL): listed apart. */
-async function mentions(redis: Redis, prefix: string, id: string): Promise<{ owned: string[]; audit: string[]; creds: string[] }> {
+async function mentions(redis: RedisClient, prefix: string, id: string): Promise<{ owned: string[]; audit: string[]; creds: string[] }> {
   const out = { owned: [] as string[], audit: [] as string[], creds: [] as string[] };
   let cursor = '0';
   for (let i = 0; i < 10_000; i++) {

@@ -4,15 +4,14 @@
  * instant before the deletion included.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
-import { connectRedis } from '../../shared/redis.js';
+import { connectRedis, type RedisClient } from '../../shared/redis.js';
 import { RedisStudyStore } from '../../coordinator/store/study-store.js';
 import { RedisRunStore } from '../../coordinator/runs/redis-run-store.js';
 import { redisUrl, uniquePrefix } from '../helpers/env.js';
 import { parseStudySpec } from '../../shared/study-spec.js';
 import { keys } from '../../shared/redis-keys.js';
 
-let redis: Redis;
+let redis: RedisClient;
 let runs: RedisRunStore;
 const prefix = uniquePrefix('run-delete-race');
 

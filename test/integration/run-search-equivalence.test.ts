@@ -5,8 +5,7 @@
  * random filters (every comparator and key family, AND and OR) and random multi-key orders.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
-import { connectRedis } from '../../shared/redis.js';
+import { connectRedis, type RedisClient } from '../../shared/redis.js';
 import { parseStudySpec } from '../../shared/study-spec.js';
 import { RedisStudyStore } from '../../coordinator/store/study-store.js';
 import { RedisRunStore } from '../../coordinator/runs/redis-run-store.js';
@@ -19,7 +18,7 @@ import { redisUrl, uniquePrefix } from '../helpers/env.js';
 import { createRng } from '../../shared/rng.js';
 import { likeReference, randomLikeCase } from '../helpers/like-reference.js';
 
-let redis: Redis;
+let redis: RedisClient;
 let runs: RedisRunStore;
 let studies: RedisStudyStore;
 const experimentIds: string[] = [];

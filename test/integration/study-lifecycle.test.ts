@@ -3,7 +3,7 @@
  * DELETE removes every key and job of a study, a RUNNING study needs ?force=true, and an ended
  * study's retention deletes it whole. "Nothing left" is checked with SCAN, not by asking the API.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, startTestStack, type TestStack } from '../helpers/stack.js';
 import { quietLog, waitFor } from '../helpers/env.js';
@@ -11,7 +11,7 @@ import { RetentionSweeper } from '../../coordinator/lifecycle/retention-sweeper.
 import { keys } from '../../shared/redis-keys.js';
 
 /** Every key under the stack's prefix that names the study: its hash-tagged keys and its BullMQ jobs. */
-async function keysOf(redis: Redis, prefix: string, studyId: string): Promise<string[]> {
+async function keysOf(redis: RedisClient, prefix: string, studyId: string): Promise<string[]> {
   const out: string[] = [];
   let cursor = '0';
   for (let i = 0; i < 10_000; i++) {

@@ -5,7 +5,7 @@
  * (keyset pagination: runs inserted meanwhile sort before or after it, never shift it), bound
  * to the query it was made for.
  */
-import type { Redis } from 'ioredis';
+import { type RedisClient, spreadPipeline } from '../../../shared/redis.js';
 import { TunehiveError } from '../../../shared/errors.js';
 import { keys, runDocKeyParts } from '../../../shared/redis-keys.js';
 import type { Filter, OrderKey } from '../../../shared/run-filter/ast.js';
@@ -23,7 +23,7 @@ export interface SearchStats { experiments: number; plans: string[]; read: numbe
 interface RunReader { getRuns(ids: readonly string[]): Promise<Array<RunView | undefined>> }
 
 export class RunSearcher {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly p: string;
   lastStats: SearchStats = { experiments: 0, plans: [], read: 0 };
 
@@ -67,7 +67,7 @@ export class RunSearcher {
         // grow each round, so a page held by one experiment still needs only a few rounds.
         if (round > 0) per = Math.max(Math.ceil(per * 1.5), Math.ceil(((need - out.length) * 1.5) / fetch.length));
         const limit = Math.min(need, per);
-        const pipe = this.redis.pipeline() as unknown as Record<string, (...a: (string | number)[]) => unknown> & { exec(): Promise<Array<[Error | null, unknown]> | null> };
+        const pipe = spreadPipeline(this.redis) as unknown as Record<string, (...a: (string | number)[]) => unknown> & { exec(): Promise<Array<[Error | null, unknown]> | null> };
         for (const x of fetch) {
           const { plan, keys: keyList } = buildPlan({ filter: x.filter, order, limit, keys: this.indexKeys(x.e), experimentId: x.e, docParts: runDocKeyParts(this.p, x.e), ...(x.cursor ? { cursor: x.cursor } : {}) });
           pipe.th_searchRuns!(keyList.length, ...keyList, JSON.stringify(plan));
@@ -118,7 +118,7 @@ export class RunSearcher {
   }
 
   /** The Redis client and key prefix (the export reads the searched experiments' index names). */
-  get redisClient(): Redis { return this.redis; }
+  get redisClient(): RedisClient { return this.redis; }
   get keyPrefix(): string { return this.p; }
 
   /** The experiments a search reads. */
@@ -133,7 +133,7 @@ export class RunSearcher {
     if (q.experimentIds && q.experimentIds.length > 0) {
       const ids = [...new Set(q.experimentIds)].filter((id) => EXPERIMENT_ID.test(id));
       if (!allowed) return ids;
-      const pipe = this.redis.pipeline();
+      const pipe = spreadPipeline(this.redis);
       for (const id of ids) pipe.hget(keys.experiment(p, id), 'project').hget(keys.study(p, id), 'project');
       const rows = (await pipe.exec()) ?? [];
       return ids.filter((_, i) => {
@@ -142,7 +142,7 @@ export class RunSearcher {
       });
     }
     const projects = q.projects ?? (await this.redis.zrange(keys.projects(p), '0', '-1'));
-    const pipe = this.redis.pipeline();
+    const pipe = spreadPipeline(this.redis);
     for (const name of projects) pipe.zrange(keys.projectExperiments(p, name), '0', '-1').zrange(keys.projectStudies(p, name), '0', '-1');
     // Admins also see studies from before projects existed (they are adopted into "default" at start).
     if (q.projects === undefined) pipe.zrange(keys.studies(p), '0', '-1');
