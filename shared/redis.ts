@@ -57,8 +57,8 @@ export function connectRedis(url: string, name: string, o: ConnectOptions = {}):
     redis = new Cluster(a.nodes, {
       redisOptions: { ...options, ...(a.username ? { username: a.username } : {}), ...(a.password !== undefined ? { password: a.password } : {}) },
       clusterRetryStrategy: options.retryStrategy!,
-      // Plain commands sent together (Promise.all) travel as one pipeline per node.
-      enableAutoPipelining: true,
+      // No auto-pipelining: it routes a command by its first argument, which for a script with a
+      // variable number of keys is the key count, not a key.
     });
   } else {
     redis = new Redis(url, options);
@@ -99,7 +99,8 @@ export async function scanKeys(redis: RedisClient, pattern: string, limit = 1_00
 /**
  * A pipeline whose commands may name keys of any slots. On one server it is a pipeline. On a
  * Cluster (where a pipeline must stay on one node) each command is sent on its own, all at once
- * (auto-pipelining batches them per node); `exec` answers in the same shape and order.
+ * (written without waiting for replies, so still about one round trip per node); `exec`
+ * answers in the same shape and order.
  */
 export function spreadPipeline(redis: RedisClient): ChainableCommander {
   return redis instanceof Cluster ? recorder(redis, 'spread') : redis.pipeline();

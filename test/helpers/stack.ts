@@ -1,4 +1,4 @@
-/** A coordinator and worker agents on the test Redis, each test file under its own key prefix. */
+/** A coordinator and worker agents on the test Redis (or another), each test file under its own key prefix. */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,15 +17,19 @@ export interface TestStack {
 
 export const fixture = (name: string) => path.resolve('test/fixtures', name);
 
-export async function startTestStack(name: string, o: { workers?: number; slots?: number; agent?: Partial<AgentOptions>; coordinator?: Partial<CoordinatorOptions>; prefix?: string; fetch?: typeof fetch } = {}): Promise<TestStack> {
+/**
+ * `redisUrl` / `workerRedisUrl`: another Redis than the test one (a Redis Cluster, ACL users);
+ * the agents use `workerRedisUrl`, else `redisUrl`.
+ */
+export async function startTestStack(name: string, o: { workers?: number; slots?: number; agent?: Partial<AgentOptions>; coordinator?: Partial<CoordinatorOptions>; prefix?: string; fetch?: typeof fetch; redisUrl?: string; workerRedisUrl?: string } = {}): Promise<TestStack> {
   const prefix = o.prefix ?? uniquePrefix(name);
   const log = quietLog();
-  const coordinator = await startCoordinator({ redisUrl: redisUrl(), host: '127.0.0.1', httpPort: 0, grpcPort: 0, prefix, log, reconcileIntervalMs: 500,
+  const coordinator = await startCoordinator({ redisUrl: o.redisUrl ?? redisUrl(), host: '127.0.0.1', httpPort: 0, grpcPort: 0, prefix, log, reconcileIntervalMs: 500,
     checkpointDir: mkdtempSync(path.join(os.tmpdir(), 'tunehive-ckpt-')), adminToken: TEST_ADMIN_TOKEN, workerJoinToken: TEST_JOIN_TOKEN, ...o.coordinator });
   const agents: Agent[] = [];
   for (let i = 0; i < (o.workers ?? 1); i++) {
     const agent = new Agent({
-      redisUrl: redisUrl(), prefix, coordinator: coordinator.grpcAddress, slots: o.slots ?? 2, log, workerId: `w${i}`,
+      redisUrl: o.workerRedisUrl ?? o.redisUrl ?? redisUrl(), prefix, coordinator: coordinator.grpcAddress, slots: o.slots ?? 2, log, workerId: `w${i}`,
       workDir: mkdtempSync(path.join(os.tmpdir(), 'tunehive-w-')), heartbeatMs: 500, graceMs: 2000, gpus: { kind: 'none' }, joinToken: TEST_JOIN_TOKEN, ...o.agent,
     });
     await agent.start();
