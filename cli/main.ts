@@ -78,7 +78,7 @@ async function redisUrlOf(flag: string | undefined, file: string | undefined): P
       throw new UsageError(`--redis-url-file: cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
     }
     if (text.startsWith('REPLACE-')) throw new UsageError(`--redis-url-file: ${file} is still the placeholder from deploy/k8s/secret.yaml; make the Redis users with \`tunehive redis-acl --out-dir DIR\` (see deploy/README.md)`);
-    if (!/^rediss?:\/\//.test(text)) throw new UsageError(`--redis-url-file: ${file} must hold one redis:// or rediss:// URL`);
+    if (!/^(rediss?|redis-cluster):\/\//.test(text)) throw new UsageError(`--redis-url-file: ${file} must hold one redis://, rediss:// or redis-cluster:// URL`);
     return text;
   }
   if (flag !== undefined) {
@@ -157,7 +157,7 @@ start prints a minted one) and takes --open-metrics (/metrics without a token) a
 where trial programs reach the API, their MLFLOW_TRACKING_URI).
 
 Environment: REDIS_URL (a URL with a password goes here or in --redis-url-file, never in
---redis), TUNEHIVE_API (default http://127.0.0.1:8080), TUNEHIVE_TOKEN, TUNEHIVE_ADMIN_TOKEN,
+--redis; a Redis Cluster: redis-cluster://USER:PASS@HOST:PORT,HOST:PORT,...), TUNEHIVE_API (default http://127.0.0.1:8080), TUNEHIVE_TOKEN, TUNEHIVE_ADMIN_TOKEN,
 TUNEHIVE_COORDINATOR, TUNEHIVE_JOIN_TOKEN (worker), TUNEHIVE_WORKER_JOIN_TOKEN (coordinator: a join
 token for every project), LOG_LEVEL (info). Servers bind 127.0.0.1 unless --host says otherwise;
 any other address needs TLS or --insecure. See SECURITY.md.`;
