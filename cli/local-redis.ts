@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { aclLine, deploymentUsers, randomPassword, userUrl, type AclUser } from '../shared/redis-acl.js';
+import { aclLine, clusterUserUrl, deploymentUsers, randomPassword, userUrl, type AclUser } from '../shared/redis-acl.js';
 
 export interface LocalRedis {
   /** The default user's URL (every key and command); for set-up and tests, not for services. */
@@ -163,7 +163,7 @@ export async function startLocalRedisCluster(opts: { dataDir: string; masters?: 
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed (${create.error?.message ?? `exit ${create.status}`}): ${(create.stdout + create.stderr).slice(-2000)}`);
     await waitForClusterOk(ports, admin.password, Date.now() + timeoutMs);
     const hosts = ports.map((p) => `127.0.0.1:${p}`).join(',');
-    const urlOf = (u: { name: string; password: string }) => `redis-cluster://${encodeURIComponent(u.name)}:${encodeURIComponent(u.password)}@${hosts}`;
+    const urlOf = (u: { name: string; password: string }) => clusterUserUrl(hosts, u);
     return {
       url: urlOf(admin), ports, password: admin.password, stop,
       ...(users ? { users: { coordinator: urlOf(users.coordinator), worker: urlOf(users.worker) } } : {}),

@@ -115,7 +115,7 @@ Usage:
                   [--tls] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--tls-server-name NAME]
                   [--run-as USER] [--allow-command PATTERN]... [--allow-image PATTERN]...
                   [--allow-env PATTERN]... [--deny-env PATTERN]... [--pass-env PATTERN]...
-  tunehive redis-acl --out-dir DIR [--prefix th] [--host tunehive-redis] [--port 6379]
+  tunehive redis-acl --out-dir DIR [--prefix th] [--host tunehive-redis] [--port 6379] [--cluster HOST:PORT,HOST:PORT,...]
                                       Redis ACL users with random passwords for a deployment: users.acl
                                       (for redis-server --aclfile), coordinator-url, worker-url
   tunehive submit FILE [--api URL]    submit a study spec or a Katib Experiment (JSON or YAML); prints the study id
@@ -369,12 +369,19 @@ async function main(argv: string[]): Promise<number> {
     }
 
     case 'redis-acl': {
-      const f = flags(rest, { 'out-dir': { type: 'string' }, prefix: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' } }, 'redis-acl');
+      const f = flags(rest, { 'out-dir': { type: 'string' }, prefix: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, cluster: { type: 'string' } }, 'redis-acl');
       const dir = f.values['out-dir'];
       if (!dir) throw new UsageError('tunehive redis-acl needs --out-dir DIR (the files hold passwords: they are written there with mode 0600, never printed)');
       const { deploymentAclFile } = await import('../shared/redis-acl.js');
       const { mkdirSync, writeFileSync } = await import('node:fs');
-      const acl = deploymentAclFile(f.values.prefix ?? 'th', f.values.host ?? 'tunehive-redis', intFlag(f.values.port, 'port', 6379, 1));
+      let acl: ReturnType<typeof deploymentAclFile>;
+      try {
+        acl = deploymentAclFile(f.values.prefix ?? 'th', f.values.host ?? 'tunehive-redis', intFlag(f.values.port, 'port', 6379, 1),
+          f.values.cluster !== undefined ? { clusterNodes: f.values.cluster } : {});
+      } catch (err) {
+        if (err instanceof UsageError) throw err;
+        throw new UsageError(`--cluster: ${(err as Error).message} (give the nodes as HOST:PORT,HOST:PORT,...)`);
+      }
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       const write = (name: string, text: string, mode = 0o600) => writeFileSync(path.join(dir, name), text, { mode, flag: 'wx' });
       try {

@@ -6,6 +6,7 @@
  * (deploy) and by the tests, so the rules that are tested are the rules that are shipped.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { parseClusterUrl } from './redis.js';
 import { queuePrefix } from './trial-job.js';
 
 export const COORDINATOR_USER = 'tunehive-coordinator';
@@ -66,14 +67,26 @@ export function aclLine(u: AclUser, o: { hashed?: boolean } = {}): string {
  */
 export const DEFAULT_USER_PING_ONLY = 'user default reset on nopass resetkeys resetchannels -@all +ping';
 
-/** The ACL file of a deployment and its two URLs (`tunehive redis-acl`). */
-export function deploymentAclFile(prefix: string, host: string, port: number): { aclFile: string; coordinatorUrl: string; workerUrl: string } {
+/**
+ * The ACL file of a deployment and its two URLs (`tunehive redis-acl`). With `clusterNodes`
+ * (`host:port,host:port,...`) the URLs are `redis-cluster://` URLs of those nodes, and the same
+ * file is loaded on every node.
+ */
+export function deploymentAclFile(prefix: string, host: string, port: number, o: { clusterNodes?: string } = {}): { aclFile: string; coordinatorUrl: string; workerUrl: string } {
   const users = deploymentUsers(prefix);
+  const url = (u: AclUser) => (o.clusterNodes !== undefined ? clusterUserUrl(o.clusterNodes, u) : userUrl(host, port, u));
   return {
     aclFile: `${[DEFAULT_USER_PING_ONLY, aclLine(users.coordinator, { hashed: true }), aclLine(users.worker, { hashed: true })].join('\n')}\n`,
-    coordinatorUrl: userUrl(host, port, users.coordinator),
-    workerUrl: userUrl(host, port, users.worker),
+    coordinatorUrl: url(users.coordinator),
+    workerUrl: url(users.worker),
   };
+}
+
+/** A redis-cluster:// URL for a user; `nodes` is `host:port,host:port,...` (checked: a bad list is an error). */
+export function clusterUserUrl(nodes: string, u: Pick<AclUser, 'name' | 'password'>): string {
+  const url = `redis-cluster://${encodeURIComponent(u.name)}:${encodeURIComponent(u.password)}@${nodes}`;
+  parseClusterUrl(url);
+  return url;
 }
 
 /** A redis:// URL for a user (passwords here are hex, so nothing needs escaping). */

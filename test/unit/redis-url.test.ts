@@ -1,6 +1,7 @@
 /** The Redis URL forms (shared/redis.ts): one server, or a Redis Cluster by its nodes. */
 import { describe, expect, it } from 'vitest';
 import { hashTag, parseClusterUrl, redactUrl, urlHasCredentials } from '../../shared/redis.js';
+import { deploymentAclFile } from '../../shared/redis-acl.js';
 import { keys } from '../../shared/redis-keys.js';
 import { queuePrefix, trialQueueName } from '../../shared/trial-job.js';
 
@@ -31,6 +32,16 @@ describe('Redis Cluster URLs', () => {
     expect(urlHasCredentials('redis-cluster://u:p@h:1,h:2')).toBe(true);
     expect(urlHasCredentials('redis-cluster://h:1,h:2')).toBe(false);
     expect(redactUrl('redis-cluster://u:p@h:1,h:2')).toBe('redis-cluster://u:[redacted]@h:1,h:2');
+  });
+});
+
+describe('`tunehive redis-acl --cluster`', () => {
+  it('writes cluster URLs of the nodes for both users, and refuses a bad node list', () => {
+    const acl = deploymentAclFile('th', 'unused', 6379, { clusterNodes: 'r1:7000,r2:7001' });
+    expect(parseClusterUrl(acl.coordinatorUrl)).toMatchObject({ username: 'tunehive-coordinator', nodes: [{ host: 'r1', port: 7000 }, { host: 'r2', port: 7001 }] });
+    expect(parseClusterUrl(acl.workerUrl).username).toBe('tunehive-worker');
+    expect(acl.aclFile).toMatch(/^user tunehive-worker reset on #[0-9a-f]{64} /m);
+    expect(() => deploymentAclFile('th', 'unused', 6379, { clusterNodes: 'r1' })).toThrow(/"r1" is not host:port/);
   });
 });
 
