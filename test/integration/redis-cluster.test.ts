@@ -3,7 +3,8 @@
  * x 3, joined by redis-cli --cluster create), started here, not the suite's Redis: the
  * coordinator logs in as its ACL user and the agents as the worker's, on every node. The
  * end-to-end grid study runs on it, then what crosses studies or uses the global keys (listing,
- * deletion, the retention sweep, ask/tell, a run search across experiments, worker join). Keys
+ * deletion, the retention sweep, ask/tell, a run search across experiments, worker join,
+ * projects, kicks on pub/sub). Keys
  * are counted per master, so the test cannot pass on one node by accident.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,7 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalRedisCluster, type LocalRedisCluster } from '../../cli/local-redis.js';
 import { keys } from '../../shared/redis-keys.js';
-import { connectRedis, dataNodes, scanKeys, type RedisClient } from '../../shared/redis.js';
+import { connectRedis, dataNodes, duplicateClient, scanKeys, type RedisClient } from '../../shared/redis.js';
 import { queuePrefix, trialQueueName } from '../../shared/trial-job.js';
 import { uniquePrefix } from '../helpers/env.js';
 import { runGridStudy } from '../helpers/grid-study.js';
@@ -160,6 +161,34 @@ describe('on a 3-master Redis Cluster', () => {
     expect(await keysOf(study.id)).toEqual([]);
     expect(await admin.zscore(keys.endedStudies(prefix), study.id)).toBeNull();
   }, 60_000);
+
+  it('creates a project with a member and deletes it: its record, members and indexes on every master go', async () => {
+    const made = await stack.api('POST', '/api/v1/projects', { name: 'cluster-proj', description: 'x' });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    expect((await stack.api('PUT', '/api/v1/projects/cluster-proj/members/alice', { role: 'editor' })).status).toBe(200);
+    expect(await admin.hget(keys.memberProjects(prefix, 'alice'), 'cluster-proj')).toBe('editor');
+    expect((await stack.api('GET', '/api/v1/projects')).body.projects.map((p: any) => p.name)).toContain('cluster-proj');
+    const gone = await stack.api('DELETE', '/api/v1/projects/cluster-proj');
+    expect(gone.status, JSON.stringify(gone.body)).toBe(200);
+    expect(await scanKeys(admin, `${prefix}:project:cluster-proj*`)).toEqual([]);
+    expect(await admin.hget(keys.memberProjects(prefix, 'alice'), 'cluster-proj')).toBeNull();
+    expect(await admin.zscore(keys.projects(prefix), 'cluster-proj')).toBeNull();
+  });
+
+  it('carries kicks between replicas on pub/sub, with the coordinator\'s user', async () => {
+    const sub = duplicateClient(connectRedis(cluster.users!.coordinator, 'cluster-test-sub'));
+    const pub = connectRedis(cluster.users!.coordinator, 'cluster-test-pub');
+    try {
+      const heard = new Promise<string>((resolve) => sub.on('message', (_c: string, m: string) => resolve(m)));
+      await sub.subscribe(keys.kickChannel(prefix));
+      // A Cluster forwards PUBLISH to every node, whichever node each connection is on.
+      await pub.publish(keys.kickChannel(prefix), 'some-study');
+      expect(await heard).toBe('some-study');
+    } finally {
+      sub.disconnect();
+      pub.disconnect();
+    }
+  });
 
   it('spreads the deployment over every master', async () => {
     const counts = (await keysPerMaster()).map((ks) => ks.length);
