@@ -80,7 +80,7 @@ export async function startLocalRedis(opts: { dataDir: string; appendOnly?: bool
   // A restart (tests of Redis outages) keeps the passwords its clients already hold.
   const admin = opts.sameCredentialsAs?.credentials.admin ?? { name: 'default', password: randomPassword() };
   const users = opts.sameCredentialsAs?.credentials.users ?? (opts.prefix !== undefined ? deploymentUsers(opts.prefix) : undefined);
-  const { child, port } = await startServer(binary, serverConfig(admin, users), opts.dataDir, opts.appendOnly ?? false, [], opts.port);
+  const { child, port } = await startServer(binary, serverConfig(admin, users), admin.password, opts.dataDir, opts.appendOnly ?? false, [], opts.port);
   return {
     url: userUrl('127.0.0.1', port, admin), port, process: child, credentials: { admin, ...(users ? { users } : {}) },
     ...(users ? { users: { coordinator: userUrl('127.0.0.1', port, users.coordinator), worker: userUrl('127.0.0.1', port, users.worker) } } : {}),
@@ -94,8 +94,7 @@ function serverConfig(admin: { password: string }, users?: { coordinator: AclUse
 }
 
 /** Starts one redis-server on a free port of 127.0.0.1 (a few tries: another process may take the port first). */
-async function startServer(binary: string, config: string, dataDir: string, appendOnly: boolean, extra: ((port: number) => Promise<string[]> | string[]) | string[] = [], fixedPort?: number): Promise<{ child: ChildProcess; port: number }> {
-  const password = /^user default reset on >(\S+)/.exec(config)![1]!;
+async function startServer(binary: string, config: string, password: string, dataDir: string, appendOnly: boolean, extra: ((port: number) => Promise<string[]> | string[]) | string[] = [], fixedPort?: number): Promise<{ child: ChildProcess; port: number }> {
   for (let tries = 0; ; tries++) {
     const port = fixedPort ?? (await freePort());
     const more = typeof extra === 'function' ? await extra(port) : extra;
@@ -153,7 +152,7 @@ export async function startLocalRedisCluster(opts: { dataDir: string; masters?: 
       const dir = path.join(opts.dataDir, `node-${i}`);
       mkdirSync(dir, { recursive: true });
       // The cluster bus gets a free port of its own (the default, port + 10000, may be taken or past 65535).
-      nodes.push(await startServer(binary, config, dir, false, async () => ['--cluster-enabled', 'yes', '--cluster-config-file', path.resolve(dir, 'nodes.conf'),
+      nodes.push(await startServer(binary, config, admin.password, dir, false, async () => ['--cluster-enabled', 'yes', '--cluster-config-file', path.resolve(dir, 'nodes.conf'),
         '--cluster-port', String(await freePort()), '--cluster-node-timeout', '5000']));
     }
     const ports = nodes.map((n) => n.port);

@@ -2,7 +2,7 @@
  * The producer side of the trial queues. One job per trial attempt-to-be: the job id is
  * `<trialId>-r<attempt>`, so re-adding a job for the same QUEUED trial (after a coordinator
  * restart) is a no-op, and a trial handed back for a retry gets a fresh job. Jobs go into the
- * queue of their study's project and GPU class (`{trials-<project>-g<N>}`, a Cluster hash tag); every enqueue also
+ * queue of their study's project and GPU class (`trials-<project>-g<N>`); every enqueue also
  * scores the project in `queuedProjects`, where agents joined for all projects find it.
  */
 import { timingSafeEqual } from 'node:crypto';
