@@ -4,7 +4,7 @@
  * coordinator logs in as its ACL user and the agents as the worker's, on every node. The
  * end-to-end grid study runs on it, then what crosses studies or uses the global keys (listing,
  * deletion, the retention sweep, ask/tell, a run search across experiments, worker join,
- * projects, kicks on pub/sub). Keys
+ * projects, the model registry, kicks on pub/sub). Keys
  * are counted per master, so the test cannot pass on one node by accident.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -173,6 +173,18 @@ describe('on a 3-master Redis Cluster', () => {
     expect(await scanKeys(admin, `${prefix}:project:cluster-proj*`)).toEqual([]);
     expect(await admin.hget(keys.memberProjects(prefix, 'alice'), 'cluster-proj')).toBeNull();
     expect(await admin.zscore(keys.projects(prefix), 'cluster-proj')).toBeNull();
+  });
+
+  it('keeps the model registry in its one slot: create, list, delete', async () => {
+    for (const name of ['cluster-model-a', 'cluster-model-b']) {
+      const m = await stack.api('POST', '/api/v1/models', { name, project: 'default', tags: { team: 'x' } });
+      expect(m.status, JSON.stringify(m.body)).toBe(201);
+    }
+    expect((await stack.api('GET', '/api/v1/models')).body.models.map((m: any) => m.name).sort()).toEqual(['cluster-model-a', 'cluster-model-b']);
+    expect((await stack.api('DELETE', '/api/v1/models/cluster-model-a')).status).toBe(200);
+    expect((await stack.api('GET', '/api/v1/models')).body.models.map((m: any) => m.name)).toEqual(['cluster-model-b']);
+    const holders = (await keysPerMaster()).filter((ks) => ks.some((k) => k.includes('{registry}')));
+    expect(holders).toHaveLength(1);
   });
 
   it('carries kicks between replicas on pub/sub, with the coordinator\'s user', async () => {
