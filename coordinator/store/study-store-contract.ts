@@ -88,8 +88,8 @@ export interface TrialReads {
   /** QUEUED or RUNNING trial numbers, ascending. */
   pendingNumbers(studyId: string): Promise<number[]>;
   pausedNumbers(studyId: string): Promise<number[]>;
-  /** Finished trials in completion order, from index `from` (callers cache what they read). */
-  readHistory(studyId: string, from: number): Promise<HistoryEntry[]>;
+  /** Finished trials in completion order, from index `from`, at most `count` (callers cache what they read). */
+  readHistory(studyId: string, from: number, count?: number): Promise<HistoryEntry[]>;
   /** The objective metric's reports of a trial from index `from`, as stored. */
   readObjective(studyId: string, number: number, from: number): Promise<Array<{ step: number; value: number }>>;
   /** Points `start`..`stop` (inclusive; negative counts from the end) of one metric series. */

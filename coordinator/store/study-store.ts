@@ -366,9 +366,9 @@ export class RedisStudyStore implements StudyStore {
     return marker === 'done';
   }
 
-  /** History entries from index `from` on (the runner caches what it has read). */
-  async readHistory(studyId: string, from: number): Promise<HistoryEntry[]> {
-    const rows = await this.redis.lrange(keys.history(this.prefix, studyId), from, -1);
+  /** History entries from index `from` on, at most `count` (the runner caches what it has read). */
+  async readHistory(studyId: string, from: number, count?: number): Promise<HistoryEntry[]> {
+    const rows = await this.redis.lrange(keys.history(this.prefix, studyId), from, count === undefined ? -1 : from + count - 1);
     return rows.map((r) => JSON.parse(r) as HistoryEntry);
   }
 
