@@ -162,6 +162,8 @@ export async function runBigStudy(o: BigStudyOptions): Promise<Section> {
       return t.ms;
     };
     await setAlgorithm({});
+    // A RUNNING ask/tell study is an active one: the runner keeps its caches (it forgets inactive studies' at each reconcile).
+    await redis.sadd(keys.activeStudies(prefix), id);
     const cold = await askAndTell();
     // The suggestion thread's JIT warms up over the first asks; a long study's asks are all warm.
     for (let i = 0; i < 10; i++) await askAndTell();
