@@ -115,7 +115,8 @@ export async function runBigStudy(o: BigStudyOptions): Promise<Section> {
     const rawSummaryLabel = 'the same Redis reads from this process (study hash + best trial, one pipeline), p50';
     figures.push(
       { key: 'big.summary.p50', label: `study summary (GET /studies/:id) at ${o.trials} trials, p50`, value: r2(s.p50), unit: 'ms', against: { label: rawSummaryLabel, value: r2(sr.p50) }, target: { text: `< ${TARGETS.summaryMs} ms`, met: s.p50 < TARGETS.summaryMs } },
-      { key: 'big.summary.p99', label: `study summary at ${o.trials} trials, p99 of ${s.n}`, value: r2(s.p99), unit: 'ms', target: { text: `< ${TARGETS.summaryMs} ms`, met: s.p99 < TARGETS.summaryMs } },
+      { key: 'big.summary.p99', label: `study summary at ${o.trials} trials, p99 of ${s.n}`, value: r2(s.p99), unit: 'ms',
+        against: { label: 'the same Redis reads from this process, p99 (how loaded the machine is)', value: r2(sr.p99) }, target: { text: `< ${TARGETS.summaryMs} ms`, met: s.p99 < TARGETS.summaryMs } },
     );
 
     // ---- a page of 100 of each state, at depths spread over the state (by cursor) ----
