@@ -129,6 +129,7 @@ export async function runBigStudy(o: BigStudyOptions): Promise<Section> {
       const cursors: Array<number | undefined> = [undefined, ...spread(members.slice(0, -1), (o.pages ?? 20) - 1)];
       const ms: number[] = [];
       const raw: number[] = [];
+      await get(`/api/v1/studies/${id}/trials?state=${state}&limit=100`); // warm: steady state is what a dashboard paging through sees
       for (const c of cursors) {
         const url = `/api/v1/studies/${id}/trials?state=${state}&limit=100${c === undefined ? '' : `&cursor=${c}`}`;
         const t = await timed(() => get(url));
@@ -145,7 +146,7 @@ export async function runBigStudy(o: BigStudyOptions): Promise<Section> {
       const t = timing(ms);
       const tr = timing(raw);
       figures.push({
-        key: `big.page.${state.toLowerCase()}.p99`, label: `page of 100 ${state} trials (${members.length} of ${o.trials}), p99 of ${t.n} depths (p50 ${r2(t.p50)} ms)`,
+        key: `big.page.${state.toLowerCase()}.p99`, label: `page of 100 ${state} trials (${members.length} of ${o.trials}), p99 of ${t.n} depths (p50 ${r2(t.p50)} ms; Redis reads alone p50 ${r2(tr.p50)} ms)`,
         value: r2(t.p99), unit: 'ms', against: { label: 'the same Redis reads from this process (ZRANGEBYSCORE + HGETALL each, pipelined), p99', value: r2(tr.p99) },
         target: { text: `< ${TARGETS.pageMs} ms`, met: t.p99 < TARGETS.pageMs },
       });
