@@ -107,6 +107,8 @@ export class RedisStudyStore implements StudyStore {
   /** Failed onTrialChanged calls (exported as a metric by whoever sets the hook). */
   trialIndexFailures = 0;
   private readonly objectives = new Map<string, string>();
+  /** Studies whose state index is complete: it stays so (new trials are indexed as they are made). */
+  private readonly stateIndexed = new Set<string>();
 
   constructor(
     readonly redis: Redis,
@@ -352,6 +354,7 @@ export class RedisStudyStore implements StudyStore {
    * Bounded work per call, so a listing that asks pays for at most one budget.
    */
   async backfillStateIndex(studyId: string, maxTrials = 10_000, chunk = 1000): Promise<boolean> {
+    if (this.stateIndexed.has(studyId)) return true;
     const p = this.prefix;
     let marker = await this.redis.hget(keys.study(p, studyId), 'ixStates');
     for (let done = 0; marker !== 'done' && done < maxTrials; done += chunk) {
@@ -363,7 +366,11 @@ export class RedisStudyStore implements StudyStore {
       if (out === '') return false; // deleted meanwhile
       marker = out;
     }
-    return marker === 'done';
+    if (marker !== 'done') return false;
+    // Bounded: a coordinator living for months sees many studies come and go.
+    if (this.stateIndexed.size >= 10_000) this.stateIndexed.delete(this.stateIndexed.values().next().value!);
+    this.stateIndexed.add(studyId);
+    return true;
   }
 
   /** History entries from index `from` on, at most `count` (the runner caches what it has read). */
