@@ -6,9 +6,10 @@
  * into Redis (bench/fixtures/big-study.ts); every figure is timed over HTTP as a client sees it,
  * next to the same Redis reads done from this process in the same run (the ceiling: what the
  * request costs Redis alone), and the tpe ask next to one with its history window lifted.
+ * Alone, it writes bench/results/big-study.{json,md} too.
  */
 import http from 'node:http';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -224,7 +225,9 @@ if (isMain) {
     const url = arg('redis-url', process.env.REDIS_URL ?? '') || (local = await startLocalRedis({ dataDir })).url;
     const sec = await runBigStudy({ redisUrl: url, trials: Number(arg('trials', '100000')), samples: Number(arg('samples', '50')) });
     process.stdout.write(`${markdown(sec)}\n`);
-    if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(sec)}\n`);
+    mkdirSync('bench/results', { recursive: true });
+    writeFileSync('bench/results/big-study.json', `${JSON.stringify(sec, null, 2)}\n`);
+    writeFileSync('bench/results/big-study.md', markdown(sec));
   } finally {
     await local?.stop();
     rmSync(dataDir, { recursive: true, force: true });
