@@ -13,7 +13,7 @@ import { TRIAL_STATES, type TrialState } from '../../shared/trial.js';
 import { RedisStudyStore } from '../../coordinator/store/study-store.js';
 import { createBigStudy } from '../../bench/fixtures/big-study.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
-import { redisUrl, waitFor } from '../helpers/env.js';
+import { redisUrl, uniquePrefix, waitFor } from '../helpers/env.js';
 
 let stack: TestStack;
 let redis: Redis;
@@ -39,8 +39,8 @@ function spec(over: Record<string, unknown> = {}): StudySpec {
 }
 
 /** The index decoded: number -> state. */
-async function indexed(studyId: string): Promise<Map<number, string>> {
-  const flat = await redis.zrange(keys.trialStates(stack.prefix, studyId), '0', '-1', 'WITHSCORES');
+async function indexed(studyId: string, st: RedisStudyStore = store): Promise<Map<number, string>> {
+  const flat = await redis.zrange(keys.trialStates(st.prefix, studyId), '0', '-1', 'WITHSCORES');
   const out = new Map<number, string>();
   for (let i = 0; i < flat.length; i += 2) {
     const score = Number(flat[i + 1]);
@@ -51,9 +51,9 @@ async function indexed(studyId: string): Promise<Map<number, string>> {
 }
 
 /** The trial hashes' own states: what the index must equal. */
-async function truth(studyId: string, created: number): Promise<Map<number, string>> {
+async function truth(studyId: string, created: number, st: RedisStudyStore = store): Promise<Map<number, string>> {
   const numbers = Array.from({ length: created }, (_, i) => i);
-  const states = await store.trialStates(studyId, numbers);
+  const states = await st.trialStates(studyId, numbers);
   return new Map(numbers.flatMap((n) => (states[n] ? [[n, states[n]!] as const] : [])));
 }
 
@@ -118,10 +118,12 @@ describe('trial state index', () => {
   });
 
   it('stays equal to the trial hashes through every transition', async () => {
+    // A prefix no coordinator serves: this test alone moves the trials.
+    const store = new RedisStudyStore(redis, uniquePrefix('state-index-alone'));
     const s = await store.createStudy(spec());
     const check = async (created: number, expected: Record<number, TrialState>) => {
-      const ix = await indexed(s.id);
-      expect(ix).toEqual(await truth(s.id, created));
+      const ix = await indexed(s.id, store);
+      expect(ix).toEqual(await truth(s.id, created, store));
       expect(Object.fromEntries(ix)).toEqual(expected);
     };
     const fin = (n: number, attempt: number, outcome: 'COMPLETED' | 'FAILED' | 'PRUNED' | 'PAUSED' | 'RETRY' | 'CANCELLED') =>
