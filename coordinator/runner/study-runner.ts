@@ -9,12 +9,13 @@ import type { Logger } from 'pino';
 import type { StudySpec } from '../../shared/study-spec.js';
 import type { Params } from '../../shared/search-space.js';
 import type { TrialJob } from '../../shared/trial-job.js';
-import type { StudyState } from '../../shared/trial.js';
+import type { FrozenTrial, StudyState } from '../../shared/trial.js';
 import { trialId } from '../../shared/redis-keys.js';
 import type { StudyRecord, TrialRecord } from '../store/study-store.js';
 import type { StudyStore } from '../store/study-store-contract.js';
 import type { TrialQueue } from '../queue/trial-queue.js';
 import type { SuggestionService } from '../search/suggest.js';
+import { samplerFactory } from '../search/registry.js';
 import { nextStep } from './fill-policy.js';
 import { HistoryCache } from './history-cache.js';
 import { StudyLeases } from './leases.js';
@@ -278,7 +279,8 @@ export class StudyRunner {
   async suggest(study: StudyRecord): Promise<Params | null> {
     const { store, suggestions } = this.deps;
     const [trials, pendingTrials] = await Promise.all([
-      this.history.trials(study.id, study.spec.objective.direction),
+      // Only the part of the history the sampler reads (its window), so a long study's ask stays bounded.
+      this.history.trials(study.id, study.spec.objective.direction, samplerFactory(study.spec.algorithm.name)?.historyWindow?.(study.spec.algorithm.settings)),
       store.pendingNumbers(study.id).then((ns) => store.getTrials(study.id, ns)),
     ]);
     const t0 = performance.now();
@@ -287,7 +289,7 @@ export class StudyRunner {
       space: study.spec.searchSpace,
       seed: study.spec.algorithm.seed,
       trialNumber: study.created,
-      trials: [...trials],
+      trials: trials as FrozenTrial[],
       pending: pendingTrials.map((t) => t.params),
     });
     this.deps.onSuggest?.(study.spec.algorithm.name, (performance.now() - t0) / 1000);

@@ -10,7 +10,8 @@ import { type RedisClient, slotMulti, spreadPipeline } from '../../shared/redis.
 import type { Params } from '../../shared/search-space.js';
 import { DEFAULT_PROJECT, type ObjectiveStrategy, type StudySpec } from '../../shared/study-spec.js';
 import type { StudyState, TrialState } from '../../shared/trial.js';
-import { keys, studyKeys, trialId, trialKeys } from '../../shared/redis-keys.js';
+import { keys, studyKeys, TRIAL_STATE_SPAN, trialId, trialKeys, trialStateScore } from '../../shared/redis-keys.js';
+import { expandLuaIncludes } from './lua-includes.js';
 import type { StudyStore } from './study-store-contract.js';
 import { WIRE_LIMITS } from '../../shared/wire-limits.js';
 import { hashSecret, secretMatches } from '../auth/token-format.js';
@@ -77,8 +78,8 @@ export interface HistoryEntry { n: number; s: TrialState; p: Params; v?: number;
 export type FinishOutcome = 'COMPLETED' | 'FAILED' | 'PRUNED' | 'PAUSED' | 'CANCELLED' | 'RETRY';
 
 const SCRIPT_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
-const SCRIPTS = ['createTrial-3', 'startAttempt-3', 'appendMetrics-3', 'finishTrial-5', 'endWaitingTrial-5', 'endStudy-1', 'commitCheckpoint-1',
-  'acquireLease-1', 'releaseLease-1', 'recordDecision-1', 'resumeTrial-7', 'indexReports-4', 'recordPause-3', 'heartbeat-2',
+const SCRIPTS = ['createTrial-4', 'startAttempt-4', 'appendMetrics-3', 'finishTrial-6', 'endWaitingTrial-6', 'endStudy-1', 'commitCheckpoint-1',
+  'acquireLease-1', 'releaseLease-1', 'recordDecision-1', 'resumeTrial-8', 'indexReports-4', 'recordPause-3', 'heartbeat-2', 'indexTrialStates-2',
   'reserveArtifacts-3', 'commitArtifact-4', 'deleteArtifacts-3', 'reserveProjectArtifacts-2', 'commitProjectArtifact-2',
   // Runs and experiments (coordinator/runs/redis-run-store.ts calls them through `script`).
   'writeRun-12', 'deleteRun-12', 'createExperiment-2', 'searchRuns-3', 'setExperimentTags-1',
@@ -86,7 +87,7 @@ const SCRIPTS = ['createTrial-3', 'startAttempt-3', 'appendMetrics-3', 'finishTr
   'registryCreateModel-2', 'registryPatchModel-1', 'registryRename-2', 'registryDeleteModel-5', 'registryCreateVersion-3',
   'registryPatchVersion-2', 'registryTransition-3', 'registrySetAlias-4', 'registryDeleteAlias-3', 'registryDeleteVersion-4'] as const;
 /** Scripts that take further keys after their fixed ones (the count in the name): one per metric name. */
-const VARIADIC: ReadonlySet<ScriptName> = new Set(['appendMetrics-3', 'writeRun-12', 'deleteRun-12', 'searchRuns-3']);
+const VARIADIC: ReadonlySet<ScriptName> = new Set(['appendMetrics-3', 'writeRun-12', 'deleteRun-12', 'searchRuns-3', 'indexTrialStates-2']);
 export type ScriptName = (typeof SCRIPTS)[number];
 
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
@@ -106,6 +107,8 @@ export class RedisStudyStore implements StudyStore {
   /** Failed onTrialChanged calls (exported as a metric by whoever sets the hook). */
   trialIndexFailures = 0;
   private readonly objectives = new Map<string, string>();
+  /** Studies whose state index is complete: it stays so (new trials are indexed as they are made). */
+  private readonly stateIndexed = new Set<string>();
 
   constructor(
     readonly redis: RedisClient,
@@ -114,7 +117,7 @@ export class RedisStudyStore implements StudyStore {
   ) {
     for (const name of SCRIPTS) {
       const [cmd, count] = name.split('-') as [string, string];
-      const lua = readFileSync(`${SCRIPT_DIR}${name}.lua`, 'utf8');
+      const lua = expandLuaIncludes(readFileSync(`${SCRIPT_DIR}${name}.lua`, 'utf8'), name);
       // defineCommand sends EVALSHA and falls back to EVAL after a Redis restart flushed the script cache.
       redis.defineCommand(`th_${cmd}`, VARIADIC.has(name) ? { lua } : { numberOfKeys: Number(count), lua });
       const fn = (redis as unknown as Record<string, ScriptFn>)[`th_${cmd}`]!.bind(redis);
@@ -152,6 +155,8 @@ export class RedisStudyStore implements StudyStore {
       .hset(keys.study(p, id), {
         spec: JSON.stringify(spec), name: spec.name, project, state: 'RUNNING', createdAt: now, updatedAt: now, nextNumber: 0,
         queued: 0, running: 0, completed: 0, failed: 0, pruned: 0, paused: 0, cancelled: 0,
+        // Indexed from its first trial on: nothing to backfill.
+        ixStates: 'done',
       })
       .zadd(keys.studies(p), now, id)
       .zadd(keys.projectStudies(p, project), now, id)
@@ -292,7 +297,7 @@ export class RedisStudyStore implements StudyStore {
   /** 1 created, 0 study not running, -1 number clash (another driver), -2 maxTrials reached. */
   async createTrial(studyId: string, number: number, params: Params, maxTrials: number, budget?: number, now = Date.now()): Promise<number> {
     const p = this.prefix;
-    const r = Number(await this.run('createTrial-3', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId)],
+    const r = Number(await this.run('createTrial-4', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.trialStates(p, studyId)],
       [number, JSON.stringify(params), now, maxTrials, budget ?? '']));
     if (r === 1) await this.trialChanged(studyId, number);
     return r;
@@ -318,9 +323,59 @@ export class RedisStudyStore implements StudyStore {
     return (await this.redis.smembers(keys.pending(this.prefix, studyId))).map(Number).sort((a, b) => a - b);
   }
 
-  /** History entries from index `from` on (the runner caches what it has read). */
-  async readHistory(studyId: string, from: number): Promise<HistoryEntry[]> {
-    const rows = await this.redis.lrange(keys.history(this.prefix, studyId), from, -1);
+  /**
+   * Numbers of the study's trials in `state`, ascending, from the state index: those after
+   * `at.after` (a cursor: the last number of the previous page), or from the `at.offset`-th
+   * match on; at most `limit`. Also how many trials are in the state, and how many come before
+   * the first returned (its offset). O(log n + limit) however many trials the study has. Complete
+   * only once `backfillStateIndex` says so (a study from before the index).
+   */
+  async trialNumbersInState(studyId: string, state: TrialState, at: { after?: number; offset?: number }, limit: number): Promise<{ total: number; offset: number; numbers: number[] }> {
+    const k = keys.trialStates(this.prefix, studyId);
+    const lo = trialStateScore(state, 0);
+    const end = `(${lo + TRIAL_STATE_SPAN}`;
+    if (at.after !== undefined) {
+      const [total, before, flat] = await execOrThrow(this.redis.pipeline().zcount(k, lo, end).zcount(k, lo, lo + at.after)
+        .zrangebyscore(k, `(${lo + at.after}`, end, 'LIMIT', 0, limit));
+      return { total: Number(total), offset: Number(before), numbers: (flat as string[]).map(Number) };
+    }
+    // By rank, not ZRANGEBYSCORE's LIMIT offset (which walks the skipped members): the state's first rank, plus the offset.
+    const [total, first] = (await execOrThrow(this.redis.pipeline().zcount(k, lo, end).zcount(k, '-inf', `(${lo}`))).map(Number) as [number, number];
+    const offset = at.offset ?? 0;
+    if (offset >= total) return { total, offset, numbers: [] };
+    const start = first + offset;
+    const members = await this.redis.zrange(k, String(start), String(start + Math.min(limit, total - offset) - 1));
+    return { total, offset, numbers: members.map(Number) };
+  }
+
+  /**
+   * Makes sure the study's state index is complete, backfilling at most `maxTrials` trials of a
+   * study from before it (in chunks of `chunk`, each one atomic step): true once complete.
+   * Bounded work per call, so a listing that asks pays for at most one budget.
+   */
+  async backfillStateIndex(studyId: string, maxTrials = 10_000, chunk = 1000): Promise<boolean> {
+    if (this.stateIndexed.has(studyId)) return true;
+    const p = this.prefix;
+    let marker = await this.redis.hget(keys.study(p, studyId), 'ixStates');
+    for (let done = 0; marker !== 'done' && done < maxTrials; done += chunk) {
+      const from = Number(marker ?? 0);
+      const created = Number((await this.redis.hget(keys.study(p, studyId), 'nextNumber')) ?? 0);
+      const n = Math.max(1, Math.min(chunk, created - from));
+      const out = String(await this.run('indexTrialStates-2', [keys.study(p, studyId), keys.trialStates(p, studyId),
+        ...Array.from({ length: n }, (_, i) => keys.trial(p, studyId, from + i))], [from]));
+      if (out === '') return false; // deleted meanwhile
+      marker = out;
+    }
+    if (marker !== 'done') return false;
+    // Bounded: a coordinator living for months sees many studies come and go.
+    if (this.stateIndexed.size >= 10_000) this.stateIndexed.delete(this.stateIndexed.values().next().value!);
+    this.stateIndexed.add(studyId);
+    return true;
+  }
+
+  /** History entries from index `from` on, at most `count` (the runner caches what it has read). */
+  async readHistory(studyId: string, from: number, count?: number): Promise<HistoryEntry[]> {
+    const rows = await this.redis.lrange(keys.history(this.prefix, studyId), from, count === undefined ? -1 : from + count - 1);
     return rows.map((r) => JSON.parse(r) as HistoryEntry);
   }
 
@@ -335,7 +390,7 @@ export class RedisStudyStore implements StudyStore {
     // Callers that never hand the secret out (ask/tell) still store one nobody knows.
     secret: { issued: string; presented?: string } = { issued: randomBytes(32).toString('base64url') }): Promise<{ attempt: number; reason: string; exhausted?: number; forbidden?: boolean }> {
     const p = this.prefix;
-    const [attempt, reason, current] = (await this.run('startAttempt-3', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId)],
+    const [attempt, reason, current] = (await this.run('startAttempt-4', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.trialStates(p, studyId)],
       [workerId, now, resumeAttempt, hardware, maxRetries, deliveryId, hashSecret(secret.issued), secret.presented ? hashSecret(secret.presented) : ''])) as [number, string, number?];
     if (Number(attempt) === -1) return { attempt: 0, reason, forbidden: true };
     if (resumeAttempt === 0 && (Number(attempt) > 0 || reason === 'study is not running')) await this.trialChanged(studyId, number);
@@ -373,8 +428,8 @@ export class RedisStudyStore implements StudyStore {
 
   async finishTrial(studyId: string, number: number, attempt: number, outcome: FinishOutcome, o: { direction: string; reason: string; exitCode?: number; stderrTail?: string; maxRetries: number; stopLatencyMs?: number; truncatedLines?: number; droppedBytes?: number; now?: number }): Promise<{ state: string; applied: boolean }> {
     const p = this.prefix;
-    const [state, applied] = (await this.run('finishTrial-5',
-      [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.history(p, studyId), keys.paused(p, studyId)],
+    const [state, applied] = (await this.run('finishTrial-6',
+      [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.history(p, studyId), keys.paused(p, studyId), keys.trialStates(p, studyId)],
       [attempt, outcome, o.now ?? Date.now(), o.direction, o.reason, o.exitCode ?? '', o.stderrTail ?? '', o.maxRetries, o.stopLatencyMs ?? '', o.truncatedLines ?? 0, o.droppedBytes ?? 0])) as [string, number];
     if (applied === 1) await this.trialChanged(studyId, number);
     if (applied === 1 && state !== 'QUEUED' && state !== 'PAUSED') this.onTrialsEnded?.(studyId);
@@ -384,8 +439,8 @@ export class RedisStudyStore implements StudyStore {
   /** Ends a QUEUED trial (CANCELLED) or a PAUSED one (PRUNED); false when it was neither. */
   async endWaitingTrial(studyId: string, number: number, state: 'CANCELLED' | 'PRUNED', reason: string, now = Date.now()): Promise<boolean> {
     const p = this.prefix;
-    const applied = (await this.run('endWaitingTrial-5',
-      [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.paused(p, studyId), keys.history(p, studyId)],
+    const applied = (await this.run('endWaitingTrial-6',
+      [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.paused(p, studyId), keys.history(p, studyId), keys.trialStates(p, studyId)],
       [now, reason, state])) === 1;
     if (applied) await this.trialChanged(studyId, number);
     if (applied) this.onTrialsEnded?.(studyId);
@@ -403,8 +458,8 @@ export class RedisStudyStore implements StudyStore {
    */
   async resumeTrial(studyId: string, number: number, budget: number, owner: string, now = Date.now()): Promise<'resumed' | 'not-paused' | 'not-lease-holder'> {
     const p = this.prefix;
-    const r = Number(await this.run('resumeTrial-7', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.paused(p, studyId),
-      keys.lease(p, studyId), keys.stopState(p, studyId), keys.stopCandidates(p, studyId)], [budget, now, owner]));
+    const r = Number(await this.run('resumeTrial-8', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.paused(p, studyId),
+      keys.lease(p, studyId), keys.stopState(p, studyId), keys.stopCandidates(p, studyId), keys.trialStates(p, studyId)], [budget, now, owner]));
     if (r === 1) await this.trialChanged(studyId, number);
     return r === 1 ? 'resumed' : r === -1 ? 'not-lease-holder' : 'not-paused';
   }
