@@ -13,8 +13,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import type { Redis } from 'ioredis';
-import { connectRedis } from '../../shared/redis.js';
+import { connectRedis, type RedisClient } from '../../shared/redis.js';
 import { keys, trialStateScore, TRIAL_STATE_SPAN } from '../../shared/redis-keys.js';
 import type { StudySpec } from '../../shared/study-spec.js';
 import { TRIAL_STATES, type TrialState } from '../../shared/trial.js';
@@ -56,7 +55,7 @@ async function timed<T>(f: () => Promise<T>): Promise<{ ms: number; value: T }> 
   return { ms: performance.now() - t0, value };
 }
 
-async function usedMemory(redis: Redis): Promise<number> {
+async function usedMemory(redis: RedisClient): Promise<number> {
   const info = await redis.info('memory');
   return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN);
 }

@@ -4,8 +4,7 @@
  * history would give, updated as trials finish; `tpe` asks of a long study see only that window.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
-import { connectRedis } from '../../shared/redis.js';
+import { connectRedis, type RedisClient } from '../../shared/redis.js';
 import { keys } from '../../shared/redis-keys.js';
 import type { FrozenTrial } from '../../shared/trial.js';
 import { RedisStudyStore } from '../../coordinator/store/study-store.js';
@@ -17,7 +16,7 @@ import { tpeSampler } from '../../coordinator/search/tpe.js';
 import { createBigStudy } from '../../bench/fixtures/big-study.js';
 import { quietLog, redisUrl, uniquePrefix } from '../helpers/env.js';
 
-let redis: Redis;
+let redis: RedisClient;
 let store: RedisStudyStore;
 beforeAll(() => {
   redis = connectRedis(redisUrl(), 'history-window-test');

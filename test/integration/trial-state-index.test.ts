@@ -5,8 +5,7 @@
  * listings scan meanwhile); deleting a study deletes it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
-import { connectRedis } from '../../shared/redis.js';
+import { connectRedis, type RedisClient } from '../../shared/redis.js';
 import { keys, TRIAL_STATE_RANKS, TRIAL_STATE_SPAN } from '../../shared/redis-keys.js';
 import { parseStudySpec, type StudySpec } from '../../shared/study-spec.js';
 import { TRIAL_STATES, type TrialState } from '../../shared/trial.js';
@@ -16,7 +15,7 @@ import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { redisUrl, uniquePrefix, waitFor } from '../helpers/env.js';
 
 let stack: TestStack;
-let redis: Redis;
+let redis: RedisClient;
 let store: RedisStudyStore;
 
 beforeAll(async () => {
