@@ -1,10 +1,15 @@
 /**
- * The RunStore contract (coordinator/runs/run-store-contract.ts) against real Redis: experiments
- * (plain ones and studies), direct and trial runs, tags with null deletes, params set once,
- * metrics and their history, provenance per attempt, and the search index following a trial.
+ * The RunStore contract (coordinator/runs/run-store-contract.ts) against real Redis, one server
+ * and a 3-master Redis Cluster: experiments (plain ones and studies), direct and trial runs,
+ * tags with null deletes, params set once, metrics and their history, provenance per attempt,
+ * and the search index following a trial.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { connectRedis, type RedisClient } from '../../shared/redis.js';
+import { startLocalRedisCluster } from '../../cli/local-redis.js';
+import { connectRedis, scanKeys, type RedisClient } from '../../shared/redis.js';
 import { parseStudySpec, type StudySpec } from '../../shared/study-spec.js';
 import { RedisStudyStore } from '../../coordinator/store/study-store.js';
 import { RedisRunStore } from '../../coordinator/runs/redis-run-store.js';
@@ -14,10 +19,18 @@ import type { Provenance } from '../../shared/run-model.js';
 import { redisUrl, uniquePrefix } from '../helpers/env.js';
 
 const clients: RedisClient[] = [];
-afterAll(async () => { await Promise.all(clients.map((c) => c.quit())); });
+// The same contract on a 3-master Redis Cluster: experiments and studies land on different masters.
+const clusterDir = mkdtempSync(path.join(os.tmpdir(), 'tunehive-runs-cluster-'));
+const cluster = await startLocalRedisCluster({ dataDir: clusterDir, masters: 3 });
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.quit()));
+  await cluster.stop();
+  rmSync(clusterDir, { recursive: true, force: true });
+});
+const TARGETS = [{ name: 'redis', url: () => redisUrl() }, { name: 'redis cluster', url: () => cluster.url }];
 
-function harness(): { studies: RedisStudyStore; runs: RedisRunStore; redis: RedisClient; prefix: string } {
-  const redis = connectRedis(redisUrl(), 'run-store-conformance');
+function harness(url: string): { studies: RedisStudyStore; runs: RedisRunStore; redis: RedisClient; prefix: string } {
+  const redis = connectRedis(url, 'run-store-conformance');
   clients.push(redis);
   const prefix = uniquePrefix('runs');
   const studies = new RedisStudyStore(redis, prefix);
@@ -50,8 +63,8 @@ async function caught(p: Promise<unknown>): Promise<{ code: string; message: str
   throw new Error('expected a rejection');
 }
 
-describe('RunStore contract: redis', () => {
-  const { studies, runs, redis, prefix } = harness();
+describe.each(TARGETS)('RunStore contract: $name', (target) => {
+  const { studies, runs, redis, prefix } = harness(target.url());
   const store: RunStore = runs;
 
   it('plain experiments: created with tags, names unique per project, listed newest activity first with a name search', async () => {
@@ -185,12 +198,12 @@ describe('RunStore contract: redis', () => {
     await store.createRun({ experimentId: exp.id, params: { p: '1' }, createdBy: 'ann' });
     await runs.deleteExperiment(exp.id);
     expect(await store.getExperiment(exp.id)).toBeUndefined();
-    expect(await redis.keys(`${prefix}:{${exp.id}}:*`)).toEqual([]);
+    expect(await scanKeys(redis, `${prefix}:{${exp.id}}:*`)).toEqual([]);
     // The name is free again.
     await store.createExperiment({ project: 'default', name: 'to delete', createdBy: 'ann' });
   });
   it('backfill: trials of a study from before runs existed become searchable, latest metrics included', async () => {
-    const h = harness();
+    const h = harness(target.url());
     h.studies.onTrialChanged = undefined;
     const study = await h.studies.createStudy(spec());
     for (let n = 0; n < 3; n++) await h.studies.createTrial(study.id, n, { lr: n / 10, model: n === 1 ? 'gbm' : 'rf' }, 10);
