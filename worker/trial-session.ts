@@ -200,6 +200,7 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
       return { state, attempt };
     }
     const program = o.runtime.launch(launch);
+    const programStartedAtMs = Date.now();
     provenance.started();
     void program.imageDigest?.then((d) => { if (d) provenance.setImageDigest(d.digest, d.pinned); });
     log.info({ attempt, gpus, resume, runtime: o.runtime.name }, 'trial started');
@@ -345,6 +346,7 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
       : undefined;
 
     const exit = await program.exited;
+    const programExitedAtMs = Date.now();
     if (exit.startError) log.warn({ attempt, reason: exit.startError }, 'trial program could not be started');
     clearTimeout(pauseTimer);
     const stopLatencyMs = stoppedBy ? Date.now() - commandLineAt : 0;
@@ -397,6 +399,7 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
     const state = await channel.finish({
       outcome, reason, exitCode: exit.code ?? -1, signal: exit.signal ?? '', stderrTail: stderrTail.join('\n'),
       truncatedLines, droppedBytes,
+      ...(exit.startError ? {} : { programStartedAtMs, programExitedAtMs }),
       ...(stoppedBy ? { stoppedBy, stopLatencyMs } : {}),
     });
     log.info({ attempt, state, exitCode: exit.code, signal: exit.signal, ...(channel.endedReason ? { reason: channel.endedReason } : {}) }, 'trial finished');

@@ -351,6 +351,7 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
           stderrTail: msg.finished.stderrTail, maxRetries: state.spec.maxRetries,
           ...(msg.finished.stopLatencyMs ? { stopLatencyMs: msg.finished.stopLatencyMs } : {}),
           ...(msg.finished.truncatedLines ? { truncatedLines: msg.finished.truncatedLines, droppedBytes: msg.finished.droppedBytes ?? 0 } : {}),
+          ...(msg.finished.programStartedAtMs && msg.finished.programExitedAtMs ? { programStartedAt: msg.finished.programStartedAtMs, programExitedAt: msg.finished.programExitedAtMs } : {}),
         });
         log.info({ trialId: state.trialId, attempt: msg.finished.attempt, state: r.state, applied: r.applied, reason }, 'attempt finished');
         if (r.applied && r.state === 'QUEUED') {
