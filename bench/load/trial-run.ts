@@ -234,7 +234,7 @@ export async function account(stack: LoadStack, studyIds: string[], trials: Tria
   let jobsLeft = 0;
   for (const project of projects) {
     const q = new Queue(trialQueueName(project, 0), { connection: stack.redis, prefix: queuePrefix(p) });
-    const c = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'paused');
+    const c = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
     jobsLeft += Object.values(c).reduce((a, b) => a + b, 0);
     await q.close();
   }
