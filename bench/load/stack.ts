@@ -53,6 +53,10 @@ async function stopProcess(child: ChildProcess, graceMs: number): Promise<void> 
   clearTimeout(timer);
 }
 
+/** Stacks not yet closed: an interrupted harness (Ctrl-C) closes them before it exits. */
+const open = new Set<LoadStack>();
+export const closeOpenStacks = (): Promise<void> => Promise.all([...open].map((s) => s.close())).then(() => undefined);
+
 export class LoadStack {
   readonly replicas: Replica[] = [];
   readonly agents: AgentProcess[] = [];
@@ -85,7 +89,9 @@ export class LoadStack {
       local = { stop: () => r.stop(), ...(r.process.pid !== undefined ? { pid: r.process.pid } : {}) };
     }
     const redis = connectRedis(url, 'tunehive-bench-load') as Redis;
-    return new LoadStack(o, url, redis, local, tmp);
+    const stack = new LoadStack(o, url, redis, local, tmp);
+    open.add(stack);
+    return stack;
   }
 
   /** The pid of the private redis-server (undefined for an external one: INFO is all there is). */
@@ -183,6 +189,7 @@ export class LoadStack {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    open.delete(this);
     await this.stopAgents();
     await Promise.all(this.replicas.splice(0).map((r) => stopProcess(r.process, 20_000)));
     if (!this.local) await deletePrefix(this.redis, this.o.prefix).catch((err: unknown) => this.o.say(`bench:load: could not delete the run's keys (${this.o.prefix}:*): ${(err as Error).message}`));

@@ -196,7 +196,7 @@ export async function readTrials(stack: LoadStack, studyIds: string[]): Promise<
 }
 
 /** The books of a finished run (see the header): what must hold whatever the speed. */
-export async function account(stack: LoadStack, studyIds: string[], trials: TrialRow[], submitted: number, stopped: boolean): Promise<Accounting> {
+export async function account(stack: LoadStack, studyIds: string[], trials: TrialRow[], submitted: number, stopped: boolean, o: { queues?: boolean } = {}): Promise<Accounting> {
   const p = stack.o.prefix;
   const problems: string[] = [];
   let completedTwice = 0;
@@ -231,13 +231,28 @@ export async function account(stack: LoadStack, studyIds: string[], trials: Tria
   if (!stopped && completed !== submitted) problems.push(`${submitted - completed} of ${submitted} trials not COMPLETED (${failed} FAILED)`);
   if (failed > 0) problems.push(`${failed} trials FAILED`);
   if (stuck > 0) problems.push(`${stuck} trials stuck QUEUED/RUNNING/PAUSED after the studies ended`);
-  let jobsLeft = 0;
-  for (const project of projects) {
-    const q = new Queue(trialQueueName(project, 0), { connection: stack.redis, prefix: queuePrefix(p) });
-    const c = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
-    jobsLeft += Object.values(c).reduce((a, b) => a + b, 0);
-    await q.close();
-  }
+  // The queues are shared by every study of a project: only empty once all of them have ended.
+  const jobsLeft = o.queues === false ? 0 : await queuedJobs(stack, [...projects]);
   if (jobsLeft > 0) problems.push(`${jobsLeft} jobs left in the trial queues`);
   return { ok: problems.length === 0, submitted, created: trials.length, completed, completedTwice, notCompleted: trials.length - completed, failed, stuck, jobsLeft, problems };
+}
+
+/**
+ * Jobs still in the projects' trial queues (waiting, active, delayed, ...), after up to 5 s for
+ * the last ones: an agent completes its BullMQ job just after the coordinator has acknowledged
+ * the trial's Finished.
+ */
+export async function queuedJobs(stack: LoadStack, projects: string[]): Promise<number> {
+  const until = Date.now() + 5000;
+  for (;;) {
+    let n = 0;
+    for (const project of projects) {
+      const q = new Queue(trialQueueName(project, 0), { connection: stack.redis, prefix: queuePrefix(stack.o.prefix) });
+      const c = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
+      n += Object.values(c).reduce((a, b) => a + b, 0);
+      await q.close();
+    }
+    if (n === 0 || Date.now() > until) return n;
+    await sleep(200);
+  }
 }
