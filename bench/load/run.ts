@@ -25,7 +25,7 @@ const OTHER_PARTS: Array<{ part: Part; file: string; fn: string; options: (o: Lo
   { part: 'big-study', file: 'big-study.ts', fn: 'runBigStudy', options: (o, redisUrl, say) => ({ redisUrl, prefix: `${o.prefix}-big`, trials: 100_000, say }) },
 ];
 
-export interface LoadRun { report: LoadReport; runs: TrialRunResult[]; soak?: Awaited<ReturnType<typeof runSoak>> }
+export interface LoadRun { report: LoadReport; runs: TrialRunResult[]; soak?: Awaited<ReturnType<typeof runSoak>>; pids: number[] }
 
 export async function runLoad(o: LoadOptions, say: (line: string) => void): Promise<LoadRun> {
   const startedAt = new Date().toISOString();
@@ -101,5 +101,5 @@ export async function runLoad(o: LoadOptions, say: (line: string) => void): Prom
     startedAt, finishedAt: new Date().toISOString(), machine: machine(),
     options: { ...o, redisUrl: o.redisUrl ? '(given)' : undefined }, sections, ok: problems.length === 0, problems,
   };
-  return { report, runs, ...(soak ? { soak } : {}) };
+  return { report, runs, pids: [...stack.startedPids, ...(stack.redisPid !== undefined ? [stack.redisPid] : [])], ...(soak ? { soak } : {}) };
 }

@@ -60,6 +60,8 @@ export const closeOpenStacks = (): Promise<void> => Promise.all([...open].map((s
 export class LoadStack {
   readonly replicas: Replica[] = [];
   readonly agents: AgentProcess[] = [];
+  /** Every pid this stack started (coordinators, agents), for a caller that checks they are gone. */
+  readonly startedPids: number[] = [];
   private agentSeq = 0;
   private closed = false;
 
@@ -112,6 +114,7 @@ export class LoadStack {
       });
       const base = `http://127.0.0.1:${http}`;
       this.replicas.push({ index, process: child, base, grpc: `127.0.0.1:${grpc}` });
+      if (child.pid !== undefined) this.startedPids.push(child.pid);
       await Promise.race([
         waitForHttp(`${base}/api/v1/studies`, 60_000),
         exited(child).then(() => { throw new Error(`coordinator ${index} exited while starting (code ${child.exitCode}); run with TEST_LOG_LEVEL=info to see why`); }),
@@ -139,6 +142,7 @@ export class LoadStack {
         extra: ['--lock-ms', '10000', '--heartbeat-ms', '2000', '--grace-ms', '5000', '--gpus', 'none', '--runtime', runtime],
       });
       this.agents.push({ id, process: child, replica, runtime, slots, workDir });
+      if (child.pid !== undefined) this.startedPids.push(child.pid);
     }
     const dir = new WorkerDirectory(this.redis, this.o.prefix);
     const ids = new Set(this.agents.map((a) => a.id));
