@@ -12,7 +12,7 @@
 import { Queue } from 'bullmq';
 import { percentile } from './figures.js';
 import { cpuDeltaMs, sampleAll, type ProcSample } from './proc-stats.js';
-import { redisCpuPercent, redisSnapshot, type RedisSnapshot } from './redis-stats.js';
+import { redisCpuPercent, redisSnapshot } from './redis-stats.js';
 import type { AgentRuntime, LoadStack } from './stack.js';
 import { keys } from '../../shared/redis-keys.js';
 import { queuePrefix, trialQueueName } from '../../shared/trial-job.js';
@@ -154,7 +154,7 @@ export async function runTrials(stack: LoadStack, o: TrialRunOptions): Promise<T
     metricPoints, pointsPerSecond: metricPoints / wallS,
     redisCalls: afterRedis.calls - beforeRedis.calls, callsPerTrial: (afterRedis.calls - beforeRedis.calls) / n,
     redisBytesPerTrial: (afterRedis.usedMemory - beforeRedis.usedMemory) / n,
-    redisCpuPercent: redisCpuPercent(beforeRedis, { ...afterRedis, at: Math.max(beforeRedis.at + 1, Math.min(afterRedis.at, lastFinish)) } as RedisSnapshot),
+    redisCpuPercent: redisCpuPercent(beforeRedis, afterRedis),
     coordinatorCpuMsPerTrial: cpuDeltaMs(pick(beforeProc, stack.coordinatorPids()), pick(afterProc, stack.coordinatorPids())) / n,
     agentCpuMsPerTrial: cpuDeltaMs(pick(beforeProc, stack.agentPids()), pick(afterProc, stack.agentPids())) / n,
     coordinatorPeakRssBytes: peak(stack.coordinatorPids(), afterProc), agentPeakRssBytes: peak(stack.agentPids(), afterProc),
