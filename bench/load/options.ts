@@ -36,6 +36,8 @@ export interface LoadOptions {
   outDir: string;
   /** An untimed warm-up run before each measured one (JIT, connections, pools). */
   warmup: boolean;
+  /** Where the agents run: their own empty folder (default), or this checkout (git/DVC capture per trial). */
+  agentCwd: 'workdir' | 'repo';
 }
 
 export class OptionError extends Error {}
@@ -49,6 +51,7 @@ const HELP = `npm run bench:load -- [options]
   --soak SEC (0: none)  --soak-interval SEC (60)
   --parts ceilings,trials,ask-tell,metric-ingest,big-study (all that exist)
   --redis-url URL (or REDIS_URL; default: a private redis-server)  --cluster
+  --agent-cwd workdir|repo (workdir: agents run in their own empty folder)
   --prefix P (load-<random>)  --out DIR (bench/results)  --no-warmup`;
 
 function int(v: string | undefined, name: string, dflt: number, min: number, max: number): number {
@@ -73,7 +76,7 @@ export function parseLoadOptions(argv: string[], env: NodeJS.ProcessEnv = proces
         scenario: { type: 'string' }, mode: { type: 'string' }, agents: { type: 'string' }, slots: { type: 'string' }, studies: { type: 'string' },
         coordinators: { type: 'string' }, trials: { type: 'string' }, duration: { type: 'string' }, steps: { type: 'string' }, program: { type: 'string' },
         soak: { type: 'string' }, 'soak-interval': { type: 'string' }, parts: { type: 'string' }, 'redis-url': { type: 'string' }, cluster: { type: 'boolean' },
-        prefix: { type: 'string' }, out: { type: 'string' }, 'no-warmup': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        prefix: { type: 'string' }, out: { type: 'string' }, 'no-warmup': { type: 'boolean' }, 'agent-cwd': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
     }));
   } catch (err) {
@@ -109,6 +112,7 @@ export function parseLoadOptions(argv: string[], env: NodeJS.ProcessEnv = proces
     prefix,
     outDir: s('out') ?? 'bench/results',
     warmup: values['no-warmup'] !== true,
+    agentCwd: oneOf(s('agent-cwd'), 'agent-cwd', ['workdir', 'repo'] as const, 'workdir'),
   };
   if (o.cluster && o.redisUrl) throw new OptionError('--cluster starts a local Redis Cluster; with --redis-url/REDIS_URL the harness uses that server instead: give one or the other');
   if (o.soakS > 0 && o.soakS < 3 * o.soakIntervalS) throw new OptionError(`--soak ${o.soakS} gives fewer than 3 samples at --soak-interval ${o.soakIntervalS}: growth cannot be judged`);

@@ -35,7 +35,7 @@ export async function runLoad(o: LoadOptions, say: (line: string) => void): Prom
   let soak: LoadRun['soak'];
   const want = (p: Part) => o.parts.includes(p);
   say(`bench:load: prefix ${o.prefix}, Redis ${o.redisUrl ? 'given (REDIS_URL / --redis-url)' : o.cluster ? 'a local 3-master cluster' : 'a private redis-server'}`);
-  const stack = await LoadStack.start({ prefix: o.prefix, ...(o.redisUrl ? { redisUrl: o.redisUrl } : {}), cluster: o.cluster, say });
+  const stack = await LoadStack.start({ prefix: o.prefix, ...(o.redisUrl ? { redisUrl: o.redisUrl } : {}), cluster: o.cluster, agentCwd: o.agentCwd, say });
   try {
     const ceilings: Ceilings = {};
     if (want('ceilings')) {

@@ -41,6 +41,8 @@ export interface StackOptions {
   redisUrl?: string;
   /** A local 3-master Redis Cluster (needs startLocalRedisCluster of cli/local-redis.ts). */
   cluster?: boolean;
+  /** Where agents (and so their programs) run: their own empty work dir, or this checkout (provenance capture of a git repository per trial). */
+  agentCwd?: 'workdir' | 'repo';
   say: (line: string) => void;
 }
 
@@ -139,6 +141,9 @@ export class LoadStack {
       const workDir = mkdtempSync(path.join(this.tmp, `${id}-`));
       const child = spawnWorker({
         redisUrl: this.redisUrl, prefix: this.o.prefix, coordinator: this.replicas[replica]!.grpc, id, slots, workDir,
+        // The programs run where the agent runs: its own empty folder, not this repository (whose
+        // git and DVC capture per trial would be this checkout's cost, not the fleet's).
+        ...(this.o.agentCwd === 'workdir' ? { cwd: workDir } : {}),
         extra: ['--lock-ms', '10000', '--heartbeat-ms', '2000', '--grace-ms', '5000', '--gpus', 'none', '--runtime', runtime],
       });
       this.agents.push({ id, process: child, replica, runtime, slots, workDir });

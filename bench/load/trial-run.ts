@@ -75,6 +75,9 @@ export interface TrialRunResult {
   coordinatorPeakRssBytes: number;
   agentPeakRssBytes: number;
   accounting: Accounting;
+  /** What the agents registered as their runtime, and what the first trial's provenance says. */
+  agentRuntimes: string[];
+  provenanceRuntime?: string;
 }
 
 const STUDY_FIELDS = ['state', 'nextNumber', 'completed', 'failed', 'cancelled', 'pruned'] as const;
@@ -89,6 +92,7 @@ function latency(values: number[]): Latency {
 export async function runTrials(stack: LoadStack, o: TrialRunOptions): Promise<TrialRunResult> {
   const p = stack.o.prefix;
   const procs = () => [...stack.coordinatorPids(), ...stack.agentPids()];
+  const { runtimes: agentRuntimes } = await stack.connectedSlots();
   const beforeProc = sampleAll(procs());
   const beforeRedis = await redisSnapshot(stack.redis);
   const t0 = Date.now();
@@ -146,6 +150,9 @@ export async function runTrials(stack: LoadStack, o: TrialRunOptions): Promise<T
   const completion = latency(firstAttempt.map((t) => Number(t.finishedAt) - Number(t.programExitedAt)));
   const metricPoints = completedRows.reduce((s, t) => s + Number(t.points ?? 0), 0);
   const accounting = await account(stack, studyIds, trials, o.trials, stoppedAtDuration);
+  const firstDone = firstAttempt[0];
+  const prov = firstDone ? await stack.redis.hget(keys.trialProvenance(p, firstDone.studyId, firstDone.number), '1') : null;
+  const provenanceRuntime = prov ? (JSON.parse(prov) as { runtime?: string }).runtime : undefined;
   const n = Math.max(1, completedRows.length);
   const peak = (pids: number[], m: Map<number, ProcSample | undefined>) => Math.max(0, ...pids.map((pid) => m.get(pid)?.peakRssBytes ?? 0));
   const result: TrialRunResult = {
@@ -158,7 +165,7 @@ export async function runTrials(stack: LoadStack, o: TrialRunOptions): Promise<T
     coordinatorCpuMsPerTrial: cpuDeltaMs(pick(beforeProc, stack.coordinatorPids()), pick(afterProc, stack.coordinatorPids())) / n,
     agentCpuMsPerTrial: cpuDeltaMs(pick(beforeProc, stack.agentPids()), pick(afterProc, stack.agentPids())) / n,
     coordinatorPeakRssBytes: peak(stack.coordinatorPids(), afterProc), agentPeakRssBytes: peak(stack.agentPids(), afterProc),
-    accounting,
+    accounting, agentRuntimes, ...(provenanceRuntime ? { provenanceRuntime } : {}),
   };
   o.say(`  [${o.label}] ${result.completed} trials in ${wallS.toFixed(1)} s: ${result.trialsPerSecond.toFixed(0)}/s; dispatch p50/p99 ${dispatch.p50}/${dispatch.p99} ms; accounting ${accounting.ok ? 'ok' : `FAILED: ${accounting.problems.join('; ')}`}`);
   return result;

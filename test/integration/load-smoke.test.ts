@@ -40,6 +40,9 @@ describe('bench:load smoke run', () => {
       expect(r.dispatch.n).toBe(40);
       expect(r.completion.n).toBe(40);
       expect(r.metricPoints).toBe(40);
+      // The runtime is named what it is where the fleet and the runs say it (`--runtime simulated`).
+      expect(r.agentRuntimes).toEqual([r.runtime]);
+      expect(r.provenanceRuntime).toBe(r.runtime);
     }
     // The progress lines went to the caller (stderr for the command).
     expect(lines.some((l) => /\[simulated\] \d+\/40 trials completed/.test(l))).toBe(true);
@@ -59,7 +62,13 @@ describe('bench:load smoke run', () => {
     for (const pid of pids) expect(alive(pid), `process ${pid}`).toBe(false);
     const r = new Redis(redisUrl());
     try {
-      const [, found] = await r.scan('0', 'MATCH', `${prefix}:*`, 'COUNT', 100_000);
+      const found: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, batch] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 10_000);
+        found.push(...batch);
+        cursor = next;
+      } while (cursor !== '0');
       expect(found).toEqual([]);
     } finally {
       await r.quit();
