@@ -12,6 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { queuePrefix } from '../../shared/trial-job.js';
+import type { Figure, Section } from './figures.js';
+import type { LoadOptions } from './options.js';
+import type { LoadStack } from './stack.js';
 
 export interface CeilingResult { rate: number; n: number; seconds: number; concurrency: number }
 
@@ -72,5 +75,43 @@ export async function bullmqCeiling(o: { redis: Redis; redisUrl: string; prefix:
     });
     await q.obliterate({ force: true }).catch(() => undefined);
     await q.close();
+  }
+}
+
+/**
+ * Measures the ceilings next to the runs they bound: the spawn rate just before the
+ * real-process run, BullMQ's rate just before a simulated one (after its warm-up), so the ratio
+ * compares two figures taken minutes, not a whole run, apart on a machine whose load changes.
+ */
+export class CeilingMeter {
+  private readonly measured: Array<{ kind: 'spawn' | 'bullmq'; before: string; r: CeilingResult }> = [];
+
+  constructor(private readonly enabled: boolean, private readonly stack: LoadStack, private readonly o: LoadOptions, private readonly say: (l: string) => void) {}
+
+  async spawn(before: string): Promise<number | undefined> {
+    if (!this.enabled) return undefined;
+    const n = Math.min(this.o.trials, 2000);
+    const concurrency = this.o.agents * this.o.slots;
+    this.say(`bench:load: ceiling before ${before}: ${n} raw spawns of ${this.o.program.join(' ')} at concurrency ${concurrency} ...`);
+    const r = await spawnCeiling({ command: this.o.program, n, concurrency });
+    this.measured.push({ kind: 'spawn', before, r });
+    return r.rate;
+  }
+
+  async bullmq(before: string): Promise<number | undefined> {
+    if (!this.enabled) return undefined;
+    const n = Math.max(2000, Math.min(20_000, 2 * this.o.trials));
+    this.say(`bench:load: ceiling before ${before}: ${n} BullMQ no-op jobs, 1 Worker process of concurrency ${this.o.slots} ...`);
+    const r = await bullmqCeiling({ redis: this.stack.redis, redisUrl: this.stack.redisUrl, prefix: this.o.prefix, n, concurrency: this.o.slots });
+    this.measured.push({ kind: 'bullmq', before, r });
+    return r.rate;
+  }
+
+  section(): Section | undefined {
+    if (this.measured.length === 0) return undefined;
+    const figures: Figure[] = this.measured.map(({ kind, before, r }, i) => kind === 'spawn'
+      ? { key: `ceiling.spawnPerSecond.${i}`, label: `Node raw spawn rate of ${this.o.program.join(' ')} (${r.n} spawns, concurrency ${r.concurrency}, stdout read), before ${before}`, value: r.rate, unit: 'spawns/s' }
+      : { key: `ceiling.bullmqJobsPerSecond.${i}`, label: `BullMQ raw no-op jobs/s (${r.n} jobs by addBulk, 1 Worker process of concurrency ${r.concurrency}, to the last completion), before ${before}`, value: r.rate, unit: 'jobs/s' });
+    return { name: 'ceilings (same run, same machine, each just before the run it bounds)', settings: { program: this.o.program.join(' ') }, figures };
   }
 }

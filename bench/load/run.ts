@@ -7,11 +7,11 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { bullmqCeiling, spawnCeiling } from './ceilings.js';
-import type { Figure, Section } from './figures.js';
+import { CeilingMeter } from './ceilings.js';
+import type { Section } from './figures.js';
 import type { LoadOptions, Part } from './options.js';
 import { machine, type LoadReport } from './report.js';
-import { horizontal, slots1000, throughput, type Ceilings, type ScenarioResult } from './scenarios.js';
+import { horizontal, slots1000, throughput, type ScenarioResult } from './scenarios.js';
 import { runSoak } from './soak.js';
 import { LoadStack } from './stack.js';
 import type { TrialRunResult } from './trial-run.js';
@@ -37,25 +37,12 @@ export async function runLoad(o: LoadOptions, say: (line: string) => void): Prom
   say(`bench:load: prefix ${o.prefix}, Redis ${o.redisUrl ? 'given (REDIS_URL / --redis-url)' : o.cluster ? 'a local 3-master cluster' : 'a private redis-server'}`);
   const stack = await LoadStack.start({ prefix: o.prefix, ...(o.redisUrl ? { redisUrl: o.redisUrl } : {}), cluster: o.cluster, agentCwd: o.agentCwd, say });
   try {
-    const ceilings: Ceilings = {};
-    if (want('ceilings')) {
-      const spawnN = Math.min(o.trials, 2000);
-      say(`bench:load: ceilings: ${spawnN} raw spawns of ${o.program.join(' ')} at concurrency ${o.agents * o.slots} ...`);
-      const sp = await spawnCeiling({ command: o.program, n: spawnN, concurrency: o.agents * o.slots });
-      ceilings.spawn = sp.rate;
-      const jobs = Math.max(2000, Math.min(20_000, 2 * o.trials));
-      say(`bench:load: ceilings: ${jobs} BullMQ no-op jobs, 1 Worker process of concurrency ${o.slots} ...`);
-      const bq = await bullmqCeiling({ redis: stack.redis, redisUrl: stack.redisUrl, prefix: o.prefix, n: jobs, concurrency: o.slots });
-      ceilings.bullmq = bq.rate;
-      const figures: Figure[] = [
-        { key: 'ceiling.spawnPerSecond', label: `Node raw spawn rate of ${o.program.join(' ')} (${sp.n} spawns, concurrency ${sp.concurrency}, stdout read)`, value: sp.rate, unit: 'spawns/s' },
-        { key: 'ceiling.bullmqJobsPerSecond', label: `BullMQ raw no-op jobs/s (${bq.n} jobs by addBulk, 1 Worker process of concurrency ${bq.concurrency}, to the last completion)`, value: bq.rate, unit: 'jobs/s' },
-      ];
-      sections.push({ name: 'ceilings (same run, same machine)', settings: { spawns: sp.n, jobs: bq.n }, figures });
-    }
+    const meter = new CeilingMeter(want('ceilings'), stack, o, say);
     if (want('trials')) {
       const scenario = { throughput, slots1000, horizontal }[o.scenario];
-      const r: ScenarioResult = await scenario(stack, o, ceilings, say);
+      const r: ScenarioResult = await scenario(stack, o, meter, say);
+      const c = meter.section();
+      if (c) sections.push(c);
       sections.push(...r.sections);
       runs.push(...r.runs);
       for (const run of r.runs) for (const why of run.accounting.problems) problems.push(`${run.label}: ${why}`);

@@ -11,8 +11,7 @@ import type { LoadOptions } from './options.js';
 import type { AgentRuntime, LoadStack } from './stack.js';
 import { runTrials, type TrialRunOptions, type TrialRunResult } from './trial-run.js';
 import { cpuShare, trialFigures } from './trial-figures.js';
-
-export interface Ceilings { spawn?: number; bullmq?: number }
+import type { CeilingMeter } from './ceilings.js';
 
 export interface ScenarioResult { sections: Section[]; runs: TrialRunResult[] }
 
@@ -20,11 +19,12 @@ const MB = 1e6;
 const MiB = 2 ** 20;
 
 /** Every measured run is preceded by a short untimed one (JIT, pools, connections) unless --no-warmup. */
-async function measured(stack: LoadStack, o: LoadOptions, run: Omit<TrialRunOptions, 'say'>, say: (l: string) => void, runs: TrialRunResult[]): Promise<TrialRunResult> {
+async function measured(stack: LoadStack, o: LoadOptions, run: Omit<TrialRunOptions, 'say'>, say: (l: string) => void, runs: TrialRunResult[], before?: () => Promise<void>): Promise<TrialRunResult> {
   if (o.warmup) {
     const w = await runTrials(stack, { ...run, label: `${run.label}-warmup`, trials: Math.min(run.trials, Math.max(50, Math.min(300, 2 * o.agents * o.slots))), say });
     runs.push(w);
   }
+  await before?.();
   const r = await runTrials(stack, { ...run, say });
   runs.push(r);
   return r;
@@ -33,7 +33,7 @@ async function measured(stack: LoadStack, o: LoadOptions, run: Omit<TrialRunOpti
 /** Enough queued work per study that no slot waits for the runner (2x the slots, spread over the studies). */
 const fullParallelism = (o: LoadOptions) => Math.min(10_000, Math.ceil((2 * o.agents * o.slots) / o.studies));
 
-export async function throughput(stack: LoadStack, o: LoadOptions, ceilings: Ceilings, say: (l: string) => void): Promise<ScenarioResult> {
+export async function throughput(stack: LoadStack, o: LoadOptions, meter: CeilingMeter, say: (l: string) => void): Promise<ScenarioResult> {
   const runs: TrialRunResult[] = [];
   const sections: Section[] = [];
   await stack.ensureCoordinators(o.coordinators);
@@ -41,13 +41,14 @@ export async function throughput(stack: LoadStack, o: LoadOptions, ceilings: Cei
   for (const mode of modes) {
     say(`bench:load: ${mode} trials on ${o.agents} agents x ${o.slots} slots, ${o.studies} studies, ${o.trials} trials`);
     await stack.startAgents(o.agents, o.slots, mode);
+    let raw: number | undefined;
     const r = await measured(stack, o, {
       label: mode, runtime: mode, studies: o.studies, trials: o.trials, parallelism: fullParallelism(o), durationS: o.durationS,
       command: o.program, steps: o.steps, replicas: stack.replicas.map((x) => x.index),
-    }, say, runs);
-    const ceiling = mode === 'process'
-      ? ceilings.spawn !== undefined ? { label: `Node raw spawn rate of ${o.program.join(' ')} (same concurrency)`, value: ceilings.spawn, target: '≥ 50 % of the raw spawn rate' } : undefined
-      : ceilings.bullmq !== undefined ? { label: 'BullMQ raw no-op jobs/s (addBulk + 1 Worker process)', value: ceilings.bullmq, target: '≥ 50 % of BullMQ raw' } : undefined;
+    }, say, runs, async () => { raw = mode === 'process' ? await meter.spawn(`the ${mode} run`) : await meter.bullmq(`the ${mode} run`); });
+    const ceiling = raw === undefined ? undefined : mode === 'process'
+      ? { label: `Node raw spawn rate of ${o.program.join(' ')} (same concurrency, just before)`, value: raw, target: '≥ 50 % of the raw spawn rate' }
+      : { label: 'BullMQ raw no-op jobs/s (addBulk + 1 Worker process, just before)', value: raw, target: '≥ 50 % of BullMQ raw' };
     sections.push({
       name: `throughput: ${mode === 'process' ? 'real processes' : 'simulated runtime (no process)'}`,
       settings: { agents: o.agents, slots: o.slots, studies: o.studies, coordinators: o.coordinators, trials: o.trials, parallelismPerStudy: fullParallelism(o), steps: mode === 'simulated' ? o.steps : undefined, program: mode === 'process' ? o.program.join(' ') : undefined },
@@ -58,16 +59,17 @@ export async function throughput(stack: LoadStack, o: LoadOptions, ceilings: Cei
   return { sections, runs };
 }
 
-export async function slots1000(stack: LoadStack, o: LoadOptions, ceilings: Ceilings, say: (l: string) => void): Promise<ScenarioResult> {
+export async function slots1000(stack: LoadStack, o: LoadOptions, meter: CeilingMeter, say: (l: string) => void): Promise<ScenarioResult> {
   const runs: TrialRunResult[] = [];
   await stack.ensureCoordinators(o.coordinators);
   say(`bench:load: ${o.agents} agents x ${o.slots} slots (simulated), ${o.studies} studies`);
   await stack.startAgents(o.agents, o.slots, 'simulated');
   const connected = await stack.connectedSlots();
+  let bullmq: number | undefined;
   const max = await measured(stack, o, {
     label: 'slots-max', runtime: 'simulated', studies: o.studies, trials: o.trials, parallelism: fullParallelism(o), durationS: o.durationS,
     command: o.program, steps: o.steps, replicas: stack.replicas.map((x) => x.index),
-  }, say, runs);
+  }, say, runs, async () => { bullmq = await meter.bullmq('the 1,000-slot maximum run'); });
   // Half the maximum as a steady rate: trials of a fixed wall time T, P of them at once, give
   // P / T trials/s; T is 1 s unless that needs more slots than 90 % of those connected.
   const rate = max.trialsPerSecond / 2;
@@ -85,7 +87,7 @@ export async function slots1000(stack: LoadStack, o: LoadOptions, ceilings: Ceil
     { key: 'slots.connected', label: 'worker slots connected at once (registered agents)', value: connected.slots, unit: 'slots', target: { text: `${slots} (${o.agents} x ${o.slots})`, met: connected.slots >= slots } },
     {
       key: 'slots.maxTrialsPerSecond', label: 'maximum simulated trials/s on these slots', value: max.trialsPerSecond, unit: 'trials/s',
-      ...(ceilings.bullmq !== undefined ? { against: { label: 'BullMQ raw no-op jobs/s', value: ceilings.bullmq } } : {}), limit: cpuShare(max).text,
+      ...(bullmq !== undefined ? { against: { label: 'BullMQ raw no-op jobs/s (just before)', value: bullmq } } : {}), limit: cpuShare(max).text,
     },
     { key: 'slots.halfTrialsPerSecond', label: 'held rate (trials/s)', value: half.trialsPerSecond, unit: 'trials/s', against: { label: 'half the maximum', value: rate } },
     { key: 'slots.dispatchP50Ms', label: 'dispatch latency p50 at half the maximum', value: half.dispatch.p50, unit: 'ms' },
@@ -112,21 +114,22 @@ export async function slots1000(stack: LoadStack, o: LoadOptions, ceilings: Ceil
   };
 }
 
-export async function horizontal(stack: LoadStack, o: LoadOptions, ceilings: Ceilings, say: (l: string) => void): Promise<ScenarioResult> {
+export async function horizontal(stack: LoadStack, o: LoadOptions, meter: CeilingMeter, say: (l: string) => void): Promise<ScenarioResult> {
   const runs: TrialRunResult[] = [];
   const base = { runtime: 'simulated' as const, studies: o.studies, trials: o.trials, parallelism: fullParallelism(o), durationS: o.durationS, command: o.program, steps: o.steps };
   await stack.ensureCoordinators(1);
   await stack.keepCoordinators(1);
   say(`bench:load: horizontal, 1 coordinator: ${o.agents} agents x ${o.slots} slots, ${o.studies} studies`);
   await stack.startAgents(o.agents, o.slots, 'simulated');
-  const one = await measured(stack, o, { ...base, label: 'replicas-1', replicas: [0] }, say, runs);
+  let bullmq: number | undefined;
+  const one = await measured(stack, o, { ...base, label: 'replicas-1', replicas: [0] }, say, runs, async () => { bullmq = await meter.bullmq('the 1-replica run'); });
   await stack.ensureCoordinators(o.coordinators);
   say(`bench:load: horizontal, ${o.coordinators} coordinators, agents spread over them`);
   await stack.startAgents(o.agents, o.slots, 'simulated');
   const many = await measured(stack, o, { ...base, label: `replicas-${o.coordinators}`, replicas: stack.replicas.map((x) => x.index) }, say, runs);
   const limit = `1 replica: ${cpuShare(one).text}; ${o.coordinators} replicas: ${cpuShare(many).text}`;
   const figures: Figure[] = [
-    { key: 'horizontal.oneTrialsPerSecond', label: 'simulated trials/s, 1 coordinator', value: one.trialsPerSecond, unit: 'trials/s', ...(ceilings.bullmq !== undefined ? { against: { label: 'BullMQ raw no-op jobs/s', value: ceilings.bullmq } } : {}) },
+    { key: 'horizontal.oneTrialsPerSecond', label: 'simulated trials/s, 1 coordinator', value: one.trialsPerSecond, unit: 'trials/s', ...(bullmq !== undefined ? { against: { label: 'BullMQ raw no-op jobs/s (just before)', value: bullmq } } : {}) },
     {
       key: 'horizontal.manyTrialsPerSecond', label: `simulated trials/s, ${o.coordinators} coordinators`, value: many.trialsPerSecond, unit: 'trials/s',
       against: { label: '1 coordinator, same run', value: one.trialsPerSecond }, target: { text: '≥ 1.6x one replica, or the limit shown', met: many.trialsPerSecond >= 1.6 * one.trialsPerSecond }, limit,
