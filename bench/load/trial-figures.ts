@@ -29,7 +29,10 @@ export function trialFigures(prefix: string, what: string, r: TrialRunResult, ce
   { key: `${prefix}.completionP50Ms`, label: `${what} completion latency p50 (program exit -> COMPLETED)`, value: r.completion.p50, unit: 'ms' },
   { key: `${prefix}.completionP99Ms`, label: `${what} completion latency p99`, value: r.completion.p99, unit: 'ms' },
   { key: `${prefix}.metricPointsPerSecond`, label: `${what} metric points/s stored`, value: r.pointsPerSecond, unit: 'points/s' },
-  { key: `${prefix}.redisCallsPerTrial`, label: `${what} Redis commands per trial (INFO commandstats delta / trials; every client, idle polling included)`, value: r.callsPerTrial, unit: 'commands' },
+  {
+    key: `${prefix}.redisCallsPerTrial`, label: `${what} Redis commands per trial (INFO commandstats delta / trials: every client, idle polling and the calls inside Lua scripts included)`,
+    value: r.callsPerTrial, unit: 'commands', limit: `most: ${r.topCommandsPerTrial}`,
+  },
   { key: `${prefix}.coordinatorCpuMsPerTrial`, label: `${what} coordinator CPU per trial`, value: r.coordinatorCpuMsPerTrial, unit: 'ms' },
   { key: `${prefix}.agentCpuMsPerTrial`, label: `${what} agent CPU per trial (the agents' own, not their programs')`, value: r.agentCpuMsPerTrial, unit: 'ms' },
   { key: `${prefix}.coordinatorPeakRssMiB`, label: `${what} coordinator peak RSS`, value: r.coordinatorPeakRssBytes / MiB, unit: 'MiB' },

@@ -12,7 +12,7 @@
 import { Queue } from 'bullmq';
 import { percentile } from './figures.js';
 import { cpuDeltaMs, sampleAll, type ProcSample } from './proc-stats.js';
-import { redisCpuPercent, redisSnapshot } from './redis-stats.js';
+import { redisCpuPercent, redisSnapshot, topCommands } from './redis-stats.js';
 import type { AgentRuntime, LoadStack } from './stack.js';
 import { keys } from '../../shared/redis-keys.js';
 import { queuePrefix, trialQueueName } from '../../shared/trial-job.js';
@@ -68,6 +68,8 @@ export interface TrialRunResult {
   pointsPerSecond: number;
   redisCalls: number;
   callsPerTrial: number;
+  /** The commands behind callsPerTrial, most first ("evalsha 12.0, hget 8.1, ..."). */
+  topCommandsPerTrial: string;
   redisBytesPerTrial: number;
   redisCpuPercent: number;
   coordinatorCpuMsPerTrial: number;
@@ -159,7 +161,7 @@ export async function runTrials(stack: LoadStack, o: TrialRunOptions): Promise<T
     label: o.label, runtime: o.runtime, studyIds, completed: completedRows.length, wallS,
     trialsPerSecond: completedRows.length / wallS, stoppedAtDuration, dispatch, completion,
     metricPoints, pointsPerSecond: metricPoints / wallS,
-    redisCalls: afterRedis.calls - beforeRedis.calls, callsPerTrial: (afterRedis.calls - beforeRedis.calls) / n,
+    redisCalls: afterRedis.calls - beforeRedis.calls, callsPerTrial: (afterRedis.calls - beforeRedis.calls) / n, topCommandsPerTrial: topCommands(beforeRedis, afterRedis, n),
     redisBytesPerTrial: (afterRedis.usedMemory - beforeRedis.usedMemory) / n,
     redisCpuPercent: redisCpuPercent(beforeRedis, afterRedis),
     coordinatorCpuMsPerTrial: cpuDeltaMs(pick(beforeProc, stack.coordinatorPids()), pick(afterProc, stack.coordinatorPids())) / n,
