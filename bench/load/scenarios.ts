@@ -136,6 +136,8 @@ export async function horizontal(stack: LoadStack, o: LoadOptions, meter: Ceilin
     },
     { key: 'horizontal.redisCpuOnePercent', label: 'Redis CPU, 1 coordinator (% of one core)', value: one.redisCpuPercent, unit: '%' },
     { key: 'horizontal.redisCpuManyPercent', label: `Redis CPU, ${o.coordinators} coordinators (% of one core)`, value: many.redisCpuPercent, unit: '%' },
+    { key: 'horizontal.machineBusyOnePercent', label: 'machine CPU busy, 1 coordinator (all cores, every process)', value: one.machineBusyPercent, unit: '%' },
+    { key: 'horizontal.machineBusyManyPercent', label: `machine CPU busy, ${o.coordinators} coordinators`, value: many.machineBusyPercent, unit: '%' },
     { key: 'horizontal.coordinatorCpuMsPerTrialOne', label: 'coordinator CPU per trial, 1 coordinator', value: one.coordinatorCpuMsPerTrial, unit: 'ms' },
     { key: 'horizontal.coordinatorCpuMsPerTrialMany', label: `coordinator CPU per trial, ${o.coordinators} coordinators (all)`, value: many.coordinatorCpuMsPerTrial, unit: 'ms' },
     { key: 'horizontal.accounted', label: 'trials accounted for (both)', value: one.accounting.completed + many.accounting.completed, unit: 'trials', target: { text: 'every trial accounted for', met: one.accounting.ok && many.accounting.ok } },

@@ -13,7 +13,7 @@ export function cpuShare(r: TrialRunResult): { coordinator: number; agents: numb
   const cores = os.cpus().length;
   return {
     coordinator, agents, redis,
-    text: `CPU in cores: coordinators ${coordinator.toFixed(2)}, agents ${agents.toFixed(2)}, Redis ${redis.toFixed(2)}, of ${cores} on the machine (shared with the harness and any other load)`,
+    text: `CPU in cores: coordinators ${coordinator.toFixed(2)}, agents ${agents.toFixed(2)}, Redis ${redis.toFixed(2)}, of ${cores}; the machine ${r.machineBusyPercent.toFixed(0)} % busy (all processes, other load included)`,
   };
 }
 
@@ -39,6 +39,7 @@ export function trialFigures(prefix: string, what: string, r: TrialRunResult, ce
   { key: `${prefix}.agentPeakRssMiB`, label: `${what} agent peak RSS (largest agent)`, value: r.agentPeakRssBytes / MiB, unit: 'MiB' },
   { key: `${prefix}.redisBytesPerTrial`, label: `${what} Redis memory per finished trial (used_memory delta / trials)`, value: r.redisBytesPerTrial, unit: 'bytes' },
   { key: `${prefix}.redisCpuPercent`, label: `${what} Redis CPU (INFO cpu, % of one core)`, value: r.redisCpuPercent, unit: '%' },
+  { key: `${prefix}.machineBusyPercent`, label: `${what} machine CPU busy (all cores, every process on it)`, value: r.machineBusyPercent, unit: '%' },
   {
     key: `${prefix}.accounted`, label: `${what} trials accounted for (COMPLETED exactly once, none stuck, queues empty)`, value: r.accounting.completed, unit: 'trials',
     target: { text: 'every trial accounted for', met: r.accounting.ok }, ...(r.accounting.ok ? {} : { limit: r.accounting.problems.join('; ') }),

@@ -11,7 +11,7 @@
  */
 import { Queue } from 'bullmq';
 import { percentile } from './figures.js';
-import { cpuDeltaMs, sampleAll, type ProcSample } from './proc-stats.js';
+import { cpuDeltaMs, machineBusyPercent, machineCpu, sampleAll, type ProcSample } from './proc-stats.js';
 import { redisCpuPercent, redisSnapshot, topCommands } from './redis-stats.js';
 import type { AgentRuntime, LoadStack } from './stack.js';
 import { keys } from '../../shared/redis-keys.js';
@@ -72,6 +72,8 @@ export interface TrialRunResult {
   topCommandsPerTrial: string;
   redisBytesPerTrial: number;
   redisCpuPercent: number;
+  /** All cores of the machine, busy with anything (other load included), during the run. */
+  machineBusyPercent: number;
   coordinatorCpuMsPerTrial: number;
   agentCpuMsPerTrial: number;
   coordinatorPeakRssBytes: number;
@@ -97,6 +99,7 @@ export async function runTrials(stack: LoadStack, o: TrialRunOptions): Promise<T
   const { runtimes: agentRuntimes } = await stack.connectedSlots();
   const beforeProc = sampleAll(procs());
   const beforeRedis = await redisSnapshot(stack.redis);
+  const beforeMachine = machineCpu();
   const t0 = Date.now();
   const per = Array.from({ length: o.studies }, (_, i) => Math.floor(o.trials / o.studies) + (i < o.trials % o.studies ? 1 : 0)).filter((n) => n > 0);
   const env: Record<string, string> = { SIMULATED_STEPS: String(o.steps ?? 1), SIMULATED_MS: String(o.trialMs ?? 0) };
@@ -140,6 +143,7 @@ export async function runTrials(stack: LoadStack, o: TrialRunOptions): Promise<T
     if (Date.now() > deadline + 60_000) throw new Error(`[${o.label}] the studies did not end within 60 s of being stopped`);
   }
   const afterRedis = await redisSnapshot(stack.redis);
+  const afterMachine = machineCpu();
   const afterProc = sampleAll(procs());
 
   // Trials can still be finishing after a stop: let the stragglers settle before the books close.
@@ -163,7 +167,7 @@ export async function runTrials(stack: LoadStack, o: TrialRunOptions): Promise<T
     metricPoints, pointsPerSecond: metricPoints / wallS,
     redisCalls: afterRedis.calls - beforeRedis.calls, callsPerTrial: (afterRedis.calls - beforeRedis.calls) / n, topCommandsPerTrial: topCommands(beforeRedis, afterRedis, n),
     redisBytesPerTrial: (afterRedis.usedMemory - beforeRedis.usedMemory) / n,
-    redisCpuPercent: redisCpuPercent(beforeRedis, afterRedis),
+    redisCpuPercent: redisCpuPercent(beforeRedis, afterRedis), machineBusyPercent: machineBusyPercent(beforeMachine, afterMachine),
     coordinatorCpuMsPerTrial: cpuDeltaMs(pick(beforeProc, stack.coordinatorPids()), pick(afterProc, stack.coordinatorPids())) / n,
     agentCpuMsPerTrial: cpuDeltaMs(pick(beforeProc, stack.agentPids()), pick(afterProc, stack.agentPids())) / n,
     coordinatorPeakRssBytes: peak(stack.coordinatorPids(), afterProc), agentPeakRssBytes: peak(stack.agentPids(), afterProc),
