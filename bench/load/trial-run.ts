@@ -114,12 +114,10 @@ export async function runTrials(stack: LoadStack, o: TrialRunOptions): Promise<T
     studyIds.push(s.id);
   }
 
-  // Progress from the study hashes, one pipeline a poll: cheap next to the run it watches.
-  const readStudies = async () => {
-    const pipe = stack.redis.pipeline();
-    for (const id of studyIds) pipe.hmget(keys.study(p, id), ...STUDY_FIELDS);
-    return ((await pipe.exec()) ?? []).map(([, v]) => Object.fromEntries(STUDY_FIELDS.map((f, i) => [f, (v as (string | null)[])[i]])) as Record<(typeof STUDY_FIELDS)[number], string | null>);
-  };
+  // Progress from the study hashes, one HMGET per study a poll: cheap next to the run it watches
+  // (not one pipeline: on a Redis Cluster the studies sit in different slots).
+  const readStudies = async () => (await Promise.all(studyIds.map((id) => stack.redis.hmget(keys.study(p, id), ...STUDY_FIELDS))))
+    .map((v) => Object.fromEntries(STUDY_FIELDS.map((f, i) => [f, v[i] ?? null])) as Record<(typeof STUDY_FIELDS)[number], string | null>);
   const deadline = t0 + o.durationS * 1000;
   let stoppedAtDuration = false;
   let lastLine = 0;
@@ -196,7 +194,8 @@ export async function readTrials(stack: LoadStack, studyIds: string[]): Promise<
   const counts = await Promise.all(studyIds.map(async (id) => Number((await stack.redis.hget(keys.study(p, id), 'nextNumber')) ?? 0)));
   const rows: TrialRow[] = [];
   for (const [si, id] of studyIds.entries()) {
-    // Bounded pipelines: a study of 100,000 trials is read 1,000 records at a time.
+    // Bounded pipelines, each within one study (one hash tag: one cluster slot): a study of
+    // 100,000 trials is read 1,000 records at a time.
     for (let from = 0; from < counts[si]!; from += 1000) {
       const pipe = stack.redis.pipeline();
       const to = Math.min(counts[si]!, from + 1000);
