@@ -114,6 +114,18 @@ export function checkFinished(f: { reason: string; stderrTail: string; signal: s
   bounded('finished.signal', f.signal, WIRE_LIMITS.signalLength);
 }
 
+/**
+ * The program's start and exit from Finished, when both are plausible times in order; otherwise
+ * none. Never an error: they only time the trial (bench:load's latencies), and a worker clock
+ * stepped back by NTP mid-trial must not fail a trial that ran well.
+ */
+export function programTimes(f: { programStartedAtMs?: number; programExitedAtMs?: number }, now = Date.now()): { programStartedAt: number; programExitedAt: number } | undefined {
+  const s = f.programStartedAtMs;
+  const e = f.programExitedAtMs;
+  if (!s || !e || checkTimeMs(s, now) !== undefined || checkTimeMs(e, now) !== undefined || e < s) return undefined;
+  return { programStartedAt: s, programExitedAt: e };
+}
+
 /** Marks an error as the trial's own fault: it is recorded FAILED before the stream ends. */
 export function blameTrial(e: UnrecoverableError): UnrecoverableError {
   return new UnrecoverableError(e.code, e.message, e.fields, true);
