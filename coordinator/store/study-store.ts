@@ -74,6 +74,11 @@ export interface AppendResult { status: 1 | 0 | -1 | -2; dropped: number }
 /** A finished trial as the history list stores it: the samplers' compact view. */
 export interface HistoryEntry { n: number; s: TrialState; p: Params; v?: number; t?: number }
 
+/** What startAttempt answers (study-store-contract.ts). */
+export interface StartAnswer { attempt: number; reason: string; exhausted?: number; forbidden?: boolean; trial?: TrialRecord }
+
+type PipelineWithScripts = Record<string, (...a: (string | number)[]) => unknown> & { hgetall(key: string): unknown };
+
 export type FinishOutcome = 'COMPLETED' | 'FAILED' | 'PRUNED' | 'PAUSED' | 'CANCELLED' | 'RETRY';
 
 const SCRIPT_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
@@ -106,6 +111,8 @@ export class RedisStudyStore implements StudyStore {
   /** Failed onTrialChanged calls (exported as a metric by whoever sets the hook). */
   trialIndexFailures = 0;
   private readonly objectives = new Map<string, string>();
+  /** Parsed specs by study id (immutable once created; see getStudy). */
+  private readonly specs = new Map<string, StudySpec>();
 
   constructor(
     readonly redis: Redis,
@@ -225,9 +232,27 @@ export class RedisStudyStore implements StudyStore {
     });
   }
 
+  /**
+   * A study's spec never changes once created, so it is read and parsed once per replica: later
+   * reads fetch the other fields only (the spec is the bulk of the hash, and parsing it was the
+   * bulk of a read).
+   */
   async getStudy(id: string): Promise<StudyRecord | undefined> {
+    const spec = this.specs.get(id);
+    if (spec) {
+      const row = await this.redis.hmget(keys.study(this.prefix, id), ...STUDY_FIELDS);
+      if (row[0] === null) return undefined; // deleted: every field is gone
+      const h: Record<string, string> = {};
+      STUDY_FIELDS.forEach((f, i) => { if (row[i] !== null) h[f] = row[i]!; });
+      return toStudy(id, h, spec);
+    }
     const h = await this.redis.hgetall(keys.study(this.prefix, id));
-    return h.spec ? toStudy(id, h) : undefined;
+    if (!h.spec) return undefined;
+    const study = toStudy(id, h);
+    // Bounded: a coordinator living for months sees many studies come and go.
+    if (this.specs.size >= 10_000) this.specs.delete(this.specs.keys().next().value!);
+    this.specs.set(id, study.spec);
+    return study;
   }
 
   async listStudies(offset: number, limit: number): Promise<{ total: number; studies: StudyRecord[] }> {
@@ -298,6 +323,21 @@ export class RedisStudyStore implements StudyStore {
     return r;
   }
 
+  /**
+   * createTrial for numbers first, first+1, ... in one round trip (each its own atomic script
+   * call, in order): the answer of each, as createTrial's.
+   */
+  async createTrials(studyId: string, first: number, trials: ReadonlyArray<{ params: Params; budget?: number }>, maxTrials: number, now = Date.now()): Promise<number[]> {
+    if (trials.length === 0) return [];
+    const p = this.prefix;
+    const pipe = this.redis.pipeline() as unknown as PipelineWithScripts;
+    trials.forEach((t, i) => pipe.th_createTrial!(keys.study(p, studyId), keys.trial(p, studyId, first + i), keys.pending(p, studyId),
+      first + i, JSON.stringify(t.params), now, maxTrials, t.budget ?? ''));
+    const answers = (await execOrThrow(pipe as unknown as ReturnType<Redis['pipeline']>)).map(Number);
+    await Promise.all(answers.map((r, i) => (r === 1 ? this.trialChanged(studyId, first + i) : undefined)));
+    return answers;
+  }
+
   async getTrial(studyId: string, number: number): Promise<TrialRecord | undefined> {
     const h = await this.redis.hgetall(keys.trial(this.prefix, studyId, number));
     return h.state ? toTrial(studyId, h) : undefined;
@@ -333,13 +373,19 @@ export class RedisStudyStore implements StudyStore {
    */
   async startAttempt(studyId: string, number: number, workerId: string, resumeAttempt: number, hardware: string, maxRetries: number, now = Date.now(), deliveryId = '',
     // Callers that never hand the secret out (ask/tell) still store one nobody knows.
-    secret: { issued: string; presented?: string } = { issued: randomBytes(32).toString('base64url') }): Promise<{ attempt: number; reason: string; exhausted?: number; forbidden?: boolean }> {
+    secret: { issued: string; presented?: string } = { issued: randomBytes(32).toString('base64url') }): Promise<StartAnswer> {
     const p = this.prefix;
-    const [attempt, reason, current] = (await this.run('startAttempt-3', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId)],
-      [workerId, now, resumeAttempt, hardware, maxRetries, deliveryId, hashSecret(secret.issued), secret.presented ? hashSecret(secret.presented) : ''])) as [number, string, number?];
+    const trialKey = keys.trial(p, studyId, number);
+    // The trial is read in the same round trip, just after the script (what the reply carries).
+    const pipe = this.redis.pipeline() as unknown as PipelineWithScripts;
+    pipe.th_startAttempt!(keys.study(p, studyId), trialKey, keys.pending(p, studyId),
+      workerId, now, resumeAttempt, hardware, maxRetries, deliveryId, hashSecret(secret.issued), secret.presented ? hashSecret(secret.presented) : '');
+    pipe.hgetall(trialKey);
+    const [[attempt, reason, current], h] = (await execOrThrow(pipe as unknown as ReturnType<Redis['pipeline']>)) as [[number, string, number?], Record<string, string>];
     if (Number(attempt) === -1) return { attempt: 0, reason, forbidden: true };
     if (resumeAttempt === 0 && (Number(attempt) > 0 || reason === 'study is not running')) await this.trialChanged(studyId, number);
-    return current !== undefined ? { attempt: Number(attempt), reason, exhausted: Number(current) } : { attempt: Number(attempt), reason };
+    if (current !== undefined) return { attempt: Number(attempt), reason, exhausted: Number(current) };
+    return Number(attempt) > 0 && h.state ? { attempt: Number(attempt), reason, trial: toTrial(studyId, h) } : { attempt: Number(attempt), reason };
   }
 
   /**
@@ -549,6 +595,14 @@ export class RedisStudyStore implements StudyStore {
     await this.redis.hset(keys.trial(this.prefix, studyId, number), 'jobId', jobId);
   }
 
+  /** setTrialJob for many trials in one round trip. */
+  async setTrialJobs(studyId: string, jobs: ReadonlyArray<{ number: number; jobId: string }>): Promise<void> {
+    if (jobs.length === 0) return;
+    const pipe = this.redis.pipeline();
+    for (const j of jobs) pipe.hset(keys.trial(this.prefix, studyId, j.number), 'jobId', j.jobId);
+    await execOrThrow(pipe);
+  }
+
   /**
    * One round trip: refreshes the heartbeat if `attempt` is still the trial's current RUNNING
    * attempt, and returns what the stream must repeat (the study's state, a stop decision).
@@ -717,9 +771,13 @@ function newStudyId(): string {
   return Array.from(bytes, (b) => (b % 36).toString(36)).join('');
 }
 
-function toStudy(id: string, h: Record<string, string>): StudyRecord {
+/** The study hash's fields but its spec; `state` first: a study without it is gone. */
+const STUDY_FIELDS = ['state', 'project', 'reason', 'createdAt', 'updatedAt', 'finishedAt', 'nextNumber',
+  'queued', 'running', 'completed', 'failed', 'pruned', 'paused', 'cancelled', 'bestNumber', 'bestValue'] as const;
+
+function toStudy(id: string, h: Record<string, string>, parsed?: StudySpec): StudyRecord {
   const n = (k: string) => Number(h[k] ?? 0);
-  const spec = JSON.parse(h.spec!) as StudySpec;
+  const spec = parsed ?? (JSON.parse(h.spec!) as StudySpec);
   const rec: StudyRecord = {
     id,
     project: h.project ?? spec.project ?? DEFAULT_PROJECT,
