@@ -20,6 +20,7 @@ const servers = {
   agent: () => import('../worker/agent.js'),
   processRuntime: () => import('../worker/runtime/process-runtime.js'),
   containerRuntime: () => import('../worker/runtime/container-runtime.js'),
+  simulatedRuntime: () => import('../worker/runtime/simulated-runtime.js'),
   gpuDiscovery: () => import('../worker/gpu/discovery.js'),
   devStack: () => import('./dev-stack.js'),
   demo: () => import('./demo.js'),
@@ -109,7 +110,7 @@ Usage:
   tunehive coordinator [--redis-url-file FILE] [--host 127.0.0.1] [--http-port 8080] [--grpc-port 50051]
                   [--tls-cert FILE --tls-key FILE [--tls-ca FILE]] [--insecure]
   tunehive worker [--redis-url-file FILE] [--coordinator HOST:PORT] [--slots N] [--work-dir DIR]
-                  [--gpus auto|none|N|0,1,2] [--runtime process|container] [--join-token-file F]
+                  [--gpus auto|none|N|0,1,2] [--runtime process|container|simulated] [--join-token-file F]
                                       joins with TUNEHIVE_JOIN_TOKEN once; the credential is kept in the work dir
                   [--max-line-bytes N (1 MiB)] [--metric-window N (16)] [--give-up-ms MS (600000)]
                   [--tls] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--tls-server-name NAME]
@@ -328,18 +329,20 @@ async function main(argv: string[]): Promise<number> {
         throw new UsageError((err as Error).message);
       }
       const runtimeName = f.values.runtime ?? process.env.TUNEHIVE_RUNTIME ?? 'process';
-      if (runtimeName !== 'process' && runtimeName !== 'container') throw new UsageError(`--runtime must be "process" or "container" (got ${JSON.stringify(runtimeName)})`);
+      if (runtimeName !== 'process' && runtimeName !== 'container' && runtimeName !== 'simulated') throw new UsageError(`--runtime must be "process", "container" or "simulated" (got ${JSON.stringify(runtimeName)})`);
+      if (runAsName !== undefined && runtimeName === 'simulated') throw new UsageError('--run-as is for the process runtime; the simulated runtime starts no program');
       const log = (await servers.logger()).createLogger('tunehive-worker');
       const { Agent } = await servers.agent();
       const { ProcessRuntime } = await servers.processRuntime();
       const { ContainerRuntime } = await servers.containerRuntime();
+      const { SimulatedRuntime } = await servers.simulatedRuntime();
       const agent = new Agent({
         redisUrl: await redisUrlOf(f.values.redis, f.values['redis-url-file'] ?? process.env.REDIS_URL_FILE),
         coordinator: f.values.coordinator ?? process.env.TUNEHIVE_COORDINATOR ?? '127.0.0.1:50051',
         slots: intFlag(f.values.slots ?? process.env.TUNEHIVE_SLOTS, 'slots', 1, 1, 1024),
         workDir: path.resolve(f.values['work-dir'] ?? process.env.TUNEHIVE_WORK_DIR ?? '.tunehive/worker'),
         prefix: f.values.prefix ?? process.env.TUNEHIVE_PREFIX ?? 'th', log, gpus,
-        runtime: runtimeName === 'container' ? new ContainerRuntime() : new ProcessRuntime(process.cwd(), { passEnv: f.values['pass-env'] ?? [], ...(runAs ? { runAs } : {}) }),
+        runtime: runtimeName === 'container' ? new ContainerRuntime() : runtimeName === 'simulated' ? new SimulatedRuntime() : new ProcessRuntime(process.cwd(), { passEnv: f.values['pass-env'] ?? [], ...(runAs ? { runAs } : {}) }),
         policy, ...(tls ? { tls } : {}),
         lockMs: intFlag(f.values['lock-ms'], 'lock-ms', 10_000, 1000, 600_000),
         heartbeatMs: intFlag(f.values['heartbeat-ms'], 'heartbeat-ms', 2000, 100, 60_000),
@@ -356,7 +359,7 @@ async function main(argv: string[]): Promise<number> {
         if ((err as Error).name === 'JoinRefused' || /join/.test((err as Error).message)) throw new UsageError((err as Error).message);
         throw err;
       }
-      console.log(`worker ${agent.workerId}: taking trials`);
+      console.log(`worker ${agent.workerId}: taking trials (${runtimeName} runtime${runtimeName === 'simulated' ? ': no program is started' : ''})`);
       const sig = await Promise.race([untilSignal(), agent.ended.then((why) => `stopped: ${why ?? 'closed'}`)]);
       if (sig.startsWith('stopped')) {
         say(`tunehive: worker ${sig}`);

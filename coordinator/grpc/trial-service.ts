@@ -359,6 +359,7 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
           stderrTail: msg.finished.stderrTail, maxRetries: state.spec.maxRetries,
           ...(msg.finished.stopLatencyMs ? { stopLatencyMs: msg.finished.stopLatencyMs } : {}),
           ...(msg.finished.truncatedLines ? { truncatedLines: msg.finished.truncatedLines, droppedBytes: msg.finished.droppedBytes ?? 0 } : {}),
+          ...(msg.finished.programStartedAtMs && msg.finished.programExitedAtMs ? { programStartedAt: msg.finished.programStartedAtMs, programExitedAt: msg.finished.programExitedAtMs } : {}),
         });
         // Per trial: at debug when all went well (at thousands of trials/s, info would be the coordinator's main work).
         const level = r.applied && r.state === 'COMPLETED' ? 'debug' : 'info';

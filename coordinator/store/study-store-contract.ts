@@ -71,7 +71,7 @@ export interface TrialTransitions {
   /** Stores a batch once and in seq order, up to `maxPoints` per trial (the rest counted as dropped). */
   /** The trial's result is its objective report chosen by `objectiveStrategy` (default: the latest). */
   appendMetrics(studyId: string, number: number, attempt: number, seq: number, objectiveMetric: string, points: Array<{ name: string; step: number; value: number; timeMs: number }>, maxPoints: number, now?: number, objectiveStrategy?: ObjectiveStrategy): Promise<AppendResult>;
-  finishTrial(studyId: string, number: number, attempt: number, outcome: FinishOutcome, o: { direction: string; reason: string; exitCode?: number; stderrTail?: string; maxRetries: number; stopLatencyMs?: number; truncatedLines?: number; droppedBytes?: number; now?: number }): Promise<{ state: string; applied: boolean }>;
+  finishTrial(studyId: string, number: number, attempt: number, outcome: FinishOutcome, o: { direction: string; reason: string; exitCode?: number; stderrTail?: string; maxRetries: number; stopLatencyMs?: number; truncatedLines?: number; droppedBytes?: number; programStartedAt?: number; programExitedAt?: number; now?: number }): Promise<{ state: string; applied: boolean }>;
   /** Ends a QUEUED trial (CANCELLED) or a PAUSED one (PRUNED); false when it was neither. */
   endWaitingTrial(studyId: string, number: number, state: 'CANCELLED' | 'PRUNED', reason: string, now?: number): Promise<boolean>;
   /** Promotes a PAUSED trial with a bigger budget, only for the holder of the study's lease (fencing). */

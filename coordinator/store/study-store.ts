@@ -417,11 +417,11 @@ export class RedisStudyStore implements StudyStore {
     return { status: status as AppendResult['status'], dropped: Number(dropped) };
   }
 
-  async finishTrial(studyId: string, number: number, attempt: number, outcome: FinishOutcome, o: { direction: string; reason: string; exitCode?: number; stderrTail?: string; maxRetries: number; stopLatencyMs?: number; truncatedLines?: number; droppedBytes?: number; now?: number }): Promise<{ state: string; applied: boolean }> {
+  async finishTrial(studyId: string, number: number, attempt: number, outcome: FinishOutcome, o: { direction: string; reason: string; exitCode?: number; stderrTail?: string; maxRetries: number; stopLatencyMs?: number; truncatedLines?: number; droppedBytes?: number; programStartedAt?: number; programExitedAt?: number; now?: number }): Promise<{ state: string; applied: boolean }> {
     const p = this.prefix;
     const [state, applied] = (await this.run('finishTrial-5',
       [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.history(p, studyId), keys.paused(p, studyId)],
-      [attempt, outcome, o.now ?? Date.now(), o.direction, o.reason, o.exitCode ?? '', o.stderrTail ?? '', o.maxRetries, o.stopLatencyMs ?? '', o.truncatedLines ?? 0, o.droppedBytes ?? 0])) as [string, number];
+      [attempt, outcome, o.now ?? Date.now(), o.direction, o.reason, o.exitCode ?? '', o.stderrTail ?? '', o.maxRetries, o.stopLatencyMs ?? '', o.truncatedLines ?? 0, o.droppedBytes ?? 0, o.programStartedAt ?? '', o.programExitedAt ?? ''])) as [string, number];
     if (applied === 1) await this.trialChanged(studyId, number);
     if (applied === 1 && state !== 'QUEUED' && state !== 'PAUSED') this.onTrialsEnded?.(studyId);
     return { state, applied: applied === 1 };

@@ -9,6 +9,7 @@
   ARGV[3] now (ms)  ARGV[4] direction  ARGV[5] reason  ARGV[6] exitCode  ARGV[7] stderrTail
   ARGV[8] maxRetries  ARGV[9] stop latency (ms, '' if none)
   ARGV[10] output lines cut at the worker's line cap  ARGV[11] bytes dropped with them (added up over attempts)
+  ARGV[12] ARGV[13] when the attempt's program started and exited (worker clock, ms; '' if unknown)
   An early-stopping decision recorded on the attempt (recordDecision) wins over how the
   program ended: a program paused at a rung may well exit 0 at its budget first.
   RETRY puts the trial back to QUEUED (attempt kept; the next start opens attempt+1) unless
@@ -28,6 +29,8 @@ if decided then
   reason = redis.call('HGET', KEYS[2], 'stopReason') or decided
 end
 if ARGV[9] ~= '' then redis.call('HSET', KEYS[2], 'stopLatencyMs', ARGV[9]) end
+-- bench:load (issue 15): dispatch and completion latency of the attempt's program.
+if (ARGV[12] or '') ~= '' then redis.call('HSET', KEYS[2], 'programStartedAt', ARGV[12], 'programExitedAt', ARGV[13]) end
 if tonumber(ARGV[10] or '0') > 0 then
   redis.call('HINCRBY', KEYS[2], 'truncatedLines', ARGV[10])
   redis.call('HINCRBY', KEYS[2], 'droppedBytes', ARGV[11])
