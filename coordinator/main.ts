@@ -154,7 +154,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   const store = new RedisStudyStore(storeRedis, o.prefix);
   const runs = new RedisRunStore(store);
   // Trial runs are indexed for search as their trials change (the metric hook is in appendMetrics-3.lua).
-  store.onTrialChanged = (studyId, number) => runs.indexTrial(studyId, number);
+  store.onTrialChanged = (studyId, number, trial) => runs.indexTrial(studyId, number, Date.now(), trial);
   // Jobs go into their study's project queue; a study's project never changes.
   const queue = new TrialQueue(redis, o.prefix, async (studyId) => (await store.studyProject(studyId)) ?? DEFAULT_PROJECT);
   const creds = new CredentialStore(storeRedis, o.prefix);

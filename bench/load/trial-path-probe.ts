@@ -13,7 +13,6 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Queue, Worker } from 'bullmq';
@@ -23,34 +22,15 @@ import { keys } from '../../shared/redis-keys.js';
 import { freePort, startLocalRedis } from '../../cli/local-redis.js';
 import { TEST_ADMIN_TOKEN, TEST_JOIN_TOKEN } from '../../test/helpers/tokens.js';
 import { monitorRedis, type RedisMonitor } from '../../test/helpers/redis-monitor.js';
-import type { LaunchSpec, RunningProgram, Runtime } from '../../worker/runtime/runtime.js';
+import { SimulatedRuntime } from '../../worker/runtime/simulated-runtime.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const HARD_TIMEOUT_MS = 120_000;
 const PREFIX = 'probe';
 
-/** No process: prints the objective from the params and exits (until worker/runtime/simulated-runtime.ts lands). */
-class ProbeRuntime implements Runtime {
-  readonly name = 'simulated';
-  launch(spec: LaunchSpec): RunningProgram {
-    const x = Number(JSON.parse(spec.env.TUNEHIVE_PARAMS ?? '{}').x ?? 0);
-    const stdout = Readable.from([`score=${x}\n`]);
-    const stderr = Readable.from([]);
-    const exited = new Promise<{ code: number; signal: null }>((resolve) => stdout.on('end', () => setImmediate(() => resolve({ code: 0, signal: null }))));
-    return { stdout, stderr, exited, stop: () => exited };
-  }
-}
-
 async function agentChild(redisUrl: string, coordinator: string, id: string, slots: number): Promise<void> {
   const { Agent } = await import('../../worker/agent.js');
-  let runtime: Runtime = new ProbeRuntime();
-  try {
-    const sim = (await import('../../worker/runtime/simulated-runtime.js' as string)) as Record<string, new (o?: unknown) => Runtime>;
-    const Ctor = sim.SimulatedRuntime;
-    if (Ctor) runtime = new Ctor();
-  } catch {
-    // not merged yet: the probe's own
-  }
+  const runtime = new SimulatedRuntime();
   const agent = new Agent({
     redisUrl, prefix: PREFIX, coordinator, slots, workerId: id, log: pino({ level: 'warn' }), runtime,
     workDir: mkdtempSync(path.join(os.tmpdir(), `probe-${id}-`)), gpus: { kind: 'none' }, joinToken: TEST_JOIN_TOKEN, heartbeatMs: 2000,

@@ -74,6 +74,14 @@ export interface AppendResult { status: 1 | 0 | -1 | -2; dropped: number }
 /** A finished trial as the history list stores it: the samplers' compact view. */
 export interface HistoryEntry { n: number; s: TrialState; p: Params; v?: number; t?: number }
 
+/** A trial's hash as stored (field -> value), as trial-change listeners are handed it. */
+export type TrialHash = Record<string, string>;
+
+/** The hash createTrial writes, for its listener (nothing to read back). */
+function createdHash(number: number, params: string, now: number): TrialHash {
+  return { number: String(number), state: 'QUEUED', params, attempt: '0', createdAt: String(now), updatedAt: String(now) };
+}
+
 /** What startAttempt answers (study-store-contract.ts). */
 export interface StartAnswer { attempt: number; reason: string; exhausted?: number; forbidden?: boolean; trial?: TrialRecord }
 
@@ -107,7 +115,7 @@ export class RedisStudyStore implements StudyStore {
    * re-indexes the trial's run from the trial hash (idempotent). Its failure never fails the
    * transition, which has applied: the run is re-indexed at its next transition.
    */
-  onTrialChanged?: (studyId: string, number: number) => Promise<void>;
+  onTrialChanged?: (studyId: string, number: number, trial?: TrialHash) => Promise<void>;
   /** Failed onTrialChanged calls (exported as a metric by whoever sets the hook). */
   trialIndexFailures = 0;
   private readonly objectives = new Map<string, string>();
@@ -134,10 +142,10 @@ export class RedisStudyStore implements StudyStore {
     return this.run(name, keyList, args);
   }
 
-  private async trialChanged(studyId: string, number: number): Promise<void> {
+  private async trialChanged(studyId: string, number: number, trial?: TrialHash): Promise<void> {
     if (!this.onTrialChanged) return;
     try {
-      await this.onTrialChanged(studyId, number);
+      await this.onTrialChanged(studyId, number, trial);
     } catch {
       this.trialIndexFailures++;
     }
@@ -317,9 +325,10 @@ export class RedisStudyStore implements StudyStore {
   /** 1 created, 0 study not running, -1 number clash (another driver), -2 maxTrials reached. */
   async createTrial(studyId: string, number: number, params: Params, maxTrials: number, budget?: number, now = Date.now()): Promise<number> {
     const p = this.prefix;
+    const json = JSON.stringify(params);
     const r = Number(await this.run('createTrial-3', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId)],
-      [number, JSON.stringify(params), now, maxTrials, budget ?? '']));
-    if (r === 1) await this.trialChanged(studyId, number);
+      [number, json, now, maxTrials, budget ?? '']));
+    if (r === 1) await this.trialChanged(studyId, number, createdHash(number, json, now));
     return r;
   }
 
@@ -331,10 +340,11 @@ export class RedisStudyStore implements StudyStore {
     if (trials.length === 0) return [];
     const p = this.prefix;
     const pipe = this.redis.pipeline() as unknown as PipelineWithScripts;
+    const json = trials.map((t) => JSON.stringify(t.params));
     trials.forEach((t, i) => pipe.th_createTrial!(keys.study(p, studyId), keys.trial(p, studyId, first + i), keys.pending(p, studyId),
-      first + i, JSON.stringify(t.params), now, maxTrials, t.budget ?? ''));
+      first + i, json[i]!, now, maxTrials, t.budget ?? ''));
     const answers = (await execOrThrow(pipe as unknown as ReturnType<Redis['pipeline']>)).map(Number);
-    await Promise.all(answers.map((r, i) => (r === 1 ? this.trialChanged(studyId, first + i) : undefined)));
+    await Promise.all(answers.map((r, i) => (r === 1 ? this.trialChanged(studyId, first + i, createdHash(first + i, json[i]!, now)) : undefined)));
     return answers;
   }
 
@@ -383,7 +393,7 @@ export class RedisStudyStore implements StudyStore {
     pipe.hgetall(trialKey);
     const [[attempt, reason, current], h] = (await execOrThrow(pipe as unknown as ReturnType<Redis['pipeline']>)) as [[number, string, number?], Record<string, string>];
     if (Number(attempt) === -1) return { attempt: 0, reason, forbidden: true };
-    if (resumeAttempt === 0 && (Number(attempt) > 0 || reason === 'study is not running')) await this.trialChanged(studyId, number);
+    if (resumeAttempt === 0 && (Number(attempt) > 0 || reason === 'study is not running')) await this.trialChanged(studyId, number, h.state ? h : undefined);
     if (current !== undefined) return { attempt: Number(attempt), reason, exhausted: Number(current) };
     return Number(attempt) > 0 && h.state ? { attempt: Number(attempt), reason, trial: toTrial(studyId, h) } : { attempt: Number(attempt), reason };
   }
@@ -419,10 +429,14 @@ export class RedisStudyStore implements StudyStore {
 
   async finishTrial(studyId: string, number: number, attempt: number, outcome: FinishOutcome, o: { direction: string; reason: string; exitCode?: number; stderrTail?: string; maxRetries: number; stopLatencyMs?: number; truncatedLines?: number; droppedBytes?: number; programStartedAt?: number; programExitedAt?: number; now?: number }): Promise<{ state: string; applied: boolean }> {
     const p = this.prefix;
-    const [state, applied] = (await this.run('finishTrial-5',
-      [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.history(p, studyId), keys.paused(p, studyId)],
-      [attempt, outcome, o.now ?? Date.now(), o.direction, o.reason, o.exitCode ?? '', o.stderrTail ?? '', o.maxRetries, o.stopLatencyMs ?? '', o.truncatedLines ?? 0, o.droppedBytes ?? 0, o.programStartedAt ?? '', o.programExitedAt ?? ''])) as [string, number];
-    if (applied === 1) await this.trialChanged(studyId, number);
+    const trialKey = keys.trial(p, studyId, number);
+    // With a listener, the trial is read in the same round trip, just after the script (what it is handed).
+    const pipe = this.redis.pipeline() as unknown as PipelineWithScripts;
+    pipe.th_finishTrial!(keys.study(p, studyId), trialKey, keys.pending(p, studyId), keys.history(p, studyId), keys.paused(p, studyId),
+      attempt, outcome, o.now ?? Date.now(), o.direction, o.reason, o.exitCode ?? '', o.stderrTail ?? '', o.maxRetries, o.stopLatencyMs ?? '', o.truncatedLines ?? 0, o.droppedBytes ?? 0, o.programStartedAt ?? '', o.programExitedAt ?? '');
+    if (this.onTrialChanged) pipe.hgetall(trialKey);
+    const [[state, applied], h] = (await execOrThrow(pipe as unknown as ReturnType<Redis['pipeline']>)) as [[string, number], Record<string, string> | undefined];
+    if (applied === 1) await this.trialChanged(studyId, number, h?.state ? h : undefined);
     if (applied === 1 && state !== 'QUEUED' && state !== 'PAUSED') this.onTrialsEnded?.(studyId);
     return { state, applied: applied === 1 };
   }
