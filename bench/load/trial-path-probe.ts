@@ -146,7 +146,7 @@ async function main(): Promise<void> {
       done = (await (await fetch(`${api}/studies/${study.id}`, { headers })).json()) as typeof done;
       if (done!.state !== 'RUNNING') break;
       if (performance.now() - t0 > HARD_TIMEOUT_MS) throw new Error(`study not done in time: ${JSON.stringify(done!.counts)}`);
-      await new Promise((r) => setTimeout(r, 250));
+      await new Promise((r) => setTimeout(r, 500));
     }
     const seconds = (performance.now() - t0) / 1000;
     const cpu = cpuMs(coordinator.pid!) - cpu0;

@@ -231,7 +231,9 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
         checkStarted(msg.started);
         if (msg.started.workerId !== me.workerId) throw forbidden(`Started names worker ${JSON.stringify(msg.started.workerId)}, but the credential is worker ${JSON.stringify(me.workerId)}`);
         const ids = parseTrialId(msg.started.trialId);
-        const study = ids && (await store.getStudy(ids.studyId));
+        // The spec only (cached): whether the study still runs is startAttempt's to check.
+        const spec = ids && (await store.studySpec(ids.studyId));
+        const study = spec ? { spec } : undefined;
         if (!ids || !study || !study.spec.trial) {
           send({ startReply: { action: 'ACTION_SKIP', attempt: 0, reason: 'unknown trial' } });
           return;

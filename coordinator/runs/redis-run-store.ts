@@ -22,6 +22,7 @@ import type { RedisStudyStore, StudyRecord } from '../store/study-store.js';
 import type { CreateRunInput, ExperimentRecord, RunSearch, RunStore } from './run-store-contract.js';
 import { F, family, hasNul, metricExtraField, metricField, mlflowParamString, paramField, tagField } from './run-doc.js';
 import { RunSearcher } from './search/run-searcher.js';
+import { fitsProvenanceSchema } from './provenance-report.js';
 
 /** Points one direct run may store (all metrics together), as a trial's default cap. */
 export const DIRECT_RUN_MAX_POINTS = 100_000;
@@ -389,7 +390,7 @@ export class RedisRunStore implements RunStore {
   async setProvenance(runId: string, provenance: Provenance): Promise<void> {
     const ref = parseRunId(runId);
     if (!ref) throw runNotFound(runId);
-    if (!Value.Check(ProvenanceSchema, provenance)) {
+    if (!fitsProvenanceSchema(provenance)) {
       if (!(await this.exists(ref))) throw runNotFound(runId);
       const first = [...Value.Errors(ProvenanceSchema, provenance)][0];
       const path = (first as { instancePath?: string; path?: string } | undefined);

@@ -186,7 +186,8 @@ export class CredentialStore {
     // An expiring record deletes itself after the grace period even if no sweep runs.
     if (c.ttlMs !== undefined) m.pexpire(k, c.ttlMs + GRACE_MS);
     await m.exec();
-    return (await this.get(id))!;
+    // The record is what was just written (DEL first): no read back (a run token is minted per trial attempt).
+    return toRecord(id, Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, String(v)])));
   }
 }
 

@@ -32,6 +32,8 @@ export type HeartbeatAnswer = { current: false } | { current: true; studyState: 
 export interface StudyRecords {
   createStudy(spec: StudySpec, now?: number): Promise<StudyRecord>;
   getStudy(id: string): Promise<StudyRecord | undefined>;
+  /** A study's spec, which never changes: possibly cached, even past the study's deletion (act through a transition, which checks). */
+  studySpec(id: string): Promise<StudySpec | undefined>;
   /** Newest first. */
   listStudies(offset: number, limit: number): Promise<{ total: number; studies: StudyRecord[] }>;
   /** Newest first, of these projects only (undefined: every project); never reads other projects' studies. */

@@ -263,6 +263,15 @@ export class RedisStudyStore implements StudyStore {
     return study;
   }
 
+  /**
+   * A study's spec (it never changes): from this replica's cache when it has read the study
+   * before, even if the study has been deleted since; callers act through a transition, which
+   * finds out.
+   */
+  async studySpec(id: string): Promise<StudySpec | undefined> {
+    return this.specs.get(id) ?? (await this.getStudy(id))?.spec;
+  }
+
   async listStudies(offset: number, limit: number): Promise<{ total: number; studies: StudyRecord[] }> {
     const p = this.prefix;
     const [total, ids] = await Promise.all([this.redis.zcard(keys.studies(p)), this.redis.zrevrange(keys.studies(p), offset, offset + limit - 1)]);
