@@ -399,8 +399,7 @@ export class RedisRunStore implements RunStore {
     }
     // Written, then the run checked, in one round trip (once per attempt on the trial path): a
     // run missing after the write (unknown, or deleted meanwhile) takes the record with it.
-    const [, [, there]] = ((await this.redis.pipeline().hset(this.provenanceKey(ref), String(provenance.attempt), JSON.stringify(provenance))
-      .hexists(...this.existsField(ref)).exec()) ?? []) as [unknown, [unknown, number]];
+    const [, there] = await Promise.all([this.redis.hset(this.provenanceKey(ref), String(provenance.attempt), JSON.stringify(provenance)), this.redis.hexists(...this.existsField(ref))]);
     if (Number(there) !== 1) {
       await this.redis.unlink(this.provenanceKey(ref));
       throw runNotFound(runId);

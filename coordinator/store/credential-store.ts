@@ -125,8 +125,9 @@ export class CredentialStore {
   /** Revokes a credential; false when there is none with this id or it was already revoked. */
   async revoke(id: string, now = Date.now()): Promise<boolean> {
     const k = keys.credential(this.prefix, id);
-    const [[, exists], [, revoked]] = (await this.redis.multi().exists(k).hget(k, 'revokedAt').exec()) as [[null, number], [null, string | null]];
-    if (!exists || revoked) return false;
+    // Every record has its hash field: one read says whether it exists and is live.
+    const [hash, revoked] = await this.redis.hmget(k, 'hash', 'revokedAt');
+    if (hash === null || revoked !== null) return false;
     await this.redis.multi().hset(k, "revokedAt", String(now)).pexpire(k, GRACE_MS).exec();
     return true;
   }

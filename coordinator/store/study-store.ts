@@ -396,15 +396,19 @@ export class RedisStudyStore implements StudyStore {
     const p = this.prefix;
     const trialKey = keys.trial(p, studyId, number);
     // The trial is read in the same round trip, just after the script (what the reply carries).
-    const pipe = this.redis.pipeline() as unknown as PipelineWithScripts;
-    pipe.th_startAttempt!(keys.study(p, studyId), trialKey, keys.pending(p, studyId),
-      workerId, now, resumeAttempt, hardware, maxRetries, deliveryId, hashSecret(secret.issued), secret.presented ? hashSecret(secret.presented) : '');
-    pipe.hgetall(trialKey);
-    const [[attempt, reason, current], h] = (await execOrThrow(pipe as unknown as ReturnType<Redis['pipeline']>)) as [[number, string, number?], Record<string, string>];
+    const [[attempt, reason, current], read] = (await Promise.all([
+      this.run('startAttempt-3', [keys.study(p, studyId), trialKey, keys.pending(p, studyId)],
+        [workerId, now, resumeAttempt, hardware, maxRetries, deliveryId, hashSecret(secret.issued), secret.presented ? hashSecret(secret.presented) : '']),
+      this.redis.hgetall(trialKey),
+    ])) as [[number, string, number?], TrialHash];
     if (Number(attempt) === -1) return { attempt: 0, reason, forbidden: true };
-    if (resumeAttempt === 0 && (Number(attempt) > 0 || reason === 'study is not running')) await this.trialChanged(studyId, number, h.state ? h : undefined);
+    // Read after the script unless it had to be re-sent (NOSCRIPT): then the read may be of before it.
+    const h = Number(attempt) > 0 && read.state === 'RUNNING' && Number(read.attempt) === Number(attempt) ? read : undefined;
+    if (resumeAttempt === 0 && (Number(attempt) > 0 || reason === 'study is not running')) await this.trialChanged(studyId, number, h);
     if (current !== undefined) return { attempt: Number(attempt), reason, exhausted: Number(current) };
-    return Number(attempt) > 0 && h.state ? { attempt: Number(attempt), reason, trial: toTrial(studyId, h) } : { attempt: Number(attempt), reason };
+    if (Number(attempt) <= 0) return { attempt: Number(attempt), reason };
+    const trial = h ? toTrial(studyId, h) : await this.getTrial(studyId, number);
+    return trial ? { attempt: Number(attempt), reason, trial } : { attempt: Number(attempt), reason };
   }
 
   /**
@@ -440,12 +444,13 @@ export class RedisStudyStore implements StudyStore {
     const p = this.prefix;
     const trialKey = keys.trial(p, studyId, number);
     // With a listener, the trial is read in the same round trip, just after the script (what it is handed).
-    const pipe = this.redis.pipeline() as unknown as PipelineWithScripts;
-    pipe.th_finishTrial!(keys.study(p, studyId), trialKey, keys.pending(p, studyId), keys.history(p, studyId), keys.paused(p, studyId),
-      attempt, outcome, o.now ?? Date.now(), o.direction, o.reason, o.exitCode ?? '', o.stderrTail ?? '', o.maxRetries, o.stopLatencyMs ?? '', o.truncatedLines ?? 0, o.droppedBytes ?? 0, o.programStartedAt ?? '', o.programExitedAt ?? '');
-    if (this.onTrialChanged) pipe.hgetall(trialKey);
-    const [[state, applied], h] = (await execOrThrow(pipe as unknown as ReturnType<Redis['pipeline']>)) as [[string, number], Record<string, string> | undefined];
-    if (applied === 1) await this.trialChanged(studyId, number, h?.state ? h : undefined);
+    const [[state, applied], read] = (await Promise.all([
+      this.run('finishTrial-5', [keys.study(p, studyId), trialKey, keys.pending(p, studyId), keys.history(p, studyId), keys.paused(p, studyId)],
+        [attempt, outcome, o.now ?? Date.now(), o.direction, o.reason, o.exitCode ?? '', o.stderrTail ?? '', o.maxRetries, o.stopLatencyMs ?? '', o.truncatedLines ?? 0, o.droppedBytes ?? 0, o.programStartedAt ?? '', o.programExitedAt ?? '']),
+      this.onTrialChanged ? this.redis.hgetall(trialKey) : undefined,
+    ])) as [[string, number], TrialHash | undefined];
+    // Read after the script unless it had to be re-sent (NOSCRIPT): then the listener reads for itself.
+    if (applied === 1) await this.trialChanged(studyId, number, read?.state === state ? read : undefined);
     if (applied === 1 && state !== 'QUEUED' && state !== 'PAUSED') this.onTrialsEnded?.(studyId);
     return { state, applied: applied === 1 };
   }
