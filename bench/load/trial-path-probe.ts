@@ -10,7 +10,8 @@
  * Bounded: every wait has a deadline; Redis and every child are stopped at the end.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -165,6 +166,7 @@ async function main(): Promise<void> {
     const runs = rows.map(([, s0, e]) => e! - s0!).filter(Number.isFinite);
     const latency = { queuedMsP50: med(waits), queuedMsP99: p99(waits), attemptMsP50: med(runs), attemptMsP99: p99(runs) };
     let byClient: Record<string, Record<string, number>> | undefined;
+    const byScript: Record<string, { calls: number; inner: number }> = {};
     if (monitor) {
       monitor.close();
       const names = new Map<string, string>();
@@ -173,12 +175,24 @@ async function main(): Promise<void> {
         if (addr) names.set(addr, /name=(\S*)/.exec(line)?.[1] || 'anon');
       }
       byClient = {};
+      // Commands a script ran, under the script (MONITOR shows a script's call, then its commands).
+      const shaNames = new Map<string, string>();
+      for (const f of readdirSync('coordinator/store/lua')) shaNames.set(createHash('sha1').update(readFileSync(`coordinator/store/lua/${f}`, 'utf8')).digest('hex').slice(0, 6), f.replace(/\.lua$/, ''));
+      let script = '';
+      for (const c of monitor.seen) {
+        if (c.source !== 'lua' && /^eval/i.test(c.args[0]!)) {
+          const sha = /^evalsha$/i.test(c.args[0]!) ? c.args[1]!.slice(0, 6) : createHash('sha1').update(c.args[1]!).digest('hex').slice(0, 6);
+          script = `${shaNames.get(sha) ?? `bullmq:${sha}`}`;
+          (byScript[script] ??= { calls: 0, inner: 0 }).calls += 1 / N;
+        } else if (c.source === 'lua' && script) byScript[script]!.inner += 1 / N;
+      }
       for (const c of monitor.seen) {
         const who = c.source === 'lua' ? 'lua' : (names.get(c.addr ?? '') ?? 'gone').replace(/-a\d+$|:.*$/, '');
         const cmd = c.args[0]!.toLowerCase() + (c.args[0]!.toLowerCase() === 'evalsha' ? ':' + c.args[1]!.slice(0, 6) : '');
         (byClient[who] ??= {})[cmd] = ((byClient[who] ??= {})[cmd] ?? 0) + 1 / N;
       }
       for (const m of Object.values(byClient)) for (const k of Object.keys(m)) m[k] = +m[k]!.toFixed(2);
+      for (const v of Object.values(byScript)) { v.calls = +v.calls.toFixed(2); v.inner = +v.inner.toFixed(1); }
     }
     console.log(JSON.stringify({
       runtime, trials: N, agents: K, slots: S, state: done!.state, counts: done!.counts, seconds: +seconds.toFixed(2),
@@ -186,7 +200,7 @@ async function main(): Promise<void> {
       coordinatorCpuMsPerTrial: +(cpu / N).toFixed(3), coordinatorCpuShare: +(cpu / 1000 / seconds).toFixed(2),
       redisCpuMsPerTrial: +(others[0]! / N).toFixed(3), redisCpuShare: +(others[0]! / 1000 / seconds).toFixed(2),
       agentCpuMsPerTrial: +(others.slice(1).reduce((a, b) => a + b, 0) / N).toFixed(3), agentsCpuShare: +(others.slice(1).reduce((a, b) => a + b, 0) / 1000 / seconds).toFixed(2), redisCommandsPerTrial: +(total / N).toFixed(1),
-      ...(byClient ? { byClient } : {}),
+      ...(byClient ? { byClient, byScript } : {}),
       topCommands: Object.fromEntries(delta.slice(0, 16).map(([k, v]) => [k, +(v / N).toFixed(2)])),
     }));
   } finally {
