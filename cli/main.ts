@@ -123,7 +123,7 @@ Usage:
   tunehive katib check FILE           how a Katib Experiment maps onto a study, field by field
                                       (exit 2 when a field is refused; submit it with tunehive submit)
   tunehive status ID [--api URL] [--watch]
-  tunehive trials ID [--api URL] [--limit N] [--state STATE]
+  tunehive trials ID [--api URL] [--limit N] [--state STATE] [--offset N | --cursor NEXT]
   tunehive show RUN [--json]            a run's params, metrics, tags, note, provenance, attempts, artifacts
   tunehive rerun TRIAL_ID [--force] [--no-wait] [--timeout S]   run a trial again from its record
   tunehive stop ID [--api URL]
@@ -435,15 +435,19 @@ async function main(argv: string[]): Promise<number> {
     }
 
     case 'trials': {
-      const f = flags(rest, { ...CLIENT, limit: { type: 'string' }, offset: { type: 'string' }, state: { type: 'string' } }, 'trials');
+      const f = flags(rest, { ...CLIENT, limit: { type: 'string' }, offset: { type: 'string' }, state: { type: 'string' }, cursor: { type: 'string' } }, 'trials');
       const { base, auth } = client(f.values);
       const id = f.positionals[0];
       if (!id) throw new UsageError('tunehive trials needs a study id: tunehive trials ID');
-      const q = new URLSearchParams({ limit: String(intFlag(f.values.limit, 'limit', 100, 1, 1000)), offset: String(intFlag(f.values.offset, 'offset', 0, 0, 1e9)) });
+      const q = new URLSearchParams({ limit: String(intFlag(f.values.limit, 'limit', 100, 1, 1000)) });
+      // A cursor (the `next` a page printed) goes on from that page; an offset counts from the start.
+      if (f.values.cursor !== undefined) q.set('cursor', String(intFlag(f.values.cursor, 'cursor', 0, 0, 999_999_999)));
+      else q.set('offset', String(intFlag(f.values.offset, 'offset', 0, 0, 1e9)));
       if (f.values.state) q.set('state', f.values.state.toUpperCase());
       const r = await api(base, 'GET', `/api/v1/studies/${encodeURIComponent(id)}/trials?${q}`, undefined, auth);
       console.log(table(['#', 'state', 'value', 'attempt', 'worker', 'params', 'reason'],
         r.trials.map((t: any) => [String(t.number), t.state, fmtValue(t.value), String(t.attempt), t.workerId ?? '-', fmtParams(t.params), safeText(t.reason ?? '').slice(0, 60)])));
+      if (typeof r.next === 'string') console.log(`more: --cursor ${safeText(r.next)}`);
       return 0;
     }
 

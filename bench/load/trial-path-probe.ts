@@ -20,6 +20,7 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { keys } from '../../shared/redis-keys.js';
+import { expandLuaIncludes } from '../../coordinator/store/lua-includes.js';
 import { freePort, startLocalRedis } from '../../cli/local-redis.js';
 import { TEST_ADMIN_TOKEN, TEST_JOIN_TOKEN } from '../../test/helpers/tokens.js';
 import { monitorRedis, type RedisMonitor } from '../../test/helpers/redis-monitor.js';
@@ -177,7 +178,7 @@ async function main(): Promise<void> {
       byClient = {};
       // Commands a script ran, under the script (MONITOR shows a script's call, then its commands).
       const shaNames = new Map<string, string>();
-      for (const f of readdirSync('coordinator/store/lua')) shaNames.set(createHash('sha1').update(readFileSync(`coordinator/store/lua/${f}`, 'utf8')).digest('hex').slice(0, 6), f.replace(/\.lua$/, ''));
+      for (const f of readdirSync('coordinator/store/lua').filter((n) => n.endsWith('.lua'))) shaNames.set(createHash('sha1').update(expandLuaIncludes(readFileSync(`coordinator/store/lua/${f}`, 'utf8'), f.replace(/\.lua$/, ''))).digest('hex').slice(0, 6), f.replace(/\.lua$/, ''));
       let script = '';
       for (const c of monitor.seen) {
         if (c.source !== 'lua' && /^eval/i.test(c.args[0]!)) {

@@ -9,12 +9,13 @@ import type { Logger } from 'pino';
 import type { StudySpec } from '../../shared/study-spec.js';
 import type { Params } from '../../shared/search-space.js';
 import type { TrialJob } from '../../shared/trial-job.js';
-import type { StudyState } from '../../shared/trial.js';
+import type { FrozenTrial, StudyState } from '../../shared/trial.js';
 import { trialId } from '../../shared/redis-keys.js';
 import type { StudyRecord, TrialRecord } from '../store/study-store.js';
 import type { StudyStore } from '../store/study-store-contract.js';
 import type { TrialQueue } from '../queue/trial-queue.js';
 import type { SuggestionService } from '../search/suggest.js';
+import { samplerFactory } from '../search/registry.js';
 import { nextStep } from './fill-policy.js';
 import { HistoryCache } from './history-cache.js';
 import { PendingParams } from './pending-params.js';
@@ -308,11 +309,12 @@ export class StudyRunner {
   private async suggestMany(study: StudyRecord, count: number): Promise<Params[]> {
     const { suggestions } = this.deps;
     const [trials, pending] = await Promise.all([
-      this.history.trials(study.id, study.spec.objective.direction),
+      // Only the part of the history the sampler reads (its window), so a long study's ask stays bounded.
+      this.history.trials(study.id, study.spec.objective.direction, samplerFactory(study.spec.algorithm.name)?.historyWindow?.(study.spec.algorithm.settings)),
       this.pending.params(study.id),
     ]);
     const out: Params[] = [];
-    const history = [...trials];
+    const history = trials as FrozenTrial[];
     for (let i = 0; i < count; i++) {
       const t0 = performance.now();
       const params = await suggestions.suggest({

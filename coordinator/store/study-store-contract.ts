@@ -94,8 +94,8 @@ export interface TrialReads {
   /** QUEUED or RUNNING trial numbers, ascending. */
   pendingNumbers(studyId: string): Promise<number[]>;
   pausedNumbers(studyId: string): Promise<number[]>;
-  /** Finished trials in completion order, from index `from` (callers cache what they read). */
-  readHistory(studyId: string, from: number): Promise<HistoryEntry[]>;
+  /** Finished trials in completion order, from index `from`, at most `count` (callers cache what they read). */
+  readHistory(studyId: string, from: number, count?: number): Promise<HistoryEntry[]>;
   /** The objective metric's reports of a trial from index `from`, as stored. */
   readObjective(studyId: string, number: number, from: number): Promise<Array<{ step: number; value: number }>>;
   /** Points `start`..`stop` (inclusive; negative counts from the end) of one metric series. */
@@ -103,6 +103,14 @@ export interface TrialReads {
   metricCounts(studyId: string, number: number): Promise<Map<string, number>>;
   lastPoints(studyId: string, number: number, names: readonly string[]): Promise<Map<string, SeriesPoint>>;
   trialStates(studyId: string, numbers: number[]): Promise<Array<TrialState | undefined>>;
+  /**
+   * The trials in one state, by number (after a cursor, or from an offset within the state), from
+   * the per-state index every transition keeps atomically: O(log n + limit). Complete once
+   * backfillStateIndex returned true (studies from before the index).
+   */
+  trialNumbersInState(studyId: string, state: TrialState, at: { after?: number; offset?: number }, limit: number): Promise<{ total: number; offset: number; numbers: number[] }>;
+  /** Builds a bounded part of the state index of a study from before it; true once it is complete. */
+  backfillStateIndex(studyId: string, maxTrials?: number, chunk?: number): Promise<boolean>;
 }
 
 export interface Leases {

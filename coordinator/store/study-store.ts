@@ -10,7 +10,8 @@ import type { Redis } from 'ioredis';
 import type { Params } from '../../shared/search-space.js';
 import { DEFAULT_PROJECT, type ObjectiveStrategy, type StudySpec } from '../../shared/study-spec.js';
 import type { StudyState, TrialState } from '../../shared/trial.js';
-import { keys, studyKeys, trialId, trialKeys } from '../../shared/redis-keys.js';
+import { keys, studyKeys, TRIAL_STATE_SPAN, trialId, trialKeys, trialStateScore } from '../../shared/redis-keys.js';
+import { expandLuaIncludes } from './lua-includes.js';
 import type { StudyStore } from './study-store-contract.js';
 import { WIRE_LIMITS } from '../../shared/wire-limits.js';
 import { hashSecret, secretMatches } from '../auth/token-format.js';
@@ -90,8 +91,8 @@ type PipelineWithScripts = Record<string, (...a: (string | number)[]) => unknown
 export type FinishOutcome = 'COMPLETED' | 'FAILED' | 'PRUNED' | 'PAUSED' | 'CANCELLED' | 'RETRY';
 
 const SCRIPT_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
-const SCRIPTS = ['createTrial-3', 'startAttempt-3', 'appendMetrics-3', 'finishTrial-5', 'endWaitingTrial-5', 'endStudy-1', 'commitCheckpoint-1',
-  'acquireLease-1', 'releaseLease-1', 'recordDecision-1', 'resumeTrial-7', 'indexReports-4', 'recordPause-3', 'heartbeat-2',
+const SCRIPTS = ['createTrial-4', 'startAttempt-4', 'appendMetrics-3', 'finishTrial-6', 'endWaitingTrial-6', 'endStudy-1', 'commitCheckpoint-1',
+  'acquireLease-1', 'releaseLease-1', 'recordDecision-1', 'resumeTrial-8', 'indexReports-4', 'recordPause-3', 'heartbeat-2', 'indexTrialStates-2',
   'reserveArtifacts-3', 'commitArtifact-4', 'deleteArtifacts-3', 'reserveProjectArtifacts-2', 'commitProjectArtifact-2',
   // Runs and experiments (coordinator/runs/redis-run-store.ts calls them through `script`).
   'writeRun-12', 'deleteRun-12', 'createExperiment-2', 'searchRuns-3', 'setExperimentTags-1',
@@ -99,7 +100,7 @@ const SCRIPTS = ['createTrial-3', 'startAttempt-3', 'appendMetrics-3', 'finishTr
   'registryCreateModel-2', 'registryPatchModel-1', 'registryRename-2', 'registryDeleteModel-5', 'registryCreateVersion-3',
   'registryPatchVersion-2', 'registryTransition-3', 'registrySetAlias-4', 'registryDeleteAlias-3', 'registryDeleteVersion-4'] as const;
 /** Scripts that take further keys after their fixed ones (the count in the name): one per metric name. */
-const VARIADIC: ReadonlySet<ScriptName> = new Set(['appendMetrics-3', 'writeRun-12', 'deleteRun-12', 'searchRuns-3']);
+const VARIADIC: ReadonlySet<ScriptName> = new Set(['appendMetrics-3', 'writeRun-12', 'deleteRun-12', 'searchRuns-3', 'indexTrialStates-2']);
 export type ScriptName = (typeof SCRIPTS)[number];
 
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
@@ -121,6 +122,8 @@ export class RedisStudyStore implements StudyStore {
   private readonly objectives = new Map<string, string>();
   /** Parsed specs by study id (immutable once created; see getStudy). */
   private readonly specs = new Map<string, StudySpec>();
+  /** Studies whose state index is complete: it stays so (new trials are indexed as they are made). */
+  private readonly stateIndexed = new Set<string>();
 
   constructor(
     readonly redis: Redis,
@@ -129,7 +132,7 @@ export class RedisStudyStore implements StudyStore {
   ) {
     for (const name of SCRIPTS) {
       const [cmd, count] = name.split('-') as [string, string];
-      const lua = readFileSync(`${SCRIPT_DIR}${name}.lua`, 'utf8');
+      const lua = expandLuaIncludes(readFileSync(`${SCRIPT_DIR}${name}.lua`, 'utf8'), name);
       // defineCommand sends EVALSHA and falls back to EVAL after a Redis restart flushed the script cache.
       redis.defineCommand(`th_${cmd}`, VARIADIC.has(name) ? { lua } : { numberOfKeys: Number(count), lua });
       const fn = (redis as unknown as Record<string, ScriptFn>)[`th_${cmd}`]!.bind(redis);
@@ -167,6 +170,8 @@ export class RedisStudyStore implements StudyStore {
       .hset(keys.study(p, id), {
         spec: JSON.stringify(spec), name: spec.name, project, state: 'RUNNING', createdAt: now, updatedAt: now, nextNumber: 0,
         queued: 0, running: 0, completed: 0, failed: 0, pruned: 0, paused: 0, cancelled: 0,
+        // Indexed from its first trial on: nothing to backfill.
+        ixStates: 'done',
       })
       .zadd(keys.studies(p), now, id)
       .zadd(keys.projectStudies(p, project), now, id)
@@ -335,7 +340,7 @@ export class RedisStudyStore implements StudyStore {
   async createTrial(studyId: string, number: number, params: Params, maxTrials: number, budget?: number, now = Date.now()): Promise<number> {
     const p = this.prefix;
     const json = JSON.stringify(params);
-    const r = Number(await this.run('createTrial-3', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId)],
+    const r = Number(await this.run('createTrial-4', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.trialStates(p, studyId)],
       [number, json, now, maxTrials, budget ?? '']));
     if (r === 1) await this.trialChanged(studyId, number, createdHash(number, json, now));
     return r;
@@ -350,7 +355,7 @@ export class RedisStudyStore implements StudyStore {
     const p = this.prefix;
     const pipe = this.redis.pipeline() as unknown as PipelineWithScripts;
     const json = trials.map((t) => JSON.stringify(t.params));
-    trials.forEach((t, i) => pipe.th_createTrial!(keys.study(p, studyId), keys.trial(p, studyId, first + i), keys.pending(p, studyId),
+    trials.forEach((t, i) => pipe.th_createTrial!(keys.study(p, studyId), keys.trial(p, studyId, first + i), keys.pending(p, studyId), keys.trialStates(p, studyId),
       first + i, json[i]!, now, maxTrials, t.budget ?? ''));
     const answers = (await execOrThrow(pipe as unknown as ReturnType<Redis['pipeline']>)).map(Number);
     await Promise.all(answers.map((r, i) => (r === 1 ? this.trialChanged(studyId, first + i, createdHash(first + i, json[i]!, now)) : undefined)));
@@ -377,9 +382,59 @@ export class RedisStudyStore implements StudyStore {
     return (await this.redis.smembers(keys.pending(this.prefix, studyId))).map(Number).sort((a, b) => a - b);
   }
 
-  /** History entries from index `from` on (the runner caches what it has read). */
-  async readHistory(studyId: string, from: number): Promise<HistoryEntry[]> {
-    const rows = await this.redis.lrange(keys.history(this.prefix, studyId), from, -1);
+  /**
+   * Numbers of the study's trials in `state`, ascending, from the state index: those after
+   * `at.after` (a cursor: the last number of the previous page), or from the `at.offset`-th
+   * match on; at most `limit`. Also how many trials are in the state, and how many come before
+   * the first returned (its offset). O(log n + limit) however many trials the study has. Complete
+   * only once `backfillStateIndex` says so (a study from before the index).
+   */
+  async trialNumbersInState(studyId: string, state: TrialState, at: { after?: number; offset?: number }, limit: number): Promise<{ total: number; offset: number; numbers: number[] }> {
+    const k = keys.trialStates(this.prefix, studyId);
+    const lo = trialStateScore(state, 0);
+    const end = `(${lo + TRIAL_STATE_SPAN}`;
+    if (at.after !== undefined) {
+      const [total, before, flat] = await execOrThrow(this.redis.pipeline().zcount(k, lo, end).zcount(k, lo, lo + at.after)
+        .zrangebyscore(k, `(${lo + at.after}`, end, 'LIMIT', 0, limit));
+      return { total: Number(total), offset: Number(before), numbers: (flat as string[]).map(Number) };
+    }
+    // By rank, not ZRANGEBYSCORE's LIMIT offset (which walks the skipped members): the state's first rank, plus the offset.
+    const [total, first] = (await execOrThrow(this.redis.pipeline().zcount(k, lo, end).zcount(k, '-inf', `(${lo}`))).map(Number) as [number, number];
+    const offset = at.offset ?? 0;
+    if (offset >= total) return { total, offset, numbers: [] };
+    const start = first + offset;
+    const members = await this.redis.zrange(k, String(start), String(start + Math.min(limit, total - offset) - 1));
+    return { total, offset, numbers: members.map(Number) };
+  }
+
+  /**
+   * Makes sure the study's state index is complete, backfilling at most `maxTrials` trials of a
+   * study from before it (in chunks of `chunk`, each one atomic step): true once complete.
+   * Bounded work per call, so a listing that asks pays for at most one budget.
+   */
+  async backfillStateIndex(studyId: string, maxTrials = 10_000, chunk = 1000): Promise<boolean> {
+    if (this.stateIndexed.has(studyId)) return true;
+    const p = this.prefix;
+    let marker = await this.redis.hget(keys.study(p, studyId), 'ixStates');
+    for (let done = 0; marker !== 'done' && done < maxTrials; done += chunk) {
+      const from = Number(marker ?? 0);
+      const created = Number((await this.redis.hget(keys.study(p, studyId), 'nextNumber')) ?? 0);
+      const n = Math.max(1, Math.min(chunk, created - from));
+      const out = String(await this.run('indexTrialStates-2', [keys.study(p, studyId), keys.trialStates(p, studyId),
+        ...Array.from({ length: n }, (_, i) => keys.trial(p, studyId, from + i))], [from]));
+      if (out === '') return false; // deleted meanwhile
+      marker = out;
+    }
+    if (marker !== 'done') return false;
+    // Bounded: a coordinator living for months sees many studies come and go.
+    if (this.stateIndexed.size >= 10_000) this.stateIndexed.delete(this.stateIndexed.values().next().value!);
+    this.stateIndexed.add(studyId);
+    return true;
+  }
+
+  /** History entries from index `from` on, at most `count` (the runner caches what it has read). */
+  async readHistory(studyId: string, from: number, count?: number): Promise<HistoryEntry[]> {
+    const rows = await this.redis.lrange(keys.history(this.prefix, studyId), from, count === undefined ? -1 : from + count - 1);
     return rows.map((r) => JSON.parse(r) as HistoryEntry);
   }
 
@@ -397,7 +452,7 @@ export class RedisStudyStore implements StudyStore {
     const trialKey = keys.trial(p, studyId, number);
     // The trial is read in the same round trip, just after the script (what the reply carries).
     const [[attempt, reason, current], read] = (await Promise.all([
-      this.run('startAttempt-3', [keys.study(p, studyId), trialKey, keys.pending(p, studyId)],
+      this.run('startAttempt-4', [keys.study(p, studyId), trialKey, keys.pending(p, studyId), keys.trialStates(p, studyId)],
         [workerId, now, resumeAttempt, hardware, maxRetries, deliveryId, hashSecret(secret.issued), secret.presented ? hashSecret(secret.presented) : '']),
       this.redis.hgetall(trialKey),
     ])) as [[number, string, number?], TrialHash];
@@ -445,7 +500,7 @@ export class RedisStudyStore implements StudyStore {
     const trialKey = keys.trial(p, studyId, number);
     // With a listener, the trial is read in the same round trip, just after the script (what it is handed).
     const [[state, applied], read] = (await Promise.all([
-      this.run('finishTrial-5', [keys.study(p, studyId), trialKey, keys.pending(p, studyId), keys.history(p, studyId), keys.paused(p, studyId)],
+      this.run('finishTrial-6', [keys.study(p, studyId), trialKey, keys.pending(p, studyId), keys.history(p, studyId), keys.paused(p, studyId), keys.trialStates(p, studyId)],
         [attempt, outcome, o.now ?? Date.now(), o.direction, o.reason, o.exitCode ?? '', o.stderrTail ?? '', o.maxRetries, o.stopLatencyMs ?? '', o.truncatedLines ?? 0, o.droppedBytes ?? 0, o.programStartedAt ?? '', o.programExitedAt ?? '']),
       this.onTrialChanged ? this.redis.hgetall(trialKey) : undefined,
     ])) as [[string, number], TrialHash | undefined];
@@ -458,8 +513,8 @@ export class RedisStudyStore implements StudyStore {
   /** Ends a QUEUED trial (CANCELLED) or a PAUSED one (PRUNED); false when it was neither. */
   async endWaitingTrial(studyId: string, number: number, state: 'CANCELLED' | 'PRUNED', reason: string, now = Date.now()): Promise<boolean> {
     const p = this.prefix;
-    const applied = (await this.run('endWaitingTrial-5',
-      [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.paused(p, studyId), keys.history(p, studyId)],
+    const applied = (await this.run('endWaitingTrial-6',
+      [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.paused(p, studyId), keys.history(p, studyId), keys.trialStates(p, studyId)],
       [now, reason, state])) === 1;
     if (applied) await this.trialChanged(studyId, number);
     if (applied) this.onTrialsEnded?.(studyId);
@@ -477,8 +532,8 @@ export class RedisStudyStore implements StudyStore {
    */
   async resumeTrial(studyId: string, number: number, budget: number, owner: string, now = Date.now()): Promise<'resumed' | 'not-paused' | 'not-lease-holder'> {
     const p = this.prefix;
-    const r = Number(await this.run('resumeTrial-7', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.paused(p, studyId),
-      keys.lease(p, studyId), keys.stopState(p, studyId), keys.stopCandidates(p, studyId)], [budget, now, owner]));
+    const r = Number(await this.run('resumeTrial-8', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.paused(p, studyId),
+      keys.lease(p, studyId), keys.stopState(p, studyId), keys.stopCandidates(p, studyId), keys.trialStates(p, studyId)], [budget, now, owner]));
     if (r === 1) await this.trialChanged(studyId, number);
     return r === 1 ? 'resumed' : r === -1 ? 'not-lease-holder' : 'not-paused';
   }

@@ -4,7 +4,7 @@
   A duplicated or late message (another attempt, or a trial no longer RUNNING) changes nothing.
 
   KEYS[1] study hash   KEYS[2] trial hash   KEYS[3] pending set   KEYS[4] history list
-  KEYS[5] paused set
+  KEYS[5] paused set   KEYS[6] trial state index (zset)
   ARGV[1] attempt  ARGV[2] outcome: COMPLETED | FAILED | PRUNED | PAUSED | CANCELLED | RETRY
   ARGV[3] now (ms)  ARGV[4] direction  ARGV[5] reason  ARGV[6] exitCode  ARGV[7] stderrTail
   ARGV[8] maxRetries  ARGV[9] stop latency (ms, '' if none)
@@ -17,6 +17,7 @@
   history: it is not finished, and may be promoted.
   Returns {state, 1} when applied, {currentState, 0} when ignored.
 ]]
+--@include trialStateIndex
 local state = redis.call('HGET', KEYS[2], 'state')
 if state ~= 'RUNNING' or tonumber(redis.call('HGET', KEYS[2], 'attempt') or '0') ~= tonumber(ARGV[1]) then
   return {state or 'MISSING', 0}
@@ -59,6 +60,7 @@ if outcome == 'RETRY' then
     redis.call('HSET', KEYS[2], 'state', 'QUEUED', 'updatedAt', ARGV[3], 'lastReason', reason)
     redis.call('HINCRBY', KEYS[1], 'running', -1)
     redis.call('HINCRBY', KEYS[1], 'queued', 1)
+    indexTrialState(KEYS[6], redis.call('HGET', KEYS[2], 'number'), 'QUEUED') -- state index
     return {'QUEUED', 1}
   end
 end
@@ -69,6 +71,7 @@ if outcome == 'PAUSED' then
   local pn = redis.call('HGET', KEYS[2], 'number')
   redis.call('SREM', KEYS[3], pn)
   redis.call('SADD', KEYS[5], pn)
+  indexTrialState(KEYS[6], pn, 'PAUSED') -- state index
   return {'PAUSED', 1}
 end
 redis.call('HSET', KEYS[2], 'state', outcome, 'finishedAt', ARGV[3], 'updatedAt', ARGV[3],
@@ -80,6 +83,7 @@ redis.call('HINCRBY', KEYS[1], 'running', -1)
 redis.call('HINCRBY', KEYS[1], string.lower(outcome), 1)
 redis.call('SREM', KEYS[3], redis.call('HGET', KEYS[2], 'number'))
 local n = tonumber(redis.call('HGET', KEYS[2], 'number'))
+indexTrialState(KEYS[6], n, outcome) -- state index
 -- Built by hand rather than with cjson, which would round the params to 14 digits.
 local entry = '{"n":' .. n .. ',"s":"' .. outcome .. '","p":' .. redis.call('HGET', KEYS[2], 'params')
 if value then entry = entry .. ',"v":' .. value .. ',"t":' .. (redis.call('HGET', KEYS[2], 'objStep') or '0') end
