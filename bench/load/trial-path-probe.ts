@@ -68,7 +68,7 @@ const once = <T>(child: ChildProcess, type: string): Promise<T> => new Promise((
 });
 
 /** BullMQ raw: add N no-op jobs in bulk, one worker process (concurrency = all slots) runs them. */
-async function bullmqRaw(redisUrl: string, n: number, concurrency: number, redisPid: number): Promise<{ rate: number; redisCpuMsPerJob: number }> {
+async function bullmqRaw(redisUrl: string, n: number, concurrency: number, redisPid: number): Promise<{ rate: number; redisCpuMsPerJob: number; cpuMsPerJob: number }> {
   const name = `raw-${Date.now()}`;
   const child = fork(SELF, ['__bullmq', redisUrl, name, String(concurrency), String(n)], { execArgv: process.execArgv });
   await once(child, 'ready');
@@ -76,17 +76,22 @@ async function bullmqRaw(redisUrl: string, n: number, concurrency: number, redis
   const q = new Queue(name, { connection, prefix: 'ceiling' });
   const t0 = performance.timeOrigin + performance.now();
   const redisCpu0 = cpuMs(redisPid);
+  const workerCpu0 = cpuMs(child.pid!);
+  const self0 = process.cpuUsage();
   const done = once<{ at: number }>(child, 'done');
   for (let i = 0; i < n; i += 500) {
     await q.addBulk(Array.from({ length: Math.min(500, n - i) }, (_, j) => ({ name: 'trial', data: { trialId: `t${i + j}`, params: { x: 0.5 } }, opts: { removeOnComplete: true, removeOnFail: true } })));
   }
   const { at } = await done;
   const redisCpuMsPerJob = (cpuMs(redisPid) - redisCpu0) / n;
+  const self = process.cpuUsage(self0);
+  // Every process of the ceiling: Redis, the worker, this producer.
+  const cpuMsPerJob = redisCpuMsPerJob + (cpuMs(child.pid!) - workerCpu0) / n + (self.user + self.system) / 1000 / n;
   child.send({ type: 'stop' });
   await q.obliterate({ force: true }).catch(() => undefined);
   await q.close();
   connection.disconnect();
-  return { rate: n / ((at - t0) / 1000), redisCpuMsPerJob };
+  return { rate: n / ((at - t0) / 1000), redisCpuMsPerJob, cpuMsPerJob };
 }
 
 function cpuMs(pid: number): number {
@@ -202,7 +207,10 @@ async function main(): Promise<void> {
       runtime, trials: N, agents: K, slots: S, state: done!.state, counts: done!.counts, seconds: +seconds.toFixed(2),
       trialsPerSecond: Math.round(rate), ...latency, bullmqRawJobsPerSecond: raw && Math.round(raw), ratio: raw && +(rate / raw).toFixed(3),
       coordinatorCpuMsPerTrial: +(cpu / N).toFixed(3), coordinatorCpuShare: +(cpu / 1000 / seconds).toFixed(2),
-      redisCpuMsPerTrial: +(others[0]! / N).toFixed(3), ...(ceiling ? { bullmqRawRedisCpuMsPerJob: +ceiling.redisCpuMsPerJob.toFixed(3) } : {}), redisCpuShare: +(others[0]! / 1000 / seconds).toFixed(2),
+      redisCpuMsPerTrial: +(others[0]! / N).toFixed(3), ...(ceiling ? { bullmqRawRedisCpuMsPerJob: +ceiling.redisCpuMsPerJob.toFixed(3) } : {}),
+      // CPU of every process per unit of work: on a machine others load, the ratio of rates the two would reach with the same CPU.
+      cpuMsPerTrial: +((cpu + others.reduce((a, b) => a + b, 0)) / N).toFixed(3),
+      ...(ceiling ? { bullmqRawCpuMsPerJob: +ceiling.cpuMsPerJob.toFixed(3), cpuRatio: +(ceiling.cpuMsPerJob / ((cpu + others.reduce((a, b) => a + b, 0)) / N)).toFixed(3) } : {}), redisCpuShare: +(others[0]! / 1000 / seconds).toFixed(2),
       agentCpuMsPerTrial: +(others.slice(1).reduce((a, b) => a + b, 0) / N).toFixed(3), agentsCpuShare: +(others.slice(1).reduce((a, b) => a + b, 0) / 1000 / seconds).toFixed(2), redisCommandsPerTrial: +(total / N).toFixed(1),
       ...(byClient ? { byClient, byScript } : {}),
       topCommands: Object.fromEntries(delta.slice(0, 16).map(([k, v]) => [k, +(v / N).toFixed(2)])),

@@ -46,6 +46,8 @@ export { goalReached, nextStep } from './fill-policy.js';
 
 /** Most trials one fill step creates at once (one suggestion each, then one round trip for all). */
 const FILL_BATCH = 64;
+/** How long a fill step keeps asking the sampler before it creates what it has. */
+const FILL_BATCH_MS = 50;
 
 type QueuedTrial = { number: number; params: Params; attempt: number; budget?: number; jobId?: string };
 
@@ -273,8 +275,8 @@ export class StudyRunner {
         if (!step.canStartNew) return;
         // Without a budget every free slot gets a new trial at once: suggested one after the other
         // (each sees the earlier ones pending), created and enqueued in one round trip each.
-        const suggested = await this.suggestMany(study, budget === undefined ? Math.min(step.launch, FILL_BATCH) : 1);
-        if (suggested.length < (budget === undefined ? Math.min(step.launch, FILL_BATCH) : 1)) this.exhausted.add(studyId);
+        const { params: suggested, exhausted } = await this.suggestMany(study, budget === undefined ? Math.min(step.launch, FILL_BATCH) : 1);
+        if (exhausted) this.exhausted.add(studyId);
         if (suggested.length > 0) {
           const first = study.created;
           const answers = await store.createTrials(studyId, first, suggested.map((params) => (budget !== undefined ? { params, budget } : { params })), study.spec.maxTrials);
@@ -299,14 +301,15 @@ export class StudyRunner {
 
   /** Suggests the parameters of the study's next trial number (ask/tell uses this too). */
   async suggest(study: StudyRecord): Promise<Params | null> {
-    return (await this.suggestMany(study, 1))[0] ?? null;
+    return (await this.suggestMany(study, 1)).params[0] ?? null;
   }
 
   /**
    * Suggests up to `count` parameter sets for the study's next trial numbers, each with the
-   * earlier ones pending; fewer when the sampler says the space is exhausted.
+   * earlier ones pending; fewer when the sampler says the space is exhausted (`exhausted`), or
+   * once FILL_BATCH_MS have passed (a slow sampler's first trials are not held back for the rest).
    */
-  private async suggestMany(study: StudyRecord, count: number): Promise<Params[]> {
+  private async suggestMany(study: StudyRecord, count: number): Promise<{ params: Params[]; exhausted: boolean }> {
     const { suggestions } = this.deps;
     const [trials, pending] = await Promise.all([
       // Only the part of the history the sampler reads (its window), so a long study's ask stays bounded.
@@ -314,6 +317,7 @@ export class StudyRunner {
       this.pending.params(study.id),
     ]);
     const out: Params[] = [];
+    const started = performance.now();
     const history = trials as FrozenTrial[];
     for (let i = 0; i < count; i++) {
       const t0 = performance.now();
@@ -326,10 +330,11 @@ export class StudyRunner {
         pending: [...pending, ...out],
       });
       this.deps.onSuggest?.(study.spec.algorithm.name, (performance.now() - t0) / 1000);
-      if (params === null) break;
+      if (params === null) return { params: out, exhausted: true };
       out.push(params);
+      if (performance.now() - started > FILL_BATCH_MS) break;
     }
-    return out;
+    return { params: out, exhausted: false };
   }
 
   jobFor(study: { id: string; spec: StudySpec }, number: number, params: Params, budget?: number): TrialJob {
