@@ -75,6 +75,19 @@ export interface AppendResult { status: 1 | 0 | -1 | -2; dropped: number }
 /** A finished trial as the history list stores it: the samplers' compact view. */
 export interface HistoryEntry { n: number; s: TrialState; p: Params; v?: number; t?: number }
 
+/** A trial's hash as stored (field -> value), as trial-change listeners are handed it. */
+export type TrialHash = Record<string, string>;
+
+/** The hash createTrial writes, for its listener (nothing to read back). */
+function createdHash(number: number, params: string, now: number): TrialHash {
+  return { number: String(number), state: 'QUEUED', params, attempt: '0', createdAt: String(now), updatedAt: String(now) };
+}
+
+/** What startAttempt answers (study-store-contract.ts). */
+export interface StartAnswer { attempt: number; reason: string; exhausted?: number; forbidden?: boolean; trial?: TrialRecord }
+
+type PipelineWithScripts = Record<string, (...a: (string | number)[]) => unknown> & { hgetall(key: string): unknown };
+
 export type FinishOutcome = 'COMPLETED' | 'FAILED' | 'PRUNED' | 'PAUSED' | 'CANCELLED' | 'RETRY';
 
 const SCRIPT_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
@@ -103,10 +116,12 @@ export class RedisStudyStore implements StudyStore {
    * re-indexes the trial's run from the trial hash (idempotent). Its failure never fails the
    * transition, which has applied: the run is re-indexed at its next transition.
    */
-  onTrialChanged?: (studyId: string, number: number) => Promise<void>;
+  onTrialChanged?: (studyId: string, number: number, trial?: TrialHash) => Promise<void>;
   /** Failed onTrialChanged calls (exported as a metric by whoever sets the hook). */
   trialIndexFailures = 0;
   private readonly objectives = new Map<string, string>();
+  /** Parsed specs by study id (immutable once created; see getStudy). */
+  private readonly specs = new Map<string, StudySpec>();
   /** Studies whose state index is complete: it stays so (new trials are indexed as they are made). */
   private readonly stateIndexed = new Set<string>();
 
@@ -130,10 +145,10 @@ export class RedisStudyStore implements StudyStore {
     return this.run(name, keyList, args);
   }
 
-  private async trialChanged(studyId: string, number: number): Promise<void> {
+  private async trialChanged(studyId: string, number: number, trial?: TrialHash): Promise<void> {
     if (!this.onTrialChanged) return;
     try {
-      await this.onTrialChanged(studyId, number);
+      await this.onTrialChanged(studyId, number, trial);
     } catch {
       this.trialIndexFailures++;
     }
@@ -230,9 +245,36 @@ export class RedisStudyStore implements StudyStore {
     });
   }
 
+  /**
+   * A study's spec never changes once created, so it is read and parsed once per replica: later
+   * reads fetch the other fields only (the spec is the bulk of the hash, and parsing it was the
+   * bulk of a read).
+   */
   async getStudy(id: string): Promise<StudyRecord | undefined> {
+    const spec = this.specs.get(id);
+    if (spec) {
+      const row = await this.redis.hmget(keys.study(this.prefix, id), ...STUDY_FIELDS);
+      if (row[0] === null) return undefined; // deleted: every field is gone
+      const h: Record<string, string> = {};
+      STUDY_FIELDS.forEach((f, i) => { if (row[i] !== null) h[f] = row[i]!; });
+      return toStudy(id, h, spec);
+    }
     const h = await this.redis.hgetall(keys.study(this.prefix, id));
-    return h.spec ? toStudy(id, h) : undefined;
+    if (!h.spec) return undefined;
+    const study = toStudy(id, h);
+    // Bounded: a coordinator living for months sees many studies come and go.
+    if (this.specs.size >= 10_000) this.specs.delete(this.specs.keys().next().value!);
+    this.specs.set(id, study.spec);
+    return study;
+  }
+
+  /**
+   * A study's spec (it never changes): from this replica's cache when it has read the study
+   * before, even if the study has been deleted since; callers act through a transition, which
+   * finds out.
+   */
+  async studySpec(id: string): Promise<StudySpec | undefined> {
+    return this.specs.get(id) ?? (await this.getStudy(id))?.spec;
   }
 
   async listStudies(offset: number, limit: number): Promise<{ total: number; studies: StudyRecord[] }> {
@@ -297,10 +339,27 @@ export class RedisStudyStore implements StudyStore {
   /** 1 created, 0 study not running, -1 number clash (another driver), -2 maxTrials reached. */
   async createTrial(studyId: string, number: number, params: Params, maxTrials: number, budget?: number, now = Date.now()): Promise<number> {
     const p = this.prefix;
+    const json = JSON.stringify(params);
     const r = Number(await this.run('createTrial-4', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.trialStates(p, studyId)],
-      [number, JSON.stringify(params), now, maxTrials, budget ?? '']));
-    if (r === 1) await this.trialChanged(studyId, number);
+      [number, json, now, maxTrials, budget ?? '']));
+    if (r === 1) await this.trialChanged(studyId, number, createdHash(number, json, now));
     return r;
+  }
+
+  /**
+   * createTrial for numbers first, first+1, ... in one round trip (each its own atomic script
+   * call, in order): the answer of each, as createTrial's.
+   */
+  async createTrials(studyId: string, first: number, trials: ReadonlyArray<{ params: Params; budget?: number }>, maxTrials: number, now = Date.now()): Promise<number[]> {
+    if (trials.length === 0) return [];
+    const p = this.prefix;
+    const pipe = this.redis.pipeline() as unknown as PipelineWithScripts;
+    const json = trials.map((t) => JSON.stringify(t.params));
+    trials.forEach((t, i) => pipe.th_createTrial!(keys.study(p, studyId), keys.trial(p, studyId, first + i), keys.pending(p, studyId), keys.trialStates(p, studyId),
+      first + i, json[i]!, now, maxTrials, t.budget ?? ''));
+    const answers = (await execOrThrow(pipe as unknown as ReturnType<RedisClient['pipeline']>)).map(Number);
+    await Promise.all(answers.map((r, i) => (r === 1 ? this.trialChanged(studyId, first + i, createdHash(first + i, json[i]!, now)) : undefined)));
+    return answers;
   }
 
   async getTrial(studyId: string, number: number): Promise<TrialRecord | undefined> {
@@ -388,13 +447,23 @@ export class RedisStudyStore implements StudyStore {
    */
   async startAttempt(studyId: string, number: number, workerId: string, resumeAttempt: number, hardware: string, maxRetries: number, now = Date.now(), deliveryId = '',
     // Callers that never hand the secret out (ask/tell) still store one nobody knows.
-    secret: { issued: string; presented?: string } = { issued: randomBytes(32).toString('base64url') }): Promise<{ attempt: number; reason: string; exhausted?: number; forbidden?: boolean }> {
+    secret: { issued: string; presented?: string } = { issued: randomBytes(32).toString('base64url') }): Promise<StartAnswer> {
     const p = this.prefix;
-    const [attempt, reason, current] = (await this.run('startAttempt-4', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.trialStates(p, studyId)],
-      [workerId, now, resumeAttempt, hardware, maxRetries, deliveryId, hashSecret(secret.issued), secret.presented ? hashSecret(secret.presented) : ''])) as [number, string, number?];
+    const trialKey = keys.trial(p, studyId, number);
+    // The trial is read in the same round trip, just after the script (what the reply carries).
+    const [[attempt, reason, current], read] = (await Promise.all([
+      this.run('startAttempt-4', [keys.study(p, studyId), trialKey, keys.pending(p, studyId), keys.trialStates(p, studyId)],
+        [workerId, now, resumeAttempt, hardware, maxRetries, deliveryId, hashSecret(secret.issued), secret.presented ? hashSecret(secret.presented) : '']),
+      this.redis.hgetall(trialKey),
+    ])) as [[number, string, number?], TrialHash];
     if (Number(attempt) === -1) return { attempt: 0, reason, forbidden: true };
-    if (resumeAttempt === 0 && (Number(attempt) > 0 || reason === 'study is not running')) await this.trialChanged(studyId, number);
-    return current !== undefined ? { attempt: Number(attempt), reason, exhausted: Number(current) } : { attempt: Number(attempt), reason };
+    // Read after the script unless it had to be re-sent (NOSCRIPT): then the read may be of before it.
+    const h = Number(attempt) > 0 && read.state === 'RUNNING' && Number(read.attempt) === Number(attempt) ? read : undefined;
+    if (resumeAttempt === 0 && (Number(attempt) > 0 || reason === 'study is not running')) await this.trialChanged(studyId, number, h);
+    if (current !== undefined) return { attempt: Number(attempt), reason, exhausted: Number(current) };
+    if (Number(attempt) <= 0) return { attempt: Number(attempt), reason };
+    const trial = h ? toTrial(studyId, h) : await this.getTrial(studyId, number);
+    return trial ? { attempt: Number(attempt), reason, trial } : { attempt: Number(attempt), reason };
   }
 
   /**
@@ -428,10 +497,15 @@ export class RedisStudyStore implements StudyStore {
 
   async finishTrial(studyId: string, number: number, attempt: number, outcome: FinishOutcome, o: { direction: string; reason: string; exitCode?: number; stderrTail?: string; maxRetries: number; stopLatencyMs?: number; truncatedLines?: number; droppedBytes?: number; programStartedAt?: number; programExitedAt?: number; now?: number }): Promise<{ state: string; applied: boolean }> {
     const p = this.prefix;
-    const [state, applied] = (await this.run('finishTrial-6',
-      [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.history(p, studyId), keys.paused(p, studyId), keys.trialStates(p, studyId)],
-      [attempt, outcome, o.now ?? Date.now(), o.direction, o.reason, o.exitCode ?? '', o.stderrTail ?? '', o.maxRetries, o.stopLatencyMs ?? '', o.truncatedLines ?? 0, o.droppedBytes ?? 0, o.programStartedAt ?? '', o.programExitedAt ?? ''])) as [string, number];
-    if (applied === 1) await this.trialChanged(studyId, number);
+    const trialKey = keys.trial(p, studyId, number);
+    // With a listener, the trial is read in the same round trip, just after the script (what it is handed).
+    const [[state, applied], read] = (await Promise.all([
+      this.run('finishTrial-6', [keys.study(p, studyId), trialKey, keys.pending(p, studyId), keys.history(p, studyId), keys.paused(p, studyId), keys.trialStates(p, studyId)],
+        [attempt, outcome, o.now ?? Date.now(), o.direction, o.reason, o.exitCode ?? '', o.stderrTail ?? '', o.maxRetries, o.stopLatencyMs ?? '', o.truncatedLines ?? 0, o.droppedBytes ?? 0, o.programStartedAt ?? '', o.programExitedAt ?? '']),
+      this.onTrialChanged ? this.redis.hgetall(trialKey) : undefined,
+    ])) as [[string, number], TrialHash | undefined];
+    // Read after the script unless it had to be re-sent (NOSCRIPT): then the listener reads for itself.
+    if (applied === 1) await this.trialChanged(studyId, number, read?.state === state ? read : undefined);
     if (applied === 1 && state !== 'QUEUED' && state !== 'PAUSED') this.onTrialsEnded?.(studyId);
     return { state, applied: applied === 1 };
   }
@@ -604,6 +678,14 @@ export class RedisStudyStore implements StudyStore {
     await this.redis.hset(keys.trial(this.prefix, studyId, number), 'jobId', jobId);
   }
 
+  /** setTrialJob for many trials in one round trip. */
+  async setTrialJobs(studyId: string, jobs: ReadonlyArray<{ number: number; jobId: string }>): Promise<void> {
+    if (jobs.length === 0) return;
+    const pipe = this.redis.pipeline();
+    for (const j of jobs) pipe.hset(keys.trial(this.prefix, studyId, j.number), 'jobId', j.jobId);
+    await execOrThrow(pipe);
+  }
+
   /**
    * One round trip: refreshes the heartbeat if `attempt` is still the trial's current RUNNING
    * attempt, and returns what the stream must repeat (the study's state, a stop decision).
@@ -772,9 +854,13 @@ function newStudyId(): string {
   return Array.from(bytes, (b) => (b % 36).toString(36)).join('');
 }
 
-function toStudy(id: string, h: Record<string, string>): StudyRecord {
+/** The study hash's fields but its spec; `state` first: a study without it is gone. */
+const STUDY_FIELDS = ['state', 'project', 'reason', 'createdAt', 'updatedAt', 'finishedAt', 'nextNumber',
+  'queued', 'running', 'completed', 'failed', 'pruned', 'paused', 'cancelled', 'bestNumber', 'bestValue'] as const;
+
+function toStudy(id: string, h: Record<string, string>, parsed?: StudySpec): StudyRecord {
   const n = (k: string) => Number(h[k] ?? 0);
-  const spec = JSON.parse(h.spec!) as StudySpec;
+  const spec = parsed ?? (JSON.parse(h.spec!) as StudySpec);
   const rec: StudyRecord = {
     id,
     project: h.project ?? spec.project ?? DEFAULT_PROJECT,
