@@ -6,6 +6,7 @@
  * back, and only then closes.
  */
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,6 +29,7 @@ import { WorkerRegistration } from './registration.js';
 import { ProcessRuntime } from './runtime/process-runtime.js';
 import type { Runtime } from './runtime/runtime.js';
 import { CredentialRejected, runTrialSession, type SessionResult } from './trial-session.js';
+import { CaptureCache } from './provenance/capture-cache.js';
 
 export interface AgentOptions {
   redisUrl: string;
@@ -96,12 +98,17 @@ export class Agent {
   private started?: Promise<void>;
   private connection: ReturnType<typeof connectRedis> | undefined;
   private consume: ((project: string) => void) | undefined;
+  /** Provenance answers (git, DVC, data hashes) shared by this agent's attempts. */
+  private readonly captureCache = new CaptureCache();
   hardware: Hardware | undefined;
   /** Finished sessions, for tests and the CLI's summary. */
   readonly completed: SessionResult[] = [];
 
   constructor(private readonly o: AgentOptions) {
     this.id = o.workerId ?? `${os.hostname()}-${randomBytes(3).toString('hex')}`;
+    // Each running session listens for the shutdown (and stops listening when it ends): as many
+    // listeners as trials run at once, which is more than the default warning threshold of 10.
+    setMaxListeners(0, this.shutdown.signal);
     this.log = o.log.child({ workerId: this.id });
     this.client = trialServiceClient(o.coordinator, { 'grpc.keepalive_time_ms': 20_000, ...grpcClientOptions(o.tls) }, {
       credential: () => this.identity?.credential, channelCredentials: grpcClientCredentials(o.tls),
@@ -174,7 +181,7 @@ export class Agent {
                 client: this.client, runtime, workerId: this.id, workDir: o.workDir, hardware: hardwareMsg, log: this.log,
                 heartbeatMs: o.heartbeatMs ?? 2000, graceMs: o.graceMs ?? 10_000, delivery: { jobId: job.id ?? '', token: token ?? '' },
                 ...(o.maxLineBytes ? { maxLineBytes: o.maxLineBytes } : {}), ...(o.metricWindow ? { window: o.metricWindow } : {}),
-                ...(o.giveUpMs ? { giveUpMs: o.giveUpMs } : {}),
+                ...(o.giveUpMs ? { giveUpMs: o.giveUpMs } : {}), captureCache: this.captureCache,
               }, this.shutdown.signal);
               this.completed.push(result);
               if (result.credentialRejected) this.stopRejected('the coordinator refused this worker\'s credential during a trial');

@@ -18,6 +18,7 @@ import { parseControlLine, parseMetricLine, StepCounter, type ParsedLine } from 
 import { lineParser } from './metrics/collector-lines.js';
 import { claimFile, FileTail } from './metrics/file-tail.js';
 import { AttemptProvenance, rerunRefusal } from './provenance/attempt-provenance.js';
+import type { CaptureCache } from './provenance/capture-cache.js';
 import type { Runtime } from './runtime/runtime.js';
 import { CheckpointRefused, CheckpointUploader, downloadCheckpoint, uploadCheckpoint } from './checkpoints/checkpoint-sync.js';
 import { DEFAULT_TRIAL_LIMITS } from '../shared/study-spec.js';
@@ -46,6 +47,8 @@ export interface SessionOptions {
   giveUpMs?: number;
   /** The queue job that delivered the trial and the lock token it came with (proof of delivery). */
   delivery?: { jobId: string; token: string };
+  /** Git, DVC and data-file answers shared with the agent's other attempts. */
+  captureCache?: CaptureCache;
 }
 
 export interface SessionResult {
@@ -190,6 +193,8 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
       attempt, seed: job.seed ?? 0, command: launch.argv, env: context.env, runtime: o.runtime.name === 'container' ? 'container' : 'process', workerId: o.workerId,
       ...(context.workingDir !== undefined ? { workingDir: context.workingDir } : {}),
       ...(job.codeVersion ? { codeVersion: job.codeVersion } : {}), ...(job.dataFiles ? { dataFiles: job.dataFiles } : {}), ...(job.image ? { image: job.image } : {}),
+      // A rerun compares the disk as it is now with its record: no answer from another attempt.
+      ...(o.captureCache && !start.rerunCheck ? { cache: o.captureCache } : {}),
     }, { provenance: (json) => channel.sendProvenance(json), tags: (tags) => channel.sendTags(tags) }, log);
     void provenance.start();
     // A rerun checks the code and data against the record before anything runs.
