@@ -72,6 +72,9 @@ export type AgentState = 'STARTING' | 'RUNNING' | 'DRAINING' | 'STOPPED';
 /** How long a job this agent cannot place right now waits before it is offered again. */
 const GIVE_BACK_MS = 1000;
 
+/** Finished sessions kept on the agent object. */
+const COMPLETED_KEPT = 1000;
+
 /** Projects a worker joined for every project consumes by default (each class of each is a BullMQ worker). */
 const DEFAULT_MAX_PROJECTS = 32;
 
@@ -101,7 +104,7 @@ export class Agent {
   /** Provenance answers (git, DVC, data hashes) shared by this agent's attempts. */
   private readonly captureCache = new CaptureCache();
   hardware: Hardware | undefined;
-  /** Finished sessions, for tests and the CLI's summary. */
+  /** The latest finished sessions (at most COMPLETED_KEPT), for tests and the CLI's summary. */
   readonly completed: SessionResult[] = [];
 
   constructor(private readonly o: AgentOptions) {
@@ -184,6 +187,8 @@ export class Agent {
                 ...(o.giveUpMs ? { giveUpMs: o.giveUpMs } : {}), captureCache: this.captureCache,
               }, this.shutdown.signal);
               this.completed.push(result);
+              // An agent runs for months: what it keeps per trial must not grow with the trials.
+              if (this.completed.length > COMPLETED_KEPT) this.completed.splice(0, this.completed.length - COMPLETED_KEPT);
               if (result.credentialRejected) this.stopRejected('the coordinator refused this worker\'s credential during a trial');
               return result;
             } catch (err) {

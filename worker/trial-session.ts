@@ -137,11 +137,13 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
       return { state, attempt };
     }
     const job = resolved;
-    const checkpointDir = path.join(o.workDir, 'trials', job.trialId, 'checkpoint');
+    const trialDir = path.join(o.workDir, 'trials', job.trialId);
+    const checkpointDir = path.join(trialDir, 'checkpoint');
+    // An empty folder per attempt, like the checkpoint folder: what is in it at exit is this attempt's.
+    const artifactDir = path.join(trialDir, 'artifacts');
     // Whatever an earlier attempt left on this machine may be newer than any complete upload:
     // start from the coordinator's latest complete checkpoint, or from an empty folder.
-    await rm(checkpointDir, { recursive: true, force: true });
-    await mkdir(checkpointDir, { recursive: true });
+    await emptyTrialFolders(trialDir, [checkpointDir, artifactDir]);
     let resume = false;
     if (start.checkpointId) {
       try {
@@ -155,10 +157,6 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
       }
     }
     const budgeted = start.budget > 0 ? { ...job, budget: start.budget } : job;
-    // An empty folder per attempt, like the checkpoint folder: what is in it at exit is this attempt's.
-    const artifactDir = path.join(o.workDir, 'trials', job.trialId, 'artifacts');
-    await rm(artifactDir, { recursive: true, force: true });
-    await mkdir(artifactDir, { recursive: true });
     const metricsFile = metricsFilePath(budgeted);
     if (metricsFile !== undefined && o.runtime.name !== 'process') {
       const reason = `trial.metricsCollector kind "file" needs the process runtime: the ${o.runtime.name} runtime's files are not visible to the agent (use kind "stdout")`;
@@ -408,7 +406,7 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
     if (state === 'UNREACHABLE') throw new Error('coordinator unreachable; the trial result could not be reported');
     if (channel.endedCode === grpc.status.UNAUTHENTICATED) return { state, attempt, credentialRejected: true };
     // The finish is recorded: a later attempt restores from the coordinator, never from this copy.
-    await rm(path.join(o.workDir, 'trials', job.trialId), { recursive: true, force: true })
+    await rm(trialDir, { recursive: true, force: true })
       .catch((err: Error) => log.warn({ err: err.message }, 'could not remove the local checkpoint copy'));
     return { state, attempt };
   } finally {
@@ -416,6 +414,30 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
     releaseFile?.();
     channel.close();
   }
+}
+
+/**
+ * The attempt's folders, empty. The last attempt on this machine removed the trial's folder
+ * when it finished, so it is usually absent: three mkdirs, where removing and re-creating each
+ * folder cost twice the file-system calls (each a trip to the thread pool that every trial of
+ * the agent shares; on a disk mounted with `discard` a removal waits for the device).
+ */
+async function emptyTrialFolders(trialDir: string, folders: string[]): Promise<void> {
+  try {
+    await mkdir(trialDir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      await rm(trialDir, { recursive: true, force: true });
+      await mkdir(trialDir);
+    } else if (code === 'ENOENT') {
+      // The first trial of this work dir: `trials/` is made with it.
+      await mkdir(trialDir, { recursive: true });
+    } else {
+      throw err;
+    }
+  }
+  await Promise.all(folders.map((f) => mkdir(f)));
 }
 
 /**

@@ -27,6 +27,10 @@ export interface AgentPathOptions {
   /** The trial program: argv, `${params.x}` substituted (a float in [0, 1)). */
   program?: string[];
   cpuProfDir?: string;
+  /** The `tunehive` entry the agents run (another checkout's, to compare two versions of the agent in one run); the coordinator is always this one. */
+  agentBin?: string;
+  /** Where the agents' work dirs (and Redis's data dir) go: the trial folders' file system matters (default: the OS temp dir). */
+  workRoot?: string;
   redisUrl?: string;
   say?: (line: string) => void;
 }
@@ -72,7 +76,7 @@ export async function runAgentPath(o: AgentPathOptions): Promise<Section> {
   const say = o.say ?? ((l: string) => process.stderr.write(`${l}\n`));
   const program = o.program ?? ['/bin/echo', 'score=${params.x}'];
   const rawArgv = program.map((a) => a.replace('${params.x}', '0.5'));
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'tunehive-agent-path-'));
+  const tmp = mkdtempSync(path.join(o.workRoot ?? os.tmpdir(), 'tunehive-agent-path-'));
   const redis = o.redisUrl ? undefined : await startLocalRedis({ dataDir: path.join(tmp, 'redis') });
   const redisUrl = o.redisUrl ?? redis!.url;
   const prefix = `ap${Date.now().toString(36)}`;
@@ -80,8 +84,9 @@ export async function runAgentPath(o: AgentPathOptions): Promise<Section> {
   const base = `http://127.0.0.1:${ports.http}`;
   const children: ChildProcess[] = [];
   const env = { ...process.env, REDIS_URL: redisUrl, LOG_LEVEL: 'warn', TUNEHIVE_ADMIN_TOKEN: TEST_ADMIN_TOKEN, TUNEHIVE_WORKER_JOIN_TOKEN: TEST_JOIN_TOKEN, TUNEHIVE_JOIN_TOKEN: TEST_JOIN_TOKEN };
-  const node = (args: string[], prof: boolean) => spawn(process.execPath, [
-    ...(prof && o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(o.cpuProfDir)] : []), path.resolve('bin/tunehive.mjs'), ...args,
+  // Agents run in this checkout (a git checkout, as a user's would be): provenance capture reads it.
+  const node = (args: string[], agent: boolean) => spawn(process.execPath, [
+    ...(agent && o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(o.cpuProfDir)] : []), path.resolve(agent && o.agentBin ? o.agentBin : 'bin/tunehive.mjs'), ...args,
   ], { stdio: ['ignore', 'ignore', 'inherit'], env });
   const api = async (method: string, url: string, body?: unknown): Promise<any> => {
     const r = await fetch(`${base}${url}`, { method, headers: authHeaders(body ? { 'content-type': 'application/json' } : {}), body: body ? JSON.stringify(body) : undefined, signal: AbortSignal.timeout(10_000) });
@@ -166,11 +171,11 @@ export async function runAgentPath(o: AgentPathOptions): Promise<Section> {
 
 if (process.argv[1] && import.meta.url.endsWith(path.basename(process.argv[1]))) {
   const { values: a } = parseArgs({
-    options: { agents: { type: 'string', default: '2' }, slots: { type: 'string', default: '32' }, trials: { type: 'string', default: '3000' }, 'spawn-seconds': { type: 'string', default: '5' }, 'cpu-prof': { type: 'string' } },
+    options: { agents: { type: 'string', default: '2' }, slots: { type: 'string', default: '32' }, trials: { type: 'string', default: '3000' }, 'spawn-seconds': { type: 'string', default: '5' }, 'cpu-prof': { type: 'string' }, 'work-root': { type: 'string' }, 'agent-bin': { type: 'string' } },
   });
   const section = await runAgentPath({
     agents: Number(a.agents), slots: Number(a.slots), trials: Number(a.trials), spawnSeconds: Number(a['spawn-seconds']),
-    ...(a['cpu-prof'] ? { cpuProfDir: a['cpu-prof'] } : {}), ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
+    ...(a['cpu-prof'] ? { cpuProfDir: a['cpu-prof'] } : {}), ...(a['work-root'] ? { workRoot: a['work-root'] } : {}), ...(a['agent-bin'] ? { agentBin: a['agent-bin'] } : {}), ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
   });
   for (const f of section.figures) console.log(`${f.label}: ${f.value.toFixed(2)} ${f.unit}${f.against ? ` (${f.against.label} ${f.against.value.toFixed(0)}; ratio ${(f.value / f.against.value).toFixed(3)})` : ''}`);
   for (const n of section.notes ?? []) console.log(`  ${n}`);
