@@ -348,6 +348,8 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
       : undefined;
 
     const exit = await program.exited;
+    // From the exit on (its 30 s cap counts from here), beside draining the output and the uploads.
+    const provenanceSent = provenance.settle();
     if (exit.startError) log.warn({ attempt, reason: exit.startError }, 'trial program could not be started');
     clearTimeout(pauseTimer);
     const stopLatencyMs = stoppedBy ? Date.now() - commandLineAt : 0;
@@ -378,7 +380,7 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
     else await artifacts.idle();
 
     // The record goes before the exit: once Finished is acknowledged the stream ends.
-    await provenance.settle();
+    await provenanceSent;
     let outcome: FinishOutcome = 'OUTCOME_EXITED';
     let reason = '';
     if (exit.startError) {

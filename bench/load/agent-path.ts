@@ -50,8 +50,22 @@ export function cpuMs(pid: number | undefined): number {
   }
 }
 
-/** Programs started and exited per second with `concurrency` at once, as the agent starts them (pipes, own group). */
-export async function rawSpawnRate(argv: string[], concurrency: number, seconds: number): Promise<number> {
+/** Resident memory of a process in MB (Linux /proc; 0 where there is none). */
+export function rssMb(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Programs started and exited per second with `concurrency` at once, as the agent starts them
+ * (pipes, own group), and the spawning process's own CPU per program (the floor of an agent's).
+ */
+export async function rawSpawnRate(argv: string[], concurrency: number, seconds: number): Promise<{ perSecond: number; cpuMs: number }> {
   const [file, ...args] = argv;
   const deadline = performance.now() + seconds * 1000;
   let done = 0;
@@ -63,13 +77,15 @@ export async function rawSpawnRate(argv: string[], concurrency: number, seconds:
     child.on('close', () => resolve());
   });
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (performance.now() < deadline) {
       await one();
       done++;
     }
   }));
-  return done / ((performance.now() - t0) / 1000);
+  const c = process.cpuUsage(c0);
+  return { perSecond: done / ((performance.now() - t0) / 1000), cpuMs: (c.user + c.system) / 1000 / done };
 }
 
 export async function runAgentPath(o: AgentPathOptions): Promise<Section> {
@@ -108,7 +124,7 @@ export async function runAgentPath(o: AgentPathOptions): Promise<Section> {
     const concurrency = o.agents * o.slots;
     say(`agent-path: ${o.agents} agents x ${o.slots} slots, ${o.trials} trials of ${JSON.stringify(program)}`);
     const rawBefore = await rawSpawnRate(rawArgv, concurrency, o.spawnSeconds);
-    say(`agent-path: raw spawn (before) ${rawBefore.toFixed(0)}/s`);
+    say(`agent-path: raw spawn (before) ${rawBefore.perSecond.toFixed(0)}/s`);
 
     const study = await api('POST', '/api/v1/studies', {
       name: 'agent-path', objective: { metric: 'score', direction: 'maximize' },
@@ -122,6 +138,7 @@ export async function runAgentPath(o: AgentPathOptions): Promise<Section> {
     let t0 = 0;
     let done0 = 0;
     let cpu0: number[] = [];
+    let rss0: number[] = [];
     let state: any;
     const deadline = Date.now() + 10 * 60_000;
     for (;;) {
@@ -131,6 +148,7 @@ export async function runAgentPath(o: AgentPathOptions): Promise<Section> {
         t0 = performance.now();
         done0 = finished;
         cpu0 = children.map((c) => cpuMs(c.pid));
+        rss0 = children.map((c) => rssMb(c.pid));
       }
       if (state.state !== 'RUNNING') break;
       if (Date.now() > deadline) throw new Error('the study did not end within 10 minutes');
@@ -138,16 +156,19 @@ export async function runAgentPath(o: AgentPathOptions): Promise<Section> {
     }
     const seconds = (performance.now() - t0) / 1000;
     const cpu = children.map((c, i) => cpuMs(c.pid) - (cpu0[i] ?? 0));
+    const rss = children.map((c) => rssMb(c.pid));
     const finished = state.counts.completed + state.counts.failed + (state.counts.pruned ?? 0);
     const trials = finished - done0;
     const rate = trials / seconds;
     const rawAfter = await rawSpawnRate(rawArgv, concurrency, o.spawnSeconds);
-    say(`agent-path: raw spawn (after) ${rawAfter.toFixed(0)}/s`);
-    const raw = (rawBefore + rawAfter) / 2;
+    say(`agent-path: raw spawn (after) ${rawAfter.perSecond.toFixed(0)}/s`);
+    const raw = (rawBefore.perSecond + rawAfter.perSecond) / 2;
+    const rawCpu = (rawBefore.cpuMs + rawAfter.cpuMs) / 2;
     const agentCpu = cpu.slice(1).reduce((a, b) => a + b, 0) / trials;
     const coordinatorCpu = cpu[0]! / trials;
-    const notes = [`raw spawn before ${rawBefore.toFixed(0)}/s, after ${rawAfter.toFixed(0)}/s (the mean is the ceiling)`,
-      `${state.counts.completed} COMPLETED, ${state.counts.failed} FAILED of ${o.trials}; window ${trials} trials in ${seconds.toFixed(1)} s`];
+    const notes = [`raw spawn before ${rawBefore.perSecond.toFixed(0)}/s, after ${rawAfter.perSecond.toFixed(0)}/s (the mean is the ceiling)`,
+      `${state.counts.completed} COMPLETED, ${state.counts.failed} FAILED of ${o.trials}; window ${trials} trials in ${seconds.toFixed(1)} s`,
+      `RSS MB over the window: coordinator ${rss0[0]!.toFixed(0)} -> ${rss[0]!.toFixed(0)}, agents ${rss0.slice(1).map((r, i) => `${r.toFixed(0)} -> ${rss[i + 1]!.toFixed(0)}`).join(', ')}`];
     if (state.counts.failed > 0) notes.push('some trials FAILED: the figure is not of a healthy run');
     return {
       name: 'agent fast path (real processes)',
@@ -155,7 +176,7 @@ export async function runAgentPath(o: AgentPathOptions): Promise<Section> {
       figures: [
         { key: 'process.trialsPerSecond', label: 'real-process trials/s end to end', value: rate, unit: 'trials/s', against: { label: 'Node raw spawn rate, same program and concurrency', value: raw },
           target: { text: '≥ 50 % of raw spawn', met: rate >= raw / 2 } },
-        { key: 'process.agentCpuMsPerTrial', label: 'agent CPU per trial (all agents)', value: agentCpu, unit: 'ms' },
+        { key: 'process.agentCpuMsPerTrial', label: 'agent CPU per trial (all agents)', value: agentCpu, unit: 'ms', against: { label: 'CPU of the raw spawner per program', value: rawCpu } },
         { key: 'process.coordinatorCpuMsPerTrial', label: 'coordinator CPU per trial', value: coordinatorCpu, unit: 'ms' },
       ],
       notes,
@@ -177,6 +198,6 @@ if (process.argv[1] && import.meta.url.endsWith(path.basename(process.argv[1])))
     agents: Number(a.agents), slots: Number(a.slots), trials: Number(a.trials), spawnSeconds: Number(a['spawn-seconds']),
     ...(a['cpu-prof'] ? { cpuProfDir: a['cpu-prof'] } : {}), ...(a['work-root'] ? { workRoot: a['work-root'] } : {}), ...(a['agent-bin'] ? { agentBin: a['agent-bin'] } : {}), ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
   });
-  for (const f of section.figures) console.log(`${f.label}: ${f.value.toFixed(2)} ${f.unit}${f.against ? ` (${f.against.label} ${f.against.value.toFixed(0)}; ratio ${(f.value / f.against.value).toFixed(3)})` : ''}`);
+  for (const f of section.figures) console.log(`${f.label}: ${f.value.toFixed(2)} ${f.unit}${f.against ? ` (${f.against.label} ${f.against.value.toPrecision(3)}; ratio ${(f.value / f.against.value).toFixed(3)})` : ''}`);
   for (const n of section.notes ?? []) console.log(`  ${n}`);
 }
