@@ -19,6 +19,7 @@ import { lineParser } from './metrics/collector-lines.js';
 import { claimFile, FileTail } from './metrics/file-tail.js';
 import { AttemptProvenance, rerunRefusal } from './provenance/attempt-provenance.js';
 import type { CaptureCache } from './provenance/capture-cache.js';
+import { makeFolders, type TrialFolders } from './trial-folders.js';
 import type { Runtime } from './runtime/runtime.js';
 import { CheckpointRefused, CheckpointUploader, downloadCheckpoint, uploadCheckpoint } from './checkpoints/checkpoint-sync.js';
 import { DEFAULT_TRIAL_LIMITS } from '../shared/study-spec.js';
@@ -49,6 +50,8 @@ export interface SessionOptions {
   delivery?: { jobId: string; token: string };
   /** Git, DVC and data-file answers shared with the agent's other attempts. */
   captureCache?: CaptureCache;
+  /** The agent's trial folders (spares recycled); without it each attempt makes and removes its own. */
+  folders?: TrialFolders;
 }
 
 export interface SessionResult {
@@ -143,7 +146,7 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
     const artifactDir = path.join(trialDir, 'artifacts');
     // Whatever an earlier attempt left on this machine may be newer than any complete upload:
     // start from the coordinator's latest complete checkpoint, or from an empty folder.
-    await emptyTrialFolders(trialDir, [checkpointDir, artifactDir]);
+    await (o.folders ? o.folders.prepare(trialDir) : makeFolders(trialDir));
     let resume = false;
     if (start.checkpointId) {
       try {
@@ -408,7 +411,7 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
     if (state === 'UNREACHABLE') throw new Error('coordinator unreachable; the trial result could not be reported');
     if (channel.endedCode === grpc.status.UNAUTHENTICATED) return { state, attempt, credentialRejected: true };
     // The finish is recorded: a later attempt restores from the coordinator, never from this copy.
-    await rm(trialDir, { recursive: true, force: true })
+    await (o.folders ? o.folders.release(trialDir) : rm(trialDir, { recursive: true, force: true }))
       .catch((err: Error) => log.warn({ err: err.message }, 'could not remove the local checkpoint copy'));
     return { state, attempt };
   } finally {
@@ -416,30 +419,6 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
     releaseFile?.();
     channel.close();
   }
-}
-
-/**
- * The attempt's folders, empty. The last attempt on this machine removed the trial's folder
- * when it finished, so it is usually absent: three mkdirs, where removing and re-creating each
- * folder cost twice the file-system calls (each a trip to the thread pool that every trial of
- * the agent shares; on a disk mounted with `discard` a removal waits for the device).
- */
-async function emptyTrialFolders(trialDir: string, folders: string[]): Promise<void> {
-  try {
-    await mkdir(trialDir);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') {
-      await rm(trialDir, { recursive: true, force: true });
-      await mkdir(trialDir);
-    } else if (code === 'ENOENT') {
-      // The first trial of this work dir: `trials/` is made with it.
-      await mkdir(trialDir, { recursive: true });
-    } else {
-      throw err;
-    }
-  }
-  await Promise.all(folders.map((f) => mkdir(f)));
 }
 
 /**
