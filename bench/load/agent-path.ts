@@ -9,7 +9,7 @@
  *   npx tsx bench/load/agent-path.ts [--agents 2] [--slots 32] [--trials 3000] [--spawn-seconds 5] [--cpu-prof DIR]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -187,6 +187,7 @@ export async function runAgentPath(o: AgentPathOptions): Promise<Section> {
     await Promise.race([Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(undefined) : c.once('exit', r))))), new Promise((r) => setTimeout(r, 20_000))]);
     await killAll(children);
     await redis?.stop();
+    rmSync(tmp, { recursive: true, force: true });
   }
 }
 
