@@ -7,6 +7,10 @@
  * (/proc/<pid>/stat). With `cpuProfDir` every agent writes a V8 CPU profile (`node --cpu-prof`).
  *
  *   npx tsx bench/load/agent-path.ts [--agents 2] [--slots 32] [--trials 3000] [--spawn-seconds 5] [--cpu-prof DIR]
+ *                                    [--work-root DIR] [--agent-bin OTHER_CHECKOUT/bin/tunehive.mjs]
+ *
+ * `--agent-bin` runs the agents of another checkout (e.g. `git archive main | tar -x -C /tmp/before`
+ * plus a node_modules link) against this coordinator: two agents' versions compared in one run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
