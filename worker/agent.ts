@@ -6,6 +6,7 @@
  * back, and only then closes.
  */
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,6 +29,8 @@ import { WorkerRegistration } from './registration.js';
 import { ProcessRuntime } from './runtime/process-runtime.js';
 import type { Runtime } from './runtime/runtime.js';
 import { CredentialRejected, runTrialSession, type SessionResult } from './trial-session.js';
+import { CaptureCache } from './provenance/capture-cache.js';
+import { TrialFolders } from './trial-folders.js';
 
 export interface AgentOptions {
   redisUrl: string;
@@ -70,6 +73,9 @@ export type AgentState = 'STARTING' | 'RUNNING' | 'DRAINING' | 'STOPPED';
 /** How long a job this agent cannot place right now waits before it is offered again. */
 const GIVE_BACK_MS = 1000;
 
+/** Finished sessions kept on the agent object. */
+const COMPLETED_KEPT = 1000;
+
 /** Projects a worker joined for every project consumes by default (each class of each is a BullMQ worker). */
 const DEFAULT_MAX_PROJECTS = 32;
 
@@ -96,12 +102,19 @@ export class Agent {
   private started?: Promise<void>;
   private connection: ReturnType<typeof connectRedis> | undefined;
   private consume: ((project: string) => void) | undefined;
+  /** Provenance answers (git, DVC, data hashes) shared by this agent's attempts. */
+  private readonly captureCache = new CaptureCache();
+  private readonly folders: TrialFolders;
   hardware: Hardware | undefined;
-  /** Finished sessions, for tests and the CLI's summary. */
+  /** The latest finished sessions (at most COMPLETED_KEPT), for tests and the CLI's summary. */
   readonly completed: SessionResult[] = [];
 
   constructor(private readonly o: AgentOptions) {
     this.id = o.workerId ?? `${os.hostname()}-${randomBytes(3).toString('hex')}`;
+    // Each running session listens for the shutdown (and stops listening when it ends): as many
+    // listeners as trials run at once, which is more than the default warning threshold of 10.
+    setMaxListeners(0, this.shutdown.signal);
+    this.folders = new TrialFolders(path.join(o.workDir, 'trials'), Math.max(1, o.slots));
     this.log = o.log.child({ workerId: this.id });
     this.client = trialServiceClient(o.coordinator, { 'grpc.keepalive_time_ms': 20_000, ...grpcClientOptions(o.tls) }, {
       credential: () => this.identity?.credential, channelCredentials: grpcClientCredentials(o.tls),
@@ -174,9 +187,11 @@ export class Agent {
                 client: this.client, runtime, workerId: this.id, workDir: o.workDir, hardware: hardwareMsg, log: this.log,
                 heartbeatMs: o.heartbeatMs ?? 2000, graceMs: o.graceMs ?? 10_000, delivery: { jobId: job.id ?? '', token: token ?? '' },
                 ...(o.maxLineBytes ? { maxLineBytes: o.maxLineBytes } : {}), ...(o.metricWindow ? { window: o.metricWindow } : {}),
-                ...(o.giveUpMs ? { giveUpMs: o.giveUpMs } : {}),
+                ...(o.giveUpMs ? { giveUpMs: o.giveUpMs } : {}), captureCache: this.captureCache, folders: this.folders,
               }, this.shutdown.signal);
               this.completed.push(result);
+              // An agent runs for months: what it keeps per trial must not grow with the trials.
+              if (this.completed.length > COMPLETED_KEPT) this.completed.splice(0, this.completed.length - COMPLETED_KEPT);
               if (result.credentialRejected) this.stopRejected('the coordinator refused this worker\'s credential during a trial');
               return result;
             } catch (err) {
@@ -318,6 +333,7 @@ export class Agent {
       ]);
       clearTimeout(timer);
       await this.registration?.stop();
+      await this.folders.drain().catch(() => undefined);
       await Promise.all([...this.queues.values()].map((e) => e.q.close()));
       await this.connection?.quit().catch(() => this.connection?.disconnect());
       this.client.close();

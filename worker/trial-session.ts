@@ -18,6 +18,8 @@ import { parseControlLine, parseMetricLine, StepCounter, type ParsedLine } from 
 import { lineParser } from './metrics/collector-lines.js';
 import { claimFile, FileTail } from './metrics/file-tail.js';
 import { AttemptProvenance, rerunRefusal } from './provenance/attempt-provenance.js';
+import type { CaptureCache } from './provenance/capture-cache.js';
+import { makeFolders, type TrialFolders } from './trial-folders.js';
 import type { Runtime } from './runtime/runtime.js';
 import { CheckpointRefused, CheckpointUploader, downloadCheckpoint, uploadCheckpoint } from './checkpoints/checkpoint-sync.js';
 import { DEFAULT_TRIAL_LIMITS } from '../shared/study-spec.js';
@@ -46,6 +48,10 @@ export interface SessionOptions {
   giveUpMs?: number;
   /** The queue job that delivered the trial and the lock token it came with (proof of delivery). */
   delivery?: { jobId: string; token: string };
+  /** Git, DVC and data-file answers shared with the agent's other attempts. */
+  captureCache?: CaptureCache;
+  /** The agent's trial folders (spares recycled); without it each attempt makes and removes its own. */
+  folders?: TrialFolders;
 }
 
 export interface SessionResult {
@@ -134,11 +140,13 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
       return { state, attempt };
     }
     const job = resolved;
-    const checkpointDir = path.join(o.workDir, 'trials', job.trialId, 'checkpoint');
+    const trialDir = path.join(o.workDir, 'trials', job.trialId);
+    const checkpointDir = path.join(trialDir, 'checkpoint');
+    // An empty folder per attempt, like the checkpoint folder: what is in it at exit is this attempt's.
+    const artifactDir = path.join(trialDir, 'artifacts');
     // Whatever an earlier attempt left on this machine may be newer than any complete upload:
     // start from the coordinator's latest complete checkpoint, or from an empty folder.
-    await rm(checkpointDir, { recursive: true, force: true });
-    await mkdir(checkpointDir, { recursive: true });
+    await (o.folders ? o.folders.prepare(trialDir) : makeFolders(trialDir));
     let resume = false;
     if (start.checkpointId) {
       try {
@@ -152,10 +160,6 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
       }
     }
     const budgeted = start.budget > 0 ? { ...job, budget: start.budget } : job;
-    // An empty folder per attempt, like the checkpoint folder: what is in it at exit is this attempt's.
-    const artifactDir = path.join(o.workDir, 'trials', job.trialId, 'artifacts');
-    await rm(artifactDir, { recursive: true, force: true });
-    await mkdir(artifactDir, { recursive: true });
     const metricsFile = metricsFilePath(budgeted);
     if (metricsFile !== undefined && o.runtime.name !== 'process') {
       const reason = `trial.metricsCollector kind "file" needs the process runtime: the ${o.runtime.name} runtime's files are not visible to the agent (use kind "stdout")`;
@@ -190,6 +194,8 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
       attempt, seed: job.seed ?? 0, command: launch.argv, env: context.env, runtime: o.runtime.name === 'container' || o.runtime.name === 'simulated' ? o.runtime.name : 'process', workerId: o.workerId,
       ...(context.workingDir !== undefined ? { workingDir: context.workingDir } : {}),
       ...(job.codeVersion ? { codeVersion: job.codeVersion } : {}), ...(job.dataFiles ? { dataFiles: job.dataFiles } : {}), ...(job.image ? { image: job.image } : {}),
+      // A rerun compares the disk as it is now with its record: no answer from another attempt.
+      ...(o.captureCache && !start.rerunCheck ? { cache: o.captureCache } : {}),
     }, { provenance: (json) => channel.sendProvenance(json), tags: (tags) => channel.sendTags(tags) }, log);
     void provenance.start();
     // A rerun checks the code and data against the record before anything runs.
@@ -347,6 +353,8 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
 
     const exit = await program.exited;
     const programExitedAtMs = Date.now();
+    // From the exit on (its 30 s cap counts from here), beside draining the output and the uploads.
+    const provenanceSent = provenance.settle();
     if (exit.startError) log.warn({ attempt, reason: exit.startError }, 'trial program could not be started');
     clearTimeout(pauseTimer);
     const stopLatencyMs = stoppedBy ? Date.now() - commandLineAt : 0;
@@ -377,7 +385,7 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
     else await artifacts.idle();
 
     // The record goes before the exit: once Finished is acknowledged the stream ends.
-    await provenance.settle();
+    await provenanceSent;
     let outcome: FinishOutcome = 'OUTCOME_EXITED';
     let reason = '';
     if (exit.startError) {
@@ -406,7 +414,7 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
     if (state === 'UNREACHABLE') throw new Error('coordinator unreachable; the trial result could not be reported');
     if (channel.endedCode === grpc.status.UNAUTHENTICATED) return { state, attempt, credentialRejected: true };
     // The finish is recorded: a later attempt restores from the coordinator, never from this copy.
-    await rm(path.join(o.workDir, 'trials', job.trialId), { recursive: true, force: true })
+    await (o.folders ? o.folders.release(trialDir) : rm(trialDir, { recursive: true, force: true }))
       .catch((err: Error) => log.warn({ err: err.message }, 'could not remove the local checkpoint copy'));
     return { state, attempt };
   } finally {

@@ -77,6 +77,15 @@ describe('code version from git', () => {
     expect(await captureCode({ workingDir: repo, codeVersion: 'v2', git: { git: '/nonexistent/bin/git' } })).toEqual({ source: 'spec', version: 'v2', workdir: repo });
   });
 
+  it('records no git version for a checkout without commits, and a branch name git prints in full', async () => {
+    const unborn = tmp();
+    git(unborn, 'init', '-q', '-b', 'main');
+    expect(await captureCode({ workingDir: unborn })).toEqual({ source: 'none', workdir: unborn });
+    const dir = checkout();
+    git(dir, 'checkout', '-q', '-b', 'feature/a+b-c_d.1');
+    expect((await captureCode({ workingDir: dir })).branch).toBe('feature/a+b-c_d.1');
+  });
+
   it('strips every form of URL credential and leaves scp-like remotes alone', () => {
     expect(remoteWithoutCredentials('https://x-access-token:abc@github.com/o/r')).toBe('https://github.com/o/r');
     expect(remoteWithoutCredentials('https://ghp_abc@github.com/o/r.git')).toBe('https://github.com/o/r.git');

@@ -11,6 +11,7 @@ import { combinedVersion, DEFAULT_HASH_LIMITS, hashDataFiles, type HashLimits } 
 import { DEFAULT_DVC_LIMITS, dvcHashes, type DvcLimits } from './dvc-files.js';
 import { gitCode, type GitOptions } from './git-code.js';
 import { recordedEnvironment } from './recorded-env.js';
+import type { CaptureCache } from './capture-cache.js';
 
 export interface CaptureInput {
   attempt: number;
@@ -31,25 +32,34 @@ export interface CaptureInput {
   git?: GitOptions;
   hashLimits?: HashLimits;
   dvcLimits?: DvcLimits;
+  /** Shares git, DVC and data-file answers between the attempts of an agent (capture-cache.ts). */
+  cache?: CaptureCache;
 }
 
-export async function captureCode(i: Pick<CaptureInput, 'workingDir' | 'codeVersion' | 'git'>): Promise<Provenance['code']> {
+export async function captureCode(i: Pick<CaptureInput, 'workingDir' | 'codeVersion' | 'git' | 'cache'>): Promise<Provenance['code']> {
   const version = i.codeVersion !== undefined ? { version: i.codeVersion.slice(0, 250) } : {};
   const workdir = i.workingDir !== undefined ? { workdir: i.workingDir.slice(0, 4096) } : {};
-  const git = i.workingDir !== undefined ? await gitCode(i.workingDir, i.git) : undefined;
+  const dir = i.workingDir;
+  const git = dir === undefined ? undefined
+    : i.cache ? await i.cache.shared(`git\0${dir}\0${i.git?.git ?? ''}\0${i.git?.timeoutMs ?? ''}`, () => gitCode(dir, i.git))
+    : await gitCode(dir, i.git);
   if (git) return { source: 'git', ...git, ...version, ...workdir };
   if (i.codeVersion !== undefined) return { source: 'spec', ...version, ...workdir };
   return { source: 'none', ...workdir };
 }
 
-export async function captureData(i: Pick<CaptureInput, 'workingDir' | 'dataFiles' | 'hashLimits' | 'dvcLimits'>, signal?: AbortSignal): Promise<Provenance['data']> {
+export async function captureData(i: Pick<CaptureInput, 'workingDir' | 'dataFiles' | 'hashLimits' | 'dvcLimits' | 'cache'>, signal?: AbortSignal): Promise<Provenance['data']> {
   const cwd = i.workingDir ?? process.cwd();
   if (i.dataFiles && i.dataFiles.length > 0) {
-    const files = await hashDataFiles(i.dataFiles, cwd, i.hashLimits ?? DEFAULT_HASH_LIMITS, signal);
+    const files = await hashDataFiles(i.dataFiles, cwd, i.hashLimits ?? DEFAULT_HASH_LIMITS, signal, i.cache);
     const version = combinedVersion(files.map((f) => ({ path: f.path, hash: f.sha256 || `error:${f.error ?? ''}` })));
     return { source: 'files', version, files, dvc: [] };
   }
-  const dvc = i.workingDir !== undefined ? await dvcHashes(i.workingDir, i.dvcLimits ?? DEFAULT_DVC_LIMITS) : [];
+  const dir = i.workingDir;
+  const limits = i.dvcLimits ?? DEFAULT_DVC_LIMITS;
+  const dvc = dir === undefined ? []
+    : i.cache ? await i.cache.shared(`dvc\0${dir}\0${JSON.stringify(limits)}`, () => dvcHashes(dir, limits))
+    : await dvcHashes(dir, limits);
   if (dvc.length > 0) return { source: 'dvc', version: combinedVersion(dvc), files: [], dvc };
   return { source: 'none', files: [], dvc: [] };
 }

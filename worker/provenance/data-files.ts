@@ -8,8 +8,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import path from 'node:path';
 import type { Provenance } from '../../shared/run-model.js';
+import type { CaptureCache } from './capture-cache.js';
 
 export type DataFile = Provenance['data']['files'][number];
 
@@ -19,7 +21,7 @@ export const STOPPED = 'not hashed: the attempt ended before it was';
 
 export const DEFAULT_HASH_LIMITS: HashLimits = { maxFiles: 1000, maxBytes: 64 * 1024 ** 3 };
 
-export async function hashDataFiles(paths: readonly string[], cwd: string, limits: HashLimits = DEFAULT_HASH_LIMITS, signal?: AbortSignal): Promise<DataFile[]> {
+export async function hashDataFiles(paths: readonly string[], cwd: string, limits: HashLimits = DEFAULT_HASH_LIMITS, signal?: AbortSignal, cache?: CaptureCache): Promise<DataFile[]> {
   const out: DataFile[] = [];
   let budget = limits.maxBytes;
   for (const p of paths.slice(0, limits.maxFiles)) {
@@ -30,8 +32,9 @@ export async function hashDataFiles(paths: readonly string[], cwd: string, limit
       continue;
     }
     let size: number;
+    let before: Stats;
     try {
-      const s = await stat(full);
+      const s = before = await stat(full);
       if (!s.isFile()) {
         out.push(entry('not a regular file'));
         continue;
@@ -47,7 +50,12 @@ export async function hashDataFiles(paths: readonly string[], cwd: string, limit
       continue;
     }
     try {
-      const sha = await sha256File(full, signal);
+      // The byte budget counts a kept hash too: what a record says must not depend on the cache.
+      let sha = cache?.fileHash(full, before);
+      if (!sha) {
+        sha = await sha256File(full, signal);
+        if (cache) cache.keepFileHash(full, before, await stat(full), sha);
+      }
       budget -= sha.bytes;
       out.push({ path: p, size: sha.bytes, sha256: sha.hex });
     } catch (err) {

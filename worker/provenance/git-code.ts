@@ -16,23 +16,28 @@ export interface GitOptions { git?: string; timeoutMs?: number }
 // index.lock taken), no pager, no prompt for credentials, untranslated output.
 const GIT_ENV = { GIT_OPTIONAL_LOCKS: '0', GIT_TERMINAL_PROMPT: '0', GIT_PAGER: 'cat', LC_ALL: 'C' };
 
+/** Branch headers (`# branch.oid`, `# branch.head`) fit in this; one byte past them says "dirty". */
+const STATUS_BYTES = 4096;
+
 export async function gitCode(dir: string, o: GitOptions = {}): Promise<GitCode | undefined> {
   const git = o.git ?? 'git';
   const env = { ...process.env, ...GIT_ENV };
   const run = (args: string[], maxBytes = 4096) => boundedExec(git, args, { cwd: dir, timeoutMs: o.timeoutMs ?? 5000, maxBytes, env });
-  const head = await run(['rev-parse', '--verify', '-q', 'HEAD']);
-  const commit = head.stdout.trim();
-  if (head.code !== 0 || !/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit)) return undefined;
-  const [branch, status, remote] = await Promise.all([
-    run(['symbolic-ref', '--short', '-q', 'HEAD']),
-    // One byte of output is enough to know it is dirty: the rest is not kept.
-    run(['status', '--porcelain', '--untracked-files=no'], 1),
-    run(['config', '--get', 'remote.origin.url']),
-  ]);
+  // One git for the commit, the branch and the dirty flag (it was three, and a fourth for the
+  // remote: four processes per capture); no ahead/behind count, which walks history.
+  const status = await run(['status', '--porcelain=v2', '--branch', '--no-ahead-behind', '--untracked-files=no'], STATUS_BYTES);
   if (status.code !== 0 && !status.truncated) return undefined;
-  const out: GitCode = { commit, dirty: status.stdout.length > 0 || status.truncated };
-  const b = branch.stdout.trim();
-  if (branch.code === 0 && b !== '' && !branch.truncated) out.branch = b.slice(0, 250);
+  const lines = status.stdout.split('\n');
+  const header = (name: string) => lines.find((l) => l.startsWith(`# branch.${name} `))?.slice(`# branch.${name} `.length);
+  const commit = header('oid') ?? '';
+  // `(initial)`: a branch without commits has no version to record.
+  if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit)) return undefined;
+  // A change line, or output cut after the headers (their lines come first).
+  const changed = lines.some((l) => l !== '' && !l.startsWith('# '));
+  const out: GitCode = { commit, dirty: changed || status.truncated };
+  const b = header('head');
+  if (b !== undefined && b !== '' && b !== '(detached)') out.branch = b.slice(0, 250);
+  const remote = await run(['config', '--get', 'remote.origin.url']);
   const r = remote.stdout.trim();
   if (remote.code === 0 && r !== '' && !remote.truncated) out.remote = remoteWithoutCredentials(r).slice(0, 1000);
   return out;

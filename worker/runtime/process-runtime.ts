@@ -28,8 +28,16 @@ export class ProcessRuntime implements Runtime {
     return { env: this.environment(spec), workingDir: this.cwd ?? process.cwd() };
   }
 
+  /** The session asks for the context (provenance) and then launches the same spec: built once. */
+  private readonly environments = new WeakMap<LaunchSpec, Record<string, string>>();
+
   private environment(spec: LaunchSpec): Record<string, string> {
-    return { ...inheritedEnvironment(process.env, this.o.passEnv), ...spec.env, CUDA_VISIBLE_DEVICES: spec.gpus.join(',') };
+    let env = this.environments.get(spec);
+    if (!env) {
+      env = { ...inheritedEnvironment(process.env, this.o.passEnv), ...spec.env, CUDA_VISIBLE_DEVICES: spec.gpus.join(',') };
+      this.environments.set(spec, env);
+    }
+    return env;
   }
 
   launch(spec: LaunchSpec): RunningProgram {
