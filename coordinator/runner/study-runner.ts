@@ -276,22 +276,39 @@ export class StudyRunner {
 
   /** Suggests the parameters of the study's next trial number (ask/tell uses this too). */
   async suggest(study: StudyRecord): Promise<Params | null> {
+    return (await this.suggestMany(study, 1))[0] ?? null;
+  }
+
+  /**
+   * Parameters for the next `count` trial numbers (study.created on), read from one snapshot of
+   * the history and the pending trials; each suggestion sees the earlier ones as pending, as if
+   * they had been asked one by one. Shorter than `count` once the search space is exhausted.
+   * (Batched asks of ask/tell: coordinator/ask-tell.ts.)
+   */
+  async suggestMany(study: StudyRecord, count: number): Promise<Params[]> {
     const { store, suggestions } = this.deps;
     const [trials, pendingTrials] = await Promise.all([
       this.history.trials(study.id, study.spec.objective.direction),
       store.pendingNumbers(study.id).then((ns) => store.getTrials(study.id, ns)),
     ]);
-    const t0 = performance.now();
-    const params = await suggestions.suggest({
-      algorithm: { name: study.spec.algorithm.name, settings: study.spec.algorithm.settings },
-      space: study.spec.searchSpace,
-      seed: study.spec.algorithm.seed,
-      trialNumber: study.created,
-      trials: [...trials],
-      pending: pendingTrials.map((t) => t.params),
-    });
-    this.deps.onSuggest?.(study.spec.algorithm.name, (performance.now() - t0) / 1000);
-    return params;
+    const pending = pendingTrials.map((t) => t.params);
+    const out: Params[] = [];
+    for (let i = 0; i < count; i++) {
+      const t0 = performance.now();
+      const params = await suggestions.suggest({
+        algorithm: { name: study.spec.algorithm.name, settings: study.spec.algorithm.settings },
+        space: study.spec.searchSpace,
+        seed: study.spec.algorithm.seed,
+        trialNumber: study.created + i,
+        trials: [...trials],
+        pending: [...pending],
+      });
+      this.deps.onSuggest?.(study.spec.algorithm.name, (performance.now() - t0) / 1000);
+      if (params === null) break;
+      out.push(params);
+      pending.push(params);
+    }
+    return out;
   }
 
   jobFor(study: { id: string; spec: StudySpec }, number: number, params: Params, budget?: number): TrialJob {
