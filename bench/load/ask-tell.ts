@@ -11,7 +11,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -42,7 +42,18 @@ export interface AskTellOptions {
   say?: (line: string) => void;
 }
 
-interface Run { trialsPerSecond: number; ask: number[]; tell: number[]; completed: number; wallS: number }
+interface Run { trialsPerSecond: number; ask: number[]; tell: number[]; completed: number; wallS: number; cpu: { coordinatorMs?: number; clientsMs: number } }
+
+/** utime + stime of a process in ms (Linux /proc), or undefined elsewhere. */
+function cpuMsOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // fields 14 and 15, in clock ticks (USER_HZ 100)
+  } catch {
+    return undefined;
+  }
+}
 
 async function startCoordinator(redisUrl: string, prefix: string): Promise<{ url: string; token: string; child: ChildProcess; dir: string }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tunehive-bench-asktell-'));
@@ -71,7 +82,7 @@ async function startCoordinator(redisUrl: string, prefix: string): Promise<{ url
 }
 
 /** One study of `trials` trials driven to its end by `clients` loops of ask -> x² -> tell. */
-async function drive(base: string, token: string, algorithm: string, clients: number, trials: number, project: string): Promise<Run> {
+async function drive(base: string, token: string, algorithm: string, clients: number, trials: number, project: string, coordinatorPid?: number): Promise<Run> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
   const call = async (method: string, url: string, body?: unknown) => {
     const r = await httpRequest(agent, base, method, url, { token, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
@@ -87,6 +98,8 @@ async function drive(base: string, token: string, algorithm: string, clients: nu
     const ask: number[] = [];
     const tell: number[] = [];
     let completed = 0;
+    const c0 = cpuMsOf(coordinatorPid);
+    const u0 = process.cpuUsage();
     const t0 = performance.now();
     await Promise.all(Array.from({ length: clients }, async () => {
       for (;;) {
@@ -105,9 +118,12 @@ async function drive(base: string, token: string, algorithm: string, clients: nu
       }
     }));
     const wallS = (performance.now() - t0) / 1000;
+    const u = process.cpuUsage(u0);
+    const c1 = cpuMsOf(coordinatorPid);
+    const cpu = { clientsMs: (u.user + u.system) / 1000, ...(c0 !== undefined && c1 !== undefined ? { coordinatorMs: c1 - c0 } : {}) };
     if (completed !== trials) throw new Error(`${algorithm}: ${completed} trials told, ${trials} expected`);
     await call('DELETE', `/api/v1/studies/${id}`);
-    return { trialsPerSecond: completed / wallS, ask: ask.sort((a, b) => a - b), tell: tell.sort((a, b) => a - b), completed, wallS };
+    return { trialsPerSecond: completed / wallS, ask: ask.sort((a, b) => a - b), tell: tell.sort((a, b) => a - b), completed, wallS, cpu };
   } finally {
     agent.destroy();
   }
@@ -156,9 +172,9 @@ export async function runAskTell(o: AskTellOptions): Promise<Section> {
     const ours = new Map<string, Run>();
     for (const algorithm of o.algorithms) {
       say(`ask/tell: ${algorithm}, ${o.trials} trials from ${o.clients} clients ...`);
-      const r = await drive(base, token, algorithm, o.clients, o.trials, project);
+      const r = await drive(base, token, algorithm, o.clients, o.trials, project, started?.child.pid);
       ours.set(algorithm, r);
-      say(`  ${r.trialsPerSecond.toFixed(0)} trials/s (ask p50 ${percentile(r.ask, 50).toFixed(2)} ms, tell p50 ${percentile(r.tell, 50).toFixed(2)} ms)`);
+      say(`  ${r.trialsPerSecond.toFixed(0)} trials/s (ask p50 ${percentile(r.ask, 50).toFixed(2)} ms, tell p50 ${percentile(r.tell, 50).toFixed(2)} ms; CPU per trial: coordinator ${((r.cpu.coordinatorMs ?? NaN) / r.completed).toFixed(2)} ms, clients ${(r.cpu.clientsMs / r.completed).toFixed(2)} ms)`);
     }
     const optuna = new Map<string, OptunaResult>();
     if (o.optuna) {
@@ -182,6 +198,7 @@ export async function runAskTell(o: AskTellOptions): Promise<Section> {
       if (algorithm === 'random') f.target = { text: '≥ 1,500 trials/s', met: r.trialsPerSecond >= 1500 };
       if (algorithm === 'tpe' && peer) f.target = { text: '≥ 2x Optuna TPE on JournalRedisStorage', met: r.trialsPerSecond >= 2 * peer.trials_per_s };
       figures.push(f);
+      if (r.cpu.coordinatorMs !== undefined) figures.push({ key: `askTell.${algorithm}.coordinatorCpuMsPerTrial`, label: `ask/tell ${algorithm}: coordinator CPU per trial (ask + tell)`, value: r.cpu.coordinatorMs / r.completed, unit: 'ms' });
       for (const [what, xs] of [['ask', r.ask], ['tell', r.tell]] as const) {
         figures.push({ key: `askTell.${algorithm}.${what}P50`, label: `ask/tell ${algorithm}: ${what} p50`, value: percentile(xs, 50), unit: 'ms' });
         figures.push({ key: `askTell.${algorithm}.${what}P99`, label: `ask/tell ${algorithm}: ${what} p99`, value: percentile(xs, 99), unit: 'ms' });

@@ -15,6 +15,7 @@ import type { StudyRecord, TrialRecord } from '../store/study-store.js';
 import type { StudyStore } from '../store/study-store-contract.js';
 import type { TrialQueue } from '../queue/trial-queue.js';
 import type { SuggestionService } from '../search/suggest.js';
+import { samplerFactory } from '../search/registry.js';
 import { nextStep } from './fill-policy.js';
 import { HistoryCache } from './history-cache.js';
 import { StudyLeases } from './leases.js';
@@ -287,27 +288,28 @@ export class StudyRunner {
    */
   async suggestMany(study: StudyRecord, count: number): Promise<Params[]> {
     const { store, suggestions } = this.deps;
-    const [trials, pendingTrials] = await Promise.all([
+    const [trials, pendingTrials] = samplerFactory(study.spec.algorithm.name)?.historyFree ? [[], []] : await Promise.all([
       this.history.trials(study.id, study.spec.objective.direction),
       store.pendingNumbers(study.id).then((ns) => store.getTrials(study.id, ns)),
     ]);
-    const pending = pendingTrials.map((t) => t.params);
-    const out: Params[] = [];
-    for (let i = 0; i < count; i++) {
-      const t0 = performance.now();
-      const params = await suggestions.suggest({
-        algorithm: { name: study.spec.algorithm.name, settings: study.spec.algorithm.settings },
-        space: study.spec.searchSpace,
-        seed: study.spec.algorithm.seed,
-        trialNumber: study.created + i,
-        trials: [...trials],
-        pending: [...pending],
-      });
-      this.deps.onSuggest?.(study.spec.algorithm.name, (performance.now() - t0) / 1000);
-      if (params === null) break;
-      out.push(params);
-      pending.push(params);
+    const req = {
+      algorithm: { name: study.spec.algorithm.name, settings: study.spec.algorithm.settings },
+      space: study.spec.searchSpace,
+      seed: study.spec.algorithm.seed,
+      trialNumber: study.created,
+      trials: [...trials],
+      pending: pendingTrials.map((t) => t.params),
+    };
+    const t0 = performance.now();
+    let out: Params[];
+    if (count > 1 && suggestions.suggestMany) out = await suggestions.suggestMany(req, count);
+    else {
+      const params = await suggestions.suggest(req);
+      out = params === null ? [] : [params];
     }
+    // Per suggestion, so the histogram means the same for a batch as for one.
+    const each = (performance.now() - t0) / 1000 / Math.max(1, out.length);
+    for (let i = 0; i < Math.max(1, out.length); i++) this.deps.onSuggest?.(study.spec.algorithm.name, each);
     return out;
   }
 

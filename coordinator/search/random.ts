@@ -16,6 +16,7 @@ export const randomSampler: SamplerFactory = {
   name: 'random',
   description: 'Independent uniform (log-uniform where log: true) sampling of every active parameter.',
   heavy: false,
+  historyFree: true,
   validate: (settings) => new SettingsReader(settings).onlyKnown([]),
   create: () => ({ suggest: ({ space, rng }) => sampleUniform(space, rng) }),
 };

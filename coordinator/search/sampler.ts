@@ -33,6 +33,11 @@ export interface SamplerFactory {
   description: string;
   /** Heavy samplers (model fitting) run in the suggestion worker thread, off the event loop. */
   heavy: boolean;
+  /**
+   * Suggestions depend on the trial number and the seeds only, never on the finished or pending
+   * trials: the caller need not read them (an ask of `random` then costs no history read).
+   */
+  historyFree?: boolean;
   /** Checked once, at study creation; the fields are relative to `algorithm.settings`. */
   validate(settings: Record<string, unknown>, space: SearchSpace): FieldError[];
   create(settings: Record<string, unknown>, space: SearchSpace): Sampler;
