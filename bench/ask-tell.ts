@@ -11,7 +11,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startLocalRedis } from '../cli/local-redis.js';
 import { runAskTell } from './load/ask-tell.js';
-import { ratio, type Section } from './load/figures.js';
+import { sectionMarkdown } from './load/section-markdown.js';
 
 const { values } = parseArgs({
   options: {
@@ -24,17 +24,6 @@ const positive = (name: string, v: string | undefined) => {
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer (got ${JSON.stringify(v)})`);
   return n;
 };
-
-export function sectionMarkdown(s: Section): string {
-  const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2));
-  const lines = [`## ${s.name}`, '', `Settings: ${JSON.stringify(s.settings)}`, '', '| figure | value | against (same run) | ratio | target |', '| --- | --- | --- | --- | --- |'];
-  for (const f of s.figures) {
-    const r = ratio(f);
-    lines.push(`| ${f.label} | ${fmt(f.value)} ${f.unit} | ${f.against ? `${f.against.label}: ${fmt(f.against.value)}` : ''} | ${r === undefined ? '' : `${r.toFixed(2)}x`} | ${f.target ? `${f.target.text}: ${f.target.met ? 'met' : 'NOT met'}` : ''} |`);
-  }
-  if (s.notes?.length) lines.push('', ...s.notes.map((n) => `* ${n}`));
-  return lines.join('\n') + '\n';
-}
 
 const given = values['redis-url'] ?? process.env.REDIS_URL;
 const dir = given ? undefined : mkdtempSync(path.join(os.tmpdir(), 'tunehive-bench-asktell-redis-'));

@@ -301,8 +301,9 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
       if (msg.metrics) {
         const { attempt, seq, points } = msg.metrics;
         trialAtFault(() => checkBatch(points, Date.now(), seq));
+        // The decoded points as they are (appendMetrics reads name, step, value and timeMs): no copy per point.
         const r = await store.appendMetrics(state.studyId, state.number, attempt, seq, state.spec.objective.metric,
-          points.map((p) => ({ name: p.name, step: p.step, value: p.value, timeMs: p.timeMs })), maxMetricPoints(state.spec), undefined, state.spec.objective.strategy);
+          points, maxMetricPoints(state.spec), undefined, state.spec.objective.strategy);
         if (r.status === -1) {
           // Acknowledged so the worker stops waiting on it; nothing was stored.
           send({ ack: { seq } });
