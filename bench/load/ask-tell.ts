@@ -62,7 +62,8 @@ async function startCoordinator(redisUrl: string, prefix: string): Promise<{ url
   const grpcPort = await freePort();
     // e.g. BENCH_COORDINATOR_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the coordinator.
   const nodeArgs = (process.env.BENCH_COORDINATOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'bin/tunehive.mjs'), 'coordinator', '--prefix', prefix, '--host', '127.0.0.1',
+  // BENCH_COORDINATOR_ROOT: another checkout's coordinator (a before/after comparison in one session).
+  const child = spawn(process.execPath, [...nodeArgs, path.join(process.env.BENCH_COORDINATOR_ROOT ?? root, 'bin/tunehive.mjs'), 'coordinator', '--prefix', prefix, '--host', '127.0.0.1',
     '--http-port', String(httpPort), '--grpc-port', String(grpcPort), '--checkpoint-dir', path.join(dir, 'ckpt')], {
     // The Redis URL carries a password: by environment, never in argv.
     stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, REDIS_URL: redisUrl, LOG_LEVEL: 'warn', TUNEHIVE_ADMIN_TOKEN: token },
