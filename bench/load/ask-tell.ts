@@ -196,6 +196,11 @@ export async function runAskTell(o: AskTellOptions): Promise<Section> {
       const peer = optuna.get(algorithm);
       const f: Figure = { key: `askTell.${algorithm}.trialsPerSecond`, label: `ask/tell ${algorithm}: trials/s (ask + x² + tell, ${o.clients} HTTP clients)`, value: r.trialsPerSecond, unit: 'trials/s' };
       if (peer) f.against = { label: `Optuna ${algorithm === 'tpe' ? 'TPESampler' : 'RandomSampler'} on JournalRedisStorage, ${peer.procs} processes`, value: peer.trials_per_s };
+      if (r.cpu.coordinatorMs !== undefined) {
+        const ms = r.cpu.coordinatorMs / r.completed;
+        // The coordinator is one process: its CPU per trial bounds the rate whatever the clients do.
+        f.limit = `coordinator CPU ${ms.toFixed(2)} ms per trial: one core caps it near ${(1000 / ms).toFixed(0)} trials/s (clients ${(r.cpu.clientsMs / r.completed).toFixed(2)} ms per trial besides)`;
+      }
       if (algorithm === 'random') f.target = { text: '≥ 1,500 trials/s', met: r.trialsPerSecond >= 1500 };
       if (algorithm === 'tpe' && peer) f.target = { text: '≥ 2x Optuna TPE on JournalRedisStorage', met: r.trialsPerSecond >= 2 * peer.trials_per_s };
       figures.push(f);
@@ -209,7 +214,7 @@ export async function runAskTell(o: AskTellOptions): Promise<Section> {
       if (o.algorithms.includes(sampler)) continue;
       figures.push({ key: `askTell.optuna.${sampler}.trialsPerSecond`, label: `Optuna ${sampler} on JournalRedisStorage, ${r.procs} processes`, value: r.trials_per_s, unit: 'trials/s' });
     }
-    notes.push(`All on ${os.cpus().length} CPUs shared by the clients, the coordinator${o.baseUrl ? ' (given)' : ' (a child process)'}, Redis and Optuna's processes.`);
+    notes.push(`All on ${os.cpus().length} CPUs shared by the clients, the coordinator${o.baseUrl ? ' (given)' : ' (a child process)'}, Redis and Optuna's processes Load average at the end: ${os.loadavg()[0]!.toFixed(1)} (other work on the machine skews absolute figures; ratios and CPU per unit less).`);
     return { name: 'ask/tell', settings: { clients: o.clients, trials: o.trials, algorithms: o.algorithms, optuna: o.optuna }, figures, notes };
   } finally {
     if (started) {

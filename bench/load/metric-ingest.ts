@@ -141,8 +141,12 @@ export async function runMetricIngest(o: MetricIngestOptions): Promise<Section> 
     ];
     if (coordinatorCpu !== undefined) figures.push({ key: 'ingest.coordinatorCpuUsPerPoint', label: 'coordinator CPU per point stored', value: (coordinatorCpu * 1000) / Math.max(1, stored), unit: 'µs' });
     if (agentsCpu !== undefined) figures.push({ key: 'ingest.agentCpuUsPerPoint', label: 'agent CPU per point (all agents; programs not counted)', value: (agentsCpu * 1000) / Math.max(1, stored), unit: 'µs' });
+    const perPoint = [coordinatorCpu, agentsCpu, redisCpu].every((x) => x !== undefined && Number.isFinite(x)) ? ((coordinatorCpu! + agentsCpu! + redisCpu) * 1000) / Math.max(1, stored) : undefined;
+    if (perPoint !== undefined) {
+      figures[0]!.limit = `coordinator + agents + Redis use ${perPoint.toFixed(2)} µs of CPU per point (the printing programs besides): ${os.cpus().length} idle cores would cap it near ${((os.cpus().length * 1e6) / perPoint / 1000).toFixed(0)}k points/s; Redis alone (one core) near ${(1e6 / ((redisCpu * 1000) / Math.max(1, stored)) / 1000).toFixed(0)}k`;
+    }
     if (Number.isFinite(redisCpu)) figures.push({ key: 'ingest.redisCpuUsPerPoint', label: 'Redis CPU per point stored', value: (redisCpu * 1000) / Math.max(1, stored), unit: 'µs' });
-    notes.push(`stored ${stored} of ${total} points (dropped ${dropped}), trials ${state}, ${(wallMs / 1000).toFixed(1)} s; ${os.cpus().length} CPUs shared by the programs, agents, coordinator and Redis (and whatever else runs on the machine).`);
+    notes.push(`stored ${stored} of ${total} points (dropped ${dropped}), trials ${state}, ${(wallMs / 1000).toFixed(1)} s; ${os.cpus().length} CPUs shared by the programs, agents, coordinator and Redis (and whatever else runs on the machine) Load average at the end: ${os.loadavg()[0]!.toFixed(1)} (other work on the machine skews absolute figures; ratios and CPU per unit less).`);
     await api('DELETE', `/api/v1/studies/${study.id}`).catch(() => undefined);
     return { name: 'metric ingestion', settings: { trials: o.trials, pointsPerTrial: o.pointsPerTrial, agents }, figures, notes };
   } finally {

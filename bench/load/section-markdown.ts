@@ -8,6 +8,8 @@ export function sectionMarkdown(s: Section): string {
     const r = ratio(f);
     lines.push(`| ${f.label} | ${fmt(f.value)} ${f.unit} | ${f.against ? `${f.against.label}: ${fmt(f.against.value)}` : ''} | ${r === undefined ? '' : `${r.toFixed(2)}x`} | ${f.target ? `${f.target.text}: ${f.target.met ? 'met' : 'NOT met'}` : ''} |`);
   }
+  const limits = s.figures.filter((f) => f.limit).map((f) => `* ${f.label}: limited by ${f.limit}`);
+  if (limits.length) lines.push('', ...limits);
   if (s.notes?.length) lines.push('', ...s.notes.map((n) => `* ${n}`));
   return lines.join('\n') + '\n';
 }
