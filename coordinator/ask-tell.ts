@@ -13,6 +13,7 @@ import type { StudyRecord } from './store/study-store.js';
 import type { StudyStore } from './store/study-store-contract.js';
 import type { TellBody } from './api/schemas.js';
 import type { StudyRunner } from './runner/study-runner.js';
+import { samplerFactory } from './search/registry.js';
 
 export const ASK_TELL_WORKER = 'ask-tell-client';
 
@@ -65,6 +66,12 @@ interface Waiter { resolve: (a: Asked) => void; reject: (e: unknown) => void }
  * that once per ask. Bounds the work (and the suggestions made from one snapshot) of one pass.
  */
 const ASK_BATCH = 64;
+/**
+ * For samplers that fit a model (factory.heavy), and for a study's first pass: a batch is one
+ * request to the suggestion thread, and its deadline covers all of it; each ask of the batch
+ * waits for the whole batch.
+ */
+const ASK_BATCH_HEAVY = 8;
 
 export class AskTell {
   /**
@@ -93,6 +100,7 @@ export class AskTell {
   /** Serves the study's waiting asks, a batch per pass, until none waits. */
   private async drain(studyId: string): Promise<void> {
     this.draining.add(studyId);
+    let size = ASK_BATCH_HEAVY;
     try {
       for (;;) {
         const queue = this.waiting.get(studyId);
@@ -100,10 +108,12 @@ export class AskTell {
           this.waiting.delete(studyId);
           return;
         }
-        const batch = queue.splice(0, ASK_BATCH);
+        const batch = queue.splice(0, size);
         let results: Array<Asked | Error>;
         try {
-          results = await this.askBatch(studyId, batch.length);
+          const r = await this.askBatch(studyId, batch.length);
+          results = r.results;
+          size = r.heavy ? ASK_BATCH_HEAVY : ASK_BATCH;
         } catch (err) {
           for (const w of batch) w.reject(err);
           continue;
@@ -120,17 +130,19 @@ export class AskTell {
   }
 
   /** `count` asks of one study: a trial each, or the error that ask gets, in order. */
-  private async askBatch(studyId: string, count: number): Promise<Array<Asked | Error>> {
+  private async askBatch(studyId: string, count: number): Promise<{ results: Array<Asked | Error>; heavy: boolean }> {
     const out: Array<Asked | Error> = [];
+    let heavy = true;
     for (let tries = 0; tries < 5 && out.length < count; tries++) {
       const study = await this.store.getStudy(studyId);
       if (!study) throw new TunehiveError('TH_ERR_STUDY_NOT_FOUND', `no study with id ${JSON.stringify(studyId)}`);
       this.requireAskTell(study);
+      heavy = samplerFactory(study.spec.algorithm.name)?.heavy ?? true;
       const exhausted = () => new TunehiveError('TH_ERR_SEARCH_EXHAUSTED', `study ${studyId} has created all of its maxTrials (${study.spec.maxTrials}) trials`);
       const room = study.spec.maxTrials - study.created;
       if (room <= 0) {
         while (out.length < count) out.push(exhausted());
-        return out;
+        return { results: out, heavy };
       }
       const want = Math.min(count - out.length, room);
       const suggested = await this.runner.suggestMany(study, want);
@@ -146,13 +158,13 @@ export class AskTell {
         // The search space is exhausted: the asks beyond what it still had get that answer.
         const none = new TunehiveError('TH_ERR_SEARCH_EXHAUSTED', `the search space of study ${studyId} is exhausted`);
         while (out.length < count) out.push(none);
-        return out;
+        return { results: out, heavy };
       }
       // Numbers another replica took (-1) or past maxTrials (-2) are asked again with a fresh read.
     }
     const busy = new TunehiveError('TH_ERR_STUDY_NOT_RUNNING', `study ${studyId} is changing too fast to ask; try again`);
     while (out.length < count) out.push(busy);
-    return out;
+    return { results: out, heavy };
   }
 
   /** Records a tell; for intermediate reports, answers whether the client should go on. */
