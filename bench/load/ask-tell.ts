@@ -18,6 +18,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../cli/local-redis.js';
 import { httpRequest } from '../http-request.js';
+import { dropPrefix } from './drop-prefix.js';
 import { percentile, type Figure, type Section } from './figures.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -221,6 +222,7 @@ export async function runAskTell(o: AskTellOptions): Promise<Section> {
       started.child.kill('SIGTERM');
       await new Promise<void>((r) => { if (started!.child.exitCode !== null) r(); else started!.child.once('exit', () => r()); });
       rmSync(started.dir, { recursive: true, force: true });
+      if (!o.prefix) await dropPrefix(o.redisUrl, prefix);
     }
   }
 }

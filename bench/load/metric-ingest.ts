@@ -9,6 +9,7 @@
  *   npm run bench:metric-ingest [-- --trials 4 --points 100000 --agents 2]
  */
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +19,7 @@ import { freePort } from '../../cli/local-redis.js';
 import { keys } from '../../shared/redis-keys.js';
 import { killAll, spawnCoordinator, spawnWorker, waitForHttp } from '../../test/helpers/processes.js';
 import { authHeaders } from '../../test/helpers/tokens.js';
+import { dropPrefix } from './drop-prefix.js';
 import type { Figure, Section } from './figures.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -63,7 +65,7 @@ function sustained(samples: Array<[number, number]>, total: number, lo = 0.1, hi
 export async function runMetricIngest(o: MetricIngestOptions): Promise<Section> {
   const say = o.say ?? ((l: string) => console.error(l));
   const agents = Math.max(1, Math.min(o.agents ?? 2, o.trials));
-  const prefix = o.prefix ?? `bench-ingest-${process.pid}`;
+  const prefix = o.prefix ?? `bench-ingest-${randomBytes(4).toString('hex')}`;
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'tunehive-bench-ingest-'));
   const children: ChildProcess[] = [];
   const redis = new Redis(o.redisUrl, { maxRetriesPerRequest: 3 });
@@ -152,6 +154,7 @@ export async function runMetricIngest(o: MetricIngestOptions): Promise<Section> 
   } finally {
     await killAll(children);
     redis.disconnect();
+    if (!o.prefix) await dropPrefix(o.redisUrl, prefix);
     rmSync(tmp, { recursive: true, force: true });
   }
 }
