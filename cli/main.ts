@@ -20,6 +20,7 @@ const servers = {
   agent: () => import('../worker/agent.js'),
   processRuntime: () => import('../worker/runtime/process-runtime.js'),
   containerRuntime: () => import('../worker/runtime/container-runtime.js'),
+  simulatedRuntime: () => import('../worker/runtime/simulated-runtime.js'),
   gpuDiscovery: () => import('../worker/gpu/discovery.js'),
   devStack: () => import('./dev-stack.js'),
   demo: () => import('./demo.js'),
@@ -109,7 +110,7 @@ Usage:
   tunehive coordinator [--redis-url-file FILE] [--host 127.0.0.1] [--http-port 8080] [--grpc-port 50051]
                   [--tls-cert FILE --tls-key FILE [--tls-ca FILE]] [--insecure]
   tunehive worker [--redis-url-file FILE] [--coordinator HOST:PORT] [--slots N] [--work-dir DIR]
-                  [--gpus auto|none|N|0,1,2] [--runtime process|container] [--join-token-file F]
+                  [--gpus auto|none|N|0,1,2] [--runtime process|container|simulated] [--join-token-file F]
                                       joins with TUNEHIVE_JOIN_TOKEN once; the credential is kept in the work dir
                   [--max-line-bytes N (1 MiB)] [--metric-window N (16)] [--give-up-ms MS (600000)]
                   [--tls] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--tls-server-name NAME]
@@ -122,7 +123,7 @@ Usage:
   tunehive katib check FILE           how a Katib Experiment maps onto a study, field by field
                                       (exit 2 when a field is refused; submit it with tunehive submit)
   tunehive status ID [--api URL] [--watch]
-  tunehive trials ID [--api URL] [--limit N] [--state STATE]
+  tunehive trials ID [--api URL] [--limit N] [--state STATE] [--offset N | --cursor NEXT]
   tunehive show RUN [--json]            a run's params, metrics, tags, note, provenance, attempts, artifacts
   tunehive rerun TRIAL_ID [--force] [--no-wait] [--timeout S]   run a trial again from its record
   tunehive stop ID [--api URL]
@@ -328,18 +329,20 @@ async function main(argv: string[]): Promise<number> {
         throw new UsageError((err as Error).message);
       }
       const runtimeName = f.values.runtime ?? process.env.TUNEHIVE_RUNTIME ?? 'process';
-      if (runtimeName !== 'process' && runtimeName !== 'container') throw new UsageError(`--runtime must be "process" or "container" (got ${JSON.stringify(runtimeName)})`);
+      if (runtimeName !== 'process' && runtimeName !== 'container' && runtimeName !== 'simulated') throw new UsageError(`--runtime must be "process", "container" or "simulated" (got ${JSON.stringify(runtimeName)})`);
+      if (runAsName !== undefined && runtimeName === 'simulated') throw new UsageError('--run-as is for the process runtime; the simulated runtime starts no program');
       const log = (await servers.logger()).createLogger('tunehive-worker');
       const { Agent } = await servers.agent();
       const { ProcessRuntime } = await servers.processRuntime();
       const { ContainerRuntime } = await servers.containerRuntime();
+      const { SimulatedRuntime } = await servers.simulatedRuntime();
       const agent = new Agent({
         redisUrl: await redisUrlOf(f.values.redis, f.values['redis-url-file'] ?? process.env.REDIS_URL_FILE),
         coordinator: f.values.coordinator ?? process.env.TUNEHIVE_COORDINATOR ?? '127.0.0.1:50051',
         slots: intFlag(f.values.slots ?? process.env.TUNEHIVE_SLOTS, 'slots', 1, 1, 1024),
         workDir: path.resolve(f.values['work-dir'] ?? process.env.TUNEHIVE_WORK_DIR ?? '.tunehive/worker'),
         prefix: f.values.prefix ?? process.env.TUNEHIVE_PREFIX ?? 'th', log, gpus,
-        runtime: runtimeName === 'container' ? new ContainerRuntime() : new ProcessRuntime(process.cwd(), { passEnv: f.values['pass-env'] ?? [], ...(runAs ? { runAs } : {}) }),
+        runtime: runtimeName === 'container' ? new ContainerRuntime() : runtimeName === 'simulated' ? new SimulatedRuntime() : new ProcessRuntime(process.cwd(), { passEnv: f.values['pass-env'] ?? [], ...(runAs ? { runAs } : {}) }),
         policy, ...(tls ? { tls } : {}),
         lockMs: intFlag(f.values['lock-ms'], 'lock-ms', 10_000, 1000, 600_000),
         heartbeatMs: intFlag(f.values['heartbeat-ms'], 'heartbeat-ms', 2000, 100, 60_000),
@@ -356,7 +359,7 @@ async function main(argv: string[]): Promise<number> {
         if ((err as Error).name === 'JoinRefused' || /join/.test((err as Error).message)) throw new UsageError((err as Error).message);
         throw err;
       }
-      console.log(`worker ${agent.workerId}: taking trials`);
+      console.log(`worker ${agent.workerId}: taking trials (${runtimeName} runtime${runtimeName === 'simulated' ? ': no program is started' : ''})`);
       const sig = await Promise.race([untilSignal(), agent.ended.then((why) => `stopped: ${why ?? 'closed'}`)]);
       if (sig.startsWith('stopped')) {
         say(`tunehive: worker ${sig}`);
@@ -432,15 +435,19 @@ async function main(argv: string[]): Promise<number> {
     }
 
     case 'trials': {
-      const f = flags(rest, { ...CLIENT, limit: { type: 'string' }, offset: { type: 'string' }, state: { type: 'string' } }, 'trials');
+      const f = flags(rest, { ...CLIENT, limit: { type: 'string' }, offset: { type: 'string' }, state: { type: 'string' }, cursor: { type: 'string' } }, 'trials');
       const { base, auth } = client(f.values);
       const id = f.positionals[0];
       if (!id) throw new UsageError('tunehive trials needs a study id: tunehive trials ID');
-      const q = new URLSearchParams({ limit: String(intFlag(f.values.limit, 'limit', 100, 1, 1000)), offset: String(intFlag(f.values.offset, 'offset', 0, 0, 1e9)) });
+      const q = new URLSearchParams({ limit: String(intFlag(f.values.limit, 'limit', 100, 1, 1000)) });
+      // A cursor (the `next` a page printed) goes on from that page; an offset counts from the start.
+      if (f.values.cursor !== undefined) q.set('cursor', String(intFlag(f.values.cursor, 'cursor', 0, 0, 999_999_999)));
+      else q.set('offset', String(intFlag(f.values.offset, 'offset', 0, 0, 1e9)));
       if (f.values.state) q.set('state', f.values.state.toUpperCase());
       const r = await api(base, 'GET', `/api/v1/studies/${encodeURIComponent(id)}/trials?${q}`, undefined, auth);
       console.log(table(['#', 'state', 'value', 'attempt', 'worker', 'params', 'reason'],
         r.trials.map((t: any) => [String(t.number), t.state, fmtValue(t.value), String(t.attempt), t.workerId ?? '-', fmtParams(t.params), safeText(t.reason ?? '').slice(0, 60)])));
+      if (typeof r.next === 'string') console.log(`more: --cursor ${safeText(r.next)}`);
       return 0;
     }
 

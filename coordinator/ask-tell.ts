@@ -133,7 +133,8 @@ export class AskTell {
   private async askBatch(studyId: string, count: number): Promise<{ results: Array<Asked | Error>; heavy: boolean }> {
     const out: Array<Asked | Error> = [];
     let heavy = true;
-    for (let tries = 0; tries < 5 && out.length < count; tries++) {
+    // Passes end early on a number clash or the runner's time budget; only clashes are limited.
+    for (let clashes = 0; clashes < 5 && out.length < count;) {
       const study = await this.store.getStudy(studyId);
       if (!study) throw new TunehiveError('TH_ERR_STUDY_NOT_FOUND', `no study with id ${JSON.stringify(studyId)}`);
       this.requireAskTell(study);
@@ -145,22 +146,24 @@ export class AskTell {
         return { results: out, heavy };
       }
       const want = Math.min(count - out.length, room);
-      const suggested = await this.runner.suggestMany(study, want);
-      // Sent together, the creates run in order on the connection: number n+1 after n.
-      const created = await Promise.all(suggested.map((params, i) => this.store.createTrial(studyId, study.created + i, params, study.spec.maxTrials)));
+      const { params: suggested, exhausted: spaceExhausted } = await this.runner.suggestMany(study, want);
+      // One pipeline, run in order: number n+1 after n.
+      const created = await this.store.createTrials(studyId, study.created, suggested.map((params) => ({ params })), study.spec.maxTrials);
       const mine = suggested.map((params, i) => ({ number: study.created + i, params })).filter((_, i) => created[i] === 1);
+      if (mine.length < suggested.length) clashes++;
       const started = await Promise.all(mine.map((t) => this.store.startAttempt(studyId, t.number, ASK_TELL_WORKER, 0, '', study.spec.maxRetries)));
       mine.forEach((t, i) => {
         const s = started[i]!;
         out.push(s.attempt === 1 ? { id: trialId(studyId, t.number), ...t } : new Error(`ask-tell trial could not start: ${s.reason}`));
       });
-      if (suggested.length < want) {
+      if (spaceExhausted) {
         // The search space is exhausted: the asks beyond what it still had get that answer.
         const none = new TunehiveError('TH_ERR_SEARCH_EXHAUSTED', `the search space of study ${studyId} is exhausted`);
         while (out.length < count) out.push(none);
         return { results: out, heavy };
       }
-      // Numbers another replica took (-1) or past maxTrials (-2) are asked again with a fresh read.
+      // Numbers another replica took (-1) or past maxTrials (-2), and asks the runner's time budget
+      // for one pass of suggestions left out, are asked again with a fresh read.
     }
     const busy = new TunehiveError('TH_ERR_STUDY_NOT_RUNNING', `study ${studyId} is changing too fast to ask; try again`);
     while (out.length < count) out.push(busy);

@@ -55,6 +55,8 @@ export interface WorkerMessage {
     attempt: number; outcome: FinishOutcome; exitCode: number; signal: string; reason: string;
     stderrTail: string; lastSeq: number; stoppedBy?: CommandAction | 'ACTION_UNSPECIFIED'; stopLatencyMs?: number;
     truncatedLines?: number; droppedBytes?: number;
+    /** The program's start and seen exit (worker clock, ms; 0 or absent: unknown). */
+    programStartedAtMs?: number; programExitedAtMs?: number;
   };
   provenance?: { attempt: number; provenanceJson: string };
   tags?: { attempt: number; tags: Record<string, string> };

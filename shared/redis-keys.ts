@@ -21,6 +21,14 @@ export const keys = {
   pending: (p: string, s: string) => `${p}:{${s}}:pending`,
   /** set of trial numbers that are PAUSED (waiting for promotion). */
   paused: (p: string, s: string) => `${p}:{${s}}:paused`,
+  /**
+   * zset: every trial's number, scored by its state's rank and its number
+   * (`trialStateScore`), so the trials of one state are one score range ordered by number: a
+   * page of one state and its cursor cost O(log n + page). Kept by every Lua script that
+   * creates a trial or changes its state; the study hash's `ixStates` says whether it is
+   * complete (studies from before it are backfilled: RedisStudyStore.backfillStateIndex).
+   */
+  trialStates: (p: string, s: string) => `${p}:{${s}}:trials:by-state`,
   /** list of finished trials as compact JSON, in completion order: the samplers' history. */
   history: (p: string, s: string) => `${p}:{${s}}:history`,
   trial: (p: string, s: string, n: number) => `${p}:{${s}}:trial:${n}`,
@@ -187,7 +195,7 @@ export function runArtifactKeys(p: string, e: string, runId: string): string[] {
   return [keys.runArtifacts(p, e, runId), keys.runArtifactBytes(p, e, runId), keys.runArtifactPending(p, e, runId)];
 }
 export function studyKeys(p: string, s: string): string[] {
-  return [keys.study(p, s), keys.pending(p, s), keys.paused(p, s), keys.history(p, s), keys.lease(p, s),
+  return [keys.study(p, s), keys.pending(p, s), keys.paused(p, s), keys.trialStates(p, s), keys.history(p, s), keys.lease(p, s),
     keys.stopState(p, s), keys.stopRungs(p, s), keys.stopCandidates(p, s), keys.stopAverages(p, s), keys.stopSteps(p, s),
     ...experimentKeys(p, s)];
 }
@@ -201,6 +209,20 @@ export function experimentKeys(p: string, e: string): string[] {
   return [keys.experiment(p, e), keys.experimentTags(p, e), keys.experimentDirectRuns(p, e), keys.runIndexAll(p, e), keys.runIndexStart(p, e),
     keys.runIndexEnd(p, e), keys.runIndexNames(p, e), ...RUN_STATUS_NAMES.map((st) => keys.runIndexStatus(p, e, st)), keys.experimentArtifactBytes(p, e)];
 }
+/**
+ * Trial states in the order of their ranks in `keys.trialStates` (shared/trial.ts TRIAL_STATES;
+ * repeated here so this module imports nothing, and a unit test keeps the two equal).
+ */
+export const TRIAL_STATE_RANKS = ['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED', 'PRUNED', 'PAUSED', 'CANCELLED'] as const;
+/** Trial numbers stay below this (maxTrials is at most 1,000,000), so rank·SPAN + number orders by state, then number, exactly. */
+export const TRIAL_STATE_SPAN = 1_000_000_000;
+/** A trial's score in `keys.trialStates`; states of one rank fill [rank·SPAN, (rank+1)·SPAN). */
+export function trialStateScore(state: string, n: number): number {
+  const rank = (TRIAL_STATE_RANKS as readonly string[]).indexOf(state);
+  if (rank < 0) throw new Error(`unknown trial state ${JSON.stringify(state)}`);
+  return (rank + 1) * TRIAL_STATE_SPAN + n;
+}
+
 /** MLflow's run statuses (shared/run-model.ts RUN_STATUSES; repeated here so this module imports nothing). */
 const RUN_STATUS_NAMES = ['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'] as const;
 

@@ -112,7 +112,7 @@ export const ProvenanceSchema = Type.Object({
   env: Type.Record(Type.String({ maxLength: 200 }), Str(8192), { maxProperties: 1000 }),
   /** `TUNEHIVE_SEED` as given to the program. */
   seed: Type.Integer({ minimum: 0, maximum: 0xffffffff }),
-  runtime: Type.Optional(Type.Union([Type.Literal('process'), Type.Literal('container')])),
+  runtime: Type.Optional(Type.Union([Type.Literal('process'), Type.Literal('container'), Type.Literal('simulated')])),
   /** The worker that ran the attempt (its start is about `capturedAt` of the first report). */
   workerId: Type.Optional(Str(200)),
   /** When the attempt's program was started (ms since the epoch). */

@@ -230,7 +230,7 @@ export class Agent {
       };
       poll();
     }
-    this.log.info({ classes, gpus: devices, slots: o.slots, projects: this.identity.projects }, 'agent taking trials');
+    this.log.info({ classes, gpus: devices, slots: o.slots, projects: this.identity.projects, runtime: runtime.name }, 'agent taking trials');
   }
 
   /**

@@ -187,7 +187,7 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
     };
     const context = o.runtime.context?.(launch) ?? { env: launch.env };
     const provenance = new AttemptProvenance({
-      attempt, seed: job.seed ?? 0, command: launch.argv, env: context.env, runtime: o.runtime.name === 'container' ? 'container' : 'process', workerId: o.workerId,
+      attempt, seed: job.seed ?? 0, command: launch.argv, env: context.env, runtime: o.runtime.name === 'container' || o.runtime.name === 'simulated' ? o.runtime.name : 'process', workerId: o.workerId,
       ...(context.workingDir !== undefined ? { workingDir: context.workingDir } : {}),
       ...(job.codeVersion ? { codeVersion: job.codeVersion } : {}), ...(job.dataFiles ? { dataFiles: job.dataFiles } : {}), ...(job.image ? { image: job.image } : {}),
     }, { provenance: (json) => channel.sendProvenance(json), tags: (tags) => channel.sendTags(tags) }, log);
@@ -200,9 +200,10 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
       return { state, attempt };
     }
     const program = o.runtime.launch(launch);
+    const programStartedAtMs = Date.now();
     provenance.started();
     void program.imageDigest?.then((d) => { if (d) provenance.setImageDigest(d.digest, d.pinned); });
-    log.info({ attempt, gpus, resume }, 'trial started');
+    log.info({ attempt, gpus, resume, runtime: o.runtime.name }, 'trial started');
     const quota = { ...DEFAULT_TRIAL_LIMITS, ...job.limits };
     const uploader = new CheckpointUploader(
       async (step) => {
@@ -345,6 +346,7 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
       : undefined;
 
     const exit = await program.exited;
+    const programExitedAtMs = Date.now();
     if (exit.startError) log.warn({ attempt, reason: exit.startError }, 'trial program could not be started');
     clearTimeout(pauseTimer);
     const stopLatencyMs = stoppedBy ? Date.now() - commandLineAt : 0;
@@ -397,6 +399,7 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
     const state = await channel.finish({
       outcome, reason, exitCode: exit.code ?? -1, signal: exit.signal ?? '', stderrTail: stderrTail.join('\n'),
       truncatedLines, droppedBytes,
+      ...(exit.startError ? {} : { programStartedAtMs, programExitedAtMs }),
       ...(stoppedBy ? { stoppedBy, stopLatencyMs } : {}),
     });
     log.info({ attempt, state, exitCode: exit.code, signal: exit.signal, ...(channel.endedReason ? { reason: channel.endedReason } : {}) }, 'trial finished');

@@ -43,6 +43,7 @@ export const StudyListQuery = Type.Object({
 export const TrialsQuery = Type.Object({
   ...PageQuery.properties,
   state: Type.Optional(Literals(TRIAL_STATES, `must be one of ${TRIAL_STATES.join(', ')}`)),
+  cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: 'must be the `next` of a previous page (the trials after it, by number); not with offset' })),
 }, { additionalProperties: false });
 
 const Counts = Type.Object({
@@ -91,7 +92,13 @@ export const TrialViewSchema = Type.Object({
 });
 
 export const StudyPageSchema = Type.Object({ total: Type.Integer(), offset: Type.Integer(), limit: Type.Integer(), studies: Type.Array(StudyViewSchema) });
-export const TrialPageSchema = Type.Object({ total: Type.Integer(), offset: Type.Integer(), limit: Type.Integer(), trials: Type.Array(TrialViewSchema) });
+export const TrialPageSchema = Type.Object({
+  total: Type.Integer({ description: 'trials in the study, or with `state`: trials in that state' }),
+  offset: Type.Integer({ description: 'how many of those come before this page' }),
+  limit: Type.Integer(),
+  trials: Type.Array(TrialViewSchema),
+  next: Nullable(Type.String({ description: '`cursor` of the next page; null on the last page' })),
+});
 export const AlgorithmListSchema = Type.Object({ algorithms: Type.Array(Type.Object({ name: Type.String(), description: Type.String() })) });
 
 export const AskReplySchema = Type.Object({ id: Type.String(), number: Type.Integer(), params: ParamsSchema });

@@ -13,6 +13,7 @@ import { isKatibExperiment, studyFromKatib } from '../katib/index.js';
 import type { Access } from '../auth/access.js';
 import { principal, projectNotFound } from '../auth/http-auth.js';
 import { page } from './pagination.js';
+import { trialPage } from './trial-listing.js';
 import { studyView, trialView } from './views.js';
 import {
   AlgorithmListSchema, errorResponses, StudyIdParams, StudyListQuery, StudyPageSchema, StudyViewSchema, TrialPageSchema, TrialsQuery,
@@ -95,17 +96,14 @@ export const studyRoutes: FastifyPluginAsync<RouteOptions> = async (plain, { sto
   }, async (req) => withBest(await theStudy(req)));
 
   app.get('/studies/:id/trials', {
-    schema: { summary: 'A page of a study\'s trials, by number', params: StudyIdParams, querystring: TrialsQuery, response: { 200: TrialPageSchema, ...errorResponses } },
+    schema: { summary: 'A page of a study\'s trials, by number; with `state`, full pages of the trials in that state; `cursor` goes on from a page\'s `next`',
+      params: StudyIdParams, querystring: TrialsQuery, response: { 200: TrialPageSchema, ...errorResponses } },
     config: { auth: { study: 'viewer' } },
   }, async (req) => {
     const study = await theStudy(req);
-    const { offset, limit } = page(req.query);
-    const stateFilter = req.query.state;
-    // Trials are numbered densely, so a page is a range of numbers; a state filter scans pages.
-    const numbers = Array.from({ length: Math.max(0, Math.min(limit, study.created - offset)) }, (_, i) => offset + i);
-    let trials = await store.getTrials(study.id, numbers);
-    if (stateFilter) trials = trials.filter((t) => t.state === stateFilter);
-    return { total: study.created, offset, limit, trials: trials.map(trialView) };
+    const { state, cursor, offset } = req.query;
+    const p = await trialPage(store, study, { limit: page(req.query).limit, ...(offset !== undefined ? { offset } : {}), ...(state ? { state } : {}), ...(cursor !== undefined ? { cursor } : {}) });
+    return { ...p, trials: p.trials.map(trialView) };
   });
 
   app.post('/studies/:id/stop', {

@@ -101,6 +101,14 @@ export function templateOf(spec: StudySpec): TrialTemplateMsg {
   };
 }
 
+/** The store hands out one parsed spec per study (immutable): its template is built once too. */
+const templates = new WeakMap<StudySpec, TrialTemplateMsg>();
+function cachedTemplateOf(spec: StudySpec): TrialTemplateMsg {
+  let t = templates.get(spec);
+  if (!t) templates.set(spec, (t = templateOf(spec)));
+  return t;
+}
+
 /** Redis refusals that pass by themselves (a restart loading its data, a failover, memory freed). */
 const TRANSIENT_REPLY = /^(LOADING|BUSY|TRYAGAIN|MASTERDOWN|READONLY|CLUSTERDOWN|OOM|NOSCRIPT)\b/;
 
@@ -224,7 +232,9 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
         checkStarted(msg.started);
         if (msg.started.workerId !== me.workerId) throw forbidden(`Started names worker ${JSON.stringify(msg.started.workerId)}, but the credential is worker ${JSON.stringify(me.workerId)}`);
         const ids = parseTrialId(msg.started.trialId);
-        const study = ids && (await store.getStudy(ids.studyId));
+        // The spec only (cached): whether the study still runs is startAttempt's to check.
+        const spec = ids && (await store.studySpec(ids.studyId));
+        const study = spec ? { spec } : undefined;
         if (!ids || !study || !study.spec.trial) {
           send({ startReply: { action: 'ACTION_SKIP', attempt: 0, reason: 'unknown trial' } });
           return;
@@ -237,8 +247,8 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
           // The job's lock is no proof that the running attempt's worker is gone: the worker
           // Redis user (BullMQ's) can set any lock or re-queue any job. An attempt whose stream
           // is open here belongs to its worker; a re-delivery after a real loss finds it closed.
-          const current = await store.getTrial(ids.studyId, ids.number);
-          if (current?.state === 'RUNNING' && current.workerId !== me.workerId && commands.isOpen(msg.started.trialId)) {
+          const current = commands.isOpen(msg.started.trialId) ? await store.getTrial(ids.studyId, ids.number) : undefined;
+          if (current?.state === 'RUNNING' && current.workerId !== me.workerId) {
             log.warn({ trialId: msg.started.trialId, workerId: me.workerId, holder: current.workerId }, 'fresh start of a trial whose attempt is live on another worker: skipped');
             send({ startReply: { action: 'ACTION_SKIP', attempt: 0, reason: `attempt ${current.attempt} is running on worker ${current.workerId}` } });
             return;
@@ -268,7 +278,7 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
           unregister: commands.register(trialId, (action, reason) => send({ command: { action, reason } })),
         };
         log.debug({ trialId, attempt: r.attempt, workerId: msg.started.workerId }, 'attempt started');
-        const trial = await store.getTrial(ids.studyId, ids.number);
+        const trial = r.trial;
         const rerunCheck = rerunCheckOf(study.spec);
         // Only a fresh start mints: a re-joining worker's program keeps the token it was started with.
         const mlflow = deps.runTokens && resume === 0
@@ -281,7 +291,7 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
           seed: seedOf(study.spec, ids.number), ...(rerunCheck ? { rerunCheck } : {}),
           // A re-join keeps the secret it proved; only a granted fresh start issues one.
           attemptSecret: resume === 0 ? secret : '',
-          template: templateOf(study.spec), paramsJson: JSON.stringify(trial?.params ?? {}),
+          template: cachedTemplateOf(study.spec), paramsJson: JSON.stringify(trial?.params ?? {}),
           ...(mlflow ? { mlflowTrackingUri: deps.runTokens!.trackingUri, mlflowTrackingToken: mlflow.token, mlflowRunId: trialId, mlflowExperimentId: ids.studyId } : {}),
           packedMetrics: true,
         } });
@@ -356,8 +366,11 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
           stderrTail: msg.finished.stderrTail, maxRetries: state.spec.maxRetries,
           ...(msg.finished.stopLatencyMs ? { stopLatencyMs: msg.finished.stopLatencyMs } : {}),
           ...(msg.finished.truncatedLines ? { truncatedLines: msg.finished.truncatedLines, droppedBytes: msg.finished.droppedBytes ?? 0 } : {}),
+          ...(msg.finished.programStartedAtMs && msg.finished.programExitedAtMs ? { programStartedAt: msg.finished.programStartedAtMs, programExitedAt: msg.finished.programExitedAtMs } : {}),
         });
-        log.info({ trialId: state.trialId, attempt: msg.finished.attempt, state: r.state, applied: r.applied, reason }, 'attempt finished');
+        // Per trial: at debug when all went well (at thousands of trials/s, info would be the coordinator's main work).
+        const level = r.applied && r.state === 'COMPLETED' ? 'debug' : 'info';
+        log[level]({ trialId: state.trialId, attempt: msg.finished.attempt, state: r.state, applied: r.applied, reason }, 'attempt finished');
         if (r.applied && r.state === 'QUEUED') {
           const study = await store.getStudy(state.studyId);
           const trial = await store.getTrial(state.studyId, state.number);

@@ -14,6 +14,9 @@ import type { TrialState } from '../../shared/trial.js';
 import type { CheckpointStore } from '../checkpoints/checkpoint-store.js';
 import type { StudyStore } from '../store/study-store-contract.js';
 
+/** Least time between two sweeps of one study triggered by its trials' ends. */
+const SWEEP_GAP_MS = 1000;
+
 export const FINAL_TRIAL_STATES: ReadonlySet<TrialState> = new Set<TrialState>(['COMPLETED', 'FAILED', 'PRUNED', 'CANCELLED']);
 
 export class CheckpointJanitor {
@@ -27,9 +30,32 @@ export class CheckpointJanitor {
 
   constructor(private readonly deps: { store: StudyStore; checkpoints: CheckpointStore; log: Logger }) {}
 
-  /** Asks for a sweep of one study (a trial of it ended); calls while one runs coalesce into one more. */
+  /** When each study's last sweep was asked for, and the sweeps held back (see trialEnded). */
+  private readonly lastSweep = new Map<string, number>();
+  private readonly heldBack = new Map<string, NodeJS.Timeout>();
+
+  /**
+   * Asks for a sweep of one study (a trial of it ended); calls while one runs coalesce into one
+   * more. At most one a second per study: a study finishing thousands of trials a second would
+   * otherwise read its checkpoint folder after every one. The last trigger's sweep always runs.
+   */
   trialEnded(studyId: string): void {
     // After close the store's connection is going away; the sweep at the next start catches up.
+    if (this.closed || this.heldBack.has(studyId)) return;
+    const wait = SWEEP_GAP_MS - (Date.now() - (this.lastSweep.get(studyId) ?? 0));
+    if (wait <= 0) return this.sweepNow(studyId);
+    const timer = setTimeout(() => this.sweepNow(studyId), wait);
+    timer.unref();
+    this.heldBack.set(studyId, timer);
+  }
+
+  private sweepNow(studyId: string): void {
+    clearTimeout(this.heldBack.get(studyId));
+    this.heldBack.delete(studyId);
+    // Bounded: one entry per study that ended a trial lately.
+    if (this.lastSweep.size >= 10_000) this.lastSweep.delete(this.lastSweep.keys().next().value!);
+    this.lastSweep.delete(studyId);
+    this.lastSweep.set(studyId, Date.now());
     this.sweeps.request(studyId);
   }
 
@@ -70,12 +96,15 @@ export class CheckpointJanitor {
   }
 
   async close(): Promise<void> {
+    for (const t of this.heldBack.values()) clearTimeout(t);
+    this.heldBack.clear();
     this.closed = true;
     await this.idle();
   }
 
-  /** Resolves once no triggered sweep is running (tests and shutdown). */
+  /** Resolves once no triggered sweep is running or held back (tests and shutdown): held-back ones run now. */
   async idle(): Promise<void> {
+    for (const studyId of [...this.heldBack.keys()]) this.sweepNow(studyId);
     await this.sweeps.idle();
   }
 }

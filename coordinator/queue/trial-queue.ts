@@ -2,11 +2,11 @@
  * The producer side of the trial queues. One job per trial attempt-to-be: the job id is
  * `<trialId>-r<attempt>`, so re-adding a job for the same QUEUED trial (after a coordinator
  * restart) is a no-op, and a trial handed back for a retry gets a fresh job. Jobs go into the
- * queue of their study's project and GPU class (`trials-<project>-g<N>`); every enqueue also
- * scores the project in `queuedProjects`, where agents joined for all projects find it.
+ * queue of their study's project and GPU class (`trials-<project>-g<N>`); enqueues also score
+ * the project in `queuedProjects` (at most once a second), where agents joined for all projects find it.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { Queue } from 'bullmq';
+import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { keys } from '../../shared/redis-keys.js';
 import { jobIdFor, queuePrefix, trialQueueName, type TrialJob } from '../../shared/trial-job.js';
@@ -15,10 +15,22 @@ import { jobIdFor, queuePrefix, trialQueueName, type TrialJob } from '../../shar
 export type ProjectResolver = (studyId: string) => Promise<string>;
 
 const CACHED_PROJECTS = 10_000;
+const ANNOUNCE_MS = 1000;
+
+const JOB_OPTIONS: JobsOptions = {
+  removeOnComplete: true,
+  removeOnFail: true,
+  // Infrastructure failures (coordinator unreachable) are retried by BullMQ; the trial's own
+  // failures never reach here, they are reported and counted by the coordinator.
+  attempts: 30,
+  backoff: { type: 'fixed', delay: 2000 },
+};
 
 export class TrialQueue {
   private readonly queues = new Map<string, { project: string; gpus: number; q: Queue<TrialJob> }>();
   private readonly projects = new Map<string, string>();
+  /** When this replica last scored each project in queuedProjects. */
+  private readonly announced = new Map<string, number>();
   private closing?: Promise<void>;
 
   constructor(private readonly connection: Redis, private readonly prefix: string, private readonly resolveProject: ProjectResolver = async () => 'default') {}
@@ -46,19 +58,43 @@ export class TrialQueue {
 
   /** Adds the job (a no-op when it exists) and returns its id. */
   async enqueue(job: TrialJob, attempt: number): Promise<string> {
-    const jobId = TrialQueue.jobId(job.trialId, attempt);
-    const project = await this.projectOf(job.studyId, job.project);
-    await this.queue(project, job.gpus).add('trial', { ...job, project }, {
-      jobId,
-      removeOnComplete: true,
-      removeOnFail: true,
-      // Infrastructure failures (coordinator unreachable) are retried by BullMQ; the trial's own
-      // failures never reach here, they are reported and counted by the coordinator.
-      attempts: 30,
-      backoff: { type: 'fixed', delay: 2000 },
-    });
-    await this.connection.zadd(keys.queuedProjects(this.prefix), Date.now(), project);
-    return jobId;
+    return (await this.enqueueMany([{ job, attempt }]))[0]!;
+  }
+
+  /**
+   * Adds jobs (each a no-op when it exists) in one round trip per queue, and returns their ids
+   * in order. Jobs of one queue are added in order.
+   */
+  async enqueueMany(items: ReadonlyArray<{ job: TrialJob; attempt: number }>): Promise<string[]> {
+    const byQueue = new Map<Queue<TrialJob>, { project: string; jobs: Array<{ name: string; data: TrialJob; opts: JobsOptions }> }>();
+    const ids: string[] = [];
+    for (const { job, attempt } of items) {
+      const jobId = TrialQueue.jobId(job.trialId, attempt);
+      ids.push(jobId);
+      const project = await this.projectOf(job.studyId, job.project);
+      const q = this.queue(project, job.gpus);
+      let entry = byQueue.get(q);
+      if (!entry) byQueue.set(q, (entry = { project, jobs: [] }));
+      entry.jobs.push({ name: 'trial', data: { ...job, project }, opts: { ...JOB_OPTIONS, jobId } });
+    }
+    await Promise.all([...byQueue].map(([q, e]) => (e.jobs.length === 1 ? q.add(e.jobs[0]!.name, e.jobs[0]!.data, e.jobs[0]!.opts) : q.addBulk(e.jobs))));
+    await this.announce(new Set([...byQueue.values()].map((e) => e.project)));
+    return ids;
+  }
+
+  /**
+   * Scores the projects in `queuedProjects` (agents joined for every project poll it every few
+   * seconds), at most once a second per project from this replica: the score is only "recently".
+   */
+  private async announce(projects: Set<string>): Promise<void> {
+    const now = Date.now();
+    const due = [...projects].filter((p) => now - (this.announced.get(p) ?? 0) >= ANNOUNCE_MS);
+    if (due.length === 0) return;
+    for (const p of due) {
+      if (this.announced.size >= CACHED_PROJECTS) this.announced.delete(this.announced.keys().next().value!);
+      this.announced.set(p, now);
+    }
+    await this.connection.zadd(keys.queuedProjects(this.prefix), ...due.flatMap((p) => [now, p]));
   }
 
   /** The name of the queue that delivers a study's trials of a class (for lock checks). */

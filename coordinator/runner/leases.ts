@@ -2,7 +2,7 @@
  * This replica's leases on driving studies (acquireLease-1.lua: free, expired or already ours).
  * Reconcile renews every lease in one pipeline; between reconciles, `owns` answers from memory
  * while less than a third of the lease has passed. The lease is also the fencing token of
- * promotions: resumeTrial-7.lua refuses a replica that no longer holds it.
+ * promotions: resumeTrial-8.lua refuses a replica that no longer holds it.
  */
 import type { StudyStore } from '../store/study-store-contract.js';
 

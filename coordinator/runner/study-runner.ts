@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { StudySpec } from '../../shared/study-spec.js';
 import type { Params } from '../../shared/search-space.js';
 import type { TrialJob } from '../../shared/trial-job.js';
-import type { StudyState } from '../../shared/trial.js';
+import type { FrozenTrial, StudyState } from '../../shared/trial.js';
 import { trialId } from '../../shared/redis-keys.js';
 import type { StudyRecord, TrialRecord } from '../store/study-store.js';
 import type { StudyStore } from '../store/study-store-contract.js';
@@ -18,6 +18,7 @@ import type { SuggestionService } from '../search/suggest.js';
 import { samplerFactory } from '../search/registry.js';
 import { nextStep } from './fill-policy.js';
 import { HistoryCache } from './history-cache.js';
+import { PendingParams } from './pending-params.js';
 import { StudyLeases } from './leases.js';
 import { StoppingDecider } from '../stopping/decider.js';
 import { createStoppingRule } from '../stopping/registry.js';
@@ -43,8 +44,16 @@ export interface RunnerDeps {
 
 export { goalReached, nextStep } from './fill-policy.js';
 
+/** Most trials one fill step creates at once (one suggestion each, then one round trip for all). */
+const FILL_BATCH = 64;
+/** How long a fill step keeps asking the sampler before it creates what it has. */
+const FILL_BATCH_MS = 50;
+
+type QueuedTrial = { number: number; params: Params; attempt: number; budget?: number; jobId?: string };
+
 export class StudyRunner {
   private readonly history: HistoryCache;
+  private readonly pending: PendingParams;
   /** Per study: the fill in progress, and whether another was asked for meanwhile. */
   /** Per study: one fill at a time; kicks meanwhile make one more. */
   private readonly fills = new CoalescingRuns<string>(
@@ -65,6 +74,7 @@ export class StudyRunner {
 
   constructor(private readonly deps: RunnerDeps) {
     this.history = new HistoryCache(deps.store);
+    this.pending = new PendingParams(deps.store);
     this.decider = new StoppingDecider(deps.store);
     this.leases = new StudyLeases(deps.store, deps.coordinatorId, deps.leaseMs ?? 15_000);
   }
@@ -73,7 +83,7 @@ export class StudyRunner {
 
   /** Studies this replica holds anything in memory for (tests and ops). */
   cachedStudyIds(): string[] {
-    return [...new Set([...this.history.studies(), ...this.decider.studies(), ...this.rules.keys(), ...this.exhausted, ...this.leases.held()])];
+    return [...new Set([...this.history.studies(), ...this.pending.studies(), ...this.decider.studies(), ...this.rules.keys(), ...this.exhausted, ...this.leases.held()])];
   }
 
   /**
@@ -119,10 +129,10 @@ export class StudyRunner {
     }
     if (!study.spec.trial) await this.expireAskTellTrials(study);
     if (study.spec.trial) {
-      for (const t of await store.getTrials(id, await store.pendingNumbers(id))) {
-        if (t.state === 'QUEUED') await this.enqueue(study, t);
-        else if (t.state === 'RUNNING') await this.recoverIfLost(study, t);
-      }
+      const trials = await store.getTrials(id, await store.pendingNumbers(id));
+      // Re-adds are no-ops for jobs that exist: one round trip for all of them.
+      await this.enqueueMany(study, trials.filter((t) => t.state === 'QUEUED'));
+      for (const t of trials) if (t.state === 'RUNNING') await this.recoverIfLost(study, t);
     }
     this.kick(id, { local: true });
   }
@@ -166,9 +176,16 @@ export class StudyRunner {
   }
 
   /** Adds the trial's job for its next attempt and records which job delivers it. */
-  private async enqueue(study: StudyRecord, t: { number: number; params: Params; attempt: number; budget?: number }): Promise<void> {
-    const jobId = await this.deps.queue.enqueue(this.jobFor(study, t.number, t.params, t.budget), t.attempt);
-    await this.deps.store.setTrialJob(study.id, t.number, jobId);
+  private async enqueue(study: StudyRecord, t: QueuedTrial): Promise<void> {
+    await this.enqueueMany(study, [t]);
+  }
+
+  /** enqueue for many trials of a study: one round trip to add the jobs, one to record them. */
+  private async enqueueMany(study: StudyRecord, trials: readonly QueuedTrial[]): Promise<void> {
+    if (trials.length === 0) return;
+    const ids = await this.deps.queue.enqueueMany(trials.map((t) => ({ job: this.jobFor(study, t.number, t.params, t.budget), attempt: t.attempt })));
+    const changed = trials.flatMap((t, i) => (t.jobId === ids[i] ? [] : [{ number: t.number, jobId: ids[i]! }]));
+    await this.deps.store.setTrialJobs(study.id, changed);
   }
 
   /** Periodic reconcile: catches anything a lost message or a restart left behind. */
@@ -256,17 +273,24 @@ export class StudyRunner {
       }
       if (budget !== undefined || !rule?.nextWork) {
         if (!step.canStartNew) return;
-        const params = await this.suggest(study);
-        if (params === null) {
-          this.exhausted.add(studyId);
-        } else {
-          const created = await store.createTrial(studyId, study.created, params, study.spec.maxTrials, budget);
-          if (created !== 1) {
-            log.warn({ studyId, number: study.created, created }, 'trial not created (study changed underneath)');
+        // Without a budget every free slot gets a new trial at once: suggested one after the other
+        // (each sees the earlier ones pending), created and enqueued in one round trip each.
+        const { params: suggested, exhausted } = await this.suggestMany(study, budget === undefined ? Math.min(step.launch, FILL_BATCH) : 1);
+        if (exhausted) this.exhausted.add(studyId);
+        if (suggested.length > 0) {
+          const first = study.created;
+          const answers = await store.createTrials(studyId, first, suggested.map((params) => (budget !== undefined ? { params, budget } : { params })), study.spec.maxTrials);
+          const created: QueuedTrial[] = [];
+          answers.forEach((r, i) => {
+            if (r === 1) created.push({ number: first + i, params: suggested[i]!, attempt: 0, ...(budget !== undefined ? { budget } : {}) });
+          });
+          for (const t of created) this.pending.add(studyId, t.number, t.params);
+          await this.enqueueMany(study, created);
+          if (created.length < answers.length) {
+            log.warn({ studyId, first, answers }, 'trials not created (study changed underneath)');
             return;
           }
-          await this.enqueue(study, { number: study.created, params, attempt: 0, ...(budget !== undefined ? { budget } : {}) });
-          log.debug({ studyId, trialId: trialId(studyId, study.created), params, budget }, 'trial queued');
+          log.debug({ studyId, first: trialId(studyId, first), count: created.length, budget }, 'trials queued');
         }
       }
       const next = await store.getStudy(studyId);
@@ -277,40 +301,40 @@ export class StudyRunner {
 
   /** Suggests the parameters of the study's next trial number (ask/tell uses this too). */
   async suggest(study: StudyRecord): Promise<Params | null> {
-    return (await this.suggestMany(study, 1))[0] ?? null;
+    return (await this.suggestMany(study, 1)).params[0] ?? null;
   }
 
   /**
-   * Parameters for the next `count` trial numbers (study.created on), read from one snapshot of
-   * the history and the pending trials; each suggestion sees the earlier ones as pending, as if
-   * they had been asked one by one. Shorter than `count` once the search space is exhausted.
-   * (Batched asks of ask/tell: coordinator/ask-tell.ts.)
+   * Suggests up to `count` parameter sets for the study's next trial numbers, each with the
+   * earlier ones pending; fewer when the sampler says the space is exhausted (`exhausted`), or
+   * once FILL_BATCH_MS have passed (a slow sampler's first trials are not held back for the rest).
    */
-  async suggestMany(study: StudyRecord, count: number): Promise<Params[]> {
-    const { store, suggestions } = this.deps;
-    const [trials, pendingTrials] = samplerFactory(study.spec.algorithm.name)?.historyFree ? [[], []] : await Promise.all([
-      this.history.trials(study.id, study.spec.objective.direction),
-      store.pendingNumbers(study.id).then((ns) => store.getTrials(study.id, ns)),
+  async suggestMany(study: StudyRecord, count: number): Promise<{ params: Params[]; exhausted: boolean }> {
+    const { suggestions } = this.deps;
+    const [trials, pending] = await Promise.all([
+      // Only the part of the history the sampler reads (its window), so a long study's ask stays bounded.
+      this.history.trials(study.id, study.spec.objective.direction, samplerFactory(study.spec.algorithm.name)?.historyWindow?.(study.spec.algorithm.settings)),
+      this.pending.params(study.id),
     ]);
-    const req = {
-      algorithm: { name: study.spec.algorithm.name, settings: study.spec.algorithm.settings },
-      space: study.spec.searchSpace,
-      seed: study.spec.algorithm.seed,
-      trialNumber: study.created,
-      trials: [...trials],
-      pending: pendingTrials.map((t) => t.params),
-    };
-    const t0 = performance.now();
-    let out: Params[];
-    if (count > 1 && suggestions.suggestMany) out = await suggestions.suggestMany(req, count);
-    else {
-      const params = await suggestions.suggest(req);
-      out = params === null ? [] : [params];
+    const out: Params[] = [];
+    const started = performance.now();
+    const history = trials as FrozenTrial[];
+    for (let i = 0; i < count; i++) {
+      const t0 = performance.now();
+      const params = await suggestions.suggest({
+        algorithm: { name: study.spec.algorithm.name, settings: study.spec.algorithm.settings },
+        space: study.spec.searchSpace,
+        seed: study.spec.algorithm.seed,
+        trialNumber: study.created + i,
+        trials: history,
+        pending: [...pending, ...out],
+      });
+      this.deps.onSuggest?.(study.spec.algorithm.name, (performance.now() - t0) / 1000);
+      if (params === null) return { params: out, exhausted: true };
+      out.push(params);
+      if (performance.now() - started > FILL_BATCH_MS) break;
     }
-    // Per suggestion, so the histogram means the same for a batch as for one.
-    const each = (performance.now() - t0) / 1000 / Math.max(1, out.length);
-    for (let i = 0; i < Math.max(1, out.length); i++) this.deps.onSuggest?.(study.spec.algorithm.name, each);
-    return out;
+    return { params: out, exhausted: false };
   }
 
   jobFor(study: { id: string; spec: StudySpec }, number: number, params: Params, budget?: number): TrialJob {
@@ -370,6 +394,7 @@ export class StudyRunner {
 
   private dropCaches(studyId: string): void {
     this.history.forget(studyId);
+    this.pending.forget(studyId);
     this.decider.forget(studyId);
     this.rules.delete(studyId);
     this.exhausted.delete(studyId);

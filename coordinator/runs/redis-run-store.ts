@@ -22,6 +22,7 @@ import type { RedisStudyStore, StudyRecord } from '../store/study-store.js';
 import type { CreateRunInput, ExperimentRecord, RunSearch, RunStore } from './run-store-contract.js';
 import { F, family, hasNul, metricExtraField, metricField, mlflowParamString, paramField, tagField } from './run-doc.js';
 import { RunSearcher } from './search/run-searcher.js';
+import { fitsProvenanceSchema } from './provenance-report.js';
 
 /** Points one direct run may store (all metrics together), as a trial's default cap. */
 export const DIRECT_RUN_MAX_POINTS = 100_000;
@@ -388,16 +389,18 @@ export class RedisRunStore implements RunStore {
 
   async setProvenance(runId: string, provenance: Provenance): Promise<void> {
     const ref = parseRunId(runId);
-    if (!ref || !(await this.exists(ref))) throw runNotFound(runId);
-    if (!Value.Check(ProvenanceSchema, provenance)) {
+    if (!ref) throw runNotFound(runId);
+    if (!fitsProvenanceSchema(provenance)) {
+      if (!(await this.exists(ref))) throw runNotFound(runId);
       const first = [...Value.Errors(ProvenanceSchema, provenance)][0];
       const path = (first as { instancePath?: string; path?: string } | undefined);
       const where = (path?.instancePath ?? path?.path ?? '').split('/').filter(Boolean).join('.');
       throw invalid(where ? `provenance.${where}` : 'provenance', first?.message ?? 'does not match the provenance schema');
     }
-    await this.redis.hset(this.provenanceKey(ref), String(provenance.attempt), JSON.stringify(provenance));
-    // A deletion between the check above and this write would leave the record without an owner.
-    if (!(await this.exists(ref))) {
+    // Written, then the run checked, in one round trip (once per attempt on the trial path): a
+    // run missing after the write (unknown, or deleted meanwhile) takes the record with it.
+    const [, there] = await Promise.all([this.redis.hset(this.provenanceKey(ref), String(provenance.attempt), JSON.stringify(provenance)), this.redis.hexists(...this.existsField(ref))]);
+    if (Number(there) !== 1) {
       await this.redis.unlink(this.provenanceKey(ref));
       throw runNotFound(runId);
     }
@@ -455,10 +458,13 @@ export class RedisRunStore implements RunStore {
   /**
    * Mirrors a trial's state, status and times into its run document and the indexes; at the
    * trial's first indexing also its params (as MLflow strings), name and spec tags. Idempotent:
-   * it reads the trial hash, the source of truth.
+   * it reads the trial hash, the source of truth (or is handed it: read by the store in the
+   * transition's own round trip, just after it).
    */
-  async indexTrial(studyId: string, number: number, now = Date.now()): Promise<void> {
-    const [state, startedAt, finishedAt, createdAt, params] = await this.redis.hmget(keys.trial(this.p, studyId, number), 'state', 'startedAt', 'finishedAt', 'createdAt', 'params');
+  async indexTrial(studyId: string, number: number, now = Date.now(), trial?: Record<string, string>): Promise<void> {
+    const [state, startedAt, finishedAt, createdAt, params] = trial
+      ? [trial.state, trial.startedAt, trial.finishedAt, trial.createdAt, trial.params]
+      : await this.redis.hmget(keys.trial(this.p, studyId, number), 'state', 'startedAt', 'finishedAt', 'createdAt', 'params');
     if (state === null || state === undefined) return;
     const spec = await this.specOf(studyId);
     if (!spec) return;
@@ -556,8 +562,12 @@ export class RedisRunStore implements RunStore {
   // ---- plumbing ----
 
   private async exists(ref: RunRef): Promise<boolean> {
-    if (ref.kind === 'direct') return (await this.redis.hexists(this.docKey(ref), F.created)) === 1;
-    return (await this.redis.hexists(keys.trial(this.p, ref.experimentId, ref.trialNumber), 'state')) === 1;
+    return (await this.redis.hexists(...this.existsField(ref))) === 1;
+  }
+
+  /** The hash field whose presence says the run exists. */
+  private existsField(ref: RunRef): [string, string] {
+    return ref.kind === 'direct' ? [this.docKey(ref), F.created] : [keys.trial(this.p, ref.experimentId, ref.trialNumber), 'state'];
   }
 
   /** The run's document hash (its whole record for a direct run). */

@@ -16,7 +16,8 @@ export const randomSampler: SamplerFactory = {
   name: 'random',
   description: 'Independent uniform (log-uniform where log: true) sampling of every active parameter.',
   heavy: false,
-  historyFree: true,
   validate: (settings) => new SettingsReader(settings).onlyKnown([]),
+  // Reads no history: nothing is cached for it.
+  historyWindow: () => ({ best: 0, recent: 0 }),
   create: () => ({ suggest: ({ space, rng }) => sampleUniform(space, rng) }),
 };

@@ -10,7 +10,10 @@ import type { FrozenTrial } from '../../shared/trial.js';
 
 export interface SamplerContext {
   space: SearchSpace;
-  /** Finished trials (COMPLETED, PRUNED, FAILED) in trial-number order. Losses: lower is better. */
+  /**
+   * Finished trials (COMPLETED, PRUNED, FAILED) in trial-number order. Losses: lower is better.
+   * For a factory with a historyWindow, only that window of them.
+   */
   trials: readonly FrozenTrial[];
   /** Parameters of trials that are queued or running: suggested but without a result yet. */
   pending: readonly Params[];
@@ -27,18 +30,22 @@ export interface Sampler {
   suggest(ctx: SamplerContext): Params | null;
 }
 
+export interface HistoryWindow { best: number; recent: number }
+
 export interface SamplerFactory {
   name: string;
   /** One line for `GET /api/v1/algorithms` and the README. */
   description: string;
   /** Heavy samplers (model fitting) run in the suggestion worker thread, off the event loop. */
   heavy: boolean;
-  /**
-   * Suggestions depend on the trial number and the seeds only, never on the finished or pending
-   * trials: the caller need not read them (an ask of `random` then costs no history read).
-   */
-  historyFree?: boolean;
   /** Checked once, at study creation; the fields are relative to `algorithm.settings`. */
   validate(settings: Record<string, unknown>, space: SearchSpace): FieldError[];
+  /**
+   * The part of the history the sampler reads, when it is not all of it: the `best` best-ranked
+   * finished trials (ranking.ts) and the `recent` last finished ones. The runner's HistoryCache
+   * keeps only those, so a suggestion costs and holds O(best + recent) however long the study
+   * runs. Absent: every finished trial (grid must know every point taken).
+   */
+  historyWindow?(settings: Record<string, unknown>): HistoryWindow;
   create(settings: Record<string, unknown>, space: SearchSpace): Sampler;
 }

@@ -130,7 +130,6 @@ export const sobolSampler: SamplerFactory = {
   name: 'sobol',
   description: `Scrambled Sobol quasi-random sampling (Joe-Kuo directions, up to ${SOBOL_MAX_DIMS} parameters); better coverage than random for the same budget.`,
   heavy: false,
-  historyFree: true,
   validate(settings, space) {
     const { r } = read(settings);
     const errors = r.onlyKnown(['scramble', 'seed']);

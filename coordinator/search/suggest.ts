@@ -31,37 +31,15 @@ export function suggestNow(req: SuggestRequest): Params | null {
   });
 }
 
-/**
- * Suggestions for `count` consecutive trial numbers from `req.trialNumber` on, each seeing the
- * earlier ones as pending (what `count` single requests would give); shorter once the space is
- * exhausted.
- */
-export function suggestManyNow(req: SuggestRequest, count: number): Params[] {
-  const out: Params[] = [];
-  const pending = [...req.pending];
-  for (let i = 0; i < count; i++) {
-    const params = suggestNow({ ...req, trialNumber: req.trialNumber + i, pending: [...pending] });
-    if (params === null) break;
-    out.push(params);
-    pending.push(params);
-  }
-  return out;
-}
-
 /** Where the runner gets suggestions; the thread-pool implementation keeps heavy samplers off the event loop. */
 export interface SuggestionService {
   suggest(req: SuggestRequest): Promise<Params | null>;
-  /** As suggestManyNow, in one request (one copy of the history to a thread instead of `count`). */
-  suggestMany?(req: SuggestRequest, count: number): Promise<Params[]>;
   close(): Promise<void>;
 }
 
 export class InlineSuggestionService implements SuggestionService {
   async suggest(req: SuggestRequest): Promise<Params | null> {
     return suggestNow(req);
-  }
-  async suggestMany(req: SuggestRequest, count: number): Promise<Params[]> {
-    return suggestManyNow(req, count);
   }
   async close(): Promise<void> {}
 }

@@ -16,12 +16,12 @@ import { Worker } from 'node:worker_threads';
 import { TunehiveError } from '../../shared/errors.js';
 import type { Params } from '../../shared/search-space.js';
 import { samplerFactory } from './registry.js';
-import { suggestManyNow, suggestNow, type SuggestRequest, type SuggestionService } from './suggest.js';
+import { suggestNow, type SuggestRequest, type SuggestionService } from './suggest.js';
 
-/** Message to a suggestion thread; with `count`, suggestions for that many consecutive trial numbers (suggestManyNow). */
-export interface ThreadRequest { id: number; req: SuggestRequest; count?: number }
-/** A suggestion thread's answer (`many` answers a request with a count). */
-export type ThreadReply = { id: number; ok: true; params: Params | null; many?: Params[] } | { id: number; ok: false; error: string };
+/** Message to a suggestion thread. */
+export interface ThreadRequest { id: number; req: SuggestRequest }
+/** A suggestion thread's answer. */
+export type ThreadReply = { id: number; ok: true; params: Params | null } | { id: number; ok: false; error: string };
 
 export interface ThreadSuggestionOptions {
   /** Worker threads for heavy samplers (default 1: suggestions of one coordinator rarely overlap, and each thread holds its own heap). */
@@ -33,8 +33,7 @@ export interface ThreadSuggestionOptions {
 interface Job {
   id: number;
   req: SuggestRequest;
-  count?: number;
-  resolve: (reply: Extract<ThreadReply, { ok: true }>) => void;
+  resolve: (params: Params | null) => void;
   reject: (err: Error) => void;
   timer?: NodeJS.Timeout;
 }
@@ -68,18 +67,8 @@ export class ThreadSuggestionService implements SuggestionService {
     const factory = samplerFactory(req.algorithm.name);
     // Unknown algorithms fall through to suggestNow, which throws the usual error.
     if (!factory?.heavy) return suggestNow(req);
-    return (await this.submit(req)).params;
-  }
-
-  async suggestMany(req: SuggestRequest, count: number): Promise<Params[]> {
-    if (this.closing) throw new Error('suggestion service is closed');
-    if (!samplerFactory(req.algorithm.name)?.heavy) return suggestManyNow(req, count);
-    return (await this.submit(req, count)).many ?? [];
-  }
-
-  private submit(req: SuggestRequest, count?: number): Promise<Extract<ThreadReply, { ok: true }>> {
-    return new Promise((resolve, reject) => {
-      const job: Job = { id: this.nextId++, req, ...(count !== undefined ? { count } : {}), resolve, reject };
+    return new Promise<Params | null>((resolve, reject) => {
+      const job: Job = { id: this.nextId++, req, resolve, reject };
       const settle = <A extends unknown[]>(f: (...a: A) => void) => (...a: A) => { clearTimeout(job.timer); f(...a); };
       job.resolve = settle(resolve);
       job.reject = settle(reject);
@@ -132,7 +121,7 @@ export class ThreadSuggestionService implements SuggestionService {
       slot.job = job;
       slot.worker.ref();
       try {
-        slot.worker.postMessage({ id: job.id, req: job.req, ...(job.count !== undefined ? { count: job.count } : {}) } satisfies ThreadRequest);
+        slot.worker.postMessage({ id: job.id, req: job.req } satisfies ThreadRequest);
       } catch (err) {
         // Not structured-cloneable (a function or class instance in the request): the caller's bug.
         slot.job = null;
@@ -152,7 +141,7 @@ export class ThreadSuggestionService implements SuggestionService {
       if (!job || job.id !== reply.id) return;
       slot.job = null;
       worker.unref();
-      if (reply.ok) job.resolve(reply);
+      if (reply.ok) job.resolve(reply.params);
       else job.reject(new Error(reply.error));
       this.pump();
     });

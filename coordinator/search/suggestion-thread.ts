@@ -4,16 +4,16 @@
  * fitting never runs on the coordinator's event loop.
  */
 import { parentPort } from 'node:worker_threads';
-import { suggestManyNow, suggestNow } from './suggest.js';
+import { suggestNow } from './suggest.js';
 import type { ThreadReply, ThreadRequest } from './suggestion-pool.js';
 
 const port = parentPort;
 if (!port) throw new Error('suggestion-thread must be started as a worker thread');
 
-port.on('message', ({ id, req, count }: ThreadRequest) => {
+port.on('message', ({ id, req }: ThreadRequest) => {
   let reply: ThreadReply;
   try {
-    reply = count === undefined ? { id, ok: true, params: suggestNow(req) } : { id, ok: true, params: null, many: suggestManyNow(req, count) };
+    reply = { id, ok: true, params: suggestNow(req) };
   } catch (err) {
     reply = { id, ok: false, error: err instanceof Error ? err.message : String(err) };
   }

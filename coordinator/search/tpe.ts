@@ -19,6 +19,14 @@
  * - pending trials are lied about with half a trial's weight.
  *
  * A conditional space is decomposed into groups as Optuna's `group=True` does (suggestTpeGrouped).
+ *
+ * Bounded history: TPE sees the best `historyBest` (200) ranked trials and the `historyRecent`
+ * (1,000) last finished ones, not the whole study, so an ask costs the same at 100,000 trials as
+ * at 1,200. The good group (at most maxGood = 25) comes from the best trials, so it is exactly the
+ * one the whole history would give; the bad group keeps the recent trials, where the search is
+ * now, and loses the old bad ones, which Optuna's age weights (observations.ts) ramp down towards
+ * 1/n anyway. Optuna itself reads every trial on every suggestion (O(n) per ask; optuna/optuna
+ * #2172), which is what makes its TPE slow past a few thousand trials.
  */
 import { isConditional, sampleActive } from '../../shared/conditional-space.js';
 import { fromUnit, type Params } from '../../shared/search-space.js';
@@ -122,6 +130,10 @@ export const tpeSampler: SamplerFactory = {
   validate(settings) {
     const { reader } = readTpeSettings(settings);
     return reader.onlyKnown(TPE_SETTING_NAMES);
+  },
+  historyWindow(settings) {
+    const { s } = readTpeSettings(settings);
+    return { best: s.historyBest, recent: s.historyRecent };
   },
   create(settings, space) {
     const { s } = readTpeSettings(settings);

@@ -64,7 +64,7 @@ export class CredentialStore {
 
   async create(c: NewCredential, now = Date.now()): Promise<{ token: string; record: CredentialRecord }> {
     const { token, id, hash } = mintToken(c.kind);
-    const record = await this.put(id, hash, c, now);
+    const record = await this.put(id, hash, c, now, true);
     return { token, record };
   }
 
@@ -125,9 +125,11 @@ export class CredentialStore {
   /** Revokes a credential; false when there is none with this id or it was already revoked. */
   async revoke(id: string, now = Date.now()): Promise<boolean> {
     const k = keys.credential(this.prefix, id);
-    const [[, exists], [, revoked]] = (await this.redis.multi().exists(k).hget(k, 'revokedAt').exec()) as [[null, number], [null, string | null]];
-    if (!exists || revoked) return false;
-    await this.redis.multi().hset(k, "revokedAt", String(now)).pexpire(k, GRACE_MS).exec();
+    // Every record has its hash field: one read says whether it exists and is live.
+    const [hash, revoked] = await this.redis.hmget(k, 'hash', 'revokedAt');
+    if (hash === null || revoked !== null) return false;
+    // Together, in order (no MULTI: a record revoked but left without its expiry by a crash is the sweep's).
+    await Promise.all([this.redis.hset(k, 'revokedAt', String(now)), this.redis.pexpire(k, GRACE_MS)]);
     return true;
   }
 
@@ -171,7 +173,12 @@ export class CredentialStore {
     return removed;
   }
 
-  private async put(id: string, hash: string, c: NewCredential, now: number): Promise<CredentialRecord> {
+  /**
+   * `fresh`: a newly minted random id nobody knows yet, so nothing can read it half-written:
+   * written without MULTI (run tokens are minted per trial attempt). The index entry goes first,
+   * so a record cut short by a crash is still found by the sweep.
+   */
+  private async put(id: string, hash: string, c: NewCredential, now: number, fresh = false): Promise<CredentialRecord> {
     const fields: Record<string, string | number> = {
       hash, kind: c.kind, owner: c.owner, project: c.project ?? '*', role: c.role, scopes: JSON.stringify(c.scopes ?? []),
       description: c.description ?? '', createdAt: now, uses: 0,
@@ -182,11 +189,18 @@ export class CredentialStore {
     if (c.runId !== undefined) fields.runId = c.runId;
     if (c.attempt !== undefined) fields.attempt = c.attempt;
     const k = keys.credential(this.prefix, id);
-    const m = this.redis.multi().del(k).hset(k, fields).zadd(keys.credentials(this.prefix), now, id);
-    // An expiring record deletes itself after the grace period even if no sweep runs.
-    if (c.ttlMs !== undefined) m.pexpire(k, c.ttlMs + GRACE_MS);
-    await m.exec();
-    return (await this.get(id))!;
+    if (fresh) {
+      // Sent together on one connection: applied in this order.
+      await Promise.all([this.redis.zadd(keys.credentials(this.prefix), now, id), this.redis.hset(k, fields),
+        ...(c.ttlMs !== undefined ? [this.redis.pexpire(k, c.ttlMs + GRACE_MS)] : [])]);
+    } else {
+      const m = this.redis.multi().del(k).hset(k, fields).zadd(keys.credentials(this.prefix), now, id);
+      // An expiring record deletes itself after the grace period even if no sweep runs.
+      if (c.ttlMs !== undefined) m.pexpire(k, c.ttlMs + GRACE_MS);
+      await m.exec();
+    }
+    // The record is what was just written (DEL first): no read back (a run token is minted per trial attempt).
+    return toRecord(id, Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, String(v)])));
   }
 }
 

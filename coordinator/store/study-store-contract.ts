@@ -5,7 +5,7 @@
  *
  * Atomic, and applied at most once however often or concurrently repeated (transitions): a
  * repeated call answers as if it were the first one that applied, or says it changed nothing.
- * These are what make trial completion exactly-once: createTrial, startAttempt, appendMetrics,
+ * These are what make trial completion exactly-once: createTrial(s), startAttempt, appendMetrics,
  * finishTrial, endWaitingTrial, recordDecision, resumeTrial, commitCheckpoint, endStudy,
  * acquireLease/releaseLease, heartbeat.
  *
@@ -24,7 +24,7 @@ import type { Params } from '../../shared/search-space.js';
 import type { ObjectiveStrategy, StudySpec } from '../../shared/study-spec.js';
 import type { StudyState } from '../../shared/trial.js';
 import type { TrialState } from '../../shared/trial.js';
-import type { AppendResult, FinishOutcome, HistoryEntry, SeriesPoint, StudyRecord, TrialRecord } from './study-store.js';
+import type { AppendResult, FinishOutcome, HistoryEntry, SeriesPoint, StartAnswer, StudyRecord, TrialRecord } from './study-store.js';
 
 export type StopDecision = { state: 'PRUNED' | 'PAUSED'; reason: string };
 export type HeartbeatAnswer = { current: false } | { current: true; studyState: string; stopDecision?: StopDecision };
@@ -32,6 +32,8 @@ export type HeartbeatAnswer = { current: false } | { current: true; studyState: 
 export interface StudyRecords {
   createStudy(spec: StudySpec, now?: number): Promise<StudyRecord>;
   getStudy(id: string): Promise<StudyRecord | undefined>;
+  /** A study's spec, which never changes: possibly cached, even past the study's deletion (act through a transition, which checks). */
+  studySpec(id: string): Promise<StudySpec | undefined>;
   /** Newest first. */
   listStudies(offset: number, limit: number): Promise<{ total: number; studies: StudyRecord[] }>;
   /** Newest first, of these projects only (undefined: every project); never reads other projects' studies. */
@@ -55,20 +57,23 @@ export interface StudyRecords {
 export interface TrialTransitions {
   /** 1 created, 0 study not running, -1 number taken (another driver), -2 maxTrials reached. */
   createTrial(studyId: string, number: number, params: Params, maxTrials: number, budget?: number, now?: number): Promise<number>;
+  /** createTrial of numbers first, first+1, ... (each atomic on its own, applied in order): each one's answer. */
+  createTrials(studyId: string, first: number, trials: ReadonlyArray<{ params: Params; budget?: number }>, maxTrials: number, now?: number): Promise<number[]>;
   /**
    * Opens (or, for a repeated delivery id, returns) the attempt a worker runs, storing the hash
    * of its new secret; a re-join (resumeAttempt > 0) keeps the attempt only for its worker
    * presenting that secret (`forbidden` otherwise, nothing changed). Attempt 0: do not run
-   * (`exhausted`: the attempt whose retries ran out).
+   * (`exhausted`: the attempt whose retries ran out). An attempt to run comes with the trial as
+   * read just after it was granted (`trial`; a read, so possibly a moment stale).
    */
   startAttempt(studyId: string, number: number, workerId: string, resumeAttempt: number, hardware: string, maxRetries: number, now?: number, deliveryId?: string,
-    secret?: { issued: string; presented?: string }): Promise<{ attempt: number; reason: string; exhausted?: number; forbidden?: boolean }>;
+    secret?: { issued: string; presented?: string }): Promise<StartAnswer>;
   /** Whether `secret` is the secret of the trial's current attempt `attempt`, held by `workerId`. */
   attemptOwnedBy(studyId: string, number: number, attempt: number, workerId: string, secret: string): Promise<boolean>;
   /** Stores a batch once and in seq order, up to `maxPoints` per trial (the rest counted as dropped). */
   /** The trial's result is its objective report chosen by `objectiveStrategy` (default: the latest). */
   appendMetrics(studyId: string, number: number, attempt: number, seq: number, objectiveMetric: string, points: Array<{ name: string; step: number; value: number; timeMs: number }>, maxPoints: number, now?: number, objectiveStrategy?: ObjectiveStrategy): Promise<AppendResult>;
-  finishTrial(studyId: string, number: number, attempt: number, outcome: FinishOutcome, o: { direction: string; reason: string; exitCode?: number; stderrTail?: string; maxRetries: number; stopLatencyMs?: number; truncatedLines?: number; droppedBytes?: number; now?: number }): Promise<{ state: string; applied: boolean }>;
+  finishTrial(studyId: string, number: number, attempt: number, outcome: FinishOutcome, o: { direction: string; reason: string; exitCode?: number; stderrTail?: string; maxRetries: number; stopLatencyMs?: number; truncatedLines?: number; droppedBytes?: number; programStartedAt?: number; programExitedAt?: number; now?: number }): Promise<{ state: string; applied: boolean }>;
   /** Ends a QUEUED trial (CANCELLED) or a PAUSED one (PRUNED); false when it was neither. */
   endWaitingTrial(studyId: string, number: number, state: 'CANCELLED' | 'PRUNED', reason: string, now?: number): Promise<boolean>;
   /** Promotes a PAUSED trial with a bigger budget, only for the holder of the study's lease (fencing). */
@@ -80,6 +85,7 @@ export interface TrialTransitions {
   /** One round trip: refreshes the current attempt's heartbeat and says what the stream must repeat. */
   heartbeat(studyId: string, number: number, attempt: number, now?: number): Promise<HeartbeatAnswer>;
   setTrialJob(studyId: string, number: number, jobId: string): Promise<void>;
+  setTrialJobs(studyId: string, jobs: ReadonlyArray<{ number: number; jobId: string }>): Promise<void>;
 }
 
 export interface TrialReads {
@@ -88,8 +94,8 @@ export interface TrialReads {
   /** QUEUED or RUNNING trial numbers, ascending. */
   pendingNumbers(studyId: string): Promise<number[]>;
   pausedNumbers(studyId: string): Promise<number[]>;
-  /** Finished trials in completion order, from index `from` (callers cache what they read). */
-  readHistory(studyId: string, from: number): Promise<HistoryEntry[]>;
+  /** Finished trials in completion order, from index `from`, at most `count` (callers cache what they read). */
+  readHistory(studyId: string, from: number, count?: number): Promise<HistoryEntry[]>;
   /** The objective metric's reports of a trial from index `from`, as stored. */
   readObjective(studyId: string, number: number, from: number): Promise<Array<{ step: number; value: number }>>;
   /** Points `start`..`stop` (inclusive; negative counts from the end) of one metric series. */
@@ -97,6 +103,14 @@ export interface TrialReads {
   metricCounts(studyId: string, number: number): Promise<Map<string, number>>;
   lastPoints(studyId: string, number: number, names: readonly string[]): Promise<Map<string, SeriesPoint>>;
   trialStates(studyId: string, numbers: number[]): Promise<Array<TrialState | undefined>>;
+  /**
+   * The trials in one state, by number (after a cursor, or from an offset within the state), from
+   * the per-state index every transition keeps atomically: O(log n + limit). Complete once
+   * backfillStateIndex returned true (studies from before the index).
+   */
+  trialNumbersInState(studyId: string, state: TrialState, at: { after?: number; offset?: number }, limit: number): Promise<{ total: number; offset: number; numbers: number[] }>;
+  /** Builds a bounded part of the state index of a study from before it; true once it is complete. */
+  backfillStateIndex(studyId: string, maxTrials?: number, chunk?: number): Promise<boolean>;
 }
 
 export interface Leases {

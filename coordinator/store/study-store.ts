@@ -10,7 +10,8 @@ import type { Redis } from 'ioredis';
 import type { Params } from '../../shared/search-space.js';
 import { DEFAULT_PROJECT, type ObjectiveStrategy, type StudySpec } from '../../shared/study-spec.js';
 import type { StudyState, TrialState } from '../../shared/trial.js';
-import { keys, studyKeys, trialId, trialKeys } from '../../shared/redis-keys.js';
+import { keys, studyKeys, TRIAL_STATE_SPAN, trialId, trialKeys, trialStateScore } from '../../shared/redis-keys.js';
+import { expandLuaIncludes } from './lua-includes.js';
 import type { StudyStore } from './study-store-contract.js';
 import { WIRE_LIMITS } from '../../shared/wire-limits.js';
 import { hashSecret, secretMatches } from '../auth/token-format.js';
@@ -74,11 +75,24 @@ export interface AppendResult { status: 1 | 0 | -1 | -2; dropped: number }
 /** A finished trial as the history list stores it: the samplers' compact view. */
 export interface HistoryEntry { n: number; s: TrialState; p: Params; v?: number; t?: number }
 
+/** A trial's hash as stored (field -> value), as trial-change listeners are handed it. */
+export type TrialHash = Record<string, string>;
+
+/** The hash createTrial writes, for its listener (nothing to read back). */
+function createdHash(number: number, params: string, now: number): TrialHash {
+  return { number: String(number), state: 'QUEUED', params, attempt: '0', createdAt: String(now), updatedAt: String(now) };
+}
+
+/** What startAttempt answers (study-store-contract.ts). */
+export interface StartAnswer { attempt: number; reason: string; exhausted?: number; forbidden?: boolean; trial?: TrialRecord }
+
+type PipelineWithScripts = Record<string, (...a: (string | number)[]) => unknown> & { hgetall(key: string): unknown };
+
 export type FinishOutcome = 'COMPLETED' | 'FAILED' | 'PRUNED' | 'PAUSED' | 'CANCELLED' | 'RETRY';
 
 const SCRIPT_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
-const SCRIPTS = ['createTrial-3', 'startAttempt-3', 'appendMetrics-3', 'finishTrial-5', 'endWaitingTrial-5', 'endStudy-1', 'commitCheckpoint-1',
-  'acquireLease-1', 'releaseLease-1', 'recordDecision-1', 'resumeTrial-7', 'indexReports-4', 'recordPause-3', 'heartbeat-2',
+const SCRIPTS = ['createTrial-4', 'startAttempt-4', 'appendMetrics-3', 'finishTrial-6', 'endWaitingTrial-6', 'endStudy-1', 'commitCheckpoint-1',
+  'acquireLease-1', 'releaseLease-1', 'recordDecision-1', 'resumeTrial-8', 'indexReports-4', 'recordPause-3', 'heartbeat-2', 'indexTrialStates-2',
   'reserveArtifacts-3', 'commitArtifact-4', 'deleteArtifacts-3', 'reserveProjectArtifacts-2', 'commitProjectArtifact-2',
   // Runs and experiments (coordinator/runs/redis-run-store.ts calls them through `script`).
   'writeRun-12', 'deleteRun-12', 'createExperiment-2', 'searchRuns-3', 'setExperimentTags-1',
@@ -86,7 +100,7 @@ const SCRIPTS = ['createTrial-3', 'startAttempt-3', 'appendMetrics-3', 'finishTr
   'registryCreateModel-2', 'registryPatchModel-1', 'registryRename-2', 'registryDeleteModel-5', 'registryCreateVersion-3',
   'registryPatchVersion-2', 'registryTransition-3', 'registrySetAlias-4', 'registryDeleteAlias-3', 'registryDeleteVersion-4'] as const;
 /** Scripts that take further keys after their fixed ones (the count in the name): one per metric name. */
-const VARIADIC: ReadonlySet<ScriptName> = new Set(['appendMetrics-3', 'writeRun-12', 'deleteRun-12', 'searchRuns-3']);
+const VARIADIC: ReadonlySet<ScriptName> = new Set(['appendMetrics-3', 'writeRun-12', 'deleteRun-12', 'searchRuns-3', 'indexTrialStates-2']);
 export type ScriptName = (typeof SCRIPTS)[number];
 
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
@@ -102,10 +116,14 @@ export class RedisStudyStore implements StudyStore {
    * re-indexes the trial's run from the trial hash (idempotent). Its failure never fails the
    * transition, which has applied: the run is re-indexed at its next transition.
    */
-  onTrialChanged?: (studyId: string, number: number) => Promise<void>;
+  onTrialChanged?: (studyId: string, number: number, trial?: TrialHash) => Promise<void>;
   /** Failed onTrialChanged calls (exported as a metric by whoever sets the hook). */
   trialIndexFailures = 0;
   private readonly objectives = new Map<string, string>();
+  /** Parsed specs by study id (immutable once created; see getStudy). */
+  private readonly specs = new Map<string, StudySpec>();
+  /** Studies whose state index is complete: it stays so (new trials are indexed as they are made). */
+  private readonly stateIndexed = new Set<string>();
 
   constructor(
     readonly redis: Redis,
@@ -114,7 +132,7 @@ export class RedisStudyStore implements StudyStore {
   ) {
     for (const name of SCRIPTS) {
       const [cmd, count] = name.split('-') as [string, string];
-      const lua = readFileSync(`${SCRIPT_DIR}${name}.lua`, 'utf8');
+      const lua = expandLuaIncludes(readFileSync(`${SCRIPT_DIR}${name}.lua`, 'utf8'), name);
       // defineCommand sends EVALSHA and falls back to EVAL after a Redis restart flushed the script cache.
       redis.defineCommand(`th_${cmd}`, VARIADIC.has(name) ? { lua } : { numberOfKeys: Number(count), lua });
       const fn = (redis as unknown as Record<string, ScriptFn>)[`th_${cmd}`]!.bind(redis);
@@ -127,10 +145,10 @@ export class RedisStudyStore implements StudyStore {
     return this.run(name, keyList, args);
   }
 
-  private async trialChanged(studyId: string, number: number): Promise<void> {
+  private async trialChanged(studyId: string, number: number, trial?: TrialHash): Promise<void> {
     if (!this.onTrialChanged) return;
     try {
-      await this.onTrialChanged(studyId, number);
+      await this.onTrialChanged(studyId, number, trial);
     } catch {
       this.trialIndexFailures++;
     }
@@ -152,6 +170,8 @@ export class RedisStudyStore implements StudyStore {
       .hset(keys.study(p, id), {
         spec: JSON.stringify(spec), name: spec.name, project, state: 'RUNNING', createdAt: now, updatedAt: now, nextNumber: 0,
         queued: 0, running: 0, completed: 0, failed: 0, pruned: 0, paused: 0, cancelled: 0,
+        // Indexed from its first trial on: nothing to backfill.
+        ixStates: 'done',
       })
       .zadd(keys.studies(p), now, id)
       .zadd(keys.projectStudies(p, project), now, id)
@@ -225,9 +245,36 @@ export class RedisStudyStore implements StudyStore {
     });
   }
 
+  /**
+   * A study's spec never changes once created, so it is read and parsed once per replica: later
+   * reads fetch the other fields only (the spec is the bulk of the hash, and parsing it was the
+   * bulk of a read).
+   */
   async getStudy(id: string): Promise<StudyRecord | undefined> {
+    const spec = this.specs.get(id);
+    if (spec) {
+      const row = await this.redis.hmget(keys.study(this.prefix, id), ...STUDY_FIELDS);
+      if (row[0] === null) return undefined; // deleted: every field is gone
+      const h: Record<string, string> = {};
+      STUDY_FIELDS.forEach((f, i) => { if (row[i] !== null) h[f] = row[i]!; });
+      return toStudy(id, h, spec);
+    }
     const h = await this.redis.hgetall(keys.study(this.prefix, id));
-    return h.spec ? toStudy(id, h) : undefined;
+    if (!h.spec) return undefined;
+    const study = toStudy(id, h);
+    // Bounded: a coordinator living for months sees many studies come and go.
+    if (this.specs.size >= 10_000) this.specs.delete(this.specs.keys().next().value!);
+    this.specs.set(id, study.spec);
+    return study;
+  }
+
+  /**
+   * A study's spec (it never changes): from this replica's cache when it has read the study
+   * before, even if the study has been deleted since; callers act through a transition, which
+   * finds out.
+   */
+  async studySpec(id: string): Promise<StudySpec | undefined> {
+    return this.specs.get(id) ?? (await this.getStudy(id))?.spec;
   }
 
   async listStudies(offset: number, limit: number): Promise<{ total: number; studies: StudyRecord[] }> {
@@ -292,10 +339,27 @@ export class RedisStudyStore implements StudyStore {
   /** 1 created, 0 study not running, -1 number clash (another driver), -2 maxTrials reached. */
   async createTrial(studyId: string, number: number, params: Params, maxTrials: number, budget?: number, now = Date.now()): Promise<number> {
     const p = this.prefix;
-    const r = Number(await this.run('createTrial-3', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId)],
-      [number, JSON.stringify(params), now, maxTrials, budget ?? '']));
-    if (r === 1) await this.trialChanged(studyId, number);
+    const json = JSON.stringify(params);
+    const r = Number(await this.run('createTrial-4', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.trialStates(p, studyId)],
+      [number, json, now, maxTrials, budget ?? '']));
+    if (r === 1) await this.trialChanged(studyId, number, createdHash(number, json, now));
     return r;
+  }
+
+  /**
+   * createTrial for numbers first, first+1, ... in one round trip (each its own atomic script
+   * call, in order): the answer of each, as createTrial's.
+   */
+  async createTrials(studyId: string, first: number, trials: ReadonlyArray<{ params: Params; budget?: number }>, maxTrials: number, now = Date.now()): Promise<number[]> {
+    if (trials.length === 0) return [];
+    const p = this.prefix;
+    const pipe = this.redis.pipeline() as unknown as PipelineWithScripts;
+    const json = trials.map((t) => JSON.stringify(t.params));
+    trials.forEach((t, i) => pipe.th_createTrial!(keys.study(p, studyId), keys.trial(p, studyId, first + i), keys.pending(p, studyId), keys.trialStates(p, studyId),
+      first + i, json[i]!, now, maxTrials, t.budget ?? ''));
+    const answers = (await execOrThrow(pipe as unknown as ReturnType<Redis['pipeline']>)).map(Number);
+    await Promise.all(answers.map((r, i) => (r === 1 ? this.trialChanged(studyId, first + i, createdHash(first + i, json[i]!, now)) : undefined)));
+    return answers;
   }
 
   async getTrial(studyId: string, number: number): Promise<TrialRecord | undefined> {
@@ -318,9 +382,59 @@ export class RedisStudyStore implements StudyStore {
     return (await this.redis.smembers(keys.pending(this.prefix, studyId))).map(Number).sort((a, b) => a - b);
   }
 
-  /** History entries from index `from` on (the runner caches what it has read). */
-  async readHistory(studyId: string, from: number): Promise<HistoryEntry[]> {
-    const rows = await this.redis.lrange(keys.history(this.prefix, studyId), from, -1);
+  /**
+   * Numbers of the study's trials in `state`, ascending, from the state index: those after
+   * `at.after` (a cursor: the last number of the previous page), or from the `at.offset`-th
+   * match on; at most `limit`. Also how many trials are in the state, and how many come before
+   * the first returned (its offset). O(log n + limit) however many trials the study has. Complete
+   * only once `backfillStateIndex` says so (a study from before the index).
+   */
+  async trialNumbersInState(studyId: string, state: TrialState, at: { after?: number; offset?: number }, limit: number): Promise<{ total: number; offset: number; numbers: number[] }> {
+    const k = keys.trialStates(this.prefix, studyId);
+    const lo = trialStateScore(state, 0);
+    const end = `(${lo + TRIAL_STATE_SPAN}`;
+    if (at.after !== undefined) {
+      const [total, before, flat] = await execOrThrow(this.redis.pipeline().zcount(k, lo, end).zcount(k, lo, lo + at.after)
+        .zrangebyscore(k, `(${lo + at.after}`, end, 'LIMIT', 0, limit));
+      return { total: Number(total), offset: Number(before), numbers: (flat as string[]).map(Number) };
+    }
+    // By rank, not ZRANGEBYSCORE's LIMIT offset (which walks the skipped members): the state's first rank, plus the offset.
+    const [total, first] = (await execOrThrow(this.redis.pipeline().zcount(k, lo, end).zcount(k, '-inf', `(${lo}`))).map(Number) as [number, number];
+    const offset = at.offset ?? 0;
+    if (offset >= total) return { total, offset, numbers: [] };
+    const start = first + offset;
+    const members = await this.redis.zrange(k, String(start), String(start + Math.min(limit, total - offset) - 1));
+    return { total, offset, numbers: members.map(Number) };
+  }
+
+  /**
+   * Makes sure the study's state index is complete, backfilling at most `maxTrials` trials of a
+   * study from before it (in chunks of `chunk`, each one atomic step): true once complete.
+   * Bounded work per call, so a listing that asks pays for at most one budget.
+   */
+  async backfillStateIndex(studyId: string, maxTrials = 10_000, chunk = 1000): Promise<boolean> {
+    if (this.stateIndexed.has(studyId)) return true;
+    const p = this.prefix;
+    let marker = await this.redis.hget(keys.study(p, studyId), 'ixStates');
+    for (let done = 0; marker !== 'done' && done < maxTrials; done += chunk) {
+      const from = Number(marker ?? 0);
+      const created = Number((await this.redis.hget(keys.study(p, studyId), 'nextNumber')) ?? 0);
+      const n = Math.max(1, Math.min(chunk, created - from));
+      const out = String(await this.run('indexTrialStates-2', [keys.study(p, studyId), keys.trialStates(p, studyId),
+        ...Array.from({ length: n }, (_, i) => keys.trial(p, studyId, from + i))], [from]));
+      if (out === '') return false; // deleted meanwhile
+      marker = out;
+    }
+    if (marker !== 'done') return false;
+    // Bounded: a coordinator living for months sees many studies come and go.
+    if (this.stateIndexed.size >= 10_000) this.stateIndexed.delete(this.stateIndexed.values().next().value!);
+    this.stateIndexed.add(studyId);
+    return true;
+  }
+
+  /** History entries from index `from` on, at most `count` (the runner caches what it has read). */
+  async readHistory(studyId: string, from: number, count?: number): Promise<HistoryEntry[]> {
+    const rows = await this.redis.lrange(keys.history(this.prefix, studyId), from, count === undefined ? -1 : from + count - 1);
     return rows.map((r) => JSON.parse(r) as HistoryEntry);
   }
 
@@ -333,13 +447,23 @@ export class RedisStudyStore implements StudyStore {
    */
   async startAttempt(studyId: string, number: number, workerId: string, resumeAttempt: number, hardware: string, maxRetries: number, now = Date.now(), deliveryId = '',
     // Callers that never hand the secret out (ask/tell) still store one nobody knows.
-    secret: { issued: string; presented?: string } = { issued: randomBytes(32).toString('base64url') }): Promise<{ attempt: number; reason: string; exhausted?: number; forbidden?: boolean }> {
+    secret: { issued: string; presented?: string } = { issued: randomBytes(32).toString('base64url') }): Promise<StartAnswer> {
     const p = this.prefix;
-    const [attempt, reason, current] = (await this.run('startAttempt-3', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId)],
-      [workerId, now, resumeAttempt, hardware, maxRetries, deliveryId, hashSecret(secret.issued), secret.presented ? hashSecret(secret.presented) : ''])) as [number, string, number?];
+    const trialKey = keys.trial(p, studyId, number);
+    // The trial is read in the same round trip, just after the script (what the reply carries).
+    const [[attempt, reason, current], read] = (await Promise.all([
+      this.run('startAttempt-4', [keys.study(p, studyId), trialKey, keys.pending(p, studyId), keys.trialStates(p, studyId)],
+        [workerId, now, resumeAttempt, hardware, maxRetries, deliveryId, hashSecret(secret.issued), secret.presented ? hashSecret(secret.presented) : '']),
+      this.redis.hgetall(trialKey),
+    ])) as [[number, string, number?], TrialHash];
     if (Number(attempt) === -1) return { attempt: 0, reason, forbidden: true };
-    if (resumeAttempt === 0 && (Number(attempt) > 0 || reason === 'study is not running')) await this.trialChanged(studyId, number);
-    return current !== undefined ? { attempt: Number(attempt), reason, exhausted: Number(current) } : { attempt: Number(attempt), reason };
+    // Read after the script unless it had to be re-sent (NOSCRIPT): then the read may be of before it.
+    const h = Number(attempt) > 0 && read.state === 'RUNNING' && Number(read.attempt) === Number(attempt) ? read : undefined;
+    if (resumeAttempt === 0 && (Number(attempt) > 0 || reason === 'study is not running')) await this.trialChanged(studyId, number, h);
+    if (current !== undefined) return { attempt: Number(attempt), reason, exhausted: Number(current) };
+    if (Number(attempt) <= 0) return { attempt: Number(attempt), reason };
+    const trial = h ? toTrial(studyId, h) : await this.getTrial(studyId, number);
+    return trial ? { attempt: Number(attempt), reason, trial } : { attempt: Number(attempt), reason };
   }
 
   /**
@@ -374,12 +498,17 @@ export class RedisStudyStore implements StudyStore {
     return { status: status as AppendResult['status'], dropped: Number(dropped) };
   }
 
-  async finishTrial(studyId: string, number: number, attempt: number, outcome: FinishOutcome, o: { direction: string; reason: string; exitCode?: number; stderrTail?: string; maxRetries: number; stopLatencyMs?: number; truncatedLines?: number; droppedBytes?: number; now?: number }): Promise<{ state: string; applied: boolean }> {
+  async finishTrial(studyId: string, number: number, attempt: number, outcome: FinishOutcome, o: { direction: string; reason: string; exitCode?: number; stderrTail?: string; maxRetries: number; stopLatencyMs?: number; truncatedLines?: number; droppedBytes?: number; programStartedAt?: number; programExitedAt?: number; now?: number }): Promise<{ state: string; applied: boolean }> {
     const p = this.prefix;
-    const [state, applied] = (await this.run('finishTrial-5',
-      [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.history(p, studyId), keys.paused(p, studyId)],
-      [attempt, outcome, o.now ?? Date.now(), o.direction, o.reason, o.exitCode ?? '', o.stderrTail ?? '', o.maxRetries, o.stopLatencyMs ?? '', o.truncatedLines ?? 0, o.droppedBytes ?? 0])) as [string, number];
-    if (applied === 1) await this.trialChanged(studyId, number);
+    const trialKey = keys.trial(p, studyId, number);
+    // With a listener, the trial is read in the same round trip, just after the script (what it is handed).
+    const [[state, applied], read] = (await Promise.all([
+      this.run('finishTrial-6', [keys.study(p, studyId), trialKey, keys.pending(p, studyId), keys.history(p, studyId), keys.paused(p, studyId), keys.trialStates(p, studyId)],
+        [attempt, outcome, o.now ?? Date.now(), o.direction, o.reason, o.exitCode ?? '', o.stderrTail ?? '', o.maxRetries, o.stopLatencyMs ?? '', o.truncatedLines ?? 0, o.droppedBytes ?? 0, o.programStartedAt ?? '', o.programExitedAt ?? '']),
+      this.onTrialChanged ? this.redis.hgetall(trialKey) : undefined,
+    ])) as [[string, number], TrialHash | undefined];
+    // Read after the script unless it had to be re-sent (NOSCRIPT): then the listener reads for itself.
+    if (applied === 1) await this.trialChanged(studyId, number, read?.state === state ? read : undefined);
     if (applied === 1 && state !== 'QUEUED' && state !== 'PAUSED') this.onTrialsEnded?.(studyId);
     return { state, applied: applied === 1 };
   }
@@ -387,8 +516,8 @@ export class RedisStudyStore implements StudyStore {
   /** Ends a QUEUED trial (CANCELLED) or a PAUSED one (PRUNED); false when it was neither. */
   async endWaitingTrial(studyId: string, number: number, state: 'CANCELLED' | 'PRUNED', reason: string, now = Date.now()): Promise<boolean> {
     const p = this.prefix;
-    const applied = (await this.run('endWaitingTrial-5',
-      [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.paused(p, studyId), keys.history(p, studyId)],
+    const applied = (await this.run('endWaitingTrial-6',
+      [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.paused(p, studyId), keys.history(p, studyId), keys.trialStates(p, studyId)],
       [now, reason, state])) === 1;
     if (applied) await this.trialChanged(studyId, number);
     if (applied) this.onTrialsEnded?.(studyId);
@@ -406,8 +535,8 @@ export class RedisStudyStore implements StudyStore {
    */
   async resumeTrial(studyId: string, number: number, budget: number, owner: string, now = Date.now()): Promise<'resumed' | 'not-paused' | 'not-lease-holder'> {
     const p = this.prefix;
-    const r = Number(await this.run('resumeTrial-7', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.paused(p, studyId),
-      keys.lease(p, studyId), keys.stopState(p, studyId), keys.stopCandidates(p, studyId)], [budget, now, owner]));
+    const r = Number(await this.run('resumeTrial-8', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.paused(p, studyId),
+      keys.lease(p, studyId), keys.stopState(p, studyId), keys.stopCandidates(p, studyId), keys.trialStates(p, studyId)], [budget, now, owner]));
     if (r === 1) await this.trialChanged(studyId, number);
     return r === 1 ? 'resumed' : r === -1 ? 'not-lease-holder' : 'not-paused';
   }
@@ -550,6 +679,14 @@ export class RedisStudyStore implements StudyStore {
 
   async setTrialJob(studyId: string, number: number, jobId: string): Promise<void> {
     await this.redis.hset(keys.trial(this.prefix, studyId, number), 'jobId', jobId);
+  }
+
+  /** setTrialJob for many trials in one round trip. */
+  async setTrialJobs(studyId: string, jobs: ReadonlyArray<{ number: number; jobId: string }>): Promise<void> {
+    if (jobs.length === 0) return;
+    const pipe = this.redis.pipeline();
+    for (const j of jobs) pipe.hset(keys.trial(this.prefix, studyId, j.number), 'jobId', j.jobId);
+    await execOrThrow(pipe);
   }
 
   /**
@@ -720,9 +857,13 @@ function newStudyId(): string {
   return Array.from(bytes, (b) => (b % 36).toString(36)).join('');
 }
 
-function toStudy(id: string, h: Record<string, string>): StudyRecord {
+/** The study hash's fields but its spec; `state` first: a study without it is gone. */
+const STUDY_FIELDS = ['state', 'project', 'reason', 'createdAt', 'updatedAt', 'finishedAt', 'nextNumber',
+  'queued', 'running', 'completed', 'failed', 'pruned', 'paused', 'cancelled', 'bestNumber', 'bestValue'] as const;
+
+function toStudy(id: string, h: Record<string, string>, parsed?: StudySpec): StudyRecord {
   const n = (k: string) => Number(h[k] ?? 0);
-  const spec = JSON.parse(h.spec!) as StudySpec;
+  const spec = parsed ?? (JSON.parse(h.spec!) as StudySpec);
   const rec: StudyRecord = {
     id,
     project: h.project ?? spec.project ?? DEFAULT_PROJECT,

@@ -13,6 +13,7 @@ import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContainerRuntime } from '../../worker/runtime/container-runtime.js';
 import { ProcessRuntime } from '../../worker/runtime/process-runtime.js';
+import { SimulatedRuntime } from '../../worker/runtime/simulated-runtime.js';
 import type { LaunchSpec, RunningProgram, Runtime } from '../../worker/runtime/runtime.js';
 import { waitFor } from '../helpers/env.js';
 import { FakeDockerEngine } from './fake-docker-engine.js';
@@ -144,5 +145,86 @@ describe.each(HARNESSES.map((h) => [h.name, h] as const))('runtime %s', (_, h) =
   it.runIf(h.name.startsWith('container'))('went through the engine and left no container running', async () => {
     expect(engine!.requests).toContain('POST /containers/create');
     await waitFor(() => engine!.live === 0, 5000, 'every container to be gone');
+  });
+});
+
+/**
+ * The simulated runtime runs no program, so the argv/environment/signal cases above do not
+ * apply; it keeps the rest of the contract: `launch` never throws, `exited` never rejects, both
+ * streams end, stop() ends it, and what it prints is metric lines from the trial's params.
+ */
+describe('runtime simulated (no process)', () => {
+  const rt: Runtime = new SimulatedRuntime();
+  const params = (p: Record<string, unknown>, env: Record<string, string> = {}) => spec(['/no/such/program'], { TUNEHIVE_PARAMS: JSON.stringify(p), ...env });
+
+  it('is named "simulated", gives no working directory (nothing to version) and starts no process', async () => {
+    expect(rt.name).toBe('simulated');
+    expect(rt.context?.(params({}))).toEqual({ env: { TUNEHIVE_PARAMS: '{}' } });
+    // argv names a program that does not exist: a real runtime would report ENOENT.
+    const { program, out, err } = run(rt, params({ x: 1 }));
+    expect(await program.exited).toEqual({ code: 0, signal: null });
+    expect(await out.done).toBe('score=1\n');
+    expect(await err.done).toBe('');
+  });
+
+  it('prints one line per step from the params, the objective reached on the last one, with extra points per line', async () => {
+    const { program, out } = run(rt, params({ lr: 0.5, layers: 3, opt: 'adam', bn: true }, { SIMULATED_METRIC: 'loss', SIMULATED_STEPS: '4', SIMULATED_POINTS: '2' }));
+    expect(await program.exited).toEqual({ code: 0, signal: null });
+    expect((await out.done).split('\n')).toEqual(['loss=1.125 loss_2=3.125', 'loss=2.25 loss_2=4.25', 'loss=3.375 loss_2=5.375', 'loss=4.5 loss_2=6.5', '']);
+  });
+
+  it('takes the wall time it is given (SIMULATED_MS), then exits 0', async () => {
+    const t0 = Date.now();
+    const { program, out } = run(rt, params({ x: 2 }, { SIMULATED_STEPS: '3', SIMULATED_MS: '300' }));
+    expect(await program.exited).toEqual({ code: 0, signal: null });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+    expect((await out.done).trim().split('\n')).toHaveLength(3);
+  });
+
+  it('waits for its reader (backpressure), never buffering a long trial whole', async () => {
+    const launched = rt.launch(params({ x: 1 }, { SIMULATED_STEPS: '100000' }));
+    await new Promise((r) => setTimeout(r, 200));
+    // Nobody reads: it stops at the stream's high-water mark, far short of 100,000 lines.
+    expect(launched.stdout.readableLength).toBeLessThan(64 * 1024);
+    expect(await launched.stop(100)).toEqual({ code: null, signal: 'SIGTERM' });
+  });
+
+  it('stop(): ends a running trial at once, like a program with the default SIGTERM handler; asked again, the same answer', async () => {
+    const { program, out, err } = run(rt, params({ x: 1 }, { SIMULATED_STEPS: '10', SIMULATED_MS: '60000' }));
+    await waitFor(() => out.text.includes('score='), 5000, 'the first line');
+    expect(await program.stop(10_000)).toEqual({ code: null, signal: 'SIGTERM' });
+    await expect(program.stop(10)).resolves.toEqual({ code: null, signal: 'SIGTERM' });
+    await expect(program.exited).resolves.toEqual({ code: null, signal: 'SIGTERM' });
+    await Promise.all([out.done, err.done]);
+    expect(out.text.split('\n').length).toBeLessThan(11);
+  });
+
+  it('stop() right after launch, before the first line, still ends it', async () => {
+    const { program, out, err } = run(rt, params({ x: 1 }, { SIMULATED_STEPS: '5' }));
+    expect(await program.stop(300)).toEqual({ code: null, signal: 'SIGTERM' });
+    await Promise.all([out.done, err.done]);
+    expect(out.text).toBe('');
+  });
+
+  it.each([
+    ['SIMULATED_STEPS', 'many', /SIMULATED_STEPS must be an integer from 0 to 10000000/],
+    ['SIMULATED_STEPS', '99999999999', /SIMULATED_STEPS must be an integer/],
+    ['SIMULATED_POINTS', '0', /SIMULATED_POINTS must be an integer from 1 to 100/],
+    ['SIMULATED_MS', '-5', /SIMULATED_MS must be an integer from 0/],
+    ['SIMULATED_METRIC', 'a b', /SIMULATED_METRIC must be a metric name/],
+  ])('refuses %s=%s as a start error, never a throw', async (name, value, why) => {
+    const { program, out, err } = run(rt, params({ x: 1 }, { [name]: value }));
+    const exit = await program.exited;
+    expect(exit.code).toBeNull();
+    expect(exit.startError).toMatch(/^cannot start the simulated trial: /);
+    expect(exit.startError).toMatch(why);
+    await expect(program.stop(100)).resolves.toEqual(exit);
+    await Promise.all([out.done, err.done]);
+  });
+
+  it('treats params it cannot read as an objective of 0', async () => {
+    const { program, out } = run(rt, spec(['x'], { TUNEHIVE_PARAMS: 'not json' }));
+    await program.exited;
+    expect(await out.done).toBe('score=0\n');
   });
 });

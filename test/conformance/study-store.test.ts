@@ -70,12 +70,41 @@ describe.each(HARNESSES)('StudyStore contract: $name', (h) => {
     expect(await store.createTrial(t.id, 0, { x: 0.5 }, 10)).toBe(0);
   });
 
+  it('createTrials: several numbers at once, each answered as createTrial would; jobs recorded together', async () => {
+    const s = await store.createStudy(spec({ maxTrials: 3 }));
+    expect(await store.createTrials(s.id, 0, [{ params: { x: 0.1 } }, { params: { x: 0.2 }, budget: 4 }], 3)).toEqual([1, 1]);
+    // Number 1 is taken (a stale driver); 2 fits; 3 is past maxTrials.
+    expect(await store.createTrials(s.id, 1, [{ params: { x: 0.9 } }], 3)).toEqual([-1]);
+    expect(await store.createTrials(s.id, 2, [{ params: { x: 0.3 } }, { params: { x: 0.4 } }], 3)).toEqual([1, -2]);
+    expect((await store.getTrials(s.id, [0, 1, 2])).map((t) => [t.params.x, t.budget])).toEqual([[0.1, undefined], [0.2, 4], [0.3, undefined]]);
+    const study = await store.getStudy(s.id);
+    expect([study?.created, study?.counts.queued]).toEqual([3, 3]);
+    await store.setTrialJobs(s.id, [{ number: 0, jobId: 'j0' }, { number: 2, jobId: 'j2' }]);
+    expect(await store.trialJobIds(s.id, [0, 1, 2])).toEqual(['j0', undefined, 'j2']);
+    const ended = await store.createStudy(spec());
+    await store.endStudy(ended.id, 'STOPPED', 'test');
+    expect(await store.createTrials(ended.id, 0, [{ params: { x: 0.5 } }], 10)).toEqual([0]);
+  });
+
+  it('getStudy: the spec may be cached, everything else is read fresh; studySpec', async () => {
+    const s = await store.createStudy(spec({ name: 'cached' }));
+    expect((await store.getStudy(s.id))?.counts.queued).toBe(0);
+    await store.createTrial(s.id, 0, { x: 0.5 }, 10);
+    await store.endStudy(s.id, 'STOPPED', 'why');
+    const again = await store.getStudy(s.id);
+    expect([again?.spec.name, again?.state, again?.reason, again?.created, again?.counts.cancelled ?? 0, again?.counts.queued]).toEqual(['cached', 'STOPPED', 'why', 1, 0, 1]);
+    expect((await store.studySpec(s.id))?.name).toBe('cached');
+    expect(await store.studySpec('nosuchstudy')).toBeUndefined();
+  });
+
   it('startAttempt: one attempt per delivery, a re-join keeps it, a lost attempt counts, retries run out', async () => {
     const s = await store.createStudy(spec({ maxRetries: 1 }));
     await store.createTrial(s.id, 0, { x: 0.5 }, 10);
     const secret = { issued: 'attempt-one-secret' };
     const first = await Promise.all(Array.from({ length: 4 }, () => store.startAttempt(s.id, 0, 'w1', 0, '', 1, Date.now(), 'd1', secret)));
     expect(first.map((r) => r.attempt)).toEqual([1, 1, 1, 1]);
+    // A granted attempt comes with the trial as it is now.
+    expect(first[0]!.trial).toMatchObject({ number: 0, state: 'RUNNING', attempt: 1, params: { x: 0.5 }, workerId: 'w1' });
     // A re-join keeps the attempt only for its worker, presenting its secret.
     const rejoin = { issued: 'ignored', presented: 'attempt-one-secret' };
     expect((await store.startAttempt(s.id, 0, 'w1', 1, '', 1, Date.now(), '', rejoin)).attempt).toBe(1);

@@ -5,8 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { TEST_ADMIN_TOKEN, TEST_JOIN_TOKEN } from './tokens.js';
 
-export function spawnWorker(o: { redisUrl: string; prefix: string; coordinator: string; id: string; slots?: number; extra?: string[]; env?: Record<string, string> }): ChildProcess {
-  const workDir = mkdtempSync(path.join(os.tmpdir(), `tunehive-${o.id}-`));
+export function spawnWorker(o: { redisUrl: string; prefix: string; coordinator: string; id: string; slots?: number; extra?: string[]; env?: Record<string, string>; workDir?: string }): ChildProcess {
+  const workDir = o.workDir ?? mkdtempSync(path.join(os.tmpdir(), `tunehive-${o.id}-`));
   const child = spawn(process.execPath, [
     path.resolve('bin/tunehive.mjs'), 'worker', '--prefix', o.prefix, '--coordinator', o.coordinator,
     '--slots', String(o.slots ?? 1), '--id', o.id, '--work-dir', workDir, '--lock-ms', '2000', '--heartbeat-ms', '500', '--grace-ms', '3000', ...(o.extra ?? []),

@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 
-export interface MonitoredCommand { args: string[]; source: string }
+export interface MonitoredCommand { args: string[]; source: string; /** The client's address (ip:port), as CLIENT LIST names it. */ addr?: string }
 
 export interface RedisMonitor {
   readonly seen: MonitoredCommand[];
@@ -43,7 +43,7 @@ export function monitorRedis(url: string): Promise<RedisMonitor> {
         const m = /^\+\d+\.\d+ \[\d+ ([^\]]+)\] (.*)$/.exec(line);
         if (!m) continue;
         const args = [...m[2]!.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((a) => a[1]!.replace(/\\(.)/g, '$1'));
-        seen.push({ args, source: m[1] === 'lua' ? 'lua' : 'client' });
+        seen.push({ args, source: m[1] === 'lua' ? 'lua' : 'client', ...(m[1] === 'lua' ? {} : { addr: m[1]!.split(' ').pop()! }) });
       }
     });
   });

@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { suggestManyNow, suggestNow, type SuggestRequest } from '../../coordinator/search/suggest.js';
+import { suggestNow, type SuggestRequest } from '../../coordinator/search/suggest.js';
 import { ThreadSuggestionService } from '../../coordinator/search/suggestion-pool.js';
 import { createRng } from '../../shared/rng.js';
 import type { SearchSpace } from '../../shared/search-space.js';
@@ -74,19 +74,6 @@ describe('ThreadSuggestionService', () => {
     const light = { ...req, algorithm: { name: 'random', settings: {} } };
     expect(await shared.suggest(light)).toEqual(suggestNow(light));
     await expect(shared.suggest({ ...req, algorithm: { name: 'nope', settings: {} } })).rejects.toThrow(/unknown algorithm/);
-  });
-
-  it('answers a batch (suggestMany) in one request with what one request per trial number would give, each seeing the earlier ones as pending', async () => {
-    const req = { ...gpRequest(30), algorithm: { name: 'tpe', settings: {} } };
-    const one = async (i: number, pending: SuggestRequest['pending']) => (await shared.suggest({ ...req, trialNumber: req.trialNumber + i, pending }))!;
-    const expected: SuggestRequest['pending'][number][] = [];
-    for (let i = 0; i < 4; i++) expected.push(await one(i, [...expected]));
-    expect(await shared.suggestMany(req, 4)).toEqual(expected);
-    expect(suggestManyNow(req, 4)).toEqual(expected);
-    // Light samplers answer inline, the same way.
-    const light = { ...req, algorithm: { name: 'random', settings: {} } };
-    expect(await shared.suggestMany(light, 3)).toEqual(suggestManyNow(light, 3));
-    expect(new Set((await shared.suggestMany(light, 3)).map((p) => JSON.stringify(p))).size).toBe(3);
   });
 
   it('keeps the event loop ticking while a gp suggestion runs', async () => {

@@ -19,7 +19,7 @@ export interface CaptureInput {
   command: string[];
   /** The program's whole environment (secrets are dropped here). */
   env: Record<string, string>;
-  runtime: 'process' | 'container';
+  runtime: 'process' | 'container' | 'simulated';
   /** Where the program's code lives on this machine (process runtime). */
   workingDir?: string;
   codeVersion?: string;

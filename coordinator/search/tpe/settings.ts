@@ -22,11 +22,18 @@ export interface TpeSettings extends ParzenOptions {
   categoryElites: boolean;
   /** Weight of each pending trial's kernel in the bad group, relative to a finished trial's. */
   liarWeight: number;
+  /**
+   * The history TPE sees (tpe.ts, "Bounded history"): the best `historyBest` ranked trials and
+   * the `historyRecent` last finished ones.
+   */
+  historyBest: number;
+  historyRecent: number;
 }
 
 export const TPE_SETTING_NAMES = [
   'nStartupTrials', 'nEICandidates', 'gamma', 'maxGood', 'priorWeight', 'magicClip', 'endpoints', 'bandwidth',
   'bandwidthFactor', 'focus', 'multivariate', 'constantLiar', 'liarWeight', 'localCandidates', 'localScale', 'categoryElites',
+  'historyBest', 'historyRecent',
 ] as const;
 
 export function readTpeSettings(settings: Record<string, unknown>): { reader: SettingsReader; s: TpeSettings } {
@@ -48,6 +55,8 @@ export function readTpeSettings(settings: Record<string, unknown>): { reader: Se
     localCandidates: r.number('localCandidates', 8, { min: 0, max: 10_000, int: true }),
     localScale: r.number('localScale', 0.5, { min: 0, max: 10, exclusiveMin: true }),
     categoryElites: r.boolean('categoryElites', true),
+    historyBest: r.number('historyBest', 200, { min: 1, max: 100_000, int: true }),
+    historyRecent: r.number('historyRecent', 1000, { min: 1, max: 100_000, int: true }),
   };
   return { reader: r, s };
 }

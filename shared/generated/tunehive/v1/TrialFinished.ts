@@ -39,6 +39,8 @@ export interface TrialFinished {
   'stopLatencyMs'?: (number);
   'truncatedLines'?: (number | string | Long);
   'droppedBytes'?: (number | string | Long);
+  'programStartedAtMs'?: (number | string | Long);
+  'programExitedAtMs'?: (number | string | Long);
 }
 
 export interface TrialFinished__Output {
@@ -53,4 +55,6 @@ export interface TrialFinished__Output {
   'stopLatencyMs': (number);
   'truncatedLines': (number);
   'droppedBytes': (number);
+  'programStartedAtMs': (number);
+  'programExitedAtMs': (number);
 }

@@ -4,11 +4,12 @@
   A duplicated or late message (another attempt, or a trial no longer RUNNING) changes nothing.
 
   KEYS[1] study hash   KEYS[2] trial hash   KEYS[3] pending set   KEYS[4] history list
-  KEYS[5] paused set
+  KEYS[5] paused set   KEYS[6] trial state index (zset)
   ARGV[1] attempt  ARGV[2] outcome: COMPLETED | FAILED | PRUNED | PAUSED | CANCELLED | RETRY
   ARGV[3] now (ms)  ARGV[4] direction  ARGV[5] reason  ARGV[6] exitCode  ARGV[7] stderrTail
   ARGV[8] maxRetries  ARGV[9] stop latency (ms, '' if none)
   ARGV[10] output lines cut at the worker's line cap  ARGV[11] bytes dropped with them (added up over attempts)
+  ARGV[12] ARGV[13] when the attempt's program started and exited (worker clock, ms; '' if unknown)
   An early-stopping decision recorded on the attempt (recordDecision) wins over how the
   program ended: a program paused at a rung may well exit 0 at its budget first.
   RETRY puts the trial back to QUEUED (attempt kept; the next start opens attempt+1) unless
@@ -16,6 +17,7 @@
   history: it is not finished, and may be promoted.
   Returns {state, 1} when applied, {currentState, 0} when ignored.
 ]]
+--@include trialStateIndex
 local state = redis.call('HGET', KEYS[2], 'state')
 if state ~= 'RUNNING' or tonumber(redis.call('HGET', KEYS[2], 'attempt') or '0') ~= tonumber(ARGV[1]) then
   return {state or 'MISSING', 0}
@@ -28,6 +30,8 @@ if decided then
   reason = redis.call('HGET', KEYS[2], 'stopReason') or decided
 end
 if ARGV[9] ~= '' then redis.call('HSET', KEYS[2], 'stopLatencyMs', ARGV[9]) end
+-- bench:load (issue 15): dispatch and completion latency of the attempt's program.
+if (ARGV[12] or '') ~= '' then redis.call('HSET', KEYS[2], 'programStartedAt', ARGV[12], 'programExitedAt', ARGV[13]) end
 if tonumber(ARGV[10] or '0') > 0 then
   redis.call('HINCRBY', KEYS[2], 'truncatedLines', ARGV[10])
   redis.call('HINCRBY', KEYS[2], 'droppedBytes', ARGV[11])
@@ -56,6 +60,7 @@ if outcome == 'RETRY' then
     redis.call('HSET', KEYS[2], 'state', 'QUEUED', 'updatedAt', ARGV[3], 'lastReason', reason)
     redis.call('HINCRBY', KEYS[1], 'running', -1)
     redis.call('HINCRBY', KEYS[1], 'queued', 1)
+    indexTrialState(KEYS[6], redis.call('HGET', KEYS[2], 'number'), 'QUEUED') -- state index
     return {'QUEUED', 1}
   end
 end
@@ -66,6 +71,7 @@ if outcome == 'PAUSED' then
   local pn = redis.call('HGET', KEYS[2], 'number')
   redis.call('SREM', KEYS[3], pn)
   redis.call('SADD', KEYS[5], pn)
+  indexTrialState(KEYS[6], pn, 'PAUSED') -- state index
   return {'PAUSED', 1}
 end
 redis.call('HSET', KEYS[2], 'state', outcome, 'finishedAt', ARGV[3], 'updatedAt', ARGV[3],
@@ -77,6 +83,7 @@ redis.call('HINCRBY', KEYS[1], 'running', -1)
 redis.call('HINCRBY', KEYS[1], string.lower(outcome), 1)
 redis.call('SREM', KEYS[3], redis.call('HGET', KEYS[2], 'number'))
 local n = tonumber(redis.call('HGET', KEYS[2], 'number'))
+indexTrialState(KEYS[6], n, outcome) -- state index
 -- Built by hand rather than with cjson, which would round the params to 14 digits.
 local entry = '{"n":' .. n .. ',"s":"' .. outcome .. '","p":' .. redis.call('HGET', KEYS[2], 'params')
 if value then entry = entry .. ',"v":' .. value .. ',"t":' .. (redis.call('HGET', KEYS[2], 'objStep') or '0') end

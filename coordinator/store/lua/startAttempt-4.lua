@@ -14,13 +14,14 @@
   nothing. A granted start (new attempt, or the same attempt again for a re-sent Started)
   stores the new secret's hash: the caller returns the secret in its reply.
 
-  KEYS[1] study hash   KEYS[2] trial hash   KEYS[3] pending set
+  KEYS[1] study hash   KEYS[2] trial hash   KEYS[3] pending set   KEYS[4] trial state index (zset)
   ARGV[1] workerId  ARGV[2] now (ms)  ARGV[3] resumeAttempt  ARGV[4] hardware JSON  ARGV[5] maxRetries
   ARGV[6] delivery id ('' if the sender has none)
   ARGV[7] hash of the new attempt secret  ARGV[8] hash of the presented secret (re-connects)
   Returns {attempt, ''} to run, {0, reason, current attempt} to skip, or {-1, reason} when the
   caller is not the attempt's worker or lacks its secret.
 ]]
+--@include trialStateIndex
 local state = redis.call('HGET', KEYS[2], 'state')
 if not state then return {0, 'unknown trial'} end
 local attempt = tonumber(redis.call('HGET', KEYS[2], 'attempt') or '0')
@@ -45,6 +46,7 @@ if redis.call('HGET', KEYS[1], 'state') ~= 'RUNNING' then
   redis.call('HSET', KEYS[2], 'state', 'CANCELLED', 'finishedAt', ARGV[2], 'updatedAt', ARGV[2], 'reason', 'study ended')
   redis.call('HINCRBY', KEYS[1], string.lower(state), -1)
   redis.call('HINCRBY', KEYS[1], 'cancelled', 1)
+  indexTrialState(KEYS[4], redis.call('HGET', KEYS[2], 'number'), 'CANCELLED') -- state index
   redis.call('SREM', KEYS[3], redis.call('HGET', KEYS[2], 'number'))
   return {0, 'study is not running'}
 end
@@ -59,6 +61,7 @@ end
 attempt = attempt + 1
 redis.call('HSET', KEYS[2], 'state', 'RUNNING', 'attempt', attempt, 'workerId', ARGV[1],
   'startedAt', ARGV[2], 'heartbeatAt', ARGV[2], 'updatedAt', ARGV[2], 'lastSeq', 0, 'attemptSecret', ARGV[7])
+indexTrialState(KEYS[4], redis.call('HGET', KEYS[2], 'number'), 'RUNNING') -- state index
 -- Decisions belong to the attempt that earned them.
 redis.call('HDEL', KEYS[2], 'stopDecision', 'stopReason')
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], 'hardware', ARGV[4]) end
