@@ -110,21 +110,25 @@ export function checkStarted(s: { trialId: string; workerId: string; deliveryId?
   }
 }
 
-export function checkFinished(f: { reason: string; stderrTail: string; signal: string; truncatedLines?: number; droppedBytes?: number; programStartedAtMs?: number; programExitedAtMs?: number }, now = Date.now()): void {
+export function checkFinished(f: { reason: string; stderrTail: string; signal: string; truncatedLines?: number; droppedBytes?: number }): void {
   for (const [field, v] of [['finished.truncatedLines', f.truncatedLines], ['finished.droppedBytes', f.droppedBytes]] as const) {
     if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) throw invalid(field, `must be a whole number >= 0 (got ${v})`);
-  }
-  // The program's start and exit (0: unknown): stored on the trial, so only plausible times.
-  for (const [field, v] of [['finished.programStartedAtMs', f.programStartedAtMs], ['finished.programExitedAtMs', f.programExitedAtMs]] as const) {
-    const why = v ? checkTimeMs(v, now) : undefined;
-    if (why) throw invalid(field, why);
-  }
-  if (f.programStartedAtMs && f.programExitedAtMs && f.programExitedAtMs < f.programStartedAtMs) {
-    throw invalid('finished.programExitedAtMs', `is before finished.programStartedAtMs (${f.programExitedAtMs} < ${f.programStartedAtMs})`);
   }
   bounded('finished.reason', f.reason, WIRE_LIMITS.reasonBytes, 'bytes');
   bounded('finished.stderrTail', f.stderrTail, WIRE_LIMITS.stderrTailBytes, 'bytes');
   bounded('finished.signal', f.signal, WIRE_LIMITS.signalLength);
+}
+
+/**
+ * The program's start and exit from Finished, when both are plausible times in order; otherwise
+ * none. Never an error: they only time the trial (bench:load's latencies), and a worker clock
+ * stepped back by NTP mid-trial must not fail a trial that ran well.
+ */
+export function programTimes(f: { programStartedAtMs?: number; programExitedAtMs?: number }, now = Date.now()): { programStartedAt: number; programExitedAt: number } | undefined {
+  const s = f.programStartedAtMs;
+  const e = f.programExitedAtMs;
+  if (!s || !e || checkTimeMs(s, now) !== undefined || checkTimeMs(e, now) !== undefined || e < s) return undefined;
+  return { programStartedAt: s, programExitedAt: e };
 }
 
 /** Marks an error as the trial's own fault: it is recorded FAILED before the stream ends. */

@@ -26,8 +26,10 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 export interface MetricIngestOptions {
   redisUrl: string;
-  trials: number;
-  pointsPerTrial: number;
+  /** Trials running at once (default 4, the outside probe's). */
+  trials?: number;
+  /** Metric lines each trial's program prints, one point each (default 100,000). */
+  pointsPerTrial?: number;
   /** Agent processes the trials are spread over (default 2; each gets enough slots for its share). */
   agents?: number;
   /** Longest the run may take before it is abandoned (default 120 s). */
@@ -64,7 +66,9 @@ function sustained(samples: Array<[number, number]>, total: number, lo = 0.1, hi
 
 export async function runMetricIngest(o: MetricIngestOptions): Promise<Section> {
   const say = o.say ?? ((l: string) => console.error(l));
-  const agents = Math.max(1, Math.min(o.agents ?? 2, o.trials));
+  const trials = o.trials ?? 4;
+  const pointsPerTrial = o.pointsPerTrial ?? 100_000;
+  const agents = Math.max(1, Math.min(o.agents ?? 2, trials));
   const prefix = o.prefix ?? `bench-ingest-${randomBytes(4).toString('hex')}`;
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'tunehive-bench-ingest-'));
   const children: ChildProcess[] = [];
@@ -77,7 +81,7 @@ export async function runMetricIngest(o: MetricIngestOptions): Promise<Section> 
     await waitForHttp(`${base}/healthz`);
     const workerPids: number[] = [];
     for (let i = 0; i < agents; i++) {
-      const w = spawnWorker({ redisUrl: o.redisUrl, prefix, coordinator: `127.0.0.1:${ports.grpc}`, id: `ingest-${i}`, slots: Math.ceil(o.trials / agents) });
+      const w = spawnWorker({ redisUrl: o.redisUrl, prefix, coordinator: `127.0.0.1:${ports.grpc}`, id: `ingest-${i}`, slots: Math.ceil(trials / agents) });
       children.push(w);
       if (w.pid !== undefined) workerPids.push(w.pid);
     }
@@ -95,12 +99,12 @@ export async function runMetricIngest(o: MetricIngestOptions): Promise<Section> 
     }
     const study = await api('POST', '/api/v1/studies', {
       name: 'bench-metric-ingest', objective: { metric: 'loss', direction: 'minimize' },
-      searchSpace: { x: { type: 'float', min: 0, max: 1 } }, maxTrials: o.trials, parallelism: o.trials,
-      limits: { maxMetricPoints: o.pointsPerTrial },
-      trial: { command: [process.execPath, path.join(here, 'metric-printer.mjs'), String(o.pointsPerTrial)] },
+      searchSpace: { x: { type: 'float', min: 0, max: 1 } }, maxTrials: trials, parallelism: trials,
+      limits: { maxMetricPoints: pointsPerTrial },
+      trial: { command: [process.execPath, path.join(here, 'metric-printer.mjs'), String(pointsPerTrial)] },
     });
-    const total = o.trials * o.pointsPerTrial;
-    say(`metric ingestion: ${o.trials} trials x ${o.pointsPerTrial} lines over ${agents} agents ...`);
+    const total = trials * pointsPerTrial;
+    say(`metric ingestion: ${trials} trials x ${pointsPerTrial} lines over ${agents} agents ...`);
     const c0 = cpuMs(coordinator.pid);
     const w0 = workerPids.map(cpuMs);
     const r0 = await redisCpuMs(redis);
@@ -112,13 +116,13 @@ export async function runMetricIngest(o: MetricIngestOptions): Promise<Section> 
     let state = 'RUNNING';
     while (performance.now() < deadline) {
       const pipe = redis.pipeline();
-      for (let n = 0; n < o.trials; n++) pipe.hmget(keys.trial(prefix, study.id, n), 'points', 'pointsDropped', 'state');
+      for (let n = 0; n < trials; n++) pipe.hmget(keys.trial(prefix, study.id, n), 'points', 'pointsDropped', 'state');
       const rows = ((await pipe.exec()) ?? []).map(([, v]) => v as Array<string | null>);
       stored = rows.reduce((a, r) => a + Number(r?.[0] ?? 0), 0);
       dropped = rows.reduce((a, r) => a + Number(r?.[1] ?? 0), 0);
       samples.push([performance.now() - t0, stored]);
       const finished = rows.filter((r) => r?.[2] && !['QUEUED', 'RUNNING'].includes(r[2])).length;
-      if (finished === o.trials) {
+      if (finished === trials) {
         state = rows.every((r) => r?.[2] === 'COMPLETED') ? 'COMPLETED' : rows.map((r) => r?.[2]).join(',');
         break;
       }
@@ -137,7 +141,7 @@ export async function runMetricIngest(o: MetricIngestOptions): Promise<Section> 
     const coordinatorCpu = c0 !== undefined && c1 !== undefined ? c1 - c0 : undefined;
     const agentsCpu = w0.every((x) => x !== undefined) && w1.every((x) => x !== undefined) ? w1.reduce((a, x, i) => a + x! - w0[i]!, 0) : undefined;
     const figures: Figure[] = [
-      { key: 'ingest.pointsPerSecond', label: `metric points/s stored, sustained (10-90 % of the run; ${o.trials} trials x ${o.pointsPerTrial} lines)`, value: rate, unit: 'points/s',
+      { key: 'ingest.pointsPerSecond', label: `metric points/s stored, sustained (10-90 % of the run; ${trials} trials x ${pointsPerTrial} lines)`, value: rate, unit: 'points/s',
         target: { text: '≥ 250,000 points/s', met: rate >= 250_000 } },
       { key: 'ingest.pointsPerSecondOverall', label: 'metric points/s stored, first point to last', value: overall, unit: 'points/s' },
     ];
@@ -150,7 +154,7 @@ export async function runMetricIngest(o: MetricIngestOptions): Promise<Section> 
     if (Number.isFinite(redisCpu)) figures.push({ key: 'ingest.redisCpuUsPerPoint', label: 'Redis CPU per point stored', value: (redisCpu * 1000) / Math.max(1, stored), unit: 'µs' });
     notes.push(`stored ${stored} of ${total} points (dropped ${dropped}), trials ${state}, ${(wallMs / 1000).toFixed(1)} s; ${os.cpus().length} CPUs shared by the programs, agents, coordinator and Redis (and whatever else runs on the machine) Load average at the end: ${os.loadavg()[0]!.toFixed(1)} (other work on the machine skews absolute figures; ratios and CPU per unit less).`);
     await api('DELETE', `/api/v1/studies/${study.id}`).catch(() => undefined);
-    return { name: 'metric ingestion', settings: { trials: o.trials, pointsPerTrial: o.pointsPerTrial, agents }, figures, notes };
+    return { name: 'metric ingestion', settings: { trials: trials, pointsPerTrial: pointsPerTrial, agents }, figures, notes };
   } finally {
     await killAll(children);
     redis.disconnect();

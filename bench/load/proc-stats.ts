@@ -41,3 +41,19 @@ export function cpuDeltaMs(before: Map<number, ProcSample | undefined>, after: M
 }
 
 export const sampleAll = (pids: readonly number[]): Map<number, ProcSample | undefined> => new Map(pids.map((p) => [p, procSample(p)]));
+
+/** The whole machine's CPU time in ticks (/proc/stat "cpu" line): busy (everything but idle and iowait) and total. */
+export function machineCpu(): { busy: number; total: number } | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith('cpu '));
+    const v = line!.trim().split(/\s+/).slice(1, 9).map(Number);
+    const total = v.reduce((a, b) => a + b, 0);
+    return { busy: total - v[3]! - v[4]!, total };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Percent of all the machine's cores busy between two readings (anyone's processes: on a shared machine, the usual limit). */
+export const machineBusyPercent = (a: ReturnType<typeof machineCpu>, b: ReturnType<typeof machineCpu>): number =>
+  a && b && b.total > a.total ? (100 * (b.busy - a.busy)) / (b.total - a.total) : NaN;

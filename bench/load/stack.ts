@@ -41,6 +41,8 @@ export interface StackOptions {
   redisUrl?: string;
   /** A local 3-master Redis Cluster (needs startLocalRedisCluster of cli/local-redis.ts). */
   cluster?: boolean;
+  /** Where agents (and so their programs) run: their own empty work dir, or this checkout (provenance capture of a git repository per trial). */
+  agentCwd?: 'workdir' | 'repo';
   say: (line: string) => void;
 }
 
@@ -53,9 +55,15 @@ async function stopProcess(child: ChildProcess, graceMs: number): Promise<void> 
   clearTimeout(timer);
 }
 
+/** Stacks not yet closed: an interrupted harness (Ctrl-C) closes them before it exits. */
+const open = new Set<LoadStack>();
+export const closeOpenStacks = (): Promise<void> => Promise.all([...open].map((s) => s.close())).then(() => undefined);
+
 export class LoadStack {
   readonly replicas: Replica[] = [];
   readonly agents: AgentProcess[] = [];
+  /** Every pid this stack started (coordinators, agents), for a caller that checks they are gone. */
+  readonly startedPids: number[] = [];
   private agentSeq = 0;
   private closed = false;
 
@@ -85,7 +93,9 @@ export class LoadStack {
       local = { stop: () => r.stop(), ...(r.process.pid !== undefined ? { pid: r.process.pid } : {}) };
     }
     const redis = connectRedis(url, 'tunehive-bench-load') as Redis;
-    return new LoadStack(o, url, redis, local, tmp);
+    const stack = new LoadStack(o, url, redis, local, tmp);
+    open.add(stack);
+    return stack;
   }
 
   /** The pid of the private redis-server (undefined for an external one: INFO is all there is). */
@@ -106,6 +116,7 @@ export class LoadStack {
       });
       const base = `http://127.0.0.1:${http}`;
       this.replicas.push({ index, process: child, base, grpc: `127.0.0.1:${grpc}` });
+      if (child.pid !== undefined) this.startedPids.push(child.pid);
       await Promise.race([
         waitForHttp(`${base}/api/v1/studies`, 60_000),
         exited(child).then(() => { throw new Error(`coordinator ${index} exited while starting (code ${child.exitCode}); run with TEST_LOG_LEVEL=info to see why`); }),
@@ -130,9 +141,13 @@ export class LoadStack {
       const workDir = mkdtempSync(path.join(this.tmp, `${id}-`));
       const child = spawnWorker({
         redisUrl: this.redisUrl, prefix: this.o.prefix, coordinator: this.replicas[replica]!.grpc, id, slots, workDir,
+        // The programs run where the agent runs: its own empty folder, not this repository (whose
+        // git and DVC capture per trial would be this checkout's cost, not the fleet's).
+        ...(this.o.agentCwd === 'workdir' ? { cwd: workDir } : {}),
         extra: ['--lock-ms', '10000', '--heartbeat-ms', '2000', '--grace-ms', '5000', '--gpus', 'none', '--runtime', runtime],
       });
       this.agents.push({ id, process: child, replica, runtime, slots, workDir });
+      if (child.pid !== undefined) this.startedPids.push(child.pid);
     }
     const dir = new WorkerDirectory(this.redis, this.o.prefix);
     const ids = new Set(this.agents.map((a) => a.id));
@@ -183,6 +198,7 @@ export class LoadStack {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    open.delete(this);
     await this.stopAgents();
     await Promise.all(this.replicas.splice(0).map((r) => stopProcess(r.process, 20_000)));
     if (!this.local) await deletePrefix(this.redis, this.o.prefix).catch((err: unknown) => this.o.say(`bench:load: could not delete the run's keys (${this.o.prefix}:*): ${(err as Error).message}`));

@@ -11,8 +11,8 @@
  */
 import { Queue } from 'bullmq';
 import { percentile } from './figures.js';
-import { cpuDeltaMs, sampleAll, type ProcSample } from './proc-stats.js';
-import { redisCpuPercent, redisSnapshot, type RedisSnapshot } from './redis-stats.js';
+import { cpuDeltaMs, machineBusyPercent, machineCpu, sampleAll, type ProcSample } from './proc-stats.js';
+import { redisCpuPercent, redisSnapshot, topCommands } from './redis-stats.js';
 import type { AgentRuntime, LoadStack } from './stack.js';
 import { keys } from '../../shared/redis-keys.js';
 import { queuePrefix, trialQueueName } from '../../shared/trial-job.js';
@@ -68,13 +68,20 @@ export interface TrialRunResult {
   pointsPerSecond: number;
   redisCalls: number;
   callsPerTrial: number;
+  /** The commands behind callsPerTrial, most first ("evalsha 12.0, hget 8.1, ..."). */
+  topCommandsPerTrial: string;
   redisBytesPerTrial: number;
   redisCpuPercent: number;
+  /** All cores of the machine, busy with anything (other load included), during the run. */
+  machineBusyPercent: number;
   coordinatorCpuMsPerTrial: number;
   agentCpuMsPerTrial: number;
   coordinatorPeakRssBytes: number;
   agentPeakRssBytes: number;
   accounting: Accounting;
+  /** What the agents registered as their runtime, and what the first trial's provenance says. */
+  agentRuntimes: string[];
+  provenanceRuntime?: string;
 }
 
 const STUDY_FIELDS = ['state', 'nextNumber', 'completed', 'failed', 'cancelled', 'pruned'] as const;
@@ -89,8 +96,10 @@ function latency(values: number[]): Latency {
 export async function runTrials(stack: LoadStack, o: TrialRunOptions): Promise<TrialRunResult> {
   const p = stack.o.prefix;
   const procs = () => [...stack.coordinatorPids(), ...stack.agentPids()];
+  const { runtimes: agentRuntimes } = await stack.connectedSlots();
   const beforeProc = sampleAll(procs());
   const beforeRedis = await redisSnapshot(stack.redis);
+  const beforeMachine = machineCpu();
   const t0 = Date.now();
   const per = Array.from({ length: o.studies }, (_, i) => Math.floor(o.trials / o.studies) + (i < o.trials % o.studies ? 1 : 0)).filter((n) => n > 0);
   const env: Record<string, string> = { SIMULATED_STEPS: String(o.steps ?? 1), SIMULATED_MS: String(o.trialMs ?? 0) };
@@ -105,12 +114,10 @@ export async function runTrials(stack: LoadStack, o: TrialRunOptions): Promise<T
     studyIds.push(s.id);
   }
 
-  // Progress from the study hashes, one pipeline a poll: cheap next to the run it watches.
-  const readStudies = async () => {
-    const pipe = stack.redis.pipeline();
-    for (const id of studyIds) pipe.hmget(keys.study(p, id), ...STUDY_FIELDS);
-    return ((await pipe.exec()) ?? []).map(([, v]) => Object.fromEntries(STUDY_FIELDS.map((f, i) => [f, (v as (string | null)[])[i]])) as Record<(typeof STUDY_FIELDS)[number], string | null>);
-  };
+  // Progress from the study hashes, one HMGET per study a poll: cheap next to the run it watches
+  // (not one pipeline: on a Redis Cluster the studies sit in different slots).
+  const readStudies = async () => (await Promise.all(studyIds.map((id) => stack.redis.hmget(keys.study(p, id), ...STUDY_FIELDS))))
+    .map((v) => Object.fromEntries(STUDY_FIELDS.map((f, i) => [f, v[i] ?? null])) as Record<(typeof STUDY_FIELDS)[number], string | null>);
   const deadline = t0 + o.durationS * 1000;
   let stoppedAtDuration = false;
   let lastLine = 0;
@@ -134,6 +141,7 @@ export async function runTrials(stack: LoadStack, o: TrialRunOptions): Promise<T
     if (Date.now() > deadline + 60_000) throw new Error(`[${o.label}] the studies did not end within 60 s of being stopped`);
   }
   const afterRedis = await redisSnapshot(stack.redis);
+  const afterMachine = machineCpu();
   const afterProc = sampleAll(procs());
 
   // Trials can still be finishing after a stop: let the stragglers settle before the books close.
@@ -146,19 +154,22 @@ export async function runTrials(stack: LoadStack, o: TrialRunOptions): Promise<T
   const completion = latency(firstAttempt.map((t) => Number(t.finishedAt) - Number(t.programExitedAt)));
   const metricPoints = completedRows.reduce((s, t) => s + Number(t.points ?? 0), 0);
   const accounting = await account(stack, studyIds, trials, o.trials, stoppedAtDuration);
+  const firstDone = firstAttempt[0];
+  const prov = firstDone ? await stack.redis.hget(keys.trialProvenance(p, firstDone.studyId, firstDone.number), '1') : null;
+  const provenanceRuntime = prov ? (JSON.parse(prov) as { runtime?: string }).runtime : undefined;
   const n = Math.max(1, completedRows.length);
   const peak = (pids: number[], m: Map<number, ProcSample | undefined>) => Math.max(0, ...pids.map((pid) => m.get(pid)?.peakRssBytes ?? 0));
   const result: TrialRunResult = {
     label: o.label, runtime: o.runtime, studyIds, completed: completedRows.length, wallS,
     trialsPerSecond: completedRows.length / wallS, stoppedAtDuration, dispatch, completion,
     metricPoints, pointsPerSecond: metricPoints / wallS,
-    redisCalls: afterRedis.calls - beforeRedis.calls, callsPerTrial: (afterRedis.calls - beforeRedis.calls) / n,
+    redisCalls: afterRedis.calls - beforeRedis.calls, callsPerTrial: (afterRedis.calls - beforeRedis.calls) / n, topCommandsPerTrial: topCommands(beforeRedis, afterRedis, n),
     redisBytesPerTrial: (afterRedis.usedMemory - beforeRedis.usedMemory) / n,
-    redisCpuPercent: redisCpuPercent(beforeRedis, { ...afterRedis, at: Math.max(beforeRedis.at + 1, Math.min(afterRedis.at, lastFinish)) } as RedisSnapshot),
+    redisCpuPercent: redisCpuPercent(beforeRedis, afterRedis), machineBusyPercent: machineBusyPercent(beforeMachine, afterMachine),
     coordinatorCpuMsPerTrial: cpuDeltaMs(pick(beforeProc, stack.coordinatorPids()), pick(afterProc, stack.coordinatorPids())) / n,
     agentCpuMsPerTrial: cpuDeltaMs(pick(beforeProc, stack.agentPids()), pick(afterProc, stack.agentPids())) / n,
     coordinatorPeakRssBytes: peak(stack.coordinatorPids(), afterProc), agentPeakRssBytes: peak(stack.agentPids(), afterProc),
-    accounting,
+    accounting, agentRuntimes, ...(provenanceRuntime ? { provenanceRuntime } : {}),
   };
   o.say(`  [${o.label}] ${result.completed} trials in ${wallS.toFixed(1)} s: ${result.trialsPerSecond.toFixed(0)}/s; dispatch p50/p99 ${dispatch.p50}/${dispatch.p99} ms; accounting ${accounting.ok ? 'ok' : `FAILED: ${accounting.problems.join('; ')}`}`);
   return result;
@@ -183,7 +194,8 @@ export async function readTrials(stack: LoadStack, studyIds: string[]): Promise<
   const counts = await Promise.all(studyIds.map(async (id) => Number((await stack.redis.hget(keys.study(p, id), 'nextNumber')) ?? 0)));
   const rows: TrialRow[] = [];
   for (const [si, id] of studyIds.entries()) {
-    // Bounded pipelines: a study of 100,000 trials is read 1,000 records at a time.
+    // Bounded pipelines, each within one study (one hash tag: one cluster slot): a study of
+    // 100,000 trials is read 1,000 records at a time.
     for (let from = 0; from < counts[si]!; from += 1000) {
       const pipe = stack.redis.pipeline();
       const to = Math.min(counts[si]!, from + 1000);
@@ -196,7 +208,7 @@ export async function readTrials(stack: LoadStack, studyIds: string[]): Promise<
 }
 
 /** The books of a finished run (see the header): what must hold whatever the speed. */
-export async function account(stack: LoadStack, studyIds: string[], trials: TrialRow[], submitted: number, stopped: boolean): Promise<Accounting> {
+export async function account(stack: LoadStack, studyIds: string[], trials: TrialRow[], submitted: number, stopped: boolean, o: { queues?: boolean } = {}): Promise<Accounting> {
   const p = stack.o.prefix;
   const problems: string[] = [];
   let completedTwice = 0;
@@ -231,13 +243,28 @@ export async function account(stack: LoadStack, studyIds: string[], trials: Tria
   if (!stopped && completed !== submitted) problems.push(`${submitted - completed} of ${submitted} trials not COMPLETED (${failed} FAILED)`);
   if (failed > 0) problems.push(`${failed} trials FAILED`);
   if (stuck > 0) problems.push(`${stuck} trials stuck QUEUED/RUNNING/PAUSED after the studies ended`);
-  let jobsLeft = 0;
-  for (const project of projects) {
-    const q = new Queue(trialQueueName(project, 0), { connection: stack.redis, prefix: queuePrefix(p) });
-    const c = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'paused');
-    jobsLeft += Object.values(c).reduce((a, b) => a + b, 0);
-    await q.close();
-  }
+  // The queues are shared by every study of a project: only empty once all of them have ended.
+  const jobsLeft = o.queues === false ? 0 : await queuedJobs(stack, [...projects]);
   if (jobsLeft > 0) problems.push(`${jobsLeft} jobs left in the trial queues`);
   return { ok: problems.length === 0, submitted, created: trials.length, completed, completedTwice, notCompleted: trials.length - completed, failed, stuck, jobsLeft, problems };
+}
+
+/**
+ * Jobs still in the projects' trial queues (waiting, active, delayed, ...), after up to 5 s for
+ * the last ones: an agent completes its BullMQ job just after the coordinator has acknowledged
+ * the trial's Finished.
+ */
+export async function queuedJobs(stack: LoadStack, projects: string[]): Promise<number> {
+  const until = Date.now() + 5000;
+  for (;;) {
+    let n = 0;
+    for (const project of projects) {
+      const q = new Queue(trialQueueName(project, 0), { connection: stack.redis, prefix: queuePrefix(stack.o.prefix) });
+      const c = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
+      n += Object.values(c).reduce((a, b) => a + b, 0);
+      await q.close();
+    }
+    if (n === 0 || Date.now() > until) return n;
+    await sleep(200);
+  }
 }

@@ -18,7 +18,7 @@ import { mayServe, type WorkerAuth, type WorkerPrincipal } from '../auth/worker-
 import type { TrialQueue } from '../queue/trial-queue.js';
 import { parseTrialId } from '../../shared/redis-keys.js';
 import { TunehiveError, type ErrorCode } from '../../shared/errors.js';
-import { UnrecoverableError, blameTrial, checkBatch, checkFinished, checkStarted, maxMetricPoints } from '../../shared/wire-limits.js';
+import { UnrecoverableError, blameTrial, checkBatch, checkFinished, checkStarted, maxMetricPoints, programTimes } from '../../shared/wire-limits.js';
 import { fromColumns } from '../../shared/metric-columns.js';
 import type { FinishOutcome } from '../store/study-store.js';
 import type { StudyStore } from '../store/study-store-contract.js';
@@ -366,7 +366,7 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
           stderrTail: msg.finished.stderrTail, maxRetries: state.spec.maxRetries,
           ...(msg.finished.stopLatencyMs ? { stopLatencyMs: msg.finished.stopLatencyMs } : {}),
           ...(msg.finished.truncatedLines ? { truncatedLines: msg.finished.truncatedLines, droppedBytes: msg.finished.droppedBytes ?? 0 } : {}),
-          ...(msg.finished.programStartedAtMs && msg.finished.programExitedAtMs ? { programStartedAt: msg.finished.programStartedAtMs, programExitedAt: msg.finished.programExitedAtMs } : {}),
+          ...programTimes(msg.finished),
         });
         // Per trial: at debug when all went well (at thousands of trials/s, info would be the coordinator's main work).
         const level = r.applied && r.state === 'COMPLETED' ? 'debug' : 'info';

@@ -5,13 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { TEST_ADMIN_TOKEN, TEST_JOIN_TOKEN } from './tokens.js';
 
-export function spawnWorker(o: { redisUrl: string; prefix: string; coordinator: string; id: string; slots?: number; extra?: string[]; env?: Record<string, string>; workDir?: string }): ChildProcess {
+export function spawnWorker(o: { redisUrl: string; prefix: string; coordinator: string; id: string; slots?: number; extra?: string[]; env?: Record<string, string>; workDir?: string; cwd?: string }): ChildProcess {
   const workDir = o.workDir ?? mkdtempSync(path.join(os.tmpdir(), `tunehive-${o.id}-`));
   const child = spawn(process.execPath, [
     path.resolve('bin/tunehive.mjs'), 'worker', '--prefix', o.prefix, '--coordinator', o.coordinator,
     '--slots', String(o.slots ?? 1), '--id', o.id, '--work-dir', workDir, '--lock-ms', '2000', '--heartbeat-ms', '500', '--grace-ms', '3000', ...(o.extra ?? []),
   // The URL carries a password: by environment, never in argv (the CLI refuses that).
-  ], { stdio: ['ignore', 'ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore'], env: { ...process.env, REDIS_URL: o.redisUrl, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', TUNEHIVE_JOIN_TOKEN: TEST_JOIN_TOKEN, ...o.env } });
+  ], { stdio: ['ignore', 'ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore'], env: { ...process.env, REDIS_URL: o.redisUrl, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', TUNEHIVE_JOIN_TOKEN: TEST_JOIN_TOKEN, ...o.env }, ...(o.cwd ? { cwd: o.cwd } : {}) });
   return child;
 }
 

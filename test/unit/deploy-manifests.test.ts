@@ -4,7 +4,7 @@
  * a cluster (a Service selecting no pod, a missing ConfigMap key, a $(VAR) never defined).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -264,9 +264,62 @@ describe('docker compose files', () => {
   });
 
   it('the GPU override only touches services the base file defines', () => {
-    const overrides = compose.filter((d) => !d.file.endsWith('docker-compose.yml'));
+    const overrides = compose.filter((d) => !d.file.endsWith('docker-compose.yml') && !d.file.endsWith('docker-compose.load.yml'));
     expect(overrides.length).toBeGreaterThan(0);
     for (const { file, doc } of overrides) for (const name of Object.keys(doc.services)) expect(base.services[name], `${rel(file)}: ${name}`).toBeDefined();
+  });
+});
+
+describe('the load-test compose file (deploy/docker-compose.load.yml)', () => {
+  const found = compose.find((d) => d.file.endsWith('docker-compose.load.yml'));
+  const load = found?.doc as Obj;
+  const services = (load?.services ?? {}) as Record<string, Obj>;
+
+  it('is a stack of its own: Redis, one coordinator, a worker service to scale', () => {
+    expect(found, 'deploy/docker-compose.load.yml').toBeDefined();
+    expect(load.name).toBe('tunehive-load');
+    expect(Object.keys(services).sort()).toEqual(['coordinator', 'redis', 'worker']);
+    for (const [name, s] of Object.entries(services)) {
+      expect(s.image ?? s.build, name).toBeDefined();
+      if (s.build) expect(existsSync(path.resolve(DEPLOY, s.build.context, s.build.dockerfile)), `${name}: ${s.build.dockerfile}`).toBe(true);
+      for (const v of s.volumes ?? []) expect(load.volumes, `${name}: volume ${String(v).split(':')[0]}`).toHaveProperty([String(v).split(':')[0]!]);
+      for (const [dep, cond] of Object.entries((s.depends_on ?? {}) as Record<string, Obj>)) {
+        expect(services[dep], `${name} depends on ${dep}`).toBeDefined();
+        if (cond.condition === 'service_healthy') expect(services[dep]!.healthcheck, `${dep} needs a healthcheck`).toBeDefined();
+      }
+    }
+    // One coordinator; workers scaled with --scale worker=N (no fixed container name, no host port).
+    expect(services.coordinator!.deploy?.replicas ?? 1).toBe(1);
+    expect(services.worker!.container_name).toBeUndefined();
+    expect(services.worker!.ports).toBeUndefined();
+    expect(services.worker!.deploy.replicas).toBeGreaterThan(0);
+    expect(services.worker!.command).toEqual(expect.arrayContaining(['--coordinator', 'coordinator:50051', '--gpus', 'none']));
+  });
+
+  it('runs Redis with AOF and noeviction, published on loopback only for the harness', () => {
+    const cmd = services.redis!.command.join(' ');
+    expect(cmd).toMatch(/--appendonly yes/);
+    expect(cmd).toMatch(/--maxmemory-policy noeviction/);
+    expect(services.redis!.volumes).toContain('redis-data:/data');
+    expect(services.redis!.ports).toHaveLength(1);
+    expect(services.redis!.ports[0]).toMatch(/^127\.0\.0\.1:\$\{TUNEHIVE_LOAD_REDIS_PORT:-\d+\}:6379$/);
+    for (const s of Object.values(services)) for (const p of s.ports ?? []) expect(String(p)).toMatch(/^127\.0\.0\.1:/);
+  });
+
+  it('takes the Redis password and URL from secret files, never argv or environment', () => {
+    expect(services.redis!.command.join(' ')).toMatch(/--aclfile \/run\/secrets\/load-redis-acl/);
+    expect(services.redis!.command.join(' ')).not.toMatch(/requirepass|--pass/);
+    for (const name of ['coordinator', 'worker']) {
+      const s = services[name]!;
+      expect(s.environment.REDIS_URL, name).toBeUndefined();
+      expect(s.command[s.command.indexOf('--redis-url-file') + 1], name).toBe(`/run/secrets/${s.secrets[0]}`);
+    }
+    for (const secret of Object.values(load.secrets as Record<string, Obj>)) expect(secret.file).toMatch(/^\$\{TUNEHIVE_SECRETS_DIR:-\.\/secrets\}\//);
+  });
+
+  it('selects the worker runtime by environment, simulated unless told otherwise', () => {
+    expect(services.worker!.environment.TUNEHIVE_RUNTIME).toBe('${TUNEHIVE_RUNTIME:-simulated}');
+    expect(services.worker!.command.join(' ')).not.toMatch(/--runtime/);
   });
 });
 
@@ -306,6 +359,18 @@ describe('external validators', () => {
     const secrets = path.join(mkdtempSync(path.join(os.tmpdir(), 'tunehive-compose-')), 'secrets');
     expect(spawnSync(process.execPath, [path.join(ROOT, 'bin/tunehive.mjs'), 'redis-acl', '--out-dir', secrets, '--host', 'redis'], { encoding: 'utf8' }).status).toBe(0);
     const r = spawnSync('docker', ['compose', '-f', 'deploy/docker-compose.yml', '-f', 'deploy/docker-compose.gpu.yml', 'config', '-q'], {
+      cwd: ROOT, encoding: 'utf8', timeout: 30_000, env: { ...process.env, TUNEHIVE_TOKEN: 'test-token', TUNEHIVE_SECRETS_DIR: secrets },
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it.skipIf(!composeAvailable)(`docker compose config -q accepts deploy/docker-compose.load.yml${composeAvailable ? '' : ' (skipped: this docker client has no compose)'}`, () => {
+    const secrets = path.join(mkdtempSync(path.join(os.tmpdir(), 'tunehive-compose-load-')), 'secrets');
+    mkdirSync(secrets);
+    writeFileSync(path.join(secrets, 'load-users.acl'), 'user default on nopass -@all +ping\n');
+    writeFileSync(path.join(secrets, 'load-redis-url'), 'redis://load:x@redis:6379\n');
+    const r = spawnSync('docker', ['compose', '-f', 'deploy/docker-compose.load.yml', 'config', '-q'], {
       cwd: ROOT, encoding: 'utf8', timeout: 30_000, env: { ...process.env, TUNEHIVE_TOKEN: 'test-token', TUNEHIVE_SECRETS_DIR: secrets },
     });
     expect(r.stderr).toBe('');
