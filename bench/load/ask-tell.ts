@@ -168,9 +168,12 @@ export async function runAskTell(o: AskTellOptions): Promise<Section> {
     }
     if (!token) throw new Error('a token is needed with baseUrl');
     const project = 'default';
-    // Untimed: compiles the coordinator's paths and opens the connections.
-    say('ask/tell: warm-up (random, 300 trials) ...');
+    // Untimed: compiles the coordinator's paths, opens the connections and starts the suggestion
+    // thread of model-based samplers (from source, ~1 s), as on a coordinator that has been running.
+    // Optuna's processes likewise import optuna before their clock starts.
+    say(`ask/tell: warm-up (${['random', ...o.algorithms.filter((a) => a !== 'random')].join(', ')}) ...`);
     await drive(base, token, 'random', o.clients, 300, project);
+    for (const algorithm of o.algorithms.filter((a) => a !== 'random')) await drive(base, token, algorithm, o.clients, 60, project);
     const ours = new Map<string, Run>();
     for (const algorithm of o.algorithms) {
       say(`ask/tell: ${algorithm}, ${o.trials} trials from ${o.clients} clients ...`);
