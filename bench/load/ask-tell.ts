@@ -218,7 +218,7 @@ export async function runAskTell(o: AskTellOptions): Promise<Section> {
       if (o.algorithms.includes(sampler)) continue;
       figures.push({ key: `askTell.optuna.${sampler}.trialsPerSecond`, label: `Optuna ${sampler} on JournalRedisStorage, ${r.procs} processes`, value: r.trials_per_s, unit: 'trials/s' });
     }
-    notes.push(`All on ${os.cpus().length} CPUs shared by the clients, the coordinator${o.baseUrl ? ' (given)' : ' (a child process)'}, Redis and Optuna's processes Load average at the end: ${os.loadavg()[0]!.toFixed(1)} (other work on the machine skews absolute figures; ratios and CPU per unit less).`);
+    notes.push(`All on ${os.cpus().length} CPUs shared by the clients, the coordinator${o.baseUrl ? ' (given)' : ' (a child process)'}, Redis and Optuna's processes. Load average at the end: ${os.loadavg()[0]!.toFixed(1)} (other work on the machine skews absolute figures; ratios and CPU per unit less).`);
     return { name: 'ask/tell', settings: { clients: o.clients, trials: o.trials, algorithms: o.algorithms, optuna: o.optuna }, figures, notes };
   } finally {
     if (started) {

@@ -152,7 +152,7 @@ export async function runMetricIngest(o: MetricIngestOptions): Promise<Section> 
       figures[0]!.limit = `coordinator + agents + Redis use ${perPoint.toFixed(2)} µs of CPU per point (the printing programs besides): ${os.cpus().length} idle cores would cap it near ${((os.cpus().length * 1e6) / perPoint / 1000).toFixed(0)}k points/s; Redis alone (one core) near ${(1e6 / ((redisCpu * 1000) / Math.max(1, stored)) / 1000).toFixed(0)}k`;
     }
     if (Number.isFinite(redisCpu)) figures.push({ key: 'ingest.redisCpuUsPerPoint', label: 'Redis CPU per point stored', value: (redisCpu * 1000) / Math.max(1, stored), unit: 'µs' });
-    notes.push(`stored ${stored} of ${total} points (dropped ${dropped}), trials ${state}, ${(wallMs / 1000).toFixed(1)} s; ${os.cpus().length} CPUs shared by the programs, agents, coordinator and Redis (and whatever else runs on the machine) Load average at the end: ${os.loadavg()[0]!.toFixed(1)} (other work on the machine skews absolute figures; ratios and CPU per unit less).`);
+    notes.push(`stored ${stored} of ${total} points (dropped ${dropped}), trials ${state}, ${(wallMs / 1000).toFixed(1)} s; ${os.cpus().length} CPUs shared by the programs, agents, coordinator and Redis (and whatever else runs on the machine). Load average at the end: ${os.loadavg()[0]!.toFixed(1)} (other work on the machine skews absolute figures; ratios and CPU per unit less).`);
     await api('DELETE', `/api/v1/studies/${study.id}`).catch(() => undefined);
     return { name: 'metric ingestion', settings: { trials: trials, pointsPerTrial: pointsPerTrial, agents }, figures, notes };
   } finally {
