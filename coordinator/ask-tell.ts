@@ -13,6 +13,7 @@ import type { StudyRecord } from './store/study-store.js';
 import type { StudyStore } from './store/study-store-contract.js';
 import type { TellBody } from './api/schemas.js';
 import type { StudyRunner } from './runner/study-runner.js';
+import { samplerFactory } from './search/registry.js';
 
 export const ASK_TELL_WORKER = 'ask-tell-client';
 
@@ -55,9 +56,30 @@ export function checkToldParams(space: SearchSpace, id: string, asked: Params, t
   if (fields.length > 0) throw new TunehiveError('TH_ERR_RUN_PARAM_CHANGED', `params differ from the asked ones: ${fields.map((f) => f.reason).join('; ')}`, fields);
 }
 
+type Asked = { id: string; number: number; params: Params };
+
+interface Waiter { resolve: (a: Asked) => void; reject: (e: unknown) => void }
+
+/**
+ * Asks of one study taken in one pass: one read of the study, the history and the pending
+ * trials, then the trials created and started in two pipelined round trips, instead of all of
+ * that once per ask. Bounds the work (and the suggestions made from one snapshot) of one pass.
+ */
+const ASK_BATCH = 64;
+/**
+ * For samplers that fit a model (factory.heavy), and for a study's first pass: a batch is one
+ * request to the suggestion thread, and its deadline covers all of it; each ask of the batch
+ * waits for the whole batch.
+ */
+const ASK_BATCH_HEAVY = 8;
+
 export class AskTell {
-  /** Asks of one study are serialised here; the store's number check guards across replicas. */
-  private readonly locks = new Map<string, Promise<unknown>>();
+  /**
+   * Asks of one study wait here while a pass runs (the store's number check guards across
+   * replicas). Each waiter is an HTTP request in flight, so the server's connections bound them.
+   */
+  private readonly waiting = new Map<string, Waiter[]>();
+  private readonly draining = new Set<string>();
 
   constructor(private readonly store: StudyStore, private readonly runner: StudyRunner) {}
 
@@ -66,36 +88,92 @@ export class AskTell {
     if (study.state !== 'RUNNING') throw new TunehiveError('TH_ERR_STUDY_NOT_RUNNING', `study ${study.id} is ${study.state}${study.reason ? ` (${study.reason})` : ''}`);
   }
 
-  ask(studyId: string): Promise<{ id: string; number: number; params: Params }> {
-    const prev = this.locks.get(studyId) ?? Promise.resolve();
-    const next = prev.catch(() => undefined).then(() => this.askNow(studyId));
-    this.locks.set(studyId, next);
-    void next.finally(() => { if (this.locks.get(studyId) === next) this.locks.delete(studyId); }).catch(() => undefined);
-    return next;
+  ask(studyId: string): Promise<Asked> {
+    return new Promise<Asked>((resolve, reject) => {
+      let queue = this.waiting.get(studyId);
+      if (!queue) this.waiting.set(studyId, (queue = []));
+      queue.push({ resolve, reject });
+      if (!this.draining.has(studyId)) void this.drain(studyId);
+    });
   }
 
-  private async askNow(studyId: string): Promise<{ id: string; number: number; params: Params }> {
-    for (let tries = 0; tries < 5; tries++) {
+  /** Serves the study's waiting asks, a batch per pass, until none waits. */
+  private async drain(studyId: string): Promise<void> {
+    this.draining.add(studyId);
+    let size = ASK_BATCH_HEAVY;
+    try {
+      for (;;) {
+        const queue = this.waiting.get(studyId);
+        if (!queue || queue.length === 0) {
+          this.waiting.delete(studyId);
+          return;
+        }
+        const batch = queue.splice(0, size);
+        let results: Array<Asked | Error>;
+        try {
+          const r = await this.askBatch(studyId, batch.length);
+          results = r.results;
+          size = r.heavy ? ASK_BATCH_HEAVY : ASK_BATCH;
+        } catch (err) {
+          for (const w of batch) w.reject(err);
+          continue;
+        }
+        batch.forEach((w, i) => {
+          const r = results[i]!;
+          if (r instanceof Error) w.reject(r);
+          else w.resolve(r);
+        });
+      }
+    } finally {
+      this.draining.delete(studyId);
+    }
+  }
+
+  /** `count` asks of one study: a trial each, or the error that ask gets, in order. */
+  private async askBatch(studyId: string, count: number): Promise<{ results: Array<Asked | Error>; heavy: boolean }> {
+    const out: Array<Asked | Error> = [];
+    let heavy = true;
+    // Passes end early on a number clash or the runner's time budget; only clashes are limited.
+    for (let clashes = 0; clashes < 5 && out.length < count;) {
       const study = await this.store.getStudy(studyId);
       if (!study) throw new TunehiveError('TH_ERR_STUDY_NOT_FOUND', `no study with id ${JSON.stringify(studyId)}`);
       this.requireAskTell(study);
-      if (study.created >= study.spec.maxTrials) throw new TunehiveError('TH_ERR_SEARCH_EXHAUSTED', `study ${studyId} has created all of its maxTrials (${study.spec.maxTrials}) trials`);
-      const params = await this.runner.suggest(study);
-      if (params === null) throw new TunehiveError('TH_ERR_SEARCH_EXHAUSTED', `the search space of study ${studyId} is exhausted`);
-      const created = await this.store.createTrial(studyId, study.created, params, study.spec.maxTrials);
-      if (created === -1) continue; // Another replica took this number: ask again.
-      if (created !== 1) continue;
-      const started = await this.store.startAttempt(studyId, study.created, ASK_TELL_WORKER, 0, '', study.spec.maxRetries);
-      if (started.attempt !== 1) throw new Error(`ask-tell trial could not start: ${started.reason}`);
-      return { id: trialId(studyId, study.created), number: study.created, params };
+      heavy = samplerFactory(study.spec.algorithm.name)?.heavy ?? true;
+      const exhausted = () => new TunehiveError('TH_ERR_SEARCH_EXHAUSTED', `study ${studyId} has created all of its maxTrials (${study.spec.maxTrials}) trials`);
+      const room = study.spec.maxTrials - study.created;
+      if (room <= 0) {
+        while (out.length < count) out.push(exhausted());
+        return { results: out, heavy };
+      }
+      const want = Math.min(count - out.length, room);
+      const { params: suggested, exhausted: spaceExhausted } = await this.runner.suggestMany(study, want);
+      // One pipeline, run in order: number n+1 after n.
+      const created = await this.store.createTrials(studyId, study.created, suggested.map((params) => ({ params })), study.spec.maxTrials);
+      const mine = suggested.map((params, i) => ({ number: study.created + i, params })).filter((_, i) => created[i] === 1);
+      if (mine.length < suggested.length) clashes++;
+      const started = await Promise.all(mine.map((t) => this.store.startAttempt(studyId, t.number, ASK_TELL_WORKER, 0, '', study.spec.maxRetries)));
+      mine.forEach((t, i) => {
+        const s = started[i]!;
+        out.push(s.attempt === 1 ? { id: trialId(studyId, t.number), ...t } : new Error(`ask-tell trial could not start: ${s.reason}`));
+      });
+      if (spaceExhausted) {
+        // The search space is exhausted: the asks beyond what it still had get that answer.
+        const none = new TunehiveError('TH_ERR_SEARCH_EXHAUSTED', `the search space of study ${studyId} is exhausted`);
+        while (out.length < count) out.push(none);
+        return { results: out, heavy };
+      }
+      // Numbers another replica took (-1) or past maxTrials (-2), and asks the runner's time budget
+      // for one pass of suggestions left out, are asked again with a fresh read.
     }
-    throw new TunehiveError('TH_ERR_STUDY_NOT_RUNNING', `study ${studyId} is changing too fast to ask; try again`);
+    const busy = new TunehiveError('TH_ERR_STUDY_NOT_RUNNING', `study ${studyId} is changing too fast to ask; try again`);
+    while (out.length < count) out.push(busy);
+    return { results: out, heavy };
   }
 
   /** Records a tell; for intermediate reports, answers whether the client should go on. */
-  async tell(studyId: string, number: number, tell: Tell, params?: Params): Promise<{ state: string; decision?: 'continue' | 'prune' }> {
-    const study = await this.store.getStudy(studyId);
-    const trial = study && (await this.store.getTrial(studyId, number));
+  async tell(studyId: string, number: number, tell: Tell, params?: Params, read?: StudyRecord): Promise<{ state: string; decision?: 'continue' | 'prune' }> {
+    // `read`: the study as the request's authorisation just read it (one read less per tell).
+    const [study, trial] = await Promise.all([read?.id === studyId ? read : this.store.getStudy(studyId), this.store.getTrial(studyId, number)]);
     if (!study || !trial) throw new TunehiveError('TH_ERR_TRIAL_NOT_FOUND', `no trial ${trialId(studyId, number)}`);
     if (study.spec.trial) throw new TunehiveError('TH_ERR_STUDY_MODE', `study ${studyId} runs its trials on workers; their results come from the workers`);
     // A stopped or finished study is final: a late tell must not change its best trial.

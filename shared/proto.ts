@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 import type { MetricPoint__Output } from './generated/tunehive/v1/MetricPoint.js';
+import type { MetricColumnsMsg } from './metric-columns.js';
 import type { Hardware__Output } from './generated/tunehive/v1/Hardware.js';
 import type { TrialCommand__Output } from './generated/tunehive/v1/TrialCommand.js';
 import type { TrialFinished__Output } from './generated/tunehive/v1/TrialFinished.js';
@@ -47,7 +48,8 @@ export interface WorkerMessage {
     /** A re-join's proof: the secret of the attempt it re-joins. */
     attemptSecret?: string;
   };
-  metrics?: { attempt: number; seq: number; points: MetricPoint[] };
+  /** `columns` instead of `points` where the StartReply said packedMetrics (shared/metric-columns.ts). */
+  metrics?: { attempt: number; seq: number; points: MetricPoint[]; columns?: MetricColumnsMsg | null };
   heartbeat?: { attempt: number };
   finished?: {
     attempt: number; outcome: FinishOutcome; exitCode: number; signal: string; reason: string;
@@ -76,6 +78,8 @@ export interface CoordinatorMessage {
     rerunCheck?: RerunCheckMsg;
     /** MLflow tracking for the program (coordinator/mlflow/run-tokens.ts); absent: none. */
     mlflowTrackingUri?: string; mlflowTrackingToken?: string; mlflowRunId?: string; mlflowExperimentId?: string;
+    /** The coordinator reads metric batches as columns. */
+    packedMetrics?: boolean;
   };
   ack?: { seq: number; droppedPoints?: number };
   command?: { action: CommandAction; reason: string };

@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { toColumns } from '../shared/metric-columns.js';
 import type { CommandAction, CoordinatorMessage, HardwareMsg, MetricPoint, RerunCheckMsg, TrialTemplateMsg, WorkerMessage } from '../shared/proto.js';
 
 type Duplex = grpc.ClientDuplexStream<WorkerMessage, CoordinatorMessage>;
@@ -78,6 +79,8 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
   private backoffMs: number;
   /** Whether the current stream's `started` was answered RUN (see write). */
   private joined = false;
+  /** The current stream's coordinator reads metric batches as columns (its StartReply said so). */
+  private packed = false;
   /** Set when the attempt can no longer report (superseded, ended, or coordinator unreachable): nothing will be acknowledged. */
   private ended: string | undefined;
   private endReason = '';
@@ -140,7 +143,12 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
     if (points.length === 0 || this.ended) return;
     const seq = ++this.seq;
     this.unacked.set(seq, points);
-    this.write({ metrics: { attempt: this.attempt, seq, points } });
+    this.writeMetrics(seq, points);
+  }
+
+  /** As columns to a coordinator that said it reads them (decided per stream: a re-join may reach another one). */
+  private writeMetrics(seq: number, points: MetricPoint[]): void {
+    this.write({ metrics: this.packed ? { attempt: this.attempt, seq, points: [], columns: toColumns(points) } : { attempt: this.attempt, seq, points } });
   }
 
   /** Resolves once every batch up to `seq` is stored by the coordinator. */
@@ -289,7 +297,8 @@ export class AttemptChannel extends EventEmitter<{ command: [CommandAction, stri
         this.stableTimer = setTimeout(() => this.progressed(), this.o.stableMs ?? 30_000);
         this.stableTimer.unref();
         // Joined (again): send everything not yet acknowledged, in seq order, then the exit if known.
-        for (const [seq, points] of [...this.unacked].sort((a, b) => a[0] - b[0])) this.write({ metrics: { attempt: this.attempt, seq, points } });
+        this.packed = m.startReply.packedMetrics === true;
+        for (const [seq, points] of [...this.unacked].sort((a, b) => a[0] - b[0])) this.writeMetrics(seq, points);
         if (wasRejoin && this.provenanceJson) this.write({ provenance: { attempt: this.attempt, provenanceJson: this.provenanceJson } });
         if (wasRejoin && this.tags.size > 0) this.write({ tags: { attempt: this.attempt, tags: Object.fromEntries(this.tags) } });
         if (this.finished) this.write({ finished: { ...this.finished, attempt: this.attempt } });

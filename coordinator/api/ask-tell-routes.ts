@@ -32,6 +32,6 @@ export const askTellRoutes: FastifyPluginAsync<{ askTell: AskTell }> = async (pl
     // The trial may be named by its full id or by its number within the study.
     const number = /^\d{1,9}$/.test(req.params.trialId) ? Number(req.params.trialId) : parseTrialId(req.params.trialId)?.studyId === id ? parseTrialId(req.params.trialId)!.number : undefined;
     if (number === undefined) throw new TunehiveError('TH_ERR_TRIAL_NOT_FOUND', `no trial ${JSON.stringify(req.params.trialId)} in study ${id}`, [{ field: 'params.trialId', reason: `no trial ${JSON.stringify(req.params.trialId)} in study ${id}` }]);
-    return askTell.tell(id, number, parseTell(req.body), req.body.params);
+    return askTell.tell(id, number, parseTell(req.body), req.body.params, req.study);
   });
 };

@@ -19,6 +19,7 @@ import type { TrialQueue } from '../queue/trial-queue.js';
 import { parseTrialId } from '../../shared/redis-keys.js';
 import { TunehiveError, type ErrorCode } from '../../shared/errors.js';
 import { UnrecoverableError, blameTrial, checkBatch, checkFinished, checkStarted, maxMetricPoints, programTimes } from '../../shared/wire-limits.js';
+import { fromColumns } from '../../shared/metric-columns.js';
 import type { FinishOutcome } from '../store/study-store.js';
 import type { StudyStore } from '../store/study-store-contract.js';
 import type { StudyRunner } from '../runner/study-runner.js';
@@ -187,9 +188,9 @@ function unrecoverableStoreError(err: unknown): UnrecoverableError | undefined {
 }
 
 /** Runs a wire check of a message of a running attempt: a refusal there fails the trial. */
-function trialAtFault(check: () => void): void {
+function trialAtFault<T>(check: () => T): T {
   try {
-    check();
+    return check();
   } catch (e) {
     throw e instanceof UnrecoverableError ? blameTrial(e) : e;
   }
@@ -292,6 +293,7 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
           attemptSecret: resume === 0 ? secret : '',
           template: cachedTemplateOf(study.spec), paramsJson: JSON.stringify(trial?.params ?? {}),
           ...(mlflow ? { mlflowTrackingUri: deps.runTokens!.trackingUri, mlflowTrackingToken: mlflow.token, mlflowRunId: trialId, mlflowExperimentId: ids.studyId } : {}),
+          packedMetrics: true,
         } });
         // A re-joining worker may have missed the decision made before its stream broke.
         if (trial?.stopDecision) repeatDecision(trial.stopDecision, state);
@@ -309,10 +311,13 @@ export function createTrialServiceHandlers(deps: TrialServiceDeps): grpc.Untyped
         throw new TunehiveError('TH_ERR_WORKER_UNAUTHENTICATED', 'the worker credential was revoked');
       }
       if (msg.metrics) {
-        const { attempt, seq, points } = msg.metrics;
+        const { attempt, seq } = msg.metrics;
+        const columns = msg.metrics.columns;
+        const points = columns && msg.metrics.points.length === 0 ? trialAtFault(() => fromColumns(columns)) : msg.metrics.points;
         trialAtFault(() => checkBatch(points, Date.now(), seq));
+        // The decoded points as they are (appendMetrics reads name, step, value and timeMs): no copy per point.
         const r = await store.appendMetrics(state.studyId, state.number, attempt, seq, state.spec.objective.metric,
-          points.map((p) => ({ name: p.name, step: p.step, value: p.value, timeMs: p.timeMs })), maxMetricPoints(state.spec), undefined, state.spec.objective.strategy);
+          points, maxMetricPoints(state.spec), undefined, state.spec.objective.strategy);
         if (r.status === -1) {
           // Acknowledged so the worker stops waiting on it; nothing was stored.
           send({ ack: { seq } });

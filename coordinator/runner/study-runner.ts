@@ -309,7 +309,7 @@ export class StudyRunner {
    * earlier ones pending; fewer when the sampler says the space is exhausted (`exhausted`), or
    * once FILL_BATCH_MS have passed (a slow sampler's first trials are not held back for the rest).
    */
-  private async suggestMany(study: StudyRecord, count: number): Promise<{ params: Params[]; exhausted: boolean }> {
+  async suggestMany(study: StudyRecord, count: number): Promise<{ params: Params[]; exhausted: boolean }> {
     const { suggestions } = this.deps;
     const [trials, pending] = await Promise.all([
       // Only the part of the history the sampler reads (its window), so a long study's ask stays bounded.

@@ -488,7 +488,10 @@ export class RedisStudyStore implements StudyStore {
     const names = [...index.keys()];
     // The run's search index is kept in the same step (coordinator/runs: latest value per name).
     const args: (string | number)[] = [attempt, seq, now, maxPoints, WIRE_LIMITS.metricNamesPerTrial, names.length, objectiveStrategy, ...names, trialId(studyId, number)];
-    for (const pt of points) args.push(index.get(pt.name)!, pt.step, pt.value, pt.timeMs);
+    // One packed argument (appendMetrics-3.lua): numbers as String() writes them, as before.
+    let packed = '';
+    for (const pt of points) packed += `${index.get(pt.name)!}\t${pt.step}\t${pt.value}\t${pt.timeMs}\n`;
+    args.push(packed);
     const keyList = [keys.trial(p, studyId, number), keys.metricCounts(p, studyId, number), ...names.map((m) => keys.metricSeries(p, studyId, number, m)),
       keys.trialRun(p, studyId, number), keys.runIndexNames(p, studyId), ...names.map((m) => keys.runIndexMetric(p, studyId, m)), keys.experiment(p, studyId)];
     const [status, dropped] = (await this.run('appendMetrics-3', keyList, args)) as [number, number];

@@ -16,6 +16,7 @@ import type { Heartbeat as _tunehive_v1_Heartbeat, Heartbeat__Output as _tunehiv
 import type { JoinReply as _tunehive_v1_JoinReply, JoinReply__Output as _tunehive_v1_JoinReply__Output } from './tunehive/v1/JoinReply.js';
 import type { JoinRequest as _tunehive_v1_JoinRequest, JoinRequest__Output as _tunehive_v1_JoinRequest__Output } from './tunehive/v1/JoinRequest.js';
 import type { MetricBatch as _tunehive_v1_MetricBatch, MetricBatch__Output as _tunehive_v1_MetricBatch__Output } from './tunehive/v1/MetricBatch.js';
+import type { MetricColumns as _tunehive_v1_MetricColumns, MetricColumns__Output as _tunehive_v1_MetricColumns__Output } from './tunehive/v1/MetricColumns.js';
 import type { MetricPoint as _tunehive_v1_MetricPoint, MetricPoint__Output as _tunehive_v1_MetricPoint__Output } from './tunehive/v1/MetricPoint.js';
 import type { MetricsCollector as _tunehive_v1_MetricsCollector, MetricsCollector__Output as _tunehive_v1_MetricsCollector__Output } from './tunehive/v1/MetricsCollector.js';
 import type { ProvenanceReport as _tunehive_v1_ProvenanceReport, ProvenanceReport__Output as _tunehive_v1_ProvenanceReport__Output } from './tunehive/v1/ProvenanceReport.js';
@@ -52,6 +53,7 @@ export interface ProtoGrpcType {
       JoinReply: MessageTypeDefinition<_tunehive_v1_JoinReply, _tunehive_v1_JoinReply__Output>
       JoinRequest: MessageTypeDefinition<_tunehive_v1_JoinRequest, _tunehive_v1_JoinRequest__Output>
       MetricBatch: MessageTypeDefinition<_tunehive_v1_MetricBatch, _tunehive_v1_MetricBatch__Output>
+      MetricColumns: MessageTypeDefinition<_tunehive_v1_MetricColumns, _tunehive_v1_MetricColumns__Output>
       MetricPoint: MessageTypeDefinition<_tunehive_v1_MetricPoint, _tunehive_v1_MetricPoint__Output>
       MetricsCollector: MessageTypeDefinition<_tunehive_v1_MetricsCollector, _tunehive_v1_MetricsCollector__Output>
       ProvenanceReport: MessageTypeDefinition<_tunehive_v1_ProvenanceReport, _tunehive_v1_ProvenanceReport__Output>

@@ -85,6 +85,23 @@ describe('ask/tell', () => {
     expect(t).toMatchObject({ state: 'FAILED', reason: 'no tell within askTimeoutSeconds (0.5 s)' });
   });
 
+  it('answers many concurrent asks (served in batches) with distinct trials up to maxTrials, and the rest with 409', async () => {
+    for (const algorithm of ['random', 'tpe']) {
+      const { body: study } = await stack.api('POST', '/api/v1/studies', spec({ maxTrials: 30, algorithm: { name: algorithm, seed: 3 } }));
+      const answers = await Promise.all(Array.from({ length: 40 }, () => stack.api('POST', `/api/v1/studies/${study.id}/trials/ask`)));
+      const asked = answers.filter((r) => r.status === 201).map((r) => r.body);
+      expect(asked.map((t) => t.number).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+      expect(new Set(asked.map((t) => JSON.stringify(t.params))).size).toBe(30);
+      const refused = answers.filter((r) => r.status !== 201);
+      expect(refused.map((r) => [r.status, r.body.error.code])).toEqual(Array.from({ length: 10 }, () => [409, 'TH_ERR_SEARCH_EXHAUSTED']));
+      expect((await stack.api('GET', `/api/v1/studies/${study.id}`)).body.counts.running).toBe(30);
+      // Every asked trial is running with the parameters it was asked with.
+      for (const t of asked.slice(0, 5)) expect((await stack.api('GET', `/api/v1/trials/${t.id}`)).body).toMatchObject({ state: 'RUNNING', params: t.params });
+      await Promise.all(asked.map((t) => stack.api('POST', `/api/v1/studies/${study.id}/trials/${t.id}/tell`, { value: t.params.x ** 2 })));
+      expect((await stack.waitForStudy(study.id, 10_000)).counts.completed).toBe(30);
+    }
+  });
+
   it('validates tells and refuses asks on worker studies', async () => {
     const { body: study } = await stack.api('POST', '/api/v1/studies', spec());
     const t = (await stack.api('POST', `/api/v1/studies/${study.id}/trials/ask`)).body;

@@ -2,12 +2,14 @@
  * The worker's reliable attempt stream against a scripted coordinator over real gRPC: after a
  * break it re-joins the same attempt and replays unacknowledged batches in order, and sends
  * nothing new before the re-join is answered (a new batch overtaking a replayed one would make
- * the coordinator drop the replay as a duplicate).
+ * the coordinator drop the replay as a duplicate); batches go as columns only to a coordinator
+ * that says it reads them.
  */
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trialServiceClient, trialServiceDefinition, type CoordinatorMessage, type TrialStream, type WorkerMessage } from '../../shared/proto.js';
 import { AttemptChannel } from '../../worker/attempt-channel.js';
+import { fromColumns } from '../../shared/metric-columns.js';
 import { failStream } from '../../coordinator/grpc/trial-service.js';
 import { quietLog, waitFor } from '../helpers/env.js';
 
@@ -52,9 +54,13 @@ describe('attempt channel', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(streams[1]!.got.filter((m) => m.metrics)).toHaveLength(0);
 
-    reply({ startReply: { action: 'ACTION_RUN', attempt: 1, reason: '' } }, 1);
+    // This coordinator reads columns (packedMetrics): the replay comes as columns, the first stream's batch came as points.
+    reply({ startReply: { action: 'ACTION_RUN', attempt: 1, reason: '', packedMetrics: true } }, 1);
     await waitFor(() => streams[1]!.got.filter((m) => m.metrics).length === 2, 5000, 'replay');
     expect(streams[1]!.got.filter((m) => m.metrics).map((m) => m.metrics!.seq)).toEqual([1, 2]);
+    const first = streams[0]!.got.find((m) => m.metrics)!.metrics!;
+    expect([first.points, first.columns]).toEqual([pts(1), null]);
+    expect(streams[1]!.got.filter((m) => m.metrics).map((m) => [m.metrics!.points, fromColumns(m.metrics!.columns!)])).toEqual([[[], pts(1)], [[], pts(2)]]);
 
     // Acknowledged batches are not replayed again; a finish waits for its acknowledgement.
     reply({ ack: { seq: 2 } }, 1);

@@ -35,3 +35,15 @@ describe('metric line parsing', () => {
       expect(() => checkBatch(new StepCounter().points(parsed, Date.now()))).not.toThrow();
     });
 });
+
+describe('metric batch checks', () => {
+  const good = (over: Record<string, unknown> = {}) => ({ name: 'loss', value: 0.5, step: 1, timeMs: Date.now(), ...over });
+  it('checks every point, also after points of the same name passed', () => {
+    expect(() => checkBatch([good(), good({ step: 2 })])).not.toThrow();
+    expect(() => checkBatch([good(), good({ value: Number.NaN })] as never)).toThrow(/metrics\.points\[1\]\.value/);
+    expect(() => checkBatch([good(), good({ step: -1 })] as never)).toThrow(/metrics\.points\[1\]\.step/);
+    expect(() => checkBatch([good(), good({ timeMs: 5 })] as never)).toThrow(/metrics\.points\[1\]\.timeMs/);
+    expect(() => checkBatch([good(), good({ name: 'no spaces' })] as never)).toThrow(/metrics\.points\[1\]\.name/);
+    expect(() => checkBatch([good(), good({ name: 'x'.repeat(300) })] as never)).toThrow(/longer than 200/);
+  });
+});

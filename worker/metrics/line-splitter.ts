@@ -27,9 +27,16 @@ export class LineSplitter {
     let start = 0;
     while (start < buf.length) {
       const nl = buf.indexOf(10, start);
-      this.take(buf, start, nl === -1 ? buf.length : nl);
-      if (nl === -1) return undefined;
-      this.emitLine();
+      if (nl !== -1 && this.held === 0 && this.dropping === 0 && nl - start <= this.maxBytes) {
+        // The whole line is inside this chunk (nearly every line): decoded where it lies,
+        // without the copy and concatenation a line spread over chunks needs.
+        const line = buf.toString('utf8', start, nl);
+        this.onLine(line.endsWith('\r') ? line.slice(0, -1) : line, false);
+      } else {
+        this.take(buf, start, nl === -1 ? buf.length : nl);
+        if (nl === -1) return undefined;
+        this.emitLine();
+      }
       start = nl + 1;
       if (start < buf.length && blocked?.()) return buf.subarray(start);
     }

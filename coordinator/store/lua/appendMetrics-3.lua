@@ -13,7 +13,9 @@
   report is the trial's result: the last one, or the lowest / highest so far)
   ARGV[8 .. 7+n] the names, in KEYS order (the objective first)
   ARGV[8+n] the trial's run id ('' to skip the search index)
-  ARGV[9+n ..] points, 4 values each: name index (1-based, into the names), step, value, timeMs
+  ARGV[9+n] the points, packed in one string (one argument instead of four per point, which
+  cost the coordinator and Redis more than the points' own work): per point
+  "k<TAB>step<TAB>value<TAB>timeMs<LF>", k the name index (1-based, into the names)
   Search index (when ARGV[8+n] is set; coordinator/runs): KEYS[3+n] the trial's run document,
   KEYS[4+n] the experiment's index names hash, KEYS[4+n+k] the latest-value zset of name k,
   KEYS[5+2n] the experiment hash. Each name with a stored point gets its last stored value in
@@ -55,13 +57,13 @@ local best = nil
 if strategy ~= 'latest' then best = tonumber(redis.call('HGET', KEYS[1], 'objValue') or '') end
 local runId = ARGV[8 + n]
 local last = {}
-for i = 9 + n, #ARGV, 4 do
-  local k = tonumber(ARGV[i])
+for ks, step, value, tms in string.gmatch(ARGV[9 + n], '(%d+)\t([^\t\n]+)\t([^\t\n]+)\t([^\t\n]+)\n') do
+  local k = tonumber(ks)
   -- The trial's result follows its objective reports even past the cap.
   if k == 1 then
-    local v = tonumber(ARGV[i + 2])
+    local v = tonumber(value)
     if strategy == 'latest' or best == nil or (strategy == 'min' and v < best) or (strategy == 'max' and v > best) then
-      objStep = ARGV[i + 1]; objValue = ARGV[i + 2]; best = v
+      objStep = step; objValue = value; best = v
     end
   end
   if allowed[k] == nil then
@@ -74,10 +76,10 @@ for i = 9 + n, #ARGV, 4 do
   if room > 0 and allowed[k] then
     local r = rows[k]
     -- Integral doubles below 1e14 print exactly ("%.14g"): times are checked far below that.
-    r[#r + 1] = ARGV[i + 1] .. '\t' .. ARGV[i + 2] .. '\t' .. (tonumber(ARGV[i + 3]) - base) .. suffix
+    r[#r + 1] = step .. '\t' .. value .. '\t' .. (tonumber(tms) - base) .. suffix
     room = room - 1
     stored = stored + 1
-    last[k] = ARGV[i + 2]
+    last[k] = value
   else
     dropped = dropped + 1
   end

@@ -38,6 +38,7 @@ export interface StartReply {
   'mlflowTrackingToken'?: (string);
   'mlflowRunId'?: (string);
   'mlflowExperimentId'?: (string);
+  'packedMetrics'?: (boolean);
 }
 
 export interface StartReply__Output {
@@ -56,4 +57,5 @@ export interface StartReply__Output {
   'mlflowTrackingToken': (string);
   'mlflowRunId': (string);
   'mlflowExperimentId': (string);
+  'packedMetrics': (boolean);
 }
