@@ -72,11 +72,13 @@ describe('history window', () => {
     const spec = { ...study.spec, algorithm: { name: 'tpe', seed: 3, settings: { historyBest: 40, historyRecent: 200 } } };
     expect(tpeSampler.validate(spec.algorithm.settings, spec.searchSpace)).toEqual([]);
     await redis.hset(keys.study(store.prefix, studyId), 'spec', JSON.stringify(spec));
+    // A store caches a study's spec at its first read (specs never change in production): read the new one afresh.
+    const fresh = new RedisStudyStore(redis, store.prefix);
     const asked: SuggestRequest[] = [];
     const recording: SuggestionService = { suggest: async (req) => { asked.push(req); return suggestNow(req); }, close: async () => {} };
-    const runner = new StudyRunner({ store, suggestions: recording, log: quietLog(), coordinatorId: 'test',
+    const runner = new StudyRunner({ store: fresh, suggestions: recording, log: quietLog(), coordinatorId: 'test',
       queue: undefined as never, commands: undefined as never });
-    const params = await runner.suggest((await store.getStudy(studyId))!);
+    const params = await runner.suggest((await fresh.getStudy(studyId))!);
     expect(params).toEqual({ x: expect.any(Number), y: expect.any(Number), lr: expect.any(Number), u: expect.any(Number), opt: expect.any(String) });
     expect(asked[0]!.trials.map((t) => t.number)).toEqual(await expected(studyId, 40, 200));
     expect(asked[0]!.trials.length).toBeLessThanOrEqual(240);

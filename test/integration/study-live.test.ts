@@ -205,8 +205,8 @@ describe('study table (incremental) and events (SSE) on a real study', () => {
     const monitor = await monitorRedis(redisUrl());
     const clients: SseClient[] = [];
     try {
-      // The poller's read is the only HMGET of the study hash that names bestNumber.
-      const polls = () => monitor.seen.filter((c) => c.args[0]?.toLowerCase() === 'hmget' && c.args[1] === keys.study(stack.prefix, id) && c.args.includes('bestNumber')).length;
+      // The poller's read is the HMGET of the study hash that starts with state, nextNumber (getStudy's names the project second).
+      const polls = () => monitor.seen.filter((c) => c.args[0]?.toLowerCase() === 'hmget' && c.args[1] === keys.study(stack.prefix, id) && c.args[2] === 'state' && c.args[3] === 'nextNumber').length;
       for (let i = 0; i < 10; i++) clients.push(await openEvents(`${base}/api/v1/studies/${id}/events`, { authorization: `Bearer ${TEST_ADMIN_TOKEN}` }));
       await waitFor(() => clients.every((c) => c.events.some((e) => e.event === 'changed')), 5000, 'every first changed');
       const [c0, t0] = [polls(), Date.now()];
