@@ -50,6 +50,9 @@ export class FsArtifactStore implements ArtifactStore {
       return result!;
     } catch (err) {
       out.destroy();
+      // Opening is asynchronous: a stream destroyed before its open completes still creates the
+      // file. Remove it once the stream has closed, or a refused upload leaves a staging file behind.
+      if (!out.closed) await once(out, 'close');
       await rm(tmp, { force: true });
       throw err;
     }
