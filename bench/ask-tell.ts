@@ -11,7 +11,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startLocalRedis } from '../cli/local-redis.js';
 import { runAskTell } from './load/ask-tell.js';
-import { sectionMarkdown } from './load/section-markdown.js';
+import { sectionMarkdown } from './load/report.js';
 
 const { values } = parseArgs({
   options: {

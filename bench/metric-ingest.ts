@@ -11,7 +11,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startLocalRedis } from '../cli/local-redis.js';
 import { runMetricIngest } from './load/metric-ingest.js';
-import { sectionMarkdown } from './load/section-markdown.js';
+import { sectionMarkdown } from './load/report.js';
 
 const { values } = parseArgs({
   options: { trials: { type: 'string', default: '4' }, points: { type: 'string', default: '100000' }, agents: { type: 'string', default: '2' }, 'redis-url': { type: 'string' } },

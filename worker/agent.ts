@@ -30,7 +30,6 @@ import { ProcessRuntime } from './runtime/process-runtime.js';
 import type { Runtime } from './runtime/runtime.js';
 import { CredentialRejected, runTrialSession, type SessionResult } from './trial-session.js';
 import { CaptureCache } from './provenance/capture-cache.js';
-import { TrialFolders } from './trial-folders.js';
 
 export interface AgentOptions {
   redisUrl: string;
@@ -104,7 +103,6 @@ export class Agent {
   private consume: ((project: string) => void) | undefined;
   /** Provenance answers (git, DVC, data hashes) shared by this agent's attempts. */
   private readonly captureCache = new CaptureCache();
-  private readonly folders: TrialFolders;
   hardware: Hardware | undefined;
   /** The latest finished sessions (at most COMPLETED_KEPT), for tests and the CLI's summary. */
   readonly completed: SessionResult[] = [];
@@ -114,7 +112,6 @@ export class Agent {
     // Each running session listens for the shutdown (and stops listening when it ends): as many
     // listeners as trials run at once, which is more than the default warning threshold of 10.
     setMaxListeners(0, this.shutdown.signal);
-    this.folders = new TrialFolders(path.join(o.workDir, 'trials'), Math.max(1, o.slots));
     this.log = o.log.child({ workerId: this.id });
     this.client = trialServiceClient(o.coordinator, { 'grpc.keepalive_time_ms': 20_000, ...grpcClientOptions(o.tls) }, {
       credential: () => this.identity?.credential, channelCredentials: grpcClientCredentials(o.tls),
@@ -187,7 +184,7 @@ export class Agent {
                 client: this.client, runtime, workerId: this.id, workDir: o.workDir, hardware: hardwareMsg, log: this.log,
                 heartbeatMs: o.heartbeatMs ?? 2000, graceMs: o.graceMs ?? 10_000, delivery: { jobId: job.id ?? '', token: token ?? '' },
                 ...(o.maxLineBytes ? { maxLineBytes: o.maxLineBytes } : {}), ...(o.metricWindow ? { window: o.metricWindow } : {}),
-                ...(o.giveUpMs ? { giveUpMs: o.giveUpMs } : {}), captureCache: this.captureCache, folders: this.folders,
+                ...(o.giveUpMs ? { giveUpMs: o.giveUpMs } : {}), captureCache: this.captureCache,
               }, this.shutdown.signal);
               this.completed.push(result);
               // An agent runs for months: what it keeps per trial must not grow with the trials.
@@ -333,7 +330,6 @@ export class Agent {
       ]);
       clearTimeout(timer);
       await this.registration?.stop();
-      await this.folders.drain().catch(() => undefined);
       await Promise.all([...this.queues.values()].map((e) => e.q.close()));
       await this.connection?.quit().catch(() => this.connection?.disconnect());
       this.client.close();

@@ -19,7 +19,7 @@ import { lineParser } from './metrics/collector-lines.js';
 import { claimFile, FileTail } from './metrics/file-tail.js';
 import { AttemptProvenance, rerunRefusal } from './provenance/attempt-provenance.js';
 import type { CaptureCache } from './provenance/capture-cache.js';
-import { makeFolders, type TrialFolders } from './trial-folders.js';
+import { makeFolders } from './trial-folders.js';
 import type { Runtime } from './runtime/runtime.js';
 import { CheckpointRefused, CheckpointUploader, downloadCheckpoint, uploadCheckpoint } from './checkpoints/checkpoint-sync.js';
 import { DEFAULT_TRIAL_LIMITS } from '../shared/study-spec.js';
@@ -50,8 +50,6 @@ export interface SessionOptions {
   delivery?: { jobId: string; token: string };
   /** Git, DVC and data-file answers shared with the agent's other attempts. */
   captureCache?: CaptureCache;
-  /** The agent's trial folders (spares recycled); without it each attempt makes and removes its own. */
-  folders?: TrialFolders;
 }
 
 export interface SessionResult {
@@ -146,7 +144,7 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
     const artifactDir = path.join(trialDir, 'artifacts');
     // Whatever an earlier attempt left on this machine may be newer than any complete upload:
     // start from the coordinator's latest complete checkpoint, or from an empty folder.
-    await (o.folders ? o.folders.prepare(trialDir) : makeFolders(trialDir));
+    await makeFolders(trialDir);
     let resume = false;
     if (start.checkpointId) {
       try {
@@ -414,7 +412,7 @@ export async function runTrialSession(delivered: TrialJob, gpus: string[], o: Se
     if (state === 'UNREACHABLE') throw new Error('coordinator unreachable; the trial result could not be reported');
     if (channel.endedCode === grpc.status.UNAUTHENTICATED) return { state, attempt, credentialRejected: true };
     // The finish is recorded: a later attempt restores from the coordinator, never from this copy.
-    await (o.folders ? o.folders.release(trialDir) : rm(trialDir, { recursive: true, force: true }))
+    await rm(trialDir, { recursive: true, force: true })
       .catch((err: Error) => log.warn({ err: err.message }, 'could not remove the local checkpoint copy'));
     return { state, attempt };
   } finally {

@@ -30,6 +30,16 @@ export function figureRow(f: Figure): string {
   return `| ${cell(f.label)} | ${num(f.value)} ${f.unit} | ${f.against ? `${num(f.against.value)} (${cell(f.against.label)})` : ''} | ${r === undefined ? '' : `${num(r)}x`} | ${f.target ? cell(f.target.text) : ''} | ${f.target ? (f.target.met ? 'yes' : '**no**') : ''} | ${f.limit ? cell(f.limit) : ''} |`;
 }
 
+/** One section: its settings, the figures with their same-run ceilings, ratios and targets, then the notes. */
+export function sectionMarkdown(s: Section): string {
+  const out = [`## ${s.name}`, '', `Settings: ${Object.entries(s.settings).map(([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(', ')}`, ''];
+  out.push('| figure | value | against | ratio | target | met | limit |', '| --- | --- | --- | --- | --- | --- | --- |');
+  for (const f of s.figures) out.push(figureRow(f));
+  if (s.notes?.length) out.push('', ...s.notes.map((n) => `- ${n}`));
+  out.push('');
+  return out.join('\n');
+}
+
 export function toMarkdown(r: LoadReport): string {
   const out = [
     `# bench:load, ${r.startedAt}`,
@@ -38,13 +48,7 @@ export function toMarkdown(r: LoadReport): string {
       'Ratios are against ceilings measured in this same run: absolute figures on a shared machine are noisy.',
     '',
   ];
-  for (const s of r.sections) {
-    out.push(`## ${s.name}`, '', `Settings: ${Object.entries(s.settings).map(([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(', ')}`, '');
-    out.push('| figure | value | against | ratio | target | met | limit |', '| --- | --- | --- | --- | --- | --- | --- |');
-    for (const f of s.figures) out.push(figureRow(f));
-    if (s.notes?.length) out.push('', ...s.notes.map((n) => `- ${n}`));
-    out.push('');
-  }
+  for (const s of r.sections) out.push(sectionMarkdown(s));
   out.push(r.ok ? 'Result: every trial accounted for, nothing grew.' : `Result: **FAILED**: ${r.problems.join('; ')}`, '');
   return out.join('\n');
 }

@@ -6,6 +6,7 @@
  * Everything runs under a key prefix of its own; close() stops every process it started and
  * deletes what the run stored (an external Redis keeps nothing of it).
  */
+import { dropPrefix } from './drop-prefix.js';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -201,26 +202,9 @@ export class LoadStack {
     open.delete(this);
     await this.stopAgents();
     await Promise.all(this.replicas.splice(0).map((r) => stopProcess(r.process, 20_000)));
-    if (!this.local) await deletePrefix(this.redis, this.o.prefix).catch((err: unknown) => this.o.say(`bench:load: could not delete the run's keys (${this.o.prefix}:*): ${(err as Error).message}`));
+    if (!this.local) await dropPrefix(this.redis, this.o.prefix).catch((err: unknown) => this.o.say(`bench:load: could not delete the run's keys (${this.o.prefix}:*): ${(err as Error).message}`));
     await this.redis.quit().catch(() => this.redis.disconnect());
     await this.local?.stop();
     rmSync(this.tmp, { recursive: true, force: true });
   }
-}
-
-/** Deletes every key of the prefix (SCAN + UNLINK in bounded batches), on every master of a cluster. */
-export async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
-  const nodes = typeof (redis as unknown as { nodes?: unknown }).nodes === 'function' && (redis as unknown as { isCluster?: boolean }).isCluster
-    ? (redis as unknown as { nodes(role: string): Redis[] }).nodes('master') : [redis];
-  let n = 0;
-  for (const node of nodes) {
-    let cursor = '0';
-    do {
-      const [next, found] = await node.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      // One key per call: in a cluster the keys of a batch may sit in different slots.
-      for (const k of found) n += await node.unlink(k);
-    } while (cursor !== '0');
-  }
-  return n;
 }

@@ -341,22 +341,26 @@ export class RedisStudyStore implements StudyStore {
     const p = this.prefix;
     const json = JSON.stringify(params);
     const r = Number(await this.run('createTrial-4', [keys.study(p, studyId), keys.trial(p, studyId, number), keys.pending(p, studyId), keys.trialStates(p, studyId)],
-      [number, json, now, maxTrials, budget ?? '']));
+      [number, json, now, maxTrials, budget ?? '', '', '0']));
     if (r === 1) await this.trialChanged(studyId, number, createdHash(number, json, now));
     return r;
   }
 
   /**
    * createTrial for numbers first, first+1, ... in one round trip (each its own atomic script
-   * call, in order): the answer of each, as createTrial's.
+   * call, in order): the answer of each, as createTrial's. Each trial after the first is created
+   * only right after its predecessor in this batch (a token the script checks): when another
+   * creator took a number in between, the rest answer -1, so no trial gets parameters that were
+   * suggested with a different set of pending trials in mind.
    */
   async createTrials(studyId: string, first: number, trials: ReadonlyArray<{ params: Params; budget?: number }>, maxTrials: number, now = Date.now()): Promise<number[]> {
     if (trials.length === 0) return [];
     const p = this.prefix;
     const pipe = this.redis.pipeline() as unknown as PipelineWithScripts;
     const json = trials.map((t) => JSON.stringify(t.params));
+    const batch = randomBytes(6).toString('hex');
     trials.forEach((t, i) => pipe.th_createTrial!(keys.study(p, studyId), keys.trial(p, studyId, first + i), keys.pending(p, studyId), keys.trialStates(p, studyId),
-      first + i, json[i]!, now, maxTrials, t.budget ?? ''));
+      first + i, json[i]!, now, maxTrials, t.budget ?? '', batch, i === 0 ? '0' : '1'));
     const answers = (await execOrThrow(pipe as unknown as ReturnType<RedisClient['pipeline']>)).map(Number);
     await Promise.all(answers.map((r, i) => (r === 1 ? this.trialChanged(studyId, first + i, createdHash(first + i, json[i]!, now)) : undefined)));
     return answers;

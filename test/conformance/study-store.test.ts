@@ -106,6 +106,17 @@ describe.each(HARNESSES)('StudyStore contract: $name', (h) => {
     expect(await store.createTrials(ended.id, 0, [{ params: { x: 0.5 } }], 10)).toEqual([0]);
   });
 
+  it('createTrials: once another creator took a number, the rest of the batch is a clash (its parameters assumed its own earlier trials)', async () => {
+    const s = await store.createStudy(spec({ maxTrials: 10 }));
+    // Another replica created trial 0 before this batch for 0..2 ran.
+    expect(await store.createTrial(s.id, 0, { x: 0.5 }, 10)).toBe(1);
+    expect(await store.createTrials(s.id, 0, [{ params: { x: 0.1 } }, { params: { x: 0.2 } }, { params: { x: 0.3 } }], 10)).toEqual([-1, -1, -1]);
+    // A batch's own run is whole; a single creation in between ends it.
+    expect(await store.createTrials(s.id, 1, [{ params: { x: 0.1 } }, { params: { x: 0.2 } }], 10)).toEqual([1, 1]);
+    expect(await store.createTrial(s.id, 3, { x: 0.9 }, 10)).toBe(1);
+    expect((await store.getTrials(s.id, [0, 1, 2, 3])).map((t) => t.params.x)).toEqual([0.5, 0.1, 0.2, 0.9]);
+  });
+
   it('getStudy: the spec may be cached, everything else is read fresh; studySpec', async () => {
     const s = await store.createStudy(spec({ name: 'cached' }));
     expect((await store.getStudy(s.id))?.counts.queued).toBe(0);

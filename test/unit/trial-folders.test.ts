@@ -1,9 +1,9 @@
-/** The agent's trial folders on a real file system: spares are recycled only when exactly as prepared. */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+/** The agent's trial folders on a real file system: every attempt gets fresh, empty ones. */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TrialFolders } from '../../worker/trial-folders.js';
+import { makeFolders } from '../../worker/trial-folders.js';
 
 const roots: string[] = [];
 const root = () => {
@@ -21,63 +21,21 @@ const empty = (trialDir: string) => {
   expect(entries(path.join(trialDir, 'artifacts'))).toEqual([]);
 };
 
-describe('TrialFolders', () => {
-  it('makes empty folders (and trials/ with the first), keeps a released one as a spare and gives it to the next trial', async () => {
+describe('makeFolders', () => {
+  it('makes empty folders, and trials/ with the first', async () => {
     const trials = root();
-    const folders = new TrialFolders(trials, 2);
-    const a = path.join(trials, 't-a');
-    await folders.prepare(a);
-    empty(a);
-    await folders.release(a);
-    expect(existsSync(a)).toBe(false);
-    expect(entries(trials)).toEqual(['.spare-0']);
-    const b = path.join(trials, 't-b');
-    await folders.prepare(b);
-    empty(b);
-    expect(entries(trials)).toEqual(['t-b']);
+    expect(existsSync(trials)).toBe(false);
+    const t = path.join(trials, 's1.0');
+    await makeFolders(t);
+    empty(t);
   });
 
-  it('removes a folder that is not as prepared: files left, a changed mode, another folder inside', async () => {
-    const trials = root();
-    const folders = new TrialFolders(trials, 8);
-    const cases: Array<(dir: string) => void> = [
-      (d) => writeFileSync(path.join(d, 'checkpoint', 'model.pt'), 'x'),
-      (d) => writeFileSync(path.join(d, 'artifacts', 'plot.png'), 'x'),
-      (d) => chmodSync(path.join(d, 'checkpoint'), 0o777),
-      (d) => mkdirSync(path.join(d, 'extra')),
-    ];
-    for (const [i, spoil] of cases.entries()) {
-      const dir = path.join(trials, `t-${i}`);
-      await folders.prepare(dir);
-      spoil(dir);
-      await folders.release(dir);
-      expect(existsSync(dir)).toBe(false);
-    }
-    expect(entries(trials)).toEqual([]);
-  });
-
-  it('keeps at most `keep` spares, and drain removes them', async () => {
-    const trials = root();
-    const folders = new TrialFolders(trials, 1);
-    const dirs = ['t-1', 't-2', 't-3'].map((n) => path.join(trials, n));
-    for (const d of dirs) await folders.prepare(d);
-    for (const d of dirs) await folders.release(d);
-    expect(entries(trials)).toEqual(['.spare-0']);
-    await folders.drain();
-    expect(entries(trials)).toEqual([]);
-  });
-
-  it('an earlier attempt\'s leftovers never reach the program: a spare does not replace them, fresh folders do', async () => {
-    const trials = root();
-    const folders = new TrialFolders(trials, 2);
-    const warm = path.join(trials, 't-warm');
-    await folders.prepare(warm);
-    await folders.release(warm);
-    const t = path.join(trials, 't-again');
+  it("an earlier attempt's leftovers never reach the program: the folder is made afresh", async () => {
+    const t = path.join(root(), 's1.1');
     mkdirSync(path.join(t, 'checkpoint'), { recursive: true });
     writeFileSync(path.join(t, 'checkpoint', 'stale.pt'), 'newer than any upload');
-    await folders.prepare(t);
+    mkdirSync(path.join(t, 'other'));
+    await makeFolders(t);
     empty(t);
-    expect(entries(trials)).toEqual(['t-again']);
   });
 });
