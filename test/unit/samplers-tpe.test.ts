@@ -116,4 +116,11 @@ describe('tpe sampler', () => {
     ]);
     expect(tpeSampler.validate({ gamma: 0.25, nStartupTrials: 5, constantLiar: false }, bowl)).toEqual([]);
   });
+
+  it('refuses a start-up or a good group that the history window could never hold', () => {
+    const errs = tpeSampler.validate({ nStartupTrials: 2000, historyBest: 10, historyRecent: 100 }, bowl);
+    expect(errs.map((e) => e.field).sort()).toEqual(['algorithm.settings.maxGood', 'algorithm.settings.nStartupTrials']);
+    expect(errs.find((e) => e.field.endsWith('nStartupTrials'))!.reason).toMatch(/at most historyBest \+ historyRecent \(110\)/);
+    expect(tpeSampler.validate({ nStartupTrials: 110, historyBest: 25, historyRecent: 85 }, bowl)).toEqual([]);
+  });
 });

@@ -58,6 +58,15 @@ export function readTpeSettings(settings: Record<string, unknown>): { reader: Se
     historyBest: r.number('historyBest', 200, { min: 1, max: 100_000, int: true }),
     historyRecent: r.number('historyRecent', 1000, { min: 1, max: 100_000, int: true }),
   };
+  // The sampler sees at most historyBest + historyRecent trials and ranks its good group among
+  // them: a start-up longer than that window would keep it sampling at random for ever, and a
+  // good group larger than the best kept would differ from the one a full history gives.
+  if (s.nStartupTrials > s.historyBest + s.historyRecent) {
+    r.errors.push({ field: 'algorithm.settings.nStartupTrials', reason: `must be at most historyBest + historyRecent (${s.historyBest + s.historyRecent}): the sampler sees no more trials than that (got ${s.nStartupTrials})` });
+  }
+  if (s.maxGood > s.historyBest) {
+    r.errors.push({ field: 'algorithm.settings.maxGood', reason: `must be at most historyBest (${s.historyBest}): the good trials are ranked among the best kept (got ${s.maxGood})` });
+  }
   return { reader: r, s };
 }
 
