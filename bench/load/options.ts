@@ -93,6 +93,8 @@ export function parseLoadOptions(argv: string[], env: NodeJS.ProcessEnv = proces
   if (program.length === 0 || !program[0]!.startsWith('/')) throw new OptionError('--program must start with an absolute path (the trial program, e.g. "/bin/echo score=1")');
   const prefix = s('prefix') ?? `load-${randomBytes(3).toString('hex')}`;
   if (!/^[a-z][a-z0-9-]{0,30}$/.test(prefix)) throw new OptionError(`--prefix must be lower-case letters, digits and -, starting with a letter, at most 31 characters (got ${JSON.stringify(prefix)})`);
+  // The run deletes every key under its prefix at the end: never a deployment's own (`th`).
+  if (!/[0-9a-f]{6}/.test(prefix)) throw new OptionError(`--prefix must contain 6 hex digits, a random part no deployment uses (the run deletes every key under it; got ${JSON.stringify(prefix)})`);
   const o: LoadOptions = {
     scenario,
     mode: oneOf(s('mode'), 'mode', MODES, big || scenario === 'horizontal' ? 'simulated' : 'both'),

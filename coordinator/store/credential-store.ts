@@ -58,6 +58,15 @@ export const MIN_OPERATOR_SECRET = 16;
 /** Expired or revoked records stay this long (so lists can show why a token stopped working). */
 export const CREDENTIAL_GRACE_MS = 7 * 86_400_000;
 const GRACE_MS = CREDENTIAL_GRACE_MS;
+/**
+ * A trial attempt's MLflow run token (kind `run`) is minted per attempt, thousands an hour on a
+ * busy fleet, and says nothing worth keeping once its attempt ended: its record goes after ten
+ * minutes, so the index holds about the running attempts, not a week of trials.
+ */
+export const RUN_TOKEN_GRACE_MS = 10 * 60_000;
+const graceOf = (kind: string | null | undefined): number => (kind === 'run' ? RUN_TOKEN_GRACE_MS : GRACE_MS);
+/** An index entry without its record this young may be a write on its way (on a Cluster the two are separate commands). */
+const WRITE_IN_FLIGHT_MS = 60_000;
 
 export class CredentialStore {
   constructor(private readonly redis: RedisClient, private readonly prefix = 'th') {}
@@ -126,10 +135,10 @@ export class CredentialStore {
   async revoke(id: string, now = Date.now()): Promise<boolean> {
     const k = keys.credential(this.prefix, id);
     // Every record has its hash field: one read says whether it exists and is live.
-    const [hash, revoked] = await this.redis.hmget(k, 'hash', 'revokedAt');
+    const [hash, revoked, kind] = await this.redis.hmget(k, 'hash', 'revokedAt', 'kind');
     if (hash === null || revoked !== null) return false;
     // Together, in order (no MULTI: a record revoked but left without its expiry by a crash is the sweep's).
-    await Promise.all([this.redis.hset(k, 'revokedAt', String(now)), this.redis.pexpire(k, GRACE_MS)]);
+    await Promise.all([this.redis.hset(k, 'revokedAt', String(now)), this.redis.pexpire(k, graceOf(kind))]);
     return true;
   }
 
@@ -143,14 +152,17 @@ export class CredentialStore {
     const rec = await this.get(id);
     if (!rec || !live(rec, now)) return false;
     const k = keys.credential(this.prefix, id);
-    await this.redis.multi().hset(k, 'expiresAt', String(now + ttlMs)).pexpire(k, ttlMs + GRACE_MS).exec();
+    await this.redis.multi().hset(k, 'expiresAt', String(now + ttlMs)).pexpire(k, ttlMs + graceOf(rec.kind)).exec();
     return true;
   }
 
   /** Deletes records that expired or were revoked more than the grace period ago. */
   async sweep(now = Date.now()): Promise<number> {
     let removed = 0;
-    const ids = await this.redis.zrange(keys.credentials(this.prefix), '0', '-1');
+    const flat = await this.redis.zrange(keys.credentials(this.prefix), '0', '-1', 'WITHSCORES');
+    const ids: string[] = [];
+    const createdAt = new Map<string, number>();
+    for (let i = 0; i < flat.length; i += 2) { ids.push(flat[i]!); createdAt.set(flat[i]!, Number(flat[i + 1])); }
     for (let i = 0; i < ids.length; i += 500) {
       const batch = ids.slice(i, i + 500);
       const read = spreadPipeline(this.redis);
@@ -159,11 +171,14 @@ export class CredentialStore {
       const drop = spreadPipeline(this.redis);
       batch.forEach((id, j) => {
         const h = rows[j]?.[1] as Record<string, string> | undefined;
-        // A record that expired by its own TTL leaves only its index entry.
-        if (!h?.hash) return void drop.zrem(keys.credentials(this.prefix), id);
+        // A record that expired by its own TTL leaves only its index entry (unless it is being written now).
+        if (!h?.hash) {
+          if ((createdAt.get(id) ?? 0) <= now - WRITE_IN_FLIGHT_MS) drop.zrem(keys.credentials(this.prefix), id);
+          return;
+        }
         const r = toRecord(id, h);
         const ended = r.revokedAt ?? (r.expiresAt !== undefined && r.expiresAt <= now ? r.expiresAt : undefined);
-        if (ended !== undefined && ended + GRACE_MS <= now) {
+        if (ended !== undefined && ended + graceOf(r.kind) <= now) {
           drop.unlink(keys.credential(this.prefix, id)).zrem(keys.credentials(this.prefix), id);
           removed++;
         }
@@ -192,11 +207,11 @@ export class CredentialStore {
     if (fresh) {
       // Sent together on one connection: applied in this order.
       await Promise.all([this.redis.zadd(keys.credentials(this.prefix), now, id), this.redis.hset(k, fields),
-        ...(c.ttlMs !== undefined ? [this.redis.pexpire(k, c.ttlMs + GRACE_MS)] : [])]);
+        ...(c.ttlMs !== undefined ? [this.redis.pexpire(k, c.ttlMs + graceOf(c.kind))] : [])]);
     } else {
       const m = slotMulti(this.redis).del(k).hset(k, fields).zadd(keys.credentials(this.prefix), now, id);
       // An expiring record deletes itself after the grace period even if no sweep runs.
-      if (c.ttlMs !== undefined) m.pexpire(k, c.ttlMs + GRACE_MS);
+      if (c.ttlMs !== undefined) m.pexpire(k, c.ttlMs + graceOf(c.kind));
       await m.exec();
     }
     // The record is what was just written (DEL first): no read back (a run token is minted per trial attempt).

@@ -77,7 +77,23 @@ describe('credential store (real Redis)', () => {
     // A record gone by its own TTL leaves nothing in the index after a sweep either.
     const gone = await s.create({ kind: 'api', owner: 'e', role: 'viewer' }, now);
     await redis.del(`${(s as unknown as { prefix: string }).prefix}:cred:${gone.record.id}`);
+    // A moment after its index entry the record may still be on its way (separate commands on a Cluster): kept.
     await s.sweep(now);
+    expect(await redis.zrange(`${(s as unknown as { prefix: string }).prefix}:creds`, '0', '-1')).toHaveLength(2);
+    await s.sweep(now + 2 * 60_000);
     expect(await redis.zrange(`${(s as unknown as { prefix: string }).prefix}:creds`, '0', '-1')).toHaveLength(1);
+  });
+
+  it("a trial attempt's run token is kept ten minutes after its revocation, not the week other credentials are", async () => {
+    const s = new CredentialStore(redis, uniquePrefix('sweep-run'));
+    const now = Date.now();
+    const run = await s.create({ kind: 'run', owner: 'trial:abcd.1', project: 'default', role: 'editor', runId: 'abcd.1', attempt: 1, ttlMs: 60_000 }, now);
+    const api = await s.create({ kind: 'api', owner: 'f', role: 'viewer' }, now);
+    expect(await s.revoke(run.record.id, now)).toBe(true);
+    expect(await s.revoke(api.record.id, now)).toBe(true);
+    const k = `${(s as unknown as { prefix: string }).prefix}:cred:${run.record.id}`;
+    expect(await redis.pttl(k)).toBeLessThanOrEqual(10 * 60_000);
+    expect(await s.sweep(now + 11 * 60_000)).toBe(1);
+    expect((await s.list()).map((r) => r.owner)).toEqual(['f']);
   });
 });
