@@ -8,6 +8,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, uti
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { git, gitCheckout } from '../helpers/git-repo.js';
 import { captureCode, captureData } from '../../worker/provenance/capture.js';
 import { CaptureCache } from '../../worker/provenance/capture-cache.js';
 
@@ -20,20 +21,7 @@ const tmp = () => {
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-const gitEnv = { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_SYSTEM: '/dev/null' };
-const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', env: gitEnv }).trim();
-
-function checkout(): string {
-  const dir = tmp();
-  git(dir, 'init', '-q', '-b', 'main');
-  git(dir, 'config', 'user.email', 't@example.com');
-  git(dir, 'config', 'user.name', 'T');
-  git(dir, 'config', 'commit.gpgsign', 'false');
-  writeFileSync(path.join(dir, 'train.py'), 'print("epoch=1 accuracy=0.5")\n');
-  git(dir, 'add', 'train.py');
-  git(dir, 'commit', '-q', '-m', 'first');
-  return dir;
-}
+const checkout = () => gitCheckout(tmp(), 'main');
 
 /** A git that appends a line to `log` on every run, then is the real git. */
 function countingGit(): { bin: string; runs: () => number } {

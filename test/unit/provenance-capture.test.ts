@@ -2,12 +2,12 @@
  * Provenance capture on the worker, against real parts: a git checkout made here with the real
  * git binary (committed, then dirtied), DVC-style files, data files hashed from disk.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { git, gitCheckout } from '../helpers/git-repo.js';
 import { captureCode, captureData } from '../../worker/provenance/capture.js';
 import { remoteWithoutCredentials } from '../../worker/provenance/remote-url.js';
 import { recordedEnvironment } from '../../worker/provenance/recorded-env.js';
@@ -26,19 +26,7 @@ const tmp = () => {
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_SYSTEM: '/dev/null' } }).trim();
-
-function checkout(): string {
-  const dir = tmp();
-  git(dir, 'init', '-q', '-b', 'exp/lr-sweep');
-  git(dir, 'config', 'user.email', 't@example.com');
-  git(dir, 'config', 'user.name', 'T');
-  git(dir, 'config', 'commit.gpgsign', 'false');
-  writeFileSync(path.join(dir, 'train.py'), 'print("epoch=1 accuracy=0.5")\n');
-  git(dir, 'add', 'train.py');
-  git(dir, 'commit', '-q', '-m', 'first');
-  return dir;
-}
+const checkout = () => gitCheckout(tmp(), 'exp/lr-sweep');
 
 describe('code version from git', () => {
   it('records the commit, branch, a clean flag, then dirty once a tracked file changes (untracked files do not count)', async () => {
