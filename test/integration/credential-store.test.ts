@@ -84,16 +84,22 @@ describe('credential store (real Redis)', () => {
     expect(await redis.zrange(`${(s as unknown as { prefix: string }).prefix}:creds`, '0', '-1')).toHaveLength(1);
   });
 
-  it("a trial attempt's run token is kept ten minutes after its revocation, not the week other credentials are", async () => {
+  it("a trial attempt's run token is deleted when revoked, and one never revoked goes ten minutes after its expiry, not the week other credentials stay", async () => {
     const s = new CredentialStore(redis, uniquePrefix('sweep-run'));
     const now = Date.now();
     const run = await s.create({ kind: 'run', owner: 'trial:abcd.1', project: 'default', role: 'editor', runId: 'abcd.1', attempt: 1, ttlMs: 60_000 }, now);
     const api = await s.create({ kind: 'api', owner: 'f', role: 'viewer' }, now);
     expect(await s.revoke(run.record.id, now)).toBe(true);
     expect(await s.revoke(api.record.id, now)).toBe(true);
-    const k = `${(s as unknown as { prefix: string }).prefix}:cred:${run.record.id}`;
-    expect(await redis.pttl(k)).toBeLessThanOrEqual(10 * 60_000);
-    expect(await s.sweep(now + 11 * 60_000)).toBe(1);
+    expect(await s.get(run.record.id)).toBeUndefined();
+    expect((await s.list()).map((r) => r.owner)).toEqual(['f']);
+    expect(await s.revoke(run.record.id, now)).toBe(false);
+    // Never revoked (its replica died): its record expires ten minutes after the token does.
+    const lost = await s.create({ kind: 'run', owner: 'trial:abcd.2', project: 'default', role: 'editor', runId: 'abcd.2', attempt: 1, ttlMs: 60_000 }, now);
+    const k = `${(s as unknown as { prefix: string }).prefix}:cred:${lost.record.id}`;
+    expect(await redis.pttl(k)).toBeLessThanOrEqual(60_000 + 10 * 60_000);
+    expect(await redis.pttl(k)).toBeGreaterThan(60_000 + 9 * 60_000);
+    expect(await s.sweep(now + 12 * 60_000)).toBe(1);
     expect((await s.list()).map((r) => r.owner)).toEqual(['f']);
   });
 });

@@ -60,13 +60,8 @@ describe('a trial program logging through MLflow', () => {
     const search = await m.post('runs/search', { experiment_ids: [studyId], filter: 'metrics.f1 > 0.85', order_by: ['metrics.f1 DESC'] });
     expect(search.body.runs.map((r: any) => r.info.run_id)).toEqual([best.id]);
 
-    // Run tokens were minted per attempt and revoked when the attempts ended.
-    const tokens = (await stack.coordinator.creds.list({ kind: 'run' })).filter((c) => c.runId?.startsWith(`${studyId}.`));
-    expect(tokens).toHaveLength(3);
-    for (const t of tokens) {
-      expect(t.attempt).toBe(1);
-      expect(t.revokedAt, `token of ${t.runId}`).toBeDefined();
-    }
+    // Each program logged with its attempt's run token (above); the attempts' ends deleted them: none is left.
+    expect((await stack.coordinator.creds.list({ kind: 'run' })).filter((c) => c.runId?.startsWith(`${studyId}.`))).toEqual([]);
   }, 120_000);
 
   it('refuses a run token once its attempt has ended, and on every non-MLflow route', async () => {
