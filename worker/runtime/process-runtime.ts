@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { PassThrough } from 'node:stream';
-import type { ExitInfo, LaunchContext, LaunchSpec, RunningProgram, Runtime } from './runtime.js';
+import { exitLatch, type ExitInfo, type LaunchContext, type LaunchSpec, type RunningProgram, type Runtime } from './runtime.js';
 import { launchProblem, tooBigReason } from './launch-check.js';
 import { inheritedEnvironment } from './inherited-env.js';
 import { prepareTrialFolder, userEnvironment, type RunAsUser } from './run-as.js';
@@ -45,14 +45,9 @@ export class ProcessRuntime implements Runtime {
     const [file, ...args] = spec.argv;
     const stdout = new PassThrough();
     const stderr = new PassThrough();
-    let settle!: (e: ExitInfo) => void;
-    const exited = new Promise<ExitInfo>((resolve) => (settle = resolve));
-    let done = false;
-    const finish = (e: ExitInfo) => {
-      if (done) return;
-      done = true;
-      settle(e);
-    };
+    const latch = exitLatch();
+    const { exited } = latch;
+    const finish = (e: ExitInfo) => void latch.finish(e);
 
     const notStarted = (why: string): RunningProgram => {
       stdout.end();
@@ -107,7 +102,7 @@ export class ProcessRuntime implements Runtime {
     });
 
     const killGroup = (sig: NodeJS.Signals) => {
-      if (child.pid === undefined || done) return;
+      if (child.pid === undefined || latch.done) return;
       try {
         process.kill(-child.pid, sig);
       } catch {

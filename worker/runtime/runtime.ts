@@ -59,3 +59,23 @@ export interface Runtime {
   /** What `launch(spec)` gives the program beyond the spec; absent: the spec's env, no working directory. */
   context?(spec: LaunchSpec): LaunchContext;
 }
+
+/**
+ * The exit of a program as every runtime reports it: `exited` resolves once, with the first
+ * `finish` (later calls change nothing: a kill racing a normal exit reports whichever came first).
+ */
+export function exitLatch(): { exited: Promise<ExitInfo>; finish(e: ExitInfo): boolean; readonly done: boolean } {
+  let settle!: (e: ExitInfo) => void;
+  const exited = new Promise<ExitInfo>((resolve) => (settle = resolve));
+  let done = false;
+  return {
+    exited,
+    get done() { return done; },
+    finish(e) {
+      if (done) return false;
+      done = true;
+      settle(e);
+      return true;
+    },
+  };
+}

@@ -13,7 +13,7 @@
  * SIMULATED_MS (the trial's wall time, spread over its lines; default 0).
  */
 import { PassThrough } from 'node:stream';
-import type { ExitInfo, LaunchContext, LaunchSpec, RunningProgram, Runtime } from './runtime.js';
+import { exitLatch, type ExitInfo, type LaunchContext, type LaunchSpec, type RunningProgram, type Runtime } from './runtime.js';
 
 export interface SimulatedSettings {
   metric: string;
@@ -83,16 +83,14 @@ export class SimulatedRuntime implements Runtime {
   launch(spec: LaunchSpec): RunningProgram {
     const stdout = new PassThrough();
     const stderr = new PassThrough();
-    let settle!: (e: ExitInfo) => void;
-    const exited = new Promise<ExitInfo>((resolve) => (settle = resolve));
-    let done = false;
+    const latch = exitLatch();
+    const { exited } = latch;
     const finish = (e: ExitInfo) => {
-      if (done) return;
-      done = true;
+      if (latch.done) return;
       clearTimeout(timer);
       stdout.end();
       stderr.end();
-      settle(e);
+      latch.finish(e);
     };
     let timer: NodeJS.Timeout | undefined;
     const settings = simulatedSettings(spec.env, this.defaults);
@@ -108,7 +106,7 @@ export class SimulatedRuntime implements Runtime {
     // reading while its metric window is full, as it would with a real program's pipe).
     const next = () => {
       timer = undefined;
-      if (done) return;
+      if (latch.done) return;
       if (step >= settings.steps) {
         const left = t0 + settings.ms - Date.now();
         if (left > 0) timer = setTimeout(() => finish({ code: 0, signal: null }), left);
